@@ -1,0 +1,28 @@
+# Two commands: `make run` starts the whole product on its embedded defaults, `make test` runs the suite.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test,postgres]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	./scripts/install-system-deps.sh
+	$(BIN)/python -m controlplane.devstack
+
+test: $(STAMP)
+	./scripts/install-system-deps.sh --test
+	$(BIN)/python -m ruff check .
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/python -m ruff check .
+
+clean:
+	rm -rf $(VENV) var test-artifacts

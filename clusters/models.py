@@ -1,0 +1,27 @@
+"""A cluster (REC): quorum members that watch and fail over its databases, and their capacity."""
+import secrets
+
+from django.db import models
+
+from targets.managed import ManagedObject
+
+
+def generate_password() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class Cluster(ManagedObject):
+    kind = "cluster"
+
+    namespace = models.CharField(max_length=63, default="default")
+    target = models.ForeignKey("targets.Target", on_delete=models.PROTECT, related_name="clusters")
+    # Bootstrap credentials (Secret `<rec>`): kept here so the desired state can always be re-rendered.
+    admin_username = models.CharField(max_length=150, default="admin@redis.local")
+    admin_password = models.CharField(max_length=200, default=generate_password)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["name"], name="cluster_name_unique"),
+            models.UniqueConstraint(fields=["target", "namespace"], name="one_cluster_per_namespace_per_target"),
+        ]

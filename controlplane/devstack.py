@@ -1,0 +1,130 @@
+"""`make run`: the whole product on one machine, on its embedded defaults.
+
+Starts a Redis for the broker and channel layer, migrates, makes sure an admin login and API
+token exist (and prints them), then runs web (Daphne, ASGI), a Celery worker and Celery beat
+in the foreground. Ctrl-C stops all of it.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("CONTROLPLANE_VAR_DIR", BASE_DIR / "var"))
+WEB_PORT = int(os.environ.get("CONTROLPLANE_PORT", "8000"))
+
+
+def port_open(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((host, port)) == 0
+
+
+def start_redis(url: str) -> subprocess.Popen | None:
+    """A private Redis for Celery and Channels, unless one already answers at REDIS_URL."""
+    parsed = urlparse(url)
+    host, port = parsed.hostname or "127.0.0.1", parsed.port or 6379
+    if port_open(host, port):
+        print(f"Using the Redis already running at {host}:{port}")
+        return None
+    data = VAR_DIR / "controlplane-redis"
+    data.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.Popen([shutil.which("redis-server") or "redis-server", "--port", str(port), "--bind", host,
+                             "--dir", str(data), "--save", "60 1", "--appendonly", "no"],
+                            stdout=open(data / "redis.log", "a"), stderr=subprocess.STDOUT)
+    for _ in range(50):
+        if port_open(host, port):
+            return proc
+        time.sleep(0.1)
+    raise SystemExit(f"Redis did not start on {host}:{port}; see {data / 'redis.log'}")
+
+
+def prepare_django() -> tuple[str, str, str]:
+    """Migrate and make sure an admin and its API token exist; returns (username, password, token)."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "controlplane.settings")
+    import django
+
+    django.setup()
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+    from rest_framework.authtoken.models import Token
+
+    call_command("migrate", interactive=False, verbosity=0)
+    User = get_user_model()
+    credentials_file = VAR_DIR / "admin-credentials"
+    user = User.objects.filter(username="admin").first()
+    if user is None:
+        password = secrets.token_urlsafe(12)
+        user = User.objects.create_superuser("admin", "admin@localhost", password)
+        credentials_file.write_text(password)
+        credentials_file.chmod(0o600)
+    password = credentials_file.read_text().strip() if credentials_file.exists() else "(set earlier; see changepassword)"
+    token, _ = Token.objects.get_or_create(user=user)
+    return "admin", password, token.key
+
+
+def main() -> int:
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("DJANGO_DEBUG", "1")
+    redis_url = os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6390/0")
+    python = sys.executable
+    processes: list[tuple[str, subprocess.Popen]] = []
+    redis_proc = start_redis(redis_url)
+    if redis_proc:
+        processes.append(("redis", redis_proc))
+    username, password, token = prepare_django()
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    processes += [
+        ("web", subprocess.Popen([python, "-m", "daphne", "-b", "127.0.0.1", "-p", str(WEB_PORT),
+                                  "controlplane.asgi:application"], cwd=BASE_DIR, env=env)),
+        ("worker", subprocess.Popen([python, "-m", "celery", "-A", "controlplane", "worker", "-l", "info",
+                                     "--concurrency", "2"], cwd=BASE_DIR, env=env)),
+        ("beat", subprocess.Popen([python, "-m", "celery", "-A", "controlplane", "beat", "-l", "info",
+                                   "--schedule", str(VAR_DIR / "celerybeat-schedule")], cwd=BASE_DIR, env=env)),
+    ]
+    print(f"""
+Redis control plane is starting.
+  Dashboard:  http://127.0.0.1:{WEB_PORT}/          login: {username} / {password}
+  REST API:   http://127.0.0.1:{WEB_PORT}/api/v1/   token: {token}
+              curl -H 'Authorization: Token {token}' http://127.0.0.1:{WEB_PORT}/api/v1/clusters/
+  API docs:   http://127.0.0.1:{WEB_PORT}/api/v1/docs/
+Press Ctrl-C to stop everything.
+""", flush=True)
+    stopping = False
+
+    def stop(*_):
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    exit_code = 0
+    while not stopping:
+        for name, proc in processes:
+            if proc.poll() is not None:
+                print(f"{name} exited with code {proc.returncode}; stopping the rest.", file=sys.stderr)
+                stopping, exit_code = True, 1
+        time.sleep(0.5)
+    for _, proc in reversed(processes):
+        if proc.poll() is None:
+            proc.terminate()
+    for _, proc in reversed(processes):
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    print("Stopped. Redis clusters and databases started by the local target keep running; "
+          "they are adopted at the next start.")
+    return exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,9 @@
+"""Top-level URLs: the REST API under /api/v1/, the dashboard at /, Django admin at /admin/."""
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/", include("controlplane.api_urls")),
+    path("", include("frontend.urls")),
+]

@@ -1,0 +1,2 @@
+"""Websocket routes of the dashboard."""
+websocket_urlpatterns: list = []

@@ -1,0 +1,117 @@
+"""The seam between the reconciler and the places clusters are realised.
+
+A driver turns a stored object into reality (apply) and reports what is really there
+(an Observation). It is idempotent and level-triggered: called again with nothing changed it
+changes nothing. The reconciler (targets/reconcile.py) owns locking, status writes, events and
+retries; drivers own only their target's side effects.
+"""
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from clusters.models import Cluster
+    from databases.models import Database
+
+    from .models import Target
+
+
+class TargetError(Exception):
+    """The target could not be reached or refused a change; the reconcile is retried with backoff."""
+
+
+class SpecNotRealisable(Exception):
+    """The stored spec can no longer be realised on this target (status `Invalid`, no retry)."""
+
+
+@dataclass
+class Condition:
+    type: str
+    status: str  # "True" | "False" | "Unknown"
+    reason: str = ""
+    message: str = ""
+
+    def as_dict(self) -> dict:
+        return {"type": self.type, "status": self.status, "reason": self.reason, "message": self.message}
+
+
+@dataclass
+class Happening:
+    """Something the driver did or saw that belongs in the timeline (a drift fix, a failover)."""
+    reason: str
+    message: str
+    warning: bool = False
+
+
+@dataclass
+class Observation:
+    state: str
+    conditions: list[Condition] = field(default_factory=list)
+    happenings: list[Happening] = field(default_factory=list)
+    # Extra status fields shown to users, e.g. {"version": "7.2", "master": "pod-0", "rollout": "2/3"}.
+    details: dict = field(default_factory=dict)
+    # False while the object is still converging, so the reconciler looks again soon.
+    settled: bool = True
+
+
+@dataclass
+class ConnectionInfo:
+    host: str
+    port: int
+    service_names: list[str]
+    # Extra lines a user needs to connect from outside, e.g. a `kubectl port-forward` command.
+    hints: list[str] = field(default_factory=list)
+
+
+class Driver(Protocol):
+    target: Target
+
+    def redis_versions(self) -> list[str]:
+        """Versions a database (and cluster) may run on this target, oldest first."""
+
+    def apply_cluster(self, cluster: Cluster) -> Observation: ...
+
+    def apply_database(self, database: Database) -> Observation: ...
+
+    def delete_cluster(self, cluster: Cluster) -> bool:
+        """Remove what the cluster created; True once nothing is left."""
+
+    def delete_database(self, database: Database) -> bool:
+        """Remove what the database created (data kept unless `delete_data`); True once gone."""
+
+    def connection_info(self, database: Database) -> ConnectionInfo: ...
+
+    def batch(self) -> contextlib.AbstractContextManager:
+        """A scope for a periodic pass; a driver may list each kind once and serve reads from it."""
+
+
+_DRIVERS: dict[str, type] = {}
+
+
+def register_driver(kind: str):
+    def decorator(cls):
+        _DRIVERS[kind] = cls
+        return cls
+    return decorator
+
+
+_instances: dict[tuple[int, str], Driver] = {}
+
+
+def driver_for(target: Target) -> Driver:
+    """The driver of a target; one instance per target and settings version, per process."""
+    import importlib
+
+    if target.kind not in _DRIVERS:
+        importlib.import_module({"local": "localtarget.driver", "kubernetes": "kube.driver"}[target.kind])
+    key = (target.pk, repr(sorted(target.settings.items())))
+    if key not in _instances:
+        _instances[key] = _DRIVERS[target.kind](target)
+    return _instances[key]
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,0 +1,215 @@
+"""The reconcile contract (DESIGN.md, "The reconcile path"), shared by every kind and target.
+
+lock -> load -> (delete | check the stored spec can be realised -> driver applies and observes)
+-> write status only if it changed -> events -> publish. Drivers never write status themselves.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+
+from timeline.broadcast import publish_status
+from timeline.models import Event
+from timeline.record import record_event
+
+from . import managed
+from .drivers import Condition, Observation, SpecNotRealisable, TargetError, driver_for, now_iso
+from .locks import object_lock
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Outcome:
+    state: str
+    settled: bool
+    gone: bool = False
+    error: str = ""
+
+
+def model_for(kind: str):
+    from clusters.models import Cluster
+    from databases.models import Database
+
+    return {"cluster": Cluster, "database": Database}[kind]
+
+
+def load(kind: str, pk: int):
+    qs = model_for(kind).objects.select_related("team")
+    qs = qs.select_related("cluster__target") if kind == "database" else qs.select_related("target")
+    return qs.filter(pk=pk).first()
+
+
+def reconcile(kind: str, pk: int, *, lock_wait: float = 30) -> Outcome:
+    """Bring one object one step closer to its spec and record what is there. Idempotent.
+
+    Raises TargetError (after recording status `Error`) so the caller can retry with backoff.
+    """
+    with object_lock(kind, pk, wait=lock_wait):
+        obj = load(kind, pk)
+        if obj is None:
+            return Outcome(state="", settled=True, gone=True)
+        driver = driver_for(obj.target)
+        if obj.deletion_requested_at is not None:
+            return _reconcile_deletion(obj, driver)
+        generation = obj.generation
+        try:
+            observation = _apply(obj, driver)
+        except SpecNotRealisable as exc:
+            observation = Observation(
+                state=managed.INVALID,
+                conditions=[Condition("SpecValid", "False", "NotRealisable", str(exc))],
+                details={"specStatus": "Invalid"},
+            )
+        except TargetError as exc:
+            _write_error(obj, generation, str(exc))
+            raise
+        except Exception as exc:  # a driver bug must still show up as Error, not vanish in a log
+            log.exception("reconcile of %s %s failed", kind, obj.name)
+            _write_error(obj, generation, f"{type(exc).__name__}: {exc}")
+            raise TargetError(str(exc)) from exc
+        write_status(obj, observation, generation)
+        return Outcome(state=observation.state, settled=observation.settled)
+
+
+def _apply(obj, driver) -> Observation:
+    from clusters.validation import stored_cluster_problems
+    from databases.validation import stored_database_problems
+
+    if obj.kind == "cluster":
+        problems = stored_cluster_problems(obj, driver)
+        if problems:
+            raise SpecNotRealisable("; ".join(problems))
+        return driver.apply_cluster(obj)
+    problems = stored_database_problems(obj, driver)
+    if problems:
+        raise SpecNotRealisable("; ".join(problems))
+    cluster = obj.cluster
+    if cluster.deletion_requested_at is None and cluster.state in ("", managed.PENDING_CREATION, managed.INVALID) \
+            and not cluster.status.get("everRunning"):
+        return Observation(
+            state=managed.DB_PENDING,
+            conditions=[Condition("ClusterReady", "False", "WaitingForCluster",
+                                  f"cluster {cluster.name} is {cluster.state or 'not reconciled yet'}")],
+            settled=False,
+        )
+    return driver.apply_database(obj)
+
+
+def _reconcile_deletion(obj, driver) -> Outcome:
+    if obj.kind == "cluster" and obj.databases.exists():
+        names = ", ".join(obj.databases.values_list("name", flat=True)[:10])
+        write_status(obj, Observation(state=obj.state or managed.PENDING_CREATION, conditions=[
+            Condition("Deleting", "True", "WaitingForDatabases", f"databases still present: {names}")],
+            settled=False), obj.generation)
+        return Outcome(state=obj.state, settled=False)
+    try:
+        done = driver.delete_cluster(obj) if obj.kind == "cluster" else driver.delete_database(obj)
+    except TargetError as exc:
+        _write_error(obj, obj.generation, f"deletion failed: {exc}")
+        raise
+    if not done:
+        deleting_state = managed.DB_DELETE_PENDING if obj.kind == "database" else obj.state
+        write_status(obj, Observation(state=deleting_state, conditions=[
+            Condition("Deleting", "True", "RemovingObjects", "removing what this object created")],
+            settled=False), obj.generation)
+        return Outcome(state=deleting_state, settled=False)
+    with transaction.atomic():
+        kept = "" if obj.delete_data else " (data kept)"
+        record_event(obj, "Deleted", f"{obj.kind} {obj.name} removed{kept}")
+        publish_status(obj, deleted=True)
+        obj.delete()
+    return Outcome(state="", settled=True, gone=True)
+
+
+def _write_error(obj, generation: int, message: str) -> None:
+    write_status(obj, Observation(
+        state=managed.ERROR,
+        conditions=[Condition("Ready", "False", "TargetError", message)],
+        settled=False,
+    ), generation, error=True)
+
+
+def _merge_conditions(old: list[dict], new: list[Condition]) -> list[dict]:
+    """Keep lastTransitionTime when a condition's status did not change."""
+    previous = {c.get("type"): c for c in old or []}
+    merged = []
+    for condition in new:
+        entry = condition.as_dict()
+        before = previous.get(condition.type)
+        if before and before.get("status") == condition.status:
+            entry["lastTransitionTime"] = before.get("lastTransitionTime") or now_iso()
+        else:
+            entry["lastTransitionTime"] = now_iso()
+        merged.append(entry)
+    return merged
+
+
+def write_status(obj, observation: Observation, generation: int, *, error: bool = False) -> bool:
+    """Store the observed status if it differs from the stored one; True when something was written."""
+    old = obj.status or {}
+    status = {
+        "state": observation.state,
+        "specStatus": "Valid",
+        "observedGeneration": generation if not error else old.get("observedGeneration", 0),
+        "conditions": _merge_conditions(old.get("conditions", []), observation.conditions),
+    }
+    status.update(observation.details)
+    if observation.state == (managed.RUNNING if obj.kind == "cluster" else managed.DB_ACTIVE) \
+            or old.get("everRunning"):
+        status["everRunning"] = True
+    comparable_old = {k: v for k, v in old.items() if k != "lastReconcileTime"}
+    if _strip_times(comparable_old) == _strip_times(status) and not observation.happenings:
+        return False
+    status["lastReconcileTime"] = now_iso()
+    with transaction.atomic():
+        type(obj).objects.filter(pk=obj.pk).update(status=status, updated_at=timezone.now())
+        obj.status = status
+        for happening in observation.happenings:
+            record_event(obj, happening.reason, happening.message,
+                         type=Event.WARNING if happening.warning else Event.NORMAL)
+        if old.get("state") != status["state"]:
+            message = _transition_message(old.get("state"), status)
+            record_event(obj, "StateChanged", message,
+                         type=Event.WARNING if status["state"] in (managed.ERROR, managed.INVALID) else Event.NORMAL)
+        elif error and _first_message(old) != _first_message(status):
+            record_event(obj, "ReconcileFailed", _first_message(status), type=Event.WARNING)
+        publish_status(obj)
+    return True
+
+
+def _strip_times(status: dict) -> dict:
+    clean = dict(status)
+    clean["conditions"] = [{k: v for k, v in c.items() if k != "lastTransitionTime"}
+                           for c in status.get("conditions", [])]
+    return clean
+
+
+def _first_message(status: dict) -> str:
+    for condition in status.get("conditions", []):
+        if condition.get("message"):
+            return condition["message"]
+    return ""
+
+
+def _transition_message(before: str | None, status: dict) -> str:
+    message = f"{before or 'new'} -> {status['state']}"
+    reason = _first_message(status)
+    return f"{message}: {reason}" if reason and status["state"] not in (managed.RUNNING, managed.DB_ACTIVE) else message
+
+
+def reconcile_until_settled(kind: str, pk: int, *, timeout: float = 120, interval: float = 1.0) -> Outcome:
+    """Reconcile in the foreground until the object settles (or is gone), for `reconcile --wait`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            outcome = reconcile(kind, pk)
+        except TargetError as exc:
+            outcome = Outcome(state=managed.ERROR, settled=False, error=str(exc))
+        if outcome.settled or time.monotonic() >= deadline:
+            return outcome
+        time.sleep(interval)

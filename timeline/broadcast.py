@@ -1,0 +1,71 @@
+"""Streaming status and events to dashboards through the Channels layer, after commit.
+
+Group names: `cluster-<id>`, `database-<id>`, `team-<id>` (a team's list pages) and `staff`
+(everything). Messages carry no secrets: only status, spec summary and events.
+"""
+from __future__ import annotations
+
+import logging
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+
+log = logging.getLogger(__name__)
+
+
+def groups_for(obj) -> list[str]:
+    groups = [f"{obj.kind}-{obj.pk}", "staff"]
+    if getattr(obj, "team_id", None):
+        groups.append(f"team-{obj.team_id}")
+    if obj.kind == "database":
+        groups.append(f"cluster-{obj.cluster_id}")
+    return groups
+
+
+def _send(groups: list[str], message: dict) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        for group in groups:
+            async_to_sync(layer.group_send)(group, message)
+    except Exception as exc:  # a dashboard outage must never fail a reconcile
+        log.warning("could not publish to %s: %s", groups, exc)
+
+
+def object_payload(obj) -> dict:
+    payload = {
+        "kind": obj.kind,
+        "id": obj.pk,
+        "name": obj.name,
+        "generation": obj.generation,
+        "status": obj.status,
+        "deleting": obj.deletion_requested_at is not None,
+    }
+    if obj.kind == "database":
+        payload["cluster"] = obj.cluster.name
+        payload["spec"] = {k: obj.spec.get(k) for k in (
+            "memorySize", "shardCount", "replication", "persistence", "evictionPolicy", "databasePort",
+            "redisVersion")}
+    else:
+        payload["spec"] = {k: obj.spec.get(k) for k in ("nodes", "redisVersion")}
+    return payload
+
+
+def publish_status(obj, deleted: bool = False) -> None:
+    """Tell every subscribed page that `obj` changed (or is gone)."""
+    payload = object_payload(obj)
+    payload["deleted"] = deleted
+    groups = groups_for(obj)
+    transaction.on_commit(lambda: _send(groups, {"type": "object.changed", "object": payload}))
+
+
+def publish_event(obj, event) -> None:
+    payload = {
+        "kind": obj.kind, "id": obj.pk, "name": obj.name,
+        "event": {"time": event.time.isoformat(), "type": event.type, "reason": event.reason,
+                  "message": event.message, "actor": event.actor},
+    }
+    groups = groups_for(obj)
+    transaction.on_commit(lambda: _send(groups, {"type": "object.event", **payload}))
