@@ -41,6 +41,8 @@ INSTALLED_APPS = [
     "timeline",
     "clusters",
     "databases",
+    "localtarget",
+    "kube",
     "frontend",
 ]
 

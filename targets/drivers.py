@@ -82,7 +82,11 @@ class Driver(Protocol):
     def delete_database(self, database: Database) -> bool:
         """Remove what the database created (data kept unless `delete_data`); True once gone."""
 
-    def connection_info(self, database: Database) -> ConnectionInfo: ...
+    def connection_info(self, database: Database) -> ConnectionInfo:
+        """Where clients reach the database; a pure function of the stored spec (no I/O)."""
+
+    def free_database_port(self, cluster: Cluster, taken: set[int]) -> int:
+        """A `databasePort` to assign when the spec has none: not in `taken`, and usable on this target."""
 
     def batch(self) -> contextlib.AbstractContextManager:
         """A scope for a periodic pass; a driver may list each kind once and serve reads from it."""

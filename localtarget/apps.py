@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class LocalTargetConfig(AppConfig):
+    name = "localtarget"
+    verbose_name = "Local target (redis-server processes on this machine)"
