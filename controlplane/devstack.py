@@ -66,7 +66,10 @@ def prepare_django() -> tuple[str, str, str]:
         user = User.objects.create_superuser("admin", "admin@localhost", password)
         credentials_file.write_text(password)
         credentials_file.chmod(0o600)
-    password = credentials_file.read_text().strip() if credentials_file.exists() else "(set earlier; see changepassword)"
+    if credentials_file.exists():
+        password = credentials_file.read_text().strip()
+    else:
+        password = "(set earlier; change it with: python manage.py changepassword admin)"
     token, _ = Token.objects.get_or_create(user=user)
     return "admin", password, token.key
 

@@ -133,10 +133,15 @@ CONTROLPLANE_RECONCILE_MODE = os.environ.get("CONTROLPLANE_RECONCILE_MODE", "cel
 # Empty means: detect the redis-server on PATH and offer its major.minor version.
 CONTROLPLANE_LOCAL_REDIS_VERSIONS: dict[str, str] = {}
 # Port ranges the local target allocates from (inclusive).
+def env_port_range(name: str, low: int, high: int) -> tuple[int, int]:
+    """A port range from CP_<NAME>_PORT_MIN / CP_<NAME>_PORT_MAX."""
+    return int(os.environ.get(f"CP_{name}_PORT_MIN", low)), int(os.environ.get(f"CP_{name}_PORT_MAX", high))
+
+
 CONTROLPLANE_LOCAL_PORTS = {
-    "sentinel": (int(os.environ.get("CP_SENTINEL_PORT_MIN", 26400)), int(os.environ.get("CP_SENTINEL_PORT_MAX", 26999))),
-    "shard": (int(os.environ.get("CP_SHARD_PORT_MIN", 17000)), int(os.environ.get("CP_SHARD_PORT_MAX", 17999))),
-    "database": (int(os.environ.get("CP_DB_PORT_MIN", 12000)), int(os.environ.get("CP_DB_PORT_MAX", 12999))),
+    "sentinel": env_port_range("SENTINEL", 26400, 26999),
+    "shard": env_port_range("SHARD", 17000, 17999),
+    "database": env_port_range("DB", 12000, 12999),
 }
 # Redis versions a kubernetes target offers (stock `redis` image tags).
 CONTROLPLANE_KUBERNETES_REDIS_VERSIONS = ["6.2", "7.0", "7.2", "7.4"]
