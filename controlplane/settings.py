@@ -132,17 +132,20 @@ CONTROLPLANE_RECONCILE_MODE = os.environ.get("CONTROLPLANE_RECONCILE_MODE", "cel
 # Redis binaries the local target offers, as {version: directory holding redis-server}.
 # Empty means: detect the redis-server on PATH and offer its major.minor version.
 CONTROLPLANE_LOCAL_REDIS_VERSIONS: dict[str, str] = {}
-# Port ranges the local target allocates from (inclusive).
+
+
 def env_port_range(name: str, low: int, high: int) -> tuple[int, int]:
     """A port range from CP_<NAME>_PORT_MIN / CP_<NAME>_PORT_MAX."""
     return int(os.environ.get(f"CP_{name}_PORT_MIN", low)), int(os.environ.get(f"CP_{name}_PORT_MAX", high))
 
 
+# Port ranges the local target allocates from (inclusive).
 CONTROLPLANE_LOCAL_PORTS = {
     "sentinel": env_port_range("SENTINEL", 26400, 26999),
     "shard": env_port_range("SHARD", 17000, 17999),
     "database": env_port_range("DB", 12000, 12999),
 }
+
 # Redis versions a kubernetes target offers (stock `redis` image tags).
 CONTROLPLANE_KUBERNETES_REDIS_VERSIONS = ["6.2", "7.0", "7.2", "7.4"]
 
