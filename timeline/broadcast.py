@@ -1,7 +1,9 @@
 """Streaming status and events to dashboards through the Channels layer, after commit.
 
-Group names: `cluster-<id>`, `database-<id>`, `team-<id>` (a team's list pages) and `staff`
-(everything). Messages carry no secrets: only status, spec summary and events.
+Group names: `cluster-<id>`, `database-<id>`, `team-<id>` (a team's list pages), `clusters` (every
+cluster, for the clusters list every member may see) and `staff` (everything). A database also goes to
+its cluster's group, so consumers filter database messages by the `team` they carry. Messages carry no
+secrets: only status, spec summary and events.
 """
 from __future__ import annotations
 
@@ -20,6 +22,8 @@ def groups_for(obj) -> list[str]:
         groups.append(f"team-{obj.team_id}")
     if obj.kind == "database":
         groups.append(f"cluster-{obj.cluster_id}")
+    else:
+        groups.append("clusters")
     return groups
 
 
@@ -39,6 +43,7 @@ def object_payload(obj) -> dict:
         "kind": obj.kind,
         "id": obj.pk,
         "name": obj.name,
+        "team": getattr(obj, "team_id", None),
         "generation": obj.generation,
         "status": obj.status,
         "deleting": obj.deletion_requested_at is not None,
@@ -63,8 +68,8 @@ def publish_status(obj, deleted: bool = False) -> None:
 
 def publish_event(obj, event) -> None:
     payload = {
-        "kind": obj.kind, "id": obj.pk, "name": obj.name,
-        "event": {"time": event.time.isoformat(), "type": event.type, "reason": event.reason,
+        "kind": obj.kind, "id": obj.pk, "name": obj.name, "team": getattr(obj, "team_id", None),
+        "event": {"id": event.pk, "time": event.time.isoformat(), "type": event.type, "reason": event.reason,
                   "message": event.message, "actor": event.actor},
     }
     groups = groups_for(obj)
