@@ -1,0 +1,158 @@
+"""What a cluster or database becomes on this machine: processes, ports, files. Pure functions.
+
+    <var>/<target>/<cluster>/_sentinels/<i>/      sentinel.conf, sentinel.pid, sentinel.log
+    <var>/<target>/<cluster>/<db>/shard-<s>-<r>/  redis.conf, redis.pid, redis.log, dump.rdb, appendonlydir
+    <var>/<target>/<cluster>/<db>/endpoint/       haproxy.cfg, haproxy.pid, haproxy.sock
+
+A database shard is process r=0 plus r=1 with replication; which of them is master is decided at
+run time by the cluster's sentinels, never by the layout.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from databases.spec import DatabaseSpec, RedisConfig
+
+SENTINEL_DOWN_AFTER_MS = 2000
+SENTINEL_FAILOVER_TIMEOUT_MS = 10000
+
+
+@dataclass(frozen=True)
+class Process:
+    """One redis-server or redis-sentinel process and its files."""
+    name: str
+    port: int
+    directory: Path
+    program: str  # "redis" | "sentinel"
+
+    @property
+    def config_file(self) -> Path:
+        return self.directory / f"{self.program}.conf"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.directory / f"{self.program}.pid"
+
+    @property
+    def log_file(self) -> Path:
+        return self.directory / f"{self.program}.log"
+
+    @property
+    def state_file(self) -> Path:
+        """What the control plane knows about the process beyond Redis's own files (its version)."""
+        return self.directory / "controlplane.json"
+
+
+@dataclass(frozen=True)
+class ShardProcess(Process):
+    shard: int = 0
+    replica_index: int = 0
+
+    def has_data(self) -> bool:
+        """Whether persistence files with content exist (an empty data dir must never become master)."""
+        rdb = self.directory / "dump.rdb"
+        aof_dir = self.directory / "appendonlydir"
+        if rdb.exists() and rdb.stat().st_size > 0:
+            return True
+        return aof_dir.is_dir() and any(f.stat().st_size > 0 for f in aof_dir.iterdir() if ".aof" in f.name)
+
+    def data_mtime(self) -> float:
+        files = [self.directory / "dump.rdb", *((self.directory / "appendonlydir").glob("*"))]
+        return max((f.stat().st_mtime for f in files if f.exists()), default=0.0)
+
+
+def target_root(var_dir: Path, target_name: str) -> Path:
+    return Path(var_dir) / target_name
+
+
+def cluster_root(var_dir: Path, target_name: str, cluster_name: str) -> Path:
+    return target_root(var_dir, target_name) / cluster_name
+
+
+def database_root(var_dir: Path, target_name: str, cluster_name: str, database_name: str) -> Path:
+    return cluster_root(var_dir, target_name, cluster_name) / database_name
+
+
+def sentinel_key(cluster_name: str, index: int) -> str:
+    return f"cluster/{cluster_name}/sentinel/{index}"
+
+
+def shard_key(cluster_name: str, database_name: str, shard: int, replica_index: int) -> str:
+    return f"db/{cluster_name}/{database_name}/{shard}/{replica_index}"
+
+
+def sentinel_processes(root: Path, ports: list[int]) -> list[Process]:
+    return [Process(name=f"sentinel-{i}", port=port, directory=root / "_sentinels" / str(i), program="sentinel")
+            for i, port in enumerate(ports)]
+
+
+def shard_slots(spec: DatabaseSpec) -> list[tuple[int, int]]:
+    """(shard, replica_index) of every process the spec asks for."""
+    return [(s, r) for s in range(spec.shard_count) for r in range(spec.processes_per_shard)]
+
+
+def shard_processes(root: Path, ports: dict[tuple[int, int], int]) -> list[ShardProcess]:
+    return [ShardProcess(name=f"shard-{s}-{r}", port=port, directory=root / f"shard-{s}-{r}", program="redis",
+                         shard=s, replica_index=r)
+            for (s, r), port in sorted(ports.items())]
+
+
+def monitor_name(database_name: str, shard: int) -> str:
+    """The name a shard's master is known by in the cluster's sentinels."""
+    return f"{database_name}-{shard}"
+
+
+def endpoint_directory(db_root: Path) -> Path:
+    return db_root / "endpoint"
+
+
+def quorum(nodes: int) -> int:
+    return nodes // 2 + 1
+
+
+def redis_conf(process: ShardProcess, config: RedisConfig, *, password: str,
+               replica_of: int | None, cluster_mode: bool = False) -> str:
+    """redis.conf for a shard process. Redis itself rewrites it later (CONFIG REWRITE, sentinel)."""
+    lines = [
+        "# Written by the control plane; redis-server rewrites it on CONFIG REWRITE.",
+        "bind 127.0.0.1",
+        f"port {process.port}",
+        "daemonize yes",
+        f'pidfile "{process.pid_file}"',
+        f'logfile "{process.log_file}"',
+        f'dir "{process.directory}"',
+        f'requirepass "{password}"',
+        f'masterauth "{password}"',
+        f"maxmemory {config.maxmemory}",
+        f"maxmemory-policy {config.maxmemory_policy}",
+        f"appendonly {config.appendonly}",
+        f"appendfsync {config.appendfsync}",
+        f'save "{config.save}"',
+        "replica-serve-stale-data yes",
+        "replica-read-only yes",
+        "repl-diskless-sync yes",
+        "repl-diskless-sync-delay 0",
+        "protected-mode yes",
+    ]
+    if cluster_mode:
+        lines += ["cluster-enabled yes", f'cluster-config-file "{process.directory / "nodes.conf"}"',
+                  "cluster-node-timeout 3000"]
+    if replica_of is not None:
+        lines.append(f"replicaof 127.0.0.1 {replica_of}")
+    return "\n".join(lines) + "\n"
+
+
+def sentinel_conf(process: Process) -> str:
+    """sentinel.conf for a quorum member; masters are added at run time with SENTINEL MONITOR."""
+    return "\n".join([
+        "# Written by the control plane; redis-sentinel rewrites it as it learns.",
+        "bind 127.0.0.1",
+        f"port {process.port}",
+        "daemonize yes",
+        f'pidfile "{process.pid_file}"',
+        f'logfile "{process.log_file}"',
+        f'dir "{process.directory}"',
+        "sentinel resolve-hostnames no",
+        "sentinel announce-hostnames no",
+    ]) + "\n"
