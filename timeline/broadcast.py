@@ -48,14 +48,28 @@ def object_payload(obj) -> dict:
         "status": obj.status,
         "deleting": obj.deletion_requested_at is not None,
     }
+    payload["spec"] = spec_summary(obj)
     if obj.kind == "database":
         payload["cluster"] = obj.cluster.name
-        payload["spec"] = {k: obj.spec.get(k) for k in (
-            "memorySize", "shardCount", "replication", "persistence", "evictionPolicy", "databasePort",
-            "redisVersion")}
-    else:
-        payload["spec"] = {k: obj.spec.get(k) for k in ("nodes", "redisVersion")}
+        payload["clusterId"] = obj.cluster_id
     return payload
+
+
+def spec_summary(obj) -> dict:
+    """The spec fields dashboards show, defaulted by the spec views (no credentials, no placement)."""
+    from clusters.spec import ClusterSpec
+    from databases.spec import DatabaseSpec
+
+    if obj.kind == "cluster":
+        cluster = ClusterSpec.from_spec(obj.spec)
+        return {"nodes": cluster.nodes, "redisVersion": cluster.redis_version}
+    database = DatabaseSpec.from_spec(obj.spec, obj.name)
+    return {
+        "memorySize": obj.spec.get("memorySize"), "memoryBytes": database.memory_bytes,
+        "shardCount": database.shard_count, "replication": database.replication,
+        "persistence": database.persistence, "evictionPolicy": database.eviction_policy,
+        "databasePort": database.port, "redisVersion": database.redis_version,
+    }
 
 
 def publish_status(obj, deleted: bool = False) -> None:

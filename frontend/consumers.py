@@ -1,0 +1,94 @@
+"""The dashboard's websocket: live status and events of the objects a user may see.
+
+One consumer serves every page. `/ws/overview/` follows the list pages (staff: everything; a team
+member: the clusters and their teams' databases); `/ws/<kind>/<id>/` follows one object. Database
+messages also reach their cluster's group, so every message is checked against the user's teams
+before it is sent; nothing else is trusted from the group. Messages carry no secrets (see
+`timeline.broadcast`).
+"""
+from __future__ import annotations
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from accounts.visibility import visible_clusters, visible_databases
+
+from .display import summarize
+
+# Close codes in the application range (4000-4999), so the page knows not to retry. The socket is
+# accepted before it is closed with them: a rejected handshake reaches browsers only as code 1006.
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_FORBIDDEN = 4403
+
+
+class StatusConsumer(AsyncJsonWebsocketConsumer):
+    groups: list[str] = []
+
+    async def connect(self) -> None:
+        self.user = self.scope.get("user")
+        self.subscribed: list[str] = []
+        if self.user is None or not self.user.is_authenticated:
+            await self.refuse(CLOSE_UNAUTHENTICATED)
+            return
+        self.is_staff = bool(self.user.is_staff)
+        self.team_ids = await self._team_ids()
+        groups = await self._groups_for_route()
+        if groups is None:
+            await self.refuse(CLOSE_FORBIDDEN)
+            return
+        for group in groups:
+            await self.channel_layer.group_add(group, self.channel_name)
+        self.subscribed = groups
+        await self.accept()
+        await self.send_json({"type": "subscribed", "groups": len(groups)})
+
+    async def refuse(self, code: int) -> None:
+        await self.accept()
+        await self.close(code=code)
+
+    async def disconnect(self, code: int) -> None:
+        for group in self.subscribed:
+            await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def receive_json(self, content, **kwargs) -> None:
+        """Pages only listen; a ping gets a pong so clients can check the socket is alive."""
+        if isinstance(content, dict) and content.get("type") == "ping":
+            await self.send_json({"type": "pong"})
+
+    # -- group messages (type "object.changed" / "object.event") ---------------------------------
+    async def object_changed(self, message: dict) -> None:
+        payload = message["object"]
+        if self.may_see(payload):
+            await self.send_json({"type": "object.changed", "object": payload, "view": summarize(payload)})
+
+    async def object_event(self, message: dict) -> None:
+        if self.may_see(message):
+            await self.send_json({key: message[key] for key in ("type", "kind", "id", "name", "event")})
+
+    def may_see(self, payload: dict) -> bool:
+        """Every member may see clusters; a database only its team's members (and staff)."""
+        if self.is_staff or payload.get("kind") == "cluster":
+            return True
+        return payload.get("team") in self.team_ids
+
+    # -- subscription ------------------------------------------------------------------------------
+    async def _groups_for_route(self) -> list[str] | None:
+        route = self.scope["url_route"]["kwargs"]
+        kind = route.get("kind")
+        if kind is None:
+            if self.is_staff:
+                return ["staff"]
+            return ["clusters", *(f"team-{team_id}" for team_id in sorted(self.team_ids))]
+        pk = int(route["pk"])
+        if not await self._may_open(kind, pk):
+            return None
+        return [f"{kind}-{pk}"]
+
+    @database_sync_to_async
+    def _team_ids(self) -> set[int]:
+        return set(self.user.teams.values_list("pk", flat=True))
+
+    @database_sync_to_async
+    def _may_open(self, kind: str, pk: int) -> bool:
+        visible = visible_clusters if kind == "cluster" else visible_databases
+        return visible(self.user).filter(pk=pk).exists()
