@@ -1,15 +1,213 @@
-"""The one validator for database (REDB) specs, used by every write path."""
+"""The one validator for database (REDB) specs, used by every write path and by the reconciler.
+
+`validate_database` checks a write (create or full replace) and returns the spec to store with
+its defaults filled (eviction policy, secret name, port, version, cluster);
+`stored_database_problems` runs the same rules over a stored spec, for status `Invalid`.
+"""
 from __future__ import annotations
+
+import copy
+
+from clusters.capacity import capacity_problem, database_footprints
+from clusters.spec import ClusterSpec
+from targets.drivers import TargetError, driver_for
+from targets.quantity import format_memory
+from targets.validation import (
+    Checked,
+    FieldSet,
+    Problems,
+    check_fields,
+    dns_label_problem,
+    dns_subdomain_problem,
+    downgrade_problem,
+    expect_bool,
+    expect_int,
+    expect_list,
+    expect_mapping,
+    expect_memory,
+    expect_string,
+    version_problem,
+)
+
+from .spec import (
+    DEFAULT_EVICTION_POLICY,
+    EVICTION_POLICIES,
+    MIN_MEMORY_BYTES,
+    PERSISTENCE_MODES,
+    TLS_MODES,
+    DatabaseSpec,
+)
+
+SPEC_FIELDS = FieldSet.of(
+    used=["memorySize", "shardCount", "replication", "persistence", "evictionPolicy", "databasePort",
+          "databaseSecretName", "redisVersion", "tlsMode", "modulesList", "redisEnterpriseCluster"],
+    unused=["rolesPermissions", "alertSettings", "backup", "ossCluster", "proxyPolicy", "defaultUser",
+            "isRof", "rofRamSize", "rackAware", "replicaSources", "shardsPlacement", "upgradeSpec",
+            "clientAuthenticationCertificates", "activeActive", "dataInternodeEncryption",
+            "databaseServicePort", "resp3", "type", "shardingEnabled"],
+)
+CLUSTER_REF_FIELDS = FieldSet.of(["name"])
+DEFAULTS = {"memorySize": "100MB", "shardCount": 1, "replication": False, "persistence": "disabled",
+            "evictionPolicy": DEFAULT_EVICTION_POLICY, "tlsMode": "disabled"}
+# Fields that, once assigned, keep their value when a full replace leaves them out.
+ASSIGNED_ONCE = ("databasePort", "databaseSecretName", "redisVersion")
+MAX_PORT = 65535
+
+
+def validate_database(spec: object, *, cluster, name: str, current=None) -> Checked:
+    """Check a create (`current` None) or a full replace of `current`; raise SpecError listing every problem."""
+    problems = Problems()
+    if current is None:
+        _check_identity(problems, cluster=cluster, name=name)
+    elif name != current.name:
+        problems.add("name", f"the name of a database cannot change (it is {current.name})")
+    if cluster.deletion_requested_at is not None:
+        problems.add("cluster", f"cluster {cluster.name} is being deleted; no database can be created or changed "
+                                "on it")
+    if not isinstance(spec, dict):
+        problems.add("spec", "must be an object (a mapping of fields)")
+        problems.raise_if_any()
+    driver = driver_for(cluster.target)
+    versions = driver.redis_versions()
+    _check_spec(problems, spec, cluster=cluster, versions=versions)
+    if current is not None:
+        _check_transition(problems, spec, current)
+    if not problems.has("spec"):
+        _check_port_free(problems, spec, cluster=cluster, current=current)
+        _check_capacity(problems, spec, cluster=cluster, name=name, current=current)
+    problems.raise_if_any()
+    try:
+        stored = _with_defaults(spec, cluster=cluster, name=name, versions=versions, current=current, driver=driver)
+    except TargetError as exc:  # no port left to assign
+        problems.add("spec.databasePort", str(exc))
+        problems.raise_if_any()
+    return Checked(spec=stored, warnings=problems.warnings)
 
 
 def stored_database_problems(database, driver) -> list[str]:
     """Reasons a stored, once-valid spec can no longer be realised on its target (status Invalid)."""
-    from .spec import DatabaseSpec
+    problems = Problems()
+    cluster = database.cluster
+    _check_spec(problems, database.spec, cluster=cluster, versions=driver.redis_versions())
+    if not problems:
+        _check_capacity_in_order(problems, database)
+    return [message.removeprefix("spec.") for message in problems.as_messages()]
 
-    problems = []
-    spec = DatabaseSpec.from_spec(database.spec, database.name)
-    versions = driver.redis_versions()
-    if spec.redis_version and spec.redis_version not in versions:
-        problems.append(f"redisVersion: version {spec.redis_version} is not available on target "
-                        f"{database.target.name}; available: {', '.join(versions)}")
-    return problems
+
+def _check_identity(problems: Problems, *, cluster, name: str) -> None:
+    from .models import Database
+
+    problem = dns_label_problem(name)
+    if problem:
+        problems.add("name", problem)
+    elif name in (cluster.name, f"{cluster.name}-ui"):
+        problems.add("name", f"{name} is taken by a service of cluster {cluster.name}; choose another name")
+    elif Database.objects.filter(cluster=cluster, name=name).exists():
+        problems.add("name", f"a database named {name} already exists on cluster {cluster.name}")
+
+
+def _check_spec(problems: Problems, spec: dict, *, cluster, versions: list[str]) -> None:
+    """Rules a spec must meet on its own, whatever it replaces."""
+    check_fields(problems, spec, SPEC_FIELDS, "spec")
+    expect_memory(problems, spec.get("memorySize"), "spec.memorySize", minimum=MIN_MEMORY_BYTES,
+                  minimum_text=format_memory(MIN_MEMORY_BYTES))
+    expect_int(problems, spec.get("shardCount"), "spec.shardCount", minimum=1)
+    expect_bool(problems, spec.get("replication"), "spec.replication")
+    expect_string(problems, spec.get("persistence"), "spec.persistence", choices=PERSISTENCE_MODES)
+    expect_string(problems, spec.get("evictionPolicy"), "spec.evictionPolicy", choices=EVICTION_POLICIES)
+    expect_int(problems, spec.get("databasePort"), "spec.databasePort", minimum=1, maximum=MAX_PORT)
+    secret = spec.get("databaseSecretName")
+    problem = secret is not None and dns_subdomain_problem(secret)
+    if problem:
+        problems.add("spec.databaseSecretName", problem)
+    elif secret is not None and secret == cluster.name:
+        problems.add("spec.databaseSecretName", f"{secret} is the Secret of cluster {cluster.name}")
+    version = expect_string(problems, spec.get("redisVersion"), "spec.redisVersion")
+    problem = version and version_problem(version, versions, cluster.target.name)
+    if problem:
+        problems.add("spec.redisVersion", problem)
+    expect_string(problems, spec.get("tlsMode"), "spec.tlsMode", choices=TLS_MODES)
+    modules = expect_list(problems, spec.get("modulesList"), "spec.modulesList") or []
+    for index, module in enumerate(modules):
+        label = module.get("name") if isinstance(module, dict) else module
+        problems.add(f"spec.modulesList[{index}]",
+                     f"module {label!r} is not available: databases here run stock Redis without modules")
+    reference = expect_mapping(problems, spec.get("redisEnterpriseCluster"), "spec.redisEnterpriseCluster")
+    if reference is not None:
+        check_fields(problems, reference, CLUSTER_REF_FIELDS, "spec.redisEnterpriseCluster")
+        named = reference.get("name")
+        if named is not None and named != cluster.name:
+            problems.add("spec.redisEnterpriseCluster.name",
+                         f"names cluster {named} but the database is on cluster {cluster.name}")
+
+
+def _check_transition(problems: Problems, spec: dict, current) -> None:
+    """Rules about changing a stored spec."""
+    port, stored_port = spec.get("databasePort"), current.spec.get("databasePort")
+    if port is not None and stored_port is not None and port != stored_port:
+        problems.add("spec.databasePort", f"cannot change once set (it is {stored_port})")
+    version = spec.get("redisVersion")
+    problem = isinstance(version, str) and downgrade_problem(version, current.spec.get("redisVersion"))
+    if problem:
+        problems.add("spec.redisVersion", problem)
+
+
+def _taken_ports(cluster, *, exclude_pk: int | None) -> set[int]:
+    from .models import Database
+
+    ports = set()
+    for pk, spec in Database.objects.filter(cluster=cluster).values_list("pk", "spec"):
+        if pk != exclude_pk and spec.get("databasePort") is not None:
+            ports.add(int(spec["databasePort"]))
+    return ports
+
+
+def _check_port_free(problems: Problems, spec: dict, *, cluster, current) -> None:
+    port = spec.get("databasePort")
+    if port is not None and port in _taken_ports(cluster, exclude_pk=current.pk if current else None):
+        problems.add("spec.databasePort", f"port {port} is already used by another database of cluster "
+                                          f"{cluster.name}")
+
+
+def _check_capacity(problems: Problems, spec: dict, *, cluster, name: str, current) -> None:
+    capacity = ClusterSpec.from_spec(cluster.spec).capacity_bytes
+    used = sum(footprint for _, footprint in
+               database_footprints(cluster, exclude_pk=current.pk if current else None))
+    wanted = DatabaseSpec.from_spec(spec, name)
+    problem = capacity_problem(cluster.name, capacity, used, wanted.footprint_bytes, replicated=wanted.replication)
+    if problem:
+        problems.add("spec.memorySize", problem)
+
+
+def _check_capacity_in_order(problems: Problems, database) -> None:
+    """A stored database fits if it and every older database of its cluster fit the capacity together."""
+    cluster = database.cluster
+    capacity = ClusterSpec.from_spec(cluster.spec).capacity_bytes
+    used = 0
+    for pk, footprint in database_footprints(cluster):
+        if pk == database.pk:
+            problem = capacity_problem(cluster.name, capacity, used, footprint,
+                                       replicated=bool(database.spec.get("replication")))
+            if problem:
+                problems.add("spec.memorySize", problem)
+            return
+        used += footprint
+
+
+def _with_defaults(spec: dict, *, cluster, name: str, versions: list[str], current, driver) -> dict:
+    """The spec to store: the user's fields plus every default, so what is stored is what runs."""
+    stored = copy.deepcopy(spec)
+    for key, value in DEFAULTS.items():
+        stored.setdefault(key, value)
+    if current is not None:
+        for key in ASSIGNED_ONCE:
+            if stored.get(key) is None and current.spec.get(key) is not None:
+                stored[key] = current.spec[key]
+    stored.setdefault("databaseSecretName", f"redb-{name}")
+    if stored.get("redisVersion") is None and versions:
+        stored["redisVersion"] = versions[-1]
+    if stored.get("databasePort") is None:
+        taken = _taken_ports(cluster, exclude_pk=current.pk if current else None)
+        stored["databasePort"] = driver.free_database_port(cluster, taken)
+    stored["redisEnterpriseCluster"] = {"name": cluster.name}
+    return stored

@@ -1,0 +1,112 @@
+"""The only way cluster (REC) specs are written: API, dashboard, YAML and commands all call these.
+
+Each write validates with the one validator, saves inside a transaction (a rejected write changes
+nothing), bumps `generation` on a real change, records an event and asks for a reconcile after
+commit.
+"""
+from __future__ import annotations
+
+import copy
+
+from django.db import IntegrityError, transaction
+
+from targets.models import Target
+from targets.writes import (
+    SpecError,
+    WriteResult,
+    announce_write,
+    as_version_error,
+    check_generation,
+    check_not_deleting,
+    locked,
+    refresh_from,
+    replace_spec,
+    request_deletion,
+)
+
+from .models import Cluster
+from .validation import VERSION_PATH, validate_cluster
+
+DEFAULT_NAMESPACE = "default"
+
+
+def resolve_target(target: Target | str | None) -> Target:
+    """A Target row from a row, a name, or nothing (the default target)."""
+    if target is None or target == "":
+        return Target.default()
+    if isinstance(target, Target):
+        return target
+    found = Target.objects.filter(name=str(target)).first()
+    if found is None:
+        names = ", ".join(Target.objects.values_list("name", flat=True))
+        raise SpecError({"target": [f"no target named {target}; known targets: {names}"]})
+    return found
+
+
+def create_cluster(*, name: str, spec: dict, namespace: str | None = None,
+                   target: Target | str | None = None, actor) -> WriteResult:
+    target = resolve_target(target)
+    namespace = namespace or DEFAULT_NAMESPACE
+    with transaction.atomic():
+        checked = validate_cluster(spec, name=name, namespace=namespace, target=target)
+        cluster = Cluster(name=name, namespace=namespace, target=target, spec=checked.spec, generation=1)
+        if checked.spec.get("username"):
+            cluster.admin_username = checked.spec["username"]
+        try:
+            with transaction.atomic():
+                cluster.save()
+        except IntegrityError:  # a concurrent create won the race past the validator's check
+            raise SpecError({"name": [f"a cluster named {name} (or another cluster in namespace {namespace}) "
+                                      "was just created"]}) from None
+        announce_write(cluster, actor=actor, reason="Created",
+                       message=f"cluster {name} created in namespace {namespace} on target {target.name}",
+                       warnings=checked.warnings)
+    return WriteResult(obj=cluster, created=True, changed=True, warnings=checked.warnings)
+
+
+def update_cluster(cluster: Cluster, *, spec: dict, actor, expected_generation: int | None = None,
+                   name: str | None = None) -> WriteResult:
+    """Replace the whole spec. `name`, when given, must be the cluster's name (names are immutable)."""
+    with transaction.atomic():
+        current = locked(cluster)
+        check_generation(current, expected_generation)
+        check_not_deleting(current)
+        checked = validate_cluster(spec, name=current.name if name is None else name,
+                                   namespace=current.namespace, target=current.target, current=current)
+        result = replace_spec(current, checked.spec, actor=actor, warnings=checked.warnings)
+    refresh_from(cluster, result.obj)
+    return result
+
+
+def upgrade_cluster(cluster: Cluster, *, version: str, actor, expected_generation: int | None = None
+                    ) -> WriteResult:
+    """Move the cluster's quorum members to `version` (a rolling restart the driver performs)."""
+    with transaction.atomic():
+        current = locked(cluster)
+        check_generation(current, expected_generation)
+        check_not_deleting(current)
+        spec = copy.deepcopy(current.spec)
+        spec.setdefault("redisEnterpriseImageSpec", {})["versionTag"] = version
+        try:
+            checked = validate_cluster(spec, name=current.name, namespace=current.namespace,
+                                       target=current.target, current=current)
+        except SpecError as exc:
+            raise as_version_error(exc, VERSION_PATH) from None
+        result = replace_spec(current, checked.spec, actor=actor, warnings=checked.warnings,
+                              reason="UpgradeRequested")
+    refresh_from(cluster, result.obj)
+    return result
+
+
+def delete_cluster(cluster: Cluster, *, actor, delete_data: bool = False) -> None:
+    """Ask for the cluster's removal. Refused while it still has databases that are not being deleted."""
+    with transaction.atomic():
+        current = locked(cluster)
+        remaining = list(current.databases.filter(deletion_requested_at__isnull=True)
+                         .values_list("name", flat=True)[:10])
+        if remaining:
+            raise SpecError({"databases": [f"cluster {current.name} still has databases: {', '.join(remaining)}; "
+                                           "delete them first"]})
+        request_deletion(current, actor=actor, delete_data=delete_data)
+    refresh_from(cluster, current)
+

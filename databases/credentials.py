@@ -1,0 +1,36 @@
+"""What a database owner needs to connect: where, the password, and a ready `redis-cli` command."""
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass, field
+
+from targets.drivers import ConnectionInfo
+
+from .spec import DatabaseSpec
+
+
+@dataclass(frozen=True)
+class Credentials:
+    host: str
+    port: int
+    service_names: list[str]
+    password: str
+    redis_cli: str
+    # Extra steps to connect from elsewhere, e.g. a `kubectl port-forward` line.
+    hints: list[str] = field(default_factory=list)
+
+
+def redis_cli_command(info: ConnectionInfo, password: str, spec: DatabaseSpec) -> str:
+    """A copy-and-paste `redis-cli` line: cluster mode for sharded databases, TLS when it is on."""
+    parts = ["redis-cli", "-h", info.host, "-p", str(info.port)]
+    if spec.shard_count > 1:
+        parts.append("-c")
+    if spec.tls_mode != "disabled":
+        parts.append("--tls")
+    parts += ["-a", password, "--no-auth-warning"]
+    return " ".join(shlex.quote(part) for part in parts)
+
+
+def credentials_for(info: ConnectionInfo, password: str, spec: DatabaseSpec) -> Credentials:
+    return Credentials(host=info.host, port=info.port, service_names=list(info.service_names), password=password,
+                       redis_cli=redis_cli_command(info, password, spec), hints=list(info.hints))

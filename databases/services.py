@@ -1,0 +1,106 @@
+"""The only way database (REDB) specs are written: API, dashboard, YAML and commands all call these.
+
+Writes lock the database's cluster row so port assignment and the capacity check see every other
+write to the same cluster; a rejected write changes nothing.
+"""
+from __future__ import annotations
+
+import copy
+
+from django.db import IntegrityError, transaction
+
+from clusters.models import Cluster
+from targets.drivers import driver_for
+from targets.writes import (
+    SpecError,
+    WriteResult,
+    actor_label,
+    announce_write,
+    as_version_error,
+    check_generation,
+    check_not_deleting,
+    locked,
+    refresh_from,
+    replace_spec,
+    request_deletion,
+)
+from timeline.record import record_event
+
+from .credentials import Credentials, credentials_for
+from .models import Database
+from .spec import DatabaseSpec
+from .validation import validate_database
+
+__all__ = ["Credentials", "create_database", "update_database", "delete_database", "upgrade_database",
+           "reveal_credentials"]
+
+
+def create_database(*, cluster: Cluster, name: str, spec: dict, team, actor) -> WriteResult:
+    with transaction.atomic():
+        cluster = locked(cluster)
+        checked = validate_database(spec, cluster=cluster, name=name)
+        database = Database(cluster=cluster, name=name, spec=checked.spec, team=team, generation=1)
+        try:
+            with transaction.atomic():
+                database.save()
+        except IntegrityError:  # a concurrent create won the race past the validator's check
+            raise SpecError({"name": [f"a database named {name} was just created on cluster {cluster.name}"]}
+                            ) from None
+        announce_write(database, actor=actor, reason="Created",
+                       message=f"database {name} created on cluster {cluster.name}", warnings=checked.warnings)
+    return WriteResult(obj=database, created=True, changed=True, warnings=checked.warnings)
+
+
+def update_database(database: Database, *, spec: dict, actor, expected_generation: int | None = None,
+                    name: str | None = None) -> WriteResult:
+    """Replace the whole spec. `name`, when given, must be the database's name (names are immutable)."""
+    with transaction.atomic():
+        current = _locked_with_cluster(database)
+        check_generation(current, expected_generation)
+        check_not_deleting(current)
+        checked = validate_database(spec, cluster=current.cluster, name=current.name if name is None else name,
+                                    current=current)
+        result = replace_spec(current, checked.spec, actor=actor, warnings=checked.warnings)
+    refresh_from(database, result.obj)
+    return result
+
+
+def upgrade_database(database: Database, *, version: str, actor, expected_generation: int | None = None
+                     ) -> WriteResult:
+    """Move the database to Redis `version`, one process at a time (the driver rolls it)."""
+    with transaction.atomic():
+        current = _locked_with_cluster(database)
+        check_generation(current, expected_generation)
+        check_not_deleting(current)
+        spec = copy.deepcopy(current.spec)
+        spec["redisVersion"] = version
+        try:
+            checked = validate_database(spec, cluster=current.cluster, name=current.name, current=current)
+        except SpecError as exc:
+            raise as_version_error(exc, "spec.redisVersion") from None
+        result = replace_spec(current, checked.spec, actor=actor, warnings=checked.warnings,
+                              reason="UpgradeRequested")
+    refresh_from(database, result.obj)
+    return result
+
+
+def delete_database(database: Database, *, actor, delete_data: bool = False) -> None:
+    with transaction.atomic():
+        current = locked(database)
+        request_deletion(current, actor=actor, delete_data=delete_data)
+    refresh_from(database, current)
+
+
+def reveal_credentials(database: Database, *, actor) -> Credentials:
+    """Connection details with the password; each reveal is an event naming the actor, never the secret."""
+    info = driver_for(database.target).connection_info(database)
+    credentials = credentials_for(info, database.password, DatabaseSpec.from_spec(database.spec, database.name))
+    who = actor_label(actor)
+    record_event(database, "CredentialsRevealed", f"credentials revealed to {who}", actor=who)
+    return credentials
+
+
+def _locked_with_cluster(database: Database) -> Database:
+    """The database row, after locking its cluster row (the order every database write takes locks in)."""
+    locked(database.cluster)
+    return Database.objects.select_for_update(of=("self",)).select_related("cluster__target").get(pk=database.pk)

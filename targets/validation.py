@@ -1,0 +1,225 @@
+"""Validation mechanics the cluster (REC) and database (REDB) validators share.
+
+Each validator walks its spec with these checks and collects every problem at once in a
+`Problems` (field path -> messages), so a user sees all mistakes in one answer. Rules that are
+specific to a kind live in `clusters/validation.py` and `databases/validation.py`.
+"""
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from .quantity import QuantityError, parse_memory
+from .writes import SpecError
+
+DNS_LABEL_MAX = 63
+DNS_SUBDOMAIN_MAX = 253
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_CPU = re.compile(r"^\d+(\.\d+)?m?$")
+
+
+class Problems:
+    """Field-level errors and warnings found while checking one write."""
+
+    def __init__(self) -> None:
+        self.errors: dict[str, list[str]] = {}
+        self.warnings: list[str] = []
+
+    def add(self, path: str, message: str) -> None:
+        self.errors.setdefault(path, []).append(message)
+
+    def warn(self, message: str) -> None:
+        if message not in self.warnings:
+            self.warnings.append(message)
+
+    def has(self, path: str) -> bool:
+        """True if `path` or anything below it has an error."""
+        return any(key == path or key.startswith(path + ".") or key.startswith(path + "[") for key in self.errors)
+
+    def __bool__(self) -> bool:
+        return bool(self.errors)
+
+    def raise_if_any(self) -> None:
+        if self.errors:
+            raise SpecError(self.errors, self.warnings)
+
+    def as_messages(self) -> list[str]:
+        """`path: message` lines, for the reconciler's `Invalid` status."""
+        return [f"{path}: {message}" for path, messages in self.errors.items() for message in messages]
+
+
+@dataclass(frozen=True)
+class FieldSet:
+    """The fields one object of a spec may carry.
+
+    `used` are the fields this control plane acts on; `unused` are fields the Redis Enterprise
+    operator defines that have no meaning here: accepted, with a warning. Anything else is a typo.
+    """
+    used: frozenset[str]
+    unused: frozenset[str] = frozenset()
+
+    @classmethod
+    def of(cls, used: Iterable[str], unused: Iterable[str] = ()) -> FieldSet:
+        return cls(frozenset(used), frozenset(unused))
+
+
+@dataclass(frozen=True)
+class Checked:
+    """A spec that passed validation, with the defaults filled in, and the warnings about it."""
+    spec: dict
+    warnings: list[str]
+
+
+def unused_field_warning(path: str) -> str:
+    return (f"{path}: accepted but not used; it is a Redis Enterprise operator field this control plane "
+            "has no use for")
+
+
+def check_fields(problems: Problems, data: dict, fields: FieldSet, path: str) -> None:
+    """Warn about operator fields without use here; error on unknown ones, suggesting the likely name."""
+    for key in data:
+        if key in fields.used:
+            continue
+        if key in fields.unused:
+            problems.warn(unused_field_warning(f"{path}.{key}"))
+            continue
+        close = difflib.get_close_matches(str(key), sorted(fields.used | fields.unused), n=1, cutoff=0.6)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        problems.add(f"{path}.{key}", f"unknown field '{key}'{hint}")
+
+
+def dns_label_problem(value: object, *, what: str = "name") -> str | None:
+    """Why `value` is not a DNS-1123 label (the rule Kubernetes applies to names), or None."""
+    if not isinstance(value, str) or not value:
+        return f"{what} is required"
+    if len(value) > DNS_LABEL_MAX:
+        return f"must be at most {DNS_LABEL_MAX} characters (it has {len(value)})"
+    if not _DNS_LABEL.match(value):
+        return ("must be a DNS-1123 label: lowercase letters, digits and '-', starting and ending "
+                "with a letter or digit")
+    return None
+
+
+def dns_subdomain_problem(value: object) -> str | None:
+    """Why `value` is not a DNS-1123 subdomain (Secret names), or None."""
+    if not isinstance(value, str) or not value:
+        return "must be a non-empty string"
+    if len(value) > DNS_SUBDOMAIN_MAX:
+        return f"must be at most {DNS_SUBDOMAIN_MAX} characters"
+    if not all(_DNS_LABEL.match(part) for part in value.split(".")):
+        return "must be a DNS-1123 subdomain: lowercase letters, digits, '-' and '.'"
+    return None
+
+
+def expect_mapping(problems: Problems, value: object, path: str) -> dict | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        problems.add(path, "must be an object (a mapping of fields)")
+        return None
+    return value
+
+
+def expect_list(problems: Problems, value: object, path: str) -> list | None:
+    if value is None:
+        return None
+    if not isinstance(value, list):
+        problems.add(path, "must be a list")
+        return None
+    return value
+
+
+def expect_bool(problems: Problems, value: object, path: str) -> bool | None:
+    if value is None:
+        return None
+    if not isinstance(value, bool):
+        problems.add(path, "must be true or false")
+        return None
+    return value
+
+
+def expect_int(problems: Problems, value: object, path: str, *, minimum: int | None = None,
+               maximum: int | None = None) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        problems.add(path, "must be a whole number")
+        return None
+    if minimum is not None and value < minimum:
+        problems.add(path, f"must be at least {minimum}")
+        return None
+    if maximum is not None and value > maximum:
+        problems.add(path, f"must be at most {maximum}")
+        return None
+    return value
+
+
+def expect_string(problems: Problems, value: object, path: str, *,
+                  choices: Iterable[str] | None = None) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value:
+        problems.add(path, "must be a non-empty string")
+        return None
+    if choices is not None:
+        choices = list(choices)
+        if value not in choices:
+            problems.add(path, f"'{value}' is not one of: {', '.join(choices)}")
+            return None
+    return value
+
+
+def expect_string_map(problems: Problems, value: object, path: str) -> dict | None:
+    """A mapping of strings to strings (labels, selectors, annotations)."""
+    mapping = expect_mapping(problems, value, path)
+    if mapping is None:
+        return None
+    for key, item in mapping.items():
+        if not isinstance(item, str):
+            problems.add(f"{path}.{key}", "must be a string")
+    return mapping
+
+
+def expect_memory(problems: Problems, value: object, path: str, *, minimum: int | None = None,
+                  minimum_text: str = "") -> int | None:
+    """Bytes of a memory size written as Redis or Kubernetes do (100MB, 1GB, 512Mi, 2Gi)."""
+    if value is None:
+        return None
+    try:
+        nbytes = parse_memory(value)
+    except QuantityError as exc:
+        problems.add(path, str(exc))
+        return None
+    if minimum is not None and nbytes < minimum:
+        problems.add(path, f"must be at least {minimum_text or minimum}")
+        return None
+    return nbytes
+
+
+def expect_cpu(problems: Problems, value: object, path: str) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not (isinstance(value, int | float) or _CPU.match(str(value))):
+        problems.add(path, f"'{value}' is not a CPU quantity; use e.g. 2, 0.5 or 500m")
+
+
+def version_key(version: str) -> tuple:
+    """Sort key for versions like 6.2, 7.2 or 7.4.1."""
+    return tuple(int(p) if p.isdigit() else p for p in re.split(r"[.\-]", str(version)))
+
+
+def version_problem(version: str, available: list[str], target_name: str) -> str | None:
+    """Why `version` cannot run on the target, or None. Shared by write checks and stored-spec checks."""
+    if version in available:
+        return None
+    offered = ", ".join(available) or "none"
+    return f"version {version} is not available on target {target_name}; available: {offered}"
+
+
+def downgrade_problem(version: str, current: str | None) -> str | None:
+    """Data files written by a newer Redis may not load in an older one, so versions only go up."""
+    if current and version != current and version_key(version) < version_key(current):
+        return f"downgrading from {current} to {version} is not supported; Redis versions only go up"
+    return None
