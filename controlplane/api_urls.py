@@ -1,15 +1,15 @@
 """Everything under /api/v1/. Each app contributes its routes from its own api/urls.py."""
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from .api_errors import api_not_found
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("", include("clusters.api.urls")),
+    path("", include("databases.api.urls")),
+    path("", include("targets.api.urls")),
+    # Last: any other URL under /api/v1/ is a JSON 404, never Django's HTML page.
+    re_path(r"^(?P<path>.*)$", api_not_found),
 ]
-
-for app in ("clusters", "databases", "targets"):
-    try:
-        urlpatterns.append(path("", include(f"{app}.api.urls")))
-    except ModuleNotFoundError as exc:
-        if exc.name != f"{app}.api.urls" and exc.name != f"{app}.api":
-            raise

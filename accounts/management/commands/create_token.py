@@ -1,0 +1,40 @@
+"""`manage.py create_token USER`: print the API token of USER (creating it if needed)."""
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from rest_framework.authtoken.models import Token
+
+from accounts.models import Team
+
+
+class Command(BaseCommand):
+    help = "Print the API token of a user (send it as 'Authorization: Token <token>')."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("username")
+        parser.add_argument("--create", action="store_true",
+                            help="Create the user (without a password: API only) if it does not exist.")
+        parser.add_argument("--staff", action="store_true", help="With --create: make the user staff.")
+        parser.add_argument("--team", action="append", default=[], metavar="TEAM",
+                            help="Add the user to TEAM (created if missing). Repeatable.")
+        parser.add_argument("--rotate", action="store_true", help="Replace an existing token with a new one.")
+
+    @transaction.atomic
+    def handle(self, *args, username: str, create: bool, staff: bool, team: list[str], rotate: bool,
+               **options) -> None:
+        User = get_user_model()
+        user = User.objects.filter(username=username).first()
+        if user is None:
+            if not create:
+                raise CommandError(f"no user named {username!r}; pass --create to create one.")
+            user = User(username=username, is_staff=staff)
+            user.set_unusable_password()
+            user.save()
+        for name in team:
+            Team.objects.get_or_create(name=name)[0].members.add(user)
+        if rotate:
+            Token.objects.filter(user=user).delete()
+        token, _ = Token.objects.get_or_create(user=user)
+        self.stdout.write(token.key)

@@ -1,0 +1,95 @@
+"""JSON shapes shared by the cluster and database APIs (the REC/REDB object shape) and small bodies.
+
+Serializers only shape JSON. What makes a spec valid is decided by the write-path services, whose
+`SpecError` the API returns as field-level 400s.
+"""
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from targets.models import Target
+from timeline.models import Event
+
+
+class ManagedObjectSerializer(serializers.Serializer):
+    """`{"name", "team", "spec", "generation", "status", ...}`: what clusters and databases share.
+
+    On input `generation` is the generation the change was based on (optimistic concurrency);
+    on output it is the stored generation.
+    """
+
+    name = serializers.CharField(max_length=253, help_text="DNS-1123 label; immutable.")
+    spec = serializers.DictField(
+        help_text="The REC/REDB spec with the Redis Enterprise operator's camelCase field names.")
+    generation = serializers.IntegerField(
+        required=False, min_value=1,
+        help_text="Output: the stored generation. Input: the generation this change was based on; "
+                  "a stale value gets 409 (the If-Match header works too).")
+    status = serializers.DictField(read_only=True, help_text="state, specStatus, observedGeneration, conditions.")
+    deleting = serializers.SerializerMethodField(help_text="Deletion was requested; the reconciler removes it.")
+    createdAt = serializers.DateTimeField(source="created_at", read_only=True)
+    updatedAt = serializers.DateTimeField(source="updated_at", read_only=True)
+    warnings = serializers.SerializerMethodField(
+        help_text="Write responses only: accepted operator fields this project does not use.")
+
+    def get_deleting(self, obj) -> bool:
+        return obj.deletion_requested_at is not None
+
+    def get_warnings(self, obj) -> list[str]:
+        return list(self.context.get("warnings", []))
+
+
+class UpgradeSerializer(serializers.Serializer):
+    version = serializers.CharField(help_text="A Redis version the target offers, e.g. \"7.2\".")
+    generation = serializers.IntegerField(required=False, min_value=1,
+                                          help_text="The generation this upgrade was based on.")
+
+
+class EventSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Event
+        fields = ["time", "type", "reason", "message", "actor"]
+
+
+class ManifestListSerializer(serializers.Serializer):
+    """A Kubernetes `List` of what the object becomes, Secret values redacted."""
+
+    apiVersion = serializers.CharField(default="v1")
+    kind = serializers.CharField(default="List")
+    items = serializers.ListField(child=serializers.DictField())
+
+
+class TargetSerializer(serializers.ModelSerializer):
+    isDefault = serializers.BooleanField(source="is_default", read_only=True)
+    redisVersions = serializers.SerializerMethodField(help_text="Versions clusters and databases may run here.")
+
+    class Meta:
+        model = Target
+        fields = ["name", "kind", "isDefault", "redisVersions"]
+
+    def get_redisVersions(self, target: Target) -> list[str]:
+        return self.context["versions"].get(target.pk, [])
+
+
+class ErrorSerializer(serializers.Serializer):
+    """The one error shape of the API."""
+
+    detail = serializers.CharField()
+    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()),
+                                   help_text='Messages by field path, e.g. {"spec.memorySize": ["..."]}.')
+    warnings = serializers.ListField(child=serializers.CharField())
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class NameField(serializers.Field):
+    """A related row shown and given by its name (`"target": "local"`); the write path resolves it."""
+
+    def to_representation(self, value) -> str | None:
+        return value.name if value is not None else None
+
+    def to_internal_value(self, data) -> str:
+        if not isinstance(data, str) or not data:
+            raise serializers.ValidationError("expected a name (a non-empty string).")
+        return data

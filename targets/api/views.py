@@ -1,0 +1,106 @@
+"""`/api/v1/targets/` (where clusters can run, with their Redis versions) and `/api/v1/apply/` (REC/REDB YAML)."""
+from __future__ import annotations
+
+from django.db import transaction
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, serializers, viewsets
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.ownership import owner_team_for
+from accounts.permissions import is_owner_or_staff
+from targets.drivers import TargetError, driver_for
+from targets.models import Target
+from targets.writes import WriteResult
+
+from .managed import ERRORS, READ_ERRORS
+from .parsers import PlainTextParser, TextYAMLParser, XYAMLTextParser, YAMLTextParser
+from .serializers import TargetSerializer
+
+KINDS = {"cluster": "RedisEnterpriseCluster", "database": "RedisEnterpriseDatabase"}
+
+
+@extend_schema(responses={200: TargetSerializer(many=True), **READ_ERRORS})
+class TargetViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Where clusters can be placed, and the Redis versions each offers."""
+
+    serializer_class = TargetSerializer
+    pagination_class = None
+
+    def get_queryset(self):
+        Target.default()  # the embedded local target always exists
+        return Target.objects.all()
+
+    def get_serializer_context(self) -> dict:
+        context = super().get_serializer_context()
+        context["versions"] = {target.pk: self.versions_of(target) for target in self.get_queryset()}
+        return context
+
+    @staticmethod
+    def versions_of(target: Target) -> list[str]:
+        try:
+            return list(driver_for(target).redis_versions())
+        except TargetError:
+            return []
+
+
+class AppliedSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=list(KINDS.values()))
+    name = serializers.CharField()
+    cluster = serializers.CharField(required=False, help_text="RedisEnterpriseDatabase only.")
+    generation = serializers.IntegerField()
+    created = serializers.BooleanField()
+    changed = serializers.BooleanField()
+    warnings = serializers.ListField(child=serializers.CharField())
+
+
+class ApplyResultSerializer(serializers.Serializer):
+    items = AppliedSerializer(many=True)
+
+
+class ApplyView(APIView):
+    """Apply REC/REDB YAML documents, all or nothing: the same format `manage.py apply -f` takes."""
+
+    parser_classes = [YAMLTextParser, XYAMLTextParser, TextYAMLParser, PlainTextParser]
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        request={"application/yaml": OpenApiTypes.STR},
+        parameters=[OpenApiParameter("team", OpenApiTypes.STR,
+                                     description="Team owning databases the file creates (default: your only team).")],
+        responses={200: ApplyResultSerializer, **ERRORS},
+    )
+    def post(self, request) -> Response:
+        from targets.documents import apply_documents
+
+        text = request.data if isinstance(request.data, str) else ""
+        team_name = request.query_params.get("team")
+        team = owner_team_for(request.user, team_name) if team_name or not request.user.is_staff else None
+        with transaction.atomic():
+            results = apply_documents(text, actor=request.user, team=team)
+            self.check_allowed(request.user, results)
+        return Response({"items": [self.summary(result) for result in results]})
+
+    @staticmethod
+    def check_allowed(user, results: list[WriteResult]) -> None:
+        """Refuse (and so roll back) the whole file if it touched something the user may not change."""
+        for index, result in enumerate(results):
+            obj = result.obj
+            if obj.kind == "cluster" and not user.is_staff:
+                raise PermissionDenied(f"documents[{index}]: only staff may apply RedisEnterpriseCluster "
+                                       "documents; nothing was applied.")
+            if obj.kind == "database" and not is_owner_or_staff(user, obj):
+                raise PermissionDenied(f"documents[{index}]: database {obj.name} belongs to another team; "
+                                       "nothing was applied.")
+
+    @staticmethod
+    def summary(result: WriteResult) -> dict:
+        obj = result.obj
+        item = {"kind": KINDS[obj.kind], "name": obj.name, "generation": obj.generation,
+                "created": result.created, "changed": result.changed, "warnings": result.warnings}
+        if obj.kind == "database":
+            item["cluster"] = obj.cluster.name
+        return item
