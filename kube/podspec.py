@@ -1,0 +1,164 @@
+"""What cluster (REC) and database (REDB) manifests share: labels, placement, probes, volumes.
+
+Both renderers (`clusters/render.py`, `databases/render.py`) build their pods from these pieces,
+so a label or placement rule is written once.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+
+from clusters.spec import ClusterSpec
+
+MANAGED_BY = "redis-controlplane"
+APP = "redis-enterprise"
+CLUSTER_LABEL = "redis.io/cluster"
+DATABASE_LABEL = "redis.io/database"
+ROLE_LABEL = "redis.io/role"
+COMPONENT_LABEL = "app.kubernetes.io/component"
+CONFIG_HASH_ANNOTATION = "redis.io/config-hash"
+REDIS_IMAGE = "redis"
+MI = 1024**2
+
+
+def labels(cluster_name: str, *, component: str, database: str | None = None,
+           extra: dict | None = None) -> dict[str, str]:
+    """The labels every object carries; `extra` (REC `extraLabels`) never overrides ours."""
+    result = dict(extra or {})
+    result.update({
+        "app.kubernetes.io/name": "redis",
+        "app.kubernetes.io/instance": database or cluster_name,
+        "app.kubernetes.io/managed-by": MANAGED_BY,
+        COMPONENT_LABEL: component,
+        "app": APP,
+        CLUSTER_LABEL: cluster_name,
+    })
+    if database:
+        result[DATABASE_LABEL] = database
+    return result
+
+
+def selector(cluster_name: str, *, component: str, database: str | None = None) -> dict[str, str]:
+    """Pod selector of a StatefulSet: immutable, so only labels that never change."""
+    result = {"app": APP, CLUSTER_LABEL: cluster_name, COMPONENT_LABEL: component}
+    if database:
+        result[DATABASE_LABEL] = database
+    return result
+
+
+def metadata(name: str, namespace: str, object_labels: dict, annotations: dict | None = None) -> dict:
+    meta = {"name": name, "namespace": namespace, "labels": dict(object_labels)}
+    if annotations:
+        meta["annotations"] = dict(annotations)
+    return meta
+
+
+def image(version: str) -> str:
+    """The stock `redis` image of a version (e.g. redis:7.2)."""
+    return f"{REDIS_IMAGE}:{version}"
+
+
+def mebibytes(nbytes: int) -> str:
+    """A Kubernetes quantity in Mi, rounded up (the API server keeps it as written)."""
+    return f"{max(1, math.ceil(nbytes / MI))}Mi"
+
+
+def content_hash(*parts: object) -> str:
+    """A short stable hash of rendered content, for pod-template and applied-state annotations."""
+    digest = hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+    return digest[:16]
+
+
+def placement(cluster: ClusterSpec, pod_selector: dict[str, str], *, spread_required: bool) -> dict:
+    """Pod-spec fields placing pods per the cluster's policy.
+
+    `spread_required`: no two pods of `pod_selector` on one Kubernetes node (nor zone, with rack
+    awareness) — quorum members, and a database's master and replica.
+    """
+    spec: dict = {}
+    if cluster.node_selector:
+        spec["nodeSelector"] = dict(cluster.node_selector)
+    if cluster.tolerations:
+        spec["tolerations"] = list(cluster.tolerations)
+    if cluster.priority_class:
+        spec["priorityClassName"] = cluster.priority_class
+    if cluster.pod_anti_affinity is not None:
+        anti_affinity = dict(cluster.pod_anti_affinity)
+    else:
+        keys = ["kubernetes.io/hostname"] + ([cluster.rack_awareness_label] if cluster.rack_awareness_label else [])
+        terms = [{"labelSelector": {"matchLabels": dict(pod_selector)}, "topologyKey": key} for key in keys]
+        if spread_required:
+            anti_affinity = {"requiredDuringSchedulingIgnoredDuringExecution": terms}
+        else:
+            anti_affinity = {"preferredDuringSchedulingIgnoredDuringExecution": [
+                {"weight": 100, "podAffinityTerm": term} for term in terms]}
+    spec["affinity"] = {"podAntiAffinity": anti_affinity}
+    if cluster.rack_awareness_label:
+        spec["topologySpreadConstraints"] = [{
+            "maxSkew": 1,
+            "topologyKey": cluster.rack_awareness_label,
+            "whenUnsatisfiable": "DoNotSchedule",
+            "labelSelector": {"matchLabels": dict(pod_selector)},
+        }]
+    return spec
+
+
+def exec_probe(command: str, *, initial_delay: int, period: int = 10, failures: int = 3) -> dict:
+    return {
+        "exec": {"command": ["sh", "-c", command]},
+        "initialDelaySeconds": initial_delay,
+        "periodSeconds": period,
+        "timeoutSeconds": 5,
+        "failureThreshold": failures,
+    }
+
+
+def secret_env(name: str, secret: str, key: str) -> dict:
+    """An environment variable read from a Secret: passwords never appear in a pod spec."""
+    return {"name": name, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
+
+
+def volume_claim(name: str, cluster: ClusterSpec, object_labels: dict) -> dict:
+    """A volumeClaimTemplate from the cluster's persistentSpec."""
+    spec: dict = {
+        "accessModes": ["ReadWriteOnce"],
+        "resources": {"requests": {"storage": cluster.volume_size}},
+    }
+    if cluster.storage_class:
+        spec["storageClassName"] = cluster.storage_class
+    return {"metadata": {"name": name, "labels": dict(object_labels)}, "spec": spec}
+
+
+def headless_service(name: str, namespace: str, object_labels: dict, pod_selector: dict,
+                     ports: list[dict]) -> dict:
+    """The governing Service of a StatefulSet: stable DNS names per pod, ready or not."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": metadata(name, namespace, object_labels),
+        "spec": {"clusterIP": "None", "publishNotReadyAddresses": True, "selector": dict(pod_selector),
+                 "ports": ports},
+    }
+
+
+def disruption_budget(name: str, namespace: str, object_labels: dict, pod_selector: dict, *,
+                      min_available: int | None = None, max_unavailable: int | None = None) -> dict:
+    spec: dict = {"selector": {"matchLabels": dict(pod_selector)}}
+    if min_available is not None:
+        spec["minAvailable"] = min_available
+    if max_unavailable is not None:
+        spec["maxUnavailable"] = max_unavailable
+    return {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
+            "metadata": metadata(name, namespace, object_labels), "spec": spec}
+
+
+def secret(name: str, namespace: str, object_labels: dict, values: dict[str, str], *, reveal: bool) -> dict:
+    """A Secret in `stringData` form; values shown as "<redacted>" unless `reveal`."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": metadata(name, namespace, object_labels),
+        "type": "Opaque",
+        "stringData": {key: (value if reveal else "<redacted>") for key, value in values.items()},
+    }
