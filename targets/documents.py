@@ -1,0 +1,234 @@
+"""REC and REDB documents in the Redis Enterprise operator's YAML format, in and out.
+
+`apply_documents` creates or updates every object a (multi-document) YAML text describes,
+through the same services every other write path uses, all or nothing: one transaction, and any
+document's error means nothing is applied. Errors carry the document's index, e.g.
+`documents[1].spec.memorySize`. `dump_objects` writes objects back (spec with defaults filled, and
+status) so `get -o yaml` output can be applied again unchanged.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import yaml
+from django.db import transaction
+
+from .validation import FieldSet, Problems, check_fields, expect_mapping
+from .writes import SpecError, WriteResult
+
+GROUP = "app.redislabs.com"
+REC_KIND = "RedisEnterpriseCluster"
+REDB_KIND = "RedisEnterpriseDatabase"
+API_VERSIONS = {REC_KIND: (f"{GROUP}/v1", f"{GROUP}/v1alpha1"), REDB_KIND: (f"{GROUP}/v1alpha1",)}
+# Which target a REC goes to; without it, the default target.
+TARGET_ANNOTATION = "redis-controlplane.io/target"
+DEFAULT_NAMESPACE = "default"
+
+DOCUMENT_FIELDS = FieldSet.of(["apiVersion", "kind", "metadata", "spec", "status"])
+# Fields a server fills in: accepted (so `get -o yaml` output applies again) and ignored.
+METADATA_FIELDS = FieldSet.of(
+    ["name", "namespace", "annotations", "generation", "creationTimestamp", "deletionTimestamp", "uid",
+     "resourceVersion", "managedFields", "selfLink", "finalizers"],
+    unused=["labels", "generateName", "ownerReferences"],
+)
+
+
+@dataclass
+class Document:
+    """One REC or REDB from a file, with the path its errors are reported under."""
+    path: str
+    kind: str
+    name: str
+    namespace: str | None
+    spec: dict
+    annotations: dict = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+def apply_documents(text: str, *, actor, team=None) -> list[WriteResult]:
+    """Create or update every REC/REDB in `text` by name; all or nothing. Results in document order."""
+    documents = parse_documents(text)
+    errors: dict[str, list[str]] = {}
+    results: dict[str, WriteResult] = {}
+    with transaction.atomic():
+        # Clusters first, so a file may list a database before the cluster it goes on.
+        for document in sorted(documents, key=lambda d: d.kind != REC_KIND):
+            try:
+                results[document.path] = _apply_one(document, actor=actor, team=team)
+            except SpecError as exc:
+                for path, messages in exc.errors.items():
+                    errors.setdefault(_document_path(document, path), []).extend(messages)
+        if errors:
+            raise SpecError(errors, [w for d in documents for w in d.warnings])
+    return [results[document.path] for document in documents]
+
+
+def parse_documents(text: str) -> list[Document]:
+    """The REC/REDB documents of a YAML (or JSON) text; a `kind: List` contributes its items."""
+    try:
+        loaded = [doc for doc in yaml.safe_load_all(text) if doc is not None]
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise SpecError({"documents": [f"not valid YAML{where}: {getattr(exc, 'problem', None) or exc}"]}) from None
+    if not loaded:
+        raise SpecError({"documents": ["no documents found"]})
+    problems = Problems()
+    documents: list[Document] = []
+    for index, raw in enumerate(loaded):
+        if isinstance(raw, dict) and raw.get("kind") == "List":
+            items = raw.get("items")
+            if not isinstance(items, list):
+                problems.add(f"documents[{index}].items", "must be a list of documents")
+                continue
+            for item_index, item in enumerate(items):
+                documents += _parse_one(problems, item, f"documents[{index}].items[{item_index}]")
+        else:
+            documents += _parse_one(problems, raw, f"documents[{index}]")
+    seen: dict[tuple, str] = {}
+    for document in documents:
+        key = (document.kind, document.name, document.namespace,
+               (document.spec.get("redisEnterpriseCluster") or {}).get("name"))
+        if key in seen:
+            problems.add(f"{document.path}.metadata.name", f"{document.name} is already described by {seen[key]}")
+        seen.setdefault(key, document.path)
+    problems.raise_if_any()
+    return documents
+
+
+def _parse_one(problems: Problems, raw: object, path: str) -> list[Document]:
+    if not isinstance(raw, dict):
+        problems.add(path, "must be a mapping with apiVersion, kind, metadata and spec")
+        return []
+    start = len(problems.warnings)
+    check_fields(problems, raw, DOCUMENT_FIELDS, path)
+    kind, api_version = raw.get("kind"), raw.get("apiVersion")
+    if kind not in API_VERSIONS:
+        problems.add(f"{path}.kind", f"must be {REC_KIND} or {REDB_KIND} (got {kind!r})")
+    elif api_version not in API_VERSIONS[kind]:
+        problems.add(f"{path}.apiVersion", f"{kind} documents use apiVersion {' or '.join(API_VERSIONS[kind])} "
+                                           f"(got {api_version!r})")
+    metadata = expect_mapping(problems, raw.get("metadata"), f"{path}.metadata") or {}
+    check_fields(problems, metadata, METADATA_FIELDS, f"{path}.metadata")
+    name, namespace = metadata.get("name"), metadata.get("namespace")
+    if not isinstance(name, str) or not name:
+        problems.add(f"{path}.metadata.name", "is required")
+    if namespace is not None and not isinstance(namespace, str):
+        problems.add(f"{path}.metadata.namespace", "must be a string")
+    annotations = expect_mapping(problems, metadata.get("annotations"), f"{path}.metadata.annotations") or {}
+    spec = raw.get("spec", {})
+    if spec is None:
+        spec = {}
+    if not isinstance(spec, dict):
+        problems.add(f"{path}.spec", "must be an object (a mapping of fields)")
+    warnings = problems.warnings[start:]
+    if problems.has(path):
+        return []
+    return [Document(path=path, kind=kind, name=name, namespace=namespace, spec=spec, annotations=annotations,
+                     warnings=warnings)]
+
+
+def _document_path(document: Document, path: str) -> str:
+    """Where a service's field error sits in the document."""
+    if path in ("name", "namespace"):
+        return f"{document.path}.metadata.{path}"
+    if path == "target":
+        return f"{document.path}.metadata.annotations.{TARGET_ANNOTATION}"
+    if path == "cluster":
+        return f"{document.path}.spec.redisEnterpriseCluster"
+    return f"{document.path}.{path}"
+
+
+def _apply_one(document: Document, *, actor, team) -> WriteResult:
+    if document.kind == REC_KIND:
+        result = _apply_cluster(document, actor=actor)
+    else:
+        result = _apply_database(document, actor=actor, team=team)
+    result.warnings = document.warnings + [f"{document.path}.{warning}" for warning in result.warnings]
+    return result
+
+
+def _apply_cluster(document: Document, *, actor) -> WriteResult:
+    from clusters.models import Cluster
+    from clusters.services import create_cluster, resolve_target, update_cluster
+
+    target_name = document.annotations.get(TARGET_ANNOTATION)
+    existing = Cluster.objects.select_related("target").filter(name=document.name).first()
+    if existing is None:
+        return create_cluster(name=document.name, spec=document.spec, namespace=document.namespace,
+                              target=target_name, actor=actor)
+    problems = Problems()
+    if document.namespace and document.namespace != existing.namespace:
+        problems.add("namespace", f"cannot change: cluster {existing.name} is in namespace {existing.namespace}")
+    if target_name and resolve_target(target_name) != existing.target:
+        problems.add("target", f"cannot change: cluster {existing.name} is on target {existing.target.name}")
+    problems.raise_if_any()
+    return update_cluster(existing, spec=document.spec, actor=actor)
+
+
+def _apply_database(document: Document, *, actor, team) -> WriteResult:
+    from databases.models import Database
+    from databases.services import create_database, update_database
+
+    cluster = _cluster_for(document)
+    existing = Database.objects.filter(cluster=cluster, name=document.name).first()
+    if existing is None:
+        return create_database(cluster=cluster, name=document.name, spec=document.spec, team=team, actor=actor)
+    return update_database(existing, spec=document.spec, actor=actor)
+
+
+def _cluster_for(document: Document):
+    """The REC a REDB names, or else the only cluster in its namespace."""
+    from clusters.models import Cluster
+
+    reference = document.spec.get("redisEnterpriseCluster")
+    named = reference.get("name") if isinstance(reference, dict) else None
+    if named:
+        cluster = Cluster.objects.select_related("target").filter(name=named).first()
+        if cluster is None:
+            raise SpecError({"spec.redisEnterpriseCluster.name": [f"no cluster named {named}"]})
+        if document.namespace and document.namespace != cluster.namespace:
+            raise SpecError({"namespace": [f"cluster {named} is in namespace {cluster.namespace}, "
+                                           f"not {document.namespace}"]})
+        return cluster
+    namespace = document.namespace or DEFAULT_NAMESPACE
+    candidates = list(Cluster.objects.select_related("target").filter(namespace=namespace,
+                                                                      deletion_requested_at__isnull=True))
+    if not candidates:
+        raise SpecError({"spec.redisEnterpriseCluster": [
+            f"no cluster in namespace {namespace}; name one in spec.redisEnterpriseCluster.name"]})
+    if len(candidates) > 1:
+        names = ", ".join(c.name for c in candidates)
+        raise SpecError({"spec.redisEnterpriseCluster": [
+            f"namespace {namespace} has several clusters ({names}); name one in spec.redisEnterpriseCluster.name"]})
+    return candidates[0]
+
+
+# --- Writing objects back -------------------------------------------------------------------------
+
+def dump_object(obj) -> dict:
+    """A cluster or database as the operator's custom resource: metadata, the stored spec, the status."""
+    kind = REC_KIND if obj.kind == "cluster" else REDB_KIND
+    metadata = {"name": obj.name, "namespace": obj.namespace, "generation": obj.generation,
+                "creationTimestamp": _timestamp(obj.created_at)}
+    if obj.deletion_requested_at is not None:
+        metadata["deletionTimestamp"] = _timestamp(obj.deletion_requested_at)
+    if obj.kind == "cluster":
+        metadata["annotations"] = {TARGET_ANNOTATION: obj.target.name}
+    return {"apiVersion": API_VERSIONS[kind][0], "kind": kind, "metadata": metadata, "spec": obj.spec,
+            "status": obj.status or {}}
+
+
+def dump_objects(objects: list, fmt: str = "yaml", *, as_list: bool = True) -> str:
+    """Objects as YAML or JSON: one document, or a `kind: List` (which `apply` accepts too)."""
+    items = [dump_object(obj) for obj in objects]
+    data = {"apiVersion": "v1", "kind": "List", "items": items} if as_list or len(items) != 1 else items[0]
+    if fmt == "json":
+        return json.dumps(data, indent=2) + "\n"
+    return yaml.safe_dump(data, sort_keys=False, default_flow_style=False)
+
+
+def _timestamp(value) -> str | None:
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
+

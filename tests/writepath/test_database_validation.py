@@ -1,0 +1,193 @@
+"""Every REDB rule of the one validator, with the message a user sees."""
+from __future__ import annotations
+
+import pytest
+
+from databases.models import Database
+from databases.services import create_database, update_database, upgrade_database
+
+from .conftest import errors_of
+
+pytestmark = pytest.mark.django_db
+
+
+def create(cluster, spec, name="cache", team=None):
+    return create_database(cluster=cluster, name=name, spec=spec, team=team, actor="test")
+
+
+def test_operator_example_gets_every_default(cluster):
+    result = create(cluster, {"memorySize": "256MB", "shardCount": 1, "replication": True}, name="redb")
+    spec = result.obj.spec
+    assert result.created and result.warnings == []
+    assert spec["memorySize"] == "256MB" and spec["shardCount"] == 1 and spec["replication"] is True
+    assert spec["evictionPolicy"] == "volatile-lru"
+    assert spec["databaseSecretName"] == "redb-redb"
+    assert spec["redisVersion"] == "7.2"
+    assert spec["persistence"] == "disabled" and spec["tlsMode"] == "disabled"
+    assert spec["redisEnterpriseCluster"] == {"name": "rec"}
+    assert isinstance(spec["databasePort"], int) and spec["databasePort"] > 0
+
+
+@pytest.mark.parametrize("size", ["100MB", "1GB", "512Mi", "2Gi", 104857600])
+def test_memory_units(cluster, size):
+    assert create(cluster, {"memorySize": size}).obj.spec["memorySize"] == size
+
+
+@pytest.mark.parametrize("size, message", [
+    ("99MB", "must be at least 100MB"),
+    ("64Mi", "must be at least 100MB"),
+    ("1 bucket", "'1 bucket' is not a memory size; use units like 100MB, 1GB, 512Mi or 2Gi"),
+    (True, "must be a memory size such as 100MB, 1GB, 512Mi or 2Gi"),
+])
+def test_memory_size_rules(cluster, size, message):
+    assert errors_of(create, cluster, {"memorySize": size})["spec.memorySize"] == [message]
+    assert not Database.objects.exists()
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("shardCount", 0, "must be at least 1"),
+    ("shardCount", "2", "must be a whole number"),
+    ("replication", "yes", "must be true or false"),
+    ("persistence", "always", "'always' is not one of: disabled, aofEverySecond, aofAlways, snapshotEvery1Hour, "
+                              "snapshotEvery6Hour, snapshotEvery12Hour"),
+    ("evictionPolicy", "lru", "'lru' is not one of: noeviction, allkeys-lru, allkeys-lfu, allkeys-random, "
+                              "volatile-lru, volatile-lfu, volatile-random, volatile-ttl"),
+    ("tlsMode", "on", "'on' is not one of: disabled, enabled, replica_ssl"),
+    ("databasePort", 70000, "must be at most 65535"),
+    ("databasePort", "6379", "must be a whole number"),
+    ("databaseSecretName", "My_Secret", "must be a DNS-1123 subdomain: lowercase letters, digits, '-' and '.'"),
+    ("databaseSecretName", "rec", "rec is the Secret of cluster rec"),
+    ("redisVersion", "5.0", "version 5.0 is not available on target local; available: 7.0, 7.2"),
+    ("modulesList", [{"name": "search"}], None),
+])
+def test_field_rules(cluster, field, value, message):
+    errors = errors_of(create, cluster, {"memorySize": "100MB", field: value})
+    if field == "modulesList":
+        assert errors["spec.modulesList[0]"] == [
+            "module 'search' is not available: databases here run stock Redis without modules"]
+    else:
+        assert errors[f"spec.{field}"] == [message]
+
+
+@pytest.mark.parametrize("policy", ["noeviction", "allkeys-lru", "allkeys-lfu", "allkeys-random", "volatile-lru",
+                                    "volatile-lfu", "volatile-random", "volatile-ttl"])
+def test_all_eight_eviction_policies(cluster, policy):
+    assert create(cluster, {"evictionPolicy": policy}).obj.spec["evictionPolicy"] == policy
+
+
+@pytest.mark.parametrize("mode", ["disabled", "aofEverySecond", "aofAlways", "snapshotEvery1Hour",
+                                  "snapshotEvery6Hour", "snapshotEvery12Hour"])
+def test_all_persistence_modes(cluster, mode):
+    assert create(cluster, {"persistence": mode}).obj.spec["persistence"] == mode
+
+
+def test_port_is_unique_in_its_cluster_and_immutable(cluster):
+    first = create(cluster, {"databasePort": 12345}, name="one").obj
+    errors = errors_of(create, cluster, {"databasePort": 12345}, name="two")
+    assert errors["spec.databasePort"] == ["port 12345 is already used by another database of cluster rec"]
+    second = create(cluster, {}, name="two").obj
+    assert second.spec["databasePort"] != 12345
+    spec = dict(first.spec, databasePort=12346)
+    assert errors_of(update_database, first, spec=spec, actor="test")["spec.databasePort"] == [
+        "cannot change once set (it is 12345)"]
+
+
+def test_full_replace_keeps_assigned_port_secret_and_version(cluster):
+    database = create(cluster, {"memorySize": "200MB"}).obj
+    assigned = dict(database.spec)
+    result = update_database(database, spec={"memorySize": "300MB"}, actor="test")
+    assert result.changed
+    for key in ("databasePort", "databaseSecretName", "redisVersion"):
+        assert database.spec[key] == assigned[key]
+
+
+def test_names(cluster):
+    assert "DNS-1123 label" in errors_of(create, cluster, {}, name="Cache")["name"][0]
+    assert errors_of(create, cluster, {}, name="rec")["name"] == [
+        "rec is taken by a service of cluster rec; choose another name"]
+    create(cluster, {})
+    assert errors_of(create, cluster, {})["name"] == ["a database named cache already exists on cluster rec"]
+    database = Database.objects.get(name="cache")
+    assert errors_of(update_database, database, spec={}, actor="test", name="renamed")["name"] == [
+        "the name of a database cannot change (it is cache)"]
+
+
+def test_capacity_error_says_how_much_is_free(cluster):
+    # capacity: 3 nodes x 4Gi = 12.9GB
+    create(cluster, {"memorySize": "6GB", "replication": True}, name="big")
+    errors = errors_of(create, cluster, {"memorySize": "1GB", "replication": True}, name="more")
+    assert errors["spec.memorySize"] == ["needs 2GB (x2 with replication) but cluster rec has only 884.9MB free "
+                                         "of 12.9GB"]
+    assert create(cluster, {"memorySize": "800MB"}, name="fits").created
+
+
+def test_capacity_counts_the_database_being_resized_once(cluster):
+    database = create(cluster, {"memorySize": "6GB"}, name="big").obj
+    assert update_database(database, spec={"memorySize": "12GB"}, actor="test").changed
+    errors = errors_of(update_database, database, spec={"memorySize": "14GB"}, actor="test")
+    assert errors["spec.memorySize"] == ["needs 14GB but cluster rec has only 12.9GB free of 12.9GB"]
+
+
+def test_cluster_reference_must_match(cluster):
+    errors = errors_of(create, cluster, {"redisEnterpriseCluster": {"name": "elsewhere"}})
+    assert errors["spec.redisEnterpriseCluster.name"] == ["names cluster elsewhere but the database is on cluster rec"]
+    assert create(cluster, {"redisEnterpriseCluster": {"name": "rec"}}).created
+
+
+def test_unknown_and_unused_fields(cluster):
+    from timeline.models import Event
+
+    errors = errors_of(create, cluster, {"memorySise": "1GB", "shardcount": 2})
+    assert errors["spec.memorySise"] == ["unknown field 'memorySise'; did you mean 'memorySize'?"]
+    assert errors["spec.shardcount"] == ["unknown field 'shardcount'; did you mean 'shardCount'?"]
+    result = create(cluster, {"alertSettings": {"bdb_high_latency": {"enabled": True}}, "ossCluster": False})
+    assert [w.split(":")[0] for w in result.warnings] == ["spec.alertSettings", "spec.ossCluster"]
+    assert Event.objects.filter(object_kind="database", object_id=result.obj.pk, reason="UnusedFields",
+                                type=Event.WARNING).count() == 1
+
+
+def test_no_database_on_a_cluster_being_deleted(cluster):
+    from clusters.services import delete_cluster
+
+    delete_cluster(cluster, actor="test")
+    errors = errors_of(create, cluster, {})
+    assert errors["cluster"] == ["cluster rec is being deleted; no database can be created or changed on it"]
+
+
+def test_upgrade_and_no_downgrade(cluster):
+    database = create(cluster, {"redisVersion": "7.0"}).obj
+    assert upgrade_database(database, version="7.2", actor="test").changed
+    assert database.spec["redisVersion"] == "7.2" and database.generation == 2
+    assert errors_of(upgrade_database, database, version="7.0", actor="test")["version"] == [
+        "downgrading from 7.2 to 7.0 is not supported; Redis versions only go up"]
+    assert errors_of(update_database, database, spec={"redisVersion": "7.0"}, actor="test")["spec.redisVersion"] == [
+        "downgrading from 7.2 to 7.0 is not supported; Redis versions only go up"]
+
+
+def test_stored_spec_problems_reuse_the_rules(cluster, settings):
+    from databases.validation import stored_database_problems
+    from targets.drivers import driver_for
+
+    database = create(cluster, {"redisVersion": "7.0", "memorySize": "1GB"}).obj
+    driver = driver_for(cluster.target)
+    assert stored_database_problems(database, driver) == []
+    settings.CONTROLPLANE_LOCAL_REDIS_VERSIONS = {"7.2": settings.CONTROLPLANE_LOCAL_REDIS_VERSIONS["7.2"]}
+    assert stored_database_problems(database, driver) == [
+        "redisVersion: version 7.0 is not available on target local; available: 7.2"]
+
+
+def test_stored_capacity_marks_the_newest_databases(cluster):
+    """When capacity shrinks behind the validator's back, the databases that no longer fit are Invalid."""
+    from databases.validation import stored_database_problems
+    from targets.drivers import driver_for
+
+    old = create(cluster, {"memorySize": "4GB"}, name="old").obj
+    new = create(cluster, {"memorySize": "4GB"}, name="new").obj
+    spec = dict(cluster.spec, nodes=1)
+    type(cluster).objects.filter(pk=cluster.pk).update(spec=spec)
+    old.refresh_from_db()
+    new.refresh_from_db()
+    driver = driver_for(cluster.target)
+    assert stored_database_problems(old, driver) == []
+    assert stored_database_problems(new, driver) == ["memorySize: needs 4GB but cluster rec has only 295MB free "
+                                                     "of 4.3GB"]
