@@ -1,15 +1,23 @@
-"""The local target: clusters and databases as real redis-sentinel / redis-server processes here."""
+"""The local target: clusters and databases as real redis-sentinel / redis-server processes here.
+
+A cluster is `nodes` sentinels; a database is one redis-server per shard process behind its own
+HAProxy endpoint, watched by the cluster's sentinels. Every call is idempotent: what runs is
+adopted (pid file + port + INFO), what is missing is started, what drifted is put back.
+"""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import shutil
 from pathlib import Path
 
 from django.conf import settings
 
+from clusters.spec import ClusterSpec
 from databases.spec import DatabaseSpec
-from targets.drivers import ConnectionInfo, Observation, TargetError, register_driver
+from targets.drivers import ConnectionInfo, Happening, Observation, SpecNotRealisable, TargetError, register_driver
 
-from . import layout, versions
+from . import haproxy, layout, live_config, observe, processes, recovery, sentinel, shards, upgrade, versions
 from .ports import PortRegistry, is_listening, port_range
 
 
@@ -38,13 +46,50 @@ class LocalDriver:
             return spec.port
         return self.ports.allocate(f"endpoint/{database.cluster.name}/{database.name}", "database")
 
+    def sentinels(self, cluster, nodes: int | None = None) -> list[layout.Process]:
+        count = ClusterSpec.from_spec(cluster.spec).nodes if nodes is None else nodes
+        ports = [self.ports.allocate(layout.sentinel_key(cluster.name, i), "sentinel") for i in range(count)]
+        return layout.sentinel_processes(layout.cluster_root(self.var_dir, self.target.name, cluster.name), ports)
+
+    def database_parts(self, database) -> shards.DatabaseParts:
+        spec = DatabaseSpec.from_spec(database.spec, database.name)
+        cluster = database.cluster
+        root = layout.database_root(self.var_dir, self.target.name, cluster.name, database.name)
+        wanted = set(layout.shard_slots(spec))
+        remembered = {key: port for key, port in self.ports.all().items()
+                      if key.startswith(layout.shard_key(cluster.name, database.name, 0, 0).rsplit("/", 2)[0] + "/")}
+        ports = {slot: self.ports.allocate(layout.shard_key(cluster.name, database.name, *slot), "shard")
+                 for slot in sorted(wanted)}
+        retired_ports = {}
+        for key, port in remembered.items():
+            slot = tuple(int(p) for p in key.rsplit("/", 2)[1:])
+            if slot not in wanted:
+                retired_ports[slot] = port
+        registry = self.ports
+
+        def release(proc: layout.ShardProcess) -> None:
+            registry.release(layout.shard_key(cluster.name, database.name, proc.shard, proc.replica_index))
+
+        return shards.DatabaseParts(
+            name=database.name, spec=spec, version=spec.redis_version or versions.newest_version() or "",
+            password=database.password,
+            processes=layout.shard_processes(root, ports),
+            retired=layout.shard_processes(root, retired_ports),
+            sentinels=self.sentinels(cluster),
+            quorum=layout.quorum(ClusterSpec.from_spec(cluster.spec).nodes),
+            endpoint=haproxy.Endpoint(layout.endpoint_directory(root), self.endpoint_port(database)),
+            monitor=layout.monitor_name(database.name, 0),
+            release_port=release,
+        )
+
     # -- the write path's questions ---------------------------------------------------------
     def redis_versions(self) -> list[str]:
         return list(versions.available_versions())
 
     def connection_info(self, database) -> ConnectionInfo:
         return ConnectionInfo(host="127.0.0.1", port=self.endpoint_port(database),
-                              service_names=[f"{database.name}@127.0.0.1"])
+                              service_names=[f"{database.name}@127.0.0.1"],
+                              hints=["the endpoint always reaches the current master (HAProxy on this machine)"])
 
     def free_database_port(self, cluster, taken: set[int]) -> int:
         remembered = set(self.ports.all().values())
@@ -56,15 +101,139 @@ class LocalDriver:
     def batch(self):
         return contextlib.nullcontext()
 
-    # -- reconcile --------------------------------------------------------------------------
+    # -- clusters ---------------------------------------------------------------------------
     def apply_cluster(self, cluster) -> Observation:
-        raise TargetError("the local target cannot realise clusters yet")
+        spec = ClusterSpec.from_spec(cluster.spec)
+        version = spec.redis_version or versions.newest_version()
+        if version is None:
+            raise SpecNotRealisable("no redis-server found on this machine (apt-get install redis-server)")
+        sentinels = self.sentinels(cluster)
+        happenings = self._retire_sentinels(cluster, spec.nodes)
+        for member in sentinels:
+            happenings += self._ensure_sentinel(member, version)
+        quorum = layout.quorum(spec.nodes)
+        watched = self._register_databases(cluster, sentinels, quorum)
+        if spec.cluster_recovery:
+            happenings += recovery.recover_cluster(cluster)
+        result = observe.observe_cluster(sentinels, quorum, watched, cluster.status or {})
+        result.happenings = happenings + result.happenings
+        result.details["redisVersion"] = version
+        if spec.cluster_recovery:
+            result.settled = False  # the cleared flag bumped the generation: look again
+        return result
 
-    def apply_database(self, database) -> Observation:
-        raise TargetError("the local target cannot realise databases yet")
+    def _ensure_sentinel(self, member: layout.Process, version: str) -> list[Happening]:
+        if processes.running_pid(member):
+            return []
+        restarted = member.config_file.exists()
+        if not restarted:  # an existing config holds what the sentinel learned: keep it
+            processes.write_config(member, layout.sentinel_conf(member))
+        processes.start(member, versions.sentinel_binary(version), extra_args=["--sentinel"])
+        processes.write_state(member, version=version)
+        if restarted:
+            return [Happening("ProcessRestarted", f"{member.name} (port {member.port}) was not running; restarted",
+                              warning=True)]
+        return [Happening("ProcessStarted", f"{member.name} started on port {member.port}")]
+
+    def _retire_sentinels(self, cluster, nodes: int) -> list[Happening]:
+        extra = [(key, port) for key, port in self.ports.all().items()
+                 if key.startswith(f"cluster/{cluster.name}/sentinel/") and int(key.rsplit("/", 1)[1]) >= nodes]
+        if not extra:
+            return []
+        root = layout.cluster_root(self.var_dir, self.target.name, cluster.name)
+        happenings = []
+        for key, port in extra:
+            index = int(key.rsplit("/", 1)[1])
+            member = layout.Process(f"sentinel-{index}", port, root / "_sentinels" / str(index), "sentinel")
+            processes.stop(member)
+            shutil.rmtree(member.directory, ignore_errors=True)
+            self.ports.release(key)
+            happenings.append(Happening("ProcessRemoved", f"{member.name} (port {port}) removed from the quorum"))
+        sentinel.reset(self.sentinels(cluster, nodes))
+        return happenings
+
+    def _register_databases(self, cluster, sentinels, quorum: int) -> list[str]:
+        """Every replicated database of the cluster, watched by every sentinel (new members too)."""
+        watched = []
+        for database in cluster.databases.filter(deletion_requested_at__isnull=True):
+            spec = DatabaseSpec.from_spec(database.spec, database.name)
+            if not spec.replication or spec.shard_count != 1:
+                continue
+            name = layout.monitor_name(database.name, 0)
+            port = sentinel.master_port(sentinels, name)
+            if port is not None:
+                sentinel.register(sentinels, name, port, quorum, database.password)
+                watched.append(name)
+        return watched
 
     def delete_cluster(self, cluster) -> bool:
+        root = layout.cluster_root(self.var_dir, self.target.name, cluster.name)
+        for key, port in self.ports.all().items():
+            if key.startswith(f"cluster/{cluster.name}/sentinel/"):
+                index = int(key.rsplit("/", 1)[1])
+                processes.stop(layout.Process(f"sentinel-{index}", port, root / "_sentinels" / str(index),
+                                              "sentinel"))
+        self.ports.release(f"cluster/{cluster.name}/")
+        shutil.rmtree(root / "_sentinels", ignore_errors=True)
+        if cluster.delete_data:
+            shutil.rmtree(root, ignore_errors=True)
         return True
 
+    # -- databases --------------------------------------------------------------------------
+    def apply_database(self, database) -> Observation:
+        spec = DatabaseSpec.from_spec(database.spec, database.name)
+        if spec.shard_count != 1:
+            raise SpecNotRealisable("shardCount > 1 (Redis Cluster mode) is not implemented on the local target "
+                                    "yet; use shardCount: 1")
+        if spec.tls_mode != "disabled" or spec.modules:
+            raise SpecNotRealisable("tlsMode and modulesList are not supported on the local target")
+        parts = self.database_parts(database)
+        if not parts.version:
+            raise SpecNotRealisable("no redis-server found on this machine (apt-get install redis-server)")
+        happenings = self._retire_replica(parts)
+        happenings += shards.ensure_running(parts)
+        if spec.replication:
+            master = shards.current_master(parts)
+            if master is not None:
+                sentinel.register(parts.sentinels, parts.monitor, master.port, parts.quorum, parts.password)
+        else:
+            sentinel.unregister(parts.sentinels, parts.monitor)
+        happenings += live_config.apply(parts)
+        happenings += upgrade.roll(parts)
+        started = parts.endpoint.ensure(parts.processes, parts.password)
+        if started == "started" and database.status.get("everRunning"):
+            happenings.append(Happening("EndpointRestarted", f"the endpoint on port {parts.endpoint.port} "
+                                        "was not running; restarted", warning=True))
+        result = observe.observe_database(parts, database.status or {})
+        result.happenings = happenings + result.happenings
+        return result
+
+    def _retire_replica(self, parts: shards.DatabaseParts) -> list[Happening]:
+        """replication turned off: make sure the master is a process that stays, then stop the rest."""
+        if not parts.retired:
+            return []
+        happenings = []
+        everyone = dataclasses.replace(parts, processes=parts.processes + parts.retired,
+                                       spec=dataclasses.replace(parts.spec, replication=True))
+        master = shards.current_master(everyone)
+        if master is not None and master.name in {p.name for p in parts.retired}:
+            new_master = upgrade.switchover(everyone, master)
+            happenings.append(Happening("Switchover", f"{new_master.name} is master before {master.name} is "
+                                        "removed (replication turned off)"))
+        sentinel.unregister(parts.sentinels, parts.monitor)
+        parts.endpoint.ensure(parts.processes, parts.password)
+        return happenings + shards.retire(parts)
+
     def delete_database(self, database) -> bool:
+        parts = self.database_parts(database)
+        sentinel.unregister(parts.sentinels, parts.monitor)
+        parts.endpoint.stop()
+        for proc in parts.processes + parts.retired:
+            processes.stop(proc)
+        cluster = database.cluster
+        self.ports.release(layout.shard_key(cluster.name, database.name, 0, 0).rsplit("/", 2)[0] + "/")
+        self.ports.release(f"endpoint/{cluster.name}/{database.name}")
+        if database.delete_data:
+            shutil.rmtree(layout.database_root(self.var_dir, self.target.name, cluster.name, database.name),
+                          ignore_errors=True)
         return True

@@ -1,0 +1,180 @@
+"""The stable endpoint of a database: one HAProxy whose `role:master` health check routes
+`127.0.0.1:<databasePort>` to whichever shard process is master right now.
+
+HAProxy only follows the master; it never picks one (the sentinels do). A runtime socket lets a
+planned switchover drain the old master before the sentinels move the role.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from targets.drivers import TargetError
+
+from .layout import ShardProcess
+from .ports import is_listening
+
+BACKEND = "shards"
+CHECK = "check inter 300ms fastinter 200ms downinter 500ms fall 1 rise 1 on-marked-down shutdown-sessions"
+
+
+def binary() -> str:
+    found = shutil.which("haproxy") or ("/usr/sbin/haproxy" if Path("/usr/sbin/haproxy").exists() else None)
+    if not found:
+        raise TargetError("haproxy is not installed (apt-get install haproxy)")
+    return found
+
+
+def _resp_hex(*words: str) -> str:
+    """A Redis command in RESP form, hex-encoded for `tcp-check send-binary` (no quoting pitfalls)."""
+    raw = f"*{len(words)}\r\n" + "".join(f"${len(w.encode())}\r\n{w}\r\n" for w in words)
+    return raw.encode().hex()
+
+
+class Endpoint:
+    """The HAProxy of one database, with its files in `directory`."""
+
+    def __init__(self, directory: Path, port: int):
+        self.directory = directory
+        self.port = port
+
+    @property
+    def config_file(self) -> Path:
+        return self.directory / "haproxy.cfg"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.directory / "haproxy.pid"
+
+    @property
+    def socket_path(self) -> Path:
+        path = self.directory / "haproxy.sock"
+        if len(str(path)) < 100:
+            return path
+        digest = hashlib.sha1(str(path).encode()).hexdigest()[:16]  # unix socket paths are short
+        return Path(tempfile.gettempdir()) / f"cp-haproxy-{digest}.sock"
+
+    def render(self, processes: list[ShardProcess], password: str) -> str:
+        servers = [f"    server {p.name} 127.0.0.1:{p.port} {CHECK}" for p in processes]
+        return "\n".join([
+            "# Written by the control plane: the stable endpoint of one database.",
+            "global",
+            "    daemon",
+            "    nbthread 1",
+            "    maxconn 4000",
+            f"    pidfile {self.pid_file}",
+            f"    stats socket {self.socket_path} mode 600 level admin",
+            "defaults",
+            "    mode tcp",
+            "    timeout connect 2s",
+            "    timeout client 24h",
+            "    timeout server 24h",
+            "    timeout check 1s",
+            "frontend endpoint",
+            f"    bind 127.0.0.1:{self.port}",
+            f"    default_backend {BACKEND}",
+            f"backend {BACKEND}",
+            "    option tcp-check",
+            "    tcp-check connect",
+            f"    tcp-check send-binary {_resp_hex('AUTH', password)}",
+            "    tcp-check expect string +OK",
+            f"    tcp-check send-binary {_resp_hex('INFO', 'replication')}",
+            "    tcp-check expect string role:master",
+            f"    tcp-check send-binary {_resp_hex('QUIT')}",
+            "    tcp-check expect string +OK",
+            *servers,
+        ]) + "\n"
+
+    def running_pid(self) -> int | None:
+        try:
+            pid = int(self.pid_file.read_text().split()[0])
+            if b"haproxy" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                return pid
+        except (OSError, ValueError, IndexError):
+            pass
+        return None
+
+    def ensure(self, processes: list[ShardProcess], password: str) -> str:
+        """Start or reload HAProxy so it serves the current config; returns "started", "reloaded" or ""."""
+        text = self.render(processes, password)
+        current = self.config_file.read_text() if self.config_file.exists() else None
+        pid = self.running_pid()
+        if pid and current == text:
+            return ""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.config_file.touch(mode=0o600)
+        os.chmod(self.config_file, 0o600)
+        self.config_file.write_text(text)
+        if pid is None and is_listening(self.port):
+            raise TargetError(f"port {self.port} is taken by another program; choose another databasePort")
+        args = [binary(), "-f", str(self.config_file), "-D", "-p", str(self.pid_file)]
+        if pid:
+            args += ["-sf", str(pid)]
+        result = subprocess.run(args, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=30,
+                                start_new_session=True)
+        if result.returncode != 0:
+            raise TargetError(f"haproxy for port {self.port} did not start: {(result.stderr or '').strip()[-400:]}")
+        self._wait_listening()
+        return "reloaded" if pid else "started"
+
+    def _wait_listening(self, timeout: float = 10.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if is_listening(self.port):
+                return
+            time.sleep(0.05)
+        raise TargetError(f"haproxy does not listen on {self.port}")
+
+    def stop(self) -> bool:
+        pid = self.running_pid()
+        if pid is None:
+            return False
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and Path(f"/proc/{pid}").exists():
+            time.sleep(0.05)
+        with contextlib.suppress(FileNotFoundError):
+            self.socket_path.unlink()
+        return True
+
+    def command(self, line: str) -> str:
+        """One command on HAProxy's runtime socket."""
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+                sock.settimeout(5)
+                sock.connect(str(self.socket_path))
+                sock.sendall(line.encode() + b"\n")
+                chunks = []
+                while chunk := sock.recv(65536):
+                    chunks.append(chunk)
+        except OSError as exc:
+            raise TargetError(f"haproxy runtime socket of port {self.port}: {exc}") from exc
+        return b"".join(chunks).decode(errors="replace")
+
+    def drain(self, server: str) -> None:
+        """Stop routing to `server` and cut its client sessions (before a switchover)."""
+        self.command(f"set server {BACKEND}/{server} state maint")
+        self.command(f"shutdown sessions server {BACKEND}/{server}")
+
+    def undrain(self, server: str) -> None:
+        self.command(f"set server {BACKEND}/{server} state ready")
+
+    def servers_up(self) -> list[str]:
+        """Names of the backend servers HAProxy currently routes to."""
+        out = self.command("show servers state " + BACKEND)
+        up = []
+        for line in out.splitlines()[2:]:
+            fields = line.split()
+            # be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state ...
+            if len(fields) > 6 and fields[5] == "2" and fields[6] == "0":
+                up.append(fields[3])
+        return up

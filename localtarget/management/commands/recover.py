@@ -1,0 +1,37 @@
+"""`manage.py recover all|CLUSTER`: the local equivalent of `rladmin recover all`."""
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand, CommandError
+
+from clusters.models import Cluster
+from localtarget.recovery import request_recovery
+from targets.reconcile import reconcile_until_settled
+
+
+class Command(BaseCommand):
+    help = ("Bring clusters back after every process stopped (a machine restart): restart the quorum and every "
+            "database from its persistence files, in the foreground.")
+
+    def add_arguments(self, parser):
+        parser.add_argument("which", help='"all", or the name of one cluster')
+        parser.add_argument("--timeout", type=float, default=300.0)
+
+    def handle(self, *args, which: str, timeout: float, **options):
+        clusters = Cluster.objects.filter(deletion_requested_at__isnull=True).select_related("target")
+        if which != "all":
+            clusters = clusters.filter(name=which)
+            if not clusters.exists():
+                raise CommandError(f'no cluster named "{which}"')
+        failed = False
+        for cluster in clusters.order_by("name"):
+            request_recovery(cluster, actor="cli")
+            outcome = reconcile_until_settled("cluster", cluster.pk, timeout=timeout)
+            cluster.refresh_from_db()
+            self.stdout.write(f"cluster {cluster.name}: {cluster.state}"
+                              + (f" ({outcome.error})" if outcome.error else ""))
+            for database in cluster.databases.order_by("name"):
+                self.stdout.write(f"  database {database.name}: {database.state}")
+                failed = failed or database.state != "active"
+            failed = failed or cluster.state != "Running"
+        if failed:
+            raise CommandError("recovery did not bring everything back; see the states above and the timeline")

@@ -1,0 +1,113 @@
+"""Status from real health, never from "I started it".
+
+A database is `active` when its master answers AUTH+PING, the endpoint reaches that master and,
+with replication, a replica is in sync. A cluster is `Running` when a majority of its sentinels
+answers and, for every database they watch, SENTINEL CKQUORUM says a failover can be authorised.
+"""
+from __future__ import annotations
+
+import redis
+
+from targets import managed
+from targets.drivers import Condition, Happening, Observation
+
+from . import processes, sentinel
+from .layout import Process
+from .shards import DatabaseParts, observe_views
+
+
+def in_sync_replicas(master_info: dict) -> int:
+    """Replicas the master reports online (`slaveN: ...,state=online,...`)."""
+    count = 0
+    for key, value in master_info.items():
+        if key.startswith("slave") and isinstance(value, dict) and value.get("state") == "online":
+            count += 1
+    return count
+
+
+def endpoint_reaches(port: int, password: str, master_port: int) -> bool:
+    try:
+        return int(processes.client(port, password, timeout=2).info("server")["tcp_port"]) == master_port
+    except (redis.RedisError, KeyError, ValueError):
+        return False
+
+
+def observe_database(parts: DatabaseParts, previous: dict) -> Observation:
+    views, infos = observe_views(parts, parts.processes)
+    sentinel_port = parts.sentinel_master_port()
+    masters = [v for v in views if v.alive and v.role == "master"]
+    master = next((v for v in masters if v.port == sentinel_port), masters[0] if masters else None)
+    details = {
+        "endpoint": f"127.0.0.1:{parts.endpoint.port}",
+        "redisVersion": parts.version,
+        "master": master.name if master else "",
+        "processes": {v.name: {"port": v.port, "role": v.role or ("down" if not v.alive else "unknown"),
+                               "runId": infos.get(v.name, {}).get("run_id", ""),
+                               "version": processes.read_state(_by_name(parts, v.name)).get("version", "")}
+                      for v in views},
+    }
+    conditions, happenings = [], []
+    master_ok = False
+    if master is not None:
+        try:
+            master_ok = bool(processes.client(master.port, parts.password, timeout=2).ping())
+        except redis.RedisError:
+            master_ok = False
+    conditions.append(Condition("MasterAvailable", "True" if master_ok else "False",
+                                "AuthPingOk" if master_ok else "NoMaster",
+                                f"{master.name} answers AUTH+PING" if master_ok else "no master answers AUTH+PING"))
+    replica_ok = True
+    if parts.spec.replication:
+        synced = in_sync_replicas(infos.get(master.name, {})) if master else 0
+        replica_ok = synced >= 1
+        conditions.append(Condition("ReplicaInSync", "True" if replica_ok else "False",
+                                    "Online" if replica_ok else "Syncing",
+                                    f"{synced} replica(s) in sync" if replica_ok else "no replica in sync yet"))
+    endpoint_ok = master_ok and endpoint_reaches(parts.endpoint.port, parts.password, master.port)
+    conditions.append(Condition("EndpointReady", "True" if endpoint_ok else "False",
+                                "RoutesToMaster" if endpoint_ok else "NotRouting",
+                                f"127.0.0.1:{parts.endpoint.port} reaches {master.name}" if endpoint_ok
+                                else f"127.0.0.1:{parts.endpoint.port} does not reach the master yet"))
+    before = previous.get("master")
+    if master_ok and before and before != master.name:
+        happenings.append(Happening("MasterChanged", f"master moved from {before} to {master.name} "
+                                    f"(port {master.port}); the endpoint follows", warning=True))
+    ready = master_ok and replica_ok and endpoint_ok
+    if ready:
+        state = managed.DB_ACTIVE
+    elif not previous.get("everRunning"):
+        state = managed.DB_PENDING
+    elif master_ok:
+        state = managed.DB_CHANGE_PENDING
+    else:
+        state = managed.ERROR
+    return Observation(state=state, conditions=conditions, happenings=happenings, details=details, settled=ready)
+
+
+def _by_name(parts: DatabaseParts, name: str):
+    return next(p for p in parts.processes if p.name == name)
+
+
+def observe_cluster(sentinels: list[Process], quorum: int, watched: list[str], previous: dict) -> Observation:
+    alive = sentinel.answering(sentinels)
+    conditions = [Condition("QuorumAnswers", "True" if len(alive) >= quorum else "False",
+                            "Majority" if len(alive) >= quorum else "NoMajority",
+                            f"{len(alive)} of {len(sentinels)} quorum members answer (majority is {quorum})")]
+    problems = []
+    for name in watched:
+        ok, message = sentinel.ckquorum(sentinels, name)
+        if not ok:
+            problems.append(f"{name}: {message}")
+    if watched:
+        conditions.append(Condition("FailoverAuthorised", "False" if problems else "True",
+                                    "CkquorumFailed" if problems else "CkquorumOk",
+                                    "; ".join(problems) or f"CKQUORUM ok for {len(watched)} database(s)"))
+    details = {"quorumMembers": {s.name: s.port for s in sentinels}, "answering": len(alive)}
+    ready = len(alive) >= quorum and not problems
+    if ready:
+        state = managed.RUNNING
+    elif previous.get("everRunning"):
+        state = managed.ERROR
+    else:
+        state = managed.INITIALIZING
+    return Observation(state=state, conditions=conditions, details=details, settled=ready)

@@ -1,0 +1,160 @@
+"""Starting, stopping and adopting redis-server / redis-sentinel processes.
+
+Processes daemonize and write their own pid file, so they outlive the worker that started them.
+A process is "ours and running" when its pid file names a live redis process and `INFO server`
+on its port reports that same pid: that is how a restarted control plane adopts what is running
+instead of starting a duplicate.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import redis
+
+from targets.drivers import TargetError
+
+from .layout import Process
+
+CONNECT_TIMEOUT = 1.0
+COMMAND_TIMEOUT = 5.0
+
+
+def client(port: int, password: str | None = None, *, timeout: float = COMMAND_TIMEOUT) -> redis.Redis:
+    return redis.Redis(host="127.0.0.1", port=port, password=password or None, socket_timeout=timeout,
+                       socket_connect_timeout=CONNECT_TIMEOUT, decode_responses=True)
+
+
+def read_pid(process: Process) -> int | None:
+    try:
+        return int(process.pid_file.read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def pid_is_redis(pid: int) -> bool:
+    """The pid is alive and is a redis program (guards against a recycled pid)."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    if stat.rsplit(")", 1)[-1].split()[0] == "Z":  # a zombie is dead for our purposes
+        return False
+    return b"redis" in cmdline
+
+
+def running_pid(process: Process) -> int | None:
+    pid = read_pid(process)
+    return pid if pid and pid_is_redis(pid) else None
+
+
+def configured_password(process: Process) -> str | None:
+    """The requirepass in the process's config file (the password it runs with, even mid-rotation)."""
+    try:
+        text = process.config_file.read_text()
+    except OSError:
+        return None
+    match = re.search(r'^requirepass\s+"?(.*?)"?\s*$', text, re.MULTILINE)
+    return match.group(1) if match else None
+
+
+def server_info(process: Process, passwords: list[str | None]) -> dict | None:
+    """`INFO` of the process if it is ours and answering, trying each password in turn."""
+    pid = running_pid(process)
+    if pid is None:
+        return None
+    for password in dict.fromkeys(passwords):
+        try:
+            info = client(process.port, password).info()
+        except redis.AuthenticationError:
+            continue
+        except redis.ResponseError as exc:
+            if "NOAUTH" in str(exc) or "WRONGPASS" in str(exc):
+                continue
+            return None
+        except redis.RedisError:
+            return None
+        if int(info.get("process_id", -1)) != pid:
+            return None  # something else answers on our port
+        info["_password"] = password
+        return info
+    return None
+
+
+def read_state(process: Process) -> dict:
+    try:
+        return json.loads(process.state_file.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def write_state(process: Process, **values) -> None:
+    state = read_state(process)
+    state.update(values)
+    process.state_file.write_text(json.dumps(state, sort_keys=True))
+
+
+def write_config(process: Process, text: str) -> None:
+    process.directory.mkdir(parents=True, exist_ok=True)
+    process.config_file.touch(mode=0o600)
+    os.chmod(process.config_file, 0o600)
+    process.config_file.write_text(text)
+
+
+def start(process: Process, binary: Path, *, password: str | None = None, extra_args: list[str] | None = None,
+          timeout: float = 15.0) -> int:
+    """Start the process from its config file and wait until it answers PING; returns its pid."""
+    if running_pid(process):
+        raise TargetError(f"{process.name} is already running")
+    with contextlib.suppress(FileNotFoundError):
+        process.pid_file.unlink()
+    args = [str(binary), str(process.config_file), *(extra_args or [])]
+    result = subprocess.run(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, timeout=30, start_new_session=True)
+    if result.returncode != 0:
+        raise TargetError(f"{process.name} did not start: {result.stdout.strip()[-500:] or result.returncode}")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        pid = running_pid(process)
+        if pid:
+            try:
+                if client(process.port, password, timeout=1).ping():
+                    return pid
+            except redis.BusyLoadingError:
+                return pid  # loading its data set: alive, and it will answer soon
+            except redis.RedisError:
+                pass
+        time.sleep(0.05)
+    raise TargetError(f"{process.name} did not answer on port {process.port} within {timeout:.0f}s: "
+                      f"{log_tail(process)}")
+
+
+def stop(process: Process, *, timeout: float = 10.0) -> bool:
+    """Stop the process (SIGTERM, then SIGKILL); True if one was running."""
+    pid = running_pid(process)
+    if pid is None:
+        return False
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and pid_is_redis(pid):
+        time.sleep(0.05)
+    if pid_is_redis(pid):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        time.sleep(0.1)
+    return True
+
+
+def log_tail(process: Process, lines: int = 3) -> str:
+    try:
+        return " | ".join(process.log_file.read_text(errors="replace").strip().splitlines()[-lines:])
+    except OSError:
+        return "no log"

@@ -1,0 +1,59 @@
+"""How a stopped shard process comes back: as master, or as a replica of whom. Pure.
+
+The sentinels are the authority on who is master. The control plane only restarts processes, and
+never in a way that makes a second master or lets an empty data directory overwrite data:
+- if any process of the shard is alive, every restarted one is a replica (of the sentinels'
+  master when it is alive, else of a live master, else of any live process);
+- only when the whole shard is down (a machine restart, `recover`) does one start as master:
+  the sentinels' choice if it has data (or nobody has), else the one with the newest data.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ProcessView:
+    name: str
+    port: int
+    alive: bool
+    role: str | None = None  # "master" | "slave" when alive
+    has_data: bool = False
+    data_mtime: float = 0.0
+
+
+def leader_of(views: list[ProcessView], sentinel_master_port: int | None) -> ProcessView | None:
+    """The process every other one should replicate from, among the live ones (None if none lives)."""
+    live = [v for v in views if v.alive]
+    if not live:
+        return None
+    named = next((v for v in live if v.port == sentinel_master_port), None)
+    masters = [v for v in live if v.role == "master"]
+    if named and named.role == "master":
+        return named
+    if masters:
+        return masters[0]
+    return named or live[0]
+
+
+def recovery_master(views: list[ProcessView], sentinel_master_port: int | None) -> ProcessView:
+    """With the whole shard down: the process to start as master."""
+    named = next((v for v in views if v.port == sentinel_master_port), None)
+    with_data = sorted((v for v in views if v.has_data), key=lambda v: v.data_mtime, reverse=True)
+    if named and (named.has_data or not with_data):
+        return named
+    if with_data:
+        return with_data[0]
+    return views[0]
+
+
+def start_plan(views: list[ProcessView], sentinel_master_port: int | None) -> dict[str, int | None]:
+    """{name of each stopped process: port to replicate from, or None to start as master}."""
+    dead = [v for v in views if not v.alive]
+    if not dead:
+        return {}
+    leader = leader_of(views, sentinel_master_port)
+    if leader is not None:
+        return {v.name: leader.port for v in dead}
+    master = recovery_master(views, sentinel_master_port)
+    return {v.name: (None if v.name == master.name else master.port) for v in dead}

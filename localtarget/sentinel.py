@@ -1,0 +1,114 @@
+"""Talking to a cluster's quorum members (redis-sentinel): the only authority that picks a master."""
+from __future__ import annotations
+
+from collections import Counter
+
+import redis
+
+from targets.drivers import TargetError
+
+from .layout import SENTINEL_DOWN_AFTER_MS, SENTINEL_FAILOVER_TIMEOUT_MS, Process
+from .processes import client
+
+
+def answering(sentinels: list[Process]) -> list[Process]:
+    alive = []
+    for sentinel in sentinels:
+        try:
+            if client(sentinel.port, timeout=1).ping():
+                alive.append(sentinel)
+        except redis.RedisError:
+            pass
+    return alive
+
+
+def monitored(sentinel: Process) -> dict[str, dict]:
+    """{master name: SENTINEL MASTERS entry} as one sentinel sees it."""
+    try:
+        return {m["name"]: m for m in client(sentinel.port, timeout=2).sentinel_masters().values()}
+    except redis.RedisError:
+        return {}
+
+
+def register(sentinels: list[Process], name: str, master_port: int, quorum: int, password: str) -> list[str]:
+    """Make every answering sentinel monitor `name`; returns the sentinels that newly started to."""
+    added = []
+    for sentinel in answering(sentinels):
+        if name in monitored(sentinel):
+            continue
+        conn = client(sentinel.port)
+        try:
+            conn.sentinel_monitor(name, "127.0.0.1", master_port, quorum)
+            conn.sentinel_set(name, "auth-pass", password)
+            conn.sentinel_set(name, "down-after-milliseconds", SENTINEL_DOWN_AFTER_MS)
+            conn.sentinel_set(name, "failover-timeout", SENTINEL_FAILOVER_TIMEOUT_MS)
+            conn.sentinel_set(name, "parallel-syncs", 1)
+        except redis.RedisError as exc:
+            raise TargetError(f"{sentinel.name} refused to monitor {name}: {exc}") from exc
+        added.append(sentinel.name)
+    return added
+
+
+def set_password(sentinels: list[Process], name: str, password: str) -> None:
+    """Password rotation: sentinels must use the new password to reach the shard."""
+    for sentinel in answering(sentinels):
+        if name in monitored(sentinel):
+            try:
+                client(sentinel.port).sentinel_set(name, "auth-pass", password)
+            except redis.RedisError as exc:
+                raise TargetError(f"{sentinel.name} refused the new auth-pass for {name}: {exc}") from exc
+
+
+def unregister(sentinels: list[Process], name: str) -> None:
+    for sentinel in answering(sentinels):
+        if name in monitored(sentinel):
+            try:
+                client(sentinel.port).sentinel_remove(name)
+            except redis.RedisError as exc:
+                raise TargetError(f"{sentinel.name} refused to forget {name}: {exc}") from exc
+
+
+def master_port(sentinels: list[Process], name: str) -> int | None:
+    """The port of `name`'s master as most answering sentinels see it (None if nobody monitors it)."""
+    votes: Counter[int] = Counter()
+    for sentinel in answering(sentinels):
+        try:
+            address = client(sentinel.port, timeout=1).sentinel_get_master_addr_by_name(name)
+        except redis.RedisError:
+            continue
+        if address:
+            votes[int(address[1])] += 1
+    return votes.most_common(1)[0][0] if votes else None
+
+
+def ckquorum(sentinels: list[Process], name: str) -> tuple[bool, str]:
+    """SENTINEL CKQUORUM from the first sentinel that answers: can a failover of `name` be authorised?"""
+    for sentinel in answering(sentinels):
+        try:
+            reply = client(sentinel.port, timeout=2).execute_command("SENTINEL", "CKQUORUM", name)
+            return True, str(reply)
+        except redis.ResponseError as exc:
+            return False, str(exc)
+        except redis.RedisError:
+            continue
+    return False, "no sentinel answers"
+
+
+def failover(sentinels: list[Process], name: str) -> None:
+    """A planned switchover: ask the sentinels to promote a replica (SENTINEL FAILOVER)."""
+    for sentinel in answering(sentinels):
+        try:
+            client(sentinel.port).execute_command("SENTINEL", "FAILOVER", name)
+            return
+        except redis.RedisError as exc:
+            raise TargetError(f"{sentinel.name} refused the switchover of {name}: {exc}") from exc
+    raise TargetError(f"no sentinel answers to switch {name} over")
+
+
+def reset(sentinels: list[Process]) -> None:
+    """Forget departed sentinels and replicas (after scaling the quorum down)."""
+    for sentinel in answering(sentinels):
+        try:
+            client(sentinel.port).execute_command("SENTINEL", "RESET", "*")
+        except redis.RedisError as exc:
+            raise TargetError(f"{sentinel.name} refused SENTINEL RESET: {exc}") from exc

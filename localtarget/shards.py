@@ -1,0 +1,110 @@
+"""The shard processes of one database: start what is missing, adopt what runs, retire what the
+spec no longer asks for. Who is master is left to the sentinels (see roles.py)."""
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+
+from databases.spec import DatabaseSpec
+from targets.drivers import Happening, TargetError
+
+from . import layout, processes, sentinel, versions
+from .haproxy import Endpoint
+from .layout import Process, ShardProcess
+from .roles import ProcessView, leader_of, start_plan
+
+
+@dataclass
+class DatabaseParts:
+    """Everything the local target knows about one database, resolved to paths and ports."""
+    name: str
+    spec: DatabaseSpec
+    version: str
+    password: str
+    processes: list[ShardProcess]
+    retired: list[ShardProcess]
+    sentinels: list[Process]
+    quorum: int
+    endpoint: Endpoint
+    monitor: str  # the master name in the cluster's sentinels
+    release_port: object = field(default=None, repr=False)  # callable(process): forget its port
+
+    def passwords(self, process: Process) -> list[str | None]:
+        """Passwords to try on a process: the wanted one, then the one it runs with (mid-rotation)."""
+        return [self.password, processes.configured_password(process)]
+
+    def sentinel_master_port(self) -> int | None:
+        return sentinel.master_port(self.sentinels, self.monitor) if self.spec.replication else None
+
+
+def observe_views(parts: DatabaseParts, members: list[ShardProcess]) -> tuple[list[ProcessView], dict[str, dict]]:
+    """What each process is right now, and the INFO of each live one by name."""
+    views, infos = [], {}
+    for proc in members:
+        info = processes.server_info(proc, parts.passwords(proc))
+        pid = processes.running_pid(proc)
+        if info is not None:
+            infos[proc.name] = info
+        views.append(ProcessView(name=proc.name, port=proc.port, alive=pid is not None,
+                                 role=info.get("role") if info else None,
+                                 has_data=proc.has_data(), data_mtime=proc.data_mtime()))
+    return views, infos
+
+
+def start_process(parts: DatabaseParts, proc: ShardProcess, replica_of: int | None, version: str) -> None:
+    config = layout.redis_conf(proc, parts.spec.redis_config(), password=parts.password, replica_of=replica_of)
+    processes.write_config(proc, config)
+    processes.start(proc, versions.server_binary(version), password=parts.password)
+    processes.write_state(proc, version=version)
+
+
+def ensure_running(parts: DatabaseParts) -> list[Happening]:
+    """Start every process of the spec that is not running; a restart is a warning in the timeline."""
+    views, _ = observe_views(parts, parts.processes)
+    plan = start_plan(views, parts.sentinel_master_port())
+    if not plan:
+        return []
+    happenings = []
+    by_name = {p.name: p for p in parts.processes}
+    for name, replica_of in sorted(plan.items(), key=lambda item: item[1] is not None):  # a master first
+        proc = by_name[name]
+        before = processes.read_state(proc)
+        version = before.get("version") or parts.version
+        if version not in versions.available_versions():
+            version = parts.version
+        start_process(parts, proc, replica_of, version)
+        role = "master" if replica_of is None else f"replica of port {replica_of}"
+        if before:
+            data = "with its data files" if proc.has_data() else "with an empty data directory"
+            happenings.append(Happening("ProcessRestarted", f"{name} (port {proc.port}) was not running; "
+                                        f"restarted as {role}, {data}", warning=True))
+        else:
+            happenings.append(Happening("ProcessStarted", f"{name} started on port {proc.port} as {role}"))
+    return happenings
+
+
+def retire(parts: DatabaseParts) -> list[Happening]:
+    """Stop processes the spec no longer has (replication turned off), never losing the master."""
+    if not parts.retired:
+        return []
+    views, infos = observe_views(parts, parts.processes + parts.retired)
+    retired_names = {p.name for p in parts.retired}
+    masters = [v for v in views if v.alive and v.role == "master"]
+    if any(v.name in retired_names for v in masters) and not any(v.name not in retired_names for v in masters):
+        raise TargetError("the master runs on a process that replication=false removes; switch it over first")
+    happenings = []
+    for proc in parts.retired:
+        processes.stop(proc)
+        shutil.rmtree(proc.directory, ignore_errors=True)
+        if parts.release_port:
+            parts.release_port(proc)
+        happenings.append(Happening("ProcessRemoved", f"{proc.name} (port {proc.port}) stopped and removed"))
+    return happenings
+
+
+def current_master(parts: DatabaseParts) -> ShardProcess | None:
+    views, _ = observe_views(parts, parts.processes)
+    leader = leader_of(views, parts.sentinel_master_port())
+    if leader is None or leader.role != "master":
+        return None
+    return next(p for p in parts.processes if p.name == leader.name)
