@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
+from django.core.validators import validate_slug
 from django.db import transaction
 from rest_framework.authtoken.models import Token
 
@@ -33,6 +35,10 @@ class Command(BaseCommand):
             user.set_unusable_password()
             user.save()
         for name in team:
+            try:
+                validate_slug(name)
+            except ValidationError:
+                raise CommandError(f"--team {name!r}: a team name is letters, digits, '-' and '_'.") from None
             Team.objects.get_or_create(name=name)[0].members.add(user)
         if rotate:
             Token.objects.filter(user=user).delete()

@@ -1,0 +1,89 @@
+"""docker-compose.yml and the Dockerfile, checked by reading them (no Docker here): the services exist,
+their commands name modules that import, and their settings point at the stack's PostgreSQL and Redis."""
+from __future__ import annotations
+
+import importlib
+import shlex
+from pathlib import Path
+from urllib.parse import urlparse
+
+import dj_database_url
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+CONTROLPLANE_SERVICES = {"web", "worker", "beat"}
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def command_of(service: dict) -> list[str]:
+    command = service["command"]
+    return shlex.split(command) if isinstance(command, str) else list(command)
+
+
+def test_the_stack_has_its_five_services(compose):
+    assert set(compose["services"]) == {"postgres", "redis"} | CONTROLPLANE_SERVICES
+    for name in CONTROLPLANE_SERVICES:
+        service = compose["services"][name]
+        assert service["build"] == "."
+        assert {"postgres", "redis"} <= set(service["depends_on"])
+        assert set(service["volumes"][0].split(":")[0:1]) <= set(compose["volumes"])
+
+
+def test_every_service_reaches_the_stacks_postgres_and_redis(compose):
+    for name in CONTROLPLANE_SERVICES:
+        env = compose["services"][name]["environment"]
+        database = dj_database_url.parse(env["DATABASE_URL"].replace("${POSTGRES_PASSWORD:?set POSTGRES_PASSWORD}",
+                                                                     "secret"))
+        assert database["ENGINE"] == "django.db.backends.postgresql"
+        assert database["HOST"] == "postgres" and database["NAME"] == "controlplane"
+        assert urlparse(env["REDIS_URL"]).hostname == "redis"
+        assert env["CONTROLPLANE_RECONCILE_MODE"] == "celery"
+        assert "DJANGO_SECRET_KEY" in env and "DEBUG" not in " ".join(env)
+    postgres = compose["services"]["postgres"]["environment"]
+    assert postgres["POSTGRES_DB"] == "controlplane" and postgres["POSTGRES_USER"] == "controlplane"
+
+
+def test_web_migrates_then_serves_the_asgi_application(compose):
+    command = " ".join(command_of(compose["services"]["web"]))
+    assert "manage.py migrate --noinput" in command
+    module, attribute = command.split()[-1].split(":")
+    assert command.split()[-1] == "controlplane.asgi:application"
+    assert callable(getattr(importlib.import_module(module), attribute))
+
+
+@pytest.mark.parametrize("service, subcommand", [("worker", "worker"), ("beat", "beat")])
+def test_worker_and_beat_run_the_projects_celery_app(compose, service, subcommand):
+    command = command_of(compose["services"][service])
+    assert command[:3] == ["python", "-m", "celery"]
+    app_module = command[command.index("-A") + 1]
+    assert command[command.index("-A") + 2] == subcommand
+    app = importlib.import_module(app_module).celery_app
+    app.loader.import_default_modules()
+    assert "targets.tasks.reconcile_everything" in app.tasks  # what beat schedules
+    assert "targets.tasks.reconcile_everything" in {entry["task"] for entry in app.conf.beat_schedule.values()}
+
+
+def test_the_dockerfile_builds_a_non_root_python_311_image():
+    lines = [line.strip() for line in (ROOT / "Dockerfile").read_text().splitlines()
+             if line.strip() and not line.startswith("#")]
+    assert lines[0] == "FROM python:3.11-slim"
+    assert any(line.startswith("RUN pip install '.[postgres]'") for line in lines)
+    users = [line.split()[1] for line in lines if line.startswith("USER ")]
+    assert users and users[-1] not in {"root", "0"}
+    for line in lines:
+        if line.startswith("COPY "):
+            for source in line.split()[1:-1]:
+                assert (ROOT / source).exists(), f"Dockerfile copies {source}, which does not exist"
+
+
+def test_the_image_holds_every_package_the_project_installs():
+    import tomllib
+
+    packages = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]["find"]["include"]
+    copied = {line.split()[1] for line in (ROOT / "Dockerfile").read_text().splitlines() if line.startswith("COPY ")}
+    assert {name.rstrip("*") for name in packages} <= copied
