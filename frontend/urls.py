@@ -1,8 +1,33 @@
 """Dashboard pages."""
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.contrib.staticfiles.views import serve
+from django.urls import include, path, re_path
 
+from .views import clusters, databases, home, lifecycle, state
+
+dashboard_patterns = [
+    path("", home.home, name="home"),
+    path("clusters/", clusters.cluster_list, name="cluster-list"),
+    path("clusters/new/", clusters.ClusterFormView.as_view(), name="cluster-create"),
+    path("clusters/<int:pk>/", clusters.cluster_detail, name="cluster-detail"),
+    path("clusters/<int:pk>/edit/", clusters.ClusterEditView.as_view(), name="cluster-edit"),
+    path("databases/", databases.database_list, name="database-list"),
+    path("databases/new/", databases.DatabaseFormView.as_view(), name="database-create"),
+    path("databases/<int:pk>/", databases.database_detail, name="database-detail"),
+    path("databases/<int:pk>/edit/", databases.DatabaseEditView.as_view(), name="database-edit"),
+    path("databases/<int:pk>/credentials/", databases.reveal_credentials, name="database-credentials"),
+    re_path(r"^(?P<kind>cluster|database)s/(?P<pk>[0-9]+)/upgrade/$", lifecycle.upgrade, name="upgrade"),
+    re_path(r"^(?P<kind>cluster|database)s/(?P<pk>[0-9]+)/delete/$", lifecycle.delete, name="delete"),
+    path("state/", state.state, name="state"),
+]
+
+# Dashboard pages are reversed as "frontend:<name>"; login and logout keep their global names
+# (settings.LOGIN_URL points at "login").
 urlpatterns = [
-    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("", include((dashboard_patterns, "frontend"))),
+    path("login/", auth_views.LoginView.as_view(template_name="frontend/login.html"), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # The dashboard's few static files are served by the app itself, so `make run` (Daphne) needs no
+    # separate web server; a proxy or CDN in front may cache them.
+    re_path(r"^static/(?P<path>.*)$", serve, {"insecure": True}, name="static"),
 ]

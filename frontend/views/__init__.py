@@ -1,0 +1,1 @@
+"""Dashboard pages, one module per area: clusters, databases, lifecycle actions, live state."""
