@@ -138,14 +138,6 @@ def test_cluster_with_databases_cannot_be_deleted(cluster, database):
     assert cluster.deletion_requested_at is not None and cluster.delete_data is True
 
 
-def test_deletion_is_carried_out_by_the_reconciler(database):
-    from targets.reconcile import reconcile
-
-    delete_database(database, actor="alice")
-    outcome = reconcile("database", database.pk)
-    assert outcome.gone and not Database.objects.filter(pk=database.pk).exists()
-
-
 def test_credentials_reveal_is_recorded_without_the_secret(database, member):
     credentials = reveal_credentials(database, actor=member)
     port = database.spec["databasePort"]

@@ -1,0 +1,31 @@
+"""`manage.py delete rec|redb NAME [--delete-data]`: ask for removal; the reconciler carries it out."""
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand, CommandError
+
+from targets.management.lookup import RESOURCE_NAMES, find_one, parse_kind, spec_error_text
+from targets.writes import SpecError
+
+
+class Command(BaseCommand):
+    help = "Delete a cluster (rec) or database (redb). Data is kept unless --delete-data is given."
+
+    def add_arguments(self, parser):
+        parser.add_argument("kind", help="rec or redb")
+        parser.add_argument("name")
+        parser.add_argument("--cluster", help="the database's cluster, when several databases share the name")
+        parser.add_argument("--delete-data", action="store_true", help="also remove volumes / data files")
+        parser.add_argument("--as", dest="actor", default="cli", help="who the timeline names as the author")
+
+    def handle(self, *args, kind: str, name: str, cluster: str | None, delete_data: bool, actor: str, **options):
+        from clusters.services import delete_cluster
+        from databases.services import delete_database
+
+        kind = parse_kind(kind)
+        obj = find_one(kind, name, cluster=cluster)
+        try:
+            (delete_cluster if kind == "cluster" else delete_database)(obj, actor=actor, delete_data=delete_data)
+        except SpecError as exc:
+            raise CommandError(spec_error_text(exc)) from None
+        kept = "data removed" if delete_data else "data kept"
+        self.stdout.write(f'{RESOURCE_NAMES[kind]} "{name}" deleted ({kept}; the reconciler removes it)')
