@@ -74,9 +74,14 @@ class ApplyView(APIView):
         responses={200: ApplyResultSerializer, **ERRORS},
     )
     def post(self, request) -> Response:
-        from targets.documents import apply_documents
+        from targets.documents import REC_KIND, apply_documents, parse_documents
 
         text = request.data if isinstance(request.data, str) else ""
+        if not request.user.is_staff:
+            for document in parse_documents(text):
+                if document.kind == REC_KIND:
+                    raise PermissionDenied(f"{document.path}: only staff may apply {REC_KIND} documents; "
+                                           "nothing was applied.")
         team_name = request.query_params.get("team")
         team = owner_team_for(request.user, team_name) if team_name or not request.user.is_staff else None
         with transaction.atomic():
@@ -86,7 +91,7 @@ class ApplyView(APIView):
 
     @staticmethod
     def check_allowed(user, results: list[WriteResult]) -> None:
-        """Refuse (and so roll back) the whole file if it touched something the user may not change."""
+        """Refuse (and so roll back) the whole file if it changed another team's database."""
         for index, result in enumerate(results):
             obj = result.obj
             if obj.kind == "cluster" and not user.is_staff:
