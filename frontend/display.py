@@ -40,17 +40,18 @@ def summarize(payload: dict) -> dict:
     tone = TONES.get(state, "busy")
     generation = int(payload.get("generation") or 0)
     observed = int(status.get("observedGeneration") or 0)
-    done, total = _rollout(status)
+    done, total, what = _fraction(status, spec)
     return {
         "key": f"{payload['kind']}-{payload['id']}",
         "state": state,
         "tone": tone,
         "symbol": SYMBOLS[tone],
-        "version": status.get("version") or spec.get("redisVersion") or "target default",
+        "version": status.get("redisVersion") or status.get("version") or spec.get("redisVersion")
+        or "target default",
         "specStatus": status.get("specStatus") or "Valid",
         "generation": generation,
         "observedGeneration": observed,
-        "progress": _progress(payload, status, state, generation, observed),
+        "progress": _progress(payload, status, state, generation, observed, (done, total, what)),
         "progressDone": done,
         "progressTotal": total,
         "deleting": bool(payload.get("deleting")),
@@ -58,15 +59,25 @@ def summarize(payload: dict) -> dict:
     }
 
 
-def _rollout(status: dict) -> tuple[int | None, int | None]:
-    """A driver may report a rolling operation as "2/3" (pods done / pods in total)."""
-    match = _FRACTION.match(str(status.get("rollout") or ""))
-    if not match:
-        return None, None
-    return int(match.group(1)), int(match.group(2))
+def _fraction(status: dict, spec: dict) -> tuple[int | None, int | None, str]:
+    """How far a rolling operation got, as (done, total): pods ready ("nodes"/"shards": "2/3", Kubernetes)
+    or processes already on the desired version (per-process "version", local target)."""
+    for key in ("shards", "nodes"):
+        match = _FRACTION.match(str(status.get(key) or ""))
+        if match and match.group(1) != match.group(2):
+            return int(match.group(1)), int(match.group(2)), "ready"
+    processes = status.get("processes")
+    wanted = spec.get("redisVersion")
+    if isinstance(processes, dict) and processes and wanted:
+        versions = [p.get("version") for p in processes.values() if isinstance(p, dict)]
+        done = sum(1 for version in versions if version == wanted)
+        if versions and done < len(versions):
+            return done, len(versions), f"on Redis {wanted}"
+    return None, None, ""
 
 
-def _progress(payload: dict, status: dict, state: str, generation: int, observed: int) -> str:
+def _progress(payload: dict, status: dict, state: str, generation: int, observed: int,
+              fraction: tuple[int | None, int | None, str]) -> str:
     """One line saying what is happening right now, or "" when the object is settled."""
     message = _waiting_message(status)
     if payload.get("deleted"):
@@ -74,8 +85,12 @@ def _progress(payload: dict, status: dict, state: str, generation: int, observed
     if payload.get("deleting"):
         return f"Deleting: {message}" if message else "Deleting."
     parts = []
-    if status.get("rollout"):
-        parts.append(f"Rolling out {status['rollout']} pods")
+    rollout = str(status.get("rollout") or "")
+    if rollout and rollout != "done":
+        parts.append(f"Rollout: {rollout}")
+    done, total, what = fraction
+    if total:
+        parts.append(f"{done} of {total} {what}")
     if generation > observed and TONES.get(state) != "bad":
         parts.append(f"Applying generation {generation} (observed {observed})")
     if TONES.get(state, "busy") != "ok" and message:
