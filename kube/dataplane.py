@@ -1,0 +1,116 @@
+"""Talking to the Redis and Sentinel processes inside a Kubernetes target (the data plane).
+
+The Kubernetes API cannot run `CONFIG SET` or ask sentinels who the master is; this client does,
+over the Redis protocol, to the in-cluster DNS names the manifests define. It works when the
+control plane runs inside the target cluster (`in_cluster`), or when `dataplane_addresses` in the
+target's settings maps those names to reachable addresses (`"host:port": "127.0.0.1:7001"`, e.g.
+through port-forwards). Otherwise it is off and says so: live settings then take effect at the
+next pod restart, and the master is whatever the services rigger last saw (pod 0 at bootstrap).
+"""
+from __future__ import annotations
+
+import redis
+
+from clusters.render import SENTINEL_PORT, sentinel_hosts
+from databases.render import REDIS_PORT
+from databases.spec import DatabaseSpec
+
+DOWN_AFTER_MS = 5000
+FAILOVER_TIMEOUT_MS = 30000
+
+
+class DataPlaneError(Exception):
+    """A data-plane command failed (the reconcile reports it and tries again)."""
+
+
+class DataPlane:
+    def __init__(self, settings: dict):
+        self.addresses: dict[str, str] = dict(settings.get("dataplane_addresses") or {})
+        mode = settings.get("dataplane", "auto")
+        self.enabled = mode == "on" or (mode == "auto" and (bool(settings.get("in_cluster")) or bool(self.addresses)))
+        self.timeout = float(settings.get("dataplane_timeout", 2.0))
+
+    def _connect(self, host: str, port: int, password: str) -> redis.Redis:
+        address = self.addresses.get(f"{host}:{port}", f"{host}:{port}")
+        real_host, real_port = address.rsplit(":", 1)
+        return redis.Redis(host=real_host, port=int(real_port), password=password, socket_timeout=self.timeout,
+                           socket_connect_timeout=self.timeout, decode_responses=True)
+
+    def _sentinels(self, cluster):
+        for host in sentinel_hosts(cluster):
+            yield host, self._connect(host, SENTINEL_PORT, cluster.admin_password)
+
+    def master_host(self, database) -> str | None:
+        """The master's announced host name as the cluster's sentinels see it; None if none answers."""
+        if not self.enabled:
+            return None
+        for _, sentinel in self._sentinels(database.cluster):
+            try:
+                answer = sentinel.execute_command("SENTINEL", "get-master-addr-by-name", database.name)
+            except redis.RedisError:
+                continue
+            finally:
+                sentinel.close()
+            if answer:
+                return answer[0]
+        return None
+
+    def monitor(self, database, master_host: str) -> int:
+        """Register the database with every sentinel that does not watch it yet; returns how many did it now."""
+        cluster = database.cluster
+        quorum = len(sentinel_hosts(cluster)) // 2 + 1
+        registered = 0
+        for _, sentinel in self._sentinels(cluster):
+            try:
+                try:
+                    sentinel.execute_command("SENTINEL", "MASTER", database.name)
+                    continue
+                except redis.ResponseError:
+                    pass
+                sentinel.execute_command("SENTINEL", "MONITOR", database.name, master_host, REDIS_PORT, quorum)
+                for option, value in (("auth-pass", database.password), ("down-after-milliseconds", DOWN_AFTER_MS),
+                                      ("failover-timeout", FAILOVER_TIMEOUT_MS)):
+                    sentinel.execute_command("SENTINEL", "SET", database.name, option, value)
+                registered += 1
+            except redis.RedisError as exc:
+                raise DataPlaneError(f"cannot register {database.name} with the sentinels: {exc}") from exc
+            finally:
+                sentinel.close()
+        return registered
+
+    def forget(self, database) -> None:
+        """Stop the sentinels watching a deleted database (best effort: they may be gone already)."""
+        if not self.enabled:
+            return
+        for _, sentinel in self._sentinels(database.cluster):
+            try:
+                sentinel.execute_command("SENTINEL", "REMOVE", database.name)
+            except redis.RedisError:
+                pass
+            finally:
+                sentinel.close()
+
+    def failover(self, database) -> None:
+        """Ask the sentinels to switch the master over to a replica (they pick which)."""
+        for _, sentinel in self._sentinels(database.cluster):
+            try:
+                sentinel.execute_command("SENTINEL", "FAILOVER", database.name)
+                return
+            except redis.RedisError:
+                continue
+            finally:
+                sentinel.close()
+        raise DataPlaneError(f"no sentinel of {database.cluster.name} accepted a failover of {database.name}")
+
+    def config_set(self, database, pod_hosts: list[str]) -> None:
+        """Apply the live settings (maxmemory, policy, persistence) to every pod with CONFIG SET."""
+        settings = DatabaseSpec.from_spec(database.spec, database.name).redis_config().as_config_set()
+        for host in pod_hosts:
+            connection = self._connect(host, REDIS_PORT, database.password)
+            try:
+                for key, value in settings.items():
+                    connection.config_set(key, value)
+            except redis.RedisError as exc:
+                raise DataPlaneError(f"CONFIG SET on {host} failed: {exc}") from exc
+            finally:
+                connection.close()

@@ -1,0 +1,249 @@
+"""The Kubernetes target: render -> apply what differs -> rig services -> roll -> observe.
+
+One instance per Target (see targets.drivers.driver_for). The engine (targets/reconcile.py) owns
+locking, status writes, events and retries; this driver only touches Kubernetes and the data plane.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+
+from clusters.render import render_cluster
+from clusters.spec import ClusterSpec
+from databases.render import database_port, live_config, render_database, service_names
+from databases.spec import DatabaseSpec
+from targets.drivers import Condition, ConnectionInfo, Happening, Observation, TargetError, register_driver
+
+from . import rigger, rollout
+from .apply import APPLY_ORDER, Applier
+from .client import DEFAULT_TIMEOUT, KubeApi, build_api_client
+from .dataplane import DataPlane, DataPlaneError
+from .live import LiveReader, named, of_kind
+from .podspec import CONFIG_HASH_ANNOTATION, MANAGED_BY, content_hash
+from .status import cluster_observation, database_observation, pod_health
+from .versions import available_versions
+
+log = logging.getLogger(__name__)
+
+FIRST_DATABASE_PORT = 10000
+LIVE_CONFIG_ANNOTATION = "redis.io/live-config-hash"
+
+
+@register_driver("kubernetes")
+class KubernetesDriver:
+    def __init__(self, target):
+        self.target = target
+        self.settings = dict(target.settings or {})
+        self._api: KubeApi | None = None
+        self.live = LiveReader(lambda: self.api)
+        self.dataplane = DataPlane(self.settings)
+
+    @property
+    def api(self) -> KubeApi:
+        if self._api is None:
+            timeout = float(self.settings.get("request_timeout", DEFAULT_TIMEOUT))
+            self._api = KubeApi(build_api_client(self.settings), timeout=timeout)
+        return self._api
+
+    # --- what the write path asks ------------------------------------------------------------------
+    def redis_versions(self) -> list[str]:
+        return available_versions(self.target)
+
+    def connection_info(self, database) -> ConnectionInfo:
+        port = database_port(database)
+        namespace = database.namespace
+        return ConnectionInfo(
+            host=f"{database.name}.{namespace}.svc.cluster.local",
+            port=port,
+            service_names=service_names(database),
+            hints=[f"kubectl -n {namespace} port-forward svc/{database.name} {port}:{port}"],
+        )
+
+    def free_database_port(self, cluster, taken: set[int]) -> int:
+        port = FIRST_DATABASE_PORT
+        while port in taken:
+            port += 1
+        return port
+
+    def batch(self) -> contextlib.AbstractContextManager:
+        return self.live.batch()
+
+    # --- clusters ----------------------------------------------------------------------------------
+    def apply_cluster(self, cluster) -> Observation:
+        spec = ClusterSpec.from_spec(cluster.spec)
+        live = self.live.cluster_objects(cluster)
+        if not live:
+            self._ensure_namespace(cluster.namespace)
+        desired = render_cluster(cluster)
+        result = Applier(self.api).sync(desired, _applied_kinds(live), resize_allowed=spec.enable_volume_resize,
+                                        spec_unchanged=cluster.observed_generation == cluster.generation)
+        statefulset = named(live, "StatefulSet", cluster.name)
+        pods, claims = of_kind(live, "Pod"), of_kind(live, "PersistentVolumeClaim")
+        views = [rollout.PodView(p["metadata"]["name"], _config_hash(p), pod_health(p, claims).ready) for p in pods]
+        step = rollout.plan(views, _template_hash(desired, cluster.name), spec.nodes) if statefulset else _no_rollout()
+        happenings = list(result.happenings)
+        if step.action in (rollout.REPLACE, rollout.FAILOVER):
+            happenings.append(self._replace_pod(cluster.namespace, step))
+        observation = cluster_observation(statefulset, pods, claims, spec.nodes, step)
+        observation.happenings = happenings
+        if result.changed:
+            observation.settled = False
+        return observation
+
+    def delete_cluster(self, cluster) -> bool:
+        return self._delete_objects(self.api.list, cluster.namespace,
+                                    {"app.kubernetes.io/managed-by": MANAGED_BY, "redis.io/cluster": cluster.name},
+                                    delete_data=cluster.delete_data, skip_database_objects=True)
+
+    # --- databases ---------------------------------------------------------------------------------
+    def apply_database(self, database) -> Observation:
+        cluster = database.cluster
+        spec = DatabaseSpec.from_spec(database.spec, database.name)
+        live = self.live.database_objects(database)
+        desired = render_database(database)
+        result = Applier(self.api).sync(desired, _applied_kinds(live),
+                                        resize_allowed=ClusterSpec.from_spec(cluster.spec).enable_volume_resize,
+                                        spec_unchanged=database.observed_generation == database.generation)
+        happenings = list(result.happenings)
+        conditions: list[Condition] = []
+        statefulset = named(live, "StatefulSet", database.name)
+        pods, claims = of_kind(live, "Pod"), of_kind(live, "PersistentVolumeClaim")
+        masters: list[str] = []
+        if pods:
+            masters, more = self._rig(database, spec, pods)
+            happenings += more
+            happenings += self._apply_live_config(database, pods, claims, conditions)
+        views = [rollout.PodView(p["metadata"]["name"], _config_hash(p), pod_health(p, claims).ready,
+                                 master=p["metadata"]["name"] in masters) for p in pods]
+        if statefulset is None:
+            step = _no_rollout()
+        else:
+            step = rollout.plan(views, _template_hash(desired, database.name), spec.process_count)
+            cluster_rollout = cluster.status.get("rollout", "done")
+            if step.action != rollout.DONE and cluster_rollout != "done":
+                step = rollout.Step(rollout.WAIT, None, f"waiting for cluster {cluster.name} to finish its rollout "
+                                    "first", step.updated, step.total)
+        if step.action in (rollout.REPLACE, rollout.FAILOVER):
+            happenings.append(self._roll_database_pod(database, step))
+        details = {"redisVersion": _image_version(desired, database.name)}
+        observation = database_observation(statefulset, pods, claims, spec.process_count, step,
+                                           ever_active=bool(database.status.get("everRunning")), masters=masters,
+                                           extra=conditions, details=details)
+        observation.happenings = happenings
+        if result.changed:
+            observation.settled = False
+        return observation
+
+    def delete_database(self, database) -> bool:
+        self.dataplane.forget(database)
+        selector = {"app.kubernetes.io/managed-by": MANAGED_BY, "redis.io/cluster": database.cluster.name,
+                    "redis.io/database": database.name}
+        return self._delete_objects(self.api.list, database.namespace, selector, delete_data=database.delete_data)
+
+    # --- helpers -----------------------------------------------------------------------------------
+    def _ensure_namespace(self, namespace: str) -> None:
+        if self.api.get("Namespace", None, namespace) is not None:
+            return
+        if not self.settings.get("create_namespaces", True):
+            raise TargetError(f"namespace {namespace} does not exist and this target may not create namespaces")
+        self.api.apply({"apiVersion": "v1", "kind": "Namespace",
+                        "metadata": {"name": namespace, "labels": {"app.kubernetes.io/managed-by": MANAGED_BY}}})
+
+    def _rig(self, database, spec: DatabaseSpec, pods: list[dict]) -> tuple[list[str], list[Happening]]:
+        names = [p["metadata"]["name"] for p in pods]
+        current = [p["metadata"]["name"] for p in pods
+                   if (p["metadata"].get("labels") or {}).get(rigger.ROLE_LABEL) == rigger.MASTER]
+        sentinel_master = self.dataplane.master_host(database) if spec.shard_count == 1 else None
+        masters = rigger.choose_masters(names, current, sentinel_master, spec.shard_count)
+        happenings = rigger.rig(self.api, pods, masters)
+        if self.dataplane.enabled and spec.shard_count == 1 and masters:
+            try:
+                if self.dataplane.monitor(database, _pod_host(database, masters[0])):
+                    happenings.append(Happening("SentinelsRegistered", "the cluster's sentinels now watch this "
+                                                "database and fail it over"))
+            except DataPlaneError as exc:
+                raise TargetError(str(exc)) from exc
+        return masters, happenings
+
+    def _apply_live_config(self, database, pods: list[dict], claims: list[dict],
+                           conditions: list[Condition]) -> list[Happening]:
+        """CONFIG SET the live settings on ready pods that have not had this version of them yet."""
+        wanted = content_hash(live_config(DatabaseSpec.from_spec(database.spec, database.name).redis_config()))
+        if not self.dataplane.enabled:
+            conditions.append(Condition("LiveConfig", "Unknown", "DataPlaneUnavailable",
+                                        "the control plane cannot reach Redis in this target; live settings "
+                                        "(maxmemory, policy, persistence) take effect at the next pod restart"))
+            return []
+        stale = [p for p in pods if pod_health(p, claims).ready
+                 and (p["metadata"].get("annotations") or {}).get(LIVE_CONFIG_ANNOTATION) != wanted]
+        if not stale:
+            return []
+        try:
+            self.dataplane.config_set(database, [_pod_host(database, p["metadata"]["name"]) for p in stale])
+        except DataPlaneError as exc:
+            raise TargetError(str(exc)) from exc
+        for pod in stale:
+            self.api.merge_patch("Pod", database.namespace, pod["metadata"]["name"],
+                                 {"metadata": {"annotations": {LIVE_CONFIG_ANNOTATION: wanted}}})
+        return [Happening("ConfigApplied", f"live settings applied with CONFIG SET on "
+                          f"{', '.join(p['metadata']['name'] for p in stale)}")]
+
+    def _replace_pod(self, namespace: str, step: rollout.Step) -> Happening:
+        self.api.delete("Pod", namespace, step.pod)
+        return Happening("RollingUpdate", f"{step.progress} updated: {step.message}")
+
+    def _roll_database_pod(self, database, step: rollout.Step) -> Happening:
+        if step.action == rollout.FAILOVER and self.dataplane.enabled:
+            try:
+                self.dataplane.failover(database)
+            except DataPlaneError as exc:
+                raise TargetError(str(exc)) from exc
+            return Happening("RollingUpdate", f"{step.progress} updated: {step.message}")
+        if step.action == rollout.FAILOVER:
+            # No data plane: replacing the master makes the sentinels fail over to a replica themselves.
+            step = rollout.Step(rollout.REPLACE, step.pod, f"replacing master {step.pod}; the sentinels fail over "
+                                "to an updated replica", step.updated, step.total)
+        return self._replace_pod(database.namespace, step)
+
+    def _delete_objects(self, lister, namespace: str, selector: dict, *, delete_data: bool,
+                        skip_database_objects: bool = False) -> bool:
+        """Delete in reverse apply order; True once nothing (but kept volumes) is left."""
+        kinds = [k for k in reversed(APPLY_ORDER) if k != "Namespace"] + ["Pod", "PersistentVolumeClaim"]
+        remaining = 0
+        for kind in kinds:
+            if kind == "PersistentVolumeClaim" and not delete_data:
+                continue
+            for obj in lister(kind, namespace, selector):
+                if skip_database_objects and "redis.io/database" in (obj["metadata"].get("labels") or {}):
+                    continue
+                remaining += 1
+                if kind != "Pod":  # pods go with their StatefulSet
+                    self.api.delete(kind, namespace, obj["metadata"]["name"])
+        return remaining == 0
+
+
+def _applied_kinds(live: list[dict]) -> list[dict]:
+    return [obj for obj in live if obj["kind"] in APPLY_ORDER]
+
+
+def _template_hash(desired: list[dict], name: str) -> str:
+    statefulset = named(desired, "StatefulSet", name) or {}
+    return statefulset["spec"]["template"]["metadata"]["annotations"][CONFIG_HASH_ANNOTATION]
+
+
+def _image_version(desired: list[dict], name: str) -> str:
+    statefulset = named(desired, "StatefulSet", name) or {}
+    return statefulset["spec"]["template"]["spec"]["containers"][0]["image"].rsplit(":", 1)[-1]
+
+
+def _config_hash(pod: dict) -> str:
+    return (pod["metadata"].get("annotations") or {}).get(CONFIG_HASH_ANNOTATION, "")
+
+
+def _pod_host(database, pod_name: str) -> str:
+    return f"{pod_name}.{database.name}-headless.{database.namespace}.svc.cluster.local"
+
+
+def _no_rollout() -> rollout.Step:
+    return rollout.Step(rollout.DONE, None, "", 0, 0)
+

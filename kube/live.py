@@ -1,0 +1,59 @@
+"""Reading what is live for one cluster or database, alone or within a periodic pass.
+
+Alone, each kind is listed in the object's namespace with its label selector. Within `batch()`,
+each kind is listed once for the whole target (every object the control plane manages) and every
+reconcile of the pass is served from that snapshot: O(kinds) calls per pass, not O(objects).
+"""
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+
+from .client import KubeApi
+from .podspec import CLUSTER_LABEL, DATABASE_LABEL, MANAGED_BY
+
+CLUSTER_KINDS = ["ServiceAccount", "Role", "RoleBinding", "Secret", "ConfigMap", "Service", "StatefulSet",
+                 "PodDisruptionBudget", "ResourceQuota", "Ingress", "Pod", "PersistentVolumeClaim"]
+DATABASE_KINDS = ["Secret", "ConfigMap", "Service", "StatefulSet", "PodDisruptionBudget", "Ingress", "Pod",
+                  "PersistentVolumeClaim"]
+MANAGED_SELECTOR = {"app.kubernetes.io/managed-by": MANAGED_BY}
+
+
+class LiveReader:
+    def __init__(self, api: Callable[[], KubeApi]):
+        self._api = api
+        self._snapshot: dict[str, list[dict]] | None = None
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        self._snapshot = {}
+        try:
+            yield
+        finally:
+            self._snapshot = None
+
+    def _objects(self, kind: str, namespace: str, selector: dict[str, str]) -> list[dict]:
+        if self._snapshot is None:
+            return self._api().list(kind, namespace, selector)
+        if kind not in self._snapshot:
+            self._snapshot[kind] = self._api().list(kind, None, MANAGED_SELECTOR)
+        return [obj for obj in self._snapshot[kind] if obj["metadata"].get("namespace") == namespace
+                and all((obj["metadata"].get("labels") or {}).get(k) == v for k, v in selector.items())]
+
+    def cluster_objects(self, cluster) -> list[dict]:
+        """The cluster's own objects (not its databases')."""
+        selector = {**MANAGED_SELECTOR, CLUSTER_LABEL: cluster.name}
+        return [obj for kind in CLUSTER_KINDS for obj in self._objects(kind, cluster.namespace, selector)
+                if DATABASE_LABEL not in (obj["metadata"].get("labels") or {})]
+
+    def database_objects(self, database) -> list[dict]:
+        selector = {**MANAGED_SELECTOR, CLUSTER_LABEL: database.cluster.name, DATABASE_LABEL: database.name}
+        return [obj for kind in DATABASE_KINDS for obj in self._objects(kind, database.namespace, selector)]
+
+
+def of_kind(objects: list[dict], kind: str) -> list[dict]:
+    return [obj for obj in objects if obj["kind"] == kind]
+
+
+def named(objects: list[dict], kind: str, name: str) -> dict | None:
+    return next((obj for obj in of_kind(objects, kind) if obj["metadata"]["name"] == name), None)

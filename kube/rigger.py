@@ -1,0 +1,48 @@
+"""The services rigger: keep Service `<db>` selecting the current master after a failover.
+
+Service `<db>` selects pods labelled `redis.io/role=master`. The sentinels decide who the master is
+(the control plane never promotes); the rigger only moves the label to follow them. Without a
+data plane it keeps the label where it is, and at bootstrap puts it on the pod the start script
+makes master (ordinal 0; for a sharded database the first `shardCount` pods).
+"""
+from __future__ import annotations
+
+from targets.drivers import Happening
+
+from .client import KubeApi
+from .podspec import ROLE_LABEL
+
+MASTER = "master"
+REPLICA = "replica"
+
+
+def choose_masters(pod_names: list[str], current_masters: list[str], sentinel_master: str | None,
+                   shard_count: int) -> list[str]:
+    """Pure: the pods that should carry the master label."""
+    if sentinel_master:
+        # Sentinels announce `<pod>.<db>-headless.<ns>.svc.cluster.local`.
+        name = sentinel_master.split(".", 1)[0]
+        if name in pod_names:
+            return [name]
+    kept = [name for name in current_masters if name in pod_names]
+    if kept:
+        return sorted(kept)
+    by_ordinal = sorted(pod_names, key=lambda n: int(n.rsplit("-", 1)[1]))
+    return by_ordinal[:shard_count]
+
+
+def rig(api: KubeApi, pods: list[dict], masters: list[str]) -> list[Happening]:
+    """Label `masters` master and every other pod replica; only pods whose label is wrong are written."""
+    happenings = []
+    before = sorted(p["metadata"]["name"] for p in pods
+                    if (p["metadata"].get("labels") or {}).get(ROLE_LABEL) == MASTER)
+    for pod in pods:
+        meta = pod["metadata"]
+        role = MASTER if meta["name"] in masters else REPLICA
+        if (meta.get("labels") or {}).get(ROLE_LABEL) != role:
+            api.merge_patch("Pod", meta["namespace"], meta["name"], {"metadata": {"labels": {ROLE_LABEL: role}}})
+            meta.setdefault("labels", {})[ROLE_LABEL] = role
+    if before and before != sorted(masters):
+        happenings.append(Happening("MasterChanged", f"master moved from {', '.join(before)} to {', '.join(masters)}; "
+                                    "the database Service follows it"))
+    return happenings

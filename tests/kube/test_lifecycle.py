@@ -1,0 +1,176 @@
+"""End to end against the API server emulator: the real engine, the real client, over HTTP."""
+from __future__ import annotations
+
+import base64
+
+import pytest
+
+from clusters.services import create_cluster, delete_cluster, update_cluster
+from databases.services import create_database, delete_database, update_database
+from targets import managed
+from targets.reconcile import reconcile
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def make_cluster(kube_env, name="rec", namespace="redis", **spec):
+    spec = {"nodes": 3, **spec}
+    return create_cluster(name=name, spec=spec, namespace=namespace, target=kube_env.target, actor="test").obj
+
+
+def make_database(cluster, team, name="cache", **spec):
+    spec = {"memorySize": "100MB", "replication": True, **spec}
+    return create_database(cluster=cluster, name=name, spec=spec, team=team, actor="test").obj
+
+
+def run(obj):
+    outcome = reconcile(obj.kind, obj.pk)
+    if not outcome.gone:
+        obj.refresh_from_db()
+    return outcome
+
+
+def running_cluster(kube_env, **spec):
+    cluster = make_cluster(kube_env, **spec)
+    run(cluster)
+    kube_env.settle()
+    run(cluster)
+    assert cluster.state == managed.RUNNING
+    return cluster
+
+
+def active_database(kube_env, cluster, team, **spec):
+    database = make_database(cluster, team, **spec)
+    run(database)
+    kube_env.settle()
+    run(database)
+    assert database.state == managed.DB_ACTIVE, database.status
+    return database
+
+
+def test_cluster_goes_pending_initializing_running(kube_env):
+    cluster = make_cluster(kube_env)
+    run(cluster)
+    assert cluster.state == managed.PENDING_CREATION
+    assert kube_env.store.find("Namespace", "", "redis") is not None
+    statefulset = kube_env.store.find("StatefulSet", "redis", "rec")
+    assert statefulset["spec"]["replicas"] == 3
+    secret = kube_env.store.find("Secret", "redis", "rec")
+    assert base64.b64decode(secret["data"]["password"]).decode() == cluster.admin_password
+
+    kube_env.controller.break_pods("rec-2", "ImagePullBackOff")
+    kube_env.settle()
+    outcome = run(cluster)
+    assert cluster.state == managed.INITIALIZING
+    assert not outcome.settled
+    ready = next(c for c in cluster.status["conditions"] if c["type"] == "Ready")
+    assert ready["reason"] == "ImagePullBackOff"
+    assert "2/3" in ready["message"] and "rec-2" in ready["message"]
+
+    kube_env.controller.heal()
+    kube_env.settle()
+    run(cluster)
+    assert cluster.state == managed.RUNNING
+    assert cluster.status["observedGeneration"] == cluster.generation
+
+
+@pytest.mark.parametrize("reason", ["Unschedulable", "CrashLoopBackOff", "PVCPending"])
+def test_initializing_says_why(kube_env, reason):
+    cluster = make_cluster(kube_env)
+    run(cluster)
+    kube_env.controller.break_pods("rec", reason)
+    kube_env.settle()
+    run(cluster)
+    assert cluster.state == managed.INITIALIZING
+    ready = next(c for c in cluster.status["conditions"] if c["type"] == "Ready")
+    assert ready["reason"] == reason
+    assert "0/3" in ready["message"]
+
+
+def test_database_lifecycle(kube_env, team):
+    cluster = running_cluster(kube_env)
+    database = make_database(cluster, team)
+    run(database)
+    assert database.state == managed.DB_PENDING
+    kube_env.settle()
+    run(database)
+    assert database.state == managed.DB_ACTIVE
+    assert database.status["master"] == "cache-0"
+
+    secret = kube_env.store.find("Secret", "redis", "redb-cache")
+    values = {k: base64.b64decode(v).decode() for k, v in secret["data"].items()}
+    port = database.spec["databasePort"]
+    assert values == {"port": str(port), "service_names": "cache,cache-headless", "password": database.password}
+    service = kube_env.store.find("Service", "redis", "cache")
+    assert service["spec"]["ports"][0]["port"] == port
+    assert service["spec"]["selector"]["redis.io/role"] == "master"
+    roles = {p["metadata"]["name"]: p["metadata"]["labels"]["redis.io/role"]
+             for p in kube_env.store.all_of("Pod", "redis", "redis.io/database=cache")}
+    assert roles == {"cache-0": "master", "cache-1": "replica"}
+    # The password is read from the Secret, never written into the pod spec.
+    statefulset = kube_env.store.find("StatefulSet", "redis", "cache")
+    assert database.password not in str(statefulset)
+
+    # memorySize changes: the pods' config (ConfigMap) follows, pods are not rolled, back to active.
+    hash_before = statefulset["spec"]["template"]["metadata"]["annotations"]["redis.io/config-hash"]
+    uids_before = {p["metadata"]["uid"] for p in kube_env.store.all_of("Pod", "redis", "redis.io/database=cache")}
+    update_database(database, spec={**database.spec, "memorySize": "200MB"}, actor="test")
+    run(database)
+    kube_env.settle()
+    run(database)
+    assert database.state == managed.DB_ACTIVE
+    config = kube_env.store.find("ConfigMap", "redis", "cache-config")
+    assert 'maxmemory "200000000"' in config["data"]["live.conf"]
+    statefulset = kube_env.store.find("StatefulSet", "redis", "cache")
+    assert statefulset["spec"]["template"]["metadata"]["annotations"]["redis.io/config-hash"] == hash_before
+    assert {p["metadata"]["uid"] for p in kube_env.store.all_of("Pod", "redis", "redis.io/database=cache")} \
+        == uids_before
+
+    delete_database(database, actor="test")
+    for _ in range(3):
+        if run(database).gone:
+            break
+    assert not type(database).objects.filter(pk=database.pk).exists()
+    assert kube_env.store.all_of("StatefulSet", "redis", "redis.io/database=cache") == []
+    assert kube_env.store.all_of("Secret", "redis", "redis.io/database=cache") == []
+    assert kube_env.store.all_of("Pod", "redis", "redis.io/database=cache") == []
+
+
+def test_idle_reconcile_writes_nothing(kube_env, team):
+    cluster = running_cluster(kube_env)
+    database = active_database(kube_env, cluster, team)
+    status_before = (dict(cluster.status), dict(database.status))
+    kube_env.emulator.reset_requests()
+    run(cluster)
+    run(database)
+    assert kube_env.emulator.writes() == []
+    assert (cluster.status, database.status) == status_before
+
+
+def test_cluster_delete_keeps_volumes_unless_asked(kube_env):
+    cluster = running_cluster(kube_env)
+    assert len(kube_env.store.all_of("PersistentVolumeClaim", "redis")) == 3
+    delete_cluster(cluster, actor="test")
+    for _ in range(3):
+        if run(cluster).gone:
+            break
+    assert kube_env.store.all_of("StatefulSet", "redis") == []
+    assert kube_env.store.all_of("Service", "redis") == []
+    assert len(kube_env.store.all_of("PersistentVolumeClaim", "redis")) == 3
+
+
+def test_ingress_removed_from_spec_is_pruned(kube_env):
+    ingress = {"method": "ingress", "apiFqdnUrl": "api.example.com", "dbFqdnSuffix": "-db.example.com"}
+    cluster = running_cluster(kube_env, ingressOrRouteSpec=ingress)
+    assert kube_env.store.find("Ingress", "redis", "rec-ui") is not None
+    spec = {k: v for k, v in cluster.spec.items() if k != "ingressOrRouteSpec"}
+    update_cluster(cluster, spec=spec, actor="test")
+    run(cluster)
+    assert kube_env.store.find("Ingress", "redis", "rec-ui") is None
+    assert any(e.reason == "Pruned" for e in _events(cluster))
+
+
+def _events(obj):
+    from timeline.models import Event
+
+    return Event.objects.filter(object_kind=obj.kind, object_id=obj.pk)
