@@ -94,3 +94,22 @@ def api_not_found(request: HttpRequest, path: str = "") -> JsonResponse:
         if match is not None and match.func is not api_not_found:
             detail += f" Did you mean {request.path}/ (with a trailing slash)?"
     return JsonResponse(error_body(detail), status=status.HTTP_404_NOT_FOUND)
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None):
+    """Site-wide 404 handler: JSON for anything under /api/, Django's page elsewhere."""
+    if request.path.startswith("/api/"):
+        return api_not_found(request)
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception)
+
+
+def server_error(request: HttpRequest):
+    """Site-wide 500 handler: JSON under /api/ (no traceback), Django's page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(error_body("Internal error; the request changed nothing. See the server log."),
+                            status=status.HTTP_500_INTERNAL_SERVER_ERROR)
+    from django.views.defaults import server_error as default_server_error
+
+    return default_server_error(request)

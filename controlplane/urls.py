@@ -7,3 +7,7 @@ urlpatterns = [
     path("api/v1/", include("controlplane.api_urls")),
     path("", include("frontend.urls")),
 ]
+
+# Errors under /api/ are JSON (controlplane/api_errors.py); elsewhere Django's pages.
+handler404 = "controlplane.api_errors.not_found"
+handler500 = "controlplane.api_errors.server_error"

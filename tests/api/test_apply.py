@@ -61,16 +61,17 @@ def test_a_member_may_not_apply_a_cluster(member_api, db):
 
 def test_a_member_may_not_change_another_teams_database_through_yaml(outsider_api, database):
     stored = dict(database.spec)
-    text = f"""
+    text = """
 apiVersion: app.redislabs.com/v1alpha1
 kind: RedisEnterpriseDatabase
-metadata: {{name: orders}}
-spec: {{memorySize: 512MB, redisEnterpriseCluster: {{name: rec}}}}
+metadata: {name: orders}
+spec: {memorySize: 512MB, redisEnterpriseCluster: {name: rec}}
 """
     before = counts()
     response = apply(outsider_api, text)
 
     assert response.status_code == 403
+    assert "another team" in response.json()["detail"]
     database.refresh_from_db()
     assert database.spec == stored and database.generation == 1
     assert counts() == before

@@ -69,3 +69,16 @@ def test_flatten_errors_gives_dotted_field_paths():
         "items[1].name": ["bad"],
         "non_field_errors": ["whole body"],
     }
+
+
+def test_unknown_urls_elsewhere_under_api_are_json_too(staff_api, db):
+    body = assert_json_error(staff_api.get("/api/v2/clusters/"), 404)
+    assert "/api/v2/clusters/" in body["detail"]
+
+
+def test_an_unhandled_error_under_api_is_a_json_500_without_traceback(rf):
+    from controlplane.api_errors import server_error
+
+    response = server_error(rf.get("/api/v1/clusters/"))
+    assert response.status_code == 500
+    assert b"Traceback" not in response.content and b"<html" not in response.content
