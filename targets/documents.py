@@ -34,6 +34,16 @@ METADATA_FIELDS = FieldSet.of(
 )
 
 
+class _Loader(yaml.SafeLoader):
+    """YAML without aliases: `*ref` can expand a small upload into gigabytes of JSON (a "billion laughs")."""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            raise yaml.composer.ComposerError(None, None, "aliases (*name) are not supported",
+                                              self.peek_event().start_mark)
+        return super().compose_node(parent, index)
+
+
 @dataclass
 class Document:
     """One REC or REDB from a file, with the path its errors are reported under."""
@@ -67,7 +77,7 @@ def apply_documents(text: str, *, actor, team=None) -> list[WriteResult]:
 def parse_documents(text: str) -> list[Document]:
     """The REC/REDB documents of a YAML (or JSON) text; a `kind: List` contributes its items."""
     try:
-        loaded = [doc for doc in yaml.safe_load_all(text) if doc is not None]
+        loaded = [doc for doc in yaml.load_all(text, Loader=_Loader) if doc is not None]
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

@@ -101,7 +101,9 @@ def test_database_may_come_before_its_cluster_in_a_file(local_target):
 
 
 @pytest.mark.parametrize("text, path, message", [
-    ("kind: [", "documents", "not valid YAML"),
+    ("kind: [", "documents", "not valid YAML at line 1, column 8: expected the node content"),
+    ("a: &x [1, 2]\nb: [*x, *x]\n", "documents",
+     "not valid YAML at line 2, column 5: aliases (*name) are not supported"),
     ("", "documents", "no documents found"),
     ("- just a list", "documents[0]", "must be a mapping with apiVersion, kind, metadata and spec"),
     ("apiVersion: v1\nkind: Pod\nmetadata: {name: x}\n", "documents[0].kind",
