@@ -55,6 +55,21 @@ class Endpoint:
         return self.directory / "haproxy.pid"
 
     @property
+    def state_file(self) -> Path:
+        return self.directory / "servers.state"
+
+    def write_all_down_state(self, processes: list[ShardProcess]) -> None:
+        """Servers start DOWN until their first check passes (HAProxy would otherwise start them UP and
+        route a new connection to a replica for the first check interval)."""
+        header = ("# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight srv_iweight "
+                  "srv_time_since_last_change srv_check_status srv_check_result srv_check_health srv_check_state "
+                  "srv_agent_state bk_f_forced_id srv_f_forced_id srv_fqdn srv_port srvrecord srv_use_ssl "
+                  "srv_check_port srv_check_addr srv_agent_addr srv_agent_port")
+        lines = [f"3 {BACKEND} {i} {p.name} 127.0.0.1 0 0 1 1 0 1 0 0 6 0 0 0 - {p.port} - 0 0 - - 0"
+                 for i, p in enumerate(processes, start=1)]
+        self.state_file.write_text("\n".join(["1", header, *lines]) + "\n")
+
+    @property
     def socket_path(self) -> Path:
         path = self.directory / "haproxy.sock"
         if len(str(path)) < 100:
@@ -68,12 +83,14 @@ class Endpoint:
             "# Written by the control plane: the stable endpoint of one database.",
             "global",
             "    daemon",
+            f"    server-state-file {self.state_file}",
             "    nbthread 1",
             "    maxconn 4000",
             f"    pidfile {self.pid_file}",
             f"    stats socket {self.socket_path} mode 600 level admin",
             "defaults",
             "    mode tcp",
+            "    load-server-state-from-file global",
             "    timeout connect 2s",
             "    timeout client 24h",
             "    timeout server 24h",
@@ -115,6 +132,7 @@ class Endpoint:
         self.config_file.write_text(text)
         if pid is None and is_listening(self.port):
             raise TargetError(f"port {self.port} is taken by another program; choose another databasePort")
+        self.write_all_down_state(processes)
         args = [binary(), "-f", str(self.config_file), "-D", "-p", str(self.pid_file)]
         if pid:
             args += ["-sf", str(pid)]

@@ -63,6 +63,11 @@ def observe_database(parts: DatabaseParts, previous: dict) -> Observation:
         conditions.append(Condition("ReplicaInSync", "True" if replica_ok else "False",
                                     "Online" if replica_ok else "Syncing",
                                     f"{synced} replica(s) in sync" if replica_ok else "no replica in sync yet"))
+    failover_ok = True
+    if parts.spec.replication:
+        failover_ok, message = sentinel.failover_ready(parts.sentinels, parts.monitor, parts.quorum)
+        conditions.append(Condition("FailoverReady", "True" if failover_ok else "False",
+                                    "QuorumWatches" if failover_ok else "QuorumNotReady", message))
     endpoint_ok = master_ok and endpoint_reaches(parts.endpoint.port, parts.password, master.port)
     conditions.append(Condition("EndpointReady", "True" if endpoint_ok else "False",
                                 "RoutesToMaster" if endpoint_ok else "NotRouting",
@@ -72,7 +77,7 @@ def observe_database(parts: DatabaseParts, previous: dict) -> Observation:
     if master_ok and before and before != master.name:
         happenings.append(Happening("MasterChanged", f"master moved from {before} to {master.name} "
                                     f"(port {master.port}); the endpoint follows", warning=True))
-    ready = master_ok and replica_ok and endpoint_ok
+    ready = master_ok and replica_ok and endpoint_ok and failover_ok
     if ready:
         state = managed.DB_ACTIVE
     elif not previous.get("everRunning"):

@@ -112,3 +112,15 @@ def reset(sentinels: list[Process]) -> None:
             client(sentinel.port).execute_command("SENTINEL", "RESET", "*")
         except redis.RedisError as exc:
             raise TargetError(f"{sentinel.name} refused SENTINEL RESET: {exc}") from exc
+
+
+def failover_ready(sentinels: list[Process], name: str, quorum: int) -> tuple[bool, str]:
+    """Whether the sentinels could fail `name` over now: they know a replica and each other (CKQUORUM)."""
+    views = [monitored(s).get(name) for s in answering(sentinels)]
+    views = [v for v in views if v]
+    if len(views) < quorum:
+        return False, f"{len(views)} sentinel(s) watch the database; {quorum} needed"
+    if not all(int(v.get("num-slaves", 0)) >= 1 for v in views):
+        return False, "the sentinels have not discovered the replica yet"
+    ok, message = ckquorum(sentinels, name)
+    return ok, message

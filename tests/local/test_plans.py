@@ -1,0 +1,50 @@
+"""Pure topology decisions: who comes back as master, and the order of a rolling upgrade."""
+from localtarget.roles import ProcessView, start_plan
+from localtarget.rollout import RESTART_MASTER, RESTART_REPLICA, SWITCHOVER, WAIT_SYNC, Member, next_step
+
+
+def view(name, port, alive, role=None, data=False, mtime=0.0):
+    return ProcessView(name=name, port=port, alive=alive, role=role, has_data=data, data_mtime=mtime)
+
+
+def test_a_dead_process_comes_back_as_replica_of_the_live_master():
+    plan = start_plan([view("a", 1, False, data=True), view("b", 2, True, "master")], sentinel_master_port=2)
+    assert plan == {"a": 2}
+
+
+def test_an_old_master_never_restarts_as_master_while_its_replica_lives():
+    # the sentinels have not failed over yet and still name the dead process: it must not come back as master
+    plan = start_plan([view("a", 1, False), view("b", 2, True, "slave", data=True)], sentinel_master_port=1)
+    assert plan == {"a": 2}
+
+
+def test_with_the_whole_shard_down_the_sentinels_choice_with_data_is_master():
+    plan = start_plan([view("a", 1, False, data=True, mtime=5), view("b", 2, False, data=True, mtime=9)],
+                      sentinel_master_port=1)
+    assert plan == {"a": None, "b": 1}
+
+
+def test_an_empty_data_directory_never_becomes_master_over_data():
+    plan = start_plan([view("a", 1, False, data=False), view("b", 2, False, data=True)], sentinel_master_port=1)
+    assert plan == {"a": 2, "b": None}
+
+
+def test_nothing_to_start_when_everything_runs():
+    assert start_plan([view("a", 1, True, "master")], None) == {}
+
+
+def test_upgrade_restarts_replicas_first_then_switches_over():
+    members = [Member("a", "master", "7.0"), Member("b", "slave", "7.0")]
+    assert next_step(members, "7.2").action == RESTART_REPLICA
+    members = [Member("a", "master", "7.0"), Member("b", "slave", "7.2", in_sync=False)]
+    assert next_step(members, "7.2").action == WAIT_SYNC
+    members = [Member("a", "master", "7.0"), Member("b", "slave", "7.2")]
+    step = next_step(members, "7.2")
+    assert (step.action, step.name) == (SWITCHOVER, "a")
+    members = [Member("a", "slave", "7.0"), Member("b", "master", "7.2")]
+    assert (next_step(members, "7.2").action, next_step(members, "7.2").name) == (RESTART_REPLICA, "a")
+    assert next_step([Member("a", "slave", "7.2"), Member("b", "master", "7.2")], "7.2") is None
+
+
+def test_upgrade_without_replica_restarts_the_master_in_place():
+    assert next_step([Member("a", "master", "7.0")], "7.2").action == RESTART_MASTER
