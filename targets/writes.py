@@ -42,9 +42,11 @@ class WriteResult:
 
 def actor_label(actor) -> str:
     """What the timeline shows as the author: a user's username, or a plain string such as "cli"."""
+    from timeline.record import actor_name
+
     if isinstance(actor, str):
         return actor or "unknown"
-    return getattr(actor, "username", "") or "unknown"
+    return actor_name(actor)
 
 
 def locked(obj):
