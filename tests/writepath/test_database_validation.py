@@ -191,3 +191,15 @@ def test_stored_capacity_marks_the_newest_databases(cluster):
     assert stored_database_problems(old, driver) == []
     assert stored_database_problems(new, driver) == ["memorySize: needs 4GB but cluster rec has only 295MB free "
                                                      "of 4.3GB"]
+
+
+def test_reconciler_shows_invalid_when_a_stored_spec_becomes_impossible(cluster, settings):
+    from targets.reconcile import reconcile
+
+    database = create(cluster, {"redisVersion": "7.0"}).obj
+    settings.CONTROLPLANE_LOCAL_REDIS_VERSIONS = {"7.2": settings.CONTROLPLANE_LOCAL_REDIS_VERSIONS["7.2"]}
+    outcome = reconcile("database", database.pk)
+    database.refresh_from_db()
+    assert outcome.state == "Invalid" and database.status["specStatus"] == "Invalid"
+    assert database.status["conditions"][0]["message"] == (
+        "redisVersion: version 7.0 is not available on target local; available: 7.2")
