@@ -76,6 +76,8 @@ class Conflict(TargetError):
 def build_api_client(settings: dict) -> k8s.ApiClient:
     """An ApiClient for a target's connection settings."""
     configuration = k8s.Configuration()
+    # A read that timed out means the API server hangs: retry it once, then let the engine back off.
+    configuration.retries = urllib3.Retry(total=2, connect=2, read=1, status=0, redirect=0)
     try:
         if settings.get("in_cluster"):
             k8s_config.load_incluster_config(client_configuration=configuration)

@@ -28,6 +28,10 @@ class KubeEnv:
         """Let the simulated controller create pods/PVCs for every StatefulSet and report status."""
         self.controller.step()
 
+    def auto_settle(self) -> None:
+        """Run the simulated controller after every successful write, like a live cluster would."""
+        self.emulator.after_write.append(self.controller.step)
+
     def inject(self, **kwargs) -> Fault:
         return self.emulator.inject(Fault(**kwargs))
 

@@ -232,6 +232,15 @@ class Store:
         return self.delete((prefix, plural, namespace, name))
 
 
+def _as_scale(obj: dict) -> dict:
+    """The `scale` subresource view of a StatefulSet (what `kubectl scale` reads and writes)."""
+    meta = obj["metadata"]
+    return {"kind": "Scale", "apiVersion": "autoscaling/v1",
+            "metadata": {k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion") if k in meta},
+            "spec": {"replicas": obj["spec"].get("replicas", 0)},
+            "status": {"replicas": obj.get("status", {}).get("replicas", 0)}}
+
+
 def _body(obj: dict) -> dict:
     return {k: v for k, v in obj.items() if k not in ("metadata", "status", "apiVersion", "kind")}
 
@@ -339,10 +348,10 @@ class KubernetesApiEmulator:
                                        http.headers.get("Content-Type", ""))
         except ApiError as exc:
             code, body = exc.code, exc.status()
-        self._send(http, code, body)
         if method != "GET" and 200 <= code < 300:
             for callback in list(self.after_write):
                 callback()
+        self._send(http, code, body)
 
     @staticmethod
     def _send(http: BaseHTTPRequestHandler, code: int, body: dict) -> None:
@@ -389,9 +398,7 @@ class KubernetesApiEmulator:
                 self._found(live, kind, name)
                 orphan = (query.get("propagationPolicy") or [""])[0] == "Orphan" or \
                     (body.get("propagationPolicy") == "Orphan")
-                self.store.delete(key, orphan=orphan)
-                return 200, {"kind": "Status", "apiVersion": "v1", "status": "Success",
-                             "details": {"name": name, "kind": plural}}
+                return 200, self.store.delete(key, orphan=orphan)  # the API server answers with the object
             if method == "PUT":
                 current = self._found(live, kind, name)
                 sent_version = (body.get("metadata") or {}).get("resourceVersion")
@@ -404,7 +411,8 @@ class KubernetesApiEmulator:
                     return self._server_side_apply(key, live, body, query, sub, has_status, namespaced)
                 current = self._found(live, kind, name)
                 patched = merge_patch(current, body)
-                return 200, self.store.put(key, self._subresource_write(current, patched, sub, has_status))
+                stored = self.store.put(key, self._subresource_write(current, patched, sub, has_status))
+                return 200, (_as_scale(stored) if sub == "scale" else stored)
         raise ApiError(405, "MethodNotAllowed", f"{method} is not supported")
 
     def _server_side_apply(self, key, live, body, query, sub, has_status, namespaced) -> tuple[int, dict]:

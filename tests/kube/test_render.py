@@ -1,0 +1,185 @@
+"""Rendering: pure functions of the stored spec, valid Kubernetes 1.30 manifests (strict schemas)."""
+from __future__ import annotations
+
+import kubernetes_validate
+import pytest
+import yaml
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from clusters.models import Cluster
+from clusters.render import render_cluster
+from databases.models import Database
+from databases.render import render_database
+from targets.models import Target
+
+MAXIMAL_CLUSTER = {
+    "nodes": 5,
+    "redisEnterpriseNodeResources": {"limits": {"cpu": "4", "memory": "8Gi"}},
+    "persistentSpec": {"enabled": True, "storageClassName": "fast-ssd", "volumeSize": "20Gi",
+                       "enablePersistentVolumeResize": True},
+    "redisEnterpriseImageSpec": {"versionTag": "7.2"},
+    "nodeSelector": {"pool": "redis"},
+    "podTolerations": [{"key": "dedicated", "operator": "Equal", "value": "redis", "effect": "NoSchedule"}],
+    "rackAwarenessNodeLabel": "topology.kubernetes.io/zone",
+    "priorityClassName": "redis-high",
+    "extraLabels": {"cost-center": "payments"},
+    "uiServiceType": "LoadBalancer",
+    "ingressOrRouteSpec": {"method": "ingress", "apiFqdnUrl": "api.redis.example.com",
+                           "dbFqdnSuffix": "-db.redis.example.com",
+                           "ingressAnnotations": {"kubernetes.io/ingress.class": "nginx"}},
+}
+MAXIMAL_DATABASE = {"memorySize": "2GB", "shardCount": 3, "replication": True, "persistence": "aofEverySecond",
+                    "evictionPolicy": "allkeys-lru", "databasePort": 10001, "redisVersion": "7.4",
+                    "databaseSecretName": "cache-credentials"}
+
+
+@pytest.fixture
+def objects():
+    target = Target(name="k8s", kind=Target.KUBERNETES)
+    cluster = Cluster(name="rec", namespace="redis", target=target, spec=MAXIMAL_CLUSTER,
+                      admin_password="cluster-secret-pw")
+    database = Database(name="cache", cluster=cluster, spec=MAXIMAL_DATABASE, password="database-secret-pw")
+    return cluster, database
+
+
+def kinds(manifests):
+    return sorted(f"{m['kind']}/{m['metadata']['name']}" for m in manifests)
+
+
+def test_every_manifest_of_a_maximal_spec_passes_strict_1_30_schemas(objects):
+    cluster, database = objects
+    manifests = render_cluster(cluster) + render_database(database)
+    for manifest in manifests:
+        kubernetes_validate.validate(manifest, "1.30.0", strict=True)
+    assert kinds(render_cluster(cluster)) == [
+        "ConfigMap/rec-sentinel", "Ingress/rec-ui", "PodDisruptionBudget/rec", "ResourceQuota/rec-capacity",
+        "Role/rec", "RoleBinding/rec", "Secret/rec", "Service/rec", "Service/rec-headless", "Service/rec-ui",
+        "ServiceAccount/rec", "StatefulSet/rec"]
+    assert kinds(render_database(database)) == [
+        "ConfigMap/cache-config", "Ingress/cache", "PodDisruptionBudget/cache", "Secret/cache-credentials",
+        "Service/cache", "Service/cache-headless", "StatefulSet/cache"]
+
+
+def test_minimal_spec_is_valid_too_and_has_no_ingress(objects):
+    cluster, _ = objects
+    cluster.spec = {}
+    database = Database(name="db1", cluster=cluster, spec={})
+    manifests = render_cluster(cluster) + render_database(database)
+    for manifest in manifests:
+        kubernetes_validate.validate(manifest, "1.30.0", strict=True)
+    assert not [m for m in manifests if m["kind"] == "Ingress"]
+    statefulset = next(m for m in render_database(database) if m["kind"] == "StatefulSet")
+    assert "volumeClaimTemplates" not in statefulset["spec"]  # persistence disabled: no PVCs
+
+
+def test_schema_check_is_real(objects):
+    cluster, _ = objects
+    service = next(m for m in render_cluster(cluster) if m["kind"] == "Service")
+    service["spec"]["bogus"] = 1
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(service, "1.30.0", strict=True)
+
+
+def test_labels_on_everything(objects):
+    cluster, database = objects
+    for manifest in render_cluster(cluster) + render_database(database):
+        labels = manifest["metadata"]["labels"]
+        assert labels["app.kubernetes.io/managed-by"] == "redis-controlplane"
+        assert labels["app"] == "redis-enterprise"
+        assert labels["redis.io/cluster"] == "rec"
+        assert labels["cost-center"] == "payments"
+        assert "app.kubernetes.io/name" in labels and "app.kubernetes.io/instance" in labels
+    for manifest in render_database(database):
+        assert manifest["metadata"]["labels"]["redis.io/database"] == "cache"
+
+
+def test_secrets_hold_credentials_and_redact_on_request(objects):
+    cluster, database = objects
+    secret = next(m for m in render_database(database) if m["kind"] == "Secret")
+    assert secret["stringData"] == {"port": "10001", "service_names": "cache,cache-headless",
+                                    "password": "database-secret-pw"}
+    redacted = render_cluster(cluster, reveal_secrets=False) + render_database(database, reveal_secrets=False)
+    text = yaml.safe_dump(redacted)
+    assert "database-secret-pw" not in text and "cluster-secret-pw" not in text
+    assert "<redacted>" in text
+    # Pods read passwords from the Secrets, never inline.
+    for manifest in render_cluster(cluster) + render_database(database):
+        if manifest["kind"] == "StatefulSet":
+            assert "secret-pw" not in str(manifest)
+            env = manifest["spec"]["template"]["spec"]["containers"][0]["env"]
+            assert any(e.get("valueFrom", {}).get("secretKeyRef") for e in env)
+
+
+def test_statefulsets_follow_spec(objects):
+    cluster, database = objects
+    quorum = next(m for m in render_cluster(cluster) if m["kind"] == "StatefulSet")
+    assert quorum["spec"]["replicas"] == 5
+    assert quorum["spec"]["template"]["spec"]["containers"][0]["image"] == "redis:7.2"
+    claim = quorum["spec"]["volumeClaimTemplates"][0]["spec"]
+    assert claim["storageClassName"] == "fast-ssd" and claim["resources"]["requests"]["storage"] == "20Gi"
+    pdb = next(m for m in render_cluster(cluster) if m["kind"] == "PodDisruptionBudget")
+    assert pdb["spec"]["minAvailable"] == 3  # a majority of 5
+    shards = next(m for m in render_database(database) if m["kind"] == "StatefulSet")
+    assert shards["spec"]["replicas"] == 6  # 3 shards x (master + replica)
+    assert shards["spec"]["template"]["spec"]["containers"][0]["image"] == "redis:7.4"
+    config = next(m for m in render_database(database) if m["kind"] == "ConfigMap")["data"]
+    assert 'maxmemory "666666666"' in config["live.conf"]  # 2GB over 3 shards
+    assert 'maxmemory-policy "allkeys-lru"' in config["live.conf"] and 'appendonly "yes"' in config["live.conf"]
+    assert "cluster-enabled yes" in config["redis.conf"]
+    quota = next(m for m in render_cluster(cluster) if m["kind"] == "ResourceQuota")
+    assert quota["spec"]["hard"]["requests.memory"] == f"{5 * 8 * 1024 + 5 * 64}Mi"
+
+
+def test_placement_keeps_replicas_apart(objects):
+    cluster, database = objects
+    for manifest in (render_cluster(cluster)[8], next(m for m in render_database(database) if m["kind"] ==
+                                                      "StatefulSet")):
+        pod = manifest["spec"]["template"]["spec"]
+        assert pod["nodeSelector"] == {"pool": "redis"}
+        assert pod["tolerations"][0]["key"] == "dedicated"
+        assert pod["priorityClassName"] == "redis-high"
+        terms = pod["affinity"]["podAntiAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+        assert {t["topologyKey"] for t in terms} == {"kubernetes.io/hostname", "topology.kubernetes.io/zone"}
+        assert pod["topologySpreadConstraints"][0]["topologyKey"] == "topology.kubernetes.io/zone"
+    cluster.spec = {**MAXIMAL_CLUSTER, "podAntiAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": []}}
+    pod = render_cluster(cluster)[8]["spec"]["template"]["spec"]
+    assert pod["affinity"]["podAntiAffinity"] == {"preferredDuringSchedulingIgnoredDuringExecution": []}
+
+
+def test_config_hash_changes_only_with_restart_config(objects):
+    cluster, database = objects
+
+    def config_hash():
+        statefulset = next(m for m in render_database(database) if m["kind"] == "StatefulSet")
+        return statefulset["spec"]["template"]["metadata"]["annotations"]["redis.io/config-hash"]
+
+    before = config_hash()
+    database.spec = {**MAXIMAL_DATABASE, "memorySize": "3GB", "evictionPolicy": "noeviction"}
+    assert config_hash() == before
+    database.spec = {**MAXIMAL_DATABASE, "redisVersion": "7.2"}
+    assert config_hash() != before
+
+
+@pytest.mark.django_db
+def test_render_command_prints_manifests_and_stores_nothing(tmp_path, capsys):
+    path = tmp_path / "objects.yaml"
+    path.write_text(
+        "apiVersion: app.redislabs.com/v1\nkind: RedisEnterpriseCluster\nmetadata: {name: rec, namespace: redis}\n"
+        "spec: {nodes: 3}\n---\napiVersion: app.redislabs.com/v1alpha1\nkind: RedisEnterpriseDatabase\n"
+        "metadata: {name: cache, namespace: redis}\nspec: {memorySize: 200MB, replication: true}\n")
+    call_command("render", "-f", str(path))
+    manifests = list(yaml.safe_load_all(capsys.readouterr().out))
+    assert {"StatefulSet/rec", "StatefulSet/cache", "Secret/redb-cache"} <= set(kinds(manifests))
+    assert all(v == "<redacted>" for m in manifests if m["kind"] == "Secret" for v in m["stringData"].values())
+    assert not Cluster.objects.exists() and not Database.objects.exists()
+    assert not Target.objects.filter(kind=Target.KUBERNETES).exists()
+
+
+@pytest.mark.django_db
+def test_render_command_reports_field_errors(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("apiVersion: app.redislabs.com/v1\nkind: RedisEnterpriseCluster\nmetadata: {name: rec}\n"
+                    "spec: {nodes: 2}\n")
+    with pytest.raises(CommandError, match=r"documents\[0\]\.spec\.nodes"):
+        call_command("render", "-f", str(path))
