@@ -15,8 +15,12 @@ from targets.writes import SpecError, WriteResult
 
 from .serializers import ClusterSerializer
 
+EXAMPLE = {"name": "rec", "namespace": "default", "target": "local", "spec": {
+    "nodes": 3, "persistentSpec": {"enabled": True, "volumeSize": "20Gi"},
+    "redisEnterpriseNodeResources": {"limits": {"cpu": "2", "memory": "4Gi"}}}}
 
-@extend_schema_view(**object_schemas(ClusterSerializer))
+
+@extend_schema_view(**object_schemas(ClusterSerializer, EXAMPLE))
 class ClusterViewSet(ManagedObjectViewSet):
     serializer_class = ClusterSerializer
     permission_classes = [IsStaffOrReadOnly]

@@ -26,7 +26,11 @@ def database_queryset(user):
     return visible_databases(user).select_related("cluster", "cluster__target", "team")
 
 
-@extend_schema_view(**object_schemas(DatabaseSerializer))
+EXAMPLE = {"name": "orders", "team": "payments", "spec": {
+    "memorySize": "256MB", "shardCount": 1, "replication": True, "persistence": "aofEverySecond"}}
+
+
+@extend_schema_view(**object_schemas(DatabaseSerializer, EXAMPLE))
 class DatabaseViewSet(ManagedObjectViewSet):
     serializer_class = DatabaseSerializer
     permission_classes = [IsOwnerOrStaff]

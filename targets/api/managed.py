@@ -6,7 +6,7 @@ A subclass names its serializer and queryset and adapts the write-path services 
 from __future__ import annotations
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import JSONParser
@@ -33,13 +33,14 @@ DELETE_DATA = OpenApiParameter("deleteData", OpenApiTypes.BOOL, OpenApiParameter
                                description="Also remove data volumes/files (default: keep them).")
 
 
-def object_schemas(serializer) -> dict:
+def object_schemas(serializer, create_example: dict) -> dict:
     """`extend_schema_view` arguments documenting a kind's object endpoints with its serializer."""
     writes = {200: serializer, **ERRORS}
+    example = OpenApiExample("create", value=create_example, request_only=True)
     return {
         "list": extend_schema(responses={200: serializer(many=True), **READ_ERRORS}),
         "retrieve": extend_schema(responses={200: serializer, **READ_ERRORS}),
-        "create": extend_schema(responses={201: serializer, **ERRORS}),
+        "create": extend_schema(responses={201: serializer, **ERRORS}, examples=[example]),
         "update": extend_schema(parameters=[IF_MATCH], responses=writes),
         "partial_update": extend_schema(parameters=[IF_MATCH], responses=writes),
         "destroy": extend_schema(parameters=[DELETE_DATA], responses={

@@ -1,8 +1,12 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from .views import ApplyView, TargetViewSet
+from .views import ApiRootView, ApplyView, TargetViewSet
 
 router = SimpleRouter()
 router.register("targets", TargetViewSet, basename="target")
-urlpatterns = [*router.urls, path("apply/", ApplyView.as_view(), name="apply")]
+urlpatterns = [
+    path("", ApiRootView.as_view(), name="api-root"),
+    *router.urls,
+    path("apply/", ApplyView.as_view(), name="apply"),
+]

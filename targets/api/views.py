@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from django.db import transaction
+from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, viewsets
@@ -19,6 +20,26 @@ from targets.writes import WriteResult
 from .managed import ERRORS, READ_ERRORS
 from .parsers import PlainTextParser, TextYAMLParser, XYAMLTextParser, YAMLTextParser
 from .serializers import TargetSerializer
+
+
+class ApiRootSerializer(serializers.Serializer):
+    clusters = serializers.URLField()
+    databases = serializers.URLField()
+    targets = serializers.URLField()
+    apply = serializers.URLField()
+    schema = serializers.URLField()
+    docs = serializers.URLField()
+
+
+class ApiRootView(APIView):
+    """Where everything is: the collections, YAML apply, the OpenAPI schema and its interactive docs."""
+
+    @extend_schema(responses={200: ApiRootSerializer, **READ_ERRORS})
+    def get(self, request) -> Response:
+        names = {"clusters": "cluster-list", "databases": "all-databases-list", "targets": "target-list",
+                 "apply": "apply", "schema": "schema", "docs": "api-docs"}
+        return Response({key: request.build_absolute_uri(reverse(name)) for key, name in names.items()})
+
 
 KINDS = {"cluster": "RedisEnterpriseCluster", "database": "RedisEnterpriseDatabase"}
 

@@ -27,7 +27,7 @@ REQUIRED = {
     ("post", "/api/v1/clusters/{cluster}/databases/{name}/upgrade/"),
     ("get", "/api/v1/clusters/{cluster}/databases/{name}/events/"),
     ("get", "/api/v1/clusters/{cluster}/databases/{name}/manifests/"),
-    ("get", "/api/v1/databases/"), ("get", "/api/v1/targets/"), ("post", "/api/v1/apply/"),
+    ("get", "/api/v1/databases/"), ("get", "/api/v1/targets/"), ("post", "/api/v1/apply/"), ("get", "/api/v1/"),
 }
 METHODS = {"get", "post", "put", "patch", "delete"}
 
@@ -94,6 +94,13 @@ def test_credentials_are_only_in_the_credentials_body(schema):
     components = schema["components"]["schemas"]
     holders = {name for name, component in components.items() if "password" in component.get("properties", {})}
     assert holders == {"Credentials"}
+
+
+def test_the_api_root_links_to_everything(member_api):
+    links = member_api.get("/api/v1/").json()
+    for name, url in links.items():
+        response = member_api.get(url) if name != "apply" else member_api.options(url)
+        assert response.status_code == 200, (name, url)
 
 
 def test_interactive_docs_are_served(staff_api):
