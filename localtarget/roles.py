@@ -2,8 +2,9 @@
 
 The sentinels are the authority on who is master. The control plane only restarts processes, and
 never in a way that makes a second master or lets an empty data directory overwrite data:
-- if any process of the shard is alive, every restarted one is a replica (of the sentinels'
-  master when it is alive, else of a live master, else of any live process);
+- if a live master exists, every restarted process is a replica of it (the sentinels' master first);
+- if processes live but none is master, the sentinels are failing over: nothing is started until
+  they have promoted one (restarting the old master now would make a replication loop);
 - only when the whole shard is down (a machine restart, `recover`) does one start as master:
   the sentinels' choice if it has data (or nobody has), else the one with the newest data.
 """
@@ -53,7 +54,9 @@ def start_plan(views: list[ProcessView], sentinel_master_port: int | None) -> di
     if not dead:
         return {}
     leader = leader_of(views, sentinel_master_port)
-    if leader is not None:
+    if leader is not None and leader.role == "master":
         return {v.name: leader.port for v in dead}
+    if leader is not None:
+        return {}  # wait for the sentinels to promote a replica
     master = recovery_master(views, sentinel_master_port)
     return {v.name: (None if v.name == master.name else master.port) for v in dead}

@@ -54,6 +54,8 @@ def _members(parts: DatabaseParts) -> tuple[list[Member], dict[str, ShardProcess
 
 def roll(parts: DatabaseParts) -> list[Happening]:
     """Bring every process to `parts.version`, one step at a time; raises TargetError on a failed step."""
+    if all(processes.read_state(p).get("version") == parts.version for p in parts.processes):
+        return []
     happenings: list[Happening] = []
     for _ in range(3 * len(parts.processes) + 3):
         members, by_name = _members(parts)

@@ -9,8 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from targets.reconcile import reconcile_until_settled
-
 # Two names for the one binary this machine has, so rolling upgrades run for real (see docs/local-target.md).
 TEST_VERSIONS = {"7.0": "/usr/bin", "7.2": "/usr/bin"}
 
@@ -46,8 +44,7 @@ def make_cluster(local_target):
     def make(name: str = "rec", **spec):
         cluster = create_cluster(name=name, namespace=name, spec={"nodes": 3, **spec}, target=local_target,
                                  actor="test").obj
-        outcome = reconcile_until_settled("cluster", cluster.pk, timeout=30, interval=0.2)
-        cluster.refresh_from_db()
+        outcome = settle(cluster, timeout=30)
         assert outcome.state == "Running", cluster.status
         return cluster
     return make
@@ -61,14 +58,26 @@ def make_database(make_cluster, team):
         cluster = cluster or make_cluster()
         database = create_database(cluster=cluster, name=name, spec={"memorySize": "100MB", **spec}, team=team,
                                    actor="test").obj
-        outcome = reconcile_until_settled("database", database.pk, timeout=60, interval=0.2)
-        database.refresh_from_db()
+        outcome = settle(database)
         assert outcome.state == "active", database.status
         return database
     return make
 
 
 def settle(obj, timeout: float = 60):
-    outcome = reconcile_until_settled(obj.kind, obj.pk, timeout=timeout, interval=0.2)
+    """Reconcile in the foreground until settled; prints each step (shown by pytest when a test fails)."""
+    from targets.drivers import TargetError
+    from targets.reconcile import Outcome, reconcile
+
+    started = time.monotonic()
+    while True:
+        try:
+            outcome = reconcile(obj.kind, obj.pk)
+        except TargetError as exc:
+            outcome = Outcome(state="Error", settled=False, error=str(exc))
+        print(f"{time.monotonic() - started:6.2f}s {obj.kind} {obj.name}: {outcome.state} {outcome.error}")
+        if outcome.settled or time.monotonic() - started > timeout:
+            break
+        time.sleep(0.2)
     obj.refresh_from_db()
     return outcome

@@ -1,0 +1,135 @@
+"""Adoption, restarts, replication on/off, rolling upgrades and deletion on real processes."""
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+import redis
+
+from targets import drivers
+from timeline.models import Event
+
+from .conftest import settle
+from .helpers import direct, endpoint, endpoint_port, kill9, master_name
+
+
+def reasons(obj) -> set[str]:
+    return set(Event.objects.filter(object_kind=obj.kind, object_id=obj.pk).values_list("reason", flat=True))
+
+
+def test_a_restarted_control_plane_adopts_running_processes(make_database):
+    database = make_database(replication=True)
+    before = {name: direct(database, name).info("server")["run_id"] for name in database.status["processes"]}
+    drivers._instances.clear()  # a fresh driver, as in a new worker process
+
+    assert settle(database).state == "active"
+    after = {name: direct(database, name).info("server")["run_id"] for name in database.status["processes"]}
+    assert after == before
+    assert "ProcessRestarted" not in reasons(database)
+
+
+def test_a_dead_process_is_restarted_by_the_next_reconcile_with_an_event(make_database):
+    database = make_database(persistence="aofEverySecond")
+    endpoint(database).set("kept", "1")
+    time.sleep(1.2)  # let appendfsync everysec reach the disk
+    kill9(direct(database, "shard-0-0"))
+
+    assert settle(database).state == "active"
+    assert endpoint(database).get("kept") == "1"
+    assert "ProcessRestarted" in reasons(database)
+
+
+def test_replication_on_adds_a_synced_replica_and_off_removes_it(make_database):
+    from databases.services import update_database
+
+    database = make_database()
+    endpoint(database).set("a", "1")
+    update_database(database, spec={**database.spec, "replication": True}, actor="test")
+    assert settle(database).state == "active", database.status
+    assert direct(database, "shard-0-1").get("a") == "1"
+    assert endpoint(database).wait(1, 1000) == 1
+
+    # make the replica the master, then turn replication off: the data must stay on the process that remains
+    kill9(direct(database, master_name(database)))
+    assert settle(database).state == "active" and master_name(database) == "shard-0-1"
+    update_database(database, spec={**database.spec, "replication": False}, actor="test")
+    assert settle(database).state == "active"
+    assert list(database.status["processes"]) == ["shard-0-0"]
+    assert endpoint(database).get("a") == "1"
+
+
+def test_rolling_upgrade_with_a_retrying_client_sees_no_failed_command(make_database):
+    from databases.services import upgrade_database
+
+    database = make_database(replication=True, redisVersion="7.0")
+    errors, done, count = [], threading.Event(), [0]
+
+    def writer():
+        client = endpoint(database)
+        while not done.is_set():
+            for _attempt in range(100):
+                try:
+                    client.incr("counter")
+                    count[0] += 1
+                    break
+                except redis.ConnectionError:  # a client that retries on connection errors
+                    time.sleep(0.05)
+                except redis.RedisError as exc:
+                    errors.append(repr(exc))
+                    break
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        time.sleep(0.3)
+        upgrade_database(database, version="7.2", actor="test")
+        assert settle(database, timeout=120).state == "active"
+        time.sleep(0.3)
+    finally:
+        done.set()
+        thread.join(10)
+    assert errors == []
+    assert count[0] > 0 and int(endpoint(database).get("counter")) == count[0]
+    assert {p["version"] for p in database.status["processes"].values()} == {"7.2"}
+    assert {"UpgradeStep", "Switchover"} <= reasons(database)
+
+
+def test_an_unknown_version_is_refused_with_the_versions_this_machine_has(make_database):
+    from databases.services import upgrade_database
+    from targets.writes import SpecError
+
+    database = make_database()
+    with pytest.raises(SpecError) as refused:
+        upgrade_database(database, version="9.9", actor="test")
+    message = " ".join(m for msgs in refused.value.errors.values() for m in msgs)
+    assert "7.0" in message and "7.2" in message
+
+
+def test_delete_stops_processes_and_endpoint_and_keeps_data(make_database, tmp_path):
+    from databases.services import delete_database
+
+    database = make_database(persistence="aofAlways")
+    port = endpoint_port(database)
+    endpoint(database).set("k", "v")
+    delete_database(database, actor="test")
+    outcome = settle_gone(database)
+    assert outcome.gone
+    with pytest.raises(redis.ConnectionError):
+        redis.Redis(port=port, socket_connect_timeout=1).ping()
+    assert any(p.stat().st_size for p in tmp_path.rglob("appendonly.aof*") if p.is_file())
+
+
+def test_delete_with_delete_data_removes_files(make_database, tmp_path):
+    from databases.services import delete_database
+
+    database = make_database(persistence="aofAlways")
+    delete_database(database, actor="test", delete_data=True)
+    assert settle_gone(database).gone
+    assert not list(tmp_path.rglob("shard-0-0"))
+
+
+def settle_gone(database):
+    from targets.reconcile import reconcile_until_settled
+
+    return reconcile_until_settled("database", database.pk, timeout=30, interval=0.2)
