@@ -5,6 +5,7 @@ A subclass names its serializer and queryset and adapts the write-path services 
 """
 from __future__ import annotations
 
+from django.core.exceptions import ObjectDoesNotExist
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status, viewsets
@@ -87,7 +88,10 @@ class ManagedObjectViewSet(viewsets.GenericViewSet):
     # ---- shared flow --------------------------------------------------------------------------------
     def respond(self, obj, *, warnings: list[str] | None = None, code: int = status.HTTP_200_OK,
                 headers: dict | None = None) -> Response:
-        obj.refresh_from_db()
+        try:
+            obj.refresh_from_db()  # show the freshest status (an inline reconcile may have run on commit)
+        except ObjectDoesNotExist:
+            pass  # an inline reconcile already finished a deletion: answer with what was last stored
         context = {**self.get_serializer_context(), "warnings": warnings or []}
         data = self.get_serializer_class()(obj, context=context).data
         return Response(data, status=code, headers={"ETag": etag(obj.generation), **(headers or {})})

@@ -235,3 +235,15 @@ def test_manifests_come_back_with_secrets_redacted(staff_api, cluster):
     kinds = {item["kind"] for item in body["items"]}
     assert {"StatefulSet", "Secret"} <= kinds
     assert cluster.admin_password not in response.content.decode()
+
+
+def test_delete_answers_even_when_an_inline_reconcile_removed_the_row_at_once(
+        staff_api, cluster, settings, django_capture_on_commit_callbacks):
+    settings.CONTROLPLANE_RECONCILE_MODE = "inline"  # single-process tools reconcile right after commit
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = staff_api.delete("/api/v1/clusters/rec/")
+
+    assert response.status_code == 202
+    assert response.json()["name"] == "rec" and response.json()["deleting"] is True
+    assert not Cluster.objects.filter(name="rec").exists()
