@@ -22,7 +22,8 @@ MANAGED_SELECTOR = {"app.kubernetes.io/managed-by": MANAGED_BY}
 class LiveReader:
     def __init__(self, api: Callable[[], KubeApi]):
         self._api = api
-        self._snapshot: dict[str, list[dict]] | None = None
+        # kind -> {(namespace, cluster label, database label or ""): objects}
+        self._snapshot: dict[str, dict[tuple[str, str, str], list[dict]]] | None = None
 
     @contextlib.contextmanager
     def batch(self) -> Iterator[None]:
@@ -32,23 +33,30 @@ class LiveReader:
         finally:
             self._snapshot = None
 
-    def _objects(self, kind: str, namespace: str, selector: dict[str, str]) -> list[dict]:
+    def _objects(self, kind: str, namespace: str, cluster: str, database: str = "") -> list[dict]:
+        """One owner's objects of a kind: a cluster's own (database "") or a database's."""
         if self._snapshot is None:
-            return self._api().list(kind, namespace, selector)
+            selector = {**MANAGED_SELECTOR, CLUSTER_LABEL: cluster, **({DATABASE_LABEL: database} if database else {})}
+            return [obj for obj in self._api().list(kind, namespace, selector) if _owner(obj)[2] == database]
         if kind not in self._snapshot:
-            self._snapshot[kind] = self._api().list(kind, None, MANAGED_SELECTOR)
-        return [obj for obj in self._snapshot[kind] if obj["metadata"].get("namespace") == namespace
-                and all((obj["metadata"].get("labels") or {}).get(k) == v for k, v in selector.items())]
+            index: dict[tuple[str, str, str], list[dict]] = {}
+            for obj in self._api().list(kind, None, MANAGED_SELECTOR):
+                index.setdefault(_owner(obj), []).append(obj)
+            self._snapshot[kind] = index
+        return self._snapshot[kind].get((namespace, cluster, database), [])
 
     def cluster_objects(self, cluster) -> list[dict]:
         """The cluster's own objects (not its databases')."""
-        selector = {**MANAGED_SELECTOR, CLUSTER_LABEL: cluster.name}
-        return [obj for kind in CLUSTER_KINDS for obj in self._objects(kind, cluster.namespace, selector)
-                if DATABASE_LABEL not in (obj["metadata"].get("labels") or {})]
+        return [obj for kind in CLUSTER_KINDS for obj in self._objects(kind, cluster.namespace, cluster.name)]
 
     def database_objects(self, database) -> list[dict]:
-        selector = {**MANAGED_SELECTOR, CLUSTER_LABEL: database.cluster.name, DATABASE_LABEL: database.name}
-        return [obj for kind in DATABASE_KINDS for obj in self._objects(kind, database.namespace, selector)]
+        return [obj for kind in DATABASE_KINDS
+                for obj in self._objects(kind, database.namespace, database.cluster.name, database.name)]
+
+
+def _owner(obj: dict) -> tuple[str, str, str]:
+    labels = obj["metadata"].get("labels") or {}
+    return obj["metadata"].get("namespace", ""), labels.get(CLUSTER_LABEL, ""), labels.get(DATABASE_LABEL, "")
 
 
 def of_kind(objects: list[dict], kind: str) -> list[dict]:

@@ -146,6 +146,8 @@ class Store:
     def __init__(self) -> None:
         self.lock = threading.RLock()
         self.objects: dict[tuple[str, str, str, str], dict] = {}
+        # (prefix, plural) -> {(namespace, name): object}: lists scan one kind, not the whole store.
+        self.by_resource: dict[tuple[str, str], dict[tuple[str, str], dict]] = {}
         self.applied: dict[tuple[str, str, str, str], dict[str, dict]] = {}
         self._version = 0
 
@@ -162,9 +164,9 @@ class Store:
     def list(self, prefix: str, plural: str, namespace: str | None = None, selector: str = "") -> list[dict]:
         match = parse_selector(selector)
         with self.lock:
-            return [copy.deepcopy(obj) for (p, pl, ns, _), obj in sorted(self.objects.items())
-                    if p == prefix and pl == plural and (namespace is None or ns == namespace)
-                    and match(obj.get("metadata", {}).get("labels") or {})]
+            found = self.by_resource.get((prefix, plural), {})
+            return [copy.deepcopy(obj) for (ns, _), obj in sorted(found.items())
+                    if (namespace is None or ns == namespace) and match(obj.get("metadata", {}).get("labels") or {})]
 
     def find(self, kind: str, namespace: str, name: str) -> dict | None:
         prefix, plural = KIND_TO_RESOURCE[kind]
@@ -208,6 +210,7 @@ class Store:
             before = self.objects.get(key)
             stored = self._stamp(key, copy.deepcopy(obj), before)
             self.objects[key] = stored
+            self.by_resource.setdefault(key[:2], {})[key[2:]] = stored
             return copy.deepcopy(stored)
 
     def put_kind(self, kind: str, obj: dict) -> dict:
@@ -218,6 +221,7 @@ class Store:
     def delete(self, key, *, orphan: bool = False) -> dict | None:
         with self.lock:
             obj = self.objects.pop(key, None)
+            self.by_resource.get(key[:2], {}).pop(key[2:], None)
             self.applied.pop(key, None)
             if obj is not None and not orphan:
                 uid = obj["metadata"]["uid"]
