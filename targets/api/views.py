@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 
 from accounts.ownership import owner_team_for
 from accounts.permissions import is_owner_or_staff
+from targets.documents import REC_KIND, REDB_KIND, apply_documents, parse_documents
 from targets.drivers import TargetError, driver_for
 from targets.models import Target
 from targets.writes import WriteResult
@@ -41,7 +42,7 @@ class ApiRootView(APIView):
         return Response({key: request.build_absolute_uri(reverse(name)) for key, name in names.items()})
 
 
-KINDS = {"cluster": "RedisEnterpriseCluster", "database": "RedisEnterpriseDatabase"}
+KINDS = {"cluster": REC_KIND, "database": REDB_KIND}
 
 
 @extend_schema(responses={200: TargetSerializer(many=True), **READ_ERRORS})
@@ -95,11 +96,10 @@ class ApplyView(APIView):
         responses={200: ApplyResultSerializer, **ERRORS},
     )
     def post(self, request) -> Response:
-        from targets.documents import REC_KIND, apply_documents, parse_documents
-
         text = request.data if isinstance(request.data, str) else ""
+        documents = parse_documents(text)
         if not request.user.is_staff:
-            for document in parse_documents(text):
+            for document in documents:
                 if document.kind == REC_KIND:
                     raise PermissionDenied(f"{document.path}: only staff may apply {REC_KIND} documents; "
                                            "nothing was applied.")
@@ -107,19 +107,18 @@ class ApplyView(APIView):
         team = owner_team_for(request.user, team_name) if team_name or not request.user.is_staff else None
         with transaction.atomic():
             results = apply_documents(text, actor=request.user, team=team)
-            self.check_allowed(request.user, results)
+            self.check_allowed(request.user, [document.path for document in documents], results)
         return Response({"items": [self.summary(result) for result in results]})
 
     @staticmethod
-    def check_allowed(user, results: list[WriteResult]) -> None:
+    def check_allowed(user, paths: list[str], results: list[WriteResult]) -> None:
         """Refuse (and so roll back) the whole file if it changed another team's database."""
-        for index, result in enumerate(results):
+        for path, result in zip(paths, results, strict=True):
             obj = result.obj
             if obj.kind == "cluster" and not user.is_staff:
-                raise PermissionDenied(f"documents[{index}]: only staff may apply RedisEnterpriseCluster "
-                                       "documents; nothing was applied.")
+                raise PermissionDenied(f"{path}: only staff may apply {REC_KIND} documents; nothing was applied.")
             if obj.kind == "database" and not is_owner_or_staff(user, obj):
-                raise PermissionDenied(f"documents[{index}]: database {obj.name} belongs to another team; "
+                raise PermissionDenied(f"{path}: database {obj.name} belongs to another team; "
                                        "nothing was applied.")
 
     @staticmethod
