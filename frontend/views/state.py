@@ -5,10 +5,11 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, JsonResponse
 
 from timeline.broadcast import object_payload
+from timeline.models import Event
 
 from ..display import summarize
 from ..kinds import KINDS
-from .common import timeline
+from .common import TIMELINE_LENGTH
 
 MAX_OBJECTS = 200
 
@@ -37,8 +38,17 @@ def state(request: HttpRequest) -> JsonResponse:
     requested = {f"{name}-{pk}" for name, pks in wanted.items() for pk in pks}
     events = {}
     for name, pks in _parse_keys(request.GET.getlist("events")).items():
-        for obj in KINDS[name].queryset(request.user).filter(pk__in=list(pks)[:5]):
-            events[f"{name}-{obj.pk}"] = [
+        for pk in sorted(pks)[:5]:
+            events[f"{name}-{pk}"] = [
                 {"id": e.pk, "time": e.time.isoformat(), "type": e.type, "reason": e.reason,
-                 "message": e.message, "actor": e.actor} for e in timeline(obj)]
+                 "message": e.message, "actor": e.actor} for e in visible_events(request.user, name, pk)]
     return JsonResponse({"objects": objects, "missing": sorted(requested - found), "events": events})
+
+
+def visible_events(user, kind: str, pk: int) -> list[Event]:
+    """An object's latest events, also after it was deleted: the timeline outlives the object, and its
+    `team` says who may read it (the same rule the websocket applies)."""
+    events = Event.objects.filter(object_kind=kind, object_id=pk)
+    if not user.is_staff and kind == "database":
+        events = events.filter(team__members=user)
+    return list(events[:TIMELINE_LENGTH])

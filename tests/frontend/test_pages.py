@@ -101,7 +101,7 @@ def test_bad_input_shows_field_messages_and_changes_nothing(logged_in, member, t
     assert set(form.errors) >= {"name", "memory_size", "shard_count"}
     assert "lots" in " ".join(form.errors["memory_size"])
     page = response.content.decode()
-    assert 'id="id_memory_size-errors"' in page and "was not saved" in page
+    assert 'id="id_memory_size_error"' in page and "was not saved" in page
     assert not Database.objects.exists()
 
 
@@ -128,7 +128,7 @@ def test_create_form_has_defaults_and_labels(logged_in, member, cluster):
     page = logged_in(member).get("/databases/new/").content.decode()
     assert 'value="100MB"' in page and "volatile-lru" in page
     for field in ("cluster", "name", "memory_size", "shard_count", "replication", "persistence"):
-        assert f'<label for="id_{field}">' in page
+        assert f'<label for="id_{field}"' in page
 
 
 def test_edit_database_keeps_fields_the_form_does_not_show(logged_in, member, team, make_database):
@@ -246,3 +246,15 @@ def test_state_endpoint_refetches_views_and_events_of_visible_objects(logged_in,
 def test_static_files_are_served(client):
     response = client.get("/static/frontend/live.js")
     assert response.status_code == 200
+
+
+def test_state_endpoint_keeps_the_timeline_of_a_deleted_database_for_its_team(logged_in, member, outsider, team,
+                                                                               make_database):
+    database = make_database("orders", team)
+    key = f"database-{database.pk}"
+    write_status(database, Observation(state=managed.DB_ACTIVE), database.generation)
+    database.delete()
+    body = logged_in(member).get("/state/", {"o": key, "events": key}).json()
+    assert body["missing"] == [key] and [e["reason"] for e in body["events"][key]] == ["StateChanged"]
+    body = logged_in(outsider).get("/state/", {"o": key, "events": key}).json()
+    assert body["events"][key] == []

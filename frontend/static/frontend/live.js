@@ -35,7 +35,9 @@
         return;
       }
       if (closed.code === 4403) {
-        say("forbidden", "Live updates are not available for this page.");
+        // The object is gone (or no longer ours): show what the server says about it, then stop.
+        say("stopped", "Live updates stopped: this object no longer exists or is not visible to you.");
+        refetch();
         return;
       }
       var wait = delay + Math.round(Math.random() * delay / 2);

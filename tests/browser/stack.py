@@ -1,0 +1,144 @@
+"""A live control plane for browser tests: Daphne (ASGI) in a subprocess, a file-based SQLite, its own Redis.
+
+Reconciliation is real but stepped by the test (`reconcile`: `manage.py reconcile` against the same
+database, with the local target starting real redis-server / redis-sentinel / haproxy processes), so
+a test can open a page first and then watch the state change on it. Everything the stack started,
+including local-target processes found by their pid files, is stopped on close.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from contextlib import ExitStack
+from pathlib import Path
+
+from tests.servers import free_port, redis_server, wait_for_port
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+BIN_DIR = Path(sys.executable).parent
+
+# Port ranges of the local target in this stack, away from the defaults other test areas use.
+PORT_RANGES = {"CP_SENTINEL_PORT_MIN": "26900", "CP_SENTINEL_PORT_MAX": "26999",
+               "CP_SHARD_PORT_MIN": "17900", "CP_SHARD_PORT_MAX": "17999",
+               "CP_DB_PORT_MIN": "12900", "CP_DB_PORT_MAX": "12999"}
+
+SEED = """
+from django.contrib.auth import get_user_model
+from accounts.models import Team
+User = get_user_model()
+User.objects.create_user("ops", password="ops-password-1", is_staff=True)
+for team_name, user_name in (("payments", "alice"), ("search", "bob")):
+    user = User.objects.create_user(user_name, password=f"{user_name}-password-1")
+    Team.objects.create(name=team_name).members.add(user)
+"""
+
+
+class LiveStack:
+    def __init__(self, root: Path):
+        self.root = root
+        self.var_dir = root / "var"
+        self.database_file = root / "controlplane.sqlite3"
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._exit = ExitStack()
+        self._web: subprocess.Popen | None = None
+        self.env: dict[str, str] = {}
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+    def start(self) -> LiveStack:
+        self.var_dir.mkdir(parents=True, exist_ok=True)
+        redis_url = self._exit.enter_context(redis_server())
+        self.env = {
+            **os.environ,
+            **PORT_RANGES,
+            "DJANGO_SETTINGS_MODULE": "tests.browser.stack_settings",
+            "DATABASE_URL": f"sqlite:///{self.database_file}",
+            "REDIS_URL": redis_url,
+            "CONTROLPLANE_VAR_DIR": str(self.var_dir),
+            "CONTROLPLANE_RECONCILE_MODE": "manual",
+            "DJANGO_DEBUG": "0",
+            "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "PYTHONPATH": str(BASE_DIR),
+            "CONTROLPLANE_LOG_LEVEL": "WARNING",
+        }
+        self.manage("migrate", "--noinput")
+        self.manage("shell", "-c", SEED)
+        self.start_web()
+        return self
+
+    def start_web(self) -> None:
+        log = open(self.root / "web.log", "ab")
+        self._web = subprocess.Popen(
+            [str(BIN_DIR / "daphne"), "-b", "127.0.0.1", "-p", str(self.port), "controlplane.asgi:application"],
+            cwd=BASE_DIR, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        wait_for_port(self.port, timeout=30)
+
+    def stop_web(self) -> None:
+        if self._web is not None:
+            self._web.terminate()
+            try:
+                self._web.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._web.kill()
+                self._web.wait()
+            self._web = None
+
+    def close(self) -> None:
+        self.stop_web()
+        kill_processes_under(self.var_dir)
+        self._exit.close()
+
+    # -- driving it --------------------------------------------------------------------------------
+    def manage(self, *args: str, timeout: float = 120) -> str:
+        result = subprocess.run([sys.executable, "manage.py", *args], cwd=BASE_DIR, env=self.env,
+                                capture_output=True, text=True, timeout=timeout)
+        if result.returncode != 0:
+            raise AssertionError(f"manage.py {' '.join(args[:2])} failed:\n{result.stdout}\n{result.stderr}")
+        return result.stdout
+
+    def reconcile(self, name: str, kind: str, *, wait: bool = True) -> str:
+        """One real reconcile of `name` (rec|redb), or until it settles."""
+        return self.manage("reconcile", name, "--kind", kind, *(["--wait", "--timeout", "90"] if wait else []))
+
+    def query(self, sql: str, *params) -> list[tuple]:
+        """Read the stack's database directly (what the Secret holds, what was saved)."""
+        with contextlib.closing(sqlite3.connect(self.database_file, timeout=30)) as connection:
+            return connection.execute(sql, params).fetchall()
+
+    def web_log(self) -> str:
+        return (self.root / "web.log").read_text(errors="replace")
+
+
+def kill_processes_under(root: Path) -> None:
+    """SIGKILL what the local target started under `root` (by its pid files), so nothing outlives the test."""
+    for pid_file in root.rglob("*.pid"):
+        with contextlib.suppress(OSError, ValueError):
+            pid = int(pid_file.read_text().split()[0])
+            if any(name in Path(f"/proc/{pid}/cmdline").read_bytes() for name in (b"redis", b"haproxy")):
+                os.kill(pid, signal.SIGKILL)
+
+
+def live_processes_under(root: Path) -> list[int]:
+    pids = []
+    for pid_file in root.rglob("*.pid"):
+        with contextlib.suppress(OSError, ValueError):
+            pid = int(pid_file.read_text().split()[0])
+            if Path(f"/proc/{pid}").exists():
+                pids.append(pid)
+    return pids
+
+
+def wait_until(predicate, timeout: float = 30, interval: float = 0.2):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"not true within {timeout}s")

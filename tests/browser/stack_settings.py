@@ -1,0 +1,8 @@
+"""Settings of the browser tests' live stack: the product's, with two Redis versions to upgrade between.
+
+This machine has one redis-server; two version names for it let the upgrade flow run for real (the
+local target restarts each process in turn), as the local target's own tests do.
+"""
+from controlplane.settings import *  # noqa: F403
+
+CONTROLPLANE_LOCAL_REDIS_VERSIONS = {"7.0": "/usr/bin", "7.2": "/usr/bin"}
