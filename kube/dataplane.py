@@ -3,9 +3,13 @@
 The Kubernetes API cannot run `CONFIG SET` or ask sentinels who the master is; this client does,
 over the Redis protocol, to the in-cluster DNS names the manifests define. It works when the
 control plane runs inside the target cluster (`in_cluster`), or when `dataplane_addresses` in the
-target's settings maps those names to reachable addresses (`"host:port": "127.0.0.1:7001"`, e.g.
-through port-forwards). Otherwise it is off and says so: live settings then take effect at the
-next pod restart, and the master is whatever the services rigger last saw (pod 0 at bootstrap).
+target's settings maps those names to addresses that the control plane and the sentinels both
+reach (`"<pod>.<db>-headless.<ns>.svc.cluster.local:6379": "10.1.2.3:6379"`, a flat network; the
+tests map them to real redis-server/redis-sentinel processes on 127.0.0.1). The map is used both
+ways: names are translated when connecting or registering a master with the sentinels, and the
+addresses sentinels report are translated back to pod names. Otherwise the data plane is off and
+says so: live settings then take effect at the next pod restart, and the master is whatever the
+services rigger last saw (pod 0 at bootstrap).
 """
 from __future__ import annotations
 
@@ -30,10 +34,22 @@ class DataPlane:
         self.enabled = mode == "on" or (mode == "auto" and (bool(settings.get("in_cluster")) or bool(self.addresses)))
         self.timeout = float(settings.get("dataplane_timeout", 2.0))
 
+    def address(self, host: str, port: int) -> tuple[str, int]:
+        """Where a data-plane name is reached."""
+        real_host, real_port = self.addresses.get(f"{host}:{port}", f"{host}:{port}").rsplit(":", 1)
+        return real_host, int(real_port)
+
+    def name_of(self, host: str, port: int) -> str:
+        """The data-plane name of an address a sentinel reports (itself when not translated)."""
+        wanted = f"{host}:{port}"
+        for name, address in self.addresses.items():
+            if address == wanted:
+                return name.rsplit(":", 1)[0]
+        return host
+
     def _connect(self, host: str, port: int, password: str) -> redis.Redis:
-        address = self.addresses.get(f"{host}:{port}", f"{host}:{port}")
-        real_host, real_port = address.rsplit(":", 1)
-        return redis.Redis(host=real_host, port=int(real_port), password=password, socket_timeout=self.timeout,
+        real_host, real_port = self.address(host, port)
+        return redis.Redis(host=real_host, port=real_port, password=password, socket_timeout=self.timeout,
                            socket_connect_timeout=self.timeout, decode_responses=True)
 
     def _sentinels(self, cluster):
@@ -52,7 +68,7 @@ class DataPlane:
             finally:
                 sentinel.close()
             if answer:
-                return answer[0]
+                return self.name_of(answer[0], int(answer[1]))
         return None
 
     def monitor(self, database, master_host: str) -> int:
@@ -67,7 +83,8 @@ class DataPlane:
                     continue
                 except redis.ResponseError:
                     pass
-                sentinel.execute_command("SENTINEL", "MONITOR", database.name, master_host, REDIS_PORT, quorum)
+                host, port = self.address(master_host, REDIS_PORT)
+                sentinel.execute_command("SENTINEL", "MONITOR", database.name, host, port, quorum)
                 for option, value in (("auth-pass", database.password), ("down-after-milliseconds", DOWN_AFTER_MS),
                                       ("failover-timeout", FAILOVER_TIMEOUT_MS)):
                     sentinel.execute_command("SENTINEL", "SET", database.name, option, value)

@@ -1,0 +1,136 @@
+"""The data plane with real Redis: CONFIG SET of live settings, sentinel registration, and the
+services rigger following a real sentinel failover.
+
+The emulator's pods run no process, so the pods' data-plane names are mapped (target setting
+`dataplane_addresses`) to real redis-server processes, and the quorum members' names to a real
+redis-sentinel, all on 127.0.0.1. Kubernetes objects still come from the emulator over HTTP.
+"""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+import redis
+
+from databases.services import update_database
+from targets import managed
+
+from ..servers import free_port, redis_server, wait_for_port
+from .test_lifecycle import make_database, run, running_cluster
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+POD_DOMAIN = "cache-headless.redis.svc.cluster.local"
+SENTINEL_DOMAIN = "rec-headless.redis.svc.cluster.local"
+
+
+@contextmanager
+def sentinel_process(password: str):
+    binary = shutil.which("redis-sentinel") or shutil.which("redis-server")
+    workdir = Path(tempfile.mkdtemp(prefix="cp-test-sentinel-"))
+    port = free_port()
+    (workdir / "sentinel.conf").write_text(f'port {port}\nbind 127.0.0.1\ndir {workdir}\nrequirepass "{password}"\n')
+    args = [binary, str(workdir / "sentinel.conf")] + ([] if binary.endswith("sentinel") else ["--sentinel"])
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_port(port)
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def port_of(url: str) -> int:
+    return int(url.rsplit(":", 1)[1].split("/")[0])
+
+
+@pytest.fixture
+def wired(kube_env, team):
+    """A running cluster and an active replicated database whose pods are real redis-servers."""
+    cluster = running_cluster(kube_env)
+    database = make_database(cluster, team)
+    password = database.password
+    auth = ("--requirepass", password, "--masterauth", password)
+    with redis_server(*auth) as master_url:
+        master_port = port_of(master_url)
+        with redis_server(*auth, "--replicaof", "127.0.0.1", str(master_port)) as replica_url, \
+                sentinel_process(cluster.admin_password) as sentinel_port:
+            addresses = {f"cache-0.{POD_DOMAIN}:6379": f"127.0.0.1:{master_port}",
+                         f"cache-1.{POD_DOMAIN}:6379": f"127.0.0.1:{port_of(replica_url)}"}
+            addresses.update({f"rec-{i}.{SENTINEL_DOMAIN}:26379": f"127.0.0.1:{sentinel_port}" for i in range(3)})
+            kube_env.target.settings = {**kube_env.target.settings, "dataplane_addresses": addresses}
+            kube_env.target.save()
+            database.cluster.target = kube_env.target
+            ports = {"cache-0": master_port, "cache-1": port_of(replica_url)}
+            yield database, ports, sentinel_port
+
+
+def client(port: int, password: str) -> redis.Redis:
+    return redis.Redis(host="127.0.0.1", port=port, password=password, decode_responses=True, socket_timeout=3)
+
+
+def events(obj, reason):
+    from timeline.models import Event
+
+    return list(Event.objects.filter(object_kind=obj.kind, object_id=obj.pk, reason=reason)
+                .values_list("message", flat=True))
+
+
+def test_live_settings_are_applied_with_config_set_without_restart(kube_env, wired):
+    database, ports, sentinel_port = wired
+    run(database)
+    kube_env.settle()
+    run(database)
+    assert database.state == managed.DB_ACTIVE, database.status
+    for port in ports.values():
+        assert client(port, database.password).config_get("maxmemory")["maxmemory"] == "100000000"
+    assert events(database, "SentinelsRegistered")
+    sentinel = client(sentinel_port, database.cluster.admin_password)
+    assert sentinel.execute_command("SENTINEL", "get-master-addr-by-name", "cache")[1] == str(ports["cache-0"])
+
+    uids = {p["metadata"]["uid"] for p in kube_env.store.all_of("Pod", "redis", "redis.io/database=cache")}
+    update_database(database, spec={**database.spec, "memorySize": "200MB", "evictionPolicy": "allkeys-lru"},
+                    actor="test")
+    run(database)
+    run(database)
+    assert database.state == managed.DB_ACTIVE
+    for port in ports.values():
+        config = client(port, database.password).config_get("maxmemory*")
+        assert config["maxmemory"] == "200000000" and config["maxmemory-policy"] == "allkeys-lru"
+    assert {p["metadata"]["uid"] for p in kube_env.store.all_of("Pod", "redis", "redis.io/database=cache")} == uids
+    kube_env.emulator.reset_requests()
+    run(database)
+    assert kube_env.emulator.writes() == []  # applied once; an idle reconcile writes nothing
+
+
+def test_service_follows_the_master_after_a_sentinel_failover(kube_env, wired):
+    database, ports, sentinel_port = wired
+    run(database)
+    kube_env.settle()
+    run(database)
+    assert database.status["master"] == "cache-0"
+    sentinel = client(sentinel_port, database.cluster.admin_password)
+    deadline = time.monotonic() + 20
+    while True:  # the sentinel needs a moment to discover the replica before it can fail over
+        try:
+            sentinel.execute_command("SENTINEL", "FAILOVER", "cache")
+            break
+        except redis.ResponseError:
+            assert time.monotonic() < deadline, "sentinel never saw a good replica"
+            time.sleep(0.2)
+    while sentinel.execute_command("SENTINEL", "get-master-addr-by-name", "cache")[1] != str(ports["cache-1"]):
+        assert time.monotonic() < deadline, "failover did not finish"
+        time.sleep(0.1)
+
+    run(database)  # one reconcile after the failover: the Service already selects the new master
+    assert database.status["master"] == "cache-1"
+    roles = {p["metadata"]["name"]: p["metadata"]["labels"]["redis.io/role"]
+             for p in kube_env.store.all_of("Pod", "redis", "redis.io/database=cache")}
+    assert roles == {"cache-0": "replica", "cache-1": "master"}
+    assert any("cache-0 to cache-1" in m for m in events(database, "MasterChanged"))
