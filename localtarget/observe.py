@@ -55,7 +55,7 @@ def observe_database(parts: DatabaseParts, previous: dict) -> Observation:
             master_ok = False
     conditions.append(Condition("MasterAvailable", "True" if master_ok else "False",
                                 "AuthPingOk" if master_ok else "NoMaster",
-                                f"{master.name} answers AUTH+PING" if master_ok else "no master answers AUTH+PING"))
+                                f"{master.name} answers AUTH+PING" if master_ok else _no_master_message(parts, views)))
     replica_ok = True
     if parts.spec.replication:
         synced = in_sync_replicas(infos.get(master.name, {})) if master else 0
@@ -87,6 +87,12 @@ def observe_database(parts: DatabaseParts, previous: dict) -> Observation:
     else:
         state = managed.ERROR
     return Observation(state=state, conditions=conditions, happenings=happenings, details=details, settled=ready)
+
+
+def _no_master_message(parts: DatabaseParts, views) -> str:
+    if parts.spec.replication and any(v.alive for v in views):
+        return "no master answers AUTH+PING; waiting for the sentinels to promote a replica"
+    return "no master answers AUTH+PING"
 
 
 def _by_name(parts: DatabaseParts, name: str):

@@ -17,6 +17,8 @@ import time
 from pathlib import Path
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from targets.drivers import TargetError
 
@@ -27,8 +29,10 @@ COMMAND_TIMEOUT = 5.0
 
 
 def client(port: int, password: str | None = None, *, timeout: float = COMMAND_TIMEOUT) -> redis.Redis:
+    """A connection that fails fast: no retries (a wrong password must not be retried with backoff)."""
     return redis.Redis(host="127.0.0.1", port=port, password=password or None, socket_timeout=timeout,
-                       socket_connect_timeout=CONNECT_TIMEOUT, decode_responses=True)
+                       socket_connect_timeout=CONNECT_TIMEOUT, decode_responses=True,
+                       retry=Retry(NoBackoff(), 0))
 
 
 def read_pid(process: Process) -> int | None:

@@ -133,3 +133,24 @@ def settle_gone(database):
     from targets.reconcile import reconcile_until_settled
 
     return reconcile_until_settled("database", database.pk, timeout=30, interval=0.2)
+
+
+def test_deleting_a_cluster_stops_its_quorum(make_cluster):
+    from clusters.services import delete_cluster
+    from targets.reconcile import reconcile_until_settled
+
+    cluster = make_cluster()
+    ports = list(cluster.status["quorumMembers"].values())
+    assert all(redis.Redis(port=p, socket_connect_timeout=1).ping() for p in ports)
+    delete_cluster(cluster, actor="test")
+    assert reconcile_until_settled("cluster", cluster.pk, timeout=30, interval=0.2).gone
+    for port in ports:
+        with pytest.raises(redis.ConnectionError):
+            redis.Redis(port=port, socket_connect_timeout=1, retry=None).ping()
+
+
+def test_recover_names_an_unknown_cluster_clearly(local_target):
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match='no cluster named "nope"'):
+        call_command("recover", "nope")
