@@ -14,6 +14,8 @@ services rigger last saw (pod 0 at bootstrap).
 from __future__ import annotations
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from clusters.render import SENTINEL_PORT, sentinel_hosts
 from databases.render import REDIS_PORT
@@ -49,12 +51,25 @@ class DataPlane:
 
     def _connect(self, host: str, port: int, password: str) -> redis.Redis:
         real_host, real_port = self.address(host, port)
+        # No client-side retries: an unreachable member is reported at once, the reconcile is retried.
         return redis.Redis(host=real_host, port=real_port, password=password, socket_timeout=self.timeout,
-                           socket_connect_timeout=self.timeout, decode_responses=True)
+                           socket_connect_timeout=self.timeout, decode_responses=True, retry=Retry(NoBackoff(), 0))
 
     def _sentinels(self, cluster):
         for host in sentinel_hosts(cluster):
             yield host, self._connect(host, SENTINEL_PORT, cluster.admin_password)
+
+    def sentinels_answering(self, cluster) -> int:
+        """How many quorum members answer PING (the quorum must answer for a cluster to be Running)."""
+        answering = 0
+        for _, sentinel in self._sentinels(cluster):
+            try:
+                answering += bool(sentinel.ping())
+            except redis.RedisError:
+                pass
+            finally:
+                sentinel.close()
+        return answering
 
     def master_host(self, database) -> str | None:
         """The master's announced host name as the cluster's sentinels see it; None if none answers."""

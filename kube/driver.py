@@ -84,7 +84,8 @@ class KubernetesDriver:
         happenings = list(result.happenings)
         if step.action in (rollout.REPLACE, rollout.FAILOVER):
             happenings.append(self._replace_pod(cluster.namespace, step))
-        observation = cluster_observation(statefulset, pods, claims, spec.nodes, step)
+        answering = self.dataplane.sentinels_answering(cluster) if self.dataplane.enabled and pods else None
+        observation = cluster_observation(statefulset, pods, claims, spec.nodes, step, sentinels_answering=answering)
         observation.happenings = happenings
         if result.changed:
             observation.settled = False

@@ -65,7 +65,9 @@ def _not_ready_condition(what: str, ready: int, replicas: int, unhealthy: list[P
 
 
 def cluster_observation(statefulset: dict | None, pods: list[dict], claims: list[dict], replicas: int,
-                        step: Step) -> Observation:
+                        step: Step, *, sentinels_answering: int | None = None) -> Observation:
+    """`sentinels_answering`: how many quorum members answered PING through the data plane (None: no data
+    plane; the pods' readiness probe, a sentinel PING, stands for it)."""
     details = {"nodes": f"0/{replicas}", "rollout": step.message if step.action != DONE else "done"}
     if statefulset is None or not pods:
         return Observation(managed.PENDING_CREATION, [Condition(
@@ -74,6 +76,12 @@ def cluster_observation(statefulset: dict | None, pods: list[dict], claims: list
     ready, unhealthy = readiness(pods, claims, replicas)
     details["nodes"] = f"{ready}/{replicas}"
     missing = max(0, replicas - len(pods))
+    majority = replicas // 2 + 1
+    if ready >= replicas and not missing and step.action == DONE and sentinels_answering is not None \
+            and sentinels_answering < majority:
+        return Observation(managed.INITIALIZING, [Condition(
+            "Ready", "False", "QuorumNotAnswering", f"pods are ready but only {sentinels_answering}/{replicas} "
+            "quorum members answer; a majority is needed")], details=details, settled=False)
     if ready >= replicas and not missing and step.action == DONE:
         return Observation(managed.RUNNING, [Condition(
             "Ready", "True", "QuorumReady", f"{ready}/{replicas} quorum members ready")], details=details)

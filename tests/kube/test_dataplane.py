@@ -134,3 +134,18 @@ def test_service_follows_the_master_after_a_sentinel_failover(kube_env, wired):
              for p in kube_env.store.all_of("Pod", "redis", "redis.io/database=cache")}
     assert roles == {"cache-0": "replica", "cache-1": "master"}
     assert any("cache-0 to cache-1" in m for m in events(database, "MasterChanged"))
+
+
+def test_cluster_is_running_only_while_its_quorum_answers(kube_env, wired):
+    database, _, sentinel_port = wired
+    cluster = database.cluster
+    run(cluster)
+    assert cluster.state == managed.RUNNING  # the three quorum names reach a live sentinel
+    addresses = dict(kube_env.target.settings["dataplane_addresses"])
+    for i in range(3):
+        addresses[f"rec-{i}.{SENTINEL_DOMAIN}:26379"] = f"127.0.0.1:{free_port()}"  # nobody listens there
+    kube_env.target.settings = {**kube_env.target.settings, "dataplane_addresses": addresses}
+    kube_env.target.save()
+    run(cluster)
+    assert cluster.state == managed.INITIALIZING
+    assert cluster.status["conditions"][0]["reason"] == "QuorumNotAnswering"
