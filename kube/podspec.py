@@ -10,6 +10,7 @@ import json
 import math
 
 from clusters.spec import ClusterSpec
+from targets.quantity import parse_memory
 
 MANAGED_BY = "redis-controlplane"
 APP = "redis-enterprise"
@@ -60,8 +61,14 @@ def image(version: str) -> str:
 
 
 def mebibytes(nbytes: int) -> str:
-    """A Kubernetes quantity in Mi, rounded up (the API server keeps it as written)."""
-    return f"{max(1, math.ceil(nbytes / MI))}Mi"
+    """A Kubernetes memory quantity, rounded up to Mi, in the canonical form the API server returns
+    (1024Mi comes back as 1Gi), so live and rendered values compare equal and never look like drift."""
+    value, unit = max(1, math.ceil(nbytes / MI)), "Mi"
+    for bigger in ("Gi", "Ti", "Pi"):
+        if value % 1024:
+            break
+        value, unit = value // 1024, bigger
+    return f"{value}{unit}"
 
 
 def content_hash(*parts: object) -> str:
@@ -123,7 +130,7 @@ def volume_claim(name: str, cluster: ClusterSpec, object_labels: dict) -> dict:
     """A volumeClaimTemplate from the cluster's persistentSpec."""
     spec: dict = {
         "accessModes": ["ReadWriteOnce"],
-        "resources": {"requests": {"storage": cluster.volume_size}},
+        "resources": {"requests": {"storage": mebibytes(parse_memory(cluster.volume_size))}},
     }
     if cluster.storage_class:
         spec["storageClassName"] = cluster.storage_class

@@ -183,3 +183,19 @@ def test_render_command_reports_field_errors(tmp_path):
                     "spec: {nodes: 2}\n")
     with pytest.raises(CommandError, match=r"documents\[0\]\.spec\.nodes"):
         call_command("render", "-f", str(path))
+
+
+@pytest.mark.parametrize(("nbytes", "quantity"), [
+    (100 * 1000**2, "96Mi"), (1024**3, "1Gi"), (5 * 1024**3, "5Gi"), (1536 * 1024**2, "1536Mi"), (1024**4, "1Ti"),
+    (1, "1Mi")])
+def test_memory_quantities_are_in_the_api_servers_canonical_form(nbytes, quantity):
+    from kube.podspec import mebibytes
+
+    assert mebibytes(nbytes) == quantity
+
+
+def test_volume_sizes_are_canonical(objects):
+    cluster, _ = objects
+    cluster.spec = {**MAXIMAL_CLUSTER, "persistentSpec": {"enabled": True, "volumeSize": "5120Mi"}}
+    quorum = next(m for m in render_cluster(cluster) if m["kind"] == "StatefulSet")
+    assert quorum["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"] == "5Gi"
