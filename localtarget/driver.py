@@ -17,7 +17,19 @@ from clusters.spec import ClusterSpec
 from databases.spec import DatabaseSpec
 from targets.drivers import ConnectionInfo, Happening, Observation, SpecNotRealisable, TargetError, register_driver
 
-from . import haproxy, layout, live_config, observe, processes, recovery, sentinel, shards, upgrade, versions
+from . import (
+    haproxy,
+    layout,
+    live_config,
+    observe,
+    processes,
+    recovery,
+    redis_cluster,
+    sentinel,
+    shards,
+    upgrade,
+    versions,
+)
 from .ports import PortRegistry, is_listening, port_range
 
 
@@ -80,6 +92,8 @@ class LocalDriver:
             endpoint=haproxy.Endpoint(layout.endpoint_directory(root), self.endpoint_port(database)),
             monitor=layout.monitor_name(database.name, 0),
             release_port=release,
+            cluster_mode=spec.shard_count > 1 or any((root / f"shard-{s}-{r}" / "nodes.conf").exists()
+                                                     for s, r in wanted),
         )
 
     # -- the write path's questions ---------------------------------------------------------
@@ -182,14 +196,16 @@ class LocalDriver:
     # -- databases --------------------------------------------------------------------------
     def apply_database(self, database) -> Observation:
         spec = DatabaseSpec.from_spec(database.spec, database.name)
-        if spec.shard_count != 1:
-            raise SpecNotRealisable("shardCount > 1 (Redis Cluster mode) is not implemented on the local target "
-                                    "yet; use shardCount: 1")
         if spec.tls_mode != "disabled" or spec.modules:
             raise SpecNotRealisable("tlsMode and modulesList are not supported on the local target")
         parts = self.database_parts(database)
         if not parts.version:
             raise SpecNotRealisable("no redis-server found on this machine (apt-get install redis-server)")
+        if parts.cluster_mode:
+            return self._apply_sharded(database, parts)
+        if spec.shard_count != 1:
+            raise SpecNotRealisable("this database was created with shardCount 1 (no Redis Cluster); on the local "
+                                    "target it cannot become sharded in place: create a new sharded database")
         happenings = self._retire_replica(parts)
         happenings += shards.ensure_running(parts)
         if spec.replication:
@@ -200,13 +216,30 @@ class LocalDriver:
             sentinel.unregister(parts.sentinels, parts.monitor)
         happenings += live_config.apply(parts)
         happenings += upgrade.roll(parts)
-        started = parts.endpoint.ensure(parts.processes, parts.password)
-        if started == "started" and database.status.get("everRunning"):
-            happenings.append(Happening("EndpointRestarted", f"the endpoint on port {parts.endpoint.port} "
-                                        "was not running; restarted", warning=True))
+        happenings += self._ensure_endpoint(database, parts)
         result = observe.observe_database(parts, database.status or {})
         result.happenings = happenings + result.happenings
         return result
+
+    def _apply_sharded(self, database, parts: shards.DatabaseParts) -> Observation:
+        """Redis Cluster mode: processes, cluster formation, replicas, online resharding, live config."""
+        happenings = shards.ensure_running(parts)
+        happenings += redis_cluster.ensure_cluster(parts)
+        if parts.retired and redis_cluster.slots_of(parts, parts.retired) == 0:
+            redis_cluster.forget(parts, parts.retired)
+            happenings += shards.retire(parts)
+        happenings += live_config.apply(parts)
+        happenings += self._ensure_endpoint(database, parts)
+        result = observe.observe_sharded(parts, database.status or {})
+        result.happenings = happenings + result.happenings
+        return result
+
+    def _ensure_endpoint(self, database, parts: shards.DatabaseParts) -> list[Happening]:
+        started = parts.endpoint.ensure(parts.processes, parts.password)
+        if started == "started" and database.status.get("everRunning"):
+            return [Happening("EndpointRestarted", f"the endpoint on port {parts.endpoint.port} was not running; "
+                              "restarted", warning=True)]
+        return []
 
     def _retire_replica(self, parts: shards.DatabaseParts) -> list[Happening]:
         """replication turned off: make sure the master is a process that stays, then stop the rest."""

@@ -122,3 +122,76 @@ def observe_cluster(sentinels: list[Process], quorum: int, watched: list[str], p
     else:
         state = managed.INITIALIZING
     return Observation(state=state, conditions=conditions, details=details, settled=ready)
+
+
+def observe_sharded(parts: DatabaseParts, previous: dict) -> Observation:
+    """A sharded database: every shard has a master owning its slots, cluster_state ok, replicas in sync."""
+    from . import redis_cluster
+
+    views, infos = observe_views(parts, parts.processes)
+    by_port = {p.port: p for p in parts.processes}
+    conditions, happenings = [], []
+    masters: dict[int, str] = {}
+    state_ok = False
+    live = [p for p in parts.processes if p.name in infos]
+    try:
+        if live:
+            nodes = redis_cluster.cluster_nodes(live[0], parts)
+            masters = {by_port[n.port].shard: by_port[n.port].name for n in nodes
+                       if n.is_master and n.slots and not n.failed and n.port in by_port}
+            state_ok = redis_cluster.cluster_info(live[0], parts).get("cluster_state") == "ok"
+    except redis.RedisError:
+        pass
+    all_masters = len(masters) == parts.spec.shard_count and all(
+        _pings(_by_name(parts, name).port, parts.password) for name in masters.values())
+    conditions.append(Condition("ClusterStateOk", "True" if state_ok else "False",
+                                "AllSlotsServed" if state_ok else "ClusterNotOk",
+                                f"{len(masters)} of {parts.spec.shard_count} shards have a master answering; "
+                                f"cluster_state {'ok' if state_ok else 'not ok'}"))
+    replica_ok = True
+    if parts.spec.replication:
+        synced = [in_sync_replicas(infos.get(name, {})) for name in masters.values()]
+        replica_ok = len(synced) == parts.spec.shard_count and all(n >= 1 for n in synced)
+        conditions.append(Condition("ReplicaInSync", "True" if replica_ok else "False",
+                                    "Online" if replica_ok else "Syncing",
+                                    "every shard has a replica in sync" if replica_ok else "replicas syncing"))
+    endpoint_ok = False
+    try:
+        info = processes.client(parts.endpoint.port, parts.password, timeout=2).info("replication")
+        endpoint_ok = info.get("role") == "master"
+    except redis.RedisError:
+        pass
+    conditions.append(Condition("EndpointReady", "True" if endpoint_ok else "False",
+                                "RoutesToAMaster" if endpoint_ok else "NotRouting",
+                                f"127.0.0.1:{parts.endpoint.port} reaches a shard master (use cluster mode: -c)"))
+    master = masters.get(0, "")
+    if master and previous.get("master") and previous["master"] != master:
+        happenings.append(Happening("MasterChanged", f"shard 0 master moved from {previous['master']} to {master}",
+                                    warning=True))
+    ready = all_masters and state_ok and replica_ok and endpoint_ok
+    details = {
+        "endpoint": f"127.0.0.1:{parts.endpoint.port}",
+        "redisVersion": parts.version,
+        "master": master,
+        "shardMasters": [masters.get(i, "") for i in range(parts.spec.shard_count)],
+        "processes": {v.name: {"port": v.port, "role": v.role or ("down" if not v.alive else "unknown"),
+                               "runId": infos.get(v.name, {}).get("run_id", ""),
+                               "version": processes.read_state(_by_name(parts, v.name)).get("version", "")}
+                      for v in views},
+    }
+    if ready:
+        state = managed.DB_ACTIVE
+    elif not previous.get("everRunning"):
+        state = managed.DB_PENDING
+    elif all_masters:
+        state = managed.DB_CHANGE_PENDING
+    else:
+        state = managed.ERROR
+    return Observation(state=state, conditions=conditions, happenings=happenings, details=details, settled=ready)
+
+
+def _pings(port: int, password: str) -> bool:
+    try:
+        return bool(processes.client(port, password, timeout=2).ping())
+    except redis.RedisError:
+        return False

@@ -27,6 +27,7 @@ class DatabaseParts:
     quorum: int
     endpoint: Endpoint
     monitor: str  # the master name in the cluster's sentinels
+    cluster_mode: bool = False  # sharded: Redis Cluster instead of sentinels
     release_port: object = field(default=None, repr=False)  # callable(process): forget its port
 
     def passwords(self, process: Process) -> list[str | None]:
@@ -34,7 +35,9 @@ class DatabaseParts:
         return [self.password, processes.configured_password(process)]
 
     def sentinel_master_port(self) -> int | None:
-        return sentinel.master_port(self.sentinels, self.monitor) if self.spec.replication else None
+        if self.cluster_mode or not self.spec.replication:
+            return None
+        return sentinel.master_port(self.sentinels, self.monitor)
 
 
 def observe_views(parts: DatabaseParts, members: list[ShardProcess]) -> tuple[list[ProcessView], dict[str, dict]]:
@@ -52,7 +55,8 @@ def observe_views(parts: DatabaseParts, members: list[ShardProcess]) -> tuple[li
 
 
 def start_process(parts: DatabaseParts, proc: ShardProcess, replica_of: int | None, version: str) -> None:
-    config = layout.redis_conf(proc, parts.spec.redis_config(), password=parts.password, replica_of=replica_of)
+    config = layout.redis_conf(proc, parts.spec.redis_config(), password=parts.password,
+                               replica_of=None if parts.cluster_mode else replica_of, cluster_mode=parts.cluster_mode)
     processes.write_config(proc, config)
     processes.start(proc, versions.server_binary(version), password=parts.password)
     processes.write_state(proc, version=version)
@@ -61,7 +65,16 @@ def start_process(parts: DatabaseParts, proc: ShardProcess, replica_of: int | No
 def ensure_running(parts: DatabaseParts) -> list[Happening]:
     """Start every process of the spec that is not running; a restart is a warning in the timeline."""
     views, _ = observe_views(parts, parts.processes)
-    plan = start_plan(views, parts.sentinel_master_port())
+    sentinel_port = parts.sentinel_master_port()
+    plan: dict[str, int | None] = {}
+    for shard in sorted({p.shard for p in parts.processes}):
+        names = {p.name for p in parts.processes if p.shard == shard}
+        shard_views = [v for v in views if v.name in names]
+        shard_plan = start_plan(shard_views, sentinel_port)
+        if not shard_plan and parts.cluster_mode and parts.spec.shard_count < 3:
+            # Redis Cluster needs a majority of 3+ masters to promote a replica: nobody will, so restart
+            shard_plan = {v.name: None for v in shard_views if not v.alive}
+        plan.update(shard_plan)
     if not plan:
         return []
     happenings = []
@@ -74,6 +87,8 @@ def ensure_running(parts: DatabaseParts) -> list[Happening]:
             version = parts.version
         start_process(parts, proc, replica_of, version)
         role = "master" if replica_of is None else f"replica of port {replica_of}"
+        if parts.cluster_mode:
+            role = "Redis Cluster node (the cluster decides its role)"
         if before:
             data = "with its data files" if proc.has_data() else "with an empty data directory"
             happenings.append(Happening("ProcessRestarted", f"{name} (port {proc.port}) was not running; "

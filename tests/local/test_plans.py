@@ -49,3 +49,29 @@ def test_upgrade_restarts_replicas_first_then_switches_over():
 
 def test_upgrade_without_replica_restarts_the_master_in_place():
     assert next_step([Member("a", "master", "7.0")], "7.2").action == RESTART_MASTER
+
+
+def test_slots_are_split_evenly_and_cover_everything():
+    from localtarget.slots import SLOTS, even_ranges
+
+    ranges = even_ranges(3)
+    assert ranges[0][0] == 0 and ranges[-1][1] == SLOTS - 1
+    assert sum(last - first + 1 for first, last in ranges) == SLOTS
+    assert all(ranges[i][1] + 1 == ranges[i + 1][0] for i in range(2))
+
+
+def test_resharding_moves_only_what_evens_the_distribution():
+    from localtarget.slots import even_ranges, plan_moves
+
+    owned = {i: list(range(a, b + 1)) for i, (a, b) in enumerate(even_ranges(2))}
+    moves = plan_moves(owned, 3)
+    assert {m.target for m in moves} == {2} and sum(len(m.slots) for m in moves) == 5461
+    after = {i: set(s) for i, s in owned.items()} | {2: set()}
+    for m in moves:
+        after[m.source] -= set(m.slots)
+        after[m.target] |= set(m.slots)
+    assert sorted(len(s) for s in after.values()) == [5461, 5461, 5462]
+
+    shrink = plan_moves({i: list(range(a, b + 1)) for i, (a, b) in enumerate(even_ranges(3))}, 2)
+    assert {m.source for m in shrink} == {2} and sum(len(m.slots) for m in shrink) == 5461
+    assert plan_moves(owned, 2) == []

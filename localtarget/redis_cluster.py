@@ -1,0 +1,221 @@
+"""Sharded databases (shardCount > 1): Redis Cluster across the shard processes.
+
+Redis Cluster is the failover authority for these (replicas are promoted by the cluster's own
+vote); the control plane forms the cluster, attaches replicas, moves slots when `shardCount`
+changes (plan: slots.py) and restarts processes, the same way roles.py rules for sentinel mode.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import redis
+
+from targets.drivers import Happening, TargetError
+
+from . import processes
+from .layout import ShardProcess
+from .shards import DatabaseParts
+from .slots import even_ranges, plan_moves
+
+JOIN_TIMEOUT = 20.0
+
+
+@dataclass
+class Node:
+    id: str
+    port: int
+    flags: set[str]
+    master_id: str
+    slots: list[int] = field(default_factory=list)
+
+    @property
+    def is_master(self) -> bool:
+        return "master" in self.flags
+
+    @property
+    def failed(self) -> bool:
+        return "fail" in self.flags or "noaddr" in self.flags
+
+
+def parse_nodes(text: str) -> list[Node]:
+    """CLUSTER NODES output -> nodes (slot ranges expanded; migrating/importing markers ignored)."""
+    nodes = []
+    for line in text.strip().splitlines():
+        parts = line.split()
+        if len(parts) < 8:
+            continue
+        port = int(parts[1].split("@")[0].rsplit(":", 1)[1] or 0)
+        slots = []
+        for item in parts[8:]:
+            if item.startswith("["):
+                continue
+            first, _, last = item.partition("-")
+            slots.extend(range(int(first), int(last or first) + 1))
+        nodes.append(Node(id=parts[0], port=port, flags=set(parts[2].split(",")),
+                          master_id=parts[3] if parts[3] != "-" else "", slots=slots))
+    return nodes
+
+
+def _conn(proc: ShardProcess, parts: DatabaseParts) -> redis.Redis:
+    return processes.client(proc.port, parts.password, timeout=10)
+
+
+def cluster_nodes(proc: ShardProcess, parts: DatabaseParts) -> list[Node]:
+    raw = _conn(proc, parts).execute_command("CLUSTER", "NODES")
+    return parse_nodes(raw if isinstance(raw, str) else str(raw))
+
+
+def live(parts: DatabaseParts, members: list[ShardProcess]) -> list[ShardProcess]:
+    return [p for p in members if processes.server_info(p, parts.passwords(p)) is not None]
+
+
+def ensure_cluster(parts: DatabaseParts) -> list[Happening]:
+    """Form the cluster, attach replicas, and move slots until the layout matches `shardCount`."""
+    members = live(parts, parts.processes + parts.retired)
+    if not members:
+        return []
+    happenings: list[Happening] = []
+    happenings += _join(parts, members)
+    view = cluster_nodes(members[0], parts)
+    if not any(n.slots for n in view):
+        _bootstrap_slots(parts)
+        happenings.append(Happening("ClusterFormed", f"Redis Cluster formed over {parts.spec.shard_count} shards"))
+        _wait_state_ok(parts, members)
+    happenings += _attach_replicas(parts)
+    happenings += _reshard(parts)
+    return happenings
+
+
+def _join(parts: DatabaseParts, members: list[ShardProcess]) -> list[Happening]:
+    """MEET every node that does not know the others yet."""
+    anchor = members[0]
+    known = {n.port for n in cluster_nodes(anchor, parts) if not n.failed}
+    joined = []
+    for proc in members[1:]:
+        if proc.port not in known:
+            _conn(anchor, parts).execute_command("CLUSTER", "MEET", "127.0.0.1", proc.port)
+            joined.append(proc.name)
+    if joined:
+        _wait(lambda: all(len([n for n in cluster_nodes(p, parts) if not n.failed]) >= len(members)
+                          for p in members), "nodes to learn about each other")
+        return [Happening("ClusterJoined", f"{', '.join(joined)} joined the Redis Cluster")]
+    return []
+
+
+def _bootstrap_slots(parts: DatabaseParts) -> None:
+    masters = [p for p in parts.processes if p.replica_index == 0]
+    for proc, (first, last) in zip(masters, even_ranges(parts.spec.shard_count), strict=True):
+        _conn(proc, parts).execute_command("CLUSTER", "ADDSLOTSRANGE", first, last)
+
+
+def _by_port(parts: DatabaseParts) -> dict[int, ShardProcess]:
+    return {p.port: p for p in parts.processes + parts.retired}
+
+
+def _attach_replicas(parts: DatabaseParts) -> list[Happening]:
+    """A process that is a master without slots, in a shard whose master has slots, becomes its replica."""
+    members = live(parts, parts.processes)
+    view = cluster_nodes(members[0], parts)
+    by_port = _by_port(parts)
+    shard_master = {by_port[n.port].shard: n for n in view if n.is_master and n.slots and n.port in by_port}
+    happenings = []
+    for node in view:
+        proc = by_port.get(node.port)
+        if proc is None or proc not in members or not node.is_master or node.slots:
+            continue
+        master = shard_master.get(proc.shard)
+        if master is None or proc.shard >= parts.spec.shard_count:
+            continue
+        _wait(lambda p=proc, m=master: any(n.id == m.id for n in cluster_nodes(p, parts)),
+              f"{proc.name} to learn about its master")
+        _conn(proc, parts).execute_command("CLUSTER", "REPLICATE", master.id)
+        happenings.append(Happening("ReplicaAttached", f"{proc.name} replicates shard {proc.shard}"))
+    return happenings
+
+
+def _reshard(parts: DatabaseParts) -> list[Happening]:
+    members = live(parts, parts.processes + parts.retired)
+    view = cluster_nodes(members[0], parts)
+    by_port = _by_port(parts)
+    owners = {by_port[n.port].shard: n for n in view if n.is_master and n.slots and n.port in by_port}
+    for index in range(parts.spec.shard_count):
+        if index not in owners:  # a new shard: its r=0 process (a master without slots) takes slots
+            proc = next((p for p in parts.processes if p.shard == index and p.replica_index == 0), None)
+            node = next((n for n in view if proc and n.port == proc.port and n.is_master), None)
+            if node is None:
+                raise TargetError(f"shard {index} has no master to receive slots yet")
+            owners[index] = node
+    moves = plan_moves({i: n.slots for i, n in owners.items()}, parts.spec.shard_count)
+    if not moves:
+        return []
+    masters = [by_port[n.port] for n in view if n.is_master and n.port in by_port and not n.failed]
+    moved = 0
+    for move in moves:
+        source, target = owners[move.source], owners[move.target]
+        migrate_slots(parts, by_port[source.port], source.id, by_port[target.port], target.id, move.slots, masters)
+        moved += len(move.slots)
+    return [Happening("Resharded", f"{moved} slots moved online to reach {parts.spec.shard_count} shards")]
+
+
+def migrate_slots(parts: DatabaseParts, source: ShardProcess, source_id: str, target: ShardProcess,
+                  target_id: str, slots: tuple[int, ...], masters: list[ShardProcess]) -> None:
+    """Move slots with their keys (IMPORTING/MIGRATING, MIGRATE, SETSLOT NODE): clients follow ASK."""
+    src, dst = _conn(source, parts), _conn(target, parts)
+    others = [_conn(m, parts) for m in masters if m.port not in (source.port, target.port)]
+    try:
+        for slot in slots:
+            dst.execute_command("CLUSTER", "SETSLOT", slot, "IMPORTING", source_id)
+            src.execute_command("CLUSTER", "SETSLOT", slot, "MIGRATING", target_id)
+            while keys := src.execute_command("CLUSTER", "GETKEYSINSLOT", slot, 500):
+                src.execute_command("MIGRATE", "127.0.0.1", target.port, "", 0, 10000, "AUTH", parts.password,
+                                    "KEYS", *keys)
+            for conn in (dst, src, *others):
+                conn.execute_command("CLUSTER", "SETSLOT", slot, "NODE", target_id)
+    except redis.RedisError as exc:
+        raise TargetError(f"moving slots from {source.name} to {target.name} stopped: {exc}") from exc
+
+
+def forget(parts: DatabaseParts, gone: list[ShardProcess]) -> None:
+    """Make the remaining nodes forget processes that are being removed (they own no slots by now)."""
+    members = live(parts, parts.processes)
+    if not members:
+        return
+    view = cluster_nodes(members[0], parts)
+    ids = [n.id for n in view if n.port in {p.port for p in gone}]
+    for proc in members:
+        for node_id in ids:
+            try:
+                _conn(proc, parts).execute_command("CLUSTER", "FORGET", node_id)
+            except redis.ResponseError:
+                pass  # already forgotten, or it is this node's master (never, for removed shards)
+
+
+def slots_of(parts: DatabaseParts, procs: list[ShardProcess]) -> int:
+    members = live(parts, parts.processes + parts.retired)
+    if not members:
+        return 0
+    ports = {p.port for p in procs}
+    return sum(len(n.slots) for n in cluster_nodes(members[0], parts) if n.port in ports)
+
+
+def _wait_state_ok(parts: DatabaseParts, members: list[ShardProcess]) -> None:
+    _wait(lambda: all("cluster_state:ok" in str(_conn(p, parts).execute_command("CLUSTER", "INFO"))
+                      for p in members), "the cluster state to be ok")
+
+
+def _wait(predicate, what: str, timeout: float = JOIN_TIMEOUT) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if predicate():
+                return
+        except redis.RedisError:
+            pass
+        time.sleep(0.1)
+    raise TargetError(f"timed out waiting for {what}")
+
+
+def cluster_info(proc: ShardProcess, parts: DatabaseParts) -> dict[str, str]:
+    raw = str(_conn(proc, parts).execute_command("CLUSTER", "INFO"))
+    return dict(line.split(":", 1) for line in raw.splitlines() if ":" in line)

@@ -1,0 +1,55 @@
+"""Sharded databases (shardCount > 1) as a real Redis Cluster: formation, online resharding, failover."""
+from __future__ import annotations
+
+import redis
+from redis.cluster import RedisCluster
+
+from .conftest import settle
+from .helpers import endpoint_port, kill9, wait_until
+
+
+def cluster_client(database) -> RedisCluster:
+    return RedisCluster(host="127.0.0.1", port=endpoint_port(database), password=database.password,
+                        decode_responses=True, socket_timeout=2)
+
+
+def test_a_sharded_database_is_a_redis_cluster_and_reshards_online_without_losing_keys(make_database):
+    from databases.services import update_database
+
+    database = make_database(shardCount=2, memorySize="200MB")
+    client = cluster_client(database)
+    for i in range(2000):
+        client.set(f"user:{i}", i)
+    assert client.cluster_info()["cluster_state"] == "ok"
+
+    update_database(database, spec={**database.spec, "shardCount": 3}, actor="test")
+    assert settle(database, timeout=120).state == "active", database.status
+    assert len(database.status["shardMasters"]) == 3
+    client = cluster_client(database)
+    assert [client.get(f"user:{i}") for i in range(2000)] == [str(i) for i in range(2000)]
+    sizes = [redis.Redis(port=database.status["processes"][name]["port"], password=database.password).dbsize()
+             for name in database.status["shardMasters"]]
+    assert all(size > 400 for size in sizes) and sum(sizes) == 2000
+
+    update_database(database, spec={**database.spec, "shardCount": 2}, actor="test")
+    assert settle(database, timeout=120).state == "active", database.status
+    assert sorted(database.status["processes"]) == ["shard-0-0", "shard-1-0"]
+    client = cluster_client(database)
+    assert [client.get(f"user:{i}") for i in range(2000)] == [str(i) for i in range(2000)]
+
+
+def test_redis_cluster_promotes_a_replica_when_a_shard_master_dies(make_database):
+    database = make_database(shardCount=3, replication=True, memorySize="300MB")
+    client = cluster_client(database)
+    for i in range(300):
+        client.set(f"k{i}", i)
+    victim = database.status["shardMasters"][1]
+    kill9(redis.Redis(port=database.status["processes"][victim]["port"], password=database.password))
+
+    def readable():
+        return [cluster_client(database).get(f"k{i}") for i in range(300)] == [str(i) for i in range(300)]
+
+    assert wait_until(readable, timeout=20)
+    assert settle(database, timeout=60).state == "active"
+    assert database.status["shardMasters"][1] != victim
+    assert database.status["processes"][victim]["role"] == "slave"
