@@ -9,6 +9,8 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator
 
+from targets.drivers import TargetError
+
 from .client import KubeApi
 from .podspec import CLUSTER_LABEL, DATABASE_LABEL, MANAGED_BY
 
@@ -24,23 +26,33 @@ class LiveReader:
         self._api = api
         # kind -> {(namespace, cluster label, database label or ""): objects}
         self._snapshot: dict[str, dict[tuple[str, str, str], list[dict]]] | None = None
+        # Within a pass, the first failed list fails every later read at once: an API server that
+        # hangs costs one timeout per pass, not one per object.
+        self._failure: TargetError | None = None
 
     @contextlib.contextmanager
     def batch(self) -> Iterator[None]:
-        self._snapshot = {}
+        self._snapshot, self._failure = {}, None
         try:
             yield
         finally:
-            self._snapshot = None
+            self._snapshot, self._failure = None, None
 
     def _objects(self, kind: str, namespace: str, cluster: str, database: str = "") -> list[dict]:
         """One owner's objects of a kind: a cluster's own (database "") or a database's."""
         if self._snapshot is None:
             selector = {**MANAGED_SELECTOR, CLUSTER_LABEL: cluster, **({DATABASE_LABEL: database} if database else {})}
             return [obj for obj in self._api().list(kind, namespace, selector) if _owner(obj)[2] == database]
+        if self._failure is not None:
+            raise TargetError(f"{self._failure} (earlier in this periodic pass)")
         if kind not in self._snapshot:
             index: dict[tuple[str, str, str], list[dict]] = {}
-            for obj in self._api().list(kind, None, MANAGED_SELECTOR):
+            try:
+                listed = self._api().list(kind, None, MANAGED_SELECTOR)
+            except TargetError as exc:
+                self._failure = exc
+                raise
+            for obj in listed:
                 index.setdefault(_owner(obj), []).append(obj)
             self._snapshot[kind] = index
         return self._snapshot[kind].get((namespace, cluster, database), [])

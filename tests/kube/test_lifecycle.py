@@ -174,3 +174,17 @@ def _events(obj):
     from timeline.models import Event
 
     return Event.objects.filter(object_kind=obj.kind, object_id=obj.pk)
+
+
+def test_reconcile_command_waits_until_settled(kube_env, team):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    cluster = make_cluster(kube_env)
+    make_database(cluster, team)
+    kube_env.auto_settle()
+    out = StringIO()
+    call_command("reconcile", "--wait", "--timeout", "30", stdout=out)
+    assert "cluster rec: Running" in out.getvalue()
+    assert "database cache: active" in out.getvalue()

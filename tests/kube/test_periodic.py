@@ -46,3 +46,20 @@ def test_idle_pass_still_finds_drift(kube_env, team):
     assert kube_env.store.find("ConfigMap", "redis", "cache-config") is not None
     run(database)
     assert database.state == managed.DB_ACTIVE
+
+
+def test_a_failing_api_costs_one_failed_call_per_pass_not_one_per_object(kube_env, team):
+    cluster = make_cluster(kube_env)
+    for n in range(5):
+        make_database(cluster, team, name=f"db{n}")
+    kube_env.auto_settle()
+    for _ in range(3):
+        reconcile_everything()
+    kube_env.emulator.reset_requests()
+    kube_env.inject(status=500, count=1000)
+    counts = reconcile_everything()
+    assert counts["errors"] == 6
+    assert len(kube_env.emulator.requests) == 1
+    for obj in [cluster, *cluster.databases.all()]:
+        obj.refresh_from_db()
+        assert obj.state == managed.ERROR
