@@ -46,3 +46,37 @@ def rig(api: KubeApi, pods: list[dict], masters: list[str]) -> list[Happening]:
         happenings.append(Happening("MasterChanged", f"master moved from {', '.join(before)} to {', '.join(masters)}; "
                                     "the database Service follows it"))
     return happenings
+
+
+def follow_masters() -> int:
+    """Reconcile every replicated database whose sentinels report a master other than the one its
+    Service selects; returns how many moved. Run every few seconds (Celery beat, `kube.tasks.follow_masters`)
+    so a failover is followed within seconds, not at the next periodic pass. Costs one sentinel query per
+    replicated database and no Kubernetes call unless something moved."""
+    from databases.models import Database
+    from databases.spec import DatabaseSpec
+    from targets.drivers import TargetError, driver_for
+    from targets.locks import LockBusy
+    from targets.models import Target
+    from targets.reconcile import reconcile
+
+    moved = 0
+    for target in Target.objects.filter(kind=Target.KUBERNETES):
+        dataplane = driver_for(target).dataplane
+        if not dataplane.enabled:
+            continue
+        databases = Database.objects.filter(cluster__target=target, deletion_requested_at__isnull=True) \
+            .select_related("cluster")
+        for database in databases:
+            spec = DatabaseSpec.from_spec(database.spec, database.name)
+            if not spec.replication or spec.shard_count > 1 or not database.status.get("master"):
+                continue
+            host = dataplane.master_host(database)
+            if host is None or host.split(".", 1)[0] == database.status["master"]:
+                continue
+            try:
+                reconcile("database", database.pk, lock_wait=0)
+                moved += 1
+            except (LockBusy, TargetError):
+                continue  # a reconcile is running, or will be retried; the next round looks again
+    return moved

@@ -18,6 +18,7 @@ import pytest
 import redis
 
 from databases.services import update_database
+from kube.rigger import follow_masters
 from targets import managed
 
 from ..servers import free_port, redis_server, wait_for_port
@@ -128,12 +129,14 @@ def test_service_follows_the_master_after_a_sentinel_failover(kube_env, wired):
         assert time.monotonic() < deadline, "failover did not finish"
         time.sleep(0.1)
 
-    run(database)  # one reconcile after the failover: the Service already selects the new master
+    assert follow_masters() == 1  # the rigger's fast loop notices and reconciles the database
+    database.refresh_from_db()
     assert database.status["master"] == "cache-1"
     roles = {p["metadata"]["name"]: p["metadata"]["labels"]["redis.io/role"]
              for p in kube_env.store.all_of("Pod", "redis", "redis.io/database=cache")}
     assert roles == {"cache-0": "replica", "cache-1": "master"}
     assert any("cache-0 to cache-1" in m for m in events(database, "MasterChanged"))
+    assert follow_masters() == 0  # nothing moved since
 
 
 def test_cluster_is_running_only_while_its_quorum_answers(kube_env, wired):
