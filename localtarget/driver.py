@@ -171,7 +171,7 @@ class LocalDriver:
         watched = []
         for database in cluster.databases.filter(deletion_requested_at__isnull=True):
             spec = DatabaseSpec.from_spec(database.spec, database.name)
-            if not spec.replication or spec.shard_count != 1:
+            if not spec.replication or spec.shard_count != 1 or self.database_parts(database).cluster_mode:
                 continue
             name = layout.monitor_name(database.name, 0)
             port = sentinel.master_port(sentinels, name)
@@ -229,6 +229,7 @@ class LocalDriver:
             redis_cluster.forget(parts, parts.retired)
             happenings += shards.retire(parts)
         happenings += live_config.apply(parts)
+        happenings += upgrade.roll(parts)
         happenings += self._ensure_endpoint(database, parts)
         result = observe.observe_sharded(parts, database.status or {})
         result.happenings = happenings + result.happenings

@@ -39,9 +39,10 @@ def wait_in_sync(parts: DatabaseParts, proc: ShardProcess, timeout: float = SYNC
     raise TargetError(f"{proc.name} did not get in sync with its master within {timeout:.0f}s; upgrade stopped")
 
 
-def _members(parts: DatabaseParts) -> tuple[list[Member], dict[str, ShardProcess]]:
-    views, infos = observe_views(parts, parts.processes)
-    by_name = {p.name: p for p in parts.processes}
+def _members(parts: DatabaseParts, shard: int) -> tuple[list[Member], dict[str, ShardProcess]]:
+    group = [p for p in parts.processes if p.shard == shard]
+    views, infos = observe_views(parts, group)
+    by_name = {p.name: p for p in group}
     down = [v.name for v in views if v.name not in infos]
     if down:
         raise TargetError(f"upgrade waits: {', '.join(down)} not answering")
@@ -53,12 +54,22 @@ def _members(parts: DatabaseParts) -> tuple[list[Member], dict[str, ShardProcess
 
 
 def roll(parts: DatabaseParts) -> list[Happening]:
-    """Bring every process to `parts.version`, one step at a time; raises TargetError on a failed step."""
+    """Bring every process to `parts.version`, shard by shard, one step at a time.
+
+    Raises TargetError on a failed step: the upgrade stops there and the status says why.
+    """
     if all(processes.read_state(p).get("version") == parts.version for p in parts.processes):
         return []
     happenings: list[Happening] = []
-    for _ in range(3 * len(parts.processes) + 3):
-        members, by_name = _members(parts)
+    for shard in sorted({p.shard for p in parts.processes}):
+        happenings += _roll_shard(parts, shard)
+    return happenings
+
+
+def _roll_shard(parts: DatabaseParts, shard: int) -> list[Happening]:
+    happenings: list[Happening] = []
+    for _ in range(3 * parts.spec.processes_per_shard + 3):
+        members, by_name = _members(parts, shard)
         step = next_step(members, parts.version)
         if step is None:
             return happenings
@@ -83,16 +94,19 @@ def roll(parts: DatabaseParts) -> list[Happening]:
             start_process(parts, proc, None, parts.version)
             happenings.append(Happening("UpgradeStep", f"{proc.name} restarted on Redis {parts.version} "
                                         "(no replica: clients saw a short outage)", warning=True))
-    raise TargetError("the rolling upgrade did not converge; stopped")
+    raise TargetError(f"the rolling upgrade of shard {shard} did not converge; stopped")
 
 
 def switchover(parts: DatabaseParts, old_master: ShardProcess) -> ShardProcess:
-    """Move the master role away from `old_master` through the sentinels; returns the new master."""
+    """Move the master role away from `old_master` (sentinels, or Redis Cluster); returns the new master."""
     if not parts.spec.replication:
         raise TargetError("a switchover needs replication")
-    replicas = [p for p in parts.processes if p is not old_master and replica_in_sync(_info(p, parts))]
+    replicas = [p for p in parts.processes if p is not old_master and p.shard == old_master.shard
+                and replica_in_sync(_info(p, parts))]
     if not replicas:
         raise TargetError("no replica in sync to switch over to")
+    if parts.cluster_mode:
+        return _cluster_failover(parts, replicas[0])
     parts.endpoint.drain(old_master.name)
     try:
         _wait_caught_up(parts, old_master, replicas)
@@ -139,3 +153,21 @@ def _wait_new_master(parts: DatabaseParts, old_master: ShardProcess) -> ShardPro
                     pass
         time.sleep(0.1)
     raise TargetError(f"the sentinels did not complete the switchover within {SWITCHOVER_TIMEOUT:.0f}s")
+
+
+def _cluster_failover(parts: DatabaseParts, replica: ShardProcess) -> ShardProcess:
+    """CLUSTER FAILOVER on the replica: Redis Cluster pauses the master's clients, waits for the replica
+    to have every write, then swaps roles (coordinated and lossless). A manual failover that gets no
+    majority expires after 5 s inside Redis, so it is asked again until the switchover deadline."""
+    deadline = time.monotonic() + SWITCHOVER_TIMEOUT
+    while time.monotonic() < deadline:
+        try:
+            processes.client(replica.port, parts.password).execute_command("CLUSTER", "FAILOVER")
+        except redis.RedisError as exc:
+            raise TargetError(f"{replica.name} refused CLUSTER FAILOVER: {exc}") from exc
+        attempt_ends = min(deadline, time.monotonic() + 6)
+        while time.monotonic() < attempt_ends:
+            if _info(replica, parts).get("role") == "master":
+                return replica
+            time.sleep(0.1)
+    raise TargetError(f"{replica.name} did not take over within {SWITCHOVER_TIMEOUT:.0f}s")

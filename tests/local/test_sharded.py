@@ -53,3 +53,16 @@ def test_redis_cluster_promotes_a_replica_when_a_shard_master_dies(make_database
     assert settle(database, timeout=60).state == "active"
     assert database.status["shardMasters"][1] != victim
     assert database.status["processes"][victim]["role"] == "slave"
+
+
+def test_a_sharded_database_upgrades_shard_by_shard(make_database):
+    from databases.services import upgrade_database
+    from timeline.models import Event
+
+    database = make_database(shardCount=2, replication=True, memorySize="200MB", redisVersion="7.0")
+    cluster_client(database).set("kept", "yes")
+    upgrade_database(database, version="7.2", actor="test")
+    assert settle(database, timeout=120).state == "active", database.status
+    assert {p["version"] for p in database.status["processes"].values()} == {"7.2"}
+    assert cluster_client(database).get("kept") == "yes"
+    assert Event.objects.filter(object_kind="database", object_id=database.pk, reason="Switchover").count() == 2
