@@ -120,8 +120,9 @@ class KubernetesDriver:
             step = _no_rollout()
         else:
             step = rollout.plan(views, _template_hash(desired, database.name), spec.process_count)
-            cluster_rollout = cluster.status.get("rollout", "done")
-            if step.action != rollout.DONE and cluster_rollout != "done":
+            cluster_busy = cluster.status.get("rollout", "done") != "done" \
+                or cluster.observed_generation < cluster.generation
+            if step.action != rollout.DONE and cluster_busy:
                 step = rollout.Step(rollout.WAIT, None, f"waiting for cluster {cluster.name} to finish its rollout "
                                     "first", step.updated, step.total)
         if step.action in (rollout.REPLACE, rollout.FAILOVER):

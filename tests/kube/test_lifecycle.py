@@ -188,3 +188,18 @@ def test_reconcile_command_waits_until_settled(kube_env, team):
     call_command("reconcile", "--wait", "--timeout", "30", stdout=out)
     assert "cluster rec: Running" in out.getvalue()
     assert "database cache: active" in out.getvalue()
+
+
+@pytest.mark.parametrize("delete_data", [False, True])
+def test_database_volumes_kept_unless_data_deletion_asked(kube_env, team, delete_data):
+    cluster = running_cluster(kube_env)
+    database = active_database(kube_env, cluster, team, persistence="aofEverySecond")
+    claims = kube_env.store.all_of("PersistentVolumeClaim", "redis", "redis.io/database=cache")
+    assert sorted(c["metadata"]["name"] for c in claims) == ["data-cache-0", "data-cache-1"]
+    delete_database(database, actor="test", delete_data=delete_data)
+    for _ in range(3):
+        if run(database).gone:
+            break
+    left = kube_env.store.all_of("PersistentVolumeClaim", "redis", "redis.io/database=cache")
+    assert len(left) == (0 if delete_data else 2)
+    assert kube_env.store.all_of("StatefulSet", "redis", "redis.io/database=cache") == []
