@@ -66,3 +66,22 @@ def test_a_sharded_database_upgrades_shard_by_shard(make_database):
     assert {p["version"] for p in database.status["processes"].values()} == {"7.2"}
     assert cluster_client(database).get("kept") == "yes"
     assert Event.objects.filter(object_kind="database", object_id=database.pk, reason="Switchover").count() == 2
+
+
+def test_a_sharded_database_recovers_from_its_persistence_files(make_database, tmp_path):
+    from django.core.management import call_command
+
+    from .helpers import stop_everything
+
+    database = make_database(shardCount=2, persistence="aofAlways", memorySize="200MB")
+    client = cluster_client(database)
+    for i in range(500):
+        client.set(f"r{i}", i)
+    stop_everything(tmp_path)
+
+    call_command("recover", "all")
+
+    database.refresh_from_db()
+    assert database.state == "active"
+    client = cluster_client(database)
+    assert [client.get(f"r{i}") for i in range(500)] == [str(i) for i in range(500)]
