@@ -34,7 +34,13 @@ def register(sentinels: list[Process], name: str, master_port: int, quorum: int,
     """Make every answering sentinel monitor `name`; returns the sentinels that newly started to."""
     added = []
     for sentinel in answering(sentinels):
-        if name in monitored(sentinel):
+        known = monitored(sentinel).get(name)
+        if known is not None:
+            if int(known.get("quorum", quorum)) != quorum:  # the cluster's node count changed
+                try:
+                    client(sentinel.port).sentinel_set(name, "quorum", quorum)
+                except redis.RedisError as exc:
+                    raise TargetError(f"{sentinel.name} refused quorum {quorum} for {name}: {exc}") from exc
             continue
         conn = client(sentinel.port)
         try:

@@ -5,23 +5,25 @@ from django.core.management.base import BaseCommand, CommandError
 
 from clusters.models import Cluster
 from localtarget.recovery import request_recovery
+from targets.models import Target
 from targets.reconcile import reconcile_until_settled
 
 
 class Command(BaseCommand):
-    help = ("Bring clusters back after every process stopped (a machine restart): restart the quorum and every "
-            "database from its persistence files, in the foreground.")
+    help = ("Bring clusters of the local target back after every process stopped (a machine restart): restart "
+            "the quorum and every database from its persistence files, in the foreground.")
 
     def add_arguments(self, parser):
         parser.add_argument("which", help='"all", or the name of one cluster')
         parser.add_argument("--timeout", type=float, default=300.0)
 
     def handle(self, *args, which: str, timeout: float, **options):
-        clusters = Cluster.objects.filter(deletion_requested_at__isnull=True).select_related("target")
+        clusters = Cluster.objects.filter(deletion_requested_at__isnull=True, target__kind=Target.LOCAL)
+        clusters = clusters.select_related("target")
         if which != "all":
             clusters = clusters.filter(name=which)
             if not clusters.exists():
-                raise CommandError(f'no cluster named "{which}"')
+                raise CommandError(f'no cluster named "{which}" on a local target')
         failed = False
         for cluster in clusters.order_by("name"):
             request_recovery(cluster, actor="cli")
