@@ -15,7 +15,7 @@ from pathlib import Path
 from databases.spec import DatabaseSpec, RedisConfig
 
 SENTINEL_DOWN_AFTER_MS = 2000
-SENTINEL_FAILOVER_TIMEOUT_MS = 4000
+SENTINEL_FAILOVER_TIMEOUT_MS = 10000
 
 
 @dataclass(frozen=True)

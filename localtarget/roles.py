@@ -3,8 +3,9 @@
 The sentinels are the authority on who is master. The control plane only restarts processes, and
 never in a way that makes a second master or lets an empty data directory overwrite data:
 - if a live master exists, every restarted process is a replica of it (the sentinels' master first);
-- if processes live but none is master, the sentinels are failing over: nothing is started until
-  they have promoted one (restarting the old master now would make a replication loop);
+- if processes live but none is master, or the sentinels still name a dead master, they are failing
+  over: nothing is started until they are done (restarting the old master in the middle of their
+  failover makes a replication loop, or makes them abort it);
 - only when the whole shard is down (a machine restart, `recover`) does one start as master:
   the sentinels' choice if it has data (or nobody has), else the one with the newest data.
 """
@@ -53,6 +54,9 @@ def start_plan(views: list[ProcessView], sentinel_master_port: int | None) -> di
     dead = [v for v in views if not v.alive]
     if not dead:
         return {}
+    named = next((v for v in views if v.port == sentinel_master_port), None)
+    if named is not None and not named.alive and any(v.alive for v in views):
+        return {}  # the sentinels have not switched to a live master yet: let them finish first
     leader = leader_of(views, sentinel_master_port)
     if leader is not None and leader.role == "master":
         return {v.name: leader.port for v in dead}

@@ -30,6 +30,12 @@ def test_an_empty_data_directory_never_becomes_master_over_data():
     assert plan == {"a": 2, "b": None}
 
 
+def test_nothing_restarts_while_the_sentinels_still_name_the_dead_master():
+    # a replica was just promoted (SLAVEOF NO ONE) but the sentinels have not switched yet
+    plan = start_plan([view("a", 1, False, data=True), view("b", 2, True, "master")], sentinel_master_port=1)
+    assert plan == {}
+
+
 def test_nothing_to_start_when_everything_runs():
     assert start_plan([view("a", 1, True, "master")], None) == {}
 
