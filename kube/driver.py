@@ -5,6 +5,7 @@ locking, status writes, events and retries; this driver only touches Kubernetes 
 """
 from __future__ import annotations
 
+import base64
 import contextlib
 import logging
 
@@ -15,7 +16,7 @@ from databases.spec import DatabaseSpec
 from targets.drivers import Condition, ConnectionInfo, Happening, Observation, TargetError, register_driver
 
 from . import rigger, rollout
-from .apply import APPLY_ORDER, Applier
+from .apply import APPLIED_HASH, APPLY_ORDER, Applier
 from .client import DEFAULT_TIMEOUT, KubeApi, build_api_client
 from .dataplane import DataPlane, DataPlaneError
 from .live import LiveReader, named, of_kind
@@ -74,6 +75,7 @@ class KubernetesDriver:
         live = self.live.cluster_objects(cluster)
         if not live:
             self._ensure_namespace(cluster.namespace)
+        adopted = self._adopt_existing_credentials(cluster)
         desired = render_cluster(cluster)
         result = Applier(self.api).sync(desired, _applied_kinds(live), resize_allowed=spec.enable_volume_resize,
                                         spec_unchanged=cluster.observed_generation == cluster.generation)
@@ -81,7 +83,7 @@ class KubernetesDriver:
         pods, claims = of_kind(live, "Pod"), of_kind(live, "PersistentVolumeClaim")
         views = [rollout.PodView(p["metadata"]["name"], _config_hash(p), pod_health(p, claims).ready) for p in pods]
         step = rollout.plan(views, _template_hash(desired, cluster.name), spec.nodes) if statefulset else _no_rollout()
-        happenings = list(result.happenings)
+        happenings = adopted + list(result.happenings)
         if step.action in (rollout.REPLACE, rollout.FAILOVER):
             happenings.append(self._replace_pod(cluster.namespace, step))
         answering = self.dataplane.sentinels_answering(cluster) if self.dataplane.enabled and pods else None
@@ -150,6 +152,23 @@ class KubernetesDriver:
             raise TargetError(f"namespace {namespace} does not exist and this target may not create namespaces")
         self.api.apply({"apiVersion": "v1", "kind": "Namespace",
                         "metadata": {"name": namespace, "labels": {"app.kubernetes.io/managed-by": MANAGED_BY}}})
+
+    def _adopt_existing_credentials(self, cluster) -> list[Happening]:
+        """A Secret `<rec>` that was there before the control plane keeps its password (as the operator does):
+        the stored credentials take its values before the first apply."""
+        if cluster.status.get("everRunning") or cluster.observed_generation:
+            return []
+        existing = self.api.get("Secret", cluster.namespace, cluster.name)
+        if existing is None or APPLIED_HASH in (existing["metadata"].get("annotations") or {}):
+            return []
+        data = {k: base64.b64decode(v).decode() for k, v in (existing.get("data") or {}).items()}
+        if not data.get("password"):
+            return []
+        cluster.admin_password = data["password"]
+        cluster.admin_username = data.get("username") or cluster.admin_username
+        type(cluster).objects.filter(pk=cluster.pk).update(admin_password=cluster.admin_password,
+                                                           admin_username=cluster.admin_username)
+        return [Happening("CredentialsAdopted", f"Secret {cluster.name} already existed; its credentials are kept")]
 
     def _rig(self, database, spec: DatabaseSpec, pods: list[dict]) -> tuple[list[str], list[Happening]]:
         names = [p["metadata"]["name"] for p in pods]

@@ -203,3 +203,17 @@ def test_database_volumes_kept_unless_data_deletion_asked(kube_env, team, delete
     left = kube_env.store.all_of("PersistentVolumeClaim", "redis", "redis.io/database=cache")
     assert len(left) == (0 if delete_data else 2)
     assert kube_env.store.all_of("StatefulSet", "redis", "redis.io/database=cache") == []
+
+
+def test_existing_cluster_secret_keeps_its_password(kube_env):
+    kube_env.store.put_kind("Namespace", {"metadata": {"name": "redis"}})
+    kube_env.store.put_kind("Secret", {"metadata": {"name": "rec", "namespace": "redis"}, "data": {
+        "username": base64.b64encode(b"ops@example.com").decode(),
+        "password": base64.b64encode(b"pre-existing-pw").decode()}})
+    cluster = make_cluster(kube_env)
+    run(cluster)
+    assert (cluster.admin_username, cluster.admin_password) == ("ops@example.com", "pre-existing-pw")
+    secret = kube_env.store.find("Secret", "redis", "rec")
+    assert base64.b64decode(secret["data"]["password"]).decode() == "pre-existing-pw"
+    statefulset = kube_env.store.find("StatefulSet", "redis", "rec")
+    assert statefulset is not None
