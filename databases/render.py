@@ -20,6 +20,7 @@ REDIS_PORT = 6379
 CLUSTER_BUS_PORT = 16379
 DEFAULT_DATABASE_PORT = REDIS_PORT
 SHARD_COMPONENT = "shard"
+SHARD_COUNT_ANNOTATION = "redis.io/shard-count"
 MASTER = "master"
 REPLICA = "replica"
 
@@ -168,7 +169,9 @@ def _statefulset(database, spec: DatabaseSpec, cluster_spec: ClusterSpec) -> dic
     statefulset = {
         "apiVersion": "apps/v1",
         "kind": "StatefulSet",
-        "metadata": podspec.metadata(database.name, database.namespace, pod_labels),
+        # The shard count a running Redis Cluster was formed with: changing it needs resharding.
+        "metadata": podspec.metadata(database.name, database.namespace, pod_labels,
+                                     {SHARD_COUNT_ANNOTATION: str(spec.shard_count)}),
         "spec": {
             "replicas": spec.process_count,
             "serviceName": headless_service_name_of(database),

@@ -13,12 +13,14 @@ services rigger last saw (pod 0 at bootstrap).
 """
 from __future__ import annotations
 
+import socket
+
 import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from clusters.render import SENTINEL_PORT, sentinel_hosts
-from databases.render import REDIS_PORT
+from databases.render import CLUSTER_BUS_PORT, REDIS_PORT
 from databases.spec import DatabaseSpec
 
 DOWN_AFTER_MS = 5000
@@ -146,3 +148,73 @@ class DataPlane:
                 raise DataPlaneError(f"CONFIG SET on {host} failed: {exc}") from exc
             finally:
                 connection.close()
+
+    def form_cluster(self, database, hosts: list[str]) -> tuple[bool, list[str]]:
+        """Make the pods of a sharded database one Redis Cluster; idempotent, one step per call.
+
+        `hosts`: the pods' data-plane names by ordinal. The first `shardCount` pods are masters and own
+        equal slot ranges; pod `shardCount + i` replicates master `i % shardCount`. Returns (formed, what
+        was done now); gossip takes a moment, so a caller looks again until formed.
+        """
+        spec = DatabaseSpec.from_spec(database.spec, database.name)
+        masters, replicas = hosts[:spec.shard_count], hosts[spec.shard_count:]
+        connections = {host: self._connect(host, REDIS_PORT, database.password) for host in hosts}
+        done: list[str] = []
+        try:
+            first = connections[hosts[0]]
+            known = _cluster_info(first)["cluster_known_nodes"]
+            if int(known) < len(hosts):
+                for host in hosts[1:]:
+                    first.execute_command("CLUSTER", "MEET", *self._meet_address(host))
+                done.append(f"introduced {len(hosts)} nodes to each other")
+            ids = {host: connection.execute_command("CLUSTER", "MYID") for host, connection in connections.items()}
+            for index, host in enumerate(masters):
+                if not _own_slots(connections[host]):
+                    start, end = index * 16384 // len(masters), (index + 1) * 16384 // len(masters) - 1
+                    connections[host].execute_command("CLUSTER", "ADDSLOTSRANGE", start, end)
+                    done.append(f"slots {start}-{end} to {host.split('.', 1)[0]}")
+            for index, host in enumerate(replicas):
+                master_id = ids[masters[index % len(masters)]]
+                nodes = connections[host].execute_command("CLUSTER", "NODES")
+                if f" {master_id} " in _myself(nodes) or master_id not in nodes:
+                    continue  # already its replica, or it has not heard of the master yet
+                connections[host].execute_command("CLUSTER", "REPLICATE", master_id)
+                done.append(f"{host.split('.', 1)[0]} replicates {masters[index % len(masters)].split('.', 1)[0]}")
+            if done:
+                return False, done
+            replicas_follow = all(
+                f" {ids[masters[index % len(masters)]]} " in _myself(connections[host].execute_command("CLUSTER", "NODES"))
+                for index, host in enumerate(replicas))
+            return replicas_follow and all(_settled(c, len(hosts)) for c in connections.values()), done
+        except redis.RedisError as exc:
+            raise DataPlaneError(f"forming the Redis Cluster of {database.name} failed: {exc}") from exc
+        finally:
+            for connection in connections.values():
+                connection.close()
+
+    def _meet_address(self, host: str) -> tuple[str, int, int]:
+        """IP, port and bus port a node is met at (CLUSTER MEET needs an IP, not a name)."""
+        real_host, port = self.address(host, REDIS_PORT)
+        _, bus_port = self.address(host, CLUSTER_BUS_PORT)
+        return socket.gethostbyname(real_host), port, bus_port
+
+
+def _cluster_info(connection: redis.Redis) -> dict[str, str]:
+    text = connection.execute_command("CLUSTER", "INFO")
+    if isinstance(text, dict):
+        return {k: str(v) for k, v in text.items()}
+    return dict(line.split(":", 1) for line in str(text).splitlines() if ":" in line)
+
+
+def _settled(connection: redis.Redis, size: int) -> bool:
+    info = _cluster_info(connection)
+    return info.get("cluster_state") == "ok" and int(info.get("cluster_known_nodes", 0)) == size
+
+
+def _myself(nodes: str) -> str:
+    return next((line for line in str(nodes).splitlines() if "myself" in line), "") + " "
+
+
+def _own_slots(connection: redis.Redis) -> bool:
+    """True when this node serves slots (a myself line lists slot ranges after its 8 fixed fields)."""
+    return len(_myself(connection.execute_command("CLUSTER", "NODES")).split()) > 8

@@ -11,9 +11,18 @@ import logging
 
 from clusters.render import render_cluster
 from clusters.spec import ClusterSpec
-from databases.render import database_port, live_config, render_database, service_names
+from databases.render import SHARD_COUNT_ANNOTATION, database_port, live_config, render_database, service_names
 from databases.spec import DatabaseSpec
-from targets.drivers import Condition, ConnectionInfo, Happening, Observation, TargetError, register_driver
+from targets import managed
+from targets.drivers import (
+    Condition,
+    ConnectionInfo,
+    Happening,
+    Observation,
+    SpecNotRealisable,
+    TargetError,
+    register_driver,
+)
 
 from . import rigger, rollout
 from .apply import APPLIED_HASH, APPLY_ORDER, Applier
@@ -103,6 +112,7 @@ class KubernetesDriver:
         cluster = database.cluster
         spec = DatabaseSpec.from_spec(database.spec, database.name)
         live = self.live.database_objects(database)
+        self._check_sharding_realisable(database, spec, named(live, "StatefulSet", database.name))
         desired = render_database(database)
         result = Applier(self.api).sync(desired, _applied_kinds(live),
                                         resize_allowed=ClusterSpec.from_spec(cluster.spec).enable_volume_resize,
@@ -116,6 +126,8 @@ class KubernetesDriver:
             masters, more = self._rig(database, spec, pods)
             happenings += more
             happenings += self._apply_live_config(database, pods, claims, conditions)
+            if spec.shard_count > 1:
+                happenings += self._form_cluster(database, spec, pods, claims, conditions)
         views = [rollout.PodView(p["metadata"]["name"], _config_hash(p), pod_health(p, claims).ready,
                                  master=p["metadata"]["name"] in masters) for p in pods]
         if statefulset is None:
@@ -134,6 +146,11 @@ class KubernetesDriver:
                                            ever_active=bool(database.status.get("everRunning")), masters=masters,
                                            extra=conditions, details=details)
         observation.happenings = happenings
+        if any(c.type == "ClusterFormed" and c.status != "True" for c in conditions):
+            if observation.state == managed.DB_ACTIVE:
+                observation.state = managed.DB_CHANGE_PENDING if database.status.get("everRunning") \
+                    else managed.DB_PENDING
+            observation.settled = False
         if result.changed:
             observation.settled = False
         return observation
@@ -208,6 +225,35 @@ class KubernetesDriver:
                                  {"metadata": {"annotations": {LIVE_CONFIG_ANNOTATION: wanted}}})
         return [Happening("ConfigApplied", f"live settings applied with CONFIG SET on "
                           f"{', '.join(p['metadata']['name'] for p in stale)}")]
+
+    def _check_sharding_realisable(self, database, spec: DatabaseSpec, statefulset: dict | None) -> None:
+        if spec.shard_count > 1 and not self.dataplane.enabled:
+            raise SpecNotRealisable("shardCount > 1 needs the data plane on a kubernetes target (in_cluster or "
+                                    "dataplane_addresses) to form the Redis Cluster")
+        live_count = ((statefulset or {}).get("metadata", {}).get("annotations") or {}).get(SHARD_COUNT_ANNOTATION)
+        if live_count and live_count != str(spec.shard_count):
+            raise SpecNotRealisable(f"shardCount cannot change from {live_count} to {spec.shard_count} on a "
+                                    "kubernetes target yet: resharding a running database is done only by the "
+                                    "local target; set it back")
+
+    def _form_cluster(self, database, spec: DatabaseSpec, pods: list[dict], claims: list[dict],
+                      conditions: list[Condition]) -> list[Happening]:
+        """Once every shard pod is ready, make them one Redis Cluster (a step per reconcile until formed)."""
+        names = sorted((p["metadata"]["name"] for p in pods), key=lambda n: int(n.rsplit("-", 1)[1]))
+        if len(names) < spec.process_count or not all(pod_health(p, claims).ready for p in pods):
+            conditions.append(Condition("ClusterFormed", "False", "WaitingForPods",
+                                        "the Redis Cluster is formed once every shard process is ready"))
+            return []
+        try:
+            formed, done = self.dataplane.form_cluster(database, [_pod_host(database, n) for n in names])
+        except DataPlaneError as exc:
+            raise TargetError(str(exc)) from exc
+        if formed:
+            conditions.append(Condition("ClusterFormed", "True", "SlotsAssigned",
+                                        f"{spec.shard_count} shards own all 16384 slots"))
+            return []
+        conditions.append(Condition("ClusterFormed", "False", "Forming", "nodes are meeting and taking slots"))
+        return [Happening("ClusterFormation", "; ".join(done))] if done else []
 
     def _replace_pod(self, namespace: str, step: rollout.Step) -> Happening:
         self.api.delete("Pod", namespace, step.pod)
