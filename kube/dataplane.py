@@ -183,7 +183,8 @@ class DataPlane:
             if done:
                 return False, done
             replicas_follow = all(
-                f" {ids[masters[index % len(masters)]]} " in _myself(connections[host].execute_command("CLUSTER", "NODES"))
+                f" {ids[masters[index % len(masters)]]} "
+                in _myself(connections[host].execute_command("CLUSTER", "NODES"))
                 for index, host in enumerate(replicas))
             return replicas_follow and all(_settled(c, len(hosts)) for c in connections.values()), done
         except redis.RedisError as exc:
