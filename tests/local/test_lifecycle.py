@@ -63,7 +63,7 @@ def test_rolling_upgrade_with_a_retrying_client_sees_no_failed_command(make_data
     from databases.services import upgrade_database
 
     database = make_database(replication=True, redisVersion="7.0")
-    errors, done, count = [], threading.Event(), [0]
+    errors, done, count, retries = [], threading.Event(), [0], [0]
 
     def writer():
         client = endpoint(database)
@@ -74,6 +74,7 @@ def test_rolling_upgrade_with_a_retrying_client_sees_no_failed_command(make_data
                     count[0] += 1
                     break
                 except redis.ConnectionError:  # a client that retries on connection errors
+                    retries[0] += 1
                     time.sleep(0.05)
                 except redis.RedisError as exc:
                     errors.append(repr(exc))
@@ -90,7 +91,8 @@ def test_rolling_upgrade_with_a_retrying_client_sees_no_failed_command(make_data
         done.set()
         thread.join(10)
     assert errors == []
-    assert count[0] > 0 and int(endpoint(database).get("counter")) == count[0]
+    # no acknowledged write lost; a retried INCR whose connection was cut after it ran counts twice
+    assert count[0] > 0 and count[0] <= int(endpoint(database).get("counter")) <= count[0] + retries[0]
     assert {p["version"] for p in database.status["processes"].values()} == {"7.2"}
     assert {"UpgradeStep", "Switchover"} <= reasons(database)
 
