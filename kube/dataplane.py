@@ -130,6 +130,10 @@ class DataPlane:
             try:
                 sentinel.execute_command("SENTINEL", "FAILOVER", database.name)
                 return
+            except redis.ResponseError as exc:
+                if "INPROG" in str(exc):
+                    return  # asked before; the sentinels are on it
+                continue
             except redis.RedisError:
                 continue
             finally:

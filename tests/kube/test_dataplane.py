@@ -55,7 +55,7 @@ def port_of(url: str) -> int:
 def wired(kube_env, team):
     """A running cluster and an active replicated database whose pods are real redis-servers."""
     cluster = running_cluster(kube_env)
-    database = make_database(cluster, team)
+    database = make_database(cluster, team, redisVersion="7.2")
     password = database.password
     auth = ("--requirepass", password, "--masterauth", password)
     with redis_server(*auth) as master_url:
@@ -152,3 +152,31 @@ def test_cluster_is_running_only_while_its_quorum_answers(kube_env, wired):
     run(cluster)
     assert cluster.state == managed.INITIALIZING
     assert cluster.status["conditions"][0]["reason"] == "QuorumNotAnswering"
+
+
+def test_upgrade_switches_the_master_over_through_the_sentinels(kube_env, wired):
+    from databases.services import upgrade_database
+    from targets.drivers import TargetError
+
+    database, ports, sentinel_port = wired
+    run(database)
+    kube_env.settle()
+    run(database)
+    assert database.status["master"] == "cache-0"
+    upgrade_database(database, version="7.4", actor="test")
+    deadline = time.monotonic() + 40
+    while True:
+        try:
+            run(database)
+        except TargetError:  # e.g. the sentinel has not discovered the replica yet: retried, as Celery would
+            database.refresh_from_db()
+        if database.state == managed.DB_ACTIVE and database.status["rollout"] == "done":
+            break
+        assert time.monotonic() < deadline, database.status
+        kube_env.settle()
+        time.sleep(0.2)
+    sentinel = client(sentinel_port, database.cluster.admin_password)
+    assert sentinel.execute_command("SENTINEL", "get-master-addr-by-name", "cache")[1] == str(ports["cache-1"])
+    assert database.status["master"] == "cache-1"
+    rolled = " | ".join(events(database, "RollingUpdate"))
+    assert "replacing replica cache-1" in rolled and "switching master cache-0 over" in rolled
