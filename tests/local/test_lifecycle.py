@@ -156,3 +156,18 @@ def test_recover_names_an_unknown_cluster_clearly(local_target):
 
     with pytest.raises(CommandError, match='no cluster named "nope"'):
         call_command("recover", "nope")
+
+
+def test_out_of_band_changes_are_put_back(make_database, tmp_path):
+    import os
+    import signal
+
+    database = make_database()
+    direct(database, "shard-0-0").config_set("maxmemory", "12345678")
+    haproxy_pid = int(next(tmp_path.rglob("haproxy.pid")).read_text().split()[0])
+    os.kill(haproxy_pid, signal.SIGKILL)
+
+    assert settle(database).state == "active"
+    assert direct(database, "shard-0-0").config_get("maxmemory")["maxmemory"] == str(100 * 1000**2)
+    assert endpoint(database).ping()
+    assert {"ConfigApplied", "EndpointRestarted"} <= reasons(database)
