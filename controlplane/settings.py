@@ -104,10 +104,18 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6390/0")
 
+
+
+def channel_layer_host(url: str) -> dict:
+    """redis-py >= 8 gives up on a read after 5 s by default, exactly as long as channels_redis blocks
+    in a receive (BZPOPMIN, 5 s): without more room every idle websocket receiver fails every 5 s."""
+    return {"address": url, "socket_timeout": 30}
+
+
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL], "capacity": 1500, "expiry": 30},
+        "CONFIG": {"hosts": [channel_layer_host(REDIS_URL)], "capacity": 1500, "expiry": 30},
     }
 }
 
@@ -122,6 +130,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "targets.tasks.reconcile_everything",
         "schedule": timedelta(seconds=int(os.environ.get("CONTROLPLANE_RESYNC_SECONDS", "30"))),
     },
+    # The services rigger of kubernetes targets: database Services follow a sentinel failover within seconds.
+    "follow-masters": {"task": "kube.tasks.follow_masters", "schedule": timedelta(seconds=2)},
 }
 
 # How a spec change reaches the reconciler: "celery" enqueues a task after commit (production),
