@@ -115,7 +115,8 @@ class Endpoint:
     def running_pid(self) -> int | None:
         try:
             pid = int(self.pid_file.read_text().split()[0])
-            if b"haproxy" in Path(f"/proc/{pid}/cmdline").read_bytes():
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+            if b"haproxy" in cmdline and str(self.config_file).encode() in cmdline:  # ours, not a reused pid
                 return pid
         except (OSError, ValueError, IndexError):
             pass

@@ -55,8 +55,16 @@ def pid_is_redis(pid: int) -> bool:
 
 
 def running_pid(process: Process) -> int | None:
+    """The pid of the process if it runs: the pid file names a live redis whose title shows our port
+    (after a reboot a stale pid file may name some other program, or another redis)."""
     pid = read_pid(process)
-    return pid if pid and pid_is_redis(pid) else None
+    if not pid or not pid_is_redis(pid):
+        return None
+    try:
+        title = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return None
+    return pid if f":{process.port}".encode() in title else None
 
 
 def configured_password(process: Process) -> str | None:

@@ -171,3 +171,23 @@ def test_out_of_band_changes_are_put_back(make_database, tmp_path):
     assert direct(database, "shard-0-0").config_get("maxmemory")["maxmemory"] == str(100 * 1000**2)
     assert endpoint(database).ping()
     assert {"ConfigApplied", "EndpointRestarted"} <= reasons(database)
+
+
+def test_a_stale_pid_file_naming_another_redis_does_not_count_as_running(make_database, tmp_path):
+    """After a reboot, pids are reused: a pid file may name an unrelated redis process."""
+    import subprocess
+
+    database = make_database(persistence="aofAlways")
+    endpoint(database).set("k", "v")
+    pid_file = next(tmp_path.rglob("shard-0-0/redis.pid"))
+    kill9(direct(database, "shard-0-0"))
+    stranger = subprocess.Popen(["redis-server", "--port", "0", "--save", "", "--unixsocket",
+                                 str(tmp_path / "stranger.sock")], stdout=subprocess.DEVNULL)
+    try:
+        pid_file.write_text(f"{stranger.pid}\n")
+        assert settle(database).state == "active"
+        assert endpoint(database).get("k") == "v"
+        assert stranger.poll() is None  # left alone
+    finally:
+        stranger.kill()
+        stranger.wait()
