@@ -4,7 +4,7 @@ One consumer serves every page. `/ws/overview/` follows the list pages (staff: e
 member: the clusters and their teams' databases); `/ws/<kind>/<id>/` follows one object. Database
 messages also reach their cluster's group, so every message is checked against the user's teams
 before it is sent; nothing else is trusted from the group. Messages carry no secrets (see
-`timeline.broadcast`).
+`timeline.broadcast`). Groups are received once per process and shared (`fanout.GroupHub`).
 """
 from __future__ import annotations
 
@@ -13,16 +13,22 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from accounts.visibility import visible_clusters, visible_databases
 
-from .display import summarize
+from .fanout import Frame, hub
 
 # Close codes in the application range (4000-4999), so the page knows not to retry. The socket is
 # accepted before it is closed with them: a rejected handshake reaches browsers only as code 1006.
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
+# The server lost the stream (the channel layer is down): the page retries and refetches.
+CLOSE_STREAM_LOST = 1011
 
 
 class StatusConsumer(AsyncJsonWebsocketConsumer):
     groups: list[str] = []
+    # Sockets get group messages from the process-wide hub, so none needs a channel of its own on the
+    # layer (a thousand idle receive loops time out against Redis under load). No layer is configured
+    # under this alias, and for such an alias Channels gives a consumer no channel at all.
+    channel_layer_alias = "none: dashboard sockets use frontend.fanout"
 
     async def connect(self) -> None:
         self.user = self.scope.get("user")
@@ -36,10 +42,10 @@ class StatusConsumer(AsyncJsonWebsocketConsumer):
         if groups is None:
             await self.refuse(CLOSE_FORBIDDEN)
             return
-        for group in groups:
-            await self.channel_layer.group_add(group, self.channel_name)
-        self.subscribed = groups
         await self.accept()
+        for group in groups:
+            await hub().join(group, self)
+            self.subscribed.append(group)
         await self.send_json({"type": "subscribed", "groups": len(groups)})
 
     async def refuse(self, code: int) -> None:
@@ -48,22 +54,22 @@ class StatusConsumer(AsyncJsonWebsocketConsumer):
 
     async def disconnect(self, code: int) -> None:
         for group in self.subscribed:
-            await self.channel_layer.group_discard(group, self.channel_name)
+            await hub().leave(group, self)
+        self.subscribed = []
 
     async def receive_json(self, content, **kwargs) -> None:
         """Pages only listen; a ping gets a pong so clients can check the socket is alive."""
         if isinstance(content, dict) and content.get("type") == "ping":
             await self.send_json({"type": "pong"})
 
-    # -- group messages (type "object.changed" / "object.event") ---------------------------------
-    async def object_changed(self, message: dict) -> None:
-        payload = message["object"]
-        if self.may_see(payload):
-            await self.send_json({"type": "object.changed", "object": payload, "view": summarize(payload)})
+    # -- group messages, handed over by the hub ------------------------------------------------------
+    async def deliver(self, frame: Frame) -> None:
+        if self.may_see(frame.subject):
+            await self.send(text_data=frame.text)
 
-    async def object_event(self, message: dict) -> None:
-        if self.may_see(message):
-            await self.send_json({key: message[key] for key in ("type", "kind", "id", "name", "event")})
+    async def stream_lost(self) -> None:
+        self.subscribed = []
+        await self.close(code=CLOSE_STREAM_LOST)
 
     def may_see(self, payload: dict) -> bool:
         """Every member may see clusters; a database only its team's members (and staff)."""

@@ -11,12 +11,13 @@ def controlplane_redis(tmp_path_factory):
     """A real Redis for the reconcile locks, the Celery broker and the Channels layer."""
     from django.conf import settings
 
+    from controlplane import settings as settings_module
     from controlplane.celery import app as celery_app
 
     with redis_server() as url:
         settings.REDIS_URL = url
         settings.CELERY_BROKER_URL = url
-        settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"] = [url]
+        settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"] = [settings_module.channel_layer_host(url)]
         settings.CONTROLPLANE_RECONCILE_MODE = "manual"
         settings.VAR_DIR = tmp_path_factory.mktemp("var")
         celery_app.conf.broker_url = url
