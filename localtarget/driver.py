@@ -125,6 +125,8 @@ class LocalDriver:
         happenings = self._retire_sentinels(cluster, spec.nodes)
         for member in sentinels:
             happenings += self._ensure_sentinel(member, version)
+        upgraded = self._upgrade_one_sentinel(sentinels, version)
+        happenings += upgraded
         quorum = layout.quorum(spec.nodes)
         watched = self._register_databases(cluster, sentinels, quorum)
         if spec.cluster_recovery:
@@ -132,8 +134,8 @@ class LocalDriver:
         result = observe.observe_cluster(sentinels, quorum, watched, cluster.status or {})
         result.happenings = happenings + result.happenings
         result.details["redisVersion"] = version
-        if spec.cluster_recovery:
-            result.settled = False  # the cleared flag bumped the generation: look again
+        if spec.cluster_recovery or upgraded:
+            result.settled = False  # the cleared flag bumped the generation, or more members to upgrade
         return result
 
     def _ensure_sentinel(self, member: layout.Process, version: str) -> list[Happening]:
@@ -148,6 +150,19 @@ class LocalDriver:
             return [Happening("ProcessRestarted", f"{member.name} (port {member.port}) was not running; restarted",
                               warning=True)]
         return [Happening("ProcessStarted", f"{member.name} started on port {member.port}")]
+
+    def _upgrade_one_sentinel(self, sentinels: list[layout.Process], version: str) -> list[Happening]:
+        """Restart one quorum member per reconcile on the wanted version, so a majority always answers."""
+        for member in sentinels:
+            if processes.read_state(member).get("version") in (None, version):
+                continue
+            if len(sentinel.answering(sentinels)) < len(sentinels):
+                return []  # wait until every member answers before taking one down
+            processes.stop(member)
+            processes.start(member, versions.sentinel_binary(version), extra_args=["--sentinel"])
+            processes.write_state(member, version=version)
+            return [Happening("UpgradeStep", f"{member.name} restarted on Redis {version}")]
+        return []
 
     def _retire_sentinels(self, cluster, nodes: int) -> list[Happening]:
         extra = [(key, port) for key, port in self.ports.all().items()

@@ -191,3 +191,16 @@ def test_a_stale_pid_file_naming_another_redis_does_not_count_as_running(make_da
     finally:
         stranger.kill()
         stranger.wait()
+
+
+def test_the_quorum_upgrades_one_member_at_a_time(make_cluster):
+    from clusters.services import upgrade_cluster
+    from localtarget import processes
+    from targets.drivers import driver_for
+
+    cluster = make_cluster(redisEnterpriseImageSpec={"versionTag": "7.0"})
+    upgrade_cluster(cluster, version="7.2", actor="test")
+    assert settle(cluster).state == "Running"
+    members = driver_for(cluster.target).sentinels(cluster)
+    assert {processes.read_state(m)["version"] for m in members} == {"7.2"}
+    assert [e for e in reasons(cluster) if e == "UpgradeStep"]
