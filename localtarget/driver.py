@@ -144,7 +144,12 @@ class LocalDriver:
         restarted = member.config_file.exists()
         if not restarted:  # an existing config holds what the sentinel learned: keep it
             processes.write_config(member, layout.sentinel_conf(member))
-        processes.start(member, versions.sentinel_binary(version), extra_args=["--sentinel"])
+        try:
+            processes.start(member, versions.sentinel_binary(version), extra_args=["--sentinel"])
+        except processes.PortTaken:
+            self.ports.release(layout.sentinel_key(member.directory.parent.parent.name, int(member.directory.name)))
+            shutil.rmtree(member.directory, ignore_errors=True)  # its config names the old port
+            raise
         processes.write_state(member, version=version)
         if restarted:
             return [Happening("ProcessRestarted", f"{member.name} (port {member.port}) was not running; restarted",

@@ -23,6 +23,7 @@ from redis.retry import Retry
 from targets.drivers import TargetError
 
 from .layout import Process
+from .ports import is_bindable
 
 CONNECT_TIMEOUT = 1.0
 COMMAND_TIMEOUT = 5.0
@@ -120,11 +121,18 @@ def write_config(process: Process, text: str) -> None:
     process.config_file.write_text(text)
 
 
+class PortTaken(TargetError):
+    """Another program listens on the process's port (it was free when the port was handed out)."""
+
+
 def start(process: Process, binary: Path, *, password: str | None = None, extra_args: list[str] | None = None,
           timeout: float = 15.0) -> int:
     """Start the process from its config file and wait until it answers PING; returns its pid."""
     if running_pid(process):
         raise TargetError(f"{process.name} is already running")
+    if not is_bindable(process.port):
+        raise PortTaken(f"port {process.port} of {process.name} is taken by another program; "
+                        "a new port is chosen on the next reconcile")
     with contextlib.suppress(FileNotFoundError):
         process.pid_file.unlink()
     args = [str(binary), str(process.config_file), *(extra_args or [])]

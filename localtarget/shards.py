@@ -58,7 +58,12 @@ def start_process(parts: DatabaseParts, proc: ShardProcess, replica_of: int | No
     config = layout.redis_conf(proc, parts.spec.redis_config(), password=parts.password,
                                replica_of=None if parts.cluster_mode else replica_of, cluster_mode=parts.cluster_mode)
     processes.write_config(proc, config)
-    processes.start(proc, versions.server_binary(version), password=parts.password)
+    try:
+        processes.start(proc, versions.server_binary(version), password=parts.password)
+    except processes.PortTaken:
+        if parts.release_port:
+            parts.release_port(proc)
+        raise
     processes.write_state(proc, version=version)
 
 

@@ -204,3 +204,22 @@ def test_the_quorum_upgrades_one_member_at_a_time(make_cluster):
     members = driver_for(cluster.target).sentinels(cluster)
     assert {processes.read_state(m)["version"] for m in members} == {"7.2"}
     assert [e for e in reasons(cluster) if e == "UpgradeStep"]
+
+
+def test_a_port_taken_by_another_program_is_replaced(make_database):
+    import socket
+
+    database = make_database(persistence="aofAlways")
+    endpoint(database).set("k", "v")
+    old_port = database.status["processes"]["shard-0-0"]["port"]
+    kill9(direct(database, "shard-0-0"))
+    squatter = socket.socket()
+    squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    squatter.bind(("127.0.0.1", old_port))
+    squatter.listen()
+    try:
+        assert settle(database).state == "active"
+        assert database.status["processes"]["shard-0-0"]["port"] != old_port
+        assert endpoint(database).get("k") == "v"
+    finally:
+        squatter.close()
