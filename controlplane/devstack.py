@@ -90,7 +90,7 @@ def main() -> int:
                                   "controlplane.asgi:application"], cwd=BASE_DIR, env=env)),
         ("worker", subprocess.Popen([python, "-m", "celery", "-A", "controlplane", "worker", "-l", "info",
                                      "--concurrency", "2"], cwd=BASE_DIR, env=env)),
-        ("beat", subprocess.Popen([python, "-m", "celery", "-A", "controlplane", "beat", "-l", "info",
+        ("beat", subprocess.Popen([python, "-m", "celery", "-A", "controlplane", "beat", "-l", "warning",
                                    "--schedule", str(VAR_DIR / "celerybeat-schedule")], cwd=BASE_DIR, env=env)),
     ]
     print(f"""

@@ -174,6 +174,7 @@ def write_status(obj, observation: Observation, generation: int, *, error: bool 
                          type=Event.WARNING if happening.warning else Event.NORMAL)
         if old.get("state") != status["state"]:
             message = _transition_message(old.get("state"), status)
+            log.info("%s %s: %s", obj.kind, obj.name, message)
             record_event(obj, "StateChanged", message,
                          type=Event.WARNING if status["state"] in (managed.ERROR, managed.INVALID) else Event.NORMAL)
         elif error and _first_message(old) != _first_message(status):
