@@ -68,15 +68,11 @@ class LocalDriver:
         cluster = database.cluster
         root = layout.database_root(self.var_dir, self.target.name, cluster.name, database.name)
         wanted = set(layout.shard_slots(spec))
-        remembered = {key: port for key, port in self.ports.all().items()
-                      if key.startswith(layout.shard_key(cluster.name, database.name, 0, 0).rsplit("/", 2)[0] + "/")}
+        prefix = layout.database_key_prefix(cluster.name, database.name)
         ports = {slot: self.ports.allocate(layout.shard_key(cluster.name, database.name, *slot), "shard")
                  for slot in sorted(wanted)}
-        retired_ports = {}
-        for key, port in remembered.items():
-            slot = tuple(int(p) for p in key.rsplit("/", 2)[1:])
-            if slot not in wanted:
-                retired_ports[slot] = port
+        retired_ports = {layout.slot_of_key(key): port for key, port in self.ports.all().items()
+                         if key.startswith(prefix) and layout.slot_of_key(key) not in wanted}
         registry = self.ports
 
         def release(proc: layout.ShardProcess) -> None:
@@ -285,7 +281,7 @@ class LocalDriver:
         for proc in parts.processes + parts.retired:
             processes.stop(proc)
         cluster = database.cluster
-        self.ports.release(layout.shard_key(cluster.name, database.name, 0, 0).rsplit("/", 2)[0] + "/")
+        self.ports.release(layout.database_key_prefix(cluster.name, database.name))
         self.ports.release(f"endpoint/{cluster.name}/{database.name}")
         if database.delete_data:
             shutil.rmtree(layout.database_root(self.var_dir, self.target.name, cluster.name, database.name),

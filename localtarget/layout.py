@@ -78,8 +78,18 @@ def sentinel_key(cluster_name: str, index: int) -> str:
     return f"cluster/{cluster_name}/sentinel/{index}"
 
 
+def database_key_prefix(cluster_name: str, database_name: str) -> str:
+    return f"db/{cluster_name}/{database_name}/"
+
+
 def shard_key(cluster_name: str, database_name: str, shard: int, replica_index: int) -> str:
-    return f"db/{cluster_name}/{database_name}/{shard}/{replica_index}"
+    return f"{database_key_prefix(cluster_name, database_name)}{shard}/{replica_index}"
+
+
+def slot_of_key(key: str) -> tuple[int, int]:
+    """(shard, replica_index) from a shard_key."""
+    shard, replica_index = key.rsplit("/", 2)[1:]
+    return int(shard), int(replica_index)
 
 
 def sentinel_processes(root: Path, ports: list[int]) -> list[Process]:
