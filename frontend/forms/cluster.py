@@ -46,6 +46,7 @@ class ClusterForm(SpecForm):
         super().__init__(*args, **kwargs)
         self.versions = versions or []
         self.fields["version"].widget.attrs["list"] = "redis-versions"
+        self.fields["target"].label_from_instance = lambda target: f"{target.name} ({target.get_kind_display()})"
         if editing:
             for identity in ("name", "namespace", "target", "version"):
                 del self.fields[identity]
