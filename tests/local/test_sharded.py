@@ -16,7 +16,7 @@ def cluster_client(database) -> RedisCluster:
 def test_a_sharded_database_is_a_redis_cluster_and_reshards_online_without_losing_keys(make_database):
     from databases.services import update_database
 
-    database = make_database(shardCount=2, memorySize="200MB")
+    database = make_database(shardCount=2, replication=True, memorySize="200MB")
     client = cluster_client(database)
     for i in range(2000):
         client.set(f"user:{i}", i)
@@ -33,7 +33,7 @@ def test_a_sharded_database_is_a_redis_cluster_and_reshards_online_without_losin
 
     update_database(database, spec={**database.spec, "shardCount": 2}, actor="test")
     assert settle(database, timeout=120).state == "active", database.status
-    assert sorted(database.status["processes"]) == ["shard-0-0", "shard-1-0"]
+    assert sorted(database.status["processes"]) == ["shard-0-0", "shard-0-1", "shard-1-0", "shard-1-1"]
     client = cluster_client(database)
     assert [client.get(f"user:{i}") for i in range(2000)] == [str(i) for i in range(2000)]
 
