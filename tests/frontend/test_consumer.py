@@ -145,3 +145,27 @@ async def test_ping_gets_pong(member, team, make_database):
     await communicator.send_json_to({"type": "ping"})
     assert (await communicator.receive_json_from(timeout=5)) == {"type": "pong"}
     await communicator.disconnect()
+
+
+async def test_sockets_of_one_process_share_one_layer_subscription(member, team, make_database):
+    """A thousand viewers of a page cost the channel layer one group member, not a thousand."""
+    import redis.asyncio as aioredis
+    from django.conf import settings
+
+    database = await sync_to_async(make_database)("orders", team)
+    group_key = f"asgi:group:database-{database.pk}"
+    store = aioredis.from_url(settings.REDIS_URL)
+    first = await subscribed(f"/ws/database/{database.pk}/", member)
+    second = await subscribed(f"/ws/database/{database.pk}/", member)
+    assert await store.zcard(group_key) == 1
+
+    await set_state(database, managed.DB_ACTIVE)
+    for communicator in (first, second):
+        changed = [m for m in await messages_until_quiet(communicator) if m["type"] == "object.changed"]
+        assert [m["view"]["state"] for m in changed] == ["active"]
+
+    await first.disconnect()
+    assert await store.zcard(group_key) == 1
+    await second.disconnect()
+    assert await store.zcard(group_key) == 0
+    await store.aclose()

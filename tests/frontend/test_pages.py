@@ -258,3 +258,16 @@ def test_state_endpoint_keeps_the_timeline_of_a_deleted_database_for_its_team(lo
     assert body["missing"] == [key] and [e["reason"] for e in body["events"][key]] == ["StateChanged"]
     body = logged_in(outsider).get("/state/", {"o": key, "events": key}).json()
     assert body["events"][key] == []
+
+
+def test_staff_upgrade_a_cluster_and_members_may_not(logged_in, staff_user, member, cluster, two_versions):
+    from clusters.services import update_cluster
+
+    update_cluster(cluster, spec={"nodes": 3, "redisEnterpriseImageSpec": {"versionTag": "7.0"}}, actor="test")
+    assert logged_in(member).get(f"/clusters/{cluster.pk}/upgrade/").status_code == 403
+    client = logged_in(staff_user)
+    assert "Redis 7.2 (newer)" in client.get(f"/clusters/{cluster.pk}/upgrade/").content.decode()
+    response = client.post(f"/clusters/{cluster.pk}/upgrade/", {"version": "7.2", "confirm": "yes"})
+    cluster.refresh_from_db()
+    assert response.status_code == 302
+    assert cluster.spec["redisEnterpriseImageSpec"]["versionTag"] == "7.2"
