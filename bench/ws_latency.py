@@ -9,13 +9,15 @@ database page (`/ws/database/<id>/`), so every status change fans out to all N.
     .venv/bin/python bench/ws_latency.py [--clients 1 100 1000] [--rounds 30]
 
 The commit time is taken in an on_commit hook that runs just before the publish; arrival is when a
-client's receive loop decodes the message. Clients share one asyncio process, so the figures include
-their own decoding time (1000 JSON messages per change on the same two cores as the server).
+client reads the frame. Clients share one asyncio process on the same cores as the server, so the
+figures include reading 1000 frames per change; `--client lean` (a minimal frame reader) keeps that
+cost small, `--client websockets` shows it with a full client library.
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import json
 import os
 import resource
@@ -90,60 +92,154 @@ class Publisher:
                          self.database.generation)
 
 
-async def run_clients(url: str, session_key: str, database_pk: int, count: int, rounds: int,
-                      publisher: Publisher, first_seq: int = 0) -> list[float]:
-    """Connect `count` clients, make `rounds` status changes, return every (change, client) latency in ms.
+class Arrivals:
+    """Arrival times per change; wakes the driver when every client has one."""
 
-    Sequence numbers start at `first_seq`, so a late message of an earlier run is never counted."""
+    def __init__(self, count: int):
+        self.count = count
+        self.times: dict[int, list[float]] = {}
+        self.complete: dict[int, asyncio.Event] = {}
+
+    def expect(self, seq: int) -> asyncio.Event:
+        return self.complete.setdefault(seq, asyncio.Event())
+
+    def frame(self, text: str | bytes, now: float) -> None:
+        message = json.loads(text)
+        if message.get("type") != "object.changed":
+            return
+        seq = message["object"]["status"].get("benchSeq")
+        if seq is None:
+            return
+        got = self.times.setdefault(seq, [])
+        got.append(now)
+        if len(got) == self.count:
+            self.expect(seq).set()
+
+
+class LeanSocket(asyncio.Protocol):
+    """A minimal websocket client (handshake, unmasked server frames, pong): it costs the measurement
+    a few microseconds per frame, where a full client library costs tens."""
+
+    def __init__(self, request: bytes, arrivals: Arrivals):
+        self.request, self.arrivals = request, arrivals
+        self.buffer = bytearray()
+        self.open = asyncio.get_running_loop().create_future()
+        self.transport: asyncio.Transport | None = None
+        self.upgraded = False
+        self.subscribed = False
+
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+        transport.write(self.request)
+
+    def data_received(self, data: bytes) -> None:
+        now = time.perf_counter()
+        self.buffer += data
+        if not self.upgraded:
+            end = self.buffer.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            if not self.buffer.startswith(b"HTTP/1.1 101"):
+                self.open.set_exception(RuntimeError(bytes(self.buffer[:end]).decode(errors="replace")))
+                return
+            del self.buffer[:end + 4]
+            self.upgraded = True
+        while len(self.buffer) >= 2:
+            opcode, length, offset = self.buffer[0] & 0x0F, self.buffer[1] & 0x7F, 2
+            if length == 126:
+                length, offset = int.from_bytes(self.buffer[2:4], "big"), 4
+            elif length == 127:
+                length, offset = int.from_bytes(self.buffer[2:10], "big"), 10
+            if len(self.buffer) < offset + length:
+                return
+            payload = bytes(self.buffer[offset:offset + length])
+            del self.buffer[:offset + length]
+            if opcode == 0x9:  # ping -> pong, masked with a zero key as clients must
+                self.transport.write(bytes([0x8A, 0x80 | len(payload)]) + b"\0\0\0\0" + payload)
+            elif opcode == 0x1 and not self.subscribed:
+                self.subscribed = True
+                self.open.set_result(True)
+            elif opcode == 0x1:
+                self.arrivals.frame(payload, now)
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.write(bytes([0x88, 0x82]) + b"\0\0\0\0" + (1000).to_bytes(2, "big"))
+            self.transport.close()
+
+
+async def connect_lean(url: str, path: str, session_key: str, count: int, arrivals: Arrivals) -> list:
+    host, port = url.removeprefix("http://").split(":")
+    loop = asyncio.get_running_loop()
+    sockets = []
+    for _ in range(count):
+        key = base64.b64encode(os.urandom(16)).decode()
+        request = (f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                   f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\nOrigin: {url}\r\n"
+                   f"Cookie: sessionid={session_key}\r\n\r\n").encode()
+        _, protocol = await loop.create_connection(lambda r=request: LeanSocket(r, arrivals), host, int(port))
+        await asyncio.wait_for(protocol.open, timeout=30)
+        sockets.append(protocol)
+    return sockets
+
+
+async def connect_library(url: str, path: str, session_key: str, count: int, arrivals: Arrivals) -> list:
     import websockets
-
-    arrivals: dict[int, list[float]] = {}
-    everyone_got: dict[int, asyncio.Event] = {}
-
-    async def client(socket) -> None:
-        async for raw in socket:
-            message = json.loads(raw)
-            seq = (message.get("object") or {}).get("status", {}).get("benchSeq")
-            if message.get("type") == "object.changed" and seq is not None:
-                now = time.perf_counter()
-                got = arrivals.setdefault(seq, [])
-                got.append(now)
-                if len(got) == count:
-                    everyone_got[seq].set()
 
     headers = {"Cookie": f"sessionid={session_key}", "Origin": url}
     sockets = []
-    for start in range(0, count, 100):  # connect in batches so the listen backlog is never exceeded
-        batch = await asyncio.gather(*(websockets.connect(
-            url.replace("http", "ws") + f"/ws/database/{database_pk}/", additional_headers=headers,
-            max_queue=None, open_timeout=60) for _ in range(start, min(count, start + 100))))
-        sockets += batch
+    for start in range(0, count, 100):  # batches, so the listen backlog is never exceeded
+        sockets += await asyncio.gather(*(websockets.connect(
+            url.replace("http", "ws") + path, additional_headers=headers, max_queue=None, open_timeout=60)
+            for _ in range(start, min(count, start + 100))))
     for socket in sockets:
-        hello = json.loads(await socket.recv())
-        assert hello["type"] == "subscribed", hello
-    readers = [asyncio.create_task(client(socket)) for socket in sockets]
+        assert json.loads(await socket.recv())["type"] == "subscribed"
 
+    async def read(socket) -> None:
+        async for text in socket:
+            arrivals.frame(text, time.perf_counter())
+
+    readers = [asyncio.create_task(read(socket)) for socket in sockets]
+
+    class Closer:
+        def close(self) -> None:
+            for reader in readers:
+                reader.cancel()
+            for socket in sockets:
+                asyncio.ensure_future(socket.close())
+
+    return [Closer()]
+
+
+async def run_clients(url: str, session_key: str, database_pk: int, count: int, rounds: int,
+                      publisher: Publisher, first_seq: int = 0, client: str = "lean") -> list[float]:
+    """Connect `count` clients, make `rounds` status changes, return every (change, client) latency in ms.
+
+    Sequence numbers start at `first_seq`, so a late message of an earlier run is never counted."""
+    arrivals = Arrivals(count)
+    connect = connect_lean if client == "lean" else connect_library
+    sockets = await connect(url, f"/ws/database/{database_pk}/", session_key, count, arrivals)
+    loop = asyncio.get_running_loop()
+    for seq in range(first_seq - 3, first_seq):  # warm-up changes with these sockets, not counted
+        complete = arrivals.expect(seq)
+        await loop.run_in_executor(None, publisher.change, seq)
+        await asyncio.wait_for(complete.wait(), timeout=30)
     latencies: list[float] = []
     lost = 0
-    loop = asyncio.get_running_loop()
     for seq in range(first_seq, first_seq + rounds):
-        everyone_got[seq] = asyncio.Event()
+        complete = arrivals.expect(seq)
         await loop.run_in_executor(None, publisher.change, seq)
         try:
-            await asyncio.wait_for(everyone_got[seq].wait(), timeout=10)
+            await asyncio.wait_for(complete.wait(), timeout=10)
         except TimeoutError:
             pass
-        got = arrivals.get(seq, [])
+        got = arrivals.times.get(seq, [])
         lost += count - len(got)
-        if len(got) < count:
-            closed = sum(1 for socket in sockets if socket.close_code is not None)
-            codes = {(s.close_code, s.close_reason) for s in sockets if s.close_code is not None}
-            print(f"  round {seq - first_seq}: {len(got)}/{count} arrived; {closed} socket(s) closed {codes}")
         latencies += [(arrival - publisher.committed[seq]) * 1000 for arrival in got]
         await asyncio.sleep(0.05)
-    for task in readers:
-        task.cancel()
-    await asyncio.gather(*(socket.close() for socket in sockets), return_exceptions=True)
+    for socket in sockets:
+        socket.close()
+    await asyncio.sleep(0.2)
     if lost:
         print(f"  !! {lost} message(s) did not arrive within 10 s")
     return latencies
@@ -154,6 +250,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 100, 1000])
     parser.add_argument("--rounds", type=int, default=30, help="status changes per N")
+    parser.add_argument("--client", choices=["lean", "websockets", "both"], default="both",
+                        help="lean: a minimal frame reader; websockets: the `websockets` library")
     args = parser.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, 8192)), hard))
@@ -164,16 +262,17 @@ def main() -> int:
             database, session_key = make_objects()
             publisher = Publisher(database)
             # A short warm-up so connection pools and imports are not in the first figures.
-            asyncio.run(run_clients(stack.url, session_key, database.pk, 1, 5, publisher))
+            asyncio.run(run_clients(stack.url, session_key, database.pk, 1, 5, publisher, first_seq=10))
             print(f"status latency, DB commit -> websocket client (ms), {args.rounds} changes per N, "
                   f"{os.cpu_count()} CPUs")
-            print(f"{'clients':>8} {'samples':>8} {'p50':>8} {'p99':>8} {'max':>8} {'mean':>8}")
-            for count in args.clients:
+            print(f"{'client':>10} {'N':>6} {'samples':>8} {'p50':>8} {'p99':>8} {'max':>8} {'mean':>8}")
+            clients = ["lean", "websockets"] if args.client == "both" else [args.client]
+            for run, (client, count) in enumerate((c, n) for c in clients for n in args.clients):
                 publisher.committed.clear()
                 started = time.perf_counter()
                 latencies = asyncio.run(run_clients(stack.url, session_key, database.pk, count, args.rounds,
-                                                    publisher, first_seq=1_000_000 * count))
-                print(f"{count:>8} {len(latencies):>8} {percentile(latencies, .5):>8.1f} "
+                                                    publisher, first_seq=1_000_000 * (run + 1), client=client))
+                print(f"{client:>10} {count:>6} {len(latencies):>8} {percentile(latencies, .5):>8.1f} "
                       f"{percentile(latencies, .99):>8.1f} {max(latencies):>8.1f} "
                       f"{statistics.fmean(latencies):>8.1f}   ({time.perf_counter() - started:.0f}s)")
         finally:

@@ -21,6 +21,10 @@ from .display import summarize
 
 log = logging.getLogger(__name__)
 
+# Sends only queue data; the server writes it when the event loop gets control. Handing control back
+# every so many sockets lets the first pages update while the rest are still being queued.
+YIELD_EVERY = 50
+
 
 class Frame:
     """A group message and, computed once for all sockets, the text frame pages receive."""
@@ -91,7 +95,9 @@ class GroupHub:
         try:
             while True:
                 frame = Frame(await self.layer.receive(channel))
-                for listener in list(self.members.get(group, ())):
+                for index, listener in enumerate(list(self.members.get(group, ()))):
+                    if index and index % YIELD_EVERY == 0:
+                        await asyncio.sleep(0)  # let the server write what is queued before going on
                     try:
                         await listener.deliver(frame)
                     except Exception:  # one broken socket must not starve the others
