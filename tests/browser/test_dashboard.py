@@ -70,6 +70,8 @@ def test_the_dashboard_end_to_end(stack, browser, sign_in, shot):
     assert ops.evaluate("window.__badgeStates") == squeezed(["PendingCreation", *states])
     expect(ops.locator("ol[data-timeline] .event-reason").first).to_have_text("StateChanged")
     shot(ops, "04-cluster-running")
+    ops.goto("/databases/")  # the operator keeps the (empty) databases list open
+    expect(ops.get_by_text("You have no databases yet.")).to_be_visible()
 
     # -- a team member: bad input shows the field message and saves nothing ------------------------------
     alice = sign_in("alice")
@@ -106,6 +108,7 @@ def test_the_dashboard_end_to_end(stack, browser, sign_in, shot):
                                                                                             "orders")])
     assert_not_reloaded(alice, loaded_at)
     shot(alice, "08-database-active")
+    expect(ops.locator("#list-changed")).to_be_visible()  # the open list says it has news
 
     # -- reveal credentials: the password is the stored one and opens the real endpoint -----------------
     alice.get_by_role("button", name="Reveal credentials").click()
