@@ -271,3 +271,9 @@ def test_staff_upgrade_a_cluster_and_members_may_not(logged_in, staff_user, memb
     cluster.refresh_from_db()
     assert response.status_code == 302
     assert cluster.spec["redisEnterpriseImageSpec"]["versionTag"] == "7.2"
+
+
+def test_a_refusal_is_a_page_that_says_why(logged_in, member, cluster):
+    response = logged_in(member).get(f"/clusters/{cluster.pk}/edit/")
+    assert response.status_code == 403
+    assert "Not allowed" in response.content.decode() and "You may not change this." in response.content.decode()
