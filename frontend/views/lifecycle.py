@@ -64,7 +64,8 @@ def delete(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
     """A confirm page that names what goes away and whether data is kept, then the service call."""
     kind_ = KINDS[kind]
     obj = _managed_object(request, kind_, pk)
-    context = {"section": f"{kind}s", "kind": kind_, "object": obj, "view": view_of(obj)}
+    context = {"section": f"{kind}s", "kind": kind_, "object": obj, "view": view_of(obj),
+               "is_kubernetes": obj.target.kind == obj.target.KUBERNETES}
     if kind == "cluster":
         context["databases"] = list(obj.databases.values_list("name", flat=True)[:50])
     else:

@@ -177,7 +177,7 @@ def test_the_dashboard_end_to_end(stack, browser, sign_in, shot):
 
     # -- delete, while the server restarts: the page reconnects and refetches what it missed -------------
     alice.get_by_role("link", name="Delete").click()
-    expect(alice.locator("main")).to_contain_text("redb-orders")
+    expect(alice.locator("main")).to_contain_text("stops the database's redis-server processes")
     shot(alice, "16-database-delete")
     alice.get_by_label("Also delete the data").check()
     alice.get_by_label("Type orders to confirm").fill("orders")

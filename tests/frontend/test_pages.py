@@ -216,7 +216,7 @@ def test_delete_needs_the_name_and_says_whether_data_is_kept(logged_in, member, 
     database = make_database("orders", team)
     client = logged_in(member)
     page = client.get(f"/databases/{database.pk}/delete/").content.decode()
-    assert "redb-orders" in page and "data (volumes or files) is <strong>kept</strong>" in page
+    assert "<code>redis-server</code> processes" in page and "data (volumes or files) is <strong>kept</strong>" in page
 
     assert client.post(f"/databases/{database.pk}/delete/", {"confirm_name": "nope"}).status_code == 400
     database.refresh_from_db()
