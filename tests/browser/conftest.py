@@ -13,11 +13,17 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-sync", "--no-first-run"]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 
-# Records every text the status badge shows, so a test can tell which states appeared live.
+# Records every text the status badge and the progress line show, so a test can tell what appeared live.
 BADGE_RECORDER = """
 window.__badgeStates = [];
 window.__loadedAt = Date.now();
+window.__progressTexts = [];
 document.addEventListener("DOMContentLoaded", () => {
+  const progress = document.querySelector(".status-panel [data-field=progress]");
+  if (progress) {
+    new MutationObserver(() => { window.__progressTexts.push(progress.textContent); })
+      .observe(progress, {childList: true, characterData: true, subtree: true});
+  }
   const text = document.querySelector(".status-panel [data-field=state] .badge-text");
   if (!text) return;
   window.__badgeStates.push(text.textContent);

@@ -67,13 +67,37 @@ def test_a_kubernetes_cluster_comes_up_live_and_a_database_says_how_to_connect(s
     alice.goto("/databases/new/")
     alice.get_by_label("Cluster").select_option(label="edge")
     alice.get_by_label("Name", exact=True).fill("sessions")
+    alice.get_by_label("Replication").check()
+    alice.get_by_label("Redis version").fill("7.2")
     alice.get_by_role("button", name="Create database").click()
     alice.wait_for_url(re.compile(r"/databases/\d+/$"))
     connect = alice.locator("section.connect")
     expect(connect).to_contain_text("sessions.redis-edge.svc.cluster.local")
     expect(connect.locator("pre")).to_contain_text("kubectl -n redis-edge port-forward svc/sessions")
-    stack.reconcile("sessions", "redb", wait=False)
-    controller.step()
-    stack.reconcile("sessions", "redb", wait=False)
-    expect(alice.locator(STATUS_BADGE)).to_have_text(re.compile(r"^(active|pending)$"))
+    settle(stack, controller, "sessions", alice)
     shot(alice, "22-kubernetes-database")
+
+    # an upgrade rolls pod by pod (replica first); the page shows each step as it happens
+    alice.get_by_role("link", name="Upgrade").click()
+    alice.get_by_label("Redis 7.4 (newer)").check()
+    alice.get_by_role("button", name="Continue").click()
+    alice.get_by_role("button", name="Upgrade to 7.4").click()
+    expect(alice.locator(".status-panel [data-field=version]")).to_have_text("7.2")
+    loaded_at = alice.evaluate("window.__loadedAt")
+    settle(stack, controller, "sessions", alice)
+    expect(alice.locator(".status-panel [data-field=version]")).to_have_text("7.4")
+    assert alice.evaluate("window.__loadedAt") == loaded_at, "the page was reloaded"
+    seen = alice.evaluate("window.__progressTexts")
+    assert any("Rollout: replacing replica" in text for text in seen), seen
+    assert alice.evaluate("window.__badgeStates") == ["active", "active-change-pending", "active"]
+
+
+def settle(stack, controller, name: str, page, steps: int = 8) -> None:
+    """Reconcile and let the simulated kubelets act, until the database page shows it active and settled."""
+    for _ in range(steps):
+        stack.reconcile(name, "redb", wait=False)
+        if page.locator(STATUS_BADGE).text_content() == "active" and \
+                not page.locator(".status-panel [data-field=progress]").text_content().strip():
+            return
+        controller.step()
+    expect(page.locator(STATUS_BADGE)).to_have_text("active")
