@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 # Sends only queue data; the server writes it when the event loop gets control. Handing control back
 # every so many sockets lets the first pages update while the rest are still being queued.
 YIELD_EVERY = 50
+# The layer forgets group members after `group_expiry` (a day by default); members are re-added well before.
+REFRESH_SECONDS = 3600
 
 
 class Frame:
@@ -60,9 +62,12 @@ class GroupHub:
         self._channels: dict[str, str] = {}
         self._tasks: dict[str, asyncio.Task] = {}
         self._lock = asyncio.Lock()
+        self._refresher: asyncio.Task | None = None
 
     async def join(self, group: str, listener: Listener) -> None:
         async with self._lock:
+            if self._refresher is None or self._refresher.done():
+                self._refresher = asyncio.create_task(self._refresh())
             if group not in self.members:
                 channel = await self.layer.new_channel()
                 await self.layer.group_add(group, channel)
@@ -82,6 +87,9 @@ class GroupHub:
 
     async def _drop(self, group: str) -> None:
         del self.members[group]
+        if not self.members and self._refresher is not None:
+            self._refresher.cancel()
+            self._refresher = None
         task = self._tasks.pop(group)
         if task is not asyncio.current_task():
             task.cancel()
@@ -90,6 +98,16 @@ class GroupHub:
             await self.layer.group_discard(group, channel)
         except Exception as exc:  # the layer is down; the membership expires on its own
             log.warning("could not leave group %s: %s", group, exc)
+
+    async def _refresh(self) -> None:
+        """Keep this process's memberships alive however long a page stays open."""
+        while True:
+            await asyncio.sleep(REFRESH_SECONDS)
+            for group, channel in list(self._channels.items()):
+                try:
+                    await self.layer.group_add(group, channel)
+                except Exception as exc:  # the receive loop notices an outage and tells the pages
+                    log.warning("could not refresh group %s: %s", group, exc)
 
     async def _receive(self, group: str, channel: str) -> None:
         try:
