@@ -105,10 +105,10 @@ class Endpoint:
             "    tcp-check connect",
             f"    tcp-check send-binary {_resp_hex('AUTH', password)}",
             "    tcp-check expect string +OK",
-            f"    tcp-check send-binary {_resp_hex('INFO', 'replication')}",
+            # INFO and QUIT in one write: the server closes right after its answer, so a replica fails the
+            # check at once instead of after `timeout check`.
+            f"    tcp-check send-binary {_resp_hex('INFO', 'replication')}{_resp_hex('QUIT')}",
             "    tcp-check expect string role:master",
-            f"    tcp-check send-binary {_resp_hex('QUIT')}",
-            "    tcp-check expect string +OK",
             *servers,
         ]) + "\n"
 
@@ -182,8 +182,10 @@ class Endpoint:
         return b"".join(chunks).decode(errors="replace")
 
     def drain(self, server: str) -> None:
-        """Stop routing to `server` and cut its client sessions (before a switchover)."""
-        self.command(f"set server {BACKEND}/{server} state maint")
+        """Stop routing new connections to `server` and cut its client sessions (before a switchover).
+        Drain, not maintenance: its health checks go on, so once it is a replica it is already DOWN
+        when it is made ready again."""
+        self.command(f"set server {BACKEND}/{server} state drain")
         self.command(f"shutdown sessions server {BACKEND}/{server}")
 
     def undrain(self, server: str) -> None:

@@ -25,7 +25,10 @@ def is_listening(port: int, host: str = "127.0.0.1") -> bool:
 
 
 def is_bindable(port: int, host: str = "127.0.0.1") -> bool:
+    """Whether a server could listen on the port now. SO_REUSEADDR as Redis and HAProxy use it, so
+    connections of a just-stopped process in TIME_WAIT do not count as taking the port."""
     with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError:
