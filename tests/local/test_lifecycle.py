@@ -13,7 +13,7 @@ from targets import drivers
 from timeline.models import Event
 
 from .conftest import settle
-from .helpers import direct, endpoint, endpoint_port, kill9, master_name
+from .helpers import direct, endpoint, endpoint_port, kill9, master_name, wait_until
 
 
 def reasons(obj) -> set[str]:
@@ -217,7 +217,7 @@ def test_a_port_taken_by_another_program_is_replaced(make_database):
     kill9(direct(database, "shard-0-0"))
     squatter = socket.socket()
     squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    squatter.bind(("127.0.0.1", old_port))
+    assert wait_until(lambda: _bind(squatter, old_port), timeout=5), "the killed process's port never freed"
     squatter.listen()
     try:
         assert settle(database).state == "active"
@@ -225,3 +225,11 @@ def test_a_port_taken_by_another_program_is_replaced(make_database):
         assert endpoint(database).get("k") == "v"
     finally:
         squatter.close()
+
+
+def _bind(sock, port: int) -> bool:
+    try:
+        sock.bind(("127.0.0.1", port))
+    except OSError:
+        return False
+    return True
