@@ -15,13 +15,10 @@ from targets.writes import (
     SpecError,
     WriteResult,
     announce_write,
-    as_version_error,
-    check_generation,
-    check_not_deleting,
     locked,
     refresh_from,
-    replace_spec,
     request_deletion,
+    write_spec,
 )
 
 from .models import Cluster
@@ -67,35 +64,26 @@ def create_cluster(*, name: str, spec: dict, namespace: str | None = None,
 def update_cluster(cluster: Cluster, *, spec: dict, actor, expected_generation: int | None = None,
                    name: str | None = None) -> WriteResult:
     """Replace the whole spec. `name`, when given, must be the cluster's name (names are immutable)."""
-    with transaction.atomic():
-        current = locked(cluster)
-        check_generation(current, expected_generation)
-        check_not_deleting(current)
-        checked = validate_cluster(spec, name=current.name if name is None else name,
-                                   namespace=current.namespace, target=current.target, current=current)
-        result = replace_spec(current, checked.spec, actor=actor, warnings=checked.warnings)
-    refresh_from(cluster, result.obj)
-    return result
+    return write_spec(cluster, lock=locked, new_spec=lambda current: spec,
+                      validate=lambda current, new: _validate_change(current, new, name=name),
+                      actor=actor, expected_generation=expected_generation)
 
 
 def upgrade_cluster(cluster: Cluster, *, version: str, actor, expected_generation: int | None = None
                     ) -> WriteResult:
     """Move the cluster's quorum members to `version` (a rolling restart the driver performs)."""
-    with transaction.atomic():
-        current = locked(cluster)
-        check_generation(current, expected_generation)
-        check_not_deleting(current)
+    def with_version(current: Cluster) -> dict:
         spec = copy.deepcopy(current.spec)
         spec.setdefault("redisEnterpriseImageSpec", {})["versionTag"] = version
-        try:
-            checked = validate_cluster(spec, name=current.name, namespace=current.namespace,
-                                       target=current.target, current=current)
-        except SpecError as exc:
-            raise as_version_error(exc, VERSION_PATH) from None
-        result = replace_spec(current, checked.spec, actor=actor, warnings=checked.warnings,
-                              reason="UpgradeRequested")
-    refresh_from(cluster, result.obj)
-    return result
+        return spec
+
+    return write_spec(cluster, lock=locked, new_spec=with_version, validate=_validate_change, actor=actor,
+                      expected_generation=expected_generation, reason="UpgradeRequested", version_path=VERSION_PATH)
+
+
+def _validate_change(current: Cluster, spec: dict, *, name: str | None = None):
+    return validate_cluster(spec, name=current.name if name is None else name, namespace=current.namespace,
+                            target=current.target, current=current)
 
 
 def delete_cluster(cluster: Cluster, *, actor, delete_data: bool = False) -> None:

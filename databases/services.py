@@ -16,13 +16,10 @@ from targets.writes import (
     WriteResult,
     actor_label,
     announce_write,
-    as_version_error,
-    check_generation,
-    check_not_deleting,
     locked,
     refresh_from,
-    replace_spec,
     request_deletion,
+    write_spec,
 )
 from timeline.record import record_event
 
@@ -54,34 +51,25 @@ def create_database(*, cluster: Cluster, name: str, spec: dict, team, actor) -> 
 def update_database(database: Database, *, spec: dict, actor, expected_generation: int | None = None,
                     name: str | None = None) -> WriteResult:
     """Replace the whole spec. `name`, when given, must be the database's name (names are immutable)."""
-    with transaction.atomic():
-        current = _locked_with_cluster(database)
-        check_generation(current, expected_generation)
-        check_not_deleting(current)
-        checked = validate_database(spec, cluster=current.cluster, name=current.name if name is None else name,
-                                    current=current)
-        result = replace_spec(current, checked.spec, actor=actor, warnings=checked.warnings)
-    refresh_from(database, result.obj)
-    return result
+    return write_spec(database, lock=_locked_with_cluster, new_spec=lambda current: spec,
+                      validate=lambda current, new: _validate_change(current, new, name=name),
+                      actor=actor, expected_generation=expected_generation)
 
 
 def upgrade_database(database: Database, *, version: str, actor, expected_generation: int | None = None
                      ) -> WriteResult:
     """Move the database to Redis `version`, one process at a time (the driver rolls it)."""
-    with transaction.atomic():
-        current = _locked_with_cluster(database)
-        check_generation(current, expected_generation)
-        check_not_deleting(current)
-        spec = copy.deepcopy(current.spec)
-        spec["redisVersion"] = version
-        try:
-            checked = validate_database(spec, cluster=current.cluster, name=current.name, current=current)
-        except SpecError as exc:
-            raise as_version_error(exc, "spec.redisVersion") from None
-        result = replace_spec(current, checked.spec, actor=actor, warnings=checked.warnings,
-                              reason="UpgradeRequested")
-    refresh_from(database, result.obj)
-    return result
+    def with_version(current: Database) -> dict:
+        return {**copy.deepcopy(current.spec), "redisVersion": version}
+
+    return write_spec(database, lock=_locked_with_cluster, new_spec=with_version, validate=_validate_change,
+                      actor=actor, expected_generation=expected_generation, reason="UpgradeRequested",
+                      version_path="spec.redisVersion")
+
+
+def _validate_change(current: Database, spec: dict, *, name: str | None = None):
+    return validate_database(spec, cluster=current.cluster, name=current.name if name is None else name,
+                             current=current)
 
 
 def delete_database(database: Database, *, actor, delete_data: bool = False) -> None:

@@ -7,8 +7,11 @@ and request a reconcile after commit. These are the errors and results they spea
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
+from django.db import transaction
 from django.utils import timezone
 
 
@@ -105,6 +108,30 @@ def replace_spec(obj, new_spec: dict, *, actor, warnings: list[str], reason: str
     obj.save(update_fields=["spec", "generation", "updated_at"])
     announce_write(obj, actor=actor, reason=reason, message=message, warnings=warnings)
     return WriteResult(obj=obj, created=False, changed=True, warnings=warnings)
+
+
+def write_spec(obj, *, lock: Callable, new_spec: Callable[[Any], dict], validate: Callable[[Any, dict], Any],
+               actor, expected_generation: int | None, reason: str = "SpecChanged",
+               version_path: str | None = None) -> WriteResult:
+    """The shape of every change to a stored spec, for both kinds.
+
+    Lock the row, refuse a stale generation or an object being deleted, build the new spec from the
+    locked copy, validate it (errors reported on `version` for an upgrade), store it, and let the
+    caller's instance see the result. Everything happens in one transaction: a refusal changes nothing.
+    """
+    with transaction.atomic():
+        current = lock(obj)
+        check_generation(current, expected_generation)
+        check_not_deleting(current)
+        try:
+            checked = validate(current, new_spec(current))
+        except SpecError as exc:
+            if version_path is None:
+                raise
+            raise as_version_error(exc, version_path) from None
+        result = replace_spec(current, checked.spec, actor=actor, warnings=checked.warnings, reason=reason)
+    refresh_from(obj, result.obj)
+    return result
 
 
 def request_deletion(obj, *, actor, delete_data: bool) -> None:
