@@ -43,6 +43,7 @@ def test_redis_cluster_promotes_a_replica_when_a_shard_master_dies(make_database
     client = cluster_client(database)
     for i in range(300):
         client.set(f"k{i}", i)
+    assert wait_until(lambda: replicas_caught_up(database), timeout=10)  # the WAIT of a sharded database
     victim = database.status["shardMasters"][1]
     kill9(redis.Redis(port=database.status["processes"][victim]["port"], password=database.password))
 
@@ -85,3 +86,14 @@ def test_a_sharded_database_recovers_from_its_persistence_files(make_database, t
     assert database.state == "active"
     client = cluster_client(database)
     assert [client.get(f"r{i}") for i in range(500)] == [str(i) for i in range(500)]
+
+
+def replicas_caught_up(database) -> bool:
+    """Every shard master's replicas acknowledged everything it has (writes are replicated asynchronously)."""
+    for name in database.status["shardMasters"]:
+        info = redis.Redis(port=database.status["processes"][name]["port"], password=database.password).info(
+            "replication")
+        offsets = [info[key]["offset"] for key in info if key.startswith("slave") and isinstance(info[key], dict)]
+        if not offsets or min(offsets) < info["master_repl_offset"]:
+            return False
+    return True
