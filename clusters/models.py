@@ -3,7 +3,7 @@ import secrets
 
 from django.db import models
 
-from targets.managed import ManagedObject
+from targets.managed import PENDING_CREATION, ManagedObject
 
 
 def generate_password() -> str:
@@ -12,6 +12,7 @@ def generate_password() -> str:
 
 class Cluster(ManagedObject):
     kind = "cluster"
+    initial_state = PENDING_CREATION
 
     namespace = models.CharField(max_length=63, default="default")
     target = models.ForeignKey("targets.Target", on_delete=models.PROTECT, related_name="clusters")

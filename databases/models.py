@@ -2,11 +2,12 @@
 from django.db import models
 
 from clusters.models import generate_password
-from targets.managed import ManagedObject
+from targets.managed import DB_PENDING, ManagedObject
 
 
 class Database(ManagedObject):
     kind = "database"
+    initial_state = DB_PENDING
 
     cluster = models.ForeignKey("clusters.Cluster", on_delete=models.PROTECT, related_name="databases")
     # The data-plane password (Secret `redb-<db>` key `password`). Never serialized in list/detail

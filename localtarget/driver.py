@@ -127,7 +127,8 @@ class LocalDriver:
         watched = self._register_databases(cluster, sentinels, quorum)
         if spec.cluster_recovery:
             happenings += recovery.recover_cluster(cluster)
-        result = observe.observe_cluster(sentinels, quorum, watched, cluster.status or {})
+        started = sum(h.reason in ("ProcessStarted", "ProcessRestarted") for h in happenings)
+        result = observe.observe_cluster(sentinels, quorum, watched, cluster.status or {}, started=started)
         result.happenings = happenings + result.happenings
         result.details["redisVersion"] = version
         if spec.cluster_recovery or upgraded:

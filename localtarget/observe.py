@@ -99,7 +99,10 @@ def _by_name(parts: DatabaseParts, name: str):
     return next(p for p in parts.processes if p.name == name)
 
 
-def observe_cluster(sentinels: list[Process], quorum: int, watched: list[str], previous: dict) -> Observation:
+def observe_cluster(sentinels: list[Process], quorum: int, watched: list[str], previous: dict,
+                    *, started: int = 0) -> Observation:
+    """`started`: quorum members this pass started. A new cluster whose members were only just started
+    stays Initializing until the next pass confirms they are still up, as a readiness probe would."""
     alive = sentinel.answering(sentinels)
     conditions = [Condition("QuorumAnswers", "True" if len(alive) >= quorum else "False",
                             "Majority" if len(alive) >= quorum else "NoMajority",
@@ -115,6 +118,10 @@ def observe_cluster(sentinels: list[Process], quorum: int, watched: list[str], p
                                     "; ".join(problems) or f"CKQUORUM ok for {len(watched)} database(s)"))
     details = {"quorumMembers": {s.name: s.port for s in sentinels}, "answering": len(alive)}
     ready = len(alive) >= quorum and not problems
+    if ready and started and not previous.get("everRunning"):
+        conditions.append(Condition("MembersConfirmed", "False", "JustStarted",
+                                    f"{started} quorum member(s) just started; confirming they stay up"))
+        return Observation(state=managed.INITIALIZING, conditions=conditions, details=details, settled=False)
     if ready:
         state = managed.RUNNING
     elif previous.get("everRunning"):

@@ -37,12 +37,19 @@ class ManagedObject(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     kind: str = ""  # "cluster" | "database"; set by subclasses
+    initial_state: str = ""  # the state a new object shows before its first reconcile
 
     class Meta:
         abstract = True
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args, **kwargs) -> None:
+        if self._state.adding and not self.status:
+            self.status = {"state": self.initial_state, "specStatus": "Valid", "observedGeneration": 0,
+                           "conditions": []}
+        super().save(*args, **kwargs)
 
     @property
     def state(self) -> str:

@@ -66,7 +66,7 @@ def test_cluster_page_shows_state_capacity_databases_and_timeline(logged_in, mem
     assert "tone-ok" in page and "Running" in page and "7.0" in page
     assert "3GB used of 12.9GB" in page  # capacity counts every database, names only visible ones
     assert "orders" in page and "search-cache" not in page
-    assert "StateChanged" in page and "new -&gt; Running" in page
+    assert "StateChanged" in page and "PendingCreation -&gt; Running" in page
     assert "kind: RedisEnterpriseCluster" in page
     assert "Edit</a>" not in page  # members do not manage clusters
 
