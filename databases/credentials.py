@@ -25,8 +25,6 @@ def redis_cli_command(info: ConnectionInfo, password: str, spec: DatabaseSpec) -
     parts = ["redis-cli", "-h", info.host, "-p", str(info.port)]
     if spec.shard_count > 1:
         parts.append("-c")
-    if spec.tls_mode != "disabled":
-        parts.append("--tls")
     parts += ["-a", password, "--no-auth-warning"]
     return " ".join(shlex.quote(part) for part in parts)
 

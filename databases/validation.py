@@ -73,6 +73,8 @@ def validate_database(spec: object, *, cluster, name: str, current=None) -> Chec
     if current is not None:
         _check_transition(problems, spec, current)
     if not problems.has("spec"):
+        _check_target_supports(problems, spec, driver=driver, name=name, current=current)
+    if not problems.has("spec"):
         _check_port_free(problems, spec, cluster=cluster, current=current)
         _check_capacity(problems, spec, cluster=cluster, name=name, current=current)
     problems.raise_if_any()
@@ -139,6 +141,14 @@ def _check_spec(problems: Problems, spec: dict, *, cluster, versions: list[str])
         if named is not None and named != cluster.name:
             problems.add("spec.redisEnterpriseCluster.name",
                          f"names cluster {named} but the database is on cluster {cluster.name}")
+
+
+def _check_target_supports(problems: Problems, spec: dict, *, driver, name: str, current) -> None:
+    """Features and in-place changes the cluster's target cannot realise (the driver knows which)."""
+    wanted = DatabaseSpec.from_spec(spec, name)
+    before = DatabaseSpec.from_spec(current.spec, current.name) if current is not None else None
+    for path, message in driver.database_spec_problems(wanted, before).items():
+        problems.add(path, message)
 
 
 def _check_transition(problems: Problems, spec: dict, current) -> None:

@@ -21,6 +21,7 @@ from targets.drivers import (
     Observation,
     SpecNotRealisable,
     TargetError,
+    common_spec_problems,
     register_driver,
 )
 
@@ -68,6 +69,14 @@ class KubernetesDriver:
             service_names=service_names(database),
             hints=[f"kubectl -n {namespace} port-forward svc/{database.name} {port}:{port}"],
         )
+
+    def database_spec_problems(self, wanted: DatabaseSpec, current: DatabaseSpec | None) -> dict[str, str]:
+        problems = common_spec_problems(wanted, "kubernetes")
+        if current is not None and current.shard_count != wanted.shard_count:
+            problems["spec.shardCount"] = (f"cannot change from {current.shard_count} to {wanted.shard_count} on a "
+                                           "kubernetes target yet: online resharding is done by the local target "
+                                           "only")
+        return problems
 
     def free_database_port(self, cluster, taken: set[int]) -> int:
         port = FIRST_DATABASE_PORT

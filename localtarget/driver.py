@@ -15,7 +15,15 @@ from django.conf import settings
 
 from clusters.spec import ClusterSpec
 from databases.spec import DatabaseSpec
-from targets.drivers import ConnectionInfo, Happening, Observation, SpecNotRealisable, TargetError, register_driver
+from targets.drivers import (
+    ConnectionInfo,
+    Happening,
+    Observation,
+    SpecNotRealisable,
+    TargetError,
+    common_spec_problems,
+    register_driver,
+)
 
 from . import (
     haproxy,
@@ -100,6 +108,14 @@ class LocalDriver:
         return ConnectionInfo(host="127.0.0.1", port=self.endpoint_port(database),
                               service_names=[f"{database.name}@127.0.0.1"],
                               hints=["the endpoint always reaches the current master (HAProxy on this machine)"])
+
+    def database_spec_problems(self, wanted: DatabaseSpec, current: DatabaseSpec | None) -> dict[str, str]:
+        problems = common_spec_problems(wanted, "local")
+        if current is not None and current.shard_count == 1 and wanted.shard_count > 1:
+            problems["spec.shardCount"] = ("a database created with shardCount 1 runs without Redis Cluster and "
+                                           "cannot become sharded in place on the local target; create a new "
+                                           "database with the shard count you need")
+        return problems
 
     def free_database_port(self, cluster, taken: set[int]) -> int:
         remembered = set(self.ports.all().values())

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:
     from clusters.models import Cluster
     from databases.models import Database
+    from databases.spec import DatabaseSpec
 
     from .models import Target
 
@@ -85,11 +86,22 @@ class Driver(Protocol):
     def connection_info(self, database: Database) -> ConnectionInfo:
         """Where clients reach the database; a pure function of the stored spec (no I/O)."""
 
+    def database_spec_problems(self, wanted: DatabaseSpec, current: DatabaseSpec | None) -> dict[str, str]:
+        """What this target cannot realise in `wanted`, or cannot reach from `current` in place,
+        as {field path: message}; the validator refuses such a write up front."""
+
     def free_database_port(self, cluster: Cluster, taken: set[int]) -> int:
         """A `databasePort` to assign when the spec has none: not in `taken`, and usable on this target."""
 
     def batch(self) -> contextlib.AbstractContextManager:
         """A scope for a periodic pass; a driver may list each kind once and serve reads from it."""
+
+
+def common_spec_problems(wanted: DatabaseSpec, target_kind: str) -> dict[str, str]:
+    """What no target realises yet; each driver's `database_spec_problems` starts from this."""
+    if wanted.tls_mode != "disabled":
+        return {"spec.tlsMode": f"TLS is not implemented on {target_kind} targets yet; use tlsMode: disabled"}
+    return {}
 
 
 _DRIVERS: dict[str, type] = {}

@@ -92,7 +92,7 @@ def test_transient_failures_are_retried_until_settled(kube_env):
     outcome = reconcile_until_settled("cluster", cluster.pk, timeout=20, interval=0.05)
     assert outcome.state == managed.RUNNING
     cluster.refresh_from_db()
-    assert any(m.startswith("new -> Error") for m in events(cluster, "StateChanged"))
+    assert any(m.startswith("PendingCreation -> Error") for m in events(cluster, "StateChanged"))
 
 
 def test_conflict_from_the_api_server_is_retried(kube_env):

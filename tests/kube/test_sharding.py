@@ -13,6 +13,7 @@ from redis.cluster import ClusterNode, RedisCluster
 
 from databases.services import update_database
 from targets import managed
+from targets.writes import SpecError
 
 from ..servers import free_port, redis_server
 from .test_dataplane import POD_DOMAIN, port_of
@@ -60,10 +61,13 @@ def test_sharded_database_forms_a_redis_cluster_and_refuses_resharding(kube_env,
         assert roles == [b"master", b"master", b"slave", b"slave"]
         client.close()
 
-        update_database(database, spec={**database.spec, "shardCount": 3}, actor="test")
+        with pytest.raises(SpecError) as refused:  # the validator refuses it up front; nothing is stored
+            update_database(database, spec={**database.spec, "shardCount": 3}, actor="test")
+        assert "online resharding" in refused.value.errors["spec.shardCount"][0]
+        database.refresh_from_db()
+        assert database.spec["shardCount"] == 2
         run(database)
-        assert database.state == managed.INVALID
-        assert "resharding" in database.status["conditions"][0]["message"]
+        assert database.state == managed.DB_ACTIVE
         assert kube_env.store.find("StatefulSet", "redis", "cache")["spec"]["replicas"] == 4
 
 

@@ -148,7 +148,21 @@ def test_credentials_reveal_is_recorded_without_the_secret(database, member):
     assert event.actor == "alice" and database.password not in event.message
 
 
-def test_redis_cli_for_sharded_tls_database(cluster):
-    db = create_database(cluster=cluster, name="big", spec={"shardCount": 3, "tlsMode": "enabled"}, team=None,
-                         actor="t").obj
-    assert " -c --tls -a " in reveal_credentials(db, actor="cli").redis_cli
+def test_redis_cli_for_sharded_database_follows_redirects(cluster):
+    db = create_database(cluster=cluster, name="big", spec={"shardCount": 3}, team=None, actor="t").obj
+    assert " -c -a " in reveal_credentials(db, actor="cli").redis_cli
+
+
+def test_tls_is_refused_up_front_while_no_target_implements_it(cluster):
+    errors = errors_of(create_database, cluster=cluster, name="secure", spec={"tlsMode": "enabled"}, team=None,
+                       actor="t")
+    assert errors == {"spec.tlsMode": ["TLS is not implemented on local targets yet; use tlsMode: disabled"]}
+    assert not Database.objects.filter(name="secure").exists()
+
+
+def test_local_target_refuses_making_a_single_shard_database_sharded_in_place(cluster):
+    db = create_database(cluster=cluster, name="grow", spec={"shardCount": 1}, team=None, actor="t").obj
+    errors = errors_of(update_database, db, spec={**db.spec, "shardCount": 3}, actor="t")
+    assert "cannot become sharded in place" in errors["spec.shardCount"][0]
+    db.refresh_from_db()
+    assert db.spec["shardCount"] == 1 and db.generation == 1
