@@ -35,10 +35,10 @@ document.addEventListener("DOMContentLoaded", () => {
 """
 
 
-@pytest.fixture(scope="session")
-def browser():
+@pytest.fixture(scope="module")  # not session: Playwright's sync API keeps an event loop running while open,
+def browser():                   # which would break the asyncio tests collected after this module
     if not Path(CHROMIUM).exists() or shutil.which("redis-server") is None:
-        pytest.skip("needs Debian's chromium and redis-server (scripts/install-system-deps.sh --test)")
+        pytest.fail("needs Debian's chromium and redis-server (scripts/install-system-deps.sh --test)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
