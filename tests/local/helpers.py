@@ -72,7 +72,7 @@ def wait_until(predicate, timeout: float, interval: float = 0.1):
             result = predicate()
             if result:
                 return result
-        except redis.RedisError:
+        except (redis.RedisError, redis.exceptions.RedisClusterException):  # the latter is not a RedisError
             pass
         time.sleep(interval)
     return None
