@@ -6,7 +6,26 @@ stored-spec check the reconciler runs.
 """
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+from contextvars import ContextVar
+
 from targets.quantity import format_memory
+
+_footprints_this_pass: ContextVar[dict[int, list[tuple[int, int]]] | None] = ContextVar("footprints", default=None)
+
+
+@contextlib.contextmanager
+def footprints_read_once() -> Iterator[None]:
+    """Within a periodic pass, read each cluster's database footprints once instead of once per database.
+
+    Only the reconciler's stored-spec check runs inside it; write-path validation always reads fresh rows.
+    """
+    token = _footprints_this_pass.set({})
+    try:
+        yield
+    finally:
+        _footprints_this_pass.reset(token)
 
 
 def database_footprints(cluster, *, exclude_pk: int | None = None) -> list[tuple[int, int]]:
@@ -14,8 +33,14 @@ def database_footprints(cluster, *, exclude_pk: int | None = None) -> list[tuple
     from databases.models import Database
     from databases.spec import DatabaseSpec
 
-    rows = Database.objects.filter(cluster=cluster).order_by("pk").values_list("pk", "name", "spec")
-    return [(pk, DatabaseSpec.from_spec(spec, name).footprint_bytes) for pk, name, spec in rows if pk != exclude_pk]
+    cache = _footprints_this_pass.get()
+    footprints = cache.get(cluster.pk) if cache is not None else None
+    if footprints is None:
+        rows = Database.objects.filter(cluster=cluster).order_by("pk").values_list("pk", "name", "spec")
+        footprints = [(pk, DatabaseSpec.from_spec(spec, name).footprint_bytes) for pk, name, spec in rows]
+        if cache is not None:
+            cache[cluster.pk] = footprints
+    return [(pk, footprint) for pk, footprint in footprints if pk != exclude_pk]
 
 
 def used_bytes(cluster, *, exclude_pk: int | None = None) -> int:

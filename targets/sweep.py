@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import logging
 
+from clusters.capacity import footprints_read_once
+
 from .drivers import TargetError, driver_for
 from .locks import LockBusy
 from .models import Target
@@ -19,7 +21,7 @@ def reconcile_everything() -> dict:
     counts = {"clusters": 0, "databases": 0, "errors": 0, "busy": 0}
     for target in Target.objects.all():
         driver = driver_for(target)
-        with driver.batch():
+        with driver.batch(), footprints_read_once():
             work = [("cluster", pk) for pk in Cluster.objects.filter(target=target).values_list("pk", flat=True)]
             work += [("database", pk) for pk in
                      Database.objects.filter(cluster__target=target).values_list("pk", flat=True)]
