@@ -191,7 +191,10 @@ def _strip_times(status: dict) -> dict:
 
 
 def _first_message(status: dict) -> str:
-    for condition in status.get("conditions", []):
+    """The message that explains the state: a failing condition's first, else any condition's."""
+    conditions = status.get("conditions", [])
+    failing = [c for c in conditions if c.get("status") != "True" and c.get("message")]
+    for condition in failing or conditions:
         if condition.get("message"):
             return condition["message"]
     return ""

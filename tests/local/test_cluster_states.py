@@ -24,6 +24,7 @@ def test_new_cluster_goes_pending_initializing_running(local_target):
     transitions = list(Event.objects.filter(object_kind="cluster", object_id=cluster.pk, reason="StateChanged")
                        .order_by("id").values_list("message", flat=True))
     assert [m.split(":")[0] for m in transitions] == ["PendingCreation -> Initializing", "Initializing -> Running"]
+    assert "just started" in transitions[0]  # the event says why, from the failing condition
 
 
 @pytest.mark.django_db(transaction=True)
