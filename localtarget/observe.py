@@ -78,15 +78,8 @@ def observe_database(parts: DatabaseParts, previous: dict) -> Observation:
         happenings.append(Happening("MasterChanged", f"master moved from {before} to {master.name} "
                                     f"(port {master.port}); the endpoint follows", warning=True))
     ready = master_ok and replica_ok and endpoint_ok and failover_ok
-    if ready:
-        state = managed.DB_ACTIVE
-    elif not previous.get("everRunning"):
-        state = managed.DB_PENDING
-    elif master_ok:
-        state = managed.DB_CHANGE_PENDING
-    else:
-        state = managed.ERROR
-    return Observation(state=state, conditions=conditions, happenings=happenings, details=details, settled=ready)
+    return Observation(state=database_state(ready, master_ok, previous), conditions=conditions,
+                       happenings=happenings, details=details, settled=ready)
 
 
 def _no_master_message(parts: DatabaseParts, views) -> str:
@@ -186,15 +179,18 @@ def observe_sharded(parts: DatabaseParts, previous: dict) -> Observation:
                                "version": processes.read_state(_by_name(parts, v.name)).get("version", "")}
                       for v in views},
     }
+    return Observation(state=database_state(ready, all_masters, previous), conditions=conditions,
+                       happenings=happenings, details=details, settled=ready)
+
+
+def database_state(ready: bool, serving: bool, previous: dict) -> str:
+    """The REDB word: active when all is well; before the first time pending; then change-pending while
+    the masters still serve, Error when they do not."""
     if ready:
-        state = managed.DB_ACTIVE
-    elif not previous.get("everRunning"):
-        state = managed.DB_PENDING
-    elif all_masters:
-        state = managed.DB_CHANGE_PENDING
-    else:
-        state = managed.ERROR
-    return Observation(state=state, conditions=conditions, happenings=happenings, details=details, settled=ready)
+        return managed.DB_ACTIVE
+    if not previous.get("everRunning"):
+        return managed.DB_PENDING
+    return managed.DB_CHANGE_PENDING if serving else managed.ERROR
 
 
 def _pings(port: int, password: str) -> bool:
