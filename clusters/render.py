@@ -165,26 +165,12 @@ def _statefulset(cluster, spec: ClusterSpec) -> dict:
         **podspec.placement(spec, quorum_selector(cluster), spread_required=True),
     }
     config_hash = podspec.content_hash(version, SENTINEL_START, domain)
-    statefulset = {
-        "apiVersion": "apps/v1",
-        "kind": "StatefulSet",
-        "metadata": podspec.metadata(cluster.name, cluster.namespace, pod_labels),
-        "spec": {
-            "replicas": spec.nodes,
-            "serviceName": headless_service_name(cluster),
-            "podManagementPolicy": "Parallel",
-            # The control plane replaces quorum members one at a time (kube/rollout.py).
-            "updateStrategy": {"type": "OnDelete"},
-            "selector": {"matchLabels": quorum_selector(cluster)},
-            "template": {
-                "metadata": {"labels": pod_labels, "annotations": {podspec.CONFIG_HASH_ANNOTATION: config_hash}},
-                "spec": pod_spec,
-            },
-        },
-    }
-    if claims:
-        statefulset["spec"]["volumeClaimTemplates"] = claims
-    return statefulset
+    # Quorum members are replaced one at a time by the control plane (kube/rollout.py).
+    return podspec.statefulset(
+        podspec.metadata(cluster.name, cluster.namespace, pod_labels),
+        replicas=spec.nodes, service_name=headless_service_name(cluster), pod_selector=quorum_selector(cluster),
+        pod_labels=pod_labels, config_hash=config_hash, pod_spec=pod_spec, claims=claims,
+    )
 
 
 def _resource_quota(cluster, spec: ClusterSpec, common: dict) -> dict:

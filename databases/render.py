@@ -166,33 +166,22 @@ def _statefulset(database, spec: DatabaseSpec, cluster_spec: ClusterSpec) -> dic
     if not persistent:
         volumes.append({"name": "data", "emptyDir": {}})
     config_hash = podspec.content_hash(version, static_config(spec), REDIS_START, peer_domain)
-    statefulset = {
-        "apiVersion": "apps/v1",
-        "kind": "StatefulSet",
-        # The shard count a running Redis Cluster was formed with: changing it needs resharding.
-        "metadata": podspec.metadata(database.name, database.namespace, pod_labels,
-                                     {SHARD_COUNT_ANNOTATION: str(spec.shard_count)}),
-        "spec": {
-            "replicas": spec.process_count,
-            "serviceName": headless_service_name_of(database),
-            "podManagementPolicy": "Parallel",
-            # The control plane rolls replicas first and the master last (kube/rollout.py).
-            "updateStrategy": {"type": "OnDelete"},
-            "selector": {"matchLabels": shard_selector(database)},
-            "template": {
-                "metadata": {"labels": pod_labels, "annotations": {podspec.CONFIG_HASH_ANNOTATION: config_hash}},
-                "spec": {
-                    "containers": [container],
-                    "volumes": volumes,
-                    "automountServiceAccountToken": False,
-                    **podspec.placement(cluster_spec, shard_selector(database), spread_required=True),
-                },
-            },
-        },
+    pod_spec = {
+        "containers": [container],
+        "volumes": volumes,
+        "automountServiceAccountToken": False,
+        **podspec.placement(cluster_spec, shard_selector(database), spread_required=True),
     }
-    if persistent:
-        statefulset["spec"]["volumeClaimTemplates"] = [podspec.volume_claim("data", cluster_spec, pod_labels)]
-    return statefulset
+    claims = [podspec.volume_claim("data", cluster_spec, pod_labels)] if persistent else []
+    # The control plane rolls replicas first and the master last (kube/rollout.py). The shard count a
+    # running Redis Cluster was formed with is annotated: changing it needs resharding.
+    return podspec.statefulset(
+        podspec.metadata(database.name, database.namespace, pod_labels,
+                         {SHARD_COUNT_ANNOTATION: str(spec.shard_count)}),
+        replicas=spec.process_count, service_name=headless_service_name_of(database),
+        pod_selector=shard_selector(database), pod_labels=pod_labels, config_hash=config_hash, pod_spec=pod_spec,
+        claims=claims,
+    )
 
 
 def headless_service_name_of(database) -> str:

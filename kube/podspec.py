@@ -111,6 +111,27 @@ def placement(cluster: ClusterSpec, pod_selector: dict[str, str], *, spread_requ
     return spec
 
 
+def statefulset(metadata: dict, *, replicas: int, service_name: str, pod_selector: dict, pod_labels: dict,
+                config_hash: str, pod_spec: dict, claims: list[dict]) -> dict:
+    """A StatefulSet whose pods the control plane replaces itself, one at a time, in the order its rollout
+    plan (kube/rollout.py) chooses: `OnDelete`, and the config hash in the template so only a rendered
+    config change rolls pods."""
+    spec = {
+        "replicas": replicas,
+        "serviceName": service_name,
+        "podManagementPolicy": "Parallel",
+        "updateStrategy": {"type": "OnDelete"},
+        "selector": {"matchLabels": pod_selector},
+        "template": {
+            "metadata": {"labels": pod_labels, "annotations": {CONFIG_HASH_ANNOTATION: config_hash}},
+            "spec": pod_spec,
+        },
+    }
+    if claims:
+        spec["volumeClaimTemplates"] = claims
+    return {"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": metadata, "spec": spec}
+
+
 def exec_probe(command: str, *, initial_delay: int, period: int = 10, failures: int = 3) -> dict:
     return {
         "exec": {"command": ["sh", "-c", command]},
