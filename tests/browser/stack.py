@@ -39,8 +39,9 @@ for team_name, user_name in (("payments", "alice"), ("search", "bob")):
 
 
 class LiveStack:
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, **env_overrides: str):
         self.root = root
+        self.env_overrides = env_overrides
         self.var_dir = root / "var"
         self.database_file = root / "controlplane.sqlite3"
         self.port = free_port()
@@ -65,6 +66,7 @@ class LiveStack:
             "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
             "PYTHONPATH": str(BASE_DIR),
             "CONTROLPLANE_LOG_LEVEL": "WARNING",
+            **self.env_overrides,
         }
         self.manage("migrate", "--noinput")
         self.manage("shell", "-c", SEED)
