@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 from django.conf import settings
@@ -247,12 +248,7 @@ class LocalDriver:
                 sentinel.register(parts.sentinels, parts.monitor, master.port, parts.quorum, parts.password)
         else:
             sentinel.unregister(parts.sentinels, parts.monitor)
-        happenings += live_config.apply(parts)
-        happenings += upgrade.roll(parts)
-        happenings += self._ensure_endpoint(database, parts)
-        result = observe.observe_database(parts, database.status or {})
-        result.happenings = happenings + result.happenings
-        return result
+        return self._converge(database, parts, happenings, observe.observe_database)
 
     def _apply_sharded(self, database, parts: shards.DatabaseParts) -> Observation:
         """Redis Cluster mode: processes, cluster formation, replicas, online resharding, live config."""
@@ -261,10 +257,16 @@ class LocalDriver:
         if parts.retired and redis_cluster.slots_of(parts, parts.retired) == 0:
             redis_cluster.forget(parts, parts.retired)
             happenings += shards.retire(parts)
+        return self._converge(database, parts, happenings, observe.observe_sharded)
+
+    def _converge(self, database, parts: shards.DatabaseParts, happenings: list[Happening],
+                  observe_parts: Callable[[shards.DatabaseParts, dict], Observation]) -> Observation:
+        """What every database shape does last: live settings, the next upgrade step, the endpoint, then
+        observe; the happenings of this pass come before what observing adds."""
         happenings += live_config.apply(parts)
         happenings += upgrade.roll(parts)
         happenings += self._ensure_endpoint(database, parts)
-        result = observe.observe_sharded(parts, database.status or {})
+        result = observe_parts(parts, database.status or {})
         result.happenings = happenings + result.happenings
         return result
 

@@ -121,17 +121,24 @@ def quorum(nodes: int) -> int:
     return nodes // 2 + 1
 
 
-def redis_conf(process: ShardProcess, config: RedisConfig, *, password: str,
-               replica_of: int | None, cluster_mode: bool = False) -> str:
-    """redis.conf for a shard process. Redis itself rewrites it later (CONFIG REWRITE, sentinel)."""
-    lines = [
-        "# Written by the control plane; redis-server rewrites it on CONFIG REWRITE.",
+def _process_lines(process: Process, rewritten_by: str) -> list[str]:
+    """What every process we start shares: loopback only, its port, and its files in its own directory."""
+    return [
+        f"# Written by the control plane; {rewritten_by}.",
         "bind 127.0.0.1",
         f"port {process.port}",
         "daemonize yes",
         f'pidfile "{process.pid_file}"',
         f'logfile "{process.log_file}"',
         f'dir "{process.directory}"',
+    ]
+
+
+def redis_conf(process: ShardProcess, config: RedisConfig, *, password: str,
+               replica_of: int | None, cluster_mode: bool = False) -> str:
+    """redis.conf for a shard process. Redis itself rewrites it later (CONFIG REWRITE, sentinel)."""
+    lines = [
+        *_process_lines(process, "redis-server rewrites it on CONFIG REWRITE"),
         f'requirepass "{password}"',
         f'masterauth "{password}"',
         f"maxmemory {config.maxmemory}",
@@ -156,13 +163,7 @@ def redis_conf(process: ShardProcess, config: RedisConfig, *, password: str,
 def sentinel_conf(process: Process) -> str:
     """sentinel.conf for a quorum member; masters are added at run time with SENTINEL MONITOR."""
     return "\n".join([
-        "# Written by the control plane; redis-sentinel rewrites it as it learns.",
-        "bind 127.0.0.1",
-        f"port {process.port}",
-        "daemonize yes",
-        f'pidfile "{process.pid_file}"',
-        f'logfile "{process.log_file}"',
-        f'dir "{process.directory}"',
+        *_process_lines(process, "redis-sentinel rewrites it as it learns"),
         "sentinel resolve-hostnames no",
         "sentinel announce-hostnames no",
     ]) + "\n"
