@@ -62,10 +62,6 @@ class Kind:
     def detail_url_name(self) -> str:
         return f"frontend:{self.name}-detail"
 
-    @property
-    def list_url_name(self) -> str:
-        return f"frontend:{self.name}-list"
-
 
 CLUSTER = Kind("cluster", "cluster")
 DATABASE = Kind("database", "database")

@@ -101,7 +101,6 @@ class KubeApi:
     def __init__(self, api_client: k8s.ApiClient, *, timeout: float = DEFAULT_TIMEOUT):
         self.api_client = api_client
         self.timeout = timeout
-        self.calls = 0
 
     def request(self, method: str, path: str, *, query: list[tuple[str, str]] | None = None,
                 body: dict | None = None, content_type: str = "application/json") -> dict:
@@ -109,7 +108,6 @@ class KubeApi:
         serialized = self.api_client.param_serialize(method, path, query_params=query or [],
                                                      header_params=headers, body=body,
                                                      auth_settings=["BearerToken"])
-        self.calls += 1
         try:
             response = self.api_client.call_api(*serialized, _request_timeout=(self.timeout, self.timeout))
             response.read()

@@ -190,14 +190,3 @@ class Endpoint:
 
     def undrain(self, server: str) -> None:
         self.command(f"set server {BACKEND}/{server} state ready")
-
-    def servers_up(self) -> list[str]:
-        """Names of the backend servers HAProxy currently routes to."""
-        out = self.command("show servers state " + BACKEND)
-        up = []
-        for line in out.splitlines()[2:]:
-            fields = line.split()
-            # be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state ...
-            if len(fields) > 6 and fields[5] == "2" and fields[6] == "0":
-                up.append(fields[3])
-        return up

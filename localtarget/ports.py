@@ -79,11 +79,6 @@ class PortRegistry:
             data[key] = port
             return port
 
-    def pick_free(self, kind: str, *, avoid: Iterable[int] = ()) -> int:
-        """A free port of the range without remembering it (the caller stores it elsewhere)."""
-        with self._locked() as data:
-            return self._free(kind, set(data.values()) | set(avoid))
-
     def release(self, prefix: str) -> None:
         """Forget every allocation whose key starts with `prefix`."""
         with self._locked() as data:
