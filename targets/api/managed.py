@@ -10,13 +10,13 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 
 from targets.writes import SpecError, WriteResult
 from timeline.models import Event
 
 from .concurrency import etag, expected_generation
+from .parsers import BoundedJSONParser
 from .serializers import ErrorSerializer, EventSerializer, ManifestListSerializer, UpgradeSerializer
 
 ERRORS = {
@@ -62,7 +62,7 @@ def parse_bool(value: str | None, field: str) -> bool:
 
 
 class ManagedObjectViewSet(viewsets.GenericViewSet):
-    parser_classes = [JSONParser]
+    parser_classes = [BoundedJSONParser]
     lookup_field = "name"
     lookup_value_regex = "[^/]+"
     # Body fields a write may repeat but not change, e.g. {"name": ..., "namespace": ...}.
