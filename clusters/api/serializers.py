@@ -5,6 +5,7 @@ from targets.api.serializers import ManagedObjectSerializer, NameField, StrictCh
 
 
 class ClusterSerializer(ManagedObjectSerializer):
-    namespace = StrictCharField(required=False, max_length=63, help_text="Where the cluster lives on its target. Immutable.")
+    namespace = StrictCharField(required=False, max_length=63,
+                                help_text="Where the cluster lives on its target. Immutable.")
     target = NameField(required=False, help_text="Target name; default: the default target. Immutable.")
     team = NameField(read_only=True, allow_null=True, help_text="Owning team, if any.")

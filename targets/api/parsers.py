@@ -1,8 +1,8 @@
 """Request bodies: bounded JSON, and REC/REDB YAML text (`POST /api/v1/apply/`).
 
 Every body is read up to `settings.DATA_UPLOAD_MAX_MEMORY_SIZE` bytes; a longer one is refused
-with 413 before it is parsed. JSON nested deeper than MAX_NESTING or holding numbers beyond a float (1e400) is a 400, never a
-RecursionError or an infinity stored in a spec.
+with 413 before it is parsed. JSON nested deeper than MAX_NESTING or holding numbers beyond a
+float (1e400) is a 400, never a RecursionError or an infinity stored in a spec.
 """
 from __future__ import annotations
 
