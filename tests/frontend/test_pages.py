@@ -64,7 +64,7 @@ def test_cluster_page_shows_state_capacity_databases_and_timeline(logged_in, mem
     write_status(cluster, Observation(state=managed.RUNNING, details={"version": "7.0"}), cluster.generation)
     page = logged_in(member).get(f"/clusters/{cluster.pk}/").content.decode()
     assert "tone-ok" in page and "Running" in page and "7.0" in page
-    assert "3GB used of 12.9GB" in page  # capacity counts every database, names only visible ones
+    assert "3GB used of 12GB" in page  # capacity counts every database, names only visible ones
     assert "orders" in page and "search-cache" not in page
     assert "StateChanged" in page and "PendingCreation -&gt; Running" in page
     assert "kind: RedisEnterpriseCluster" in page
