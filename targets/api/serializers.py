@@ -10,9 +10,25 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from targets.models import Target
+from targets.quantity import MAX_MEMORY_BYTES
 from timeline.models import Event
 
 MAX_GENERATION = 2**63 - 1
+
+
+def memory_size_schema(description: str) -> dict:
+    """OpenAPI for a memory size as targets/quantity.py reads it: "256MB", "2Gi", or whole bytes."""
+    return {"oneOf": [
+        {"type": "string", "maxLength": 64, "example": "256MB",
+         "pattern": r"^\s*[0-9]{1,30}(\.[0-9]{1,30})?\s*([bB]|[kKmMgGtT][iI]?[bB]?)?\s*$"},
+        {"type": "integer", "minimum": 0, "maximum": MAX_MEMORY_BYTES},
+    ], "description": description}
+
+
+def spec_schema(properties: dict, description: str) -> dict:
+    """A `spec` object whose known fields are described; the operator's other fields are allowed (the
+    validator warns about or refuses them, by name)."""
+    return {"type": "object", "properties": properties, "additionalProperties": True, "description": description}
 
 
 class StrictCharField(serializers.CharField):
