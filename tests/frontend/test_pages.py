@@ -277,3 +277,17 @@ def test_a_refusal_is_a_page_that_says_why(logged_in, member, cluster):
     response = logged_in(member).get(f"/clusters/{cluster.pk}/edit/")
     assert response.status_code == 403
     assert "Not allowed" in response.content.decode() and "You may not change this." in response.content.decode()
+
+
+def test_huge_numbers_in_dashboard_urls_and_forms_are_not_server_errors(logged_in, member, team, cluster):
+    client = logged_in(member)
+    huge = "9" * 30
+    assert client.get(f"/databases/{huge}/").status_code == 404
+    assert client.get(f"/databases/new/?cluster={huge}").status_code == 200
+    assert client.get(f"/state/?o=database-{huge}&events=database-{huge}").status_code == 200
+    response = client.post("/databases/new/", {
+        "cluster": cluster.pk, "name": "wide", "memory_size": "1GB", "shard_count": "9" * 20,
+        "persistence": "disabled", "eviction_policy": "volatile-lru", "generation": "9" * 5000})
+    assert response.status_code == 400
+    assert response.context["form"].errors["shard_count"] == ["must be at most 512"]
+    assert not Database.objects.exists()
