@@ -125,7 +125,7 @@ class LocalDriver:
             problems.setdefault("spec.shardCount", (
                 f"needs {wanted.process_count} shard processes but only {max(free, 0)} ports of the shard range "
                 f"{shard_ports.start}-{shard_ports.stop - 1} are free on target {self.target.name}"))
-        new_port = wanted.port is not None and (current is None or current.port != wanted.port)
+        new_port = wanted.port in self.database_ports() and (current is None or current.port != wanted.port)
         if new_port and (wanted.port in remembered or is_listening(wanted.port)):
             problems["spec.databasePort"] = f"port {wanted.port} is in use on this machine; choose another"
         return problems

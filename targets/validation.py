@@ -26,18 +26,34 @@ _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _CPU = re.compile(r"^(\d{1,7})(\.\d{1,6})?(m?)$")
 
 
+# Fields reported per write: a spec of 50000 unknown keys gets 50 messages and a count, not 50000 (nor
+# 50000 typo searches).
+MAX_REPORTED_FIELDS = 50
+MORE = "more"
+
+
 class Problems:
     """Field-level errors and warnings found while checking one write."""
 
     def __init__(self) -> None:
         self.errors: dict[str, list[str]] = {}
         self.warnings: list[str] = []
+        self.unreported = 0
+
+    @property
+    def full(self) -> bool:
+        """True once further fields would go unreported (callers may skip costly checks)."""
+        return len(self.errors) >= MAX_REPORTED_FIELDS
 
     def add(self, path: str, message: str) -> None:
+        if path not in self.errors and self.full:
+            self.unreported += 1
+            self.errors[MORE] = [f"{self.unreported} more problems not shown"]
+            return
         self.errors.setdefault(path, []).append(message)
 
     def warn(self, message: str) -> None:
-        if message not in self.warnings:
+        if message not in self.warnings and len(self.warnings) < MAX_REPORTED_FIELDS:
             self.warnings.append(message)
 
     def has(self, path: str) -> bool:
@@ -90,6 +106,9 @@ def check_fields(problems: Problems, data: dict, fields: FieldSet, path: str) ->
             continue
         if key in fields.unused:
             problems.warn(unused_field_warning(f"{path}.{key}"))
+            continue
+        if problems.full:
+            problems.add(f"{path}.{key}", f"unknown field '{key}'")
             continue
         close = difflib.get_close_matches(str(key), sorted(fields.used | fields.unused), n=1, cutoff=0.6)
         hint = f"; did you mean '{close[0]}'?" if close else ""

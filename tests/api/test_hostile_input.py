@@ -154,3 +154,9 @@ def test_database_port_is_unique_per_target(member_api, staff_api, database, tea
 
 def test_the_example_spec_still_creates(member_api, cluster):
     assert create(member_api, dict(DATABASE_SPEC)).status_code == 201
+
+
+def test_thousands_of_unknown_fields_get_a_bounded_answer(member_api, cluster):
+    spec = {f"field{i}": 1 for i in range(5000)}
+    body = assert_json_error(create(member_api, spec), 400)
+    assert len(body["errors"]) == 51 and body["errors"]["more"] == ["4950 more problems not shown"]

@@ -51,3 +51,17 @@ def test_a_stored_absurd_shard_count_is_invalid_and_deletes_without_walking_it(c
     assert outcome.state == "Invalid" and "shardCount: must be at most 512" in str(database.status)
     delete_database(database, actor="t")
     assert reconcile("database", database.pk).gone
+
+
+def test_a_database_port_something_listens_on_is_refused(cluster):
+    import socket
+
+    from localtarget.ports import is_bindable, port_range
+
+    with socket.socket() as listener:
+        port = next(p for p in port_range("database") if is_bindable(p))
+        listener.bind(("127.0.0.1", port))
+        listener.listen()
+        errors = errors_of(create_database, cluster=cluster, name="clash", team=None, actor="t",
+                           spec={"databasePort": port})
+    assert errors == {"spec.databasePort": [f"port {port} is in use on this machine; choose another"]}
