@@ -242,6 +242,15 @@ def expect_cpu(problems: Problems, value: object, path: str) -> None:
         problems.add(path, f"must be at most {MAX_CPU_CORES} cores")
 
 
+def _encodable(text: str) -> bool:
+    """False for text with lone surrogates (valid in JSON escapes, refused by every database driver)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def version_key(version: str) -> tuple:
     """Sort key for versions like 6.2, 7.2 or 7.4.1; anything else sorts after them, never raises."""
     return tuple((0, int(part), "") if part.isdigit() and len(part) <= 9 else (1, 0, part)
@@ -249,8 +258,8 @@ def version_key(version: str) -> tuple:
 
 
 def plain_data_problem(value: object, limit: int = MAX_NESTING) -> str | None:
-    """Why a parsed body is not plain JSON data (mappings with string keys, lists, strings, finite numbers,
-    booleans, null) nested at most `limit` deep, or None. Checked without recursion."""
+    """Why a parsed body is not plain JSON data (mappings with string keys, lists, UTF-8 strings without NUL,
+    finite numbers, booleans, null) nested at most `limit` deep, or None. Checked without recursion."""
     stack = [(value, 1)]
     while stack:
         item, depth = stack.pop()
@@ -261,6 +270,11 @@ def plain_data_problem(value: object, limit: int = MAX_NESTING) -> str | None:
                 return "mapping keys must be strings"
             children = item.values() if isinstance(item, dict) else item
             stack.extend((child, depth + 1) for child in children)
+            if isinstance(item, dict):
+                stack.extend((key, depth) for key in item)
+        elif isinstance(item, str):
+            if "\x00" in item or not _encodable(item):
+                return "strings must be UTF-8 text without NUL characters"
         elif isinstance(item, float):
             if not math.isfinite(item):
                 return "numbers must be finite"

@@ -160,3 +160,10 @@ def test_thousands_of_unknown_fields_get_a_bounded_answer(member_api, cluster):
     spec = {f"field{i}": 1 for i in range(5000)}
     body = assert_json_error(create(member_api, spec), 400)
     assert len(body["errors"]) == 51 and body["errors"]["more"] == ["4950 more problems not shown"]
+
+
+@pytest.mark.parametrize("text", ['"a\\u0000b"', '"\\ud800"'])
+def test_strings_a_database_cannot_store_are_refused(member_api, cluster, text):
+    response = raw_post(member_api, DATABASES, '{"name": "x", "spec": {"backup": ' + text + "}}")
+    body = assert_json_error(response, 400)
+    assert body["errors"]["body"] == ["JSON strings must be UTF-8 text without NUL characters"]
