@@ -90,7 +90,7 @@ def test_live_settings_are_applied_with_config_set_without_restart(kube_env, wir
     run(database)
     assert database.state == managed.DB_ACTIVE, database.status
     for port in ports.values():
-        assert client(port, database.password).config_get("maxmemory")["maxmemory"] == "100000000"
+        assert client(port, database.password).config_get("maxmemory")["maxmemory"] == str(100 * 1024**2)
     assert events(database, "SentinelsRegistered")
     sentinel = client(sentinel_port, database.cluster.admin_password)
     assert sentinel.execute_command("SENTINEL", "get-master-addr-by-name", "cache")[1] == str(ports["cache-0"])

@@ -129,7 +129,7 @@ def test_live_memory_change_keeps_the_process(make_database):
     assert settle(database).state == "active"
     for name, run_id in before.items():
         conn = direct(database, name)
-        assert conn.config_get("maxmemory")["maxmemory"] == str(200 * 1000**2)
+        assert conn.config_get("maxmemory")["maxmemory"] == str(200 * 1024**2)  # Redis: 1mb = 1024*1024
         assert conn.config_get("maxmemory-policy")["maxmemory-policy"] == "allkeys-lru"
         assert conn.config_get("appendonly")["appendonly"] == "yes"
         assert conn.info("server")["run_id"] == run_id  # no restart
