@@ -103,7 +103,7 @@ def test_live_settings_are_applied_with_config_set_without_restart(kube_env, wir
     assert database.state == managed.DB_ACTIVE
     for port in ports.values():
         config = client(port, database.password).config_get("maxmemory*")
-        assert config["maxmemory"] == "200000000" and config["maxmemory-policy"] == "allkeys-lru"
+        assert config["maxmemory"] == str(200 * 1024**2) and config["maxmemory-policy"] == "allkeys-lru"
     assert {p["metadata"]["uid"] for p in kube_env.store.all_of("Pod", "redis", "redis.io/database=cache")} == uids
     kube_env.emulator.reset_requests()
     run(database)

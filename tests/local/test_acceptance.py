@@ -134,7 +134,7 @@ def test_live_memory_change_keeps_the_process(make_database):
         assert conn.config_get("appendonly")["appendonly"] == "yes"
         assert conn.info("server")["run_id"] == run_id  # no restart
     config_files = [p.read_text() for p in local_target_files(database, "redis.conf")]
-    assert all("appendonly yes" in text and "maxmemory 200000000" in text for text in config_files)
+    assert all("appendonly yes" in text and f"maxmemory {200 * 1024**2}" in text for text in config_files)
 
 
 def local_target_files(database, filename):
