@@ -158,6 +158,8 @@ CONTROLPLANE_LOCAL_PORTS = {
 
 # Redis versions a kubernetes target offers (stock `redis` image tags).
 CONTROLPLANE_KUBERNETES_REDIS_VERSIONS = ["6.2", "7.0", "7.2", "7.4"]
+# Fernet key encrypting stored kubeconfigs (targets/sealing.py); derived from SECRET_KEY when unset.
+CONTROLPLANE_ENCRYPTION_KEY = os.environ.get("CONTROLPLANE_ENCRYPTION_KEY", "")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
