@@ -82,6 +82,9 @@ DATABASES = {
         conn_max_age=60,
     )
 }
+# deploy/kubernetes keeps the URL in a ConfigMap and the password in a Secret: it arrives separately.
+if os.environ.get("DATABASE_PASSWORD"):
+    DATABASES["default"]["PASSWORD"] = os.environ["DATABASE_PASSWORD"]
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 30
     DATABASES["default"]["CONN_MAX_AGE"] = 0
