@@ -5,12 +5,17 @@ works in every namespace its clusters name, so a grant in one namespace is not e
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
+
+from targets.drivers import TargetError
 
 from .client import KubeApi
 from .permissions import Permission, required_permissions
 
 ACCESS_REVIEW_PATH = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
+# A check runs inside a web request (adding a target): bounded as a whole, not only per call.
+CHECK_DEADLINE = 30.0
 
 
 @dataclass
@@ -33,8 +38,14 @@ def allowed(api: KubeApi, permission: Permission) -> bool:
     return bool((answer.get("status") or {}).get("allowed"))
 
 
-def check_access(api: KubeApi) -> AccessReport:
-    """The server's version and the permissions it denies; TargetError when it cannot be asked."""
+def check_access(api: KubeApi, *, deadline_seconds: float = CHECK_DEADLINE) -> AccessReport:
+    """The server's version and the permissions it denies; TargetError when it cannot be asked in time."""
+    started = time.monotonic()
     report = AccessReport(server_version(api))
-    report.missing = [p for p in required_permissions() if not allowed(api, p)]
+    for permission in required_permissions():
+        if time.monotonic() - started > deadline_seconds:
+            raise TargetError(f"the API server answered too slowly: the access check took over "
+                              f"{deadline_seconds:.0f} s")
+        if not allowed(api, permission):
+            report.missing.append(permission)
     return report

@@ -21,6 +21,7 @@ from .writes import SpecError, WriteResult
 KUBECONFIG_MAX_BYTES = 256 * 1024
 CONTEXT_MAX = 253
 CHECK_ERROR_MAX = 1000
+FILE_KEYS = ("client-certificate", "client-key", "tokenFile")
 
 
 class TargetInUse(Exception):
@@ -68,6 +69,34 @@ def _kubeconfig_problem(text: str, context: str) -> tuple[str, str] | None:
         return "context", f"the kubeconfig has no current-context; name one of: {', '.join(map(str, names))}"
     if wanted not in names:
         return "context", f"no context {wanted!r} in the kubeconfig; it has: {', '.join(map(str, names)) or 'none'}"
+    return _self_contained_problem(config, wanted)
+
+
+def _entry(config: dict, section: str, name: object) -> dict:
+    for item in config.get(section) or []:
+        if isinstance(item, dict) and item.get("name") == name:
+            return item.get(section[:-1]) or {}
+    return {}
+
+
+def _self_contained_problem(config: dict, context: str) -> tuple[str, str] | None:
+    """The stored kubeconfig must carry its credentials inline: it may not make the control plane run a
+    command (`exec`, `auth-provider`) or read a file of the machine it runs on."""
+    selected = _entry(config, "contexts", context)
+    user = _entry(config, "users", selected.get("user"))
+    cluster = _entry(config, "clusters", selected.get("cluster"))
+    if not cluster.get("server"):
+        return "kubeconfig", f"context {context!r} names no cluster with a server address"
+    for key in ("exec", "auth-provider"):
+        if key in user:
+            return "kubeconfig", (f"user {selected.get('user')!r} authenticates with {key!r}, which would run a "
+                                  "program on the control plane; use a token or client certificate (e.g. a "
+                                  "service account's token)")
+    for section, keys in ((user, FILE_KEYS), (cluster, ("certificate-authority",))):
+        found = [key for key in keys if key in section]
+        if found:
+            return "kubeconfig", (f"{found[0]!r} refers to a file; inline it ({found[0]}-data, or token), e.g. "
+                                  "with `kubectl config view --raw --minify --flatten`")
     return None
 
 

@@ -101,3 +101,30 @@ def test_remove_refuses_a_target_with_clusters(kubeconfig_file):
         target("remove", "prod")
     with pytest.raises(CommandError, match="default target"):
         target("remove", Target.default().name)
+
+
+@pytest.mark.parametrize(("user", "message"), [
+    ({"exec": {"apiVersion": "client.authentication.k8s.io/v1", "command": "touch"}}, "would run a program"),
+    ({"auth-provider": {"name": "oidc"}}, "would run a program"),
+    ({"client-certificate": "/etc/passwd", "client-key": "/etc/shadow"}, "'client-certificate' refers to a file"),
+    ({"tokenFile": "/var/run/secrets/token"}, "'tokenFile' refers to a file"),
+])
+def test_a_kubeconfig_must_carry_its_credentials_inline(tmp_path, kube_emulator, user, message):
+    config = yaml.safe_load(kube_emulator.kubeconfig())
+    config["users"][0]["user"] = user
+    path = tmp_path / "kubeconfig"
+    path.write_text(yaml.safe_dump(config))
+    with pytest.raises(CommandError, match=message):
+        target("add", "prod", "--kubeconfig", str(path))
+    assert not Target.objects.filter(name="prod").exists()
+
+
+def test_the_access_check_is_bounded_as_a_whole(kube_emulator):
+    from kube.access import check_access
+    from kube.client import KubeApi, build_api_client
+    from targets.drivers import TargetError
+
+    api = KubeApi(build_api_client({"kubeconfig": kube_emulator.kubeconfig()}), timeout=1.0)
+    assert check_access(api).server_version == "v1.30.0-emulator"
+    with pytest.raises(TargetError, match="answered too slowly"):
+        check_access(api, deadline_seconds=0.0)
