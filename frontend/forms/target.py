@@ -20,6 +20,12 @@ class TargetForm(forms.Form):
     in_cluster = forms.BooleanField(required=False, label="In-cluster",
                                     help_text="The cluster this control plane runs in, with its service account.")
 
+    def forget_kubeconfig(self) -> None:
+        """A rejected form comes back without the pasted kubeconfig: a secret is never echoed into a page."""
+        if self.is_bound:
+            self.data = self.data.copy()
+            self.data["kubeconfig"] = ""
+
     def add_spec_error(self, error: SpecError) -> None:
         for path, messages in error.errors.items():
             field = FIELDS.get(path)

@@ -38,6 +38,7 @@ def target_list(request: HttpRequest) -> HttpResponse:
                     messages.warning(request, warning)
                 return redirect("frontend:target-list")
         status = 400
+        form.forget_kubeconfig()
     Target.default()
     targets = Target.objects.annotate(cluster_count=Count("clusters")).order_by("name")
     return render(request, "frontend/targets/list.html", {

@@ -33,7 +33,9 @@ def test_bad_input_shows_field_errors_and_adds_nothing(logged_in, staff_user, em
     response = logged_in(staff_user).post("/targets/", {"name": "prod", "kubeconfig": emulator.kubeconfig(),
                                                         "context": "nope"})
     assert response.status_code == 400
-    assert "no context &#x27;nope&#x27; in the kubeconfig" in response.content.decode()
+    page = response.content.decode()
+    assert "no context &#x27;nope&#x27; in the kubeconfig" in page
+    assert "emulator-token" not in page  # the pasted kubeconfig is not echoed back
     assert not Target.objects.filter(name="prod").exists()
 
 
