@@ -128,3 +128,12 @@ def test_the_access_check_is_bounded_as_a_whole(kube_emulator):
     assert check_access(api).server_version == "v1.30.0-emulator"
     with pytest.raises(TargetError, match="answered too slowly"):
         check_access(api, deadline_seconds=0.0)
+
+
+def test_an_in_cluster_target_reaches_pods_directly_by_their_dns_names():
+    from kube.driver import KubernetesDriver
+
+    driver = KubernetesDriver(Target(name="here", kind=Target.KUBERNETES, settings={"in_cluster": True}))
+    name = "cache-0.cache-headless.redis.svc.cluster.local"
+    assert driver.dataplane.enabled
+    assert driver.dataplane.address(name, 6379) == (name, 6379)
