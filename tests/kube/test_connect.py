@@ -137,3 +137,17 @@ def test_an_in_cluster_target_reaches_pods_directly_by_their_dns_names():
     name = "cache-0.cache-headless.redis.svc.cluster.local"
     assert driver.dataplane.enabled
     assert driver.dataplane.address(name, 6379) == (name, 6379)
+
+
+def test_a_kubeconfig_sealed_with_another_key_is_a_target_error_not_a_crash(kubeconfig_file, settings):
+    from cryptography.fernet import Fernet
+
+    from targets.drivers import TargetError
+
+    target("add", "prod", "--kubeconfig", str(kubeconfig_file))
+    settings.CONTROLPLANE_ENCRYPTION_KEY = Fernet.generate_key().decode()
+    with pytest.raises(TargetError, match="cannot be decrypted"):
+        Target.objects.get(name="prod").connection_settings()
+    with pytest.raises(CommandError, match="not ready"):
+        target("check", "prod")
+    assert "cannot be decrypted" in Target.objects.get(name="prod").check_error
