@@ -140,7 +140,7 @@ class TargetConnectionSerializer(serializers.Serializer):
 
 
 class TargetCreateSerializer(TargetConnectionSerializer):
-    name = serializers.CharField(max_length=63, help_text="DNS-1123 label; immutable.")
+    name = StrictCharField(max_length=63, help_text="DNS-1123 label; immutable.")
 
 
 class ErrorSerializer(serializers.Serializer):

@@ -167,3 +167,11 @@ def test_strings_a_database_cannot_store_are_refused(member_api, cluster, text):
     response = raw_post(member_api, DATABASES, '{"name": "x", "spec": {"backup": ' + text + "}}")
     body = assert_json_error(response, 400)
     assert body["errors"]["body"] == ["JSON strings must be UTF-8 text without NUL characters"]
+
+
+@pytest.mark.parametrize("kubeconfig", ["contexts: " + "[" * 3000 + "]" * 3000, "contexts: [" + "9" * 5000 + "]"])
+def test_a_hostile_kubeconfig_is_a_field_error(staff_api, db, kubeconfig):
+    response = staff_api.post("/api/v1/targets/", {"name": "far", "kubeconfig": kubeconfig}, format="json")
+    assert assert_json_error(response, 400)["errors"]["kubeconfig"][0].startswith("is not valid YAML")
+    response = staff_api.post("/api/v1/targets/", {"name": 123, "kubeconfig": ""}, format="json")
+    assert assert_json_error(response, 400)["errors"]["name"] == ["must be a string, not int."]
