@@ -32,6 +32,10 @@ CONFIG = """
 [[operations]]
 include-path-regex = "/databases/[{]name[}]/"
 parameters = { "path.name" = "orders" }
+
+[[operations]]
+include-path-regex = "/targets/[{]name[}]/"
+parameters = { "path.name" = "local" }
 """
 SETUP = """
 from django.contrib.auth import get_user_model
@@ -92,7 +96,7 @@ def count_results(report: Path) -> tuple[int, int, int]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--max-examples", type=int, default=15, help="test cases per operation and phase")
+    parser.add_argument("--max-examples", type=int, default=30, help="test cases per operation and phase")
     parser.add_argument("--seed", type=int, default=1, help="schemathesis seed (fixed: reproducible runs)")
     parser.add_argument("--keep", action="store_true", help="keep the throwaway files (server log, report)")
     parser.add_argument("extra", nargs="*", help="more `schemathesis run` options (after --)")
