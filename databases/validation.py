@@ -174,9 +174,9 @@ def _taken_ports(cluster, *, exclude_pk: int | None) -> dict[int, str]:
     from .models import Database
 
     taken = {}
-    rows = Database.objects.filter(cluster__target=cluster.target).values_list("pk", "name", "cluster__name", "spec")
-    for pk, name, cluster_name, spec in rows:
-        port = spec.get("databasePort")
+    rows = (Database.objects.filter(cluster__target=cluster.target)
+            .values_list("pk", "name", "cluster__name", "spec__databasePort"))  # the port only, not whole specs
+    for pk, name, cluster_name, port in rows:
         if pk != exclude_pk and isinstance(port, int):
             taken[port] = f"database {name} of cluster {cluster_name}"
     return taken
