@@ -131,8 +131,7 @@ def parse_documents(text: str) -> list[Document]:
             documents += _parse_one(problems, raw, f"documents[{index}]")
     seen: dict[tuple, str] = {}
     for document in documents:
-        key = (document.kind, document.name, document.namespace,
-               (document.spec.get("redisEnterpriseCluster") or {}).get("name"))
+        key = (document.kind, document.name, document.namespace, _cluster_reference(document))
         if key in seen:
             problems.add(f"{document.path}.metadata.name", f"{document.name} is already described by {seen[key]}")
         seen.setdefault(key, document.path)
@@ -223,12 +222,19 @@ def _apply_database(document: Document, *, actor, team) -> WriteResult:
     return update_database(existing, spec=document.spec, actor=actor)
 
 
+def _cluster_reference(document: Document) -> str | None:
+    """The cluster name a REDB's `spec.redisEnterpriseCluster.name` gives, if it is a name at all (the validator
+    reports anything else)."""
+    reference = document.spec.get("redisEnterpriseCluster")
+    named = reference.get("name") if isinstance(reference, dict) else None
+    return named if isinstance(named, str) else None
+
+
 def _cluster_for(document: Document):
     """The REC a REDB names, or else the only cluster in its namespace."""
     from clusters.models import Cluster
 
-    reference = document.spec.get("redisEnterpriseCluster")
-    named = reference.get("name") if isinstance(reference, dict) else None
+    named = _cluster_reference(document)
     if named:
         cluster = Cluster.objects.select_related("target").filter(name=named).first()
         if cluster is None:

@@ -175,3 +175,37 @@ def test_a_hostile_kubeconfig_is_a_field_error(staff_api, db, kubeconfig):
     assert assert_json_error(response, 400)["errors"]["kubeconfig"][0].startswith("is not valid YAML")
     response = staff_api.post("/api/v1/targets/", {"name": 123, "kubeconfig": ""}, format="json")
     assert assert_json_error(response, 400)["errors"]["name"] == ["must be a string, not int."]
+
+
+REDB_HEAD = "apiVersion: app.redislabs.com/v1alpha1\nkind: RedisEnterpriseDatabase\n"
+REC_HEAD = "apiVersion: app.redislabs.com/v1\nkind: RedisEnterpriseCluster\n"
+
+
+@pytest.mark.parametrize("text", [
+    REC_HEAD + "metadata: {name: r2, namespace: 7, annotations: {redis-controlplane.io/target: [1]}}\nspec: {}\n",
+    REC_HEAD + "metadata: {name: r2, namespace: n2}\nspec: {nodes: 1e3, persistentSpec: {volumeSize: .inf}}\n",
+    REDB_HEAD + "metadata: {name: a}\nspec: {redisEnterpriseCluster: x, memorySize: [1]}\n",
+    REDB_HEAD + "metadata: {name: a}\nspec: {redisEnterpriseCluster: {name: [rec]}}\n",
+    REDB_HEAD + "metadata: {name: a, namespace: default}\nspec: {databasePort: 0x16, redisVersion: 7.2}\n",
+    REDB_HEAD + "metadata: {name: a}\nspec: !!binary aGVsbG8=\n",
+    REDB_HEAD + "metadata: {name: a}\nspec: {? [a, b] : 1}\n",
+    "apiVersion: v1\nkind: List\nitems: {a: 1}\n",
+    "- 1\n- [2]\n",
+    "%YAML 9.9\n---\na: 1\n",
+])
+def test_hostile_yaml_documents_are_field_errors(staff_api, cluster, text):
+    body = assert_json_error(raw_post(staff_api, "/api/v1/apply/?team=payments", text, YAML), 400)
+    assert body["errors"]
+
+
+@pytest.mark.parametrize("spec", [
+    {"nodes": True}, {"nodes": 3.0}, {"persistentSpec": "x"}, {"persistentSpec": {"volumeSize": 1.5}},
+    {"redisEnterpriseNodeResources": {"limits": "x"}}, {"redisEnterpriseNodeResources": {"limits": {"cpu": [2]}}},
+    {"redisEnterpriseNodeResources": {"limits": {"cpu": "9" * 400, "memory": "9" * 400}}},
+    {"redisEnterpriseImageSpec": {"versionTag": ["7.2"]}}, {"redisEnterpriseImageSpec": "7.2"},
+    {"nodeSelector": {"a": {"b": 1}}}, {"podTolerations": {"a": 1}}, {"extraLabels": {"k": "v" * 300}},
+    {"username": 7}, {"ingressOrRouteSpec": {"method": 1}},
+])
+def test_hostile_cluster_specs_are_field_errors(staff_api, cluster, spec):
+    response = staff_api.put("/api/v1/clusters/rec/", {"name": "rec", "spec": spec}, format="json")
+    assert any(path.startswith("spec") for path in assert_json_error(response, 400)["errors"])
