@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import copy
 
+from operatorapi.images import is_enterprise_version
+from operatorapi.rec import REC_LEGACY, REC_SPEC
 from targets.drivers import driver_for
 from targets.models import Target
 from targets.quantity import format_memory, parse_memory
+from targets.shape import check_defined
 from targets.validation import (
     Checked,
     FieldSet,
@@ -32,26 +35,13 @@ from targets.validation import (
 from .capacity import used_bytes
 from .spec import ClusterSpec
 
-SPEC_FIELDS = FieldSet.of(
-    used=["nodes", "persistentSpec", "redisEnterpriseNodeResources", "nodeSelector", "podTolerations",
-          "podAntiAffinity", "rackAwarenessNodeLabel", "priorityClassName", "extraLabels", "uiServiceType",
-          "ingressOrRouteSpec", "clusterRecovery", "redisEnterpriseImageSpec", "username"],
-    unused=["license", "licenseSecretName", "bootstrapperImageSpec", "bootstrapperResources",
-            "redisEnterpriseServicesRiggerImageSpec", "redisEnterpriseServicesRiggerResources",
-            "servicesRiggerSpec", "sideContainersSpec", "uiAnnotations", "podAnnotations", "serviceAccountName",
-            "createServiceAccount", "redisEnterpriseVolumeMounts", "redisEnterpriseAdditionalPodSpecAttributes",
-            "podSecurityPolicyName", "antiAffinityAdditionalTopologyKeys", "hostAliases", "redisOnFlashSpec",
-            "redisEnterpriseTerminationGracePeriodSeconds", "ocspConfiguration", "encryptAtRest",
-            "containerTimezone", "certificates", "securityContext", "redisUpgradePolicy", "encryptPVC",
-            "dataInternodeEncryption", "ldap", "backup", "activeActive", "pvcNameForRedisData",
-            "redisEnterprisePodAnnotations", "usageMeter", "extraEnvVars", "podStartingPolicy",
-            "resp3Default", "persistenceSpec", "userDefinedModules", "auditing", "callHomeClient"],
-)
-PERSISTENT_FIELDS = FieldSet.of(["enabled", "storageClassName", "volumeSize", "enablePersistentVolumeResize"])
-RESOURCES_FIELDS = FieldSet.of(["limits", "requests"])
+# Every field the Redis Enterprise operator defines is known (operatorapi/rec.py says which are used here).
+SPEC_FIELDS = FieldSet.defined(REC_SPEC, legacy=REC_LEGACY)
+PERSISTENT_FIELDS = FieldSet.defined(REC_SPEC["persistentSpec"])
+RESOURCES_FIELDS = FieldSet.defined(REC_SPEC["redisEnterpriseNodeResources"])
 RESOURCE_AMOUNT_FIELDS = FieldSet.of(["cpu", "memory"], unused=["ephemeral-storage"])
-IMAGE_FIELDS = FieldSet.of(["versionTag"], unused=["repository", "imagePullPolicy", "digestHash"])
-INGRESS_FIELDS = FieldSet.of(["method", "apiFqdnUrl", "dbFqdnSuffix", "ingressAnnotations"])
+IMAGE_FIELDS = FieldSet.defined(REC_SPEC["redisEnterpriseImageSpec"])
+INGRESS_FIELDS = FieldSet.defined(REC_SPEC["ingressOrRouteSpec"])
 INGRESS_METHODS = ["ingress", "openShiftRoute", "istio"]
 UI_SERVICE_TYPES = ["ClusterIP", "NodePort", "LoadBalancer"]
 DEFAULT_NODES = 3
@@ -105,6 +95,7 @@ def _check_identity(problems: Problems, *, name: str, namespace: str, target: Ta
 def _check_spec(problems: Problems, spec: dict, *, target: Target, versions: list[str]) -> None:
     """Rules a spec must meet on its own, whatever it replaces."""
     check_fields(problems, spec, SPEC_FIELDS, "spec")
+    check_defined(problems, spec, REC_SPEC, "spec")
     nodes = expect_int(problems, spec.get("nodes"), "spec.nodes", minimum=1)
     if nodes is not None:
         minimum = 3 if target.kind == Target.KUBERNETES else 1
@@ -117,10 +108,14 @@ def _check_spec(problems: Problems, spec: dict, *, target: Target, versions: lis
     image = expect_mapping(problems, spec.get("redisEnterpriseImageSpec"), "spec.redisEnterpriseImageSpec")
     if image is not None:
         check_fields(problems, image, IMAGE_FIELDS, "spec.redisEnterpriseImageSpec")
+        check_defined(problems, image, REC_SPEC["redisEnterpriseImageSpec"], "spec.redisEnterpriseImageSpec")
         version = expect_string(problems, image.get("versionTag"), VERSION_PATH)
-        problem = version and version_problem(version, versions, target.name)
-        if problem:
-            problems.add(VERSION_PATH, problem)
+        if is_enterprise_version(version):
+            problems.warn(enterprise_version_warning(version, versions))
+        else:
+            problem = version and version_problem(version, versions, target.name)
+            if problem:
+                problems.add(VERSION_PATH, problem)
     expect_string_map(problems, spec.get("nodeSelector"), "spec.nodeSelector")
     tolerations = expect_list(problems, spec.get("podTolerations"), "spec.podTolerations") or []
     for index, toleration in enumerate(tolerations):
@@ -133,6 +128,7 @@ def _check_spec(problems: Problems, spec: dict, *, target: Target, versions: lis
     ingress = expect_mapping(problems, spec.get("ingressOrRouteSpec"), "spec.ingressOrRouteSpec")
     if ingress is not None:
         check_fields(problems, ingress, INGRESS_FIELDS, "spec.ingressOrRouteSpec")
+        check_defined(problems, ingress, REC_SPEC["ingressOrRouteSpec"], "spec.ingressOrRouteSpec")
         expect_string(problems, ingress.get("method"), "spec.ingressOrRouteSpec.method", choices=INGRESS_METHODS)
         expect_string(problems, ingress.get("apiFqdnUrl"), "spec.ingressOrRouteSpec.apiFqdnUrl")
         expect_string(problems, ingress.get("dbFqdnSuffix"), "spec.ingressOrRouteSpec.dbFqdnSuffix")
@@ -146,6 +142,7 @@ def _check_persistence(problems: Problems, value: object, target: Target) -> Non
     if persistent is None:
         return
     check_fields(problems, persistent, PERSISTENT_FIELDS, "spec.persistentSpec")
+    check_defined(problems, persistent, REC_SPEC["persistentSpec"], "spec.persistentSpec")
     enabled = expect_bool(problems, persistent.get("enabled"), "spec.persistentSpec.enabled")
     if enabled is False and target.kind == Target.KUBERNETES:
         problems.add("spec.persistentSpec.enabled", "persistence is mandatory on a kubernetes target")
@@ -162,6 +159,7 @@ def _check_resources(problems: Problems, value: object) -> None:
     if resources is None:
         return
     check_fields(problems, resources, RESOURCES_FIELDS, path)
+    check_defined(problems, resources, REC_SPEC["redisEnterpriseNodeResources"], path)
     memory = {}
     for part in ("limits", "requests"):
         amounts = expect_mapping(problems, resources.get(part), f"{path}.{part}")
@@ -192,7 +190,7 @@ def _check_transition(problems: Problems, spec: dict, current) -> None:
     if username is not None and username != current.admin_username:
         problems.add("spec.username", f"cannot change once the cluster exists (it is {current.admin_username})")
     version = (spec.get("redisEnterpriseImageSpec") or {}).get("versionTag")
-    problem = version and downgrade_problem(version, before.redis_version)
+    problem = version and not is_enterprise_version(version) and downgrade_problem(version, before.redis_version)
     if problem:
         problems.add(VERSION_PATH, problem)
     if after.capacity_bytes < before.capacity_bytes:
@@ -203,16 +201,23 @@ def _check_transition(problems: Problems, spec: dict, current) -> None:
                          f"{current.name} already use {format_memory(used)}")
 
 
-def _with_defaults(spec: dict, *, versions: list[str], current) -> dict:
-    """The spec to store: the user's fields plus `nodes` and a pinned version.
+def enterprise_version_warning(tag: str, versions: list[str]) -> str:
+    return (f"{VERSION_PATH}: {tag} is a Redis Enterprise Software version, not a Redis version; it is not used: "
+            "the cluster keeps its Redis version (a new one gets the target's newest). Give a Redis version to "
+            f"choose one ({', '.join(versions) or 'none offered'})")
 
-    A version the user leaves out stays what it was (a full replace never upgrades by accident);
-    a new cluster gets the target's newest.
+
+def _with_defaults(spec: dict, *, versions: list[str], current) -> dict:
+    """The spec to store: the user's fields plus `nodes` and a pinned Redis version.
+
+    A version the user leaves out, or gives as a Redis Enterprise Software version, stays what it
+    was (a full replace never upgrades by accident); a new cluster gets the target's newest.
     """
     stored = copy.deepcopy(spec)
     stored.setdefault("nodes", DEFAULT_NODES)
     image = stored.setdefault("redisEnterpriseImageSpec", {})
-    if not image.get("versionTag"):
+    if not image.get("versionTag") or is_enterprise_version(image["versionTag"]):
+        image.pop("versionTag", None)
         previous = ClusterSpec.from_spec(current.spec).redis_version if current is not None else None
         newest = versions[-1] if versions else None
         if previous or newest:

@@ -10,8 +10,10 @@ import copy
 
 from clusters.capacity import capacity_problem, database_footprints
 from clusters.spec import ClusterSpec
+from operatorapi.redb import REDB_SPEC
 from targets.drivers import TargetError, driver_for
 from targets.quantity import format_memory
+from targets.shape import check_defined
 from targets.validation import (
     Checked,
     FieldSet,
@@ -38,15 +40,9 @@ from .spec import (
     DatabaseSpec,
 )
 
-SPEC_FIELDS = FieldSet.of(
-    used=["memorySize", "shardCount", "replication", "persistence", "evictionPolicy", "databasePort",
-          "databaseSecretName", "redisVersion", "tlsMode", "modulesList", "redisEnterpriseCluster"],
-    unused=["rolesPermissions", "alertSettings", "backup", "ossCluster", "proxyPolicy", "defaultUser",
-            "isRof", "rofRamSize", "rackAware", "replicaSources", "shardsPlacement", "upgradeSpec",
-            "clientAuthenticationCertificates", "activeActive", "dataInternodeEncryption",
-            "databaseServicePort", "resp3", "type", "shardingEnabled"],
-)
-CLUSTER_REF_FIELDS = FieldSet.of(["name"])
+# Every field the Redis Enterprise operator defines is known (operatorapi/redb.py says which are used here).
+SPEC_FIELDS = FieldSet.defined(REDB_SPEC)
+CLUSTER_REF_FIELDS = FieldSet.defined(REDB_SPEC["redisEnterpriseCluster"])
 DEFAULTS = {"memorySize": "100MB", "shardCount": 1, "replication": False, "persistence": "disabled",
             "evictionPolicy": DEFAULT_EVICTION_POLICY, "tlsMode": "disabled"}
 # Fields that, once assigned, keep their value when a full replace leaves them out.
@@ -111,6 +107,7 @@ def _check_identity(problems: Problems, *, cluster, name: str) -> None:
 def _check_spec(problems: Problems, spec: dict, *, cluster, versions: list[str]) -> None:
     """Rules a spec must meet on its own, whatever it replaces."""
     check_fields(problems, spec, SPEC_FIELDS, "spec")
+    check_defined(problems, spec, REDB_SPEC, "spec")
     expect_memory(problems, spec.get("memorySize"), "spec.memorySize", minimum=MIN_MEMORY_BYTES,
                   minimum_text=format_memory(MIN_MEMORY_BYTES))
     expect_int(problems, spec.get("shardCount"), "spec.shardCount", minimum=1)
@@ -137,6 +134,7 @@ def _check_spec(problems: Problems, spec: dict, *, cluster, versions: list[str])
     reference = expect_mapping(problems, spec.get("redisEnterpriseCluster"), "spec.redisEnterpriseCluster")
     if reference is not None:
         check_fields(problems, reference, CLUSTER_REF_FIELDS, "spec.redisEnterpriseCluster")
+        check_defined(problems, reference, REDB_SPEC["redisEnterpriseCluster"], "spec.redisEnterpriseCluster")
         named = reference.get("name")
         if named is not None and named != cluster.name:
             problems.add("spec.redisEnterpriseCluster.name",
