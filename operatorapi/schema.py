@@ -140,3 +140,13 @@ def crd(kind: Kind) -> dict:
             "versions": versions,
         },
     }
+
+
+def api_components() -> dict[str, dict]:
+    """Named OpenAPI components for the REST API (`spec` of a cluster and of a database): the CRDs' schemas."""
+    return {f"{kind.kind}Spec": spec_schema(kind.spec) for kind in KINDS}
+
+
+def api_reference(kind: Kind) -> dict:
+    """A reference to `kind`'s spec component, for a serializer field."""
+    return {"$ref": f"#/components/schemas/{kind.kind}Spec"}
