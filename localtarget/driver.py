@@ -134,6 +134,9 @@ class LocalDriver:
         newest = versions.newest_version()
         return Probe(f"redis-server {newest}" if newest else "no redis-server installed")
 
+    def install_definitions(self) -> list[str]:
+        return []  # nothing to install on this machine
+
     # -- clusters ---------------------------------------------------------------------------
     def apply_cluster(self, cluster) -> Observation:
         spec = ClusterSpec.from_spec(cluster.spec)
