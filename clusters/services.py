@@ -10,6 +10,8 @@ import copy
 
 from django.db import IntegrityError, transaction
 
+from operatorapi.images import is_enterprise_version
+from targets.drivers import driver_for
 from targets.metadata import checked_metadata
 from targets.models import Target
 from targets.writes import (
@@ -77,6 +79,11 @@ def update_cluster(cluster: Cluster, *, spec: dict, actor, expected_generation: 
 def upgrade_cluster(cluster: Cluster, *, version: str, actor, expected_generation: int | None = None
                     ) -> WriteResult:
     """Move the cluster's quorum members to `version` (a rolling restart the driver performs)."""
+    if is_enterprise_version(version):  # in a spec only a warning; asked for explicitly, a clear refusal
+        offered = ", ".join(driver_for(cluster.target).redis_versions()) or "none"
+        raise SpecError({"version": [f"{version} is a Redis Enterprise Software version; give a Redis version "
+                                     f"(target {cluster.target.name} offers {offered})"]})
+
     def with_version(current: Cluster) -> dict:
         spec = copy.deepcopy(current.spec)
         spec.setdefault("redisEnterpriseImageSpec", {})["versionTag"] = version

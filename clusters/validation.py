@@ -61,6 +61,7 @@ def validate_cluster(spec: object, *, name: str, namespace: str, target: Target,
         problems.raise_if_any()
     versions = driver_for(target).redis_versions()
     _check_spec(problems, spec, target=target, versions=versions)
+    check_defined(problems, spec, REC_SPEC, "spec")  # the operator's rules, on writes only
     if current is not None:
         _check_transition(problems, spec, current)
     problems.raise_if_any()
@@ -95,7 +96,6 @@ def _check_identity(problems: Problems, *, name: str, namespace: str, target: Ta
 def _check_spec(problems: Problems, spec: dict, *, target: Target, versions: list[str]) -> None:
     """Rules a spec must meet on its own, whatever it replaces."""
     check_fields(problems, spec, SPEC_FIELDS, "spec")
-    check_defined(problems, spec, REC_SPEC, "spec")
     nodes = expect_int(problems, spec.get("nodes"), "spec.nodes", minimum=1)
     if nodes is not None:
         minimum = 3 if target.kind == Target.KUBERNETES else 1
@@ -108,7 +108,6 @@ def _check_spec(problems: Problems, spec: dict, *, target: Target, versions: lis
     image = expect_mapping(problems, spec.get("redisEnterpriseImageSpec"), "spec.redisEnterpriseImageSpec")
     if image is not None:
         check_fields(problems, image, IMAGE_FIELDS, "spec.redisEnterpriseImageSpec")
-        check_defined(problems, image, REC_SPEC["redisEnterpriseImageSpec"], "spec.redisEnterpriseImageSpec")
         version = expect_string(problems, image.get("versionTag"), VERSION_PATH)
         if is_enterprise_version(version):
             problems.warn(enterprise_version_warning(version, versions))
@@ -128,7 +127,6 @@ def _check_spec(problems: Problems, spec: dict, *, target: Target, versions: lis
     ingress = expect_mapping(problems, spec.get("ingressOrRouteSpec"), "spec.ingressOrRouteSpec")
     if ingress is not None:
         check_fields(problems, ingress, INGRESS_FIELDS, "spec.ingressOrRouteSpec")
-        check_defined(problems, ingress, REC_SPEC["ingressOrRouteSpec"], "spec.ingressOrRouteSpec")
         expect_string(problems, ingress.get("method"), "spec.ingressOrRouteSpec.method", choices=INGRESS_METHODS)
         expect_string(problems, ingress.get("apiFqdnUrl"), "spec.ingressOrRouteSpec.apiFqdnUrl")
         expect_string(problems, ingress.get("dbFqdnSuffix"), "spec.ingressOrRouteSpec.dbFqdnSuffix")
@@ -142,7 +140,6 @@ def _check_persistence(problems: Problems, value: object, target: Target) -> Non
     if persistent is None:
         return
     check_fields(problems, persistent, PERSISTENT_FIELDS, "spec.persistentSpec")
-    check_defined(problems, persistent, REC_SPEC["persistentSpec"], "spec.persistentSpec")
     enabled = expect_bool(problems, persistent.get("enabled"), "spec.persistentSpec.enabled")
     if enabled is False and target.kind == Target.KUBERNETES:
         problems.add("spec.persistentSpec.enabled", "persistence is mandatory on a kubernetes target")
@@ -159,7 +156,6 @@ def _check_resources(problems: Problems, value: object) -> None:
     if resources is None:
         return
     check_fields(problems, resources, RESOURCES_FIELDS, path)
-    check_defined(problems, resources, REC_SPEC["redisEnterpriseNodeResources"], path)
     memory = {}
     for part in ("limits", "requests"):
         amounts = expect_mapping(problems, resources.get(part), f"{path}.{part}")

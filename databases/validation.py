@@ -66,6 +66,7 @@ def validate_database(spec: object, *, cluster, name: str, current=None) -> Chec
     driver = driver_for(cluster.target)
     versions = driver.redis_versions()
     _check_spec(problems, spec, cluster=cluster, versions=versions)
+    check_defined(problems, spec, REDB_SPEC, "spec")  # the operator's rules, on writes only
     if current is not None:
         _check_transition(problems, spec, current)
     if not problems.has("spec"):
@@ -107,7 +108,6 @@ def _check_identity(problems: Problems, *, cluster, name: str) -> None:
 def _check_spec(problems: Problems, spec: dict, *, cluster, versions: list[str]) -> None:
     """Rules a spec must meet on its own, whatever it replaces."""
     check_fields(problems, spec, SPEC_FIELDS, "spec")
-    check_defined(problems, spec, REDB_SPEC, "spec")
     expect_memory(problems, spec.get("memorySize"), "spec.memorySize", minimum=MIN_MEMORY_BYTES,
                   minimum_text=format_memory(MIN_MEMORY_BYTES))
     expect_int(problems, spec.get("shardCount"), "spec.shardCount", minimum=1)
@@ -134,7 +134,6 @@ def _check_spec(problems: Problems, spec: dict, *, cluster, versions: list[str])
     reference = expect_mapping(problems, spec.get("redisEnterpriseCluster"), "spec.redisEnterpriseCluster")
     if reference is not None:
         check_fields(problems, reference, CLUSTER_REF_FIELDS, "spec.redisEnterpriseCluster")
-        check_defined(problems, reference, REDB_SPEC["redisEnterpriseCluster"], "spec.redisEnterpriseCluster")
         named = reference.get("name")
         if named is not None and named != cluster.name:
             problems.add("spec.redisEnterpriseCluster.name",

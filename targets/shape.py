@@ -14,11 +14,15 @@ from .validation import Problems, expect_bool, expect_int, expect_list, expect_m
 
 def check_defined(problems: Problems, data: dict, definition: Field, path: str) -> None:
     """Check `data` (an object the operator defines as `definition`): its required fields, and the shape of
-    every field present that is not used here. Unknown names are `check_fields`' business."""
+    every field present that is not used here, in it and in the used objects it holds. The kind's
+    validator checks the used fields themselves (and unknown names, with `check_fields`)."""
     _check_required(problems, data, definition, path)
     for child in definition.fields:
-        if child.support != USED and child.name in data:
-            check_shape(problems, child, data[child.name], f"{path}.{child.name}")
+        value = data.get(child.name)
+        if child.support != USED:
+            check_shape(problems, child, value, f"{path}.{child.name}")
+        elif child.type == OBJECT and isinstance(value, dict):
+            check_defined(problems, value, child, f"{path}.{child.name}")
 
 
 def check_shape(problems: Problems, field: Field, value: object, path: str) -> None:

@@ -191,3 +191,21 @@ def test_labels_and_annotations_follow_the_kubernetes_rules(local_target, metada
         apply_documents(text, actor="test")
     assert list(info.value.errors) == [path]
     assert not Cluster.objects.exists()
+
+
+def test_a_stored_spec_is_not_made_invalid_by_the_shape_of_an_unused_field(cluster):
+    from clusters.validation import stored_cluster_problems
+    from targets.drivers import driver_for
+
+    Cluster.objects.filter(pk=cluster.pk).update(spec={**cluster.spec, "slaveHA": {}})  # accepted by an older release
+    cluster.refresh_from_db()
+    assert stored_cluster_problems(cluster, driver_for(cluster.target)) == []
+    assert "spec.slaveHA.slaveHAGracePeriod" in errors_of(update_cluster, cluster, spec=cluster.spec, actor="test")
+
+
+def test_an_upgrade_to_an_enterprise_tag_is_refused(cluster):
+    from clusters.services import upgrade_cluster
+
+    errors = errors_of(upgrade_cluster, cluster, version="8.0.20-44.23", actor="test")
+    assert errors == {"version": ["8.0.20-44.23 is a Redis Enterprise Software version; give a Redis version "
+                                  "(target local offers 7.0, 7.2)"]}
