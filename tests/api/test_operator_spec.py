@@ -20,11 +20,17 @@ def test_spec_is_the_crd_schema_in_the_served_document(staff_api):
     assert components["RedisEnterpriseDatabaseSpec"] == spec_schema(REDB_SPEC)
     crd_spec = crd(REC)["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
     assert components["RedisEnterpriseClusterSpec"] == crd_spec
-    for body, kind in (("Cluster", REC), ("ClusterRequest", REC), ("PatchedClusterRequest", REC),
-                       ("Database", REDB), ("DatabaseRequest", REDB)):
+    for body, kind, suffix in (("Cluster", REC, ""), ("ClusterRequest", REC, ""),
+                               ("PatchedClusterRequest", REC, "Patch"), ("Database", REDB, ""),
+                               ("DatabaseRequest", REDB, ""), ("PatchedDatabaseRequest", REDB, "Patch")):
         spec = components[body]["properties"]["spec"]
         refs = [spec.get("$ref")] + [part.get("$ref") for part in spec.get("allOf", [])]
-        assert f"#/components/schemas/{kind.kind}Spec" in refs, body
+        assert f"#/components/schemas/{kind.kind}Spec{suffix}" in refs, body
+    # A PATCH may send a key as null to remove it; nothing else differs.
+    patch = components["RedisEnterpriseDatabaseSpecPatch"]
+    assert all(prop["nullable"] for prop in patch["properties"].values())
+    assert {k: {n: v for n, v in p.items() if n != "nullable"} for k, p in patch["properties"].items()} == \
+        components["RedisEnterpriseDatabaseSpec"]["properties"]
     fields = components["RedisEnterpriseClusterSpec"]["properties"]
     assert {"upgradeSpec", "pullSecrets", "slaveHA", "sso", "nodes"} <= set(fields)
     assert fields["nodes"]["type"] == "integer"
