@@ -128,3 +128,34 @@ def test_the_bundle_installs_both_crds():
     assert set(installed) == {"redisenterpriseclusters.app.redislabs.com",
                               "redisenterprisedatabases.app.redislabs.com"}
     assert "namespace" not in installed["redisenterpriseclusters.app.redislabs.com"]["metadata"]
+
+
+def test_the_field_generator_keeps_types_enums_required_support_and_the_hand_kept_part():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("operator_fields", ROOT / "scripts" / "operator_fields.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    big = {"type": "object", "properties": {f"p{i}": {"type": "string"} for i in range(50)}}
+    operator_crd = {"spec": {"versions": [{"name": "v1", "storage": True, "schema": {"openAPIV3Schema": {
+        "properties": {"spec": {"type": "object", "description": "The spec. More words.", "properties": {
+            "size": {"type": "integer", "description": "How big, e.g. 3. Details follow."},
+            "mode": {"type": "string", "enum": ["a", "b"]},
+            "quota": {"x-kubernetes-int-or-string": True, "anyOf": [{"type": "integer"}, {"type": "string"}]},
+            "tags": {"type": "object", "additionalProperties": {"type": "string"}},
+            "podSpec": big,
+            "ha": {"type": "object", "required": ["grace"], "properties": {"grace": {"type": "integer"}}},
+        }}}}}}]}}
+    tail = "\n# --- kept by hand (scripts/operator_fields.py carries this part over) ---\nLEGACY = 1\n"
+    source = script.module_source("REC", "SPEC", operator_crd, {"size", "ha.grace"}, "9.9.9-1", tail,
+                                  {"mode": "The mode from the API reference."})
+    namespace: dict = {}
+    exec(compile(source.replace("from .field", "from operatorapi.field"), "generated", "exec"), namespace)
+    generated = namespace["SPEC"]
+    assert [(f.name, f.type, f.support) for f in generated.fields] == [
+        ("size", "integer", "used"), ("mode", "string", "warn"), ("quota", "quantity", "warn"),
+        ("tags", "map", "warn"), ("podSpec", "any", "warn"), ("ha", "object", "warn")]
+    assert generated["size"].description == "How big, e.g. 3."
+    assert generated["mode"].description == "The mode from the API reference." and generated["mode"].enum == ("a", "b")
+    assert generated["ha"].required == ("grace",) and generated["ha"]["grace"].support == "used"
+    assert namespace["LEGACY"] == 1 and namespace["OPERATOR_RELEASE"] == "9.9.9-1"
