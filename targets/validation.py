@@ -96,7 +96,7 @@ def check_fields(problems: Problems, data: dict, fields: FieldSet, path: str) ->
 
 
 def unknown_field_message(key: object, known: Iterable[str]) -> str:
-    """"unknown field 'x'", suggesting the likely name."""
+    """The message for an unknown field, suggesting the likely name."""
     close = difflib.get_close_matches(str(key), sorted(known), n=1, cutoff=0.6)
     hint = f"; did you mean '{close[0]}'?" if close else ""
     return f"unknown field '{key}'{hint}"
