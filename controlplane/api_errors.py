@@ -106,7 +106,7 @@ def not_found(request: HttpRequest, exception: Exception | None = None):
 
 
 def server_error(request: HttpRequest):
-    """Site-wide 500 handler: JSON under /api/ (no traceback), Django's page elsewhere."""
+    """Site-wide 500 handler: JSON under /api/ (no traceback), the dashboard's 500.html elsewhere."""
     if request.path.startswith("/api/"):
         return JsonResponse(error_body("Internal error; the request changed nothing. See the server log."),
                             status=status.HTTP_500_INTERNAL_SERVER_ERROR)
