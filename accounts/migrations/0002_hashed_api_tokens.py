@@ -3,6 +3,7 @@
 import django.db.models.deletion
 from django.conf import settings
 import hashlib
+from datetime import UTC, datetime
 
 from django.db import migrations, models
 
@@ -21,7 +22,11 @@ def hash_legacy_tokens(apps, schema_editor):
         for key, user_id, created in rows:
             token = ApiToken.objects.create(user_id=user_id, digest=hashlib.sha256(key.encode()).hexdigest(),
                                             prefix=key[:8])
-            ApiToken.objects.filter(pk=token.pk).update(created_at=created)
+            if isinstance(created, str):
+                created = datetime.fromisoformat(created)
+            if created is not None:  # SQLite hands back naive UTC
+                ApiToken.objects.filter(pk=token.pk).update(created_at=created if created.tzinfo
+                                                            else created.replace(tzinfo=UTC))
         if connection.vendor == "sqlite":
             cursor.execute("PRAGMA secure_delete = ON")  # overwrite the freed pages, not just unlink them
         cursor.execute(f"DELETE FROM {LEGACY_TABLE}")

@@ -90,3 +90,13 @@ def test_concurrent_writes_wait_or_conflict_never_fail(two_webs):
     # The -wal and -shm files exist while a connection is open; SQLite gives them the main file's mode.
     for path in stack.database_file.parent.glob(stack.database_file.name + "*"):
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+
+
+def test_a_write_still_locked_out_after_the_busy_timeout_is_a_409():
+    from django.db import OperationalError
+
+    from controlplane.api_errors import json_exception_handler
+
+    response = json_exception_handler(OperationalError("database is locked"), {})
+    assert response.status_code == 409 and response["Retry-After"] == "1"
+    assert "nothing was changed" in response.data["detail"]
