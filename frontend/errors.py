@@ -9,12 +9,16 @@ from __future__ import annotations
 import logging
 import secrets
 
-from django.http import HttpRequest, HttpResponse
+from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
+from django.http import Http404, HttpRequest, HttpResponse
+from django.http.multipartparser import MultiPartParserError
 from django.template.loader import render_to_string
 
 log = logging.getLogger("django.request")
 
 NOT_DASHBOARD = ("/api/", "/admin/")
+# Exceptions Django turns into their own 4xx pages (404, 403.html, 400): not errors of ours.
+HANDLED_BY_DJANGO = (Http404, PermissionDenied, BadRequest, SuspiciousOperation, MultiPartParserError)
 
 
 class FriendlyServerErrors:
@@ -25,7 +29,7 @@ class FriendlyServerErrors:
         return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        if request.path.startswith(NOT_DASHBOARD):
+        if request.path.startswith(NOT_DASHBOARD) or isinstance(exception, HANDLED_BY_DJANGO):
             return None
         error_id = secrets.token_hex(4)
         log.error("dashboard error %s on %s %s", error_id, request.method, request.path, exc_info=exception)

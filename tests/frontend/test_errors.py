@@ -39,3 +39,11 @@ def test_api_errors_stay_json(lost_key, member):
     response = client_for(member).get("/api/v1/clusters/main/databases/orders/")
     assert response.status_code == 500
     assert response.json()["detail"].startswith("Internal error")
+
+
+def test_not_found_and_not_allowed_keep_their_pages(settings, logged_in, member, outsider, team, make_database):
+    settings.DEBUG = True
+    database = make_database("orders", team)
+    assert logged_in(member).get("/databases/999999/").status_code == 404
+    assert logged_in(outsider).get(f"/databases/{database.pk}/").status_code == 404  # another team's
+    assert logged_in(member).post("/clusters/new/", {"name": "edge"}).status_code == 403
