@@ -1,4 +1,4 @@
-"""Secrets encrypted at rest: database and cluster passwords, target settings (kubeconfigs).
+"""Secrets encrypted at rest: database and cluster passwords in the SQL database.
 
 `EncryptedTextField` stores Fernet tokens (AES-128-CBC + HMAC-SHA256) made with the keys in
 `settings.CONTROLPLANE_ENCRYPTION_KEYS`: the first key encrypts, every key decrypts (MultiFernet),
@@ -9,7 +9,6 @@ the column holds ciphertext, so lookups by value are impossible by design.
 from __future__ import annotations
 
 import functools
-import json
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.apps import apps
@@ -54,19 +53,6 @@ class EncryptedTextField(models.TextField):
     def get_prep_value(self, value):
         value = super().get_prep_value(value)
         return None if value is None else encrypt(value)
-
-
-class EncryptedJSONField(EncryptedTextField):
-    """A JSON value (e.g. a target's kubeconfig and tokens) encrypted in the database."""
-
-    def from_db_value(self, value, expression, connection):
-        return None if value is None else json.loads(decrypt(value))
-
-    def to_python(self, value):
-        return json.loads(value) if isinstance(value, str) else value
-
-    def get_prep_value(self, value):
-        return None if value is None else encrypt(json.dumps(value, sort_keys=True))
 
 
 def encrypt_column(table: str, column: str, transform) -> None:

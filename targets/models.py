@@ -1,8 +1,6 @@
 """Where clusters are realised: the local machine or a Kubernetes cluster."""
 from django.db import models
 
-from .encryption import EncryptedJSONField
-
 
 class Target(models.Model):
     LOCAL = "local"
@@ -13,8 +11,7 @@ class Target(models.Model):
     kind = models.CharField(max_length=16, choices=KIND_CHOICES, default=LOCAL)
     # Connection settings. kubernetes: {"kubeconfig": "<yaml text>" | "kubeconfig_path": ..., "context": ...,
     # "in_cluster": bool, "create_namespaces": bool}. local: {"var_dir": ...} (optional overrides).
-    # Encrypted at rest: a kubeconfig holds client keys or tokens.
-    settings = EncryptedJSONField(default=dict, blank=True)
+    settings = models.JSONField(default=dict, blank=True)
     is_default = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
