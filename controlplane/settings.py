@@ -28,9 +28,12 @@ def env_bool(name: str, default: bool = False) -> bool:
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or DEV_SECRET_KEY
-# Fernet keys that encrypt database and cluster passwords at rest: the first encrypts, all decrypt
-# (rotation: docs/security.md).
-CONTROLPLANE_ENCRYPTION_KEYS = split_keys(os.environ.get("CONTROLPLANE_ENCRYPTION_KEYS", "")) or [DEV_ENCRYPTION_KEY]
+# Fernet keys that encrypt passwords and kubeconfigs at rest: the first encrypts, all decrypt
+# (rotation: docs/security.md). CONTROLPLANE_ENCRYPTION_KEY (one key; the Kubernetes bundle sets it) is
+# read when CONTROLPLANE_ENCRYPTION_KEYS is unset.
+CONTROLPLANE_ENCRYPTION_KEYS = (split_keys(os.environ.get("CONTROLPLANE_ENCRYPTION_KEYS", ""))
+                                or split_keys(os.environ.get("CONTROLPLANE_ENCRYPTION_KEY", ""))
+                                or [DEV_ENCRYPTION_KEY])
 if not DEBUG:
     refuse_development_secrets(SECRET_KEY, CONTROLPLANE_ENCRYPTION_KEYS)
 ALLOWED_HOSTS = os.environ.get("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver").split(",")
@@ -108,6 +111,9 @@ DATABASES = {
         conn_max_age=60,
     )
 }
+# deploy/kubernetes keeps the URL in a ConfigMap and the password in a Secret: it arrives separately.
+if os.environ.get("DATABASE_PASSWORD"):
+    DATABASES["default"]["PASSWORD"] = os.environ["DATABASE_PASSWORD"]
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Concurrent writers wait instead of failing with "database is locked": a write transaction takes
     # the write lock when it begins (IMMEDIATE; a deferred one that reads first cannot wait for it),

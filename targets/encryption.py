@@ -55,6 +55,13 @@ class EncryptedTextField(models.TextField):
         return None if value is None else encrypt(value)
 
 
+class SealedTextField(models.TextField):
+    """A token made by `encrypt`, written and read explicitly (targets/sealing.py); "" when empty.
+
+    Its own class so `rotate_encryption_key` finds it with the other encrypted columns.
+    """
+
+
 def encrypt_column(table: str, column: str, transform) -> None:
     """Apply `transform` to every value of a column with raw SQL (migrations: plain <-> encrypted)."""
     quote = connection.ops.quote_name
@@ -69,7 +76,7 @@ def encrypt_column(table: str, column: str, transform) -> None:
 def encrypted_fields() -> list[tuple[type[models.Model], str]]:
     """Every (model, column) holding an encrypted secret."""
     return [(model, field.column) for model in apps.get_models() for field in model._meta.concrete_fields
-            if isinstance(field, EncryptedTextField)]
+            if isinstance(field, EncryptedTextField | SealedTextField)]
 
 
 def rotate_all() -> int:
@@ -87,7 +94,7 @@ def rotate_all() -> int:
             cursor.execute(f"SELECT {pk}, {quote(column)} FROM {table}")  # noqa: S608 (quoted identifiers)
             rows = cursor.fetchall()
         for row_id, token in rows:
-            if token is None:
+            if not token:
                 continue
             rotated = keys.rotate(token.encode()).decode()
             with transaction.atomic(), connection.cursor() as cursor:

@@ -107,3 +107,30 @@ def test_the_migration_keeps_legacy_tokens_working_and_erases_them(member):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {legacy_key}")
     assert client.get("/api/v1/databases/").status_code == 200
+
+
+def test_rotation_covers_sealed_kubeconfigs(db, settings):
+    from targets.models import Target
+    from targets.sealing import seal
+
+    target = Target.objects.create(name="prod", kind=Target.KUBERNETES, kubeconfig_sealed=seal("apiVersion: v1"))
+    old_key, new_key = settings.CONTROLPLANE_ENCRYPTION_KEYS[0], Fernet.generate_key().decode()
+    settings.CONTROLPLANE_ENCRYPTION_KEYS = [new_key, old_key]
+    call_command("rotate_encryption_key", stdout=io.StringIO())
+    settings.CONTROLPLANE_ENCRYPTION_KEYS = [new_key]
+    assert Target.objects.get(pk=target.pk).connection_settings()["kubeconfig"] == "apiVersion: v1"
+
+
+def test_kubeconfigs_sealed_with_the_old_derived_key_are_resealed(db, settings):
+    """Before CONTROLPLANE_ENCRYPTION_KEYS, an unset key meant one derived from SECRET_KEY."""
+    import base64
+    import importlib
+
+    from targets.models import Target
+
+    derived = Fernet(base64.urlsafe_b64encode(hashlib.sha256(f"sealing:{settings.SECRET_KEY}".encode()).digest()))
+    target = Target.objects.create(name="prod", kind=Target.KUBERNETES,
+                                   kubeconfig_sealed=derived.encrypt(b"apiVersion: v1").decode())
+    migration = importlib.import_module("targets.migrations.0004_sealed_field")
+    migration.reseal_with_the_configured_keys(apps, None)
+    assert Target.objects.get(pk=target.pk).connection_settings()["kubeconfig"] == "apiVersion: v1"
