@@ -83,3 +83,19 @@ def test_an_invalid_team_name_is_refused(db):
     with pytest.raises(CommandError, match="team"):
         run("carol", "--create", "--team", "Not A Slug")
     assert not get_user_model().objects.filter(username="carol").exists()
+
+
+def test_make_run_prints_the_same_token_at_every_start(member, tmp_path, monkeypatch):
+    """Only a digest is stored, so `make run` keeps its admin token in a private file under var/."""
+    from controlplane import devstack
+
+    monkeypatch.setattr(devstack, "VAR_DIR", tmp_path)
+    first = devstack.dev_token(member)
+    assert devstack.dev_token(member) == first
+    assert oct((tmp_path / "admin-token").stat().st_mode & 0o777) == "0o600"
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {first}")
+    assert client.get("/api/v1/databases/").status_code == 200
+
+    ApiToken.objects.filter(user=member).delete()  # revoked in the admin: the next start issues another
+    assert devstack.dev_token(member) != first
