@@ -6,17 +6,17 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('clusters', '0001_initial'),
+        ('databases', '0002_encrypt_passwords'),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='cluster',
+            model_name='database',
             name='annotations',
             field=models.JSONField(blank=True, default=dict),
         ),
         migrations.AddField(
-            model_name='cluster',
+            model_name='database',
             name='labels',
             field=models.JSONField(blank=True, default=dict),
         ),

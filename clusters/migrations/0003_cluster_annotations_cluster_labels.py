@@ -6,17 +6,17 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('databases', '0001_initial'),
+        ('clusters', '0002_encrypt_passwords'),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='database',
+            model_name='cluster',
             name='annotations',
             field=models.JSONField(blank=True, default=dict),
         ),
         migrations.AddField(
-            model_name='database',
+            model_name='cluster',
             name='labels',
             field=models.JSONField(blank=True, default=dict),
         ),
