@@ -9,26 +9,11 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from operatorapi.schema import Kind, api_reference
 from targets.models import Target
-from targets.quantity import MAX_MEMORY_BYTES
 from timeline.models import Event
 
 MAX_GENERATION = 2**63 - 1
-
-
-def memory_size_schema(description: str) -> dict:
-    """OpenAPI for a memory size as targets/quantity.py reads it: "256MB", "2Gi", or whole bytes."""
-    return {"oneOf": [
-        {"type": "string", "maxLength": 64, "example": "256MB",
-         "pattern": r"^\s*[0-9]{1,30}(\.[0-9]{1,30})?\s*([bB]|[kKmMgGtT][iI]?[bB]?)?\s*$"},
-        {"type": "integer", "minimum": 0, "maximum": MAX_MEMORY_BYTES},
-    ], "description": description}
-
-
-def spec_schema(properties: dict, description: str) -> dict:
-    """A `spec` object whose known fields are described; the operator's other fields are allowed (the
-    validator warns about or refuses them, by name)."""
-    return {"type": "object", "properties": properties, "additionalProperties": True, "description": description}
 
 
 class StrictCharField(serializers.CharField):
@@ -54,6 +39,12 @@ class ManagedObjectSerializer(serializers.Serializer):
         required=False, min_value=1, max_value=MAX_GENERATION,
         help_text="Output: the stored generation. Input: the generation this change was based on; "
                   "a stale value gets 409 (the If-Match header works too).")
+    labels = serializers.DictField(
+        child=serializers.CharField(allow_blank=True), required=False,
+        help_text="Kubernetes labels of the REC/REDB, kept as given. A write without them leaves them.")
+    annotations = serializers.DictField(
+        child=serializers.CharField(allow_blank=True), required=False,
+        help_text="Kubernetes annotations of the REC/REDB, kept as given. A write without them leaves them.")
     status = serializers.DictField(read_only=True, help_text="state, specStatus, observedGeneration, conditions.")
     deleting = serializers.SerializerMethodField(help_text="Deletion was requested; the reconciler removes it.")
     createdAt = serializers.DateTimeField(source="created_at", read_only=True)
@@ -150,6 +141,17 @@ class ErrorSerializer(serializers.Serializer):
     errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()),
                                    help_text='Messages by field path, e.g. {"spec.memorySize": ["..."]}.')
     warnings = serializers.ListField(child=serializers.CharField())
+
+
+def spec_field(kind: Kind) -> serializers.DictField:
+    """The `spec` field of `kind`, typed in the OpenAPI document by the schema of its CRD."""
+
+    @extend_schema_field(api_reference(kind))
+    class SpecField(serializers.DictField):
+        pass
+
+    return SpecField(help_text=f"The {kind.short_name.upper()} spec with the Redis Enterprise operator's camelCase "
+                               "field names; every field the operator defines is accepted.")
 
 
 @extend_schema_field(OpenApiTypes.STR)
