@@ -11,6 +11,7 @@ Exits non-zero only when a 5xx was seen (other checks are reported, not gating).
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import os
 import secrets
@@ -96,8 +97,9 @@ def count_results(report: Path) -> tuple[int, int, int]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--max-examples", type=int, default=30, help="test cases per operation and phase")
+    parser.add_argument("--max-examples", type=int, default=10, help="test cases per operation and phase")
     parser.add_argument("--seed", type=int, default=1, help="schemathesis seed (fixed: reproducible runs)")
+    parser.add_argument("--workers", type=int, default=2, help="concurrent schemathesis workers")
     parser.add_argument("--keep", action="store_true", help="keep the throwaway files (server log, report)")
     parser.add_argument("extra", nargs="*", help="more `schemathesis run` options (after --)")
     args = parser.parse_args(argv)
@@ -113,6 +115,7 @@ def main(argv: list[str] | None = None) -> int:
         "CONTROLPLANE_RECONCILE_MODE": "manual",  # fuzzing the API, not the targets
         "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(40),
+        "CONTROLPLANE_ENCRYPTION_KEYS": base64.urlsafe_b64encode(os.urandom(32)).decode(),
         "DJANGO_DEBUG": "0",
         "CONTROLPLANE_LOG_LEVEL": "ERROR",
     }
@@ -138,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
             str(Path(python).with_name("schemathesis")), "--config-file", str(workdir / "schemathesis.toml"),
             "run", f"http://127.0.0.1:{web_port}/api/v1/schema/",
             "--header", f"Authorization: Token {token}", "--checks", "all",
-            "--max-examples", str(args.max_examples), "--seed", str(args.seed), "--workers", "1",
+            "--max-examples", str(args.max_examples), "--seed", str(args.seed), "--workers", str(args.workers),
             "--generation-database", "none", "--no-color", "--request-timeout", "30",
             "--report", "ndjson", "--report-ndjson-path", str(report), *args.extra,
         ]
