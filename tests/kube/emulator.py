@@ -272,7 +272,8 @@ class Store:
     def _remove(self, key, propagation: str) -> dict:
         if key[:2] == KIND_TO_RESOURCE["Namespace"]:
             for inner in [k for k in self.objects if k[2] == key[3] and RESOURCES[k[:2]][1]]:
-                self._remove(inner, "Background")
+                if inner in self.objects:  # an earlier one's garbage collection may have taken it
+                    self._remove(inner, "Background")
         obj = copy.deepcopy(self.objects.pop(key))
         self.by_resource.get(key[:2], {}).pop(key[2:], None)
         self.managers.pop(key, None)
@@ -443,6 +444,8 @@ class KubernetesApiEmulator:
             code, body = self.serve(request)
         except ApiError as exc:
             code, body = exc.code, exc.status()
+        except Exception as exc:  # an emulator bug: answer like a server would, not with a dropped connection
+            code, body = 500, ApiError(500, "InternalError", f"emulator error: {exc!r}").status()
         if method != "GET" and 200 <= code < 300 and request.param("dryRun") != "All":
             for callback in list(self.after_write):
                 callback()
@@ -627,7 +630,7 @@ class KubernetesApiEmulator:
             request.warnings += admission.warnings(namespace_obj, kind, new)
         if request.param("dryRun") == "All":
             return new
-        if sub is None and operation == "Update":
+        if sub in (None, "scale") and operation == "Update":
             managers = self.store.managers.setdefault(key, FieldManagers())
             managers.update(before, new, manager or self._manager(request),
                             _kind_schema(prefix, kind), api_version(prefix))
