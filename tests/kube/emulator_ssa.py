@@ -135,8 +135,10 @@ class FieldManagers:
         previous = self.owned.get(me, set())
         others = set().union(*(f for k, f in self.owned.items() if k != me)) if self.owned else set()
         result = copy.deepcopy(live)
-        for path in sorted(previous - flat_config.keys() - others, key=len, reverse=True):
-            remove_path(result, path, schema)
+        # Whole list items first; an item's key fields go only with the item.
+        for path in sorted(previous - flat_config.keys() - others, key=lambda p: (p[-1] != ".", len(p))):
+            if not _is_item_key(path):
+                remove_path(result, path, schema)
         result = merge(result, config, schema)
         self._own(me, set(flat_config), api_version)
         return result
@@ -168,6 +170,10 @@ class FieldManagers:
                 for (manager, operation), fields in self.owned.items()]
 
 
+def _is_item_key(path: Path) -> bool:
+    return len(path) >= 2 and path[-2].startswith("k:") and path[-1][2:] in json.loads(path[-2][2:])
+
+
 def _owned_part(obj: dict) -> dict:
     """What field ownership covers: everything but identity, server-set metadata and status."""
     result = {k: v for k, v in obj.items() if k not in ("apiVersion", "kind", "status")}
@@ -190,10 +196,24 @@ def encode(fields: set[Path]) -> dict:
     return tree
 
 
+def path_text(path: Path) -> str:
+    """A field path as the API server prints it: `.spec.containers[name="redis"].image`."""
+    text = ""
+    for element in path:
+        if element.startswith("f:"):
+            text += "." + element[2:]
+        elif element.startswith("k:"):
+            keys = json.loads(element[2:])
+            text += "[" + ",".join(f"{k}={json.dumps(v)}" for k, v in keys.items()) + "]"
+        elif element.startswith("v:"):
+            text += f"[={element[2:]}]"
+    return text
+
+
 def _conflict_error(conflicts: dict[Path, list[str]], api_version: str) -> ApiError:
     causes = []
     for path, managers in sorted(conflicts.items()):
-        field = "." + ".".join(e[2:] if e.startswith("f:") else f"[{e[2:]}]" for e in path)
+        field = path_text(path)
         for manager in managers:
             causes.append({"type": "FieldManagerConflict", "message": f'conflict with "{manager}" using {api_version}',
                            "field": field})
