@@ -47,7 +47,7 @@ import yaml
 
 from . import emulator_admission as admission
 from . import emulator_discovery as discovery
-from .emulator_api import KIND_TO_RESOURCE, RESOURCES, ApiError, api_version, group_version
+from .emulator_api import KIND_TO_RESOURCE, RESOURCES, ApiError, api_version, group_version, qualified
 from .emulator_defaults import apply_defaults, pod_name_causes, validate
 from .emulator_schema import kind_schema
 from .emulator_ssa import FieldManagers
@@ -479,21 +479,22 @@ class KubernetesApiEmulator:
         if method == "GET" and name is None:
             return 200, self._list(request, prefix, plural, namespace if namespaced else None)
         key = (prefix, plural, namespace or "", name or "")
+        resource = qualified(prefix, plural)
         body = self._decode(request.body, request.content_type) if request.body else {}
         if not isinstance(body, dict):
             raise ApiError(400, "BadRequest", "the request body must be an object")
         with self.store.lock:
             live = self.store.objects.get(key)
             if method == "GET":
-                found = self._found(live, plural, name)
+                found = self._found(live, resource, name)
                 return 200, (_as_scale(found) if sub == "scale" else found)
             if method == "POST":
                 return self._create(request, prefix, plural, namespace, body)
             if method == "DELETE":
                 return self._delete(request, key, live, body)
             if method == "PUT":
-                current = self._found(live, plural, name)
-                self._check_version(body, current, plural, name)
+                current = self._found(live, resource, name)
+                self._check_version(body, current, resource, name)
                 if sub == "scale":
                     scaled = copy.deepcopy(current)
                     scaled["spec"]["replicas"] = body.get("spec", {}).get("replicas", 0)
@@ -503,10 +504,10 @@ class KubernetesApiEmulator:
             if method == "PATCH":
                 if "apply-patch" in request.content_type:
                     return self._server_side_apply(request, key, live, body, sub, has_status, namespaced)
-                current = self._found(live, plural, name)
+                current = self._found(live, resource, name)
                 if "json-patch" in request.content_type:
                     raise ApiError(415, "UnsupportedMediaType", "the emulator does not support JSON patch")
-                self._check_version(body, current, plural, name)
+                self._check_version(body, current, resource, name)
                 if sub == "scale":
                     body = {"spec": {"replicas": body.get("spec", {}).get("replicas")}}
                 patched = merge_patch(current, body)
@@ -581,7 +582,7 @@ class KubernetesApiEmulator:
         name = (body.get("metadata") or {}).get("name")
         key = (prefix, plural, namespace or "", name or "")
         if key in self.store.objects:
-            raise ApiError(409, "AlreadyExists", f'{plural} "{name}" already exists',
+            raise ApiError(409, "AlreadyExists", f'{qualified(prefix, plural)} "{name}" already exists',
                            {"name": name, "kind": plural})
         if namespaced:
             self._require_namespace(namespace)
@@ -590,8 +591,8 @@ class KubernetesApiEmulator:
         return 201, self._write(request, key, None, body, "Update")
 
     def _delete(self, request: Request, key, live: dict | None, body: dict) -> tuple[int, dict]:
-        plural, name = key[1], key[3]
-        current = self._found(live, plural, name)
+        name = key[3]
+        current = self._found(live, qualified(key[0], key[1]), name)
         preconditions = body.get("preconditions") or {}
         for field_name, actual in (("uid", current["metadata"]["uid"]),
                                    ("resourceVersion", current["metadata"]["resourceVersion"])):
@@ -644,12 +645,12 @@ class KubernetesApiEmulator:
         agent = request.user_agent.split("/", 1)[0] or "unknown"
         return agent[:128]
 
-    def _check_version(self, body: dict, current: dict, plural: str, name: str | None) -> None:
+    def _check_version(self, body: dict, current: dict, resource: str, name: str | None) -> None:
         sent = (body.get("metadata") or {}).get("resourceVersion")
         if sent and sent != current["metadata"]["resourceVersion"]:
-            raise ApiError(409, "Conflict", f'Operation cannot be fulfilled on {plural} "{name}": the object '
+            raise ApiError(409, "Conflict", f'Operation cannot be fulfilled on {resource} "{name}": the object '
                            "has been modified; please apply your changes to the latest version and try again",
-                           {"name": name, "kind": plural})
+                           {"name": name, "kind": resource.split(".")[0]})
 
     def _server_side_apply(self, request: Request, key, live, body, sub, has_status, namespaced) -> tuple[int, dict]:
         prefix, plural, namespace, name = key
@@ -666,13 +667,13 @@ class KubernetesApiEmulator:
         if namespaced and live is None:
             self._require_namespace(namespace)
         if live is not None:
-            self._check_version(body, live, plural, name)
+            self._check_version(body, live, qualified(prefix, plural), name)
         config = copy.deepcopy(body)
         config.get("metadata", {}).pop("resourceVersion", None)
         if sub == "status":
             base = copy.deepcopy(live) if live else None
             if base is None:
-                raise ApiError(404, "NotFound", f'{plural} "{name}" not found')
+                raise ApiError(404, "NotFound", f'{qualified(prefix, plural)} "{name}" not found')
             base["status"] = merge_patch(base.get("status") or {}, config.get("status") or {})
             return 200, self._write(request, key, live, base, "Apply", sub=sub)
         if has_status:
@@ -717,9 +718,10 @@ class KubernetesApiEmulator:
         return new
 
     @staticmethod
-    def _found(live: dict | None, plural: str, name: str | None) -> dict:
+    def _found(live: dict | None, resource: str, name: str | None) -> dict:
         if live is None:
-            raise ApiError(404, "NotFound", f'{plural} "{name}" not found', {"name": name, "kind": plural})
+            raise ApiError(404, "NotFound", f'{resource} "{name}" not found',
+                           {"name": name, "kind": resource.split(".")[0]})
         return copy.deepcopy(live)
 
     @staticmethod

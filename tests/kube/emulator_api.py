@@ -38,6 +38,12 @@ def group_version(prefix: str) -> tuple[str, str]:
     return group, version
 
 
+def qualified(prefix: str, plural: str) -> str:
+    """How error messages name a resource: `pods`, `statefulsets.apps`."""
+    group, _ = group_version(prefix)
+    return f"{plural}.{group}" if group else plural
+
+
 def api_version(prefix: str) -> str:
     return "v1" if prefix == "api/v1" else prefix.split("/", 1)[1]
 
