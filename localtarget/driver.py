@@ -20,6 +20,7 @@ from targets.drivers import (
     ConnectionInfo,
     Happening,
     Observation,
+    Probe,
     SpecNotRealisable,
     TargetError,
     common_spec_problems,
@@ -127,6 +128,11 @@ class LocalDriver:
 
     def batch(self):
         return contextlib.nullcontext()
+
+    def probe(self) -> Probe:
+        """This machine is always reachable; its "version" is the newest redis-server installed."""
+        newest = versions.newest_version()
+        return Probe(f"redis-server {newest}" if newest else "no redis-server installed")
 
     # -- clusters ---------------------------------------------------------------------------
     def apply_cluster(self, cluster) -> Observation:

@@ -18,7 +18,8 @@ server where the control plane's correctness (and `kubectl`) depends on it:
 - Pod Security admission at the namespace's level (emulator_admission.py);
 - discovery, OpenAPI v3 and Table output for `kubectl` (emulator_discovery.py);
 - injectable faults: an HTTP status (500, 409, ...) or a hang, for the next N matching requests;
-- a request log, so tests and benchmarks count calls.
+- a request log, so tests and benchmarks count calls;
+- SelfSubjectAccessReview: everything allowed unless a test denies it (`deny`).
 
 Standalone, for people and `kubectl`: `python -m tests.kube.emulator --port 6443 [--run-pods]`.
 """
@@ -62,6 +63,7 @@ from .emulator_watch import (
     visible,
 )
 
+ACCESS_REVIEW_PATH = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
 __all__ = ["RESOURCES", "KIND_TO_RESOURCE", "ApiError", "Fault", "RequestRecord", "Store", "KubernetesApiEmulator",
            "PodTrouble", "SimulatedController", "merge_patch", "parse_selector"]
 
@@ -350,6 +352,8 @@ class KubernetesApiEmulator:
         self._thread: threading.Thread | None = None
         self._closing = threading.Event()
         self.after_write: list[Callable[[], None]] = []
+        # (group, resource, verb) that SelfSubjectAccessReview answers "not allowed"; verb "*" denies all verbs.
+        self.denied: set[tuple[str, str, str]] = set()
         self.bookmark_interval = 1.0  # seconds between watch bookmarks (a real server: about a minute)
         self.max_watch_seconds = 1800.0
 
@@ -475,6 +479,9 @@ class KubernetesApiEmulator:
         answer = self._discovery(request)
         if answer is not None:
             return 200, answer
+        if request.path == ACCESS_REVIEW_PATH:
+            return self._access_review(request.method, self._decode(request.body, request.content_type)
+                                       if request.body else {})
         prefix, plural, namespace, name, sub = self._route(request.path)
         kind, namespaced, has_status = RESOURCES[(prefix, plural)]
         method = request.method
@@ -517,6 +524,22 @@ class KubernetesApiEmulator:
                 stored = self._write(request, key, current, new, "Update", sub=sub)
                 return 200, (_as_scale(stored) if sub == "scale" else stored)
         raise ApiError(405, "MethodNotAllowed", f"{method} is not supported")
+
+    # --- authorization: SelfSubjectAccessReview -----------------------------------------------------
+    def deny(self, group: str, resource: str, verb: str = "*") -> None:
+        """Make SelfSubjectAccessReview refuse `verb` (or every verb) on a resource."""
+        self.denied.add((group, resource, verb))
+
+    def _access_review(self, method: str, body: dict) -> tuple[int, dict]:
+        if method != "POST":
+            raise ApiError(405, "MethodNotAllowed", f"{method} is not supported on selfsubjectaccessreviews")
+        attributes = (body.get("spec") or {}).get("resourceAttributes")
+        if body.get("kind") != "SelfSubjectAccessReview" or not isinstance(attributes, dict):
+            raise ApiError(422, "Invalid", "spec.resourceAttributes: Required value")
+        key = (attributes.get("group", ""), attributes.get("resource", ""))
+        denied = (*key, attributes.get("verb", "")) in self.denied or (*key, "*") in self.denied
+        status = {"allowed": not denied, **({"reason": "denied by the test"} if denied else {})}
+        return 201, {**body, "status": status}
 
     # --- handlers --------------------------------------------------------------------------------
     def _discovery(self, request: Request) -> dict | None:

@@ -76,9 +76,6 @@ def test_database_upgrade_rolls_replica_then_master(kube_env, team):
     assert images == {"redis:7.4"}
 
 
-@pytest.mark.xfail(strict=True, reason="issue #11 item 3: kube/apply.py compares volumeClaimTemplates without the "
-                   "apiVersion/kind a real API server defaults into them, so any StatefulSet re-apply reads as a "
-                   "volume change (Invalid)")
 @pytest.mark.django_db(transaction=True)
 def test_cluster_upgrades_before_its_databases(kube_env, team):
     cluster = running_cluster(kube_env, redisEnterpriseImageSpec={"versionTag": "7.2"})
