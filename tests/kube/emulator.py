@@ -50,6 +50,7 @@ from . import emulator_admission as admission
 from . import emulator_discovery as discovery
 from .emulator_api import KIND_TO_RESOURCE, RESOURCES, ApiError, api_version, group_version, qualified
 from .emulator_defaults import apply_defaults, pod_name_causes, validate
+from .emulator_patch import json_patch, merge_patch, strategic_merge_patch
 from .emulator_schema import kind_schema
 from .emulator_ssa import FieldManagers
 from .emulator_watch import (
@@ -129,19 +130,6 @@ def _field_selector(text: str) -> Callable[[dict], bool]:
     return lambda obj: all(test(obj) for test in tests)
 
 
-def merge_patch(target: dict, patch: dict) -> dict:
-    """RFC 7386 JSON merge patch."""
-    result = copy.deepcopy(target)
-    for key, value in patch.items():
-        if value is None:
-            result.pop(key, None)
-        elif isinstance(value, dict) and isinstance(result.get(key), dict):
-            result[key] = merge_patch(result[key], value)
-        else:
-            result[key] = copy.deepcopy(value)
-    return result
-
-
 def _kind_schema(prefix: str, kind: str) -> dict | None:
     group, version = group_version(prefix)
     return kind_schema(group, version, kind)
@@ -157,6 +145,7 @@ class Store:
         self.by_resource: dict[tuple[str, str], dict[tuple[str, str], dict]] = {}
         self.managers: dict[tuple[str, str, str, str], FieldManagers] = {}
         self.log = ChangeLog()
+        self.terminating: dict[str, float] = {}  # namespace -> when its deletion began (monotonic)
         self._version = 0
 
     def next_version(self) -> str:
@@ -262,20 +251,33 @@ class Store:
             obj = self.objects.get(key)
             if obj is None:
                 return None
-            if obj["metadata"].get("finalizers"):
+            is_namespace = key[:2] == KIND_TO_RESOURCE["Namespace"]
+            if obj["metadata"].get("finalizers") or is_namespace:
                 if not obj["metadata"].get("deletionTimestamp"):
                     marked = copy.deepcopy(obj)
                     marked["metadata"].update(deletionTimestamp=_now(), deletionGracePeriodSeconds=0,
                                               resourceVersion=self.next_version())
+                    if is_namespace:
+                        marked["status"] = {"phase": "Terminating"}
+                        self.terminating[key[3]] = time.monotonic()
                     self._keep(key, marked, obj)
                 return copy.deepcopy(self.objects[key])
             return self._remove(key, propagation)
 
+    def finalize_namespaces(self, min_age: float = 0.0) -> None:
+        """The namespace controller: empty each namespace Terminating for `min_age` seconds, then remove it."""
+        with self.lock:
+            for name, since in list(self.terminating.items()):
+                if time.monotonic() - since < min_age:
+                    continue
+                inside = [k for k in self.objects if k[2] == name and RESOURCES[k[:2]][1]]
+                for key in inside:
+                    self.delete(key)
+                if not any(k[2] == name and RESOURCES[k[:2]][1] for k in self.objects):
+                    del self.terminating[name]
+                    self._remove(("api/v1", "namespaces", "", name), "Background")
+
     def _remove(self, key, propagation: str) -> dict:
-        if key[:2] == KIND_TO_RESOURCE["Namespace"]:
-            for inner in [k for k in self.objects if k[2] == key[3] and RESOURCES[k[:2]][1]]:
-                if inner in self.objects:  # an earlier one's garbage collection may have taken it
-                    self._remove(inner, "Background")
         obj = copy.deepcopy(self.objects.pop(key))
         self.by_resource.get(key[:2], {}).pop(key[2:], None)
         self.managers.pop(key, None)
@@ -356,6 +358,9 @@ class KubernetesApiEmulator:
         self.denied: set[tuple[str, str, str]] = set()
         self.bookmark_interval = 1.0  # seconds between watch bookmarks (a real server: about a minute)
         self.max_watch_seconds = 1800.0
+        # How long a deleted namespace stays Terminating before the namespace controller empties it
+        # (a real one takes seconds: it walks discovery and deletes every kind).
+        self.namespace_grace = 1.0
 
     # --- lifecycle -------------------------------------------------------------------------------
     def start(self, port: int = 0, host: str = "127.0.0.1") -> str:
@@ -383,7 +388,13 @@ class KubernetesApiEmulator:
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
                                         daemon=True)
         self._thread.start()
+        threading.Thread(target=self._namespace_controller, daemon=True).start()
         return self.url
+
+    def _namespace_controller(self) -> None:
+        """Terminating namespaces are emptied and removed shortly after their DELETE, as in a cluster."""
+        while not self._closing.wait(0.1):
+            self.store.finalize_namespaces(self.namespace_grace)
 
     def stop(self) -> None:
         self._closing.set()
@@ -490,6 +501,9 @@ class KubernetesApiEmulator:
         key = (prefix, plural, namespace or "", name or "")
         resource = qualified(prefix, plural)
         body = self._decode(request.body, request.content_type) if request.body else {}
+        operations = body if "json-patch" in request.content_type else []
+        if "json-patch" in request.content_type:
+            body = {}
         if not isinstance(body, dict):
             raise ApiError(400, "BadRequest", "the request body must be an object")
         with self.store.lock:
@@ -514,12 +528,15 @@ class KubernetesApiEmulator:
                 if "apply-patch" in request.content_type:
                     return self._server_side_apply(request, key, live, body, sub, has_status, namespaced)
                 current = self._found(live, resource, name)
+                target = _as_scale(current) if sub == "scale" else current
                 if "json-patch" in request.content_type:
-                    raise ApiError(415, "UnsupportedMediaType", "the emulator does not support JSON patch")
-                self._check_version(body, current, resource, name)
+                    patched = json_patch(target, operations)
+                else:
+                    self._check_version(body, current, resource, name)
+                    patched = strategic_merge_patch(target, body, _kind_schema(prefix, kind)) \
+                        if "strategic-merge-patch" in request.content_type else merge_patch(target, body)
                 if sub == "scale":
-                    body = {"spec": {"replicas": body.get("spec", {}).get("replicas")}}
-                patched = merge_patch(current, body)
+                    patched = merge_patch(current, {"spec": {"replicas": patched.get("spec", {}).get("replicas")}})
                 new = self._subresource_write(current, patched, sub if sub != "scale" else None, has_status)
                 stored = self._write(request, key, current, new, "Update", sub=sub)
                 return 200, (_as_scale(stored) if sub == "scale" else stored)

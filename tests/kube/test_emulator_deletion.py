@@ -5,10 +5,14 @@
   removes its last finalizer; no finalizer may be added meanwhile.
 - `propagationPolicy=Background` (default) and `Foreground` delete the dependents; a dependent that
   still has another live owner survives, minus the reference to the deleted owner.
+- A deleted namespace is `Terminating` (no new content) until the namespace controller has
+  deleted what is in it, then it goes.
 - `Orphan` keeps the dependents and removes their reference to the deleted owner; the StatefulSet
   controller then adopts pods matching a new StatefulSet's selector.
 """
 from __future__ import annotations
+
+import time
 
 import pytest
 
@@ -85,10 +89,15 @@ def test_orphaned_pods_are_adopted_by_a_new_statefulset(kube_emulator, kube_clie
     assert {p["metadata"]["ownerReferences"][0]["uid"] for p in after} == {recreated["metadata"]["uid"]}
 
 
-def test_deleting_a_namespace_deletes_what_is_in_it(kube_client):
+def test_a_namespace_terminates_then_goes_with_what_is_in_it(kube_client):
     namespace(kube_client)
     _create(kube_client, "inside")
-    assert raw(kube_client, "DELETE", "/api/v1/namespaces/demo")[0] == 200
-    assert raw(kube_client, "GET", f"{CM}/inside")[0] == 404
+    status, body = raw(kube_client, "DELETE", "/api/v1/namespaces/demo")
+    assert status == 200 and body["status"]["phase"] == "Terminating" and body["metadata"]["deletionTimestamp"]
     status, body = raw(kube_client, "POST", CM, {"metadata": {"name": "late"}})
-    assert status == 404 and body["reason"] == "NotFound"
+    assert status in (403, 404)  # 403 "being terminated" while it lasts, 404 once gone
+    deadline = time.monotonic() + 10
+    while raw(kube_client, "GET", "/api/v1/namespaces/demo")[0] != 404 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert raw(kube_client, "GET", "/api/v1/namespaces/demo")[0] == 404
+    assert raw(kube_client, "GET", f"{CM}/inside")[0] == 404

@@ -100,3 +100,23 @@ def test_kubectl_applies_gets_and_deletes(standalone):
     assert kubectl(standalone, "get", "pods", "-n", "demo", "-o", "name").stdout == ""
     missing = kubectl(standalone, "get", "sts", "-n", "demo", "cache", check=False)
     assert missing.returncode != 0 and 'statefulsets.apps "cache" not found' in missing.stderr
+
+
+def test_kubectl_client_side_apply_set_image_label_and_patch(standalone):
+    kubectl(standalone, "apply", "-f", "-", stdin=MANIFESTS)
+    changed = MANIFESTS.replace("replicas: 2", "replicas: 1")
+    assert "statefulset.apps/cache configured" in kubectl(standalone, "apply", "-f", "-", stdin=changed).stdout
+    assert "statefulset.apps/cache unchanged" in kubectl(standalone, "apply", "-f", "-", stdin=changed).stdout
+    kubectl(standalone, "set", "image", "-n", "demo", "statefulset/cache", "redis=redis:8.0")
+    kubectl(standalone, "label", "-n", "demo", "statefulset/cache", "tier=cache")
+    kubectl(standalone, "patch", "-n", "demo", "statefulset/cache", "--type=json",
+            "-p", '[{"op": "replace", "path": "/spec/replicas", "value": 3}]')
+    got = kubectl(standalone, "get", "sts", "-n", "demo", "cache", "-o", "jsonpath={.spec.replicas} "
+                  "{.spec.template.spec.containers[*].image} {.metadata.labels.tier}").stdout
+    assert got == "3 redis:8.0 cache"
+    assert kubectl(standalone, "get", "sts", "-n", "demo", "-l", "tier=cache", "-o", "name").stdout.strip() == \
+        "statefulset.apps/cache"
+    # The namespace goes first: Terminating for a second, then emptied (whatever kubectl deleted itself by then).
+    kubectl(standalone, "delete", "--ignore-not-found", "-f", "-", stdin=MANIFESTS)
+    kubectl(standalone, "wait", "--for=delete", "namespace/demo", "--timeout=20s")  # a watch
+    assert kubectl(standalone, "get", "ns", "demo", check=False).returncode != 0
