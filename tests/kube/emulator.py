@@ -51,7 +51,7 @@ from . import emulator_discovery as discovery
 from .emulator_api import KIND_TO_RESOURCE, RESOURCES, ApiError, api_version, group_version, qualified
 from .emulator_defaults import apply_defaults, pod_name_causes, validate
 from .emulator_patch import json_patch, merge_patch, strategic_merge_patch
-from .emulator_schema import kind_schema
+from .emulator_schema import kind_schema, prune_unknown
 from .emulator_ssa import FieldManagers
 from .emulator_watch import (
     Change,
@@ -659,6 +659,7 @@ class KubernetesApiEmulator:
         new["metadata"]["name"] = name or new["metadata"].get("name")
         if namespace:
             new["metadata"]["namespace"] = namespace
+        self._field_validation(request, kind, new, _kind_schema(prefix, kind))
         apply_defaults(kind, new, store_default_class=self.store.default_storage_class())
         validate(kind, new, before)
         if before is not None and before["metadata"].get("deletionTimestamp"):
@@ -678,6 +679,19 @@ class KubernetesApiEmulator:
             managers.update(before, new, manager or self._manager(request),
                             _kind_schema(prefix, kind), api_version(prefix))
         return self.store.put(key, new)
+
+    @staticmethod
+    def _field_validation(request: Request, kind: str, obj: dict, schema) -> None:
+        """Unknown fields are dropped; `fieldValidation=Strict` refuses them (400), `Warn` (the default) warns."""
+        mode = request.param("fieldValidation", "Warn")
+        unknown = prune_unknown(obj, schema) if schema else []
+        if not unknown or mode == "Ignore":
+            return
+        if mode == "Strict":
+            fields = ", ".join(f'unknown field "{path}"' for path in unknown)
+            raise ApiError(400, "BadRequest", f'{kind} in version "{obj["apiVersion"].split("/")[-1]}" cannot be '
+                           f"handled as a {kind}: strict decoding error: {fields}")
+        request.warnings += [f'unknown field "{path}"' for path in unknown]
 
     @staticmethod
     def _manager(request: Request) -> str:
@@ -768,6 +782,11 @@ class KubernetesApiEmulator:
 
     @staticmethod
     def _decode(raw: bytes, content_type: str) -> dict:
+        if "protobuf" in content_type:  # client-go then retries with JSON
+            raise ApiError(415, "UnsupportedMediaType", "the body of the request was in an unknown format - "
+                           "accepted media types include: application/json, application/yaml, "
+                           "application/apply-patch+yaml, application/merge-patch+json, "
+                           "application/strategic-merge-patch+json, application/json-patch+json")
         try:
             return yaml.safe_load(raw) if "yaml" in content_type else json.loads(raw)
         except (ValueError, yaml.YAMLError) as exc:
@@ -797,12 +816,22 @@ class KubernetesApiEmulator:
         """Stream changes as JSON lines (chunked) until `timeoutSeconds`, the client leaves or the server stops."""
         try:
             prefix, plural, namespace, _, _ = self._route(request.path)
+            fields = _field_selector(request.param("fieldSelector"))
         except ApiError as exc:
             self._send(http, exc.code, exc.status())
             return
         kind, namespaced, _ = RESOURCES[(prefix, plural)]
         namespace = namespace if namespaced else None
-        match = parse_selector(request.param("labelSelector"))
+        labels = parse_selector(request.param("labelSelector"))
+        as_table = discovery.wants_table(request.accept)
+
+        def shown(obj: dict) -> dict:
+            """The event's object: itself, or a one-row Table for `kubectl get -w`."""
+            return discovery.table(kind, [obj], obj["metadata"].get("resourceVersion", "")) if as_table else obj
+
+        def match(obj: dict) -> bool:
+            return labels((obj.get("metadata") or {}).get("labels") or {}) and fields(obj)
+
         bookmarks = request.param("allowWatchBookmarks") in ("true", "1")
         timeout = min(float(request.param("timeoutSeconds") or self.max_watch_seconds), self.max_watch_seconds)
         deadline = time.monotonic() + timeout
@@ -810,8 +839,7 @@ class KubernetesApiEmulator:
         with self.store.lock:
             if start in ("", "0"):
                 version = int(self.store.version)
-                initial = [("ADDED", obj) for obj in self.store.list(prefix, plural, namespace)
-                           if match(obj["metadata"].get("labels") or {})]
+                initial = [("ADDED", obj) for obj in self.store.list(prefix, plural, namespace) if match(obj)]
             else:
                 version, initial = int(start) if start.isdigit() else 0, []
         try:
@@ -820,7 +848,7 @@ class KubernetesApiEmulator:
             http.send_header("Transfer-Encoding", "chunked")
             http.end_headers()
             for change_type, obj in initial:
-                self._chunk(http, event(change_type, obj))
+                self._chunk(http, event(change_type, shown(obj)))
             last_bookmark = time.monotonic()
             log = self.store.log
             while not self._closing.is_set() and time.monotonic() < deadline:
@@ -832,7 +860,7 @@ class KubernetesApiEmulator:
                 for change in changes:
                     seen = visible(change, match)
                     if seen:
-                        self._chunk(http, event(*seen))
+                        self._chunk(http, event(seen[0], shown(seen[1])))
                 if bookmarks and time.monotonic() - last_bookmark >= self.bookmark_interval:
                     self._chunk(http, bookmark(kind, api_version(prefix), version))
                     last_bookmark = time.monotonic()
@@ -989,11 +1017,14 @@ class SimulatedController:
         name = pod["metadata"]["name"]
         trouble = self.trouble.get(name) or self.trouble.get(sts["metadata"]["name"])
         status = {"podIP": pod.get("status", {}).get("podIP", "")}
+        running = [s["state"]["running"] for s in pod.get("status", {}).get("containerStatuses", [])
+                   if "running" in s.get("state", {})]
+        started = running[0]["startedAt"] if running else _now()  # unchanged status: no write, no watch event
         if trouble is None:
             status.update(phase="Running", conditions=[
                 {"type": "PodScheduled", "status": "True"}, {"type": "Ready", "status": "True"}],
                 containerStatuses=[{"name": c["name"], "ready": True, "restartCount": 0,
-                                    "image": c.get("image", ""), "state": {"running": {"startedAt": _now()}}}
+                                    "image": c.get("image", ""), "state": {"running": {"startedAt": started}}}
                                    for c in pod["spec"].get("containers", [])])
         elif trouble.reason in ("Unschedulable", "PVCPending"):
             message = trouble.message

@@ -89,3 +89,29 @@ def openapi_components(root_names: list[str]) -> dict[str, dict]:
         found[name] = json.loads(text.replace(_REF, "#/components/schemas/"))
         pending.extend(part.split('"', 1)[0] for part in text.split(_REF)[1:])
     return found
+
+
+def prune_unknown(value, schema, path: str = "") -> list[str]:
+    """Remove from `value` the fields its schema does not declare; returns their paths (`spec.foo`)."""
+    schema = resolve(schema)
+    if not schema:
+        return []
+    found: list[str] = []
+    if isinstance(value, dict):
+        properties = schema.get("properties")
+        extra = schema.get("additionalProperties")
+        if properties is None and not isinstance(extra, dict):
+            return []  # free-form (no declared fields)
+        for key in list(value):
+            field_path = f"{path}.{key}" if path else key
+            if properties is not None and key in properties:
+                found += prune_unknown(value[key], properties[key], field_path)
+            elif isinstance(extra, dict):
+                found += prune_unknown(value[key], extra, field_path)
+            elif not schema.get("x-kubernetes-preserve-unknown-fields"):
+                del value[key]
+                found.append(field_path)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found += prune_unknown(item, schema.get("items"), f"{path}[{index}]")
+    return found

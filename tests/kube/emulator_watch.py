@@ -97,9 +97,10 @@ def error_event(error: ApiError) -> bytes:
 
 
 def visible(change: Change, match) -> tuple[str, dict] | None:
-    """What a watcher with label selector `match` sees of a change (leaving the selector reads as DELETED)."""
-    now = match((change.obj.get("metadata") or {}).get("labels") or {})
-    was = change.labels_before is not None and match(change.labels_before)
+    """What a watcher with selector `match` (object -> bool) sees of a change (leaving it reads as DELETED)."""
+    now = match(change.obj)
+    was = change.labels_before is not None and match(
+        {**change.obj, "metadata": {**change.obj["metadata"], "labels": change.labels_before}})
     if change.type == "MODIFIED" and was and not now:
         return "DELETED", change.obj
     if change.type == "MODIFIED" and now and not was:

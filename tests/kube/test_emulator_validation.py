@@ -10,6 +10,7 @@ their `controller-revision-hash` label (`<name>-<10-char hash>`) would pass 63 c
 from __future__ import annotations
 
 import copy
+import json
 
 import pytest
 
@@ -100,3 +101,23 @@ def test_a_claim_spec_is_immutable_except_its_size(kube_client):
     status, body = raw(kube_client, "PATCH", f"{path}/data", {"spec": {"accessModes": ["ReadWriteMany"]}},
                        content_type="application/merge-patch+json")
     assert status == 422 and "spec is immutable after creation" in body["message"]
+
+
+def test_unknown_fields_are_dropped_warned_about_or_refused(kube_client):
+    """`fieldValidation`: Ignore, Warn (the default) or Strict (what kubectl sends)."""
+    namespace(kube_client)
+    manifest = statefulset(claims=False)
+    manifest["spec"]["replicaz"] = 3
+    manifest["spec"]["template"]["spec"]["containers"][0]["imagePullPolicyy"] = "Always"
+    status, body = raw(kube_client, "POST", STS, manifest, query=[("fieldValidation", "Strict")])
+    assert status == 400 and body["reason"] == "BadRequest"
+    assert "cannot be handled as a StatefulSet: strict decoding error: " in body["message"]
+    assert 'unknown field "spec.replicaz"' in body["message"]
+    assert 'unknown field "spec.template.spec.containers[0].imagePullPolicyy"' in body["message"]
+    response = kube_client.call_api(*kube_client.param_serialize(
+        "POST", STS, body=manifest, auth_settings=["BearerToken"], header_params={"Content-Type": "application/json"}))
+    response.read()
+    assert response.status == 201
+    assert 'unknown field "spec.replicaz"' in response.getheader("Warning")
+    stored = json.loads(response.data)
+    assert "replicaz" not in stored["spec"] and stored["spec"]["replicas"] == 1

@@ -128,3 +128,21 @@ def test_watches_end_when_the_server_stops(kube_emulator, kube_client):
     thread.start()
     kube_emulator.stop()
     assert ended.wait(10)
+
+
+def test_watch_by_field_selector(kube_client):
+    """What `kubectl rollout status` and `kubectl wait` do: watch one object by `metadata.name`."""
+    namespace(kube_client)
+    _create(kube_client, "a")
+    _create(kube_client, "b")
+    core = k8s.CoreV1Api(kube_client)
+    events = []
+    for item in watch.Watch().stream(core.list_namespaced_config_map, "demo", field_selector="metadata.name=b",
+                                     timeout_seconds=5):
+        events.append((item["type"], item["object"].metadata.name))
+        if len(events) == 1:
+            raw(kube_client, "DELETE", f"{CM}/a")
+            raw(kube_client, "DELETE", f"{CM}/b")
+        if len(events) == 2:
+            break
+    assert events == [("ADDED", "b"), ("DELETED", "b")]
