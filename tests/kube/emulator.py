@@ -9,11 +9,12 @@ server where the control plane's correctness (and `kubectl`) depends on it:
 - defaulting (emulator_defaults.py) and 422 Invalid for bad names and immutable fields;
 - resourceVersion on every write, 409 Conflict on a stale PUT, patch or delete precondition,
   409 AlreadyExists on create;
-- server-side apply per field manager with list-map keys and conflicts (emulator_ssa.py); JSON
-  merge patch (strategic merge is treated as merge);
+- server-side apply per field manager with list-map keys and conflicts (emulator_ssa.py); strategic
+  merge, JSON merge and JSON patch (emulator_patch.py); unknown fields dropped or refused
+  (`fieldValidation`);
 - `status` and `scale` subresources; `dryRun=All`;
-- deletion with finalizers (`deletionTimestamp` until the last one is removed) and owner garbage
-  collection (Background, Foreground, Orphan);
+- deletion with finalizers (`deletionTimestamp` until the last one is removed), owner garbage
+  collection (Background, Foreground, Orphan), namespaces Terminating then emptied;
 - watch with bookmarks and 410 Gone (emulator_watch.py);
 - Pod Security admission at the namespace's level (emulator_admission.py);
 - discovery, OpenAPI v3 and Table output for `kubectl` (emulator_discovery.py);
@@ -147,6 +148,8 @@ class Store:
         self.log = ChangeLog()
         self.terminating: dict[str, float] = {}  # namespace -> when its deletion began (monotonic)
         self._version = 0
+        # Where Service ClusterIPs come from (the pod runner puts them on its bridge); None: 127.2.x.y.
+        self.allocate_cluster_ip: Callable[[], str] | None = None
 
     def next_version(self) -> str:
         self._version += 1
@@ -202,7 +205,8 @@ class Store:
             meta["creationTimestamp"] = _now()
             meta["generation"] = 1
             if kind == "Service" and obj.get("spec", {}).get("clusterIP") != "None":
-                obj.setdefault("spec", {})["clusterIP"] = f"127.2.{len(self.objects) // 250}.{len(self.objects) % 250}"
+                obj.setdefault("spec", {})["clusterIP"] = self.allocate_cluster_ip() if self.allocate_cluster_ip \
+                    else f"127.2.{len(self.objects) // 250}.{len(self.objects) % 250}"
             if kind == "Service":
                 obj["spec"].setdefault("clusterIPs", [obj["spec"]["clusterIP"]])
         else:

@@ -15,6 +15,7 @@ RESOURCES: dict[tuple[str, str], tuple[str, bool, bool]] = {
     ("api/v1", "persistentvolumeclaims"): ("PersistentVolumeClaim", True, True),
     ("api/v1", "resourcequotas"): ("ResourceQuota", True, True),
     ("api/v1", "events"): ("Event", True, False),
+    ("api/v1", "endpoints"): ("Endpoints", True, False),
     ("apis/apps/v1", "statefulsets"): ("StatefulSet", True, True),
     ("apis/policy/v1", "poddisruptionbudgets"): ("PodDisruptionBudget", True, True),
     ("apis/rbac.authorization.k8s.io/v1", "roles"): ("Role", True, False),
@@ -26,7 +27,7 @@ KIND_TO_RESOURCE = {kind: (prefix, plural) for (prefix, plural), (kind, _, _) in
 # What `kubectl get svc` and friends resolve through discovery.
 SHORT_NAMES = {"namespaces": ["ns"], "pods": ["po"], "services": ["svc"], "configmaps": ["cm"],
                "serviceaccounts": ["sa"], "persistentvolumeclaims": ["pvc"], "resourcequotas": ["quota"],
-               "events": ["ev"], "statefulsets": ["sts"], "poddisruptionbudgets": ["pdb"],
+               "events": ["ev"], "endpoints": ["ep"], "statefulsets": ["sts"], "poddisruptionbudgets": ["pdb"],
                "ingresses": ["ing"], "storageclasses": ["sc"]}
 
 

@@ -20,6 +20,9 @@ STATEFULSET_MUTABLE = ("replicas", "ordinals", "template", "updateStrategy",
                        "persistentVolumeClaimRetentionPolicy", "minReadySeconds")
 
 
+_HAS_SPEC = {"StatefulSet", "Pod", "Service", "PersistentVolumeClaim", "Namespace"}
+
+
 # --- defaulting ------------------------------------------------------------------------------------
 def apply_defaults(kind: str, obj: dict, *, store_default_class: str | None = None) -> dict:
     """`obj` with the defaults the API server fills in (changed in place and returned)."""
@@ -57,9 +60,6 @@ def apply_defaults(kind: str, obj: dict, *, store_default_class: str | None = No
             if subject.get("kind") in ("User", "Group"):
                 subject.setdefault("apiGroup", "rbac.authorization.k8s.io")
     return obj
-
-
-_HAS_SPEC = {"StatefulSet", "Pod", "Service", "PersistentVolumeClaim", "Namespace"}
 
 
 def _statefulset(spec: dict) -> None:
