@@ -62,6 +62,7 @@ from .emulator_watch import (
     encode_continue,
     error_event,
     event,
+    snapshot,
     visible,
 )
 
@@ -239,8 +240,7 @@ class Store:
     def _keep(self, key, stored: dict, before: dict | None) -> None:
         self.objects[key] = stored
         self.by_resource.setdefault(key[:2], {})[key[2:]] = stored
-        labels_before = None if before is None else dict(before["metadata"].get("labels") or {})
-        self.log.record(Change(self._version, "ADDED" if before is None else "MODIFIED", key, stored, labels_before))
+        self.log.record(Change(self._version, "ADDED" if before is None else "MODIFIED", key, stored, before))
 
     def put_kind(self, kind: str, obj: dict) -> dict:
         prefix, plural = KIND_TO_RESOURCE[kind]
@@ -282,11 +282,12 @@ class Store:
                     self._remove(("api/v1", "namespaces", "", name), "Background")
 
     def _remove(self, key, propagation: str) -> dict:
-        obj = copy.deepcopy(self.objects.pop(key))
+        removed = self.objects.pop(key)
+        obj = copy.deepcopy(removed)
         self.by_resource.get(key[:2], {}).pop(key[2:], None)
         self.managers.pop(key, None)
         obj["metadata"]["resourceVersion"] = self.next_version()
-        self.log.record(Change(self._version, "DELETED", key, copy.deepcopy(obj), None))
+        self.log.record(Change(self._version, "DELETED", key, copy.deepcopy(obj), removed))
         uid = obj["metadata"]["uid"]
         uids = {o["metadata"]["uid"] for o in self.objects.values()}
         for dependent_key, dependent in list(self.objects.items()):
@@ -596,18 +597,18 @@ class KubernetesApiEmulator:
         fields = _field_selector(request.param("fieldSelector"))
         limit = int(request.param("limit", "0") or 0)
         token = request.param("continue")
+        labels = parse_selector(request.param("labelSelector"))
         with self.store.lock:
             version = self.store.version
-            items = [i for i in self.store.list(prefix, plural, namespace, request.param("labelSelector"))
-                     if fields(i)]
+            found = self.store.by_resource.get((prefix, plural), {})
+            start: tuple[str, str] = ("", "")
             if token:
                 token_version, start = decode_continue(token)
-                if token_version < self.store.log.compacted:
-                    raise ApiError(410, "Expired", "The provided continue parameter is too old to display a "
-                                   "consistent list result. You can start a new list without the continue "
-                                   "parameter.")
+                found = snapshot(self.store.log, token_version, prefix, plural, found)
                 version = str(token_version)
-                items = [i for i in items if (i["metadata"].get("namespace", ""), i["metadata"]["name"]) > start]
+            items = [copy.deepcopy(obj) for (ns, name), obj in sorted(found.items())
+                     if (namespace is None or ns == namespace) and (not token or (ns, name) > start)
+                     and labels(obj["metadata"].get("labels") or {}) and fields(obj)]
         metadata: dict = {"resourceVersion": version}
         next_token = ""
         if limit and len(items) > limit:

@@ -26,7 +26,7 @@ class Change:
     type: str  # ADDED | MODIFIED | DELETED
     key: Key
     obj: dict  # the stored object itself: never changed in place once recorded
-    labels_before: dict | None  # for MODIFIED: the labels before, so selector watches see objects leave
+    before: dict | None  # what was stored before (MODIFIED, DELETED): selector watches and list snapshots
 
 
 class ChangeLog:
@@ -65,6 +65,23 @@ class ChangeLog:
                 and (namespace is None or c.key[2] == namespace)], latest
 
 
+def snapshot(log: ChangeLog, version: int, prefix: str, plural: str,
+             current: dict[tuple[str, str], dict]) -> dict[tuple[str, str], dict]:
+    """The objects of one resource as they were at `version` (what a `continue` token lists), or 410."""
+    with log.changed:
+        if version < log.compacted:
+            raise ApiError(410, "Expired", "The provided continue parameter is too old to display a consistent "
+                           "list result. You can start a new list without the continue parameter.")
+        changes = [c for c in log.changes if c.version > version and c.key[:2] == (prefix, plural)]
+    state = dict(current)
+    for change in reversed(changes):
+        if change.before is None:
+            state.pop(change.key[2:], None)
+        else:
+            state[change.key[2:]] = change.before
+    return state
+
+
 def too_old(version: int, current: int) -> ApiError:
     return ApiError(410, "Expired", f"too old resource version: {version} ({current})")
 
@@ -99,8 +116,7 @@ def error_event(error: ApiError) -> bytes:
 def visible(change: Change, match) -> tuple[str, dict] | None:
     """What a watcher with selector `match` (object -> bool) sees of a change (leaving it reads as DELETED)."""
     now = match(change.obj)
-    was = change.labels_before is not None and match(
-        {**change.obj, "metadata": {**change.obj["metadata"], "labels": change.labels_before}})
+    was = change.before is not None and match(change.before)
     if change.type == "MODIFIED" and was and not now:
         return "DELETED", change.obj
     if change.type == "MODIFIED" and now and not was:

@@ -107,6 +107,14 @@ def test_lists_come_in_pages_with_continue(kube_emulator, kube_client):
             break
         assert page["metadata"]["remainingItemCount"] == 5 - len(names)
     assert names == [f"c{i}" for i in range(5)] and len(versions) == 1  # one consistent version for all pages
+    # Pages show the list as it was at the first page's version, whatever changed since.
+    status, page = raw(kube_client, "GET", CM, query=[("limit", "2")])
+    raw(kube_client, "DELETE", f"{CM}/c3")
+    _create(kube_client, "c2a")
+    raw(kube_client, "PATCH", f"{CM}/c4", {"data": {"new": "yes"}}, content_type="application/merge-patch+json")
+    status, rest = raw(kube_client, "GET", CM, query=[("continue", page["metadata"]["continue"])])
+    assert [item["metadata"]["name"] for item in rest["items"]] == ["c2", "c3", "c4"]
+    assert "data" not in rest["items"][-1]
     status, page = raw(kube_client, "GET", CM, query=[("limit", "2")])
     _create(kube_client, "later")
     kube_emulator.store.log.compact()  # history now starts after the token's version
