@@ -64,11 +64,12 @@ class ApiError(Exception):
         return status
 
 
-def invalid(kind: str, name: str, causes: list[tuple[str, str]]) -> ApiError:
-    """422 Invalid with one cause per (field, message), worded like the API server."""
+def invalid(kind: str, name: str, causes: list[tuple[str, str]], group: str = "") -> ApiError:
+    """422 Invalid with one cause per (field, message), worded like the API server (`StatefulSet.apps "x"`)."""
     text = ", ".join(f"{path}: {message}" for path, message in causes)
-    return ApiError(422, "Invalid", f'{kind} "{name}" is invalid: {text}' if len(causes) == 1 else
-                    f'{kind} "{name}" is invalid: [{text}]',
-                    {"name": name, "kind": kind,
+    subject = f'{kind}.{group} "{name}"' if group else f'{kind} "{name}"'
+    return ApiError(422, "Invalid", f"{subject} is invalid: {text}" if len(causes) == 1 else
+                    f"{subject} is invalid: [{text}]",
+                    {"name": name, "group": group, "kind": kind,
                      "causes": [{"reason": "FieldValueInvalid", "message": message, "field": path}
                                 for path, message in causes]})

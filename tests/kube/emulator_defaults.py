@@ -163,7 +163,8 @@ def validate(kind: str, obj: dict, before: dict | None) -> None:
     if before is not None:
         causes += _update_causes(kind, obj, before)
     if causes:
-        raise invalid(kind, name, causes)
+        version = obj.get("apiVersion", "v1")
+        raise invalid(kind, name, causes, version.split("/")[0] if "/" in version else "")
 
 
 def _name_causes(kind: str, name: str) -> list[tuple[str, str]]:

@@ -37,7 +37,8 @@ def test_immutable_statefulset_fields_are_refused_with_422(kube_client, change):
     status, body = raw(kube_client, "PATCH", f"{STS}/web", changed, content_type="application/apply-patch+yaml",
                        query=[("fieldManager", "tester"), ("force", "true")])
     assert status == 422, body
-    assert body["reason"] == "Invalid" and "updates to statefulset spec for fields other than" in body["message"]
+    assert body["reason"] == "Invalid" and body["message"].startswith(
+        'StatefulSet.apps "web" is invalid: spec: Forbidden: updates to statefulset spec for fields other than')
     assert body["details"]["causes"][0]["field"] == "spec"
     status, body = raw(kube_client, "GET", f"{STS}/web")
     assert body["spec"]["serviceName"] == "web" and body["metadata"]["generation"] == 1  # nothing changed
