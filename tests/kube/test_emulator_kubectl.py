@@ -6,6 +6,7 @@ subprocess: `apply --server-side`, `get` (Table output, `-A`, short names), `get
 """
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import subprocess
@@ -68,8 +69,8 @@ def standalone(tmp_path: Path):
 def kubectl(standalone, *args: str, stdin: str | None = None, check: bool = True) -> subprocess.CompletedProcess:
     kubeconfig, home = standalone
     result = subprocess.run(["kubectl", "--kubeconfig", str(kubeconfig), "--cache-dir", str(home / "cache"), *args],
-                            input=stdin, capture_output=True, text=True, timeout=60, env={"HOME": str(home),
-                                                                                          "PATH": "/usr/bin:/bin"})
+                            input=stdin, capture_output=True, text=True, timeout=60,
+                            env={"HOME": str(home), "PATH": os.environ.get("PATH", "/usr/bin:/bin")})
     if check:
         assert result.returncode == 0, result.stderr
     return result
