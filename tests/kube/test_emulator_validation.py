@@ -122,3 +122,14 @@ def test_unknown_fields_are_dropped_warned_about_or_refused(kube_client):
     assert 'unknown field "spec.replicaz"' in response.getheader("Warning")
     stored = json.loads(response.data)
     assert "replicaz" not in stored["spec"] and stored["spec"]["replicas"] == 1
+
+
+def test_a_server_dry_run_defaults_and_validates_but_stores_nothing(kube_client):
+    """`dryRun=All` (kubectl `--dry-run=server`): the answer a write would get, and no change."""
+    namespace(kube_client)
+    status, body = raw(kube_client, "POST", STS, statefulset(), query=[("dryRun", "All")])
+    assert status == 201 and body["spec"]["podManagementPolicy"] == "OrderedReady"
+    assert raw(kube_client, "GET", f"{STS}/web")[0] == 404
+    status, body = raw(kube_client, "POST", "/api/v1/namespaces/demo/services", {"metadata": {"name": "s" * 64}},
+                       query=[("dryRun", "All")])
+    assert status == 422
