@@ -117,19 +117,43 @@ def parse_selector(text: str) -> Callable[[dict], bool]:
     return lambda labels: all(test(labels) for test in tests)
 
 
-def _field_selector(text: str) -> Callable[[dict], bool]:
-    """`metadata.name=x,metadata.namespace=y` (and `!=`), the field selectors every kind supports."""
+# Field selectors beyond metadata.name/namespace, per kind (what the API server registers for them).
+FIELD_LABELS = {
+    "Pod": ("spec.nodeName", "spec.restartPolicy", "spec.schedulerName", "spec.serviceAccountName",
+            "spec.hostNetwork", "status.phase", "status.podIP", "status.nominatedNodeName"),
+    "Event": ("involvedObject.kind", "involvedObject.namespace", "involvedObject.name", "involvedObject.uid",
+              "involvedObject.apiVersion", "involvedObject.resourceVersion", "involvedObject.fieldPath",
+              "reason", "reportingComponent", "source", "type"),
+    "Secret": ("type",),
+    "Namespace": ("status.phase",),
+    "StatefulSet": ("status.replicas",),
+}
+
+
+def _field_selector(text: str, kind: str = "") -> Callable[[dict], bool]:
+    """`metadata.name=x,status.phase!=Running`: the field selectors the API server supports for `kind`."""
     tests = []
+    supported = ("metadata.name", "metadata.namespace") + FIELD_LABELS.get(kind, ())
     for term in filter(None, (t.strip() for t in text.split(","))):
         negate = "!=" in term
         path, value = term.split("!=" if negate else "=", 1)
         value = value.lstrip("=")
-        if path not in ("metadata.name", "metadata.namespace"):
-            raise ApiError(400, "BadRequest", f'"{path}" is not a known field selector: only "metadata.name", '
-                           '"metadata.namespace"')
-        attribute = path.split(".")[1]
-        tests.append(lambda obj, f=attribute, v=value, n=negate: (obj["metadata"].get(f, "") == v) != n)
+        if path not in supported:
+            raise ApiError(400, "BadRequest", f"field label not supported: {path}")
+        parts = path.split(".")
+        tests.append(lambda obj, p=parts, v=value, n=negate: (_field_value(obj, p) == v) != n)
     return lambda obj: all(test(obj) for test in tests)
+
+
+def _field_value(obj: dict, path: list[str]) -> str:
+    value = obj
+    for part in path:
+        value = value.get(part) if isinstance(value, dict) else None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if path == ["source"] and isinstance(value, dict):  # events: source is "<component>"
+        return value.get("component", "")
+    return "" if value is None else str(value)
 
 
 def _kind_schema(prefix: str, kind: str) -> dict | None:
@@ -594,7 +618,7 @@ class KubernetesApiEmulator:
 
     def _list(self, request: Request, prefix: str, plural: str, namespace: str | None) -> dict:
         kind = RESOURCES[(prefix, plural)][0]
-        fields = _field_selector(request.param("fieldSelector"))
+        fields = _field_selector(request.param("fieldSelector"), kind)
         limit = int(request.param("limit", "0") or 0)
         token = request.param("continue")
         labels = parse_selector(request.param("labelSelector"))
@@ -821,7 +845,7 @@ class KubernetesApiEmulator:
         """Stream changes as JSON lines (chunked) until `timeoutSeconds`, the client leaves or the server stops."""
         try:
             prefix, plural, namespace, _, _ = self._route(request.path)
-            fields = _field_selector(request.param("fieldSelector"))
+            fields = _field_selector(request.param("fieldSelector"), RESOURCES[(prefix, plural)][0])
         except ApiError as exc:
             self._send(http, exc.code, exc.status())
             return

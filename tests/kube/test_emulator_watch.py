@@ -154,3 +154,17 @@ def test_watch_by_field_selector(kube_client):
         if len(events) == 2:
             break
     assert events == [("ADDED", "b"), ("DELETED", "b")]
+
+
+def test_field_selectors_per_kind(kube_emulator, kube_client):
+    """Lists filter by the fields each kind supports (what `kubectl describe` asks of events); others are 400."""
+    namespace(kube_client)
+    for name, reason in (("e1", "FailedCreate"), ("e2", "Scheduled")):
+        raw(kube_client, "POST", "/api/v1/namespaces/demo/events", {
+            "metadata": {"name": name}, "reason": reason, "type": "Warning",
+            "involvedObject": {"kind": "StatefulSet", "name": "web", "namespace": "demo"}})
+    status, body = raw(kube_client, "GET", "/api/v1/namespaces/demo/events", query=[
+        ("fieldSelector", "involvedObject.kind=StatefulSet,involvedObject.name=web,reason!=Scheduled")])
+    assert status == 200 and [e["metadata"]["name"] for e in body["items"]] == ["e1"]
+    status, body = raw(kube_client, "GET", CM, query=[("fieldSelector", "data.x=1")])
+    assert status == 400 and body["message"] == "field label not supported: data.x"
