@@ -271,19 +271,26 @@ class Store:
         meta = obj["metadata"]
         return self.put((prefix, plural, meta.get("namespace", ""), meta["name"]), obj)
 
-    def delete(self, key, *, orphan: bool = False, propagation: str | None = None) -> dict | None:
+    def delete(self, key, *, orphan: bool = False, propagation: str | None = None,
+               grace_seconds: int | None = 0) -> dict | None:
         """Delete like the API server: finalizers hold the object (marked with `deletionTimestamp`),
-        then dependents are garbage-collected (`Background`/`Foreground`) or released (`Orphan`)."""
+        then dependents are garbage-collected (`Background`/`Foreground`) or released (`Orphan`).
+
+        A pod bound to a node is deleted gracefully (`grace_seconds`, None: its
+        `terminationGracePeriodSeconds`): it stays, Terminating, until its kubelet (the simulated
+        controller, or the pod runner) confirms with a delete of grace 0.
+        """
         propagation = propagation or ("Orphan" if orphan else "Background")
         with self.lock:
             obj = self.objects.get(key)
             if obj is None:
                 return None
             is_namespace = key[:2] == KIND_TO_RESOURCE["Namespace"]
-            if obj["metadata"].get("finalizers") or is_namespace:
+            grace = _pod_grace(obj, grace_seconds) if key[:2] == KIND_TO_RESOURCE["Pod"] else 0
+            if obj["metadata"].get("finalizers") or is_namespace or grace:
                 if not obj["metadata"].get("deletionTimestamp"):
                     marked = copy.deepcopy(obj)
-                    marked["metadata"].update(deletionTimestamp=_now(), deletionGracePeriodSeconds=0,
+                    marked["metadata"].update(deletionTimestamp=_now(), deletionGracePeriodSeconds=grace,
                                               resourceVersion=self.next_version())
                     if is_namespace:
                         marked["status"] = {"phase": "Terminating"}
@@ -332,6 +339,16 @@ class Store:
     def delete_kind(self, kind: str, namespace: str, name: str) -> dict | None:
         prefix, plural = KIND_TO_RESOURCE[kind]
         return self.delete((prefix, plural, namespace, name))
+
+
+def _pod_grace(pod: dict, requested: int | None) -> int:
+    """The grace period of a pod's deletion: 0 unless it is bound to a node and still running."""
+    if not (pod.get("spec") or {}).get("nodeName") or (pod.get("status") or {}).get("phase") in ("Succeeded",
+                                                                                                "Failed"):
+        return 0
+    if requested is None:
+        requested = (pod.get("spec") or {}).get("terminationGracePeriodSeconds", 30)
+    return max(int(requested), 0)
 
 
 def _as_scale(obj: dict) -> dict:
@@ -672,9 +689,10 @@ class KubernetesApiEmulator:
                 raise ApiError(409, "Conflict", f"Precondition failed: {field_name[0].upper() + field_name[1:]} in "
                                f"precondition: {wanted}, {field_name} in object meta: {actual}")
         policy = request.param("propagationPolicy") or body.get("propagationPolicy") or "Background"
+        grace = request.param("gracePeriodSeconds") or body.get("gracePeriodSeconds")
         if request.param("dryRun") == "All":
             return 200, current
-        deleted = self.store.delete(key, propagation=policy)
+        deleted = self.store.delete(key, propagation=policy, grace_seconds=None if grace is None else int(grace))
         return 200, deleted  # the API server answers with the object
 
     def _write(self, request: Request, key, before: dict | None, new: dict, operation: str, *,
@@ -907,6 +925,9 @@ class KubernetesApiEmulator:
         http.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
         http.wfile.flush()
 
+SIMULATED_NODE = "emulator"  # the node simulated pods are bound to (so their deletion is graceful)
+
+
 @dataclass
 class PodTrouble:
     """Why a simulated pod is not ready: a container waiting reason, or a scheduling/volume problem."""
@@ -937,6 +958,9 @@ class SimulatedController:
 
     def step(self) -> None:
         with self.store.lock:
+            for pod in self.store.all_of("Pod"):  # the kubelet: containers stopped, deletion confirmed
+                if pod["metadata"].get("deletionTimestamp"):
+                    self.store.delete_kind("Pod", pod["metadata"]["namespace"], pod["metadata"]["name"])
             for sts in self.store.all_of("StatefulSet"):
                 self._reconcile_statefulset(sts)
 
@@ -998,7 +1022,7 @@ class SimulatedController:
                 "annotations": dict(template.get("metadata", {}).get("annotations") or {}),
                 "ownerReferences": [_controller_ref(sts)],
             },
-            "spec": {**template.get("spec", {}), "hostname": pod_name,
+            "spec": {**template.get("spec", {}), "hostname": pod_name, "nodeName": SIMULATED_NODE,
                      "subdomain": sts["spec"].get("serviceName", "")},
             "status": {"podIP": f"127.1.{self._ips // 250}.{self._ips % 250 + 1}"},
         }

@@ -101,3 +101,26 @@ def test_a_namespace_terminates_then_goes_with_what_is_in_it(kube_client):
         time.sleep(0.05)
     assert raw(kube_client, "GET", "/api/v1/namespaces/demo")[0] == 404
     assert raw(kube_client, "GET", f"{CM}/inside")[0] == 404
+
+
+def test_a_running_pod_terminates_gracefully_until_its_kubelet_confirms(kube_emulator, kube_client):
+    """Docs "Termination of Pods": a bound pod gets `deletionTimestamp` and its grace period, and goes
+    when the kubelet has stopped it; an unbound one, or `gracePeriodSeconds=0`, goes at once."""
+    namespace(kube_client)
+    controller = SimulatedController(kube_emulator.store)
+    apply(kube_client, statefulset(replicas=2, claims=False), "owner")
+    controller.step()
+    pods = "/api/v1/namespaces/demo/pods"
+    uid = read(kube_client, f"{pods}/web-0")["metadata"]["uid"]
+    status, body = raw(kube_client, "DELETE", f"{pods}/web-0")
+    assert status == 200 and body["metadata"]["deletionGracePeriodSeconds"] == 30
+    terminating = read(kube_client, f"{pods}/web-0")
+    assert terminating["metadata"]["deletionTimestamp"] and terminating["metadata"]["uid"] == uid
+    controller.step()  # the kubelet confirms; the StatefulSet controller re-creates the pod
+    assert read(kube_client, f"{pods}/web-0")["metadata"]["uid"] != uid
+    assert raw(kube_client, "DELETE", f"{pods}/web-1", {"gracePeriodSeconds": 0})[0] == 200
+    assert raw(kube_client, "GET", f"{pods}/web-1")[0] == 404
+    raw(kube_client, "POST", pods, {"metadata": {"name": "unbound"}, "spec": {"containers": [
+        {"name": "c", "image": "busybox:1"}]}})
+    assert raw(kube_client, "DELETE", f"{pods}/unbound")[0] == 200
+    assert raw(kube_client, "GET", f"{pods}/unbound")[0] == 404
