@@ -22,13 +22,15 @@ RESOURCES: dict[tuple[str, str], tuple[str, bool, bool]] = {
     ("apis/rbac.authorization.k8s.io/v1", "rolebindings"): ("RoleBinding", True, False),
     ("apis/networking.k8s.io/v1", "ingresses"): ("Ingress", True, True),
     ("apis/storage.k8s.io/v1", "storageclasses"): ("StorageClass", False, False),
+    ("apis/apiextensions.k8s.io/v1", "customresourcedefinitions"): ("CustomResourceDefinition", False, True),
 }
 KIND_TO_RESOURCE = {kind: (prefix, plural) for (prefix, plural), (kind, _, _) in RESOURCES.items()}
 # What `kubectl get svc` and friends resolve through discovery.
 SHORT_NAMES = {"namespaces": ["ns"], "pods": ["po"], "services": ["svc"], "configmaps": ["cm"],
                "serviceaccounts": ["sa"], "persistentvolumeclaims": ["pvc"], "resourcequotas": ["quota"],
                "events": ["ev"], "endpoints": ["ep"], "statefulsets": ["sts"], "poddisruptionbudgets": ["pdb"],
-               "ingresses": ["ing"], "storageclasses": ["sc"]}
+               "ingresses": ["ing"], "storageclasses": ["sc"],
+               "customresourcedefinitions": ["crd", "crds"]}
 
 
 def group_version(prefix: str) -> tuple[str, str]:
