@@ -56,12 +56,20 @@ def test_a_stored_absurd_shard_count_is_invalid_and_deletes_without_walking_it(c
 def test_a_database_port_something_listens_on_is_refused(cluster):
     import socket
 
-    from localtarget.ports import is_bindable, port_range
+    from localtarget.ports import port_range
+
+    def listen_on_a_free_port(listener: socket.socket) -> int:
+        for candidate in port_range("database"):
+            try:
+                listener.bind(("127.0.0.1", candidate))
+            except OSError:
+                continue  # taken (another test run may hold ports of the range)
+            listener.listen()
+            return candidate
+        raise AssertionError("no free port in the database range")
 
     with socket.socket() as listener:
-        port = next(p for p in port_range("database") if is_bindable(p))
-        listener.bind(("127.0.0.1", port))
-        listener.listen()
+        port = listen_on_a_free_port(listener)
         errors = errors_of(create_database, cluster=cluster, name="clash", team=None, actor="t",
                            spec={"databasePort": port})
     assert errors == {"spec.databasePort": [f"port {port} is in use on this machine; choose another"]}
