@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 
 from targets.drivers import driver_for
+from targets.engines import default_version
 from targets.models import Target
 from targets.quantity import format_memory, parse_memory
 from targets.validation import (
@@ -207,14 +208,14 @@ def _with_defaults(spec: dict, *, versions: list[str], current) -> dict:
     """The spec to store: the user's fields plus `nodes` and a pinned version.
 
     A version the user leaves out stays what it was (a full replace never upgrades by accident);
-    a new cluster gets the target's newest.
+    a new cluster gets the target's newest Redis (targets/engines.py).
     """
     stored = copy.deepcopy(spec)
     stored.setdefault("nodes", DEFAULT_NODES)
     image = stored.setdefault("redisEnterpriseImageSpec", {})
     if not image.get("versionTag"):
         previous = ClusterSpec.from_spec(current.spec).redis_version if current is not None else None
-        newest = versions[-1] if versions else None
+        newest = default_version(versions)
         if previous or newest:
             image["versionTag"] = previous or newest
     if not image:

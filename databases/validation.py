@@ -11,6 +11,7 @@ import copy
 from clusters.capacity import capacity_problem, database_footprints
 from clusters.spec import ClusterSpec
 from targets.drivers import TargetError, driver_for
+from targets.engines import default_version
 from targets.quantity import format_memory
 from targets.validation import (
     Checked,
@@ -215,7 +216,7 @@ def _with_defaults(spec: dict, *, cluster, name: str, versions: list[str], curre
                 stored[key] = current.spec[key]
     stored.setdefault("databaseSecretName", f"redb-{name}")
     if stored.get("redisVersion") is None and versions:
-        stored["redisVersion"] = versions[-1]
+        stored["redisVersion"] = default_version(versions)
     if stored.get("databasePort") is None:
         taken = _taken_ports(cluster, exclude_pk=current.pk if current else None)
         stored["databasePort"] = driver.free_database_port(cluster, taken)

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from django.conf import settings
 
+from targets.engines import default_version
+
 
 def available_versions(target) -> list[str]:
     """Oldest first; a target's `settings["redis_versions"]` overrides the site-wide list."""
@@ -11,5 +13,5 @@ def available_versions(target) -> list[str]:
 
 
 def resolve_version(requested: str | None, target) -> str:
-    """The version to run: the requested one, or the target's newest."""
-    return requested or available_versions(target)[-1]
+    """The version to run: the requested one, or the target's newest Redis."""
+    return requested or default_version(available_versions(target))

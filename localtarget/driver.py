@@ -26,6 +26,7 @@ from targets.drivers import (
     common_spec_problems,
     register_driver,
 )
+from targets.engines import describe
 from targets.private_files import made_private_once
 
 from . import (
@@ -132,9 +133,9 @@ class LocalDriver:
         return contextlib.nullcontext()
 
     def probe(self) -> Probe:
-        """This machine is always reachable; its "version" is the newest redis-server installed."""
-        newest = versions.newest_version()
-        return Probe(f"redis-server {newest}" if newest else "no redis-server installed")
+        """This machine is always reachable; its "version" lists the servers it offers, and why one is not."""
+        offered = ", ".join(describe(v) for v in versions.available_versions())
+        return Probe("; ".join([offered or "no redis-server installed", *versions.notes()]))
 
     # -- clusters ---------------------------------------------------------------------------
     def apply_cluster(self, cluster) -> Observation:
@@ -188,7 +189,7 @@ class LocalDriver:
             processes.stop(member)
             processes.start(member, versions.sentinel_binary(version), extra_args=["--sentinel"])
             processes.write_state(member, version=version)
-            return [Happening("UpgradeStep", f"{member.name} restarted on Redis {version}")]
+            return [Happening("UpgradeStep", f"{member.name} restarted on {describe(version)}")]
         return []
 
     def _retire_sentinels(self, cluster, nodes: int) -> list[Happening]:
