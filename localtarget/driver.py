@@ -33,6 +33,7 @@ from . import (
     haproxy,
     layout,
     live_config,
+    modules,
     observe,
     processes,
     recovery,
@@ -103,6 +104,7 @@ class LocalDriver:
             release_port=release,
             cluster_mode=spec.shard_count > 1 or any((root / f"shard-{s}-{r}" / "nodes.conf").exists()
                                                      for s, r in wanted),
+            modules=tuple(modules.library_paths(spec.module_names)) if spec.module_names else (),
         )
 
     # -- the write path's questions ---------------------------------------------------------
@@ -116,6 +118,7 @@ class LocalDriver:
 
     def database_spec_problems(self, wanted: DatabaseSpec, current: DatabaseSpec | None) -> dict[str, str]:
         problems = common_spec_problems(wanted, "local")
+        problems.update(modules.problems(wanted.modules, wanted.redis_version or versions.newest_version() or ""))
         if current is not None and current.shard_count == 1 and wanted.shard_count > 1:
             problems["spec.shardCount"] = ("a database created with shardCount 1 runs without Redis Cluster and "
                                            "cannot become sharded in place on the local target; create a new "
@@ -239,11 +242,15 @@ class LocalDriver:
     # -- databases --------------------------------------------------------------------------
     def apply_database(self, database) -> Observation:
         spec = DatabaseSpec.from_spec(database.spec, database.name)
-        if spec.tls_mode != "disabled" or spec.modules:
-            raise SpecNotRealisable("tlsMode and modulesList are not supported on the local target")
-        parts = self.database_parts(database)
-        if not parts.version:
+        if spec.tls_mode != "disabled":
+            raise SpecNotRealisable("tlsMode is not supported on the local target")
+        version = spec.redis_version or versions.newest_version()
+        if not version:
             raise SpecNotRealisable("no redis-server found on this machine (apt-get install redis-server)")
+        refused = modules.problems(spec.modules, version)
+        if refused:
+            raise SpecNotRealisable("; ".join(f"{path.removeprefix('spec.')}: {why}" for path, why in refused.items()))
+        parts = self.database_parts(database)
         if parts.cluster_mode:
             return self._apply_sharded(database, parts)
         if spec.shard_count != 1:

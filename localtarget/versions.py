@@ -87,6 +87,11 @@ def notes() -> list[str]:
             "installed, or its binary does not run on this machine"]
 
 
+def binary_number(version: str) -> str | None:
+    """major.minor of the server binary a version name points at (what really runs)."""
+    return _detect(str(server_binary(version)))
+
+
 def _program(version: str) -> str:
     return "valkey" if engine_of(version) == VALKEY else "redis"
 

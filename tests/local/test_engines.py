@@ -65,3 +65,17 @@ def test_rolling_upgrade_from_redis_to_valkey_keeps_every_acknowledged_write(wit
         info = direct(database, name).info("server")
         assert info["server_name"] == "valkey" and info["run_id"] != run_ids[name]
     assert {p["version"] for p in database.status["processes"].values()} == {"valkey-9.1"}
+
+
+def test_rejson_and_bf_work_through_the_endpoint_and_replicate(make_database):
+    database = make_database(replication=True, modulesList=[{"name": "ReJSON"}, {"name": "bf"}])
+    client = endpoint(database)
+    assert client.execute_command("JSON.SET", "doc", "$", '{"name": "orders", "n": 1}') == "OK"
+    assert client.execute_command("JSON.GET", "doc", "$.name") == '["orders"]'
+    assert client.execute_command("BF.ADD", "seen", "a") == 1
+    assert client.execute_command("BF.EXISTS", "seen", "a") == 1 and client.execute_command("BF.EXISTS", "seen", "b") == 0
+    assert client.wait(1, 2000) == 1
+    replica = next(name for name in database.status["processes"] if name != database.status["master"])
+    assert direct(database, replica).execute_command("JSON.GET", "doc", "$.n") == "[1]"
+    loaded = {m["name"] for m in direct(database, replica).module_list()}
+    assert loaded == {"ReJSON", "bf"}

@@ -58,15 +58,10 @@ def test_memory_size_rules(cluster, size, message):
     ("databaseSecretName", "My_Secret", "must be a DNS-1123 subdomain: lowercase letters, digits, '-' and '.'"),
     ("databaseSecretName", "rec", "rec is the Secret of cluster rec"),
     ("redisVersion", "5.0", "version 5.0 is not available on target local; available: 7.0, 7.2"),
-    ("modulesList", [{"name": "search"}], None),
 ])
 def test_field_rules(cluster, field, value, message):
     errors = errors_of(create, cluster, {"memorySize": "100MB", field: value})
-    if field == "modulesList":
-        assert errors["spec.modulesList[0]"] == [
-            "module 'search' is not available: databases here run stock Redis without modules"]
-    else:
-        assert errors[f"spec.{field}"] == [message]
+    assert errors[f"spec.{field}"] == [message]
 
 
 @pytest.mark.parametrize("policy", ["noeviction", "allkeys-lru", "allkeys-lfu", "allkeys-random", "volatile-lru",
