@@ -12,6 +12,7 @@ from localtarget.versions import packaged_versions
 
 from .conftest import settle
 from .helpers import direct, endpoint
+from .test_sharded import cluster_client
 
 
 @pytest.fixture
@@ -65,6 +66,33 @@ def test_rolling_upgrade_from_redis_to_valkey_keeps_every_acknowledged_write(wit
         info = direct(database, name).info("server")
         assert info["server_name"] == "valkey" and info["run_id"] != run_ids[name]
     assert {p["version"] for p in database.status["processes"].values()} == {"valkey-9.1"}
+
+
+def test_a_sharded_database_moves_to_valkey_shard_by_shard(with_valkey, make_database):
+    """Redis Cluster: a Valkey replica takes over with CLUSTER FAILOVER, the old Redis master is restarted."""
+    from databases.services import upgrade_database
+
+    database = make_database(shardCount=2, replication=True, memorySize="200MB", redisVersion="7.0")
+    client = cluster_client(database)
+    for i in range(200):
+        client.set(f"k{i}", i)
+    upgrade_database(database, version="valkey-9.1", actor="test")
+    assert settle(database, timeout=120).state == "active", database.status
+    assert {p["version"] for p in database.status["processes"].values()} == {"valkey-9.1"}
+    assert [client.get(f"k{i}") for i in range(200)] == [str(i) for i in range(200)]
+
+
+def test_the_quorum_moves_to_valkey_sentinels(with_valkey, make_cluster):
+    from clusters.services import upgrade_cluster
+    from localtarget import processes
+    from targets.drivers import driver_for
+
+    cluster = make_cluster(redisEnterpriseImageSpec={"versionTag": "7.0"})
+    upgrade_cluster(cluster, version="valkey-9.1", actor="test")
+    assert settle(cluster).state == "Running"
+    for member in driver_for(cluster.target).sentinels(cluster):
+        assert processes.read_state(member)["version"] == "valkey-9.1"
+        assert processes.client(member.port).info("server")["server_name"] == "valkey"
 
 
 def test_rejson_and_bf_work_through_the_endpoint_and_replicate(make_database):
