@@ -22,6 +22,7 @@ WORKDIR /app
 # Dependencies first (cached while only the code changes), then the code itself.
 COPY pyproject.toml README.md ./
 COPY controlplane ./controlplane
+COPY operatorapi ./operatorapi
 COPY accounts ./accounts
 COPY targets ./targets
 COPY clusters ./clusters

@@ -223,6 +223,9 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # `spec` of clusters and databases: the schema of the REC/REDB CRDs, from the one field definition.
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
+                             "targets.api.schema_hooks.add_operator_specs"],
 }
 
 LOGGING = {

@@ -140,6 +140,9 @@ class LocalDriver:
         offered = ", ".join(describe(v) for v in versions.available_versions())
         return Probe("; ".join([offered or "no redis-server installed", *versions.notes()]))
 
+    def install_definitions(self) -> list[str]:
+        return []  # nothing to install on this machine
+
     # -- clusters ---------------------------------------------------------------------------
     def apply_cluster(self, cluster) -> Observation:
         spec = ClusterSpec.from_spec(cluster.spec)
