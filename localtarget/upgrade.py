@@ -141,6 +141,8 @@ def _follow(parts: DatabaseParts, old_master: ShardProcess, new_master: ShardPro
         conn = processes.client(old_master.port, parts.password, timeout=2)
         if conn.info("replication").get("role") == "master":
             conn.execute_command("REPLICAOF", "127.0.0.1", str(new_master.port))
+    except redis.ConnectionError:
+        return  # it is down: it comes back as a replica of the live master (roles.py)
     except redis.RedisError as exc:
         raise TargetError(f"{old_master.name} did not follow the new master {new_master.name}: {exc}") from exc
 
