@@ -28,6 +28,7 @@ def test_rolling_upgrade_from_redis_to_valkey_keeps_every_acknowledged_write(wit
 
     database = make_database(replication=True, redisVersion="7.0")
     assert direct(database, "shard-0-0").info("server").get("server_name") is None  # Redis 7.0 has none
+    assert all(p["server"].startswith("redis 7.0.") for p in database.status["processes"].values())
     run_ids = {name: direct(database, name).info("server")["run_id"] for name in database.status["processes"]}
     acknowledged, done, failures = [], threading.Event(), [0]
 
@@ -66,6 +67,7 @@ def test_rolling_upgrade_from_redis_to_valkey_keeps_every_acknowledged_write(wit
         info = direct(database, name).info("server")
         assert info["server_name"] == "valkey" and info["run_id"] != run_ids[name]
     assert {p["version"] for p in database.status["processes"].values()} == {"valkey-9.1"}
+    assert {p["server"] for p in database.status["processes"].values()} == {f"valkey {server['valkey_version']}"}
 
 
 def test_a_sharded_database_moves_to_valkey_shard_by_shard(with_valkey, make_database):
