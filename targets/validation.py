@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from operatorapi.field import Field
 
+from .engines import describe, engine_of, version_key
 from .quantity import QuantityError, parse_memory
 from .writes import SpecError
 
@@ -263,12 +264,6 @@ def _encodable(text: str) -> bool:
     return True
 
 
-def version_key(version: str) -> tuple:
-    """Sort key for versions like 6.2, 7.2 or 7.4.1; anything else sorts after them, never raises."""
-    return tuple((0, int(part), "") if part.isdigit() and len(part) <= 9 else (1, 0, part)
-                 for part in re.split(r"[.\-]", str(version)))
-
-
 def plain_data_problem(value: object, limit: int = MAX_NESTING) -> str | None:
     """Why a parsed body is not plain JSON data (mappings with string keys, lists, UTF-8 strings without NUL,
     finite numbers, booleans, null) nested at most `limit` deep, or None. Checked without recursion."""
@@ -304,7 +299,11 @@ def version_problem(version: str, available: list[str], target_name: str) -> str
 
 
 def downgrade_problem(version: str, current: str | None) -> str | None:
-    """Data files written by a newer Redis may not load in an older one, so versions only go up."""
-    if current and version != current and version_key(version) < version_key(current):
-        return f"downgrading from {current} to {version} is not supported; Redis versions only go up"
-    return None
+    """Data files written by a newer server may not load in an older one, so versions only go up
+    (and an engine change only goes Redis -> Valkey: targets/engines.py)."""
+    if not current or version == current or version_key(version) >= version_key(current):
+        return None
+    if engine_of(version) != engine_of(current):
+        return (f"moving from {describe(current)} back to {describe(version)} is not supported: Redis cannot load "
+                "the data files Valkey writes; engine changes only go Redis -> Valkey")
+    return f"downgrading from {current} to {version} is not supported; Redis versions only go up"
