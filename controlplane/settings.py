@@ -179,6 +179,14 @@ CONTROLPLANE_LOCAL_PORTS = {
     "database": env_port_range("DB", 12000, 12999),
 }
 
+# Bounds of one YAML apply (API, CLI, dashboard): the body, how many documents (List items count one each),
+# and one document's size (as JSON). The API answers a larger body 413 before reading it.
+CONTROLPLANE_APPLY_LIMITS = {
+    "max_bytes": int(os.environ.get("CP_APPLY_MAX_BYTES", 256 * 1024)),
+    "max_documents": int(os.environ.get("CP_APPLY_MAX_DOCUMENTS", 100)),
+    "max_document_bytes": int(os.environ.get("CP_APPLY_MAX_DOCUMENT_BYTES", 16 * 1024)),
+}
+
 # Redis versions a kubernetes target offers (stock `redis` image tags).
 CONTROLPLANE_KUBERNETES_REDIS_VERSIONS = ["6.2", "7.0", "7.2", "7.4"]
 
