@@ -1,8 +1,9 @@
 """Figures for the bounds on `POST /api/v1/apply/`: how long oversized uploads take to be answered.
 
 Posts, through the whole DRF stack in-process (APIClient, no network), a ~2.4 MB `kind: List` of REDBs,
-a ~2.4 MB single document, a list one document over the count bound, and the largest file the bounds
-accept (a list of CONTROLPLANE_APPLY_MAX_DOCUMENTS documents). Prints status and time of each.
+a ~2.4 MB single document, a list one document over the count bound, the largest list the bounds accept, and the
+slowest body to refuse (a List just under the byte bound: parsed whole before its items are counted).
+Prints status and time of each.
 
     .venv/bin/python bench/apply_limits.py
 """
@@ -50,7 +51,9 @@ def run(only: set[int] | None) -> None:
     most = getattr(settings, "CONTROLPLANE_APPLY_MAX_DOCUMENTS", 100)
     cases = [("2.4 MB kind: List of REDBs", big_list), ("2.4 MB single REDB document", big_document),
              (f"{most + 1} small REDBs (one over the count)", listing(most + 1)),
-             (f"{most} small REDBs (the most accepted)", listing(most))]
+             (f"{most} small REDBs (the most accepted)", listing(most)),
+             ("a List just under the byte bound", listing(int(settings.CONTROLPLANE_APPLY_LIMITS["max_bytes"]
+                                                              // len(redb(99999))) - 1))]
     for index, (label, text) in enumerate(cases, 1):
         if only and index not in only:
             continue
