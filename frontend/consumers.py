@@ -12,6 +12,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from accounts.visibility import visible_clusters, visible_databases
+from timeline.broadcast import MEMBERSHIP_GROUP
 
 from .fanout import Frame, hub
 
@@ -21,6 +22,9 @@ CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 # The server lost the stream (the channel layer is down): the page retries and refetches.
 CLOSE_STREAM_LOST = 1011
+# The user's teams changed: what the socket may show was fixed when it opened, so it closes and the page
+# reconnects at once, with the rights the user has now (or is refused with 4403).
+CLOSE_MEMBERSHIP_CHANGED = 4409
 
 
 class StatusConsumer(AsyncJsonWebsocketConsumer):
@@ -33,6 +37,7 @@ class StatusConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self) -> None:
         self.user = self.scope.get("user")
         self.subscribed: list[str] = []
+        self.stale = False
         if self.user is None or not self.user.is_authenticated:
             await self.refuse(CLOSE_UNAUTHENTICATED)
             return
@@ -43,7 +48,7 @@ class StatusConsumer(AsyncJsonWebsocketConsumer):
             await self.refuse(CLOSE_FORBIDDEN)
             return
         await self.accept()
-        for group in groups:
+        for group in [MEMBERSHIP_GROUP, *groups]:
             await hub().join(group, self)
             self.subscribed.append(group)
         await self.send_json({"type": "subscribed", "groups": len(groups)})
@@ -64,7 +69,14 @@ class StatusConsumer(AsyncJsonWebsocketConsumer):
 
     # -- group messages, handed over by the hub ------------------------------------------------------
     async def deliver(self, frame: Frame) -> None:
-        if self.may_see(frame.subject):
+        if self.stale:
+            return
+        if frame.message["type"] == "membership.changed":
+            if self.user.pk in frame.message["users"]:
+                # Nothing more is sent from here on; the server's disconnect then leaves the groups.
+                self.stale = True
+                await self.close(code=CLOSE_MEMBERSHIP_CHANGED)
+        elif self.may_see(frame.subject):
             await self.send(text_data=frame.text)
 
     async def stream_lost(self) -> None:
