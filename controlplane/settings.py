@@ -157,6 +157,10 @@ CELERY_BEAT_SCHEDULE = {
     "follow-masters": {"task": "kube.tasks.follow_masters", "schedule": timedelta(seconds=2)},
 }
 
+# Seconds a reconcile lock lives without renewal: its holder renews it every third of that while working,
+# so a dead worker's objects are free again within this time.
+CONTROLPLANE_LOCK_TTL = float(os.environ.get("CP_LOCK_TTL_SECONDS", "30"))
+
 # How a spec change reaches the reconciler: "celery" enqueues a task after commit (production),
 # "inline" runs it in-process after commit (single-process tools), "manual" leaves it to the caller
 # (tests that drive reconciliation step by step).
