@@ -12,7 +12,6 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from accounts.visibility import visible_clusters, visible_databases
-from timeline.broadcast import MEMBERSHIP_GROUP
 
 from .fanout import Frame, hub
 
@@ -48,7 +47,7 @@ class StatusConsumer(AsyncJsonWebsocketConsumer):
             await self.refuse(CLOSE_FORBIDDEN)
             return
         await self.accept()
-        for group in [MEMBERSHIP_GROUP, *groups]:
+        for group in groups:
             await hub().join(group, self)
             self.subscribed.append(group)
         await self.send_json({"type": "subscribed", "groups": len(groups)})

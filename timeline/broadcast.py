@@ -1,8 +1,7 @@
 """Streaming status and events to dashboards through the Channels layer, after commit.
 
 Group names: `cluster-<id>`, `database-<id>`, `team-<id>` (a team's list pages), `clusters` (every
-cluster, for the clusters list every member may see), `staff` (everything) and `memberships` (whose team
-membership changed, which every socket follows: `publish_membership_change`). A database also goes to
+cluster, for the clusters list every member may see) and `staff` (everything). A database also goes to
 its cluster's group, so consumers filter database messages by the `team` they carry. Messages carry no
 secrets: only status, spec summary and events.
 """
@@ -91,11 +90,9 @@ def publish_event(obj, event) -> None:
     transaction.on_commit(lambda: _send(groups, {"type": "object.event", **payload}))
 
 
-MEMBERSHIP_GROUP = "memberships"
 
-
-def publish_membership_change(user_ids: list[int]) -> None:
-    """Tell every dashboard socket of these users that their teams changed (they close and reconnect)."""
-    if user_ids:
+def publish_membership_change(user_ids: list[int], groups: list[str]) -> None:
+    """Tell these users' dashboard sockets in `groups` that their teams changed (they close and reconnect)."""
+    if user_ids and groups:
         users = sorted(set(user_ids))
-        transaction.on_commit(lambda: _send([MEMBERSHIP_GROUP], {"type": "membership.changed", "users": users}))
+        transaction.on_commit(lambda: _send(groups, {"type": "membership.changed", "users": users}))
