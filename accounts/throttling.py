@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import math
 
-from rest_framework.authentication import TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed, Throttled
 from rest_framework.throttling import SimpleRateThrottle, UserRateThrottle
+
+from .tokens import HashedTokenAuthentication
 
 
 class TokenFailureThrottle(SimpleRateThrottle):
@@ -42,8 +43,8 @@ def too_many(what: str, wait: float | None) -> Throttled:
     return Throttled(wait=seconds, detail=f"Too many {what}; try again in {seconds} s.")
 
 
-class ThrottledTokenAuthentication(TokenAuthentication):
-    """DRF token authentication that refuses an address with too many recent failures (429).
+class ThrottledTokenAuthentication(HashedTokenAuthentication):
+    """Token authentication that refuses an address with too many recent failures (429).
 
     An address over the limit is refused even with a valid token, so trying tokens gains nothing.
     """

@@ -30,16 +30,16 @@ def listing(count: int) -> str:
 def run(only: set[int] | None) -> None:
     from django.conf import settings
     from django.contrib.auth import get_user_model
-    from rest_framework.authtoken.models import Token
     from rest_framework.test import APIClient
 
     from accounts.models import Team
+    from accounts.tokens import issue_token
     from clusters.services import create_cluster
 
     staff = get_user_model().objects.create_user("ops", is_staff=True)
     Team.objects.create(name="payments")
     api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=staff).key}")
+    api.credentials(HTTP_AUTHORIZATION=f"Token {issue_token(staff)}")
     spec = {"nodes": 3, "redisEnterpriseNodeResources": {"limits": {"cpu": "2", "memory": "4096Gi"}}}
     create_cluster(name="bench", spec=spec, actor="bench")
 
