@@ -26,10 +26,12 @@ ERRORS = {
     404: OpenApiResponse(ErrorSerializer, description="No such object, or not yours."),
     409: OpenApiResponse(ErrorSerializer, description="Stale generation, or the object's state forbids it."),
     413: OpenApiResponse(ErrorSerializer, description="The body is larger than the limit; nothing was changed."),
+    429: OpenApiResponse(ErrorSerializer, description="Throttled (too many failed token authentications from "
+                                                      "the address, or credential reveals); see Retry-After."),
 }
-READ_ERRORS = {code: ERRORS[code] for code in (401, 404)}
+READ_ERRORS = {code: ERRORS[code] for code in (401, 404, 429)}
 # Lists also refuse a `limit`/`offset` out of bounds.
-LIST_ERRORS = {code: ERRORS[code] for code in (400, 401, 404)}
+LIST_ERRORS = {code: ERRORS[code] for code in (400, 401, 404, 429)}
 IF_MATCH = OpenApiParameter("If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER,
                             description='The generation the change was based on, as an ETag: "3". '
                                         "Stale: 409.")

@@ -1,28 +1,31 @@
 """Request bodies: bounded JSON, and REC/REDB YAML text (`POST /api/v1/apply/`).
 
-Every body is read up to `settings.DATA_UPLOAD_MAX_MEMORY_SIZE` bytes; a longer one is refused
-with 413 before it is parsed. JSON nested deeper than MAX_NESTING or holding numbers beyond a
-float (1e400) is a 400, never a RecursionError or an infinity stored in a spec.
+A JSON body is read up to `settings.DATA_UPLOAD_MAX_MEMORY_SIZE` bytes, a YAML apply up to the apply
+limit; a longer one is refused with 413 from its Content-Length before it is read, and reading stops one
+byte past the limit whatever the header said. JSON nested deeper than MAX_NESTING or holding numbers
+beyond a float (1e400) is a 400, never a RecursionError or an infinity stored in a spec.
 """
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 from django.conf import settings
 from rest_framework import status
 from rest_framework.exceptions import APIException, ParseError
 from rest_framework.parsers import BaseParser
 
+from targets.documents import apply_limits
 from targets.validation import MAX_NESTING, plain_data_problem
 
 
 class BodyTooLarge(APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_code = "body_too_large"
+    default_code = "too_large"
 
-    def __init__(self, limit: int):
-        super().__init__(f"the request body is larger than the limit of {limit} bytes")
-        self.errors = {"body": [str(self.detail)]}
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.errors = {"body": [message]}
 
 
 class BadBody(ParseError):
@@ -33,18 +36,27 @@ class BadBody(ParseError):
         self.errors = {"body": [message]}
 
 
-def read_bounded(stream, parser_context: dict | None) -> bytes:
-    """The whole body, or BodyTooLarge once it passes the limit (whatever Content-Length claims)."""
-    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-    if stream is None:
-        return b""
+def too_large(size: int | str, limit: int) -> BodyTooLarge:
+    return BodyTooLarge(f"The body is {size} bytes; one apply takes at most {limit} bytes. Split the file; "
+                        "nothing was applied.")
+
+
+def json_too_large(size: int | str, limit: int) -> BodyTooLarge:
+    return BodyTooLarge(f"the request body is larger than the limit of {limit} bytes")
+
+
+def read_bounded(stream, parser_context: dict | None, limit: int,
+                 refuse: Callable[[int | str, int], BodyTooLarge]) -> bytes:
+    """The whole body, or `refuse(...)` once it passes `limit`."""
     request = (parser_context or {}).get("request")
     declared = request.META.get("CONTENT_LENGTH") if request is not None else None
     if declared and str(declared).isdigit() and int(declared) > limit:
-        raise BodyTooLarge(limit)
+        raise refuse(declared, limit)
+    if stream is None:
+        return b""
     body = stream.read(limit + 1)
     if len(body) > limit:
-        raise BodyTooLarge(limit)
+        raise refuse(f"more than {limit}", limit)
     return body
 
 
@@ -65,9 +77,9 @@ class BoundedJSONParser(BaseParser):
     media_type = "application/json"
 
     def parse(self, stream, media_type=None, parser_context=None):
-        text = decode_text(read_bounded(stream, parser_context))
+        body = read_bounded(stream, parser_context, settings.DATA_UPLOAD_MAX_MEMORY_SIZE, json_too_large)
         try:
-            data = json.loads(text, parse_constant=_refuse_constant)
+            data = json.loads(decode_text(body), parse_constant=_refuse_constant)
         except RecursionError:
             raise BadBody(f"JSON nested deeper than {MAX_NESTING} levels") from None
         except ValueError as exc:
@@ -84,7 +96,7 @@ class YAMLTextParser(BaseParser):
     media_type = "application/yaml"
 
     def parse(self, stream, media_type=None, parser_context=None) -> str:
-        return decode_text(read_bounded(stream, parser_context))
+        return decode_text(read_bounded(stream, parser_context, apply_limits()["max_bytes"], too_large))
 
 
 class XYAMLTextParser(YAMLTextParser):
