@@ -87,6 +87,7 @@ def test_yaml_nested_3000_deep_is_a_400(staff_api, db):
 
 def test_a_body_over_the_limit_is_a_413(member_api, cluster, settings):
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000
+    settings.CONTROLPLANE_APPLY_LIMITS = {**settings.CONTROLPLANE_APPLY_LIMITS, "max_bytes": 10_000}
     padding = "x" * 20_000
     body = assert_json_error(create(member_api, {"memorySize": "100MB"}, name="big", padding=padding), 413)
     assert body["errors"]["body"] == ["the request body is larger than the limit of 10000 bytes"]
