@@ -42,6 +42,7 @@ RESOURCES: dict[tuple[str, str], tuple[str, bool, bool]] = {
     ("api/v1", "persistentvolumeclaims"): ("PersistentVolumeClaim", True, True),
     ("api/v1", "resourcequotas"): ("ResourceQuota", True, True),
     ("api/v1", "events"): ("Event", True, False),
+    ("api/v1", "endpoints"): ("Endpoints", True, False),
     ("apis/apps/v1", "statefulsets"): ("StatefulSet", True, True),
     ("apis/policy/v1", "poddisruptionbudgets"): ("PodDisruptionBudget", True, True),
     ("apis/rbac.authorization.k8s.io/v1", "roles"): ("Role", True, False),
@@ -150,6 +151,8 @@ class Store:
         self.by_resource: dict[tuple[str, str], dict[tuple[str, str], dict]] = {}
         self.applied: dict[tuple[str, str, str, str], dict[str, dict]] = {}
         self._version = 0
+        # Where Service ClusterIPs come from (the pod runner puts them on its bridge); None: 127.2.x.y.
+        self.allocate_cluster_ip: Callable[[], str] | None = None
 
     def next_version(self) -> str:
         self._version += 1
@@ -191,7 +194,8 @@ class Store:
             meta["creationTimestamp"] = _now()
             meta["generation"] = 1
             if kind == "Service" and obj.get("spec", {}).get("clusterIP") != "None":
-                obj.setdefault("spec", {})["clusterIP"] = f"127.2.{len(self.objects) // 250}.{len(self.objects) % 250}"
+                obj.setdefault("spec", {})["clusterIP"] = self.allocate_cluster_ip() if self.allocate_cluster_ip \
+                    else f"127.2.{len(self.objects) // 250}.{len(self.objects) % 250}"
         else:
             for keep in ("uid", "creationTimestamp", "generation"):
                 if keep in before.get("metadata", {}):
@@ -502,9 +506,11 @@ class SimulatedController:
     `step()` creates pods (and PVCs) for every StatefulSet, deletes pods beyond `replicas`,
     marks pods ready unless told otherwise (`trouble`), and writes StatefulSet status.
     With `OnDelete` it never replaces a running pod; a deleted pod comes back at the new revision.
+    With a `kubelet` attached (tests/kube/podrunner), pods run for real and it owns their IP and status.
     """
     store: Store
     trouble: dict[str, PodTrouble] = field(default_factory=dict)  # pod name or StatefulSet name -> trouble
+    kubelet: object | None = None
     _ips: int = 0
 
     def break_pods(self, name: str, reason: str, message: str = "") -> None:
@@ -567,6 +573,11 @@ class SimulatedController:
         labels = dict(template.get("metadata", {}).get("labels") or {})
         labels.update({"controller-revision-hash": revision, "statefulset.kubernetes.io/pod-name": pod_name})
         self._ips += 1
+        spec = copy.deepcopy(template.get("spec", {}))
+        for claim in sts["spec"].get("volumeClaimTemplates") or []:  # as the StatefulSet controller does
+            claim_name = claim["metadata"]["name"]
+            spec.setdefault("volumes", []).append(
+                {"name": claim_name, "persistentVolumeClaim": {"claimName": f"{claim_name}-{pod_name}"}})
         pod = {
             "metadata": {
                 "name": pod_name, "namespace": meta["namespace"], "labels": labels,
@@ -574,9 +585,8 @@ class SimulatedController:
                 "ownerReferences": [{"apiVersion": "apps/v1", "kind": "StatefulSet", "name": meta["name"],
                                      "uid": meta["uid"], "controller": True}],
             },
-            "spec": {**template.get("spec", {}), "hostname": pod_name,
-                     "subdomain": sts["spec"].get("serviceName", "")},
-            "status": {"podIP": f"127.1.{self._ips // 250}.{self._ips % 250 + 1}"},
+            "spec": {**spec, "hostname": pod_name, "subdomain": sts["spec"].get("serviceName", "")},
+            "status": {} if self.kubelet else {"podIP": f"127.1.{self._ips // 250}.{self._ips % 250 + 1}"},
         }
         return self.store.put_kind("Pod", pod)
 
@@ -593,6 +603,9 @@ class SimulatedController:
 
     def _set_pod_status(self, pod: dict, sts: dict) -> None:
         name = pod["metadata"]["name"]
+        if self.kubelet is not None:  # the kubelet writes pod status; claims still bind
+            self._bind_claims(pod)
+            return
         trouble = self.trouble.get(name) or self.trouble.get(sts["metadata"]["name"])
         status = {"podIP": pod.get("status", {}).get("podIP", "")}
         if trouble is None:
@@ -619,14 +632,21 @@ class SimulatedController:
                                     "image": c.get("image", ""),
                                     "state": {"waiting": {"reason": trouble.reason, "message": trouble.message}}}
                                    for c in pod["spec"].get("containers", [])])
-        if trouble is None and pod["metadata"]["namespace"]:
-            for claim in self.store.all_of("PersistentVolumeClaim", pod["metadata"]["namespace"]):
-                if claim["metadata"]["name"].endswith(f"-{name}") and claim.get("status", {}).get("phase") != "Bound":
-                    claim["status"] = {"phase": "Bound"}
-                    self.store.put_kind("PersistentVolumeClaim", claim)
+        if trouble is None:
+            self._bind_claims(pod)
         if pod.get("status") != status:
             pod["status"] = status
             self.store.put_kind("Pod", pod)
+
+
+    def _bind_claims(self, pod: dict) -> None:
+        name, namespace = pod["metadata"]["name"], pod["metadata"]["namespace"]
+        if not namespace:
+            return
+        for claim in self.store.all_of("PersistentVolumeClaim", namespace):
+            if claim["metadata"]["name"].endswith(f"-{name}") and claim.get("status", {}).get("phase") != "Bound":
+                claim["status"] = {"phase": "Bound"}
+                self.store.put_kind("PersistentVolumeClaim", claim)
 
 
 def _pod_ready(pod: dict) -> bool:
