@@ -108,11 +108,12 @@ class PodWorker(threading.Thread):
     def ready(self) -> bool:
         return bool(self.containers) and all(c.ready for c in self.containers) and not self.lost.is_set()
 
-    def exec(self, argv: list[str], container: str | None = None, timeout: float = 30) -> subprocess.CompletedProcess:
+    def exec(self, argv: list[str], container: str | None = None, timeout: float = 30,
+             env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
         target = self.container(container)
         if target.process is None:
             return subprocess.CompletedProcess(argv, 126, "", "container has not started")
-        return target.process.exec(argv, timeout, env=target.env)
+        return target.process.exec(argv, timeout, env={**target.env, **(env or {})})
 
     # --- the pod's life --------------------------------------------------------------------------------
     def run(self) -> None:
@@ -195,6 +196,10 @@ class PodWorker(threading.Thread):
             mounts.append(Mount(self.pod_dir / "etc" / name, f"/etc/{name}", read_only=True))
         identity = _identity(self.pod, spec)
         run_dir = self.pod_dir / "containers" / container.name / str(container.restarts)
+        if container.restarts:
+            # Keep the log of the previous start (`kubectl logs --previous`), not its writable layer.
+            shutil.rmtree(self.pod_dir / "containers" / container.name / str(container.restarts - 1) / "upper",
+                          ignore_errors=True)
         shutil.rmtree(run_dir, ignore_errors=True)
         process = ContainerProcess(self.sandbox.netns, run_dir, argv, env, mounts,
                                    self.pod["spec"].get("hostname") or self.pod_name, identity,
@@ -218,7 +223,9 @@ class PodWorker(threading.Thread):
         if policy == "Never" or (policy == "OnFailure" and code == 0):
             container.terminated = container.last_state["terminated"]
             return
-        delay = min(MAX_BACKOFF, self.runner.restart_backoff * 2 ** min(container.restarts, 10))
+        # The first restart is immediate; then 10 s, 20 s, ... up to 5 minutes (the kubelet's back-off).
+        delay = 0.0 if not container.restarts else \
+            min(MAX_BACKOFF, self.runner.restart_backoff * 2 ** min(container.restarts - 1, 10))
         container.restarts += 1
         container.backoff_until = now + delay
         container.waiting = ("CrashLoopBackOff", f"back-off {delay:.0f}s restarting failed container={container.name} "

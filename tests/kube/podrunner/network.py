@@ -11,6 +11,7 @@ import ipaddress
 import random
 import secrets
 import subprocess
+import time
 from dataclasses import dataclass
 
 
@@ -46,6 +47,18 @@ def free_subnet() -> ipaddress.IPv4Network:
         if not any(subnet.overlaps(n) for n in used if n.prefixlen > 0):
             return subnet
     raise NetworkError("no free 10.x.0.0/16 for the pod bridge")
+
+
+def _wait_carrier(sandbox: Sandbox, timeout: float = 5.0) -> None:
+    """Until both ends of the veth are up: a container must not start before its network works (as with CNI)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        inside = ip("-n", sandbox.netns, "-o", "link", "show", "eth0").stdout
+        outside = ip("-o", "link", "show", sandbox.host_veth).stdout
+        if "state UP" in inside and "state UP" in outside:
+            return
+        time.sleep(0.02)
+    raise NetworkError(f"the veth of {sandbox.netns} did not come up")
 
 
 @dataclass
@@ -100,6 +113,7 @@ class Bridge:
             ip("-n", sandbox.netns, "addr", "add", f"{address}/{self.subnet.prefixlen}", "dev", "eth0")
             ip("-n", sandbox.netns, "link", "set", "eth0", "up")
             ip("-n", sandbox.netns, "link", "set", "lo", "up")
+            _wait_carrier(sandbox)
         except NetworkError:
             self.release(sandbox)
             raise

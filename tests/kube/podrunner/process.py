@@ -90,7 +90,7 @@ class ContainerProcess:
                 env=self.env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         finally:
             log.close()
-        deadline = time.monotonic() + 5
+        deadline = time.monotonic() + 10
         children = Path(f"/proc/{self.popen.pid}/task/{self.popen.pid}/children")
         while time.monotonic() < deadline and self.popen.poll() is None:
             try:
@@ -99,7 +99,14 @@ class ContainerProcess:
                 found = []
             if found:
                 self.pid1 = int(found[0])
-                return
+                break
+            time.sleep(0.01)
+        while time.monotonic() < deadline and self.poll() is None and self.pid1 is not None:
+            try:
+                if os.readlink(f"/proc/{self.pid1}/root") != "/":
+                    return  # chrooted: every mount is in place, the container's command is starting
+            except OSError:
+                pass
             time.sleep(0.01)
 
     def poll(self) -> int | None:

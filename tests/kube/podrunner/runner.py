@@ -231,9 +231,17 @@ class PodRunner:
         return self.workers[pod["metadata"]["uid"]]
 
     def exec(self, namespace: str, name: str, argv: list[str], container: str | None = None,
-             timeout: float = 30) -> subprocess.CompletedProcess:
-        """`kubectl exec`: run `argv` in a pod's container."""
-        return self.worker(namespace, name).exec(argv, container, timeout)
+             timeout: float = 30, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+        """`kubectl exec`: run `argv` in a pod's container (`env` added to the container's environment)."""
+        return self.worker(namespace, name).exec(argv, container, timeout, env)
+
+    def logs(self, namespace: str, name: str, container: str | None = None) -> str:
+        """`kubectl logs` over every start of the container (earlier starts first)."""
+        worker = self.worker(namespace, name)
+        folder = worker.pod_dir / "containers" / worker.container(container).name
+        starts = sorted(folder.iterdir(), key=lambda p: int(p.name)) if folder.is_dir() else []
+        return "".join(f"--- start {p.name}\n" + (p / "log").read_text(errors="replace")
+                       for p in starts if (p / "log").is_file())
 
     def kill(self, namespace: str, name: str, sig: int = signal.SIGKILL, container: str | None = None) -> None:
         """Signal a container's main process (PID 1 of its namespace) from the node, e.g. `kill -9`."""
