@@ -110,6 +110,8 @@ class VolumeSet:
             files = {key: (value, mode) for key, value in data.items()}
         path.mkdir(parents=True, exist_ok=True)
         for relative, (content, file_mode) in files.items():
+            if self.fs_group is not None:
+                file_mode |= 0o440  # the kubelet makes read-only volume files readable by the fsGroup
             _write_atomically(path / relative, content, file_mode, self.fs_group)
         for stale in path.iterdir():
             if stale.name not in files and not stale.name.startswith("."):
