@@ -248,3 +248,24 @@ def test_rolling_upgrade_under_a_writer_keeps_every_acknowledged_key(kube_env, l
     assert {p["spec"]["containers"][0]["image"] for p in pods} == {"redis:7.4"}
     assert database.status["master"] == "cache-1"  # switched over through the sentinels, never a blind restart
     assert writer.missing() == [], f"{len(writer.missing())} of {len(writer.acknowledged)} acknowledged keys lost"
+
+
+@pytest.mark.xfail(strict=True, reason="issue #11 item 1: a replica's readiness is a PING, so a switchover may promote "
+                   "a replica whose full sync has not finished, and the old master then resyncs from it, empty")
+def test_a_replica_still_in_full_sync_is_not_promoted_by_an_upgrade(kube_env, live_kube, team):
+    database = live_database(kube_env, live_kube, team, redisVersion="7.2")
+    # A slow full sync: the master waits 60 s before it streams its data to a new replica.
+    live_kube.exec(NAMESPACE, "cache-0", ["sh", "-c", 'redis-cli -a "$REDIS_PASSWORD" --no-auth-warning '
+                                          "config set repl-diskless-sync-delay 60"])
+    with Writer(kube_env, database) as writer:
+        writer.wait_for_more(50)
+    upgrade_database(database, version="7.4", actor="test")
+    deadline = time.monotonic() + 45
+    while database.status.get("master") != "cache-1" and time.monotonic() < deadline:
+        follow_masters()
+        try:
+            run(database)
+        except TargetError:
+            database.refresh_from_db()
+        time.sleep(0.5)
+    assert writer.missing() == [], f"{len(writer.missing())} of {len(writer.acknowledged)} acknowledged keys lost"
