@@ -11,6 +11,7 @@ import ipaddress
 import random
 import secrets
 import subprocess
+import threading
 import time
 from dataclasses import dataclass
 
@@ -86,6 +87,7 @@ class Bridge:
         self._next_service = int(hosts) + 255 * 256 + 1  # ClusterIPs in x.x.255.0/24
         self._sandboxes: dict[str, Sandbox] = {}
         self._count = 0
+        self._lock = threading.Lock()  # pods start from their own threads
 
     def create(self) -> None:
         ip("link", "add", self.name, "type", "bridge")
@@ -93,19 +95,21 @@ class Bridge:
         ip("link", "set", self.name, "up")
 
     def allocate_service_ip(self) -> str:
-        address = str(ipaddress.IPv4Address(self._next_service))
-        self._next_service += 1
+        with self._lock:
+            address = str(ipaddress.IPv4Address(self._next_service))
+            self._next_service += 1
         ip("addr", "add", f"{address}/32", "dev", self.name)
         return address
 
     def sandbox(self) -> Sandbox:
-        self._count += 1
-        address = str(ipaddress.IPv4Address(self._next_pod))
-        self._next_pod += 1
-        if self._next_pod % 256 in (0, 255):
-            self._next_pod += 2
-        sandbox = Sandbox(f"cp{self.tag}-{self._count}", f"cpv{self.tag}{self._count}", address)
-        self._sandboxes[sandbox.netns] = sandbox
+        with self._lock:
+            self._count += 1
+            address = str(ipaddress.IPv4Address(self._next_pod))
+            self._next_pod += 1
+            if self._next_pod % 256 in (0, 255):
+                self._next_pod += 2
+            sandbox = Sandbox(f"cp{self.tag}-{self._count}", f"cpv{self.tag}{self._count}", address)
+            self._sandboxes[sandbox.netns] = sandbox
         ip("netns", "add", sandbox.netns)
         try:
             ip("link", "add", sandbox.host_veth, "type", "veth", "peer", "name", "eth0", "netns", sandbox.netns)
@@ -121,7 +125,8 @@ class Bridge:
 
     def release(self, sandbox: Sandbox) -> None:
         sandbox.destroy()
-        self._sandboxes.pop(sandbox.netns, None)
+        with self._lock:
+            self._sandboxes.pop(sandbox.netns, None)
 
     def disconnect(self, sandbox: Sandbox) -> None:
         """Cut a pod off the network (its node was lost)."""

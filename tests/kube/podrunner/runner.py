@@ -196,7 +196,8 @@ class PodRunner:
                 self._write_endpoints(service, selected)
             published = [p for p, ready in selected if ready or spec.get("publishNotReadyAddresses")]
             if spec.get("clusterIP") in (None, "", "None"):
-                records[base] = sorted(p["status"]["podIP"] for p in published)
+                if published:  # a headless Service without published pods does not resolve (NXDOMAIN)
+                    records[base] = sorted(p["status"]["podIP"] for p in published)
                 for pod in published:
                     if pod["spec"].get("subdomain") == name and pod["spec"].get("hostname"):
                         records[f"{pod['spec']['hostname']}.{base}"] = [pod["status"]["podIP"]]
