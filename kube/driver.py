@@ -19,6 +19,7 @@ from targets.drivers import (
     ConnectionInfo,
     Happening,
     Observation,
+    Probe,
     SpecNotRealisable,
     TargetError,
     common_spec_problems,
@@ -26,8 +27,10 @@ from targets.drivers import (
 )
 
 from . import rigger, rollout
+from .access import check_access
 from .apply import APPLIED_HASH, APPLY_ORDER, Applier
 from .client import DEFAULT_TIMEOUT, KubeApi, build_api_client
+from .crds import install_crds
 from .dataplane import DataPlane, DataPlaneError
 from .live import LiveReader, named, of_kind
 from .podspec import CONFIG_HASH_ANNOTATION, MANAGED_BY, content_hash
@@ -53,7 +56,7 @@ class KubernetesDriver:
     def api(self) -> KubeApi:
         if self._api is None:
             timeout = float(self.settings.get("request_timeout", DEFAULT_TIMEOUT))
-            self._api = KubeApi(build_api_client(self.settings), timeout=timeout)
+            self._api = KubeApi(build_api_client(self.target.connection_settings()), timeout=timeout)
         return self._api
 
     # --- what the write path asks ------------------------------------------------------------------
@@ -86,6 +89,13 @@ class KubernetesDriver:
 
     def batch(self) -> contextlib.AbstractContextManager:
         return self.live.batch()
+
+    def probe(self) -> Probe:
+        report = check_access(self.api)
+        return Probe(report.server_version, [str(p) for p in report.missing])
+
+    def install_definitions(self) -> list[str]:
+        return install_crds(self.api)
 
     # --- clusters ----------------------------------------------------------------------------------
     def apply_cluster(self, cluster) -> Observation:

@@ -67,6 +67,13 @@ class ConnectionInfo:
     hints: list[str] = field(default_factory=list)
 
 
+@dataclass
+class Probe:
+    """What checking a target found: the server's version and the permissions the control plane lacks there."""
+    server_version: str
+    missing_permissions: list[str] = field(default_factory=list)
+
+
 class Driver(Protocol):
     target: Target
 
@@ -96,6 +103,13 @@ class Driver(Protocol):
     def batch(self) -> contextlib.AbstractContextManager:
         """A scope for a periodic pass; a driver may list each kind once and serve reads from it."""
 
+    def probe(self) -> Probe:
+        """Reach the target: its version and what it does not allow; TargetError when it cannot be reached."""
+
+    def install_definitions(self) -> list[str]:
+        """Install what the target needs once it is added (the REC/REDB CRDs on Kubernetes), if allowed;
+        notes for the user about what could not be installed."""
+
 
 def common_spec_problems(wanted: DatabaseSpec, target_kind: str) -> dict[str, str]:
     """What no target realises yet; each driver's `database_spec_problems` starts from this."""
@@ -114,18 +128,32 @@ def register_driver(kind: str):
     return decorator
 
 
-_instances: dict[tuple[int, str], Driver] = {}
+_instances: dict[tuple[int, str, str], Driver] = {}
+
+
+def _driver_class(kind: str) -> type:
+    import importlib
+
+    if kind not in _DRIVERS:
+        importlib.import_module({"local": "localtarget.driver", "kubernetes": "kube.driver"}[kind])
+    return _DRIVERS[kind]
+
+
+def probe_target(target: Target) -> Probe:
+    """Probe a target, saved or not, with a fresh driver (nothing cached from an earlier connection)."""
+    return _driver_class(target.kind)(target).probe()
+
+
+def install_target_definitions(target: Target) -> list[str]:
+    """`install_definitions` of a target just added or reconnected, with a fresh driver."""
+    return _driver_class(target.kind)(target).install_definitions()
 
 
 def driver_for(target: Target) -> Driver:
     """The driver of a target; one instance per target and settings version, per process."""
-    import importlib
-
-    if target.kind not in _DRIVERS:
-        importlib.import_module({"local": "localtarget.driver", "kubernetes": "kube.driver"}[target.kind])
-    key = (target.pk, repr(sorted(target.settings.items())))
+    key = (target.pk, repr(sorted(target.settings.items())), target.kubeconfig_sealed)
     if key not in _instances:
-        _instances[key] = _DRIVERS[target.kind](target)
+        _instances[key] = _driver_class(target.kind)(target)
     return _instances[key]
 
 

@@ -21,7 +21,7 @@ import threading
 import time
 from pathlib import Path
 
-from ..emulator import SimulatedController, Store, _pod_ready
+from ..emulator import KIND_TO_RESOURCE, SimulatedController, Store, _pod_ready
 from .dns import ClusterDns
 from .kubelet import PodWorker
 from .network import Bridge
@@ -103,7 +103,8 @@ class PodRunner:
                     worker.deleted.set()
                 if worker.finished.is_set():
                     del self.workers[uid]
-                    self._finalize(worker)
+                    if not worker.lost.is_set():  # a lost node confirms nothing: its pods stay until force-deleted
+                        self._finalize(worker)
             for uid, pod in live.items():
                 if uid not in self.workers and not pod["metadata"].get("deletionTimestamp"):
                     self._admit(pod)
@@ -127,11 +128,12 @@ class PodRunner:
         worker.start()
 
     def _finalize(self, worker: PodWorker) -> None:
-        """Graceful deletion's last step: remove a pod object the API server kept while it terminated."""
+        """Graceful deletion's last step, the kubelet's confirmation: remove the Terminating pod object
+        (a delete with grace 0) once its containers have stopped."""
         with self.store.lock:
             pod = self.store.find("Pod", worker.namespace, worker.pod_name)
             if pod is not None and pod["metadata"]["uid"] == worker.uid and pod["metadata"].get("deletionTimestamp"):
-                self.store.delete_kind("Pod", worker.namespace, worker.pod_name)
+                self.store.delete((*KIND_TO_RESOURCE["Pod"], worker.namespace, worker.pod_name), grace_seconds=0)
 
     # --- scheduling ------------------------------------------------------------------------------------
     def node_labels(self, node: str) -> dict[str, str]:
@@ -257,9 +259,10 @@ class PodRunner:
             process.killed_by = "OOMKilled"
             process.signal(signal.SIGKILL)
 
-    def delete_pod(self, namespace: str, name: str) -> None:
-        """`kubectl delete pod`: its worker runs preStop, SIGTERM, then SIGKILL after the grace period."""
-        self.store.delete_kind("Pod", namespace, name)
+    def delete_pod(self, namespace: str, name: str, grace_seconds: int | None = None) -> None:
+        """`kubectl delete pod`: the pod is Terminating while its worker runs preStop, SIGTERM, then SIGKILL
+        after the grace period (default: its `terminationGracePeriodSeconds`); then it is gone."""
+        self.store.delete((*KIND_TO_RESOURCE["Pod"], namespace, name), grace_seconds=grace_seconds)
 
     def pods_on(self, node: str) -> list[dict]:
         return [p for p in self.store.all_of("Pod") if p["spec"].get("nodeName") == node]
@@ -275,7 +278,8 @@ class PodRunner:
 
     def lose_node(self, node: str) -> list[str]:
         """The node vanishes: its processes die at once, its pods drop off the network, and the pods stay
-        with Ready Unknown (a StatefulSet does not replace them until they are deleted)."""
+        with Ready Unknown (a StatefulSet does not replace them; a graceful delete leaves them Terminating,
+        as no kubelet confirms it: `delete_pod(..., grace_seconds=0)` is the force delete)."""
         self.lost_nodes.add(node)
         lost = []
         for worker in list(self.workers.values()):
