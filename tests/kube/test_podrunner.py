@@ -84,6 +84,13 @@ def test_volumes_environment_identity_and_names(pods):
     assert sh(pods, "x", "cat /data/starts") == "hello x\nstopping\nhello x"
     assert sh(pods, "x", "ls /scratch | wc -l") == "0"  # emptyDir is per pod
 
+    pods.delete_pod(NS, "x")
+    pods.store.delete_kind("PersistentVolumeClaim", NS, "data-x")
+    pods.store.delete_kind("Service", NS, "peers")
+    claim = pods.workdir / "claims" / NS / "data-x"
+    pods.wait_for("the claim's data and the Endpoints to go",
+                  lambda: not claim.exists() and pods.store.find("Endpoints", NS, "peers") is None, 30)
+
 
 def test_probes_drive_readiness_endpoints_dns_and_liveness_restarts(pods):
     put(pods, "Service", "web", spec={"selector": {"app": "web"}, "ports": [{"port": 80, "targetPort": 8080}]})

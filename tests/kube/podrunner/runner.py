@@ -109,6 +109,18 @@ class PodRunner:
                 if uid not in self.workers and not pod["metadata"].get("deletionTimestamp"):
                     self._admit(pod)
             self._sync_services(self.store.all_of("Pod"))
+            self._release_claims()
+
+    def _release_claims(self) -> None:
+        """A deleted PersistentVolumeClaim takes its data with it (reclaim policy Delete)."""
+        root = self.workdir / "claims"
+        if not root.is_dir():
+            return
+        for folder in root.glob("*/*"):
+            if self.store.find("PersistentVolumeClaim", folder.parent.name, folder.name) is None \
+                    and not any(w.namespace == folder.parent.name for w in self.workers.values()
+                                if _claims_of(w.pod) & {folder.name}):
+                shutil.rmtree(folder, ignore_errors=True)
 
     def _admit(self, pod: dict) -> None:
         meta = pod["metadata"]
@@ -211,6 +223,11 @@ class PodRunner:
                     if ready and target_port(port, p)]
         self.dns.records = records
         self._backends = backends
+        services = {(s["metadata"]["namespace"], s["metadata"]["name"]) for s in self.store.all_of("Service")}
+        for endpoints in self.store.all_of("Endpoints"):  # the endpoints controller removes them with the Service
+            key = (endpoints["metadata"]["namespace"], endpoints["metadata"]["name"])
+            if key not in services:
+                self.store.delete_kind("Endpoints", *key)
         for key in self.forwarder.listening() - set(backends):
             self.forwarder.remove(key)
         for key in set(backends) - self.forwarder.listening():
@@ -311,6 +328,11 @@ class PodRunner:
             pod = self.store.find("Pod", namespace, name)
             return pod if pod is not None and _pod_ready(pod) else None
         return self.wait_for(f"pod {namespace}/{name} to be ready", ready, timeout)
+
+
+def _claims_of(pod: dict) -> set[str]:
+    return {v["persistentVolumeClaim"]["claimName"] for v in pod["spec"].get("volumes") or []
+            if "persistentVolumeClaim" in v}
 
 
 def _conflicts(term: dict, pod: dict, other: dict, labels: dict, other_labels: dict) -> bool:
