@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 MAX_BACKOFF = 300.0
 TICK = 0.1
+VOLUME_REFRESH = 1.0  # seconds between refreshes of ConfigMap and Secret volumes (the kubelet: about a minute)
 
 
 def now_text() -> str:
@@ -139,6 +140,8 @@ class PodWorker(threading.Thread):
         self.pod.setdefault("status", {})["podIP"] = self.sandbox.address
         self._write_etc()
         self._write_status()
+        mounts_by_volume: dict[str, Path] | None = None
+        refresh_at = 0.0
         while not self.deleted.is_set():
             if self.lost.is_set():
                 time.sleep(TICK)
@@ -147,14 +150,16 @@ class PodWorker(threading.Thread):
             if pod is not None and pod["metadata"]["uid"] == self.uid:
                 pod.setdefault("status", {})["podIP"] = self.sandbox.address
                 self.pod = pod
-            try:
-                mounts_by_volume = VolumeSet(self.runner.store, self.pod, self.pod_dir,
-                                             self.runner.workdir / "claims").prepare()
-            except NotReady as exc:
-                for container in self.containers:
-                    if not container.running:
-                        container.waiting = (exc.reason, exc.message)
-                mounts_by_volume = None
+            if mounts_by_volume is None or time.monotonic() >= refresh_at:
+                refresh_at = time.monotonic() + VOLUME_REFRESH
+                try:
+                    mounts_by_volume = VolumeSet(self.runner.store, self.pod, self.pod_dir,
+                                                 self.runner.workdir / "claims").prepare()
+                except NotReady as exc:
+                    for container in self.containers:
+                        if not container.running:
+                            container.waiting = (exc.reason, exc.message)
+                    mounts_by_volume = None
             for container in self.containers:
                 self._tend(container, mounts_by_volume)
             self._write_status()
