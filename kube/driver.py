@@ -255,7 +255,7 @@ class KubernetesDriver:
     def _check_sharding_realisable(self, database, spec: DatabaseSpec, statefulset: dict | None) -> None:
         if spec.shard_count > 1 and not self.dataplane.enabled:
             raise SpecNotRealisable("shardCount > 1 needs the data plane on a kubernetes target (in_cluster or "
-                                    "dataplane_addresses) to form the Redis Cluster")
+                                    "dataplane_addresses or dataplane_nameserver) to form the Redis Cluster")
         live_count = ((statefulset or {}).get("metadata", {}).get("annotations") or {}).get(SHARD_COUNT_ANNOTATION)
         if live_count and live_count != str(spec.shard_count):
             raise SpecNotRealisable(f"shardCount cannot change from {live_count} to {spec.shard_count} on a "
