@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "clusters",
     "databases",
     "localtarget",
+    "metrics",
     "kube",
     "frontend",
 ]
@@ -196,7 +197,15 @@ CELERY_BEAT_SCHEDULE = {
     },
     # The services rigger of kubernetes targets: database Services follow a sentinel failover within seconds.
     "follow-masters": {"task": "kube.tasks.follow_masters", "schedule": timedelta(seconds=2)},
+    # Chart points and alerts of every database (metrics/sampler.py).
+    "sample-databases": {"task": "metrics.tasks.sample_databases",
+                         "schedule": timedelta(seconds=int(os.environ.get("CONTROLPLANE_SAMPLE_SECONDS", "15")))},
 }
+
+# Seconds between two samples of a database (charts keep an hour of them: 3600 / this, at most 720 points).
+CONTROLPLANE_SAMPLE_SECONDS = max(5, min(300, int(os.environ.get("CONTROLPLANE_SAMPLE_SECONDS", "15"))))
+# A bearer token that may read /metrics without being a user (empty: only staff tokens and sessions may).
+CONTROLPLANE_METRICS_TOKEN = os.environ.get("CONTROLPLANE_METRICS_TOKEN", "")
 
 # Seconds a reconcile lock lives without renewal: its holder renews it every third of that while working,
 # so a dead worker's objects are free again within this time.
@@ -222,6 +231,7 @@ CONTROLPLANE_LOCAL_PORTS = {
     "sentinel": env_port_range("SENTINEL", 26400, 26999),
     "shard": env_port_range("SHARD", 17000, 17999),
     "database": env_port_range("DB", 12000, 12999),
+    "exporter": env_port_range("EXPORTER", 19100, 19599),
 }
 
 # The `databasePort`s a kubernetes target assigns and accepts (inclusive; each port once per target).

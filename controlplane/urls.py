@@ -1,10 +1,14 @@
-"""Top-level URLs: the REST API under /api/v1/, the dashboard at /, Django admin at /admin/."""
+"""Top-level URLs: the REST API under /api/v1/, the dashboard at /, Django admin at /admin/,
+Prometheus series at /metrics."""
 from django.contrib import admin
 from django.urls import include, path
+
+from metrics.views import MetricsView
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("controlplane.api_urls")),
+    path("metrics", MetricsView.as_view(), name="metrics"),
     path("", include("frontend.urls")),
 ]
 

@@ -12,6 +12,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from accounts.visibility import visible_clusters, visible_databases
+from metrics.recorder import WEBSOCKET_CLIENTS
 
 from .fanout import Frame, hub
 
@@ -47,6 +48,8 @@ class StatusConsumer(AsyncJsonWebsocketConsumer):
             await self.refuse(CLOSE_FORBIDDEN)
             return
         await self.accept()
+        WEBSOCKET_CLIENTS.inc()
+        self.counted = True
         for group in groups:
             await hub().join(group, self)
             self.subscribed.append(group)
@@ -57,6 +60,9 @@ class StatusConsumer(AsyncJsonWebsocketConsumer):
         await self.close(code=code)
 
     async def disconnect(self, code: int) -> None:
+        if getattr(self, "counted", False):
+            WEBSOCKET_CLIENTS.dec()
+            self.counted = False
         for group in self.subscribed:
             await hub().leave(group, self)
         self.subscribed = []

@@ -30,6 +30,7 @@ from targets.engines import describe
 from targets.private_files import made_private_once
 
 from . import (
+    exporter,
     haproxy,
     layout,
     live_config,
@@ -302,7 +303,22 @@ class LocalDriver:
         happenings += self._ensure_endpoint(database, parts)
         result = observe_parts(parts, database.status or {})
         result.happenings = happenings + result.happenings
+        result.details["metricsEndpoint"] = self._ensure_exporter(database, parts)
         return result
+
+    def _exporter(self, database, endpoint_port: int) -> exporter.Exporter:
+        root = layout.database_root(self.var_dir, self.target.name, database.cluster.name, database.name)
+        port = self.ports.allocate(f"exporter/{database.cluster.name}/{database.name}", "exporter")
+        return exporter.Exporter(root / "exporter", port, endpoint_port)
+
+    def _ensure_exporter(self, database, parts: shards.DatabaseParts) -> str:
+        """The database's Prometheus exporter; its URL, or "" where the Debian package is missing (the
+        database itself does not depend on it)."""
+        if exporter.binary() is None:
+            return ""
+        metrics = self._exporter(database, parts.endpoint.port)
+        metrics.ensure(parts.password)
+        return metrics.url
 
     def _ensure_endpoint(self, database, parts: shards.DatabaseParts) -> list[Happening]:
         started = parts.endpoint.ensure(parts.processes, parts.password)
@@ -343,6 +359,9 @@ class LocalDriver:
                                         if key.startswith(f"cluster/{cluster.name}/sentinel/"))])
         sentinel.unregister(sentinels, layout.monitor_name(database.name, 0))
         haproxy.Endpoint(layout.endpoint_directory(root), remembered.get(endpoint_key, 0)).stop()
+        exporter_key = f"exporter/{cluster.name}/{database.name}"
+        exporter.Exporter(root / "exporter", remembered.get(exporter_key, 0), remembered.get(endpoint_key, 0)).stop()
+        self.ports.release(exporter_key)
         for proc in layout.shard_processes(root, allocated):
             processes.stop(proc)
         self.ports.release(prefix)

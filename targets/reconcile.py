@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
+from metrics.recorder import reconcile_timer
 from timeline.broadcast import publish_status
 from timeline.models import Event
 from timeline.record import record_event
@@ -49,7 +50,7 @@ def reconcile(kind: str, pk: int, *, lock_wait: float = 30) -> Outcome:
 
     Raises TargetError (after recording status `Error`) so the caller can retry with backoff.
     """
-    with object_lock(kind, pk, wait=lock_wait):
+    with reconcile_timer(kind, LockBusy), object_lock(kind, pk, wait=lock_wait):
         obj = load(kind, pk)
         if obj is None:
             return Outcome(state="", settled=True, gone=True)

@@ -1,0 +1,106 @@
+"""One `prometheus-redis-exporter` per database (Debian package), scraping the database's endpoint.
+
+Started, stopped and adopted with the database, like its HAProxy: a pid file plus a cmdline check
+tells our process from a reused pid. The password reaches the exporter through its environment
+(`REDIS_PASSWORD`, readable only by our user in /proc), never its command line. It listens on
+127.0.0.1 on a port from the `exporter` range.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+from targets.drivers import TargetError
+from targets.private_files import PRIVATE_UMASK, open_private, private_dir, write_private
+
+from .ports import is_listening
+
+PACKAGE = "prometheus-redis-exporter"
+
+
+def binary() -> str | None:
+    return shutil.which(PACKAGE) or (f"/usr/bin/{PACKAGE}" if Path(f"/usr/bin/{PACKAGE}").exists() else None)
+
+
+class Exporter:
+    """The exporter of one database, with its files in `directory`, serving http://127.0.0.1:`port`/metrics."""
+
+    def __init__(self, directory: Path, port: int, redis_port: int):
+        self.directory = directory
+        self.port = port
+        self.redis_port = redis_port
+
+    @property
+    def pid_file(self) -> Path:
+        return self.directory / "exporter.pid"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/metrics"
+
+    def args(self) -> list[str]:
+        return [binary() or PACKAGE, "-redis.addr", f"redis://127.0.0.1:{self.redis_port}",
+                "-web.listen-address", f"127.0.0.1:{self.port}", "-include-system-metrics=false"]
+
+    def running_pid(self) -> int | None:
+        try:
+            pid = int(self.pid_file.read_text().split()[0])
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except (OSError, ValueError, IndexError):
+            return None
+        wanted = [a.encode() for a in self.args()[1:]]
+        return pid if PACKAGE.encode() in cmdline[0] and cmdline[1:len(wanted) + 1] == wanted else None
+
+    @property
+    def auth_file(self) -> Path:
+        return self.directory / "exporter.auth"
+
+    def ensure(self, password: str) -> str:
+        """Start the exporter unless ours already runs with this password; "started" or "". The exporter
+        reads the password once, so a changed one restarts it (a digest of it is kept, 0600, to notice)."""
+        digest = hashlib.sha256(password.encode()).hexdigest()
+        current = self.auth_file.read_text() if self.auth_file.exists() else ""
+        if self.running_pid():
+            if current == digest:
+                return ""
+            self.stop()
+        if binary() is None:
+            raise TargetError(f"{PACKAGE} is not installed (apt-get install {PACKAGE})")
+        if is_listening(self.port):
+            raise TargetError(f"exporter port {self.port} is taken by another program")
+        private_dir(self.directory)
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "REDIS_PASSWORD": password}
+        with open_private(self.directory / "exporter.log", "a") as log:
+            proc = subprocess.Popen(self.args(), stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env,
+                                    start_new_session=True, umask=PRIVATE_UMASK)
+        write_private(self.pid_file, f"{proc.pid}\n")
+        write_private(self.auth_file, digest)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if is_listening(self.port):
+                return "started"
+            if proc.poll() is not None:
+                raise TargetError(f"{PACKAGE} on port {self.port} exited with {proc.returncode}")
+            time.sleep(0.05)
+        raise TargetError(f"{PACKAGE} does not listen on {self.port}")
+
+    def stop(self) -> bool:
+        pid = self.running_pid()
+        if pid is None:
+            return False
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and Path(f"/proc/{pid}").exists():
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, os.WNOHANG)
+            time.sleep(0.05)
+        with contextlib.suppress(FileNotFoundError):
+            self.pid_file.unlink()
+        return True

@@ -1,0 +1,76 @@
+"""The sampling pass: INFO of every database the control plane can reach -> a sample in the store
+-> alerts evaluated -> Warning events when one fires, Normal ones when it clears.
+
+Databases of the local target are reached on their endpoint (the current master). Kubernetes
+databases are measured by their exporter sidecar and Prometheus instead (docs/metrics.md): the
+control plane usually cannot reach pod networks, and a pass must not wait on timeouts.
+"""
+from __future__ import annotations
+
+import logging
+import time
+
+import redis
+
+from timeline.models import Event
+from timeline.record import record_event
+
+from . import alerts, store
+from .samples import Sample, sample_from_info
+
+log = logging.getLogger(__name__)
+
+
+def read_info(host: str, port: int, password: str) -> dict:
+    client = redis.Redis(host=host, port=port, password=password, socket_timeout=2, socket_connect_timeout=1)
+    try:
+        return client.info("all")
+    finally:
+        client.close()
+
+
+def sample_database(database, info: dict | None = None) -> Sample | None:
+    """Take one sample of `database` (INFO read here unless given), store it, update its alerts."""
+    from targets.drivers import driver_for
+
+    if info is None:
+        connection = driver_for(database.target).connection_info(database)
+        try:
+            info = read_info(connection.host, connection.port, database.password)
+        except redis.RedisError as exc:
+            log.info("no sample of database %s: %s", database.name, exc)
+            return None
+    sample = sample_from_info(info, time.time(), store.latest(database.pk))
+    store.push(database.pk, sample)
+    update_alerts(database, sample)
+    return sample
+
+
+def update_alerts(database, sample: Sample) -> dict[str, alerts.Alert]:
+    """Evaluate, remember what fires, and record each transition once as an event."""
+    before = store.firing(database.pk)
+    now = alerts.evaluate((database.spec or {}).get("alertSettings"), sample)
+    fired, cleared = alerts.transitions(set(before), now)
+    store.set_firing(database.pk, {name: alert.as_dict() for name, alert in now.items()})
+    for alert in fired:
+        record_event(database, "AlertFiring", f"{alert.setting}: {alert.message}", type=Event.WARNING)
+    for name in cleared:
+        record_event(database, "AlertCleared", f"{name}: back within its threshold "
+                                               f"(was: {before[name].get('message', '')})")
+    return now
+
+
+def sample_everything() -> dict:
+    """One pass over every active database of every local target; counts for logs."""
+    from databases.models import Database
+    from targets import managed
+    from targets.models import Target
+
+    counts = {"sampled": 0, "unreachable": 0}
+    databases = Database.objects.filter(cluster__target__kind=Target.LOCAL, deletion_requested_at__isnull=True) \
+        .select_related("cluster__target", "team")
+    for database in databases:
+        if database.state not in (managed.DB_ACTIVE, managed.DB_CHANGE_PENDING):
+            continue
+        counts["sampled" if sample_database(database) else "unreachable"] += 1
+    return counts
