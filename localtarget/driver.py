@@ -360,7 +360,7 @@ class LocalDriver:
         sentinel.unregister(sentinels, layout.monitor_name(database.name, 0))
         haproxy.Endpoint(layout.endpoint_directory(root), remembered.get(endpoint_key, 0)).stop()
         exporter_key = f"exporter/{cluster.name}/{database.name}"
-        exporter.Exporter(root / "exporter", remembered.get(exporter_key, 0), remembered.get(endpoint_key, 0)).stop()
+        exporter.Exporter(root / "exporter", remembered.get(exporter_key, 0)).stop()
         self.ports.release(exporter_key)
         for proc in layout.shard_processes(root, allocated):
             processes.stop(proc)

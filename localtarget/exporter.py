@@ -31,7 +31,7 @@ def binary() -> str | None:
 class Exporter:
     """The exporter of one database, with its files in `directory`, serving http://127.0.0.1:`port`/metrics."""
 
-    def __init__(self, directory: Path, port: int, redis_port: int):
+    def __init__(self, directory: Path, port: int, redis_port: int = 0):
         self.directory = directory
         self.port = port
         self.redis_port = redis_port
@@ -48,14 +48,20 @@ class Exporter:
         return [binary() or PACKAGE, "-redis.addr", f"redis://127.0.0.1:{self.redis_port}",
                 "-web.listen-address", f"127.0.0.1:{self.port}", "-include-system-metrics=false"]
 
-    def running_pid(self) -> int | None:
+    def _running(self) -> tuple[int, list[bytes]] | None:
+        """Our exporter's pid and arguments: the pid file's process, if it is an exporter on our port."""
         try:
             pid = int(self.pid_file.read_text().split()[0])
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().rstrip(b"\0").split(b"\0")
         except (OSError, ValueError, IndexError):
             return None
-        wanted = [a.encode() for a in self.args()[1:]]
-        return pid if PACKAGE.encode() in cmdline[0] and cmdline[1:len(wanted) + 1] == wanted else None
+        if PACKAGE.encode() in cmdline[0] and f"127.0.0.1:{self.port}".encode() in cmdline:
+            return pid, cmdline[1:]
+        return None
+
+    def running_pid(self) -> int | None:
+        running = self._running()
+        return running[0] if running else None
 
     @property
     def auth_file(self) -> Path:
@@ -66,10 +72,11 @@ class Exporter:
         reads the password once, so a changed one restarts it (a digest of it is kept, 0600, to notice)."""
         digest = hashlib.sha256(password.encode()).hexdigest()
         current = self.auth_file.read_text() if self.auth_file.exists() else ""
-        if self.running_pid():
-            if current == digest:
+        running = self._running()
+        if running:
+            if current == digest and running[1] == [a.encode() for a in self.args()[1:]]:
                 return ""
-            self.stop()
+            self.stop()  # another password or another endpoint port
         if binary() is None:
             raise TargetError(f"{PACKAGE} is not installed (apt-get install {PACKAGE})")
         if is_listening(self.port):
