@@ -17,10 +17,11 @@ from accounts.throttling import CredentialsThrottle
 from accounts.visibility import visible_clusters, visible_databases
 from databases import services
 from databases.models import Database
+from metrics.charts import chart_payload
 from targets.api.managed import ERRORS, ManagedObjectViewSet, metadata_of, object_schemas
 from targets.writes import WriteResult
 
-from .serializers import CredentialsSerializer, DatabaseSerializer
+from .serializers import CredentialsSerializer, DatabaseSerializer, MetricsSerializer
 
 
 def database_queryset(user):
@@ -87,6 +88,13 @@ class DatabaseViewSet(ManagedObjectViewSet):
         CredentialsThrottle().check(request)
         revealed = services.reveal_credentials(database, actor=request.user)
         return Response(CredentialsSerializer(revealed).data, headers={"Cache-Control": "no-store"})
+
+    @extend_schema(request=None, responses={200: MetricsSerializer, **ERRORS})
+    @action(detail=True, methods=["get"])
+    def metrics(self, request, *args, **kwargs) -> Response:
+        """The last hour of samples (ops/s, memory used and limit, clients, keys, hit ratio, replication
+        lag, latency), oldest first, the alerts firing now, and the database's exporter URL."""
+        return Response(chart_payload(self.get_object()), headers={"Cache-Control": "no-store"})
 
 
 @extend_schema_view(list=extend_schema(

@@ -13,6 +13,7 @@ from accounts.ownership import owner_team_for
 from accounts.throttling import CredentialsThrottle
 from clusters.models import Cluster
 from databases.spec import DatabaseSpec
+from metrics.charts import firing_alerts
 from targets.drivers import TargetError, driver_for
 from targets.models import Target
 
@@ -56,6 +57,7 @@ def detail_context(request: HttpRequest, database, **extra) -> dict:
         "events": timeline(database),
         "yaml": spec_yaml(API_KIND, database.name, database.spec, database.namespace),
         "may_manage": DATABASE.may_manage(request.user, database),
+        "alerts": firing_alerts(database),
         **extra,
     }
 
