@@ -31,6 +31,7 @@ from targets.validation import (
     expect_mapping,
     expect_memory,
     expect_string,
+    unknown_field_message,
     version_problem,
 )
 
@@ -46,6 +47,7 @@ from .spec import (
 
 # Every field the Redis Enterprise operator defines is known (operatorapi/redb.py says which are used here).
 SPEC_FIELDS = FieldSet.defined(REDB_SPEC)
+ALERT_FIELDS = FieldSet.defined(REDB_SPEC["alertSettings"])
 CLUSTER_REF_FIELDS = FieldSet.defined(REDB_SPEC["redisEnterpriseCluster"])
 MODULE_FIELDS = FieldSet.of(REDB_SPEC["modulesList"].names())  # name is acted on; version, config: see below
 DEFAULTS = {"memorySize": "100MB", "shardCount": 1, "replication": False, "persistence": "disabled",
@@ -111,6 +113,37 @@ def _check_identity(problems: Problems, *, cluster, name: str) -> None:
         problems.add("name", f"a database named {name} already exists on cluster {cluster.name}")
 
 
+def _check_alert_settings(problems: Problems, settings: object) -> None:
+    """The thresholds the control plane evaluates (metrics/alerts.py): `{enabled: bool, threshold: number or
+    numeric string}`, 0 to 1e12 (bdb_size is a percentage: at most 100). Other alert names: accepted, unused."""
+    settings = expect_mapping(problems, settings, "spec.alertSettings")
+    if settings is None:
+        return
+    check_fields(problems, settings, ALERT_FIELDS, "spec.alertSettings")
+    for name in sorted(ALERT_FIELDS.used & settings.keys()):
+        path = f"spec.alertSettings.{name}"
+        setting = expect_mapping(problems, settings[name], path)
+        if setting is None:
+            continue
+        for key in setting:
+            if key not in ("enabled", "threshold"):
+                problems.add(f"{path}.{key}", unknown_field_message(key, ("enabled", "threshold")))
+        expect_bool(problems, setting.get("enabled"), f"{path}.enabled")
+        threshold = setting.get("threshold")
+        if threshold is None:
+            if setting.get("enabled") is True:
+                problems.add(f"{path}.threshold", "is required when the alert is enabled")
+            continue
+        try:
+            number = float(threshold) if not isinstance(threshold, bool) else None
+        except (TypeError, ValueError):
+            number = None
+        ceiling = 100.0 if name == "bdb_size" else 1e12
+        if number is None or not 0 <= number <= ceiling:
+            problems.add(f"{path}.threshold", f"must be a number from 0 to {ceiling:g} (a string such as \"80\" "
+                                              "is accepted too)")
+
+
 def _check_spec(problems: Problems, spec: dict, *, cluster, versions: list[str]) -> None:
     """Rules a spec must meet on its own, whatever it replaces."""
     check_fields(problems, spec, SPEC_FIELDS, "spec")
@@ -123,6 +156,7 @@ def _check_spec(problems: Problems, spec: dict, *, cluster, versions: list[str])
                                         f"of {format_memory(memory)} allows at most {memory // MIN_MEMORY_BYTES} "
                                         "shards")
     expect_bool(problems, spec.get("replication"), "spec.replication")
+    _check_alert_settings(problems, spec.get("alertSettings"))
     expect_string(problems, spec.get("persistence"), "spec.persistence", choices=PERSISTENCE_MODES)
     expect_string(problems, spec.get("evictionPolicy"), "spec.evictionPolicy", choices=EVICTION_POLICIES)
     expect_int(problems, spec.get("databasePort"), "spec.databasePort", minimum=1, maximum=MAX_PORT)

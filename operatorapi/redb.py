@@ -6,22 +6,22 @@ from .field import ANY, ARRAY, BOOLEAN, INTEGER, MAP, NUMBER, OBJECT, QUANTITY, 
 OPERATOR_RELEASE = "8.0.20-23"
 
 REDB_SPEC = Field('spec', OBJECT, 'RedisEnterpriseDatabaseSpec defines the desired state of RedisEnterpriseDatabase', USED, fields=(
-    Field('alertSettings', OBJECT, 'Database alert configuration.', fields=(
+    Field('alertSettings', OBJECT, 'Database alert configuration.', USED, fields=(
         Field('bdb_backup_delayed', ANY, 'Periodic backup has been delayed for longer than specified threshold value [minutes].'),
         Field('bdb_crdt_src_high_syncer_lag', ANY, 'Active-active source - sync lag is higher than specified threshold value [seconds] -Note threshold is commented (allow string/int/float and support backwards...'),
         Field('bdb_crdt_src_syncer_connection_error', ANY, 'Active-active source - sync has connection error while trying to connect replica source -Note threshold is commented (allow string/int/float and support back...'),
         Field('bdb_crdt_src_syncer_general_error', ANY, 'Active-active source - sync encountered in general error -Note threshold is commented (allow string/int/float and support backwards compatibility) but is req...'),
-        Field('bdb_high_latency', ANY, 'Latency is higher than specified threshold value [micro-sec] -Note threshold is commented (allow string/int/float and support backwards compatibility) but is...'),
-        Field('bdb_high_throughput', ANY, 'Throughput is higher than specified threshold value [requests / sec.] -Note threshold is commented (allow string/int/float and support backwards compatibilit...'),
+        Field('bdb_high_latency', ANY, 'Latency is higher than specified threshold value [micro-sec] -Note threshold is commented (allow string/int/float and support backwards compatibility) but is...', USED),
+        Field('bdb_high_throughput', ANY, 'Throughput is higher than specified threshold value [requests / sec.] -Note threshold is commented (allow string/int/float and support backwards compatibilit...', USED),
         Field('bdb_long_running_action', ANY, 'An alert for state-machines that are running for too long -Note threshold is commented (allow string/int/float and support backwards compatibility) but is re...'),
-        Field('bdb_low_throughput', ANY, 'Throughput is lower than specified threshold value [requests / sec.] -Note threshold is commented (allow string/int/float and support backwards compatibility...'),
+        Field('bdb_low_throughput', ANY, 'Throughput is lower than specified threshold value [requests / sec.] -Note threshold is commented (allow string/int/float and support backwards compatibility...', USED),
         Field('bdb_proxy_cert_expiring_soon', ANY, 'Proxy certificate will expire in less than specified threshold value [days]'),
         Field('bdb_ram_dataset_overhead', ANY, 'Dataset RAM overhead of a shard has reached the threshold value [% of its RAM limit] -Note threshold is commented (allow string/int/float and support backwar...'),
         Field('bdb_ram_values', ANY, "Percent of values kept in a shard's RAM is lower than [% of its key count] -Note threshold is commented (allow string/int/float and support backwards compati..."),
-        Field('bdb_replica_src_high_syncer_lag', ANY, 'Replica-of source - sync lag is higher than specified threshold value [seconds] -Note threshold is commented (allow string/int/float and support backwards co...'),
+        Field('bdb_replica_src_high_syncer_lag', ANY, 'Replica-of source - sync lag is higher than specified threshold value [seconds] -Note threshold is commented (allow string/int/float and support backwards co...', USED),
         Field('bdb_replica_src_syncer_connection_error', ANY, 'Replica-of source - sync has connection error while trying to connect replica source -Note threshold is commented (allow string/int/float and support backwar...'),
         Field('bdb_shard_num_ram_values', ANY, "Number of values kept in a shard's RAM is lower than [values] -Note threshold is commented (allow string/int/float and support backwards compatibility) but i..."),
-        Field('bdb_size', ANY, 'Dataset size has reached the threshold value [% of the memory limit] expected fields: -Note threshold is commented (allow string/int/float and support backwa...'),
+        Field('bdb_size', ANY, 'Dataset size has reached the threshold value [% of the memory limit] expected fields: -Note threshold is commented (allow string/int/float and support backwa...', USED),
     )),
     Field('backup', OBJECT, 'Target for automatic database backups.', fields=(
         Field('abs', OBJECT, '', required=('absSecretName', 'container'), fields=(

@@ -25,7 +25,8 @@ BIN_DIR = Path(sys.executable).parent
 # Port ranges of the local target in this stack, away from the defaults other test areas use.
 PORT_RANGES = {"CP_SENTINEL_PORT_MIN": "26900", "CP_SENTINEL_PORT_MAX": "26999",
                "CP_SHARD_PORT_MIN": "17900", "CP_SHARD_PORT_MAX": "17999",
-               "CP_DB_PORT_MIN": "12900", "CP_DB_PORT_MAX": "12999"}
+               "CP_DB_PORT_MIN": "12900", "CP_DB_PORT_MAX": "12999",
+               "CP_EXPORTER_PORT_MIN": "19900", "CP_EXPORTER_PORT_MAX": "19999"}
 
 SEED = """
 from django.contrib.auth import get_user_model

@@ -135,10 +135,29 @@ def test_unknown_and_unused_fields(cluster):
     errors = errors_of(create, cluster, {"memorySise": "1GB", "shardcount": 2})
     assert errors["spec.memorySise"] == ["unknown field 'memorySise'; did you mean 'memorySize'?"]
     assert errors["spec.shardcount"] == ["unknown field 'shardcount'; did you mean 'shardCount'?"]
-    result = create(cluster, {"alertSettings": {"bdb_high_latency": {"enabled": True}}, "ossCluster": False})
-    assert [w.split(":")[0] for w in result.warnings] == ["spec.alertSettings", "spec.ossCluster"]
+    result = create(cluster, {"alertSettings": {"bdb_backup_delayed": {"enabled": True}}, "ossCluster": False})
+    assert sorted(w.split(":")[0] for w in result.warnings) == ["spec.alertSettings.bdb_backup_delayed",
+                                                                 "spec.ossCluster"]
     assert Event.objects.filter(object_kind="database", object_id=result.obj.pk, reason="UnusedFields",
                                 type=Event.WARNING).count() == 1
+
+
+def test_alert_thresholds_the_control_plane_evaluates_are_checked(cluster):
+    errors = errors_of(create, cluster, {"alertSettings": {
+        "bdb_size": {"enabled": True, "threshold": "120"},
+        "bdb_high_latency": {"enabled": "yes", "threshold": "fast"},
+        "bdb_high_throughput": {"enabled": True},
+        "bdb_replica_src_high_syncer_lag": {"enabled": True, "threshold": 5, "treshold": 1},
+        "bdb_low_throughput": 10}})
+    assert errors["spec.alertSettings.bdb_size.threshold"][0].startswith("must be a number from 0 to 100")
+    assert errors["spec.alertSettings.bdb_high_latency.threshold"][0].startswith("must be a number from 0 to 1e+12")
+    assert "spec.alertSettings.bdb_high_latency.enabled" in errors
+    assert errors["spec.alertSettings.bdb_high_throughput.threshold"] == ["is required when the alert is enabled"]
+    assert "did you mean 'threshold'" in errors["spec.alertSettings.bdb_replica_src_high_syncer_lag.treshold"][0]
+    assert "spec.alertSettings.bdb_low_throughput" in errors
+    result = create(cluster, {"alertSettings": {"bdb_size": {"enabled": True, "threshold": "80"},
+                                                "bdb_high_latency": {"enabled": False, "threshold": 500}}})
+    assert result.created and result.warnings == []
 
 
 def test_no_database_on_a_cluster_being_deleted(cluster):

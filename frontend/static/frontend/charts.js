@@ -86,9 +86,11 @@
       if (response.ok) {
         const data = await response.json();
         interval = Math.max(5, data.interval || 15);
+        // the hour, or the part of it that has samples (a new database's first minutes fill the width)
         const t1 = Date.now() / 1000;
+        const t0 = Math.max(t1 - 3600, data.samples.length > 1 ? data.samples[0].t : t1 - 3600);
         for (const figure of section.querySelectorAll("[data-chart]")) {
-          draw(figure, CHARTS[figure.dataset.chart], data.samples, t1 - 3600, t1);
+          draw(figure, CHARTS[figure.dataset.chart], data.samples, t0, t1);
         }
         showAlerts(data.alerts);
         section.dataset.loaded = String(data.samples.length);
