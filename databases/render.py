@@ -14,6 +14,7 @@ from clusters.render import SENTINEL_PORT
 from clusters.spec import ClusterSpec
 from kube import podspec
 from kube.versions import resolve_version, stack_tags
+from metrics.kube_render import exporter_container, metrics_service_port
 from targets.modules import CATALOG as MODULES
 
 from .spec import DatabaseSpec, RedisConfig
@@ -139,7 +140,8 @@ def render_database(database, *, reveal_secrets: bool = True) -> list[dict]:
             "spec": {"type": "ClusterIP", "selector": {**shard_selector(database), podspec.ROLE_LABEL: MASTER},
                      "ports": [{"name": "redis", "port": port, "targetPort": REDIS_PORT}]},
         },
-        podspec.headless_service(f"{name}-headless", namespace, common, shard_selector(database), _ports(spec)),
+        podspec.headless_service(f"{name}-headless", namespace, common, shard_selector(database),
+                                 [*_ports(spec), metrics_service_port()]),
         _statefulset(database, spec, cluster_spec),
         podspec.disruption_budget(name, namespace, common, shard_selector(database), max_unavailable=1),
     ]
@@ -193,7 +195,8 @@ def _statefulset(database, spec: DatabaseSpec, cluster_spec: ClusterSpec) -> dic
         volumes.append({"name": "data", "emptyDir": {}})
     config_hash = podspec.content_hash(version, static_config(spec), REDIS_START, peer_domain)
     pod_spec = {
-        "containers": [container],
+        "containers": [container, exporter_container(REDIS_PORT, podspec.secret_env("REDIS_PASSWORD",
+                                                                                  spec.secret_name, "password"))],
         "volumes": volumes,
         "automountServiceAccountToken": False,
         **podspec.placement(cluster_spec, shard_selector(database), spread_required=True),

@@ -131,6 +131,21 @@ def test_statefulsets_follow_spec(objects):
     assert quota["spec"]["hard"]["requests.memory"] == f"{5 * 8 * 1024 + 5 * 64}Mi"
 
 
+def test_every_shard_pod_has_an_exporter_sidecar_reached_through_the_headless_service(objects):
+    _, database = objects
+    manifests = render_database(database)
+    pod = next(m for m in manifests if m["kind"] == "StatefulSet")["spec"]["template"]["spec"]
+    redis_container, sidecar = pod["containers"]
+    assert sidecar["image"].startswith("oliver006/redis_exporter:")
+    assert sidecar["args"][:2] == ["-redis.addr", "redis://127.0.0.1:6379"]
+    [password] = sidecar["env"]
+    assert password["name"] == "REDIS_PASSWORD" and password["valueFrom"]["secretKeyRef"]["key"] == "password"
+    assert "database-secret-pw" not in yaml.safe_dump(pod)
+    assert sidecar["resources"]["requests"]["memory"] == "0"  # the quota charges the database's memorySize only
+    headless = next(m for m in manifests if m["kind"] == "Service" and m["metadata"]["name"] == "cache-headless")
+    assert {"name": "metrics", "port": 9121, "targetPort": 9121} in headless["spec"]["ports"]
+
+
 def test_placement_keeps_replicas_apart(objects):
     cluster, database = objects
     for manifest in (render_cluster(cluster)[8], next(m for m in render_database(database) if m["kind"] ==

@@ -2,7 +2,8 @@
 
 `redis:<version>` runs Debian's `redis-server`, `redis-sentinel` and `redis-cli` from /usr/bin (the
 version in the tag is reported, the installed one runs) with a POSIX shell, like the official image
-whose entrypoint runs `redis-server`. Any other image fails to pull (`ErrImagePull`), as an unknown
+whose entrypoint runs `redis-server`; `oliver006/redis_exporter` runs Debian's `prometheus-redis-exporter`.
+Any other image fails to pull (`ErrImagePull`), as an unknown
 image does on a cluster.
 """
 from __future__ import annotations
@@ -16,7 +17,11 @@ class Image:
     cmd: list[str]
 
 
-IMAGES = {"redis": Image(entrypoint=[], cmd=["redis-server"])}
+IMAGES = {
+    "redis": Image(entrypoint=[], cmd=["redis-server"]),
+    # the database pods' metrics sidecar: Debian packages the same exporter
+    "oliver006/redis_exporter": Image(entrypoint=["prometheus-redis-exporter"], cmd=[]),
+}
 
 
 class ImageNotFound(Exception):
