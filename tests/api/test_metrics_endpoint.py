@@ -2,9 +2,13 @@
 from __future__ import annotations
 
 import re
+import time
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from metrics import store
+from metrics.sampler import update_alerts
+from metrics.samples import sample_from_info
 from targets.reconcile import reconcile
 
 
@@ -44,3 +48,22 @@ def test_a_configured_bearer_reads_metrics_and_a_wrong_one_does_not(anonymous, s
     assert re.search(r"^controlplane_redis_up 1\.0$", response.content.decode(), re.M)
     anonymous.credentials(HTTP_AUTHORIZATION="Bearer wrong")
     assert anonymous.get("/metrics").status_code in (401, 403)
+
+
+def test_the_database_metrics_api_serves_the_stored_hour_to_its_team_only(member_api, outsider_api, database):
+    store.forget(database.pk)
+    now = time.time()
+    old = sample_from_info({"used_memory": 10, "maxmemory": 100}, t=now - 7200)  # older than the hour: not served
+    recent = sample_from_info({"used_memory": 90, "maxmemory": 100, "connected_clients": 3}, t=now)
+    store.push(database.pk, old)
+    store.push(database.pk, recent)
+    database.spec = {**database.spec, "alertSettings": {"bdb_size": {"enabled": True, "threshold": 80}}}
+    update_alerts(database, recent)
+
+    url = "/api/v1/clusters/rec/databases/orders/metrics/"
+    body = member_api.get(url).json()
+    assert [s["t"] for s in body["samples"]] == [recent.t] and body["samples"][0]["clients"] == 3
+    assert [a["setting"] for a in body["alerts"]] == ["bdb_size"] and body["interval"] > 0
+    assert "hits" not in body["samples"][0]  # counters stay inside
+    assert outsider_api.get(url).status_code == 404
+    store.forget(database.pk)
