@@ -8,6 +8,9 @@ from django.conf import settings
 from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 
+from clusters.models import Cluster
+from databases.models import Database
+
 from .recorder import BUCKETS, RECONCILE_HASH, redis_client
 
 
@@ -30,9 +33,6 @@ def _reconcile_families(raw: dict[str, str]) -> list:
 
 
 def _objects_by_state() -> GaugeMetricFamily:
-    from clusters.models import Cluster
-    from databases.models import Database
-
     family = GaugeMetricFamily("controlplane_objects", "Clusters and databases by state", labels=["kind", "state"])
     for kind, model in (("cluster", Cluster), ("database", Database)):
         counts = Counter((status or {}).get("state") or "unreconciled"

@@ -12,6 +12,10 @@ import time
 
 import redis
 
+from databases.models import Database
+from targets import managed
+from targets.drivers import driver_for
+from targets.models import Target
 from timeline.models import Event
 from timeline.record import record_event
 
@@ -31,8 +35,6 @@ def read_info(host: str, port: int, password: str) -> dict:
 
 def sample_database(database, info: dict | None = None) -> Sample | None:
     """Take one sample of `database` (INFO read here unless given), store it, update its alerts."""
-    from targets.drivers import driver_for
-
     if info is None:
         connection = driver_for(database.target).connection_info(database)
         try:
@@ -62,10 +64,6 @@ def update_alerts(database, sample: Sample) -> dict[str, alerts.Alert]:
 
 def sample_everything() -> dict:
     """One pass over every active database of every local target; counts for logs."""
-    from databases.models import Database
-    from targets import managed
-    from targets.models import Target
-
     counts = {"sampled": 0, "unreachable": 0}
     databases = Database.objects.filter(cluster__target__kind=Target.LOCAL, deletion_requested_at__isnull=True) \
         .select_related("cluster__target", "team")
