@@ -200,10 +200,11 @@ async def watcher(session: aiohttp.ClientSession, url: str, password: str, stats
         stats.ws_errors += 1
 
 
-async def ensure_cluster(client: Client, cluster: str, timeout: float) -> None:
+async def ensure_cluster(client: Client, cluster: str, target: str | None, timeout: float) -> None:
     status, _ = await client.call("setup", "GET", f"clusters/{cluster}/", expect=(200, 404))
     if status == 404:
-        await client.call("setup", "POST", "clusters/", {"name": cluster, "spec": CLUSTER_SPEC}, expect=(201,))
+        body = {"name": cluster, "spec": CLUSTER_SPEC, **({"target": target} if target else {})}
+        await client.call("setup", "POST", "clusters/", body, expect=(201,))
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         _, data = await client.call("setup", "GET", f"clusters/{cluster}/", expect=(200,))
@@ -255,7 +256,7 @@ async def run(args) -> dict:
     timeout = aiohttp.ClientTimeout(total=60)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
         setup_client = Client(session, args.url, token, stats)
-        await ensure_cluster(setup_client, args.cluster, args.converge_timeout)
+        await ensure_cluster(setup_client, args.cluster, args.target, args.converge_timeout)
         stats.latencies.pop("setup", None)
         rng = random.Random(args.seed)
         start = time.monotonic()
@@ -310,7 +311,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--env-file", help="environment of the stack for manage.py (make run-prod: var/prod.env)")
     parser.add_argument("--token", help="use this token (and --password for watchers) instead of setting up")
     parser.add_argument("--password", default="")
-    parser.add_argument("--cluster", default="load")
+    parser.add_argument("--cluster", default="load", help="created if missing (then waits until it runs)")
+    parser.add_argument("--target", help="target of the cluster when it is created (default: the default target)")
     parser.add_argument("--clients", type=int, default=50, choices=range(1, 501), metavar="1-500")
     parser.add_argument("--watchers", type=int, default=5, choices=range(0, 501), metavar="0-500")
     parser.add_argument("--duration", type=float, default=30.0)

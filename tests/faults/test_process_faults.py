@@ -167,3 +167,21 @@ def test_worker_killed_mid_reconcile_the_work_is_done_again_once(stack):
     assert wait_until(lambda: stack.converged("payments-cache"), timeout=120, interval=1)
     assert stack.database("payments-cache")["spec"]["memorySize"] == "100MB"
     assert stack.statefulsets() == ["orders", "payments-cache", "rec"]  # each exactly once
+
+
+def test_load_smoke_every_request_answers_and_every_database_converges(stack, tmp_path):
+    """bench/load.py, small: REST clients and websocket watchers at once; no errors, everything converges."""
+    env_file = tmp_path / "stack.env"
+    env_file.write_text("".join(f"{key}={value}\n" for key, value in stack.live.env.items() if "\n" not in value))
+    env_file.chmod(0o600)
+    result = subprocess.run([sys.executable, "bench/load.py", "--url", stack.live.url, "--env-file", str(env_file),
+                             "--cluster", "rec", "--clients", "5", "--watchers", "2", "--duration", "5",
+                             "--creates", "3", "--converge-timeout", "90", "--label", "smoke"],
+                            cwd=BASE_DIR, capture_output=True, text=True, timeout=240)
+    summary = next((line for line in result.stdout.splitlines() if line.startswith("LOAD smoke")), "")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    fields = dict(item.split("=", 1) for item in summary.split()[2:])
+    assert fields["errors"] == "0" and fields["ws_errors"] == "0"
+    done, total = fields["converged"].split("/")
+    assert done == total and int(total) >= 1
+    assert int(fields["requests"]) > 20
