@@ -203,12 +203,14 @@ async def watcher(session: aiohttp.ClientSession, url: str, password: str, stats
 async def ensure_cluster(client: Client, cluster: str, target: str | None, timeout: float) -> None:
     status, _ = await client.call("setup", "GET", f"clusters/{cluster}/", expect=(200, 404))
     if status == 404:
-        body = {"name": cluster, "spec": CLUSTER_SPEC, **({"target": target} if target else {})}
-        await client.call("setup", "POST", "clusters/", body, expect=(201,))
+        body = {"name": cluster, "namespace": cluster, "spec": CLUSTER_SPEC, **({"target": target} if target else {})}
+        status, data = await client.call("setup", "POST", "clusters/", body, expect=(201,))
+        if status != 201:
+            raise SystemExit(f"cannot create cluster {cluster}: HTTP {status} {data}")
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         _, data = await client.call("setup", "GET", f"clusters/{cluster}/", expect=(200,))
-        if data and data["status"].get("state") == "Running":
+        if data and data.get("status", {}).get("state") == "Running":
             return
         await asyncio.sleep(1)
     raise SystemExit(f"cluster {cluster} did not reach Running within {timeout:.0f}s (is a worker running?)")
