@@ -5,12 +5,14 @@ Every error response has one shape (documented in docs/api.md):
     {"detail": "<one-line summary>", "errors": {"<field path>": ["<message>", ...]}, "warnings": [...]}
 
 `errors` is empty when no particular field is at fault (401, 403, 404, ...). The write path's
-`SpecError` becomes 400 and `StaleGeneration` 409, both naming the field at fault.
+`SpecError` becomes 400 and `StaleGeneration` 409, both naming the field at fault. A SQL database that
+cannot be reached (PostgreSQL restarting) is a 503 with `Retry-After`, not a 500.
 """
 from __future__ import annotations
 
 import logging
 
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, JsonResponse
 from django.urls import Resolver404, resolve
 from rest_framework import status
@@ -68,6 +70,11 @@ def json_exception_handler(exc, context) -> Response:
     if isinstance(exc, StaleGeneration):
         return Response(error_body(str(exc), {"generation": [str(exc)]}, currentGeneration=exc.actual),
                         status=status.HTTP_409_CONFLICT)
+    if isinstance(exc, OperationalError | InterfaceError) and "locked" not in str(exc):
+        log.warning("API request while the SQL database is unavailable: %s", exc)
+        return Response(error_body("The control plane's database is unavailable; nothing was changed. "
+                                   "Try again shortly."),
+                        status=status.HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": "5"})
     response = exception_handler(exc, context)
     if response is None:
         log.exception("unhandled API error", exc_info=exc)
