@@ -3,7 +3,8 @@
 The same processes as docker-compose.yml: PostgreSQL (a private cluster under var/postgres, from
 Debian's binaries, unless DATABASE_URL names one), Redis, several uvicorn ASGI workers with DEBUG off
 and static files served by WhiteNoise, the Celery worker and beat. It generates DJANGO_SECRET_KEY once
-into var/secret-key (0600) when the environment does not set one, and writes the stack's environment to
+into var/secret-key and CONTROLPLANE_ENCRYPTION_KEYS into var/encryption-keys (0600) when the
+environment does not set them, and writes the stack's environment to
 var/prod.env (0600) so `manage.py` commands reach the same database:
 `set -a; . var/prod.env; set +a; .venv/bin/python manage.py ...`. Ctrl-C stops it all.
 """
@@ -13,6 +14,9 @@ import os
 import secrets
 import subprocess
 import sys
+from pathlib import Path
+
+from cryptography.fernet import Fernet
 
 from controlplane.devstack import (
     BASE_DIR,
@@ -25,30 +29,41 @@ from controlplane.devstack import (
     supervise,
 )
 from controlplane.localpostgres import LocalPostgres
+from targets.private_files import PRIVATE_UMASK, made_private_once, write_private
 
 
 def default_web_workers() -> int:
     return max(2, min(8, 2 * (os.cpu_count() or 1)))
 
 
-def secret_key() -> str:
-    """DJANGO_SECRET_KEY from the environment, else the one generated on the first start (var/secret-key)."""
-    if os.environ.get("DJANGO_SECRET_KEY"):
-        return os.environ["DJANGO_SECRET_KEY"]
-    path = VAR_DIR / "secret-key"
+def generated_secret(variable: str, filename: str, make) -> str:
+    """`variable` from the environment, else the value generated once into var/<filename> (0600)."""
+    if os.environ.get(variable):
+        return os.environ[variable]
+    path = VAR_DIR / filename
     if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(secrets.token_urlsafe(50))
+        write_private(path, make())
     return path.read_text().strip()
+
+
+def secret_key() -> str:
+    return generated_secret("DJANGO_SECRET_KEY", "secret-key", lambda: secrets.token_urlsafe(50))
+
+
+def encryption_keys() -> str:
+    return generated_secret("CONTROLPLANE_ENCRYPTION_KEYS", "encryption-keys", lambda: Fernet.generate_key().decode())
+
+
+def let_postgres_through(var_dir: Path) -> None:
+    """As root, PostgreSQL runs as `postgres` with its data in var/postgres (its own, 0700): var/ itself
+    becomes 0711 so that user can pass through it; everything else in it stays private."""
+    if os.geteuid() == 0:
+        var_dir.chmod(0o711)
 
 
 def write_env_file(keys: tuple[str, ...]) -> None:
     """var/prod.env (0600): the stack's environment, for `manage.py` commands and bench/load.py --env-file."""
-    path = VAR_DIR / "prod.env"
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write("".join(f"{key}={os.environ[key]}\n" for key in keys if os.environ.get(key)))
+    write_private(VAR_DIR / "prod.env", "".join(f"{key}={os.environ[key]}\n" for key in keys if os.environ.get(key)))
 
 
 def web_command(python: str, workers: int, port: int) -> list[str]:
@@ -58,12 +73,15 @@ def web_command(python: str, workers: int, port: int) -> list[str]:
 
 
 def main() -> int:
-    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    os.umask(PRIVATE_UMASK)  # as `make run`: every file the stack and the local target write is private
+    made_private_once(VAR_DIR)
     os.environ["DJANGO_DEBUG"] = "0"
     os.environ["DJANGO_SECRET_KEY"] = secret_key()
+    os.environ["CONTROLPLANE_ENCRYPTION_KEYS"] = encryption_keys()
     redis_url = os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6390/0")
     postgres = None
     if not os.environ.get("DATABASE_URL"):
+        let_postgres_through(VAR_DIR)
         postgres = LocalPostgres(VAR_DIR / "postgres", port=int(os.environ.get("CONTROLPLANE_PG_PORT", "6432")))
         postgres.start()
         os.environ.update(postgres.env())
@@ -76,7 +94,7 @@ def main() -> int:
             processes.append(("redis", redis_proc))
         os.environ["CONTROLPLANE_VAR_DIR"] = str(VAR_DIR)
         write_env_file(("DATABASE_URL", "DATABASE_PASSWORD", "DJANGO_SECRET_KEY", "DJANGO_DEBUG", "REDIS_URL",
-                        "CONTROLPLANE_VAR_DIR", "CONTROLPLANE_ENCRYPTION_KEY"))
+                        "CONTROLPLANE_VAR_DIR", "CONTROLPLANE_ENCRYPTION_KEYS"))
         username, password, token = prepare_django()
         subprocess.run([python, "manage.py", "collectstatic", "--noinput", "-v", "0"], cwd=BASE_DIR, check=True)
         env = dict(os.environ, PYTHONUNBUFFERED="1")
