@@ -13,8 +13,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def database_pods(kube_env) -> dict[str, str]:
+    """name -> uid of the database's pods that are not on their way out (Terminating counts as replaced)."""
     return {p["metadata"]["name"]: p["metadata"]["uid"] for p in kube_env.store.all_of("Pod", "redis")
-            if p["metadata"]["name"].startswith("cache-")}
+            if p["metadata"]["name"].startswith("cache-") and not p["metadata"].get("deletionTimestamp")}
 
 
 def test_a_rollout_half_done_when_the_control_plane_restarts_is_finished_once(kube_env, team):
