@@ -195,9 +195,11 @@ async def watcher(session: aiohttp.ClientSession, url: str, password: str, stats
                     stats.ws_messages += 1
                 elif message.type in (aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.ERROR, aiohttp.WSMsgType.CLOSE):
                     stats.ws_errors += 1
+                    stats.error_samples.append(f"websocket closed: {message.type.name} {message.data}")
                     return
-    except (TimeoutError, aiohttp.ClientError):
+    except (TimeoutError, aiohttp.ClientError) as exc:
         stats.ws_errors += 1
+        stats.error_samples.append(f"websocket: {type(exc).__name__}: {exc}")
 
 
 async def ensure_cluster(client: Client, cluster: str, target: str | None, timeout: float) -> None:
