@@ -12,6 +12,7 @@ import pwd
 import secrets
 import shutil
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -107,6 +108,12 @@ class LocalPostgres:
     def start(self) -> None:
         """Start the server (waits until it accepts connections) and create the database once."""
         self.initialise()
+        deadline = time.monotonic() + 30
+        while self.running():  # a previous stack still shutting down: give it a moment
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"a PostgreSQL server already runs on {self.data_dir}; stop the stack that "
+                                   "started it first")
+            time.sleep(1)
         options = (f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c max_connections=200 "
                    "-c fsync=on -c shared_buffers=64MB")
         self.log_file.touch()
