@@ -2,8 +2,9 @@
 
 Per database `<db>` in its cluster's namespace: Secret `redb-<db>` (or `databaseSecretName`) with
 `port`, `service_names` and `password`; ConfigMap `<db>-config` (redis.conf, the live settings and a
-start script); StatefulSet `<db>` of stock `redis` pods, one per shard process (master + replica when
-`replication`), placed by the cluster's policy with no two on one node; Service `<db>` on
+start script); StatefulSet `<db>` of stock `redis` pods (`valkey/valkey` for a Valkey version,
+`redis/redis-stack-server` with `loadmodule` lines when `modulesList` names modules), one per shard
+process (master + replica when `replication`), placed by the cluster's policy with no two on one node; Service `<db>` on
 `databasePort` selecting the current master (the services rigger labels it) and `<db>-headless`;
 a PodDisruptionBudget; and an Ingress with TLS passthrough when the cluster routes through one.
 """
@@ -12,7 +13,8 @@ from __future__ import annotations
 from clusters.render import SENTINEL_PORT
 from clusters.spec import ClusterSpec
 from kube import podspec
-from kube.versions import resolve_version
+from kube.versions import resolve_version, stack_tags
+from targets.modules import CATALOG as MODULES
 
 from .spec import DatabaseSpec, RedisConfig
 
@@ -37,20 +39,37 @@ SHARDED_CONFIG = "cluster-enabled yes\ncluster-config-file /data/nodes.conf\nclu
 
 # Reads the password from the Secret-backed environment into a file only the pod sees; asks the
 # cluster's sentinels who the master is, so a restarted master never comes back as a second master.
+# When they still name this pod master, it restarted (kill -9, OOM, pod deleted) before they noticed:
+# coming back as master, empty or behind, would make its replica resync from it and lose every write
+# the replica had acknowledged. So it waits until they have failed over to a healthy replica (at once
+# when there is none) and then replicates from the new master.
 REDIS_START = """set -eu
 mkdir -p /run/redis
 umask 077
 printf 'requirepass "%s"\\nmasterauth "%s"\\n' "$REDIS_PASSWORD" "$REDIS_PASSWORD" > /run/redis/auth.conf
 me="$(hostname).$PEER_DOMAIN"
 sed "s/{announce}/$me/" /etc/redis/redis.conf > /run/redis/redis.conf
+sentinel() {
+  redis-cli -h "$SENTINEL_HOST" -p "$SENTINEL_PORT" -a "$SENTINEL_PASSWORD" --no-auth-warning sentinel "$@" \\
+    2>/dev/null || true
+}
+healthy_replica() {
+  sentinel replicas "$DB_NAME" | awk 'prev == "flags" && $0 !~ /down|disconnected/ {n++} {prev = $0} END {exit !n}'
+}
 if [ "$SHARDED" = "no" ]; then
-  master=$(redis-cli -h "$SENTINEL_HOST" -p "$SENTINEL_PORT" -a "$SENTINEL_PASSWORD" --no-auth-warning \\
-    sentinel get-master-addr-by-name "$DB_NAME" 2>/dev/null | head -n 1 || true)
+  master=$(sentinel get-master-addr-by-name "$DB_NAME" | head -n 1)
+  while [ "$master" = "$me" ] && healthy_replica; do
+    echo "the sentinels still name $me master; waiting for them to fail over to a replica"
+    sleep 1
+    master=$(sentinel get-master-addr-by-name "$DB_NAME" | head -n 1)
+  done
   if [ -n "$master" ] && [ "$master" != "$me" ]; then
     echo "replicaof $master $REDIS_PORT" >> /run/redis/redis.conf
   elif [ -z "$master" ] && [ "${HOSTNAME##*-}" != "0" ]; then
     echo "replicaof $DB_NAME-0.$PEER_DOMAIN $REDIS_PORT" >> /run/redis/redis.conf
   fi
+  echo "sentinels name ${master:-no master}; starting as $(grep -q '^replicaof' /run/redis/redis.conf && \\
+    grep '^replicaof' /run/redis/redis.conf || echo master)"
 fi
 exec redis-server /run/redis/redis.conf
 """
@@ -83,7 +102,14 @@ def static_config(spec: DatabaseSpec) -> str:
     text = STATIC_CONFIG.format(port=REDIS_PORT, announce="{announce}")
     if spec.shard_count > 1:
         text += SHARDED_CONFIG.format(announce="{announce}")
+    text += "".join(f"loadmodule {podspec.STACK_MODULE_DIR}/{MODULES[name].library}\n" for name in spec.module_names)
     return text
+
+
+def image_of(spec: DatabaseSpec, version: str, target) -> str:
+    """The stock image of the version; the redis-stack-server image when the database lists modules."""
+    tag = stack_tags(target).get(version) if spec.module_names else None
+    return podspec.stack_image(tag) if tag else podspec.image(version)
 
 
 def render_database(database, *, reveal_secrets: bool = True) -> list[dict]:
@@ -138,7 +164,7 @@ def _statefulset(database, spec: DatabaseSpec, cluster_spec: ClusterSpec) -> dic
     shard_memory = spec.shard_memory_bytes
     container = {
         "name": "redis",
-        "image": podspec.image(version),
+        "image": image_of(spec, version, cluster.target),
         "command": ["sh", "/etc/redis/start.sh"],
         "env": [
             {"name": "DB_NAME", "value": database.name},

@@ -35,7 +35,7 @@ from .dataplane import DataPlane, DataPlaneError
 from .live import LiveReader, named, of_kind
 from .podspec import CONFIG_HASH_ANNOTATION, MANAGED_BY, content_hash
 from .status import cluster_observation, database_observation, pod_health
-from .versions import available_versions
+from .versions import available_versions, module_problems, resolve_version
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +75,8 @@ class KubernetesDriver:
 
     def database_spec_problems(self, wanted: DatabaseSpec, current: DatabaseSpec | None) -> dict[str, str]:
         problems = common_spec_problems(wanted, "kubernetes")
+        problems.update(module_problems(wanted.modules, resolve_version(wanted.redis_version, self.target),
+                                        self.target))
         if current is not None and current.shard_count != wanted.shard_count:
             problems["spec.shardCount"] = (f"cannot change from {current.shard_count} to {wanted.shard_count} on a "
                                            "kubernetes target yet: online resharding is done by the local target "
@@ -248,7 +250,7 @@ class KubernetesDriver:
     def _check_sharding_realisable(self, database, spec: DatabaseSpec, statefulset: dict | None) -> None:
         if spec.shard_count > 1 and not self.dataplane.enabled:
             raise SpecNotRealisable("shardCount > 1 needs the data plane on a kubernetes target (in_cluster or "
-                                    "dataplane_addresses) to form the Redis Cluster")
+                                    "dataplane_addresses or dataplane_nameserver) to form the Redis Cluster")
         live_count = ((statefulset or {}).get("metadata", {}).get("annotations") or {}).get(SHARD_COUNT_ANNOTATION)
         if live_count and live_count != str(spec.shard_count):
             raise SpecNotRealisable(f"shardCount cannot change from {live_count} to {spec.shard_count} on a "

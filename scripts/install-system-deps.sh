@@ -6,7 +6,8 @@ set -euo pipefail
 packages=(redis-server redis-sentinel redis-tools haproxy)
 for arg in "$@"; do
   case "$arg" in
-    --test) packages+=(chromium) ;;
+    # chromium: the dashboard tests; iproute2, util-linux, mount: pods that run for real (tests/kube/podrunner).
+    --test) packages+=(chromium iproute2 util-linux mount) ;;
     --postgres) packages+=(postgresql) ;;
     *) echo "unknown option: $arg (known: --test, --postgres)" >&2; exit 2 ;;
   esac
