@@ -18,7 +18,6 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 
 from tests.browser.stack import BASE_DIR, wait_until
 from tests.kube.emulator import Fault, KubernetesApiEmulator, SimulatedController
@@ -161,8 +160,6 @@ def test_broker_redis_restarted_mid_reconcile(stack):
     assert stack.statefulsets().count("orders") == 1
 
 
-@pytest.mark.skipif(not hasattr(settings, "CONTROLPLANE_LOCK_TTL"),
-                    reason="a killed worker's reconcile lock must expire: needs the short lock TTL with heartbeat")
 def test_worker_killed_mid_reconcile_the_work_is_done_again_once(stack):
     create_database_mid_fault(stack, "payments-cache", fault_seconds=5)
     stack.worker.kill()  # SIGKILL: no cleanup, its reconcile lock is left to expire
