@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run run-prod test lint bench load soak clean
+.PHONY: run run-prod test lint fuzz bench load soak clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,10 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/python -m ruff check .
+
+# schemathesis against the served OpenAPI schema on a throwaway stack; fails on any 5xx (docs/api.md).
+fuzz: $(STAMP)
+	$(BIN)/python scripts/fuzz_api.py
 
 clean:
 	rm -rf $(VENV) var test-artifacts

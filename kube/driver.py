@@ -9,6 +9,8 @@ import base64
 import contextlib
 import logging
 
+from django.conf import settings
+
 from clusters.render import render_cluster
 from clusters.spec import ClusterSpec
 from databases.render import SHARD_COUNT_ANNOTATION, database_port, live_config, render_database, service_names
@@ -39,7 +41,6 @@ from .versions import available_versions, module_problems, resolve_version
 
 log = logging.getLogger(__name__)
 
-FIRST_DATABASE_PORT = 10000
 LIVE_CONFIG_ANNOTATION = "redis.io/live-config-hash"
 
 
@@ -83,11 +84,15 @@ class KubernetesDriver:
                                            "only")
         return problems
 
+    def database_ports(self) -> range:
+        low, high = settings.CONTROLPLANE_KUBERNETES_DATABASE_PORTS
+        return range(int(low), int(high) + 1)
+
     def free_database_port(self, cluster, taken: set[int]) -> int:
-        port = FIRST_DATABASE_PORT
-        while port in taken:
-            port += 1
-        return port
+        for port in self.database_ports():
+            if port not in taken:
+                return port
+        raise TargetError(f"no free database port left on target {self.target.name}")
 
     def batch(self) -> contextlib.AbstractContextManager:
         return self.live.batch()
