@@ -7,10 +7,12 @@ control plane usually cannot reach pod networks, and a pass must not wait on tim
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 
 import redis
+from django.conf import settings
 
 from databases.models import Database
 from targets import managed
@@ -63,7 +65,20 @@ def update_alerts(database, sample: Sample) -> dict[str, alerts.Alert]:
 
 
 def sample_everything() -> dict:
-    """One pass over every active database of every local target; counts for logs."""
+    """One pass over every active database of every local target; counts for logs. One pass at a time
+    across workers (a slow pass overlapping the next would store points twice and race on the alerts)."""
+    lock = store.redis_client().lock("controlplane:metrics:sampling", blocking_timeout=0,
+                                     timeout=max(60, 4 * int(settings.CONTROLPLANE_SAMPLE_SECONDS)))
+    if not lock.acquire(blocking=False):
+        return {"skipped": 1}
+    try:
+        return _sample_all()
+    finally:
+        with contextlib.suppress(redis.exceptions.LockError):
+            lock.release()
+
+
+def _sample_all() -> dict:
     counts = {"sampled": 0, "unreachable": 0}
     databases = Database.objects.filter(cluster__target__kind=Target.LOCAL, deletion_requested_at__isnull=True) \
         .select_related("cluster__target", "team")
