@@ -78,7 +78,7 @@ def test_charts_and_the_memory_alert_badge_follow_the_database_live(stack, sign_
     loaded_at = alice.evaluate("window.__loadedAt")
 
     stack.manage("shell", "-c", "FILL = True\n" + SAMPLE)
-    expect(alice.locator("#alert-badge")).to_have_text("1 alert firing")
+    expect(alice.locator("#alert-badge .badge-text")).to_have_text("1 alert firing")
     expect(alice.locator("#alert-list li")).to_contain_text("bdb_size")
     expect(charts.locator("figure[data-chart=keys] .now")).to_have_text("2,500")
     expect(charts.locator("figure[data-chart=hits] .now")).to_have_text("50 %")

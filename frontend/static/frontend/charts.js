@@ -67,7 +67,7 @@
     const list = document.getElementById("alert-list");
     if (badge) {
       badge.hidden = !alerts.length;
-      badge.textContent = alerts.length + (alerts.length === 1 ? " alert firing" : " alerts firing");
+      badge.querySelector(".badge-text").textContent = alerts.length + (alerts.length === 1 ? " alert firing" : " alerts firing");
       badge.title = alerts.map((a) => a.message).join("; ");
     }
     if (list) {
