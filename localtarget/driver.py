@@ -139,6 +139,9 @@ class LocalDriver:
     def install_definitions(self) -> list[str]:
         return []  # nothing to install on this machine
 
+    def mirror(self, obj) -> None:
+        return None  # this machine keeps no copy of specs
+
     # -- clusters ---------------------------------------------------------------------------
     def apply_cluster(self, cluster) -> Observation:
         spec = ClusterSpec.from_spec(cluster.spec)
