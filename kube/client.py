@@ -158,7 +158,8 @@ class KubeApi:
     def merge_patch(self, kind: str, namespace: str | None, name: str, patch: dict, *,
                     subresource: str = "") -> dict:
         path = KINDS[kind].path(namespace, name) + (f"/{subresource}" if subresource else "")
-        return self.request("PATCH", path, body=patch, content_type="application/merge-patch+json")
+        return self.request("PATCH", path, query=[("fieldManager", FIELD_MANAGER)], body=patch,
+                            content_type="application/merge-patch+json")
 
     def delete(self, kind: str, namespace: str | None, name: str, *, orphan: bool = False) -> bool:
         """True if something was deleted, False if it was already gone."""

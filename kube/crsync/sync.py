@@ -221,7 +221,7 @@ def _push(api: KubeApi, row, resource: dict | None, *, observed: int | None) -> 
         and (meta.get("annotations") or {}).get(GENERATION_ANNOTATION) == str(row.generation) \
         and FINALIZER in (meta.get("finalizers") or [])
     if resource is None:
-        written = api.request("POST", _path(row), body=manifest)
+        written = api.request("POST", _path(row), query=[("fieldManager", FIELD_MANAGER)], body=manifest)
     elif unchanged:
         written = resource
     else:
