@@ -32,6 +32,7 @@ from .apply import APPLIED_HASH, APPLY_ORDER, Applier
 from .client import DEFAULT_TIMEOUT, KubeApi, build_api_client
 from .crds import install_crds
 from .crsync.mirror import Mirror
+from .crsync.sync import sync_target
 from .dataplane import DataPlane, DataPlaneError
 from .live import LiveReader, named, of_kind
 from .podspec import CONFIG_HASH_ANNOTATION, MANAGED_BY, content_hash
@@ -100,6 +101,11 @@ class KubernetesDriver:
 
     def install_definitions(self) -> list[str]:
         return install_crds(self.api)
+
+    def take_in(self) -> list[str]:
+        """Every REC/REDB custom resource and stored object of this target in step, once (kube/crsync)."""
+        return [f"{step.kind} {step.namespace}/{step.name}: {', '.join(step.actions)}"
+                for step in sync_target(self.api, self.target)]
 
     def mirror(self, obj) -> None:
         """The object as its REC/REDB custom resource, status included (kube/crsync)."""
