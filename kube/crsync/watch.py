@@ -124,7 +124,8 @@ class ResourceWatch:
             query.append(("labelSelector", label_selector))
         client = self.api.api_client
         serialized = client.param_serialize("GET", KINDS[self.kind].path(), query_params=query,
-                                            header_params={"Accept": "application/json"},
+                                            # A watch's connection is not reused: the server may close it.
+                                            header_params={"Accept": "application/json", "Connection": "close"},
                                             auth_settings=["BearerToken"])
         response = client.call_api(*serialized, _request_timeout=(self.api.timeout, timeout_seconds + 10))
         if not 200 <= response.status <= 299:
