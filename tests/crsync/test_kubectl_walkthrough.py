@@ -1,0 +1,190 @@
+"""The seed walkthrough with the real `kubectl` (v1.32) against the standalone API server emulator.
+
+`python -m tests.kube.emulator --port 0` runs as a separate process, as a person would start it; the
+control plane runs in this process: the watcher (`manage.py watch_targets`' TargetWatcher) with
+in-process reconciles and a periodic pass every 2 s standing in for Celery beat. Every step is a
+`kubectl` subprocess. Pods are simulated (the emulator's controller marks them ready; no process runs
+in them), so the password is read from the Secret but not used to AUTH against a pod here.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from databases.models import Database
+from targets.drivers import TargetError
+from targets.models import Target
+from targets.quantity import parse_memory
+
+pytestmark = [pytest.mark.django_db(transaction=True),
+              pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not on PATH")]
+
+ROOT = Path(__file__).resolve().parents[2]
+REDB = """apiVersion: app.redislabs.com/v1alpha1
+kind: RedisEnterpriseDatabase
+metadata:
+  name: mydb
+spec:
+  memorySize: {memory}
+  shardCount: 1
+"""
+STORAGE_CLASS = """apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata:
+  name: standard
+provisioner: kubernetes.io/no-provisioner
+"""
+
+
+@pytest.fixture
+def standalone(tmp_path: Path):
+    kubeconfig = tmp_path / "kubeconfig"
+    process = subprocess.Popen([sys.executable, "-m", "tests.kube.emulator", "--port", "0", "--kubeconfig",
+                                str(kubeconfig)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True)
+    try:
+        first_line = process.stdout.readline()
+        assert first_line.startswith("Kubernetes API emulator on http://127.0.0.1:"), first_line
+        yield kubeconfig, tmp_path
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=20)
+        finally:
+            if process.poll() is None:
+                process.kill()
+            process.stdout.close()
+
+
+def kubectl(standalone, *args: str, stdin: str | None = None, check: bool = True) -> subprocess.CompletedProcess:
+    kubeconfig, home = standalone
+    result = subprocess.run(["kubectl", "--kubeconfig", str(kubeconfig), "--cache-dir", str(home / "cache"), *args],
+                            input=stdin, capture_output=True, text=True, timeout=60,
+                            env={"HOME": str(home), "PATH": os.environ.get("PATH", "/usr/bin:/bin")})
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+def eventually(check, timeout: float = 60.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(0.2)
+
+
+@pytest.fixture
+def definitions(standalone):
+    """Step 1: the control plane's CRDs, applied with kubectl (server-side: they are large)."""
+    crds = kubectl(standalone, "apply", "--server-side", "-f", str(ROOT / "deploy" / "kubernetes" / "crds"))
+    assert "redisenterpriseclusters.app.redislabs.com serverside-applied" in crds.stdout
+    kubectl(standalone, "apply", "-f", "-", stdin=STORAGE_CLASS)  # what a cluster's default class would be
+    return standalone
+
+
+@pytest.fixture
+def control_plane(definitions, settings):
+    """The watcher and a periodic pass, as `make run` runs them, reconciling in this process."""
+    standalone = definitions
+    from kube.crsync.watch import TargetWatcher
+    from targets.sweep import reconcile_everything
+
+    settings.CONTROLPLANE_RECONCILE_MODE = "inline"
+    target = Target.objects.create(name="emulator", kind=Target.KUBERNETES,
+                                   settings={"kubeconfig_path": str(standalone[0]), "request_timeout": 10})
+    watcher = TargetWatcher(target).start()
+    assert watcher.wait_ready(30)
+    stop = threading.Event()
+
+    def beat():
+        while not stop.wait(2.0):
+            try:
+                reconcile_everything()
+            except TargetError:
+                pass
+
+    thread = threading.Thread(target=beat, daemon=True)
+    thread.start()
+    yield target
+    stop.set()
+    thread.join(30)
+    watcher.close(timeout=10)
+
+
+def dashboard_shows(client, database_name: str, state: str) -> bool:
+    database = Database.objects.filter(name=database_name).first()
+    if database is None:
+        return False
+    page = client.get(f"/databases/{database.pk}/").content.decode()
+    return database_name in page and state in page
+
+
+def test_seed_walkthrough_with_kubectl(standalone, control_plane, tmp_path, client, staff_user):
+    client.force_login(staff_user)
+    kubectl(standalone, "apply", "-f", str(ROOT / "examples" / "rec.yaml"))
+    assert eventually(lambda: kubectl(standalone, "get", "rec", "rec", "-o", "jsonpath={.status.state}").stdout
+                      == "Running"), kubectl(standalone, "get", "rec", "rec", "-o", "yaml").stdout
+    table = kubectl(standalone, "get", "rec").stdout
+    assert "Running" in table.splitlines()[1] and table.splitlines()[0].split()[:2] == ["NAME", "NODES"]
+
+    (tmp_path / "redb.yaml").write_text(REDB.format(memory="100MB"))
+    kubectl(standalone, "apply", "-f", str(tmp_path / "redb.yaml"))
+    assert kubectl(standalone, "get", "redb", "mydb", "-o", "jsonpath={.spec.databaseSecretName}").stdout \
+        == "redb-mydb" or eventually(lambda: kubectl(standalone, "get", "redb", "mydb", "-o",
+                                                     "jsonpath={.spec.databaseSecretName}").stdout == "redb-mydb")
+    assert eventually(lambda: kubectl(standalone, "get", "redb", "mydb", "-o",
+                                      "jsonpath={.status.state}").stdout == "active")
+    assert eventually(lambda: dashboard_shows(client, "mydb", "active"))
+    encoded = eventually(lambda: kubectl(standalone, "get", "secret", "redb-mydb", "-o",
+                                         "jsonpath={.data.password}").stdout)
+    assert base64.b64decode(encoded).decode() == Database.objects.get(name="mydb").password
+
+    (tmp_path / "redb.yaml").write_text(REDB.format(memory="200MB"))
+    kubectl(standalone, "apply", "-f", str(tmp_path / "redb.yaml"))
+    assert eventually(lambda: Database.objects.get(name="mydb").spec["memorySize"] == "200MB")
+    # What the pods' redis.conf says (with pods running for real, INFO memory would show it).
+    assert eventually(lambda: f'maxmemory "{parse_memory("200MB")}"' in _config_of(standalone, "mydb-config")), \
+        _config_of(standalone, "mydb-config")
+    assert eventually(lambda: kubectl(standalone, "get", "redb", "mydb", "-o",
+                                      "jsonpath={.status.observedGeneration}").stdout
+                      == kubectl(standalone, "get", "redb", "mydb", "-o",
+                                 "jsonpath={.metadata.generation}").stdout)
+
+    (tmp_path / "bad.yaml").write_text(REDB.replace("mydb", "toobig").format(memory="1PB"))
+    kubectl(standalone, "apply", "-f", str(tmp_path / "bad.yaml"))
+    refused = eventually(lambda: (yaml.safe_load(kubectl(standalone, "get", "redb", "toobig", "-o",
+                                                         "yaml").stdout).get("status") or {}))
+    assert refused.get("specStatus") == "Invalid" or eventually(
+        lambda: yaml.safe_load(kubectl(standalone, "get", "redb", "toobig", "-o", "yaml").stdout)
+        .get("status", {}).get("specStatus") == "Invalid")
+    text = kubectl(standalone, "get", "redb", "toobig", "-o", "yaml").stdout
+    assert "spec.memorySize:" in text
+    assert not Database.objects.filter(name="toobig").exists()
+    kubectl(standalone, "delete", "redb", "toobig", "--wait=true", "--timeout=60s")
+
+    deleted = kubectl(standalone, "delete", "redb", "mydb", "--wait=true", "--timeout=90s")
+    assert 'redisenterprisedatabase.app.redislabs.com "mydb" deleted' in deleted.stdout
+    assert not Database.objects.filter(name="mydb").exists()
+    assert kubectl(standalone, "get", "statefulset", "mydb", check=False).returncode != 0
+    assert kubectl(standalone, "get", "secret", "redb-mydb", check=False).returncode != 0
+    kubectl(standalone, "delete", "rec", "rec", "--wait=true", "--timeout=90s")
+    assert kubectl(standalone, "get", "statefulset", "rec", check=False).returncode != 0
+    assert kubectl(standalone, "get", "rec,redb", "-A").stderr.strip() == "No resources found"
+
+
+def _config_of(standalone, name: str) -> str:
+    found = kubectl(standalone, "get", "configmap", name, "-o", "json", check=False)
+    return "".join(json.loads(found.stdout).get("data", {}).values()) if found.returncode == 0 else ""
