@@ -9,7 +9,8 @@ last version seen, and `410 Gone` (the version is too old) is answered with a fr
 - the REC and REDB custom resources -> `sync.sync_resource` (both directions, one validator);
 - the objects the control plane owns (StatefulSets, Services, Secrets, Pods, by the managed-by label)
   -> a reconcile of their owner, so an out-of-band change is put back within seconds instead of at
-  the next periodic pass (which stays as the slow safety net). Requests are coalesced per owner.
+  the next periodic pass (which stays as the slow safety net). Requests are coalesced per owner;
+- every RESYNC_SECONDS, a full sync of the custom resources (two list calls).
 """
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ from targets.enqueue import request_reconcile
 from ..client import KINDS, KubeApi
 from ..podspec import CLUSTER_LABEL, DATABASE_LABEL, MANAGED_BY
 from .resources import RESOURCE_KINDS, ResourceKind
-from .sync import sync_listed, sync_resource
+from .sync import sync_listed, sync_resource, sync_target
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,9 @@ MAX_BACKOFF = 30.0
 OWNED_KINDS = ("StatefulSet", "Service", "Secret", "Pod")
 OWNED_SELECTOR = f"app.kubernetes.io/managed-by={MANAGED_BY}"
 COALESCE_SECONDS = 0.2
+# A full sync of the custom resources this often besides the watch: a REDB refused for now (its REC
+# not taken in yet) is tried again without waiting for its next change.
+RESYNC_SECONDS = 30.0
 
 
 class ResourceWatch:
@@ -62,7 +66,7 @@ class ResourceWatch:
                 if self.resource_version is None:
                     items, self.resource_version = self._list()
                     self.lists += 1
-                    self.on_list(items)
+                    _guarded(self.on_list, items)
                     self.ready.set()
                 self._watch(stop)
                 failures = 0
@@ -104,7 +108,7 @@ class ResourceWatch:
             if event["type"] in ("ADDED", "MODIFIED", "DELETED"):
                 obj = event["raw_object"]
                 obj.setdefault("kind", self.kind)
-                self.on_event(event["type"], obj)
+                _guarded(self.on_event, event["type"], obj)
             if stop.is_set():
                 watcher.stop()
                 break
@@ -132,6 +136,15 @@ class ResourceWatch:
             response.read()
             raise ApiException.from_response(http_resp=response, body=None, data=None)
         return response.response
+
+
+def _guarded(handler: Callable, *args) -> None:
+    """A handler's failure (a database error, a bug) is logged and the watch goes on: the next event, the
+    resync or the periodic pass brings the object in step."""
+    try:
+        handler(*args)
+    except Exception:
+        log.exception("handling a watch event failed")
 
 
 def _backoff(failures: int) -> float:
@@ -208,12 +221,19 @@ class TargetWatcher:
                 self._pending.add(key)
 
     def _flush_loop(self) -> None:
+        resynced = time.monotonic()
         while not self.stop.wait(COALESCE_SECONDS):
+            if time.monotonic() - resynced >= RESYNC_SECONDS:
+                resynced = time.monotonic()
+                _guarded(sync_target, self.api, self.target)
             with self._pending_lock:
                 pending, self._pending = self._pending, set()
             for kind, pk in sorted(pending):
-                obj = (Cluster if kind == "cluster" else Database).objects.filter(pk=pk).first()
-                if obj is not None:
-                    self.reconciles_requested += 1
-                    request_reconcile(obj)
+                _guarded(self._reconcile, kind, pk)
             close_old_connections()
+
+    def _reconcile(self, kind: str, pk: int) -> None:
+        obj = (Cluster if kind == "cluster" else Database).objects.filter(pk=pk).first()
+        if obj is not None:
+            self.reconciles_requested += 1
+            request_reconcile(obj)
