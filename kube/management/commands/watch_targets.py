@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import signal
 import threading
+from pathlib import Path
 
 from django.core.management.base import BaseCommand
 
@@ -22,8 +23,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--refresh", type=float, default=30.0, help="seconds between looks at the target list")
+        parser.add_argument("--heartbeat", help="a file touched at every look (for a liveness probe)")
 
-    def handle(self, *args, refresh: float, **options):
+    def handle(self, *args, refresh: float, heartbeat: str | None, **options):
         stop = threading.Event()
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, lambda *_: stop.set())
@@ -40,6 +42,8 @@ class Command(BaseCommand):
                 if pk not in watchers:
                     watchers[pk] = (_version(target), TargetWatcher(target).start())
                     self.stdout.write(f"watching target {target.name}")
+            if heartbeat:
+                Path(heartbeat).touch()
             stop.wait(max(refresh, 0.1))
         for _, watcher in watchers.values():
             watcher.close(timeout=1)
