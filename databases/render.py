@@ -2,8 +2,9 @@
 
 Per database `<db>` in its cluster's namespace: Secret `redb-<db>` (or `databaseSecretName`) with
 `port`, `service_names` and `password`; ConfigMap `<db>-config` (redis.conf, the live settings and a
-start script); StatefulSet `<db>` of stock `redis` pods, one per shard process (master + replica when
-`replication`), placed by the cluster's policy with no two on one node; Service `<db>` on
+start script); StatefulSet `<db>` of stock `redis` pods (`valkey/valkey` for a Valkey version,
+`redis/redis-stack-server` with `loadmodule` lines when `modulesList` names modules), one per shard
+process (master + replica when `replication`), placed by the cluster's policy with no two on one node; Service `<db>` on
 `databasePort` selecting the current master (the services rigger labels it) and `<db>-headless`;
 a PodDisruptionBudget; and an Ingress with TLS passthrough when the cluster routes through one.
 """
@@ -12,7 +13,8 @@ from __future__ import annotations
 from clusters.render import SENTINEL_PORT
 from clusters.spec import ClusterSpec
 from kube import podspec
-from kube.versions import resolve_version
+from kube.versions import resolve_version, stack_tags
+from targets.modules import CATALOG as MODULES
 
 from .spec import DatabaseSpec, RedisConfig
 
@@ -83,7 +85,14 @@ def static_config(spec: DatabaseSpec) -> str:
     text = STATIC_CONFIG.format(port=REDIS_PORT, announce="{announce}")
     if spec.shard_count > 1:
         text += SHARDED_CONFIG.format(announce="{announce}")
+    text += "".join(f"loadmodule {podspec.STACK_MODULE_DIR}/{MODULES[name].library}\n" for name in spec.module_names)
     return text
+
+
+def image_of(spec: DatabaseSpec, version: str, target) -> str:
+    """The stock image of the version; the redis-stack-server image when the database lists modules."""
+    tag = stack_tags(target).get(version) if spec.module_names else None
+    return podspec.stack_image(tag) if tag else podspec.image(version)
 
 
 def render_database(database, *, reveal_secrets: bool = True) -> list[dict]:
@@ -138,7 +147,7 @@ def _statefulset(database, spec: DatabaseSpec, cluster_spec: ClusterSpec) -> dic
     shard_memory = spec.shard_memory_bytes
     container = {
         "name": "redis",
-        "image": podspec.image(version),
+        "image": image_of(spec, version, cluster.target),
         "command": ["sh", "/etc/redis/start.sh"],
         "env": [
             {"name": "DB_NAME", "value": database.name},

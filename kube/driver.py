@@ -37,7 +37,7 @@ from .dataplane import DataPlane, DataPlaneError
 from .live import LiveReader, named, of_kind
 from .podspec import CONFIG_HASH_ANNOTATION, MANAGED_BY, content_hash
 from .status import cluster_observation, database_observation, pod_health
-from .versions import available_versions
+from .versions import available_versions, module_problems, resolve_version
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +78,8 @@ class KubernetesDriver:
 
     def database_spec_problems(self, wanted: DatabaseSpec, current: DatabaseSpec | None) -> dict[str, str]:
         problems = common_spec_problems(wanted, "kubernetes")
+        problems.update(module_problems(wanted.modules, resolve_version(wanted.redis_version, self.target),
+                                        self.target))
         if current is not None and current.shard_count != wanted.shard_count:
             problems["spec.shardCount"] = (f"cannot change from {current.shard_count} to {wanted.shard_count} on a "
                                            "kubernetes target yet: online resharding is done by the local target "

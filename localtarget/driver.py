@@ -26,12 +26,14 @@ from targets.drivers import (
     common_spec_problems,
     register_driver,
 )
+from targets.engines import describe
 from targets.private_files import made_private_once
 
 from . import (
     haproxy,
     layout,
     live_config,
+    modules,
     observe,
     processes,
     recovery,
@@ -102,6 +104,7 @@ class LocalDriver:
             release_port=release,
             cluster_mode=spec.shard_count > 1 or any((root / f"shard-{s}-{r}" / "nodes.conf").exists()
                                                      for s, r in wanted),
+            modules=tuple(modules.library_paths(spec.module_names)) if spec.module_names else (),
         )
 
     # -- the write path's questions ---------------------------------------------------------
@@ -115,6 +118,7 @@ class LocalDriver:
 
     def database_spec_problems(self, wanted: DatabaseSpec, current: DatabaseSpec | None) -> dict[str, str]:
         problems = common_spec_problems(wanted, "local")
+        problems.update(modules.problems(wanted.modules, wanted.redis_version or versions.newest_version() or ""))
         if current is not None and current.shard_count == 1 and wanted.shard_count > 1:
             problems["spec.shardCount"] = ("a database created with shardCount 1 runs without Redis Cluster and "
                                            "cannot become sharded in place on the local target; create a new "
@@ -132,9 +136,9 @@ class LocalDriver:
         return contextlib.nullcontext()
 
     def probe(self) -> Probe:
-        """This machine is always reachable; its "version" is the newest redis-server installed."""
-        newest = versions.newest_version()
-        return Probe(f"redis-server {newest}" if newest else "no redis-server installed")
+        """This machine is always reachable; its "version" lists the servers it offers, and why one is not."""
+        offered = ", ".join(describe(v) for v in versions.available_versions())
+        return Probe("; ".join([offered or "no redis-server installed", *versions.notes()]))
 
     def install_definitions(self) -> list[str]:
         return []  # nothing to install on this machine
@@ -197,7 +201,7 @@ class LocalDriver:
             processes.stop(member)
             processes.start(member, versions.sentinel_binary(version), extra_args=["--sentinel"])
             processes.write_state(member, version=version)
-            return [Happening("UpgradeStep", f"{member.name} restarted on Redis {version}")]
+            return [Happening("UpgradeStep", f"{member.name} restarted on {describe(version)}")]
         return []
 
     def _retire_sentinels(self, cluster, nodes: int) -> list[Happening]:
@@ -247,11 +251,15 @@ class LocalDriver:
     # -- databases --------------------------------------------------------------------------
     def apply_database(self, database) -> Observation:
         spec = DatabaseSpec.from_spec(database.spec, database.name)
-        if spec.tls_mode != "disabled" or spec.modules:
-            raise SpecNotRealisable("tlsMode and modulesList are not supported on the local target")
-        parts = self.database_parts(database)
-        if not parts.version:
+        if spec.tls_mode != "disabled":
+            raise SpecNotRealisable("tlsMode is not supported on the local target")
+        version = spec.redis_version or versions.newest_version()
+        if not version:
             raise SpecNotRealisable("no redis-server found on this machine (apt-get install redis-server)")
+        refused = modules.problems(spec.modules, version)
+        if refused:
+            raise SpecNotRealisable("; ".join(f"{path.removeprefix('spec.')}: {why}" for path, why in refused.items()))
+        parts = self.database_parts(database)
         if parts.cluster_mode:
             return self._apply_sharded(database, parts)
         if spec.shard_count != 1:

@@ -29,7 +29,8 @@ KIND_TO_RESOURCE = {kind: (prefix, plural) for (prefix, plural), (kind, _, _) in
 SHORT_NAMES = {"namespaces": ["ns"], "pods": ["po"], "services": ["svc"], "configmaps": ["cm"],
                "serviceaccounts": ["sa"], "persistentvolumeclaims": ["pvc"], "resourcequotas": ["quota"],
                "events": ["ev"], "endpoints": ["ep"], "statefulsets": ["sts"], "poddisruptionbudgets": ["pdb"],
-               "ingresses": ["ing"], "storageclasses": ["sc"], "customresourcedefinitions": ["crd", "crds"]}
+               "ingresses": ["ing"], "storageclasses": ["sc"],
+               "customresourcedefinitions": ["crd", "crds"]}
 
 
 def group_version(prefix: str) -> tuple[str, str]:

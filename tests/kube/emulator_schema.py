@@ -27,11 +27,11 @@ def definitions() -> dict[str, dict]:
 @cache
 def definition_name(group: str, version: str, kind: str) -> str | None:
     """The `$defs` name of a kind (e.g. `io.k8s.api.apps.v1.StatefulSet`)."""
-    for name, schema in definitions().items():
-        for gvk in schema.get("x-kubernetes-group-version-kind", []):
-            if (gvk["group"], gvk["version"], gvk["kind"]) == (group, version, kind) and ".api." in name:
-                return name
-    return None
+    found = [name for name, schema in definitions().items()
+             if any((g["group"], g["version"], g["kind"]) == (group, version, kind)
+                    for g in schema.get("x-kubernetes-group-version-kind", []))]
+    # Built-in kinds live under io.k8s.api.*; CustomResourceDefinition under io.k8s.apiextensions-apiserver.*.
+    return next((n for n in found if ".api." in n), found[0] if found else None)
 
 
 def resolve(schema: dict | None) -> dict | None:

@@ -1,12 +1,11 @@
 """`manage.py reconcile [NAME] [--kind rec|redb] [--wait] [--timeout S]`: reconcile in the foreground.
 
-Without NAME, every object (clusters first). With --wait, repeat until each object settles and fail
-if one does not within the timeout. First, what users declared on the targets themselves (REC/REDB
-custom resources made with kubectl on Kubernetes targets) is taken in, so no watcher is needed.
+Without NAME, every object (clusters first). With --wait, reconcile them in rounds until every object
+settles (a cluster being deleted waits for its databases, so no object waits alone), and fail if one
+does not within the timeout. First, what users declared on the targets themselves (REC/REDB custom
+resources made with kubectl on Kubernetes targets) is taken in, so no watcher is needed.
 """
 from __future__ import annotations
-
-import time
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -14,7 +13,7 @@ from targets.drivers import TargetError, driver_for
 from targets.locks import LockBusy
 from targets.management.lookup import parse_kind, queryset
 from targets.models import Target
-from targets.reconcile import Outcome, reconcile, reconcile_until_settled
+from targets.reconcile import Outcome, reconcile, reconcile_all_until_settled
 
 
 class Command(BaseCommand):
@@ -39,10 +38,14 @@ class Command(BaseCommand):
             work += [(each, obj.pk, obj.name) for obj in (qs.filter(name=name) if name else qs)]
         if name and not work:
             raise CommandError(f"nothing named {name} to reconcile")
-        deadline = time.monotonic() + timeout
+        if wait:
+            work += self._deleted_databases_of(work)
+        if wait:
+            outcomes = reconcile_all_until_settled([(each, pk) for each, pk, _ in work], timeout=timeout)
+        else:
+            outcomes = [self._once(each, pk) for each, pk, _ in work]
         unsettled = []
-        for each, pk, label in work:
-            outcome = self._run(each, pk, wait=wait, remaining=max(deadline - time.monotonic(), 0))
+        for (each, _, label), outcome in zip(work, outcomes, strict=True):
             state = "gone" if outcome.gone else outcome.state or "(no state)"
             detail = f": {outcome.error}" if outcome.error else ""
             self.stdout.write(f"{each} {label}: {state}{'' if outcome.settled else ' (not settled)'}{detail}")
@@ -60,10 +63,17 @@ class Command(BaseCommand):
                 self.stderr.write(f"target {target.name}: custom resources not read: {exc}")
 
     @staticmethod
-    def _run(kind: str, pk: int, *, wait: bool, remaining: float) -> Outcome:
+    def _deleted_databases_of(work: list[tuple[str, int, str]]) -> list[tuple[str, int, str]]:
+        """Databases being deleted on clusters being deleted: the clusters wait for them, so --wait takes them too."""
+        listed = {pk for each, pk, _ in work if each == "database"}
+        clusters = [pk for each, pk, _ in work if each == "cluster"]
+        qs = queryset("database").filter(cluster__pk__in=clusters, cluster__deletion_requested_at__isnull=False,
+                                         deletion_requested_at__isnull=False).exclude(pk__in=listed)
+        return [("database", obj.pk, obj.name) for obj in qs]
+
+    @staticmethod
+    def _once(kind: str, pk: int) -> Outcome:
         try:
-            if wait:
-                return reconcile_until_settled(kind, pk, timeout=remaining)
             return reconcile(kind, pk)
         except LockBusy as exc:
             return Outcome(state="", settled=False, error=str(exc))
