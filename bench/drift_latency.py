@@ -30,17 +30,27 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-def serve_emulator(port_file: str) -> None:
-    """The emulator process: serves until killed; the simulated controller steps once a second."""
+def serve_emulator(kubeconfig: str) -> None:
+    """The emulator process: serves until killed. The simulated controller (pods for every StatefulSet)
+    steps when asked (SIGUSR1), not on a timer: a step over 1,000 StatefulSets takes seconds under the
+    store's lock, and the idle measurement must see an idle API server."""
+    import signal
+
     from tests.kube.emulator import KubernetesApiEmulator, SimulatedController
 
     emulator = KubernetesApiEmulator()
     emulator.start()
     controller = SimulatedController(emulator.store)
-    Path(port_file).write_text(emulator.kubeconfig())
+    asked = threading.Event()
+    signal.signal(signal.SIGUSR1, lambda *_: asked.set())
+    Path(kubeconfig).write_text(emulator.kubeconfig())
+    steps = 0
     while True:
-        time.sleep(1.0)
+        asked.wait()
+        asked.clear()
         controller.step()
+        steps += 1
+        Path(f"{kubeconfig}.steps").write_text(str(steps))
 
 
 def main() -> None:
@@ -77,13 +87,24 @@ def main() -> None:
             from django.core.management import call_command
 
             call_command("migrate", verbosity=0)
-            run(kubeconfig.read_text(), args)
+            run(kubeconfig.read_text(), args, lambda n: _step(emulator, kubeconfig, n))
     finally:
         emulator.terminate()
         emulator.wait(10)
 
 
-def run(kubeconfig: str, args) -> None:
+def _step(emulator: subprocess.Popen, kubeconfig: Path, number: int) -> None:
+    """Ask the emulator process for controller step `number` and wait until it is done."""
+    import signal
+
+    emulator.send_signal(signal.SIGUSR1)
+    done = Path(f"{kubeconfig}.steps")
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline and not (done.exists() and done.read_text() == str(number)):
+        time.sleep(0.2)
+
+
+def run(kubeconfig: str, args, step) -> None:
     from django.conf import settings
 
     from clusters.services import create_cluster
@@ -105,11 +126,17 @@ def run(kubeconfig: str, args) -> None:
                                  spec={"memorySize": "100MB"}).obj
                  for cluster in clusters for j in range(per_cluster)]
     started = time.monotonic()
-    for _ in range(3):  # create, let the controller make pods, settle
+    for number in (1, 2):  # create; the controller makes pods; clusters run; databases applied; their pods
         reconcile_everything()
-        time.sleep(1.5)
+        step(number)
+    reconcile_everything()
+    from databases.models import Database
+
+    states: dict[str, int] = {}
+    for state in Database.objects.values_list("status__state", flat=True):
+        states[state] = states.get(state, 0) + 1
     print(f"{len(clusters)} clusters and {len(databases)} databases reconciled (custom resources written) in "
-          f"{time.monotonic() - started:.0f} s")
+          f"{time.monotonic() - started:.0f} s; database states {states}")
 
     settings.CONTROLPLANE_RECONCILE_MODE = "inline"
     started = time.monotonic()
