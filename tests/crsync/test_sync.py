@@ -215,3 +215,18 @@ def test_deleting_through_the_api_deletes_the_custom_resource(crd_env, team):
     delete_database(database, actor="test")
     assert settle(database, rounds=6).gone
     assert resource(crd_env, "RedisEnterpriseDatabase", "cache") is None
+
+
+def test_an_idle_periodic_pass_lists_the_custom_resources_once_and_writes_nothing(crd_env, team):
+    from targets.sweep import reconcile_everything
+
+    cluster = kubectl_cluster(crd_env)
+    create_database(cluster=cluster, name="cache", spec={"memorySize": "100MB"}, team=team, actor="test")
+    for _ in range(3):
+        reconcile_everything()
+    crd_env.emulator.reset_requests()
+    reconcile_everything()
+    assert crd_env.emulator.writes() == []
+    custom = [r for r in crd_env.emulator.requests if "app.redislabs.com" in r.path]
+    assert [r.path for r in custom] == ["/apis/app.redislabs.com/v1/redisenterpriseclusters",
+                                        "/apis/app.redislabs.com/v1alpha1/redisenterprisedatabases"]

@@ -7,7 +7,9 @@ writes only status; `metadata.generation` moves only when the spec does), finali
 
 Simplifications: only the storage version is served (objects are not converted between versions),
 and the CRD's openAPIV3Schema is not enforced (the control plane's validator is what the tests
-exercise; a real server would also refuse a wrongly typed field with 422).
+exercise; a real server would also refuse a wrongly typed field with 422). The resource table is
+the emulator's module-level one: the kinds served are those of the store that last handled a request
+(one emulator at a time per process, as the tests run them).
 """
 from __future__ import annotations
 
@@ -15,21 +17,27 @@ from . import emulator_discovery as discovery
 from .emulator_api import KIND_TO_RESOURCE, RESOURCES, SHORT_NAMES
 
 CRD_RESOURCE = ("apis/apiextensions.k8s.io/v1", "customresourcedefinitions")
-_served: dict[str, str] = {}  # CRD name -> resourceVersion registered
+# What is registered now: (store id, {CRD name: (resourceVersion, (prefix, plural), kind)}).
+_served: tuple[int, dict[str, tuple[str, tuple[str, str], str]]] = (0, {})
 
 
 def serve_stored_definitions(store) -> None:
-    """Register every stored CRD not registered yet (called before each request is routed)."""
-    definitions = store.by_resource.get(CRD_RESOURCE, {})
-    if all(_served.get(name) == obj["metadata"].get("resourceVersion") for (_, name), obj in definitions.items()):
+    """Serve exactly the custom resources `store` defines (called before each request is routed)."""
+    global _served
+    definitions = {name: crd for (_, name), crd in store.by_resource.get(CRD_RESOURCE, {}).items()}
+    owner, registered = _served
+    wanted = {name: crd["metadata"].get("resourceVersion") for name, crd in definitions.items()}
+    if owner == id(store) and {n: v[0] for n, v in registered.items()} == wanted:
         return
-    for (_, name), crd in list(definitions.items()):
-        if _served.get(name) != crd["metadata"].get("resourceVersion"):
-            register(crd)
-            _served[name] = crd["metadata"].get("resourceVersion")
+    for _, resource, kind in registered.values():
+        RESOURCES.pop(resource, None)
+        KIND_TO_RESOURCE.pop(kind, None)
+        discovery._COLUMNS.pop(kind, None)
+    _served = (id(store), {name: (wanted[name], *register(crd)) for name, crd in definitions.items()})
+    discovery.openapi_document.cache_clear()
 
 
-def register(crd: dict) -> None:
+def register(crd: dict) -> tuple[tuple[str, str], str]:
     spec = crd["spec"]
     names = spec["names"]
     version = next((v for v in spec["versions"] if v.get("storage")), spec["versions"][0])
@@ -43,7 +51,7 @@ def register(crd: dict) -> None:
                if c["jsonPath"] != ".metadata.creationTimestamp"]
     discovery._COLUMNS[kind] = (["Name", *[c["name"] for c in columns], "Age"],
                                 lambda obj, columns=columns: [_cell(obj, c["jsonPath"]) for c in columns])
-    discovery.openapi_document.cache_clear()
+    return (prefix, plural), kind
 
 
 def _cell(obj: dict, json_path: str):
