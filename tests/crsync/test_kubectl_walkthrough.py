@@ -16,7 +16,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -27,6 +26,8 @@ from databases.models import Database
 from targets.drivers import TargetError
 from targets.models import Target
 from targets.quantity import parse_memory
+
+from .waiting import eventually
 
 pytestmark = [pytest.mark.django_db(transaction=True),
               pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not on PATH")]
@@ -78,18 +79,6 @@ def kubectl(standalone, *args: str, stdin: str | None = None, check: bool = True
     return result
 
 
-def eventually(check, timeout: float = 60.0):
-    """`check()` until true; the test database (SQLite in memory, shared with the control plane's threads)
-    may answer "table is locked" for a moment, which counts as not yet."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            value = check()
-        except OperationalError:
-            value = None
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(0.2)
 
 
 @pytest.fixture

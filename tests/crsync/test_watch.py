@@ -2,8 +2,6 @@
 410 Gone answered by a relist, and owned objects put back within seconds of an out-of-band change."""
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from clusters.models import Cluster
@@ -12,17 +10,11 @@ from kube.crsync.watch import TargetWatcher
 from targets.drivers import driver_for
 
 from .test_sync import REC, kubectl_apply, redb, settle
+from .waiting import eventually
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def eventually(check, timeout: float = 20.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(0.05)
 
 
 @pytest.fixture
