@@ -26,6 +26,7 @@ from databases.models import Database
 from targets.drivers import TargetError
 from targets.models import Target
 from targets.quantity import parse_memory
+from timeline.models import Event
 
 from .waiting import eventually
 
@@ -143,6 +144,8 @@ def test_seed_walkthrough_with_kubectl(standalone, control_plane, tmp_path, clie
     assert eventually(lambda: kubectl(standalone, "get", "redb", "mydb", "-o",
                                       "jsonpath={.status.state}").stdout == "active")
     assert eventually(lambda: dashboard_shows(client, "mydb", "active"))
+    created = Event.objects.get(object_kind="database", object_name="mydb", reason="Created")
+    assert created.actor.startswith("kubernetes:kubectl"), created.actor  # the field manager kubectl used
     encoded = eventually(lambda: kubectl(standalone, "get", "secret", "redb-mydb", "-o",
                                          "jsonpath={.data.password}").stdout)
     assert eventually(lambda: base64.b64decode(encoded).decode() == Database.objects.get(name="mydb").password)
