@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.kube.conftest import kube_emulator, kube_env  # noqa: F401
+from tests.kube.conftest import kube_emulator, kube_env, live_kube  # noqa: F401
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ in them), so the password is read from the Secret but not used to AUTH against a
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import shutil
@@ -91,16 +92,12 @@ def definitions(standalone):
     return standalone
 
 
-@pytest.fixture
-def control_plane(definitions, settings):
+@contextlib.contextmanager
+def running_control_plane(target: Target):
     """The watcher and a periodic pass, as `make run` runs them, reconciling in this process."""
-    standalone = definitions
     from kube.crsync.watch import TargetWatcher
     from targets.sweep import reconcile_everything
 
-    settings.CONTROLPLANE_RECONCILE_MODE = "inline"
-    target = Target.objects.create(name="emulator", kind=Target.KUBERNETES,
-                                   settings={"kubeconfig_path": str(standalone[0]), "request_timeout": 10})
     watcher = TargetWatcher(target).start()
     assert watcher.wait_ready(30)
     stop = threading.Event()
@@ -114,10 +111,21 @@ def control_plane(definitions, settings):
 
     thread = threading.Thread(target=beat, daemon=True)
     thread.start()
-    yield target
-    stop.set()
-    thread.join(30)
-    watcher.close(timeout=10)
+    try:
+        yield target
+    finally:
+        stop.set()
+        thread.join(60)
+        watcher.close(timeout=10)
+
+
+@pytest.fixture
+def control_plane(definitions, settings):
+    settings.CONTROLPLANE_RECONCILE_MODE = "inline"
+    target = Target.objects.create(name="emulator", kind=Target.KUBERNETES,
+                                   settings={"kubeconfig_path": str(definitions[0]), "request_timeout": 10})
+    with running_control_plane(target):
+        yield target
 
 
 def dashboard_shows(client, database_name: str, state: str) -> bool:
@@ -129,6 +137,13 @@ def dashboard_shows(client, database_name: str, state: str) -> bool:
 
 
 def test_seed_walkthrough_with_kubectl(standalone, control_plane, tmp_path, client, staff_user):
+    """Pods simulated: the password is checked against the stored one, the new memorySize in redis.conf."""
+    walkthrough(standalone, tmp_path, client, staff_user, open_database=None)
+
+
+def walkthrough(standalone, tmp_path, client, staff_user, *, open_database) -> None:
+    """The seed walkthrough; `open_database(password, maxmemory)` (pods running) AUTHs and reads INFO from a
+    pod, and waits until INFO shows `maxmemory`."""
     client.force_login(staff_user)
     kubectl(standalone, "apply", "-f", str(ROOT / "examples" / "rec.yaml"))
     assert eventually(lambda: kubectl(standalone, "get", "rec", "rec", "-o", "jsonpath={.status.state}").stdout
@@ -148,7 +163,10 @@ def test_seed_walkthrough_with_kubectl(standalone, control_plane, tmp_path, clie
     assert created.actor.startswith("kubernetes:kubectl"), created.actor  # the field manager kubectl used
     encoded = eventually(lambda: kubectl(standalone, "get", "secret", "redb-mydb", "-o",
                                          "jsonpath={.data.password}").stdout)
-    assert eventually(lambda: base64.b64decode(encoded).decode() == Database.objects.get(name="mydb").password)
+    password = base64.b64decode(encoded).decode()
+    assert eventually(lambda: password == Database.objects.get(name="mydb").password)
+    if open_database:
+        open_database(password, parse_memory("100MB"))
 
     (tmp_path / "redb.yaml").write_text(REDB.format(memory="200MB"))
     kubectl(standalone, "apply", "-f", str(tmp_path / "redb.yaml"))
@@ -156,6 +174,8 @@ def test_seed_walkthrough_with_kubectl(standalone, control_plane, tmp_path, clie
     # What the pods' redis.conf says (with pods running for real, INFO memory would show it).
     assert eventually(lambda: f'maxmemory "{parse_memory("200MB")}"' in _config_of(standalone, "mydb-config")), \
         _config_of(standalone, "mydb-config")
+    if open_database:
+        open_database(password, parse_memory("200MB"))
     assert eventually(lambda: kubectl(standalone, "get", "redb", "mydb", "-o",
                                       "jsonpath={.status.observedGeneration}").stdout
                       == kubectl(standalone, "get", "redb", "mydb", "-o",
@@ -186,3 +206,54 @@ def test_seed_walkthrough_with_kubectl(standalone, control_plane, tmp_path, clie
 def _config_of(standalone, name: str) -> str:
     found = kubectl(standalone, "get", "configmap", name, "-o", "json", check=False)
     return "".join(json.loads(found.stdout).get("data", {}).values()) if found.returncode == 0 else ""
+
+
+@pytest.fixture
+def live_definitions(kube_env, live_kube, tmp_path):
+    """An in-process emulator whose pods run for real (tests/kube/podrunner), for kubectl too."""
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(kube_env.emulator.kubeconfig())
+    kubeconfig.chmod(0o600)
+    kube_env.store.put_kind("Namespace", {"metadata": {"name": "default"}})
+    standalone = (kubeconfig, tmp_path)
+    crds = kubectl(standalone, "apply", "--server-side", "-f", str(ROOT / "deploy" / "kubernetes" / "crds"))
+    assert "serverside-applied" in crds.stdout
+    kubectl(standalone, "apply", "-f", "-", stdin=STORAGE_CLASS)
+    return standalone
+
+
+def test_seed_walkthrough_with_kubectl_and_pods_running(kube_env, live_kube, live_definitions, tmp_path, client,
+                                                        staff_user, settings):
+    """Pods run for real: the password from the Secret opens the database from a client pod (AUTH + INFO), and
+    INFO shows the new maxmemory after `kubectl apply` of a changed memorySize."""
+    settings.CONTROLPLANE_RECONCILE_MODE = "inline"
+    kube_env.target.settings = {**kube_env.target.settings, "request_timeout": 10.0}
+    kube_env.target.save()
+    live_kube_client = _client_pod(kube_env, live_kube)
+
+    def open_database(password: str, maxmemory: int) -> None:
+        database = Database.objects.get(name="mydb")
+        cli = ["redis-cli", "-h", "mydb.default.svc.cluster.local", "-p", str(database.spec["databasePort"])]
+
+        def info_memory() -> str:
+            return live_kube.exec(live_kube_client, "client", [*cli, "info", "memory"],
+                                  env={"REDISCLI_AUTH": password}).stdout
+
+        live_kube.wait_for("INFO through the database Service", lambda: "used_memory:" in info_memory(), 90)
+        live_kube.wait_for(f"maxmemory {maxmemory}", lambda: f"maxmemory:{maxmemory}" in info_memory(), 90)
+        refused = live_kube.exec(live_kube_client, "client", [*cli, "info", "memory"],
+                                 env={"REDISCLI_AUTH": "wrong"})
+        assert "WRONGPASS" in refused.stdout + refused.stderr
+
+    with running_control_plane(kube_env.target):
+        walkthrough(live_definitions, tmp_path, client, staff_user, open_database=open_database)
+    assert live_kube.errors == []
+
+
+def _client_pod(kube_env, runner, namespace: str = "apps") -> str:
+    kube_env.store.put_kind("Namespace", {"metadata": {"name": namespace}})
+    kube_env.store.put_kind("Pod", {"metadata": {"name": "client", "namespace": namespace},
+                                    "spec": {"containers": [{"name": "client", "image": "redis:7.2",
+                                                             "command": ["sleep", "3600"]}]}})
+    runner.wait_ready(namespace, "client", timeout=60)
+    return namespace
