@@ -1,10 +1,15 @@
-"""The seed walkthrough with the real `kubectl` (v1.32) against the standalone API server emulator.
+"""The seed walkthrough with the real `kubectl` (v1.32) against the API server emulator, twice:
 
-`python -m tests.kube.emulator --port 0` runs as a separate process, as a person would start it; the
-control plane runs in this process: the watcher (`manage.py watch_targets`' TargetWatcher) with
+- against the standalone emulator (`python -m tests.kube.emulator --port 0`, a separate process, as a
+  person starts it), pods simulated: the password is checked against the stored one and the new
+  memorySize in the rendered redis.conf;
+- against an in-process emulator whose pods run for real (tests/kube/podrunner; needs root): the
+  password from `kubectl get secret` opens the database from a client pod (AUTH + INFO), and INFO
+  shows the new maxmemory after `kubectl apply` of a changed memorySize.
+
+The control plane runs in this process: the watcher (`manage.py watch_targets`' TargetWatcher) with
 in-process reconciles and a periodic pass every 2 s standing in for Celery beat. Every step is a
-`kubectl` subprocess. Pods are simulated (the emulator's controller marks them ready; no process runs
-in them), so the password is read from the Secret but not used to AUTH against a pod here.
+`kubectl` subprocess; the dashboard's database page is checked along the way.
 """
 from __future__ import annotations
 
