@@ -230,3 +230,21 @@ def test_an_idle_periodic_pass_lists_the_custom_resources_once_and_writes_nothin
     custom = [r for r in crd_env.emulator.requests if "app.redislabs.com" in r.path]
     assert [r.path for r in custom] == ["/apis/app.redislabs.com/v1/redisenterpriseclusters",
                                         "/apis/app.redislabs.com/v1alpha1/redisenterprisedatabases"]
+
+
+def test_the_team_annotation_gives_a_kubectl_made_database_to_that_team(crd_env, team):
+    from kube.crsync.resources import TEAM_ANNOTATION
+
+    kubectl_cluster(crd_env)
+    owned = redb("owned")
+    owned["metadata"]["annotations"] = {TEAM_ANNOTATION: team.name}
+    stray = redb("stray")
+    stray["metadata"]["annotations"] = {TEAM_ANNOTATION: "nobody"}
+    kubectl_apply(crd_env, owned)
+    kubectl_apply(crd_env, stray)
+    sync(crd_env)
+    assert Database.objects.get(name="owned").team == team
+    assert not Database.objects.filter(name="stray").exists()
+    refusal = next(c for c in resource(crd_env, "RedisEnterpriseDatabase", "stray")["status"]["conditions"]
+                   if c["type"] == "SpecValid")
+    assert refusal["message"] == f"metadata.annotations.{TEAM_ANNOTATION}: no team named nobody"
