@@ -281,9 +281,12 @@ def _path(row, name: str | None = None) -> str:
 
 def sync_target(api: KubeApi, target, *, inbound: bool = True) -> list[Step]:
     """Bring every REC/REDB custom resource of a target and every row in step (clusters first)."""
-    steps = []
-    for rkind in (RESOURCE_KINDS["cluster"], RESOURCE_KINDS["database"]):
-        steps += sync_listed(api, target, rkind, api.list(rkind.client_kind), inbound=inbound)
+    clusters, databases = RESOURCE_KINDS["cluster"], RESOURCE_KINDS["database"]
+    steps = sync_listed(api, target, clusters, api.list(clusters.client_kind), inbound=inbound)
+    steps += sync_listed(api, target, databases, api.list(databases.client_kind), inbound=inbound)
+    if any(moves.REQUEST_DELETION in step.actions for step in steps if step.kind == "cluster"):
+        # A REC deleted with its REDBs (`kubectl delete -f`) waited for them; they are being deleted now.
+        steps += sync_listed(api, target, clusters, api.list(clusters.client_kind), inbound=inbound)
     return [step for step in steps if step.actions]
 
 

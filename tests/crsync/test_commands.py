@@ -42,3 +42,16 @@ def test_reconcile_wait_takes_in_custom_resources_and_their_deletion(crd_env):
     reconcile_wait()
     assert not Cluster.objects.exists()
     assert api.get("RedisEnterpriseCluster", "redis", "rec") is None
+
+
+def test_reconcile_wait_deletes_a_rec_and_its_redb_deleted_together(crd_env):
+    api = driver_for(crd_env.target).api
+    kubectl_apply(crd_env, REC)
+    kubectl_apply(crd_env, redb())
+    reconcile_wait()
+    api.delete("RedisEnterpriseCluster", "redis", "rec")  # as `kubectl delete -f rec-and-redb.yaml` does
+    api.delete("RedisEnterpriseDatabase", "redis", "mydb")
+    reconcile_wait()
+    assert not Database.objects.exists() and not Cluster.objects.exists()
+    assert api.list("RedisEnterpriseCluster") == [] and api.list("RedisEnterpriseDatabase") == []
+    assert api.list("StatefulSet") == []
