@@ -10,6 +10,7 @@ import base64
 import signal
 import threading
 import time
+import urllib.request
 
 import pytest
 import redis
@@ -106,6 +107,16 @@ def test_replicated_database_runs_in_pods_and_a_client_pod_reaches_it_by_service
     # The replica got it through replication.
     assert live_kube.exec(NAMESPACE, "cache-1", ["sh", "-c", 'redis-cli -a "$REDIS_PASSWORD" --no-auth-warning '
                                                  "get greeting"]).stdout.strip() == "hello"
+    # Every pod's metrics sidecar scrapes its own Redis (password from the Secret) on the `metrics` port.
+    def scraped(pod_name: str) -> bool:
+        try:
+            with urllib.request.urlopen(f"http://{pods[pod_name]['status']['podIP']}:9121/metrics", timeout=5) as page:
+                text = page.read().decode()
+        except OSError:
+            return False
+        return "redis_up 1" in text and "redis_memory_used_bytes" in text
+    for name in ("cache-0", "cache-1"):
+        live_kube.wait_for(f"the exporter of {name}", lambda name=name: scraped(name), 30)
     # Endpoints follow readiness and the master label.
     endpoints = kube_env.store.find("Endpoints", NAMESPACE, database.name)
     assert [a["targetRef"]["name"] for a in endpoints["subsets"][0]["addresses"]] == ["cache-0"]
