@@ -20,6 +20,7 @@ RUN apt-get update \
 WORKDIR /app
 # Dependencies first (cached while only the code changes), then the code itself.
 COPY pyproject.toml README.md ./
+COPY core ./core
 COPY controlplane ./controlplane
 COPY accounts ./accounts
 COPY targets ./targets

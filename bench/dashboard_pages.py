@@ -20,9 +20,9 @@ def fill(count: int):
 
     from accounts.models import Team
     from clusters.services import create_cluster
+    from core.drivers import Condition, Observation
     from databases.services import create_database
     from targets import managed
-    from targets.drivers import Condition, Observation
     from targets.reconcile import write_status
 
     staff = get_user_model().objects.create_user("ops", is_staff=True)

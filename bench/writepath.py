@@ -97,8 +97,8 @@ def run(count: int) -> None:
     objects = list(Cluster.objects.all()) + list(Database.objects.select_related("cluster__target"))
     report(f"dump_objects yaml ({len(objects)} objects)", [timed(lambda: dump_objects(objects, "yaml"))])
 
+    from core.drivers import driver_for
     from databases.validation import stored_database_problems
-    from targets.drivers import driver_for
 
     driver = driver_for(cluster.target)
     sweep = [d for d in objects if d.kind == "database"]

@@ -81,8 +81,8 @@ class Publisher:
     def change(self, seq: int) -> None:
         from django.db import transaction
 
+        from core.drivers import Observation
         from targets import managed
-        from targets.drivers import Observation
         from targets.reconcile import write_status
 
         with transaction.atomic():

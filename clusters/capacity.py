@@ -10,7 +10,7 @@ import contextlib
 from collections.abc import Iterator
 from contextvars import ContextVar
 
-from targets.quantity import format_memory
+from core.quantity import format_memory
 
 _footprints_this_pass: ContextVar[dict[int, list[tuple[int, int]]] | None] = ContextVar("footprints", default=None)
 

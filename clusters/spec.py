@@ -5,7 +5,7 @@ defaults, so renderers and drivers never repeat `spec.get("x", default)`.
 """
 from dataclasses import dataclass, field
 
-from targets.quantity import parse_memory
+from core.quantity import parse_memory
 
 DEFAULT_NODE_MEMORY = "4Gi"
 DEFAULT_NODE_CPU = "2"

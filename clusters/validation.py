@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import copy
 
-from targets.drivers import driver_for
-from targets.models import Target
-from targets.quantity import format_memory, parse_memory
-from targets.validation import (
+from core.drivers import driver_for
+from core.quantity import format_memory, parse_memory
+from core.validation import (
     Checked,
     FieldSet,
     Problems,
@@ -28,6 +27,7 @@ from targets.validation import (
     expect_string_map,
     version_problem,
 )
+from targets.models import Target
 
 from .capacity import used_bytes
 from .spec import ClusterSpec

@@ -4,7 +4,7 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass, field
 
-from targets.drivers import ConnectionInfo
+from core.drivers import ConnectionInfo
 
 from .spec import DatabaseSpec
 

@@ -10,7 +10,7 @@ import copy
 from django.db import IntegrityError, transaction
 
 from clusters.models import Cluster
-from targets.drivers import driver_for
+from core.drivers import driver_for
 from targets.writes import (
     SpecError,
     WriteResult,

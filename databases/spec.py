@@ -1,7 +1,7 @@
 """Typed, defaulted view of a stored REDB spec, for rendering and target drivers."""
 from dataclasses import dataclass, field
 
-from targets.quantity import parse_memory
+from core.quantity import parse_memory
 
 PERSISTENCE_MODES = ["disabled", "aofEverySecond", "aofAlways", "snapshotEvery1Hour", "snapshotEvery6Hour",
                      "snapshotEvery12Hour"]

@@ -10,9 +10,9 @@ import copy
 
 from clusters.capacity import capacity_problem, database_footprints
 from clusters.spec import ClusterSpec
-from targets.drivers import TargetError, driver_for
-from targets.quantity import format_memory
-from targets.validation import (
+from core.drivers import TargetError, driver_for
+from core.quantity import format_memory
+from core.validation import (
     Checked,
     FieldSet,
     Problems,

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import re
 
+from core.quantity import format_memory
 from targets import managed
-from targets.quantity import format_memory
 
 # Tone of a state: "ok" (green), "busy" (blue, something is happening), "bad" (red). Always shown
 # together with the state word and a symbol, never colour alone.

@@ -40,7 +40,7 @@ class Kind:
         return is_owner_or_staff(user, obj)
 
     def versions(self, obj) -> list[str]:
-        from targets.drivers import driver_for
+        from core.drivers import driver_for
 
         return driver_for(obj.target).redis_versions()
 

@@ -11,7 +11,7 @@ import base64
 import copy
 from dataclasses import dataclass, field
 
-from targets.drivers import Happening, SpecNotRealisable
+from core.drivers import Happening, SpecNotRealisable
 
 from .client import KubeApi
 from .podspec import content_hash
@@ -189,7 +189,7 @@ def _normalised(value):
 
 def _volume_growth(wanted: dict, current: dict) -> dict[str, str] | None:
     """{claim name: new size} when only sizes grew; None when anything else changed."""
-    from targets.quantity import parse_memory
+    from core.quantity import parse_memory
 
     new = {t["metadata"]["name"]: t for t in wanted["spec"].get("volumeClaimTemplates") or []}
     old = {t["metadata"]["name"]: t for t in current["spec"].get("volumeClaimTemplates") or []}

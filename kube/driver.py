@@ -1,6 +1,6 @@
 """The Kubernetes target: render -> apply what differs -> rig services -> roll -> observe.
 
-One instance per Target (see targets.drivers.driver_for). The engine (targets/reconcile.py) owns
+One instance per Target (see core.drivers.driver_for). The engine (targets/reconcile.py) owns
 locking, status writes, events and retries; this driver only touches Kubernetes and the data plane.
 """
 from __future__ import annotations
@@ -11,10 +11,7 @@ import logging
 
 from clusters.render import render_cluster
 from clusters.spec import ClusterSpec
-from databases.render import SHARD_COUNT_ANNOTATION, database_port, live_config, render_database, service_names
-from databases.spec import DatabaseSpec
-from targets import managed
-from targets.drivers import (
+from core.drivers import (
     Condition,
     ConnectionInfo,
     Happening,
@@ -24,6 +21,9 @@ from targets.drivers import (
     common_spec_problems,
     register_driver,
 )
+from databases.render import SHARD_COUNT_ANNOTATION, database_port, live_config, render_database, service_names
+from databases.spec import DatabaseSpec
+from targets import managed
 
 from . import rigger, rollout
 from .apply import APPLIED_HASH, APPLY_ORDER, Applier

@@ -10,7 +10,7 @@ import json
 import math
 
 from clusters.spec import ClusterSpec
-from targets.quantity import parse_memory
+from core.quantity import parse_memory
 
 MANAGED_BY = "redis-controlplane"
 APP = "redis-enterprise"

@@ -7,7 +7,7 @@ makes master (ordinal 0; for a sharded database the first `shardCount` pods).
 """
 from __future__ import annotations
 
-from targets.drivers import Happening
+from core.drivers import Happening
 
 from .client import KubeApi
 from .podspec import ROLE_LABEL
@@ -53,10 +53,10 @@ def follow_masters() -> int:
     Service selects; returns how many moved. Run every few seconds (Celery beat, `kube.tasks.follow_masters`)
     so a failover is followed within seconds, not at the next periodic pass. Costs one sentinel query per
     replicated database and no Kubernetes call unless something moved."""
+    from core.drivers import TargetError, driver_for
+    from core.locks import LockBusy
     from databases.models import Database
     from databases.spec import DatabaseSpec
-    from targets.drivers import TargetError, driver_for
-    from targets.locks import LockBusy
     from targets.models import Target
     from targets.reconcile import reconcile
 

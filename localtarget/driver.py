@@ -15,8 +15,7 @@ from pathlib import Path
 from django.conf import settings
 
 from clusters.spec import ClusterSpec
-from databases.spec import DatabaseSpec
-from targets.drivers import (
+from core.drivers import (
     ConnectionInfo,
     Happening,
     Observation,
@@ -25,6 +24,7 @@ from targets.drivers import (
     common_spec_problems,
     register_driver,
 )
+from databases.spec import DatabaseSpec
 
 from . import (
     haproxy,

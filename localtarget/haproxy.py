@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from targets.drivers import TargetError
+from core.drivers import TargetError
 
 from .layout import ShardProcess
 from .ports import is_listening

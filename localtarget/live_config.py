@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import redis
 
-from targets.drivers import Happening, TargetError
+from core.drivers import Happening, TargetError
 
 from . import processes, sentinel
 from .shards import DatabaseParts, observe_views

@@ -11,7 +11,7 @@ import logging
 from django.db import transaction
 from django.db.models import F
 
-from targets.drivers import Happening
+from core.drivers import Happening
 
 log = logging.getLogger(__name__)
 DATABASE_TIMEOUT = 90.0

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import redis
 
-from targets.drivers import Happening, TargetError
+from core.drivers import Happening, TargetError
 
 from . import processes
 from .layout import ShardProcess

@@ -5,8 +5,8 @@ from __future__ import annotations
 import shutil
 from dataclasses import dataclass, field
 
+from core.drivers import Happening, TargetError
 from databases.spec import DatabaseSpec
-from targets.drivers import Happening, TargetError
 
 from . import layout, processes, sentinel, versions
 from .haproxy import Endpoint

@@ -10,7 +10,7 @@ import time
 
 import redis
 
-from targets.drivers import Happening, TargetError
+from core.drivers import Happening, TargetError
 
 from . import processes, sentinel
 from .layout import ShardProcess

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 import yaml
 from django.db import transaction
 
-from .validation import FieldSet, Problems, check_fields, expect_mapping
+from core.validation import FieldSet, Problems, check_fields, expect_mapping
+
 from .writes import SpecError, WriteResult
 
 GROUP = "app.redislabs.com"

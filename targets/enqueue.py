@@ -17,7 +17,8 @@ def request_reconcile(obj) -> None:
 
     def send() -> None:
         if mode == "inline":
-            from .drivers import TargetError
+            from core.drivers import TargetError
+
             from .reconcile import reconcile
 
             try:

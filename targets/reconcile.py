@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
+from core.drivers import Condition, Observation, SpecNotRealisable, TargetError, driver_for, now_iso
+from core.locks import object_lock
 from timeline.broadcast import publish_status
 from timeline.models import Event
 from timeline.record import record_event
 
 from . import managed
-from .drivers import Condition, Observation, SpecNotRealisable, TargetError, driver_for, now_iso
-from .locks import object_lock
 
 log = logging.getLogger(__name__)
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 import logging
 
 from clusters.capacity import footprints_read_once
+from core.drivers import TargetError, driver_for
+from core.locks import LockBusy
 
-from .drivers import TargetError, driver_for
-from .locks import LockBusy
 from .models import Target
 from .reconcile import reconcile
 

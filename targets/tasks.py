@@ -5,8 +5,9 @@ import logging
 
 from celery import shared_task
 
-from .drivers import TargetError
-from .locks import LockBusy
+from core.drivers import TargetError
+from core.locks import LockBusy
+
 from .reconcile import reconcile
 from .sweep import reconcile_everything as sweep_everything
 

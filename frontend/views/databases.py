@@ -9,8 +9,8 @@ from django.views.decorators.http import require_POST
 
 from accounts.ownership import owner_team_for
 from clusters.models import Cluster
+from core.drivers import TargetError, driver_for
 from databases.spec import DatabaseSpec
-from targets.drivers import TargetError, driver_for
 from targets.models import Target
 
 from ..forms.database import DatabaseForm

@@ -7,8 +7,8 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
+from core.validation import version_key
 from databases.spec import DatabaseSpec
-from targets.validation import version_key
 from targets.writes import SpecError, StaleGeneration
 
 from ..kinds import KINDS, Kind

@@ -4,9 +4,9 @@ from __future__ import annotations
 import pytest
 
 from clusters.models import Cluster
+from core.drivers import Observation
 from databases.models import Database
 from targets import managed
-from targets.drivers import Observation
 from targets.reconcile import write_status
 from timeline.models import Event
 

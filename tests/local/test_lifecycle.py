@@ -197,8 +197,8 @@ def test_a_stale_pid_file_naming_another_redis_does_not_count_as_running(make_da
 
 def test_the_quorum_upgrades_one_member_at_a_time(make_cluster):
     from clusters.services import upgrade_cluster
+    from core.drivers import driver_for
     from localtarget import processes
-    from targets.drivers import driver_for
 
     cluster = make_cluster(redisEnterpriseImageSpec={"versionTag": "7.0"})
     upgrade_cluster(cluster, version="7.2", actor="test")

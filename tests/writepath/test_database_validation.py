@@ -165,8 +165,8 @@ def test_upgrade_and_no_downgrade(cluster):
 
 
 def test_stored_spec_problems_reuse_the_rules(cluster, settings):
+    from core.drivers import driver_for
     from databases.validation import stored_database_problems
-    from targets.drivers import driver_for
 
     database = create(cluster, {"redisVersion": "7.0", "memorySize": "1GB"}).obj
     driver = driver_for(cluster.target)
@@ -178,8 +178,8 @@ def test_stored_spec_problems_reuse_the_rules(cluster, settings):
 
 def test_stored_capacity_marks_the_newest_databases(cluster):
     """When capacity shrinks behind the validator's back, the databases that no longer fit are Invalid."""
+    from core.drivers import driver_for
     from databases.validation import stored_database_problems
-    from targets.drivers import driver_for
 
     old = create(cluster, {"memorySize": "4GB"}, name="old").obj
     new = create(cluster, {"memorySize": "4GB"}, name="new").obj

@@ -61,7 +61,7 @@ def test_spec_change_enqueues_a_reconcile_after_commit(database, settings, djang
     """In celery mode a change puts one reconcile task on the real broker; an identical write puts none."""
     import json
 
-    from targets.locks import redis_client
+    from core.locks import redis_client
 
     settings.CONTROLPLANE_RECONCILE_MODE = "celery"
     broker = redis_client()

@@ -9,7 +9,7 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from targets.locks import LockBusy
+from core.locks import LockBusy
 from targets.management.lookup import parse_kind, queryset
 from targets.reconcile import Outcome, reconcile, reconcile_until_settled
 
@@ -49,7 +49,7 @@ class Command(BaseCommand):
 
     @staticmethod
     def _run(kind: str, pk: int, *, wait: bool, remaining: float) -> Outcome:
-        from targets.drivers import TargetError
+        from core.drivers import TargetError
 
         try:
             if wait:

@@ -11,8 +11,9 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from targets.writes import SpecError
+
 from .quantity import QuantityError, parse_memory
-from .writes import SpecError
 
 DNS_LABEL_MAX = 63
 DNS_SUBDOMAIN_MAX = 253

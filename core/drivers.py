@@ -16,8 +16,7 @@ if TYPE_CHECKING:
     from clusters.models import Cluster
     from databases.models import Database
     from databases.spec import DatabaseSpec
-
-    from .models import Target
+    from targets.models import Target
 
 
 class TargetError(Exception):
