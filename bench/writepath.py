@@ -62,10 +62,10 @@ def run(count: int) -> None:
 
     from clusters.models import Cluster
     from clusters.services import create_cluster
+    from core.errors import SpecError
     from databases.models import Database
     from databases.services import create_database, update_database
     from targets.documents import apply_documents, dump_objects
-    from targets.writes import SpecError
 
     spec = {"nodes": 3, "redisEnterpriseNodeResources": {"limits": {"cpu": "2", "memory": "64Gi"}}}
     cluster = create_cluster(name="bench", spec=spec, actor="bench").obj

@@ -10,16 +10,9 @@ import copy
 
 from django.db import IntegrityError, transaction
 
+from core.errors import SpecError
 from targets.models import Target
-from targets.writes import (
-    SpecError,
-    WriteResult,
-    announce_write,
-    locked,
-    refresh_from,
-    request_deletion,
-    write_spec,
-)
+from targets.writes import WriteResult, announce_write, locked, refresh_from, request_deletion, write_spec
 
 from .models import Cluster
 from .validation import VERSION_PATH, validate_cluster

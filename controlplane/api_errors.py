@@ -18,7 +18,7 @@ from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from targets.writes import SpecError, StaleGeneration
+from core.errors import SpecError, StaleGeneration
 
 log = logging.getLogger(__name__)
 

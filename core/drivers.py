@@ -19,14 +19,6 @@ if TYPE_CHECKING:
     from targets.models import Target
 
 
-class TargetError(Exception):
-    """The target could not be reached or refused a change; the reconcile is retried with backoff."""
-
-
-class SpecNotRealisable(Exception):
-    """The stored spec can no longer be realised on this target (status `Invalid`, no retry)."""
-
-
 @dataclass
 class Condition:
     type: str

@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from targets.writes import SpecError
+from core.errors import SpecError
 
 from .quantity import QuantityError, parse_memory
 

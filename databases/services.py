@@ -11,16 +11,8 @@ from django.db import IntegrityError, transaction
 
 from clusters.models import Cluster
 from core.drivers import driver_for
-from targets.writes import (
-    SpecError,
-    WriteResult,
-    actor_label,
-    announce_write,
-    locked,
-    refresh_from,
-    request_deletion,
-    write_spec,
-)
+from core.errors import SpecError
+from targets.writes import WriteResult, actor_label, announce_write, locked, refresh_from, request_deletion, write_spec
 from timeline.record import record_event
 
 from .credentials import Credentials, credentials_for

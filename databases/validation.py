@@ -10,7 +10,8 @@ import copy
 
 from clusters.capacity import capacity_problem, database_footprints
 from clusters.spec import ClusterSpec
-from core.drivers import TargetError, driver_for
+from core.drivers import driver_for
+from core.errors import TargetError
 from core.quantity import format_memory
 from core.validation import (
     Checked,

@@ -11,7 +11,8 @@ import base64
 import copy
 from dataclasses import dataclass, field
 
-from core.drivers import Happening, SpecNotRealisable
+from core.drivers import Happening
+from core.errors import SpecNotRealisable
 
 from .client import KubeApi
 from .podspec import content_hash

@@ -11,16 +11,8 @@ import logging
 
 from clusters.render import render_cluster
 from clusters.spec import ClusterSpec
-from core.drivers import (
-    Condition,
-    ConnectionInfo,
-    Happening,
-    Observation,
-    SpecNotRealisable,
-    TargetError,
-    common_spec_problems,
-    register_driver,
-)
+from core.drivers import Condition, ConnectionInfo, Happening, Observation, common_spec_problems, register_driver
+from core.errors import SpecNotRealisable, TargetError
 from databases.render import SHARD_COUNT_ANNOTATION, database_port, live_config, render_database, service_names
 from databases.spec import DatabaseSpec
 from targets import managed

@@ -53,7 +53,8 @@ def follow_masters() -> int:
     Service selects; returns how many moved. Run every few seconds (Celery beat, `kube.tasks.follow_masters`)
     so a failover is followed within seconds, not at the next periodic pass. Costs one sentinel query per
     replicated database and no Kubernetes call unless something moved."""
-    from core.drivers import TargetError, driver_for
+    from core.drivers import driver_for
+    from core.errors import TargetError
     from core.locks import LockBusy
     from databases.models import Database
     from databases.spec import DatabaseSpec

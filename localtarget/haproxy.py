@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from core.drivers import TargetError
+from core.errors import TargetError
 
 from .layout import ShardProcess
 from .ports import is_listening

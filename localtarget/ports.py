@@ -15,7 +15,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from core.drivers import TargetError
+from core.errors import TargetError
 
 
 def is_listening(port: int, host: str = "127.0.0.1") -> bool:

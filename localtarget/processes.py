@@ -20,7 +20,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from core.drivers import TargetError
+from core.errors import TargetError
 
 from .layout import Process
 from .ports import is_bindable

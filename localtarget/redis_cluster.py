@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 
 import redis
 
-from core.drivers import Happening, TargetError
+from core.drivers import Happening
+from core.errors import TargetError
 
 from . import processes
 from .layout import ShardProcess

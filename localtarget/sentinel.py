@@ -5,7 +5,7 @@ from collections import Counter
 
 import redis
 
-from core.drivers import TargetError
+from core.errors import TargetError
 
 from .layout import SENTINEL_DOWN_AFTER_MS, SENTINEL_FAILOVER_TIMEOUT_MS, Process
 from .processes import client

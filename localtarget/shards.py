@@ -5,7 +5,8 @@ from __future__ import annotations
 import shutil
 from dataclasses import dataclass, field
 
-from core.drivers import Happening, TargetError
+from core.drivers import Happening
+from core.errors import TargetError
 from databases.spec import DatabaseSpec
 
 from . import layout, processes, sentinel, versions

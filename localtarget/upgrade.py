@@ -10,7 +10,8 @@ import time
 
 import redis
 
-from core.drivers import Happening, TargetError
+from core.drivers import Happening
+from core.errors import TargetError
 
 from . import processes, sentinel
 from .layout import ShardProcess

@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 import yaml
 from django.db import transaction
 
+from core.errors import SpecError
 from core.validation import FieldSet, Problems, check_fields, expect_mapping
 
-from .writes import SpecError, WriteResult
+from .writes import WriteResult
 
 GROUP = "app.redislabs.com"
 REC_KIND = "RedisEnterpriseCluster"

@@ -17,7 +17,7 @@ def request_reconcile(obj) -> None:
 
     def send() -> None:
         if mode == "inline":
-            from core.drivers import TargetError
+            from core.errors import TargetError
 
             from .reconcile import reconcile
 

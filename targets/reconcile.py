@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
-from core.drivers import Condition, Observation, SpecNotRealisable, TargetError, driver_for, now_iso
+from core.drivers import Condition, Observation, driver_for, now_iso
+from core.errors import SpecNotRealisable, TargetError
 from core.locks import object_lock
 from timeline.broadcast import publish_status
 from timeline.models import Event

@@ -4,7 +4,8 @@ from __future__ import annotations
 import logging
 
 from clusters.capacity import footprints_read_once
-from core.drivers import TargetError, driver_for
+from core.drivers import driver_for
+from core.errors import TargetError
 from core.locks import LockBusy
 
 from .models import Target

@@ -5,7 +5,7 @@ import logging
 
 from celery import shared_task
 
-from core.drivers import TargetError
+from core.errors import TargetError
 from core.locks import LockBusy
 
 from .reconcile import reconcile

@@ -14,23 +14,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-
-class SpecError(Exception):
-    """Invalid input. `errors` maps a field path (e.g. "spec.memorySize", "name") to messages."""
-
-    def __init__(self, errors: dict[str, list[str]], warnings: list[str] | None = None):
-        self.errors = errors
-        self.warnings = warnings or []
-        super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()))
-
-
-class StaleGeneration(Exception):
-    """The write was based on an older generation than the stored one (HTTP 409)."""
-
-    def __init__(self, expected: int, actual: int):
-        self.expected, self.actual = expected, actual
-        super().__init__(f"the object changed since generation {expected}; it is now at generation {actual}. "
-                         "Reload and apply your change again.")
+from core.errors import SpecError, StaleGeneration
 
 
 @dataclass

@@ -10,8 +10,9 @@ from accounts.visibility import visible_clusters
 from clusters import services
 from clusters.models import Cluster
 from controlplane.api_errors import Conflict
+from core.errors import SpecError
 from targets.api.managed import ManagedObjectViewSet, object_schemas
-from targets.writes import SpecError, WriteResult
+from targets.writes import WriteResult
 
 from .serializers import ClusterSerializer
 

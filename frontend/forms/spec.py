@@ -6,7 +6,7 @@ import copy
 import yaml
 from django import forms
 
-from targets.writes import SpecError
+from core.errors import SpecError
 
 
 class SpecForm(forms.Form):

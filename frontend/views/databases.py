@@ -9,7 +9,8 @@ from django.views.decorators.http import require_POST
 
 from accounts.ownership import owner_team_for
 from clusters.models import Cluster
-from core.drivers import TargetError, driver_for
+from core.drivers import driver_for
+from core.errors import TargetError
 from databases.spec import DatabaseSpec
 from targets.models import Target
 

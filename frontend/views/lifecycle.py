@@ -7,9 +7,9 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
+from core.errors import SpecError, StaleGeneration
 from core.validation import version_key
 from databases.spec import DatabaseSpec
-from targets.writes import SpecError, StaleGeneration
 
 from ..kinds import KINDS, Kind
 from .clusters import expected_generation

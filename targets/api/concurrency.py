@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from targets.writes import SpecError
+from core.errors import SpecError
 
 _ETAG = re.compile(r'^\s*(?:W/)?"?(\d+)"?\s*$')
 

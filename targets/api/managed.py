@@ -13,7 +13,8 @@ from rest_framework.decorators import action
 from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 
-from targets.writes import SpecError, WriteResult
+from core.errors import SpecError
+from targets.writes import WriteResult
 from timeline.models import Event
 
 from .concurrency import etag, expected_generation

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from django.core.management.base import CommandError
 
-from targets.writes import SpecError
+from core.errors import SpecError
 
 KIND_WORDS = {
     "cluster": ("rec", "recs", "redisenterprisecluster", "redisenterpriseclusters", "cluster", "clusters"),

@@ -155,7 +155,7 @@ def test_cluster_is_running_only_while_its_quorum_answers(kube_env, wired):
 
 
 def test_upgrade_switches_the_master_over_through_the_sentinels(kube_env, wired):
-    from core.drivers import TargetError
+    from core.errors import TargetError
     from databases.services import upgrade_database
 
     database, ports, sentinel_port = wired

@@ -7,7 +7,7 @@ import pytest
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 
-from core.drivers import TargetError
+from core.errors import TargetError
 from targets import managed
 from targets.reconcile import reconcile, reconcile_until_settled
 

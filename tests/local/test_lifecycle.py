@@ -100,8 +100,8 @@ def test_rolling_upgrade_with_a_retrying_client_sees_no_failed_command(make_data
 
 
 def test_an_unknown_version_is_refused_with_the_versions_this_machine_has(make_database):
+    from core.errors import SpecError
     from databases.services import upgrade_database
-    from targets.writes import SpecError
 
     database = make_database()
     with pytest.raises(SpecError) as refused:

@@ -6,6 +6,7 @@ from django.db import transaction
 
 from clusters.models import Cluster
 from clusters.services import create_cluster, delete_cluster, update_cluster
+from core.errors import SpecError, StaleGeneration
 from databases.models import Database
 from databases.services import (
     create_database,
@@ -13,7 +14,6 @@ from databases.services import (
     reveal_credentials,
     update_database,
 )
-from targets.writes import SpecError, StaleGeneration
 from timeline.models import Event
 
 from .conftest import errors_of

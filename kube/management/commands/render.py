@@ -13,10 +13,10 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from clusters.render import render_cluster
+from core.errors import SpecError
 from databases.render import render_database
 from targets.documents import TARGET_ANNOTATION, apply_documents
 from targets.models import Target
-from targets.writes import SpecError
 
 DRY_RUN_TARGET = "render-dry-run"
 

@@ -5,9 +5,9 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
+from core.errors import SpecError
 from targets.documents import apply_documents
 from targets.management.lookup import RESOURCE_NAMES, spec_error_text
-from targets.writes import SpecError
 
 
 class Command(BaseCommand):

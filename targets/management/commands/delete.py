@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
+from core.errors import SpecError
 from targets.management.lookup import RESOURCE_NAMES, find_one, parse_kind, spec_error_text
-from targets.writes import SpecError
 
 
 class Command(BaseCommand):

@@ -49,7 +49,7 @@ class Command(BaseCommand):
 
     @staticmethod
     def _run(kind: str, pk: int, *, wait: bool, remaining: float) -> Outcome:
-        from core.drivers import TargetError
+        from core.errors import TargetError
 
         try:
             if wait:
