@@ -65,7 +65,7 @@ def run(count: int) -> None:
     from core.errors import SpecError
     from databases.models import Database
     from databases.services import create_database, update_database
-    from targets.documents import apply_documents, dump_objects
+    from manifests.documents import apply_documents, dump_objects
 
     spec = {"nodes": 3, "redisEnterpriseNodeResources": {"limits": {"cpu": "2", "memory": "64Gi"}}}
     cluster = create_cluster(name="bench", spec=spec, actor="bench").obj

@@ -82,8 +82,8 @@ class Publisher:
         from django.db import transaction
 
         from core.drivers import Observation
+        from engine.reconcile import write_status
         from targets import managed
-        from targets.reconcile import write_status
 
         with transaction.atomic():
             # Registered before write_status registers its publish, so it runs first at commit.

@@ -43,6 +43,8 @@ INSTALLED_APPS = [
     "databases",
     "localtarget",
     "kube",
+    "engine",
+    "manifests",
     "frontend",
 ]
 
@@ -127,7 +129,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
     "reconcile-everything": {
-        "task": "targets.tasks.reconcile_everything",
+        "task": "engine.tasks.reconcile_everything",
         "schedule": timedelta(seconds=int(os.environ.get("CONTROLPLANE_RESYNC_SECONDS", "30"))),
     },
     # The services rigger of kubernetes targets: database Services follow a sentinel failover within seconds.

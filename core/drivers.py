@@ -2,7 +2,7 @@
 
 A driver turns a stored object into reality (apply) and reports what is really there
 (an Observation). It is idempotent and level-triggered: called again with nothing changed it
-changes nothing. The reconciler (targets/reconcile.py) owns locking, status writes, events and
+changes nothing. The reconciler (engine/reconcile.py) owns locking, status writes, events and
 retries; drivers own only their target's side effects.
 """
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The Kubernetes target: render -> apply what differs -> rig services -> roll -> observe.
 
-One instance per Target (see core.drivers.driver_for). The engine (targets/reconcile.py) owns
+One instance per Target (see core.drivers.driver_for). The engine (engine/reconcile.py) owns
 locking, status writes, events and retries; this driver only touches Kubernetes and the data plane.
 """
 from __future__ import annotations

@@ -58,8 +58,8 @@ def follow_masters() -> int:
     from core.locks import LockBusy
     from databases.models import Database
     from databases.spec import DatabaseSpec
+    from engine.reconcile import reconcile
     from targets.models import Target
-    from targets.reconcile import reconcile
 
     moved = 0
     for target in Target.objects.filter(kind=Target.KUBERNETES):

@@ -19,7 +19,7 @@ DATABASE_TIMEOUT = 90.0
 
 def recover_cluster(cluster) -> list[Happening]:
     """Reconcile every database of the cluster in the foreground, then clear the recovery flag."""
-    from targets.reconcile import reconcile_until_settled
+    from engine.reconcile import reconcile_until_settled
 
     results = []
     for database in cluster.databases.filter(deletion_requested_at__isnull=True).order_by("name"):

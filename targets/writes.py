@@ -68,11 +68,10 @@ def describe_changes(old: dict, new: dict) -> str:
 
 def announce_write(obj, *, actor, reason: str, message: str, warnings: list[str]) -> None:
     """Record the write and any unused-field warnings in the timeline, tell dashboards, ask for a reconcile."""
+    from engine.enqueue import request_reconcile
     from timeline.broadcast import publish_status
     from timeline.models import Event
     from timeline.record import record_event
-
-    from .enqueue import request_reconcile
 
     who = actor_label(actor)
     record_event(obj, reason, message, actor=who)

@@ -6,7 +6,7 @@ from rest_framework.parsers import BaseParser
 
 
 class YAMLTextParser(BaseParser):
-    """Hands the view the raw YAML text: `targets.documents` parses it, reporting errors per document."""
+    """Hands the view the raw YAML text: `manifests.documents` parses it, reporting errors per document."""
 
     media_type = "application/yaml"
 

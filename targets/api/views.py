@@ -15,7 +15,7 @@ from accounts.ownership import owner_team_for
 from accounts.permissions import is_owner_or_staff
 from core.drivers import driver_for
 from core.errors import TargetError
-from targets.documents import REC_KIND, REDB_KIND, apply_documents, parse_documents
+from manifests.documents import REC_KIND, REDB_KIND, apply_documents, parse_documents
 from targets.models import Target
 from targets.writes import WriteResult
 

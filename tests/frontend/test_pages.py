@@ -6,8 +6,8 @@ import pytest
 from clusters.models import Cluster
 from core.drivers import Observation
 from databases.models import Database
+from engine.reconcile import write_status
 from targets import managed
-from targets.reconcile import write_status
 from timeline.models import Event
 
 pytestmark = pytest.mark.django_db

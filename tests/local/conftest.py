@@ -67,7 +67,7 @@ def make_database(make_cluster, team):
 def settle(obj, timeout: float = 60):
     """Reconcile in the foreground until settled; prints each step (shown by pytest when a test fails)."""
     from core.errors import TargetError
-    from targets.reconcile import Outcome, reconcile
+    from engine.reconcile import Outcome, reconcile
 
     started = time.monotonic()
     while True:

@@ -134,14 +134,14 @@ def test_delete_with_delete_data_removes_files(make_database, tmp_path):
 
 
 def settle_gone(database):
-    from targets.reconcile import reconcile_until_settled
+    from engine.reconcile import reconcile_until_settled
 
     return reconcile_until_settled("database", database.pk, timeout=30, interval=0.2)
 
 
 def test_deleting_a_cluster_stops_its_quorum(make_cluster):
     from clusters.services import delete_cluster
-    from targets.reconcile import reconcile_until_settled
+    from engine.reconcile import reconcile_until_settled
 
     cluster = make_cluster()
     ports = list(cluster.status["quorumMembers"].values())

@@ -194,7 +194,7 @@ def test_stored_capacity_marks_the_newest_databases(cluster):
 
 
 def test_reconciler_shows_invalid_when_a_stored_spec_becomes_impossible(cluster, settings):
-    from targets.reconcile import reconcile
+    from engine.reconcile import reconcile
 
     database = create(cluster, {"redisVersion": "7.0"}).obj
     settings.CONTROLPLANE_LOCAL_REDIS_VERSIONS = {"7.2": settings.CONTROLPLANE_LOCAL_REDIS_VERSIONS["7.2"]}

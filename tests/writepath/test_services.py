@@ -72,7 +72,7 @@ def test_spec_change_enqueues_a_reconcile_after_commit(database, settings, djang
         update_database(database, spec=dict(database.spec, memorySize="400MB"), actor="alice")
     messages = [json.loads(raw) for raw in broker.lrange("celery", 0, -1)]
     assert [(m["headers"]["task"], m["headers"]["argsrepr"]) for m in messages] == [
-        ("targets.tasks.reconcile_object", f"('database', {database.pk})")]
+        ("engine.tasks.reconcile_object", f"('database', {database.pk})")]
     with django_capture_on_commit_callbacks(execute=True):
         update_database(database, spec=dict(database.spec), actor="alice")
     assert broker.llen("celery") == 1

@@ -15,7 +15,7 @@ from django.db import transaction
 from clusters.render import render_cluster
 from core.errors import SpecError
 from databases.render import render_database
-from targets.documents import TARGET_ANNOTATION, apply_documents
+from manifests.documents import TARGET_ANNOTATION, apply_documents
 from targets.models import Target
 
 DRY_RUN_TARGET = "render-dry-run"

@@ -7,8 +7,8 @@ from clusters.capacity import footprints_read_once
 from core.drivers import driver_for
 from core.errors import TargetError
 from core.locks import LockBusy
+from targets.models import Target
 
-from .models import Target
 from .reconcile import reconcile
 
 log = logging.getLogger(__name__)

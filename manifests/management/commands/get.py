@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand
 
-from targets.documents import dump_objects
-from targets.management.lookup import find_one, parse_kind, queryset
-from targets.management.tables import REC_COLUMNS, REDB_COLUMNS, cluster_row, database_row, render_table
+from manifests.documents import dump_objects
+from manifests.management.lookup import find_one, parse_kind, queryset
+from manifests.management.tables import REC_COLUMNS, REDB_COLUMNS, cluster_row, database_row, render_table
 
 
 class Command(BaseCommand):

@@ -4,7 +4,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 
 from core.errors import SpecError
-from targets.management.lookup import RESOURCE_NAMES, find_one, parse_kind, spec_error_text
+from manifests.management.lookup import RESOURCE_NAMES, find_one, parse_kind, spec_error_text
 
 
 class Command(BaseCommand):

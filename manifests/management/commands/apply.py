@@ -6,8 +6,8 @@ import sys
 from django.core.management.base import BaseCommand, CommandError
 
 from core.errors import SpecError
-from targets.documents import apply_documents
-from targets.management.lookup import RESOURCE_NAMES, spec_error_text
+from manifests.documents import apply_documents
+from manifests.management.lookup import RESOURCE_NAMES, spec_error_text
 
 
 class Command(BaseCommand):

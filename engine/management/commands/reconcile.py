@@ -10,8 +10,8 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 
 from core.locks import LockBusy
-from targets.management.lookup import parse_kind, queryset
-from targets.reconcile import Outcome, reconcile, reconcile_until_settled
+from engine.reconcile import Outcome, reconcile, reconcile_until_settled
+from manifests.management.lookup import parse_kind, queryset
 
 
 class Command(BaseCommand):

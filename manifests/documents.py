@@ -16,8 +16,7 @@ from django.db import transaction
 
 from core.errors import SpecError
 from core.validation import FieldSet, Problems, check_fields, expect_mapping
-
-from .writes import WriteResult
+from targets.writes import WriteResult
 
 GROUP = "app.redislabs.com"
 REC_KIND = "RedisEnterpriseCluster"

@@ -15,11 +15,10 @@ from django.utils import timezone
 from core.drivers import Condition, Observation, driver_for, now_iso
 from core.errors import SpecNotRealisable, TargetError
 from core.locks import object_lock
+from targets import managed
 from timeline.broadcast import publish_status
 from timeline.models import Event
 from timeline.record import record_event
-
-from . import managed
 
 log = logging.getLogger(__name__)
 
