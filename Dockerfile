@@ -21,6 +21,7 @@ WORKDIR /app
 # Dependencies first (cached while only the code changes), then the code itself.
 COPY pyproject.toml README.md ./
 COPY core ./core
+COPY specs ./specs
 COPY engine ./engine
 COPY manifests ./manifests
 COPY controlplane ./controlplane

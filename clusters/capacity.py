@@ -31,7 +31,7 @@ def footprints_read_once() -> Iterator[None]:
 def database_footprints(cluster, *, exclude_pk: int | None = None) -> list[tuple[int, int]]:
     """(pk, footprint bytes) of each database on the cluster, oldest first."""
     from databases.models import Database
-    from databases.spec import DatabaseSpec
+    from specs.database import DatabaseSpec
 
     cache = _footprints_this_pass.get()
     footprints = cache.get(cluster.pk) if cache is not None else None

@@ -27,10 +27,10 @@ from core.validation import (
     expect_string_map,
     version_problem,
 )
+from specs.cluster import ClusterSpec
 from targets.models import Target
 
 from .capacity import used_bytes
-from .spec import ClusterSpec
 
 SPEC_FIELDS = FieldSet.of(
     used=["nodes", "persistentSpec", "redisEnterpriseNodeResources", "nodeSelector", "podTolerations",

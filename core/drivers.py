@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:
     from clusters.models import Cluster
     from databases.models import Database
-    from databases.spec import DatabaseSpec
+    from specs.database import DatabaseSpec
     from targets.models import Target
 
 

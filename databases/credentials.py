@@ -5,8 +5,7 @@ import shlex
 from dataclasses import dataclass, field
 
 from core.drivers import ConnectionInfo
-
-from .spec import DatabaseSpec
+from specs.database import DatabaseSpec
 
 
 @dataclass(frozen=True)

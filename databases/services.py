@@ -12,12 +12,12 @@ from django.db import IntegrityError, transaction
 from clusters.models import Cluster
 from core.drivers import driver_for
 from core.errors import SpecError
+from specs.database import DatabaseSpec
 from targets.writes import WriteResult, actor_label, announce_write, locked, refresh_from, request_deletion, write_spec
 from timeline.record import record_event
 
 from .credentials import Credentials, credentials_for
 from .models import Database
-from .spec import DatabaseSpec
 from .validation import validate_database
 
 __all__ = ["Credentials", "create_database", "update_database", "delete_database", "upgrade_database",

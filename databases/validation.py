@@ -9,7 +9,6 @@ from __future__ import annotations
 import copy
 
 from clusters.capacity import capacity_problem, database_footprints
-from clusters.spec import ClusterSpec
 from core.drivers import driver_for
 from core.errors import TargetError
 from core.quantity import format_memory
@@ -29,8 +28,8 @@ from core.validation import (
     expect_string,
     version_problem,
 )
-
-from .spec import (
+from specs.cluster import ClusterSpec
+from specs.database import (
     DEFAULT_EVICTION_POLICY,
     EVICTION_POLICIES,
     MIN_MEMORY_BYTES,

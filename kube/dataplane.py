@@ -19,9 +19,9 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from clusters.render import SENTINEL_PORT, sentinel_hosts
-from databases.render import CLUSTER_BUS_PORT, REDIS_PORT
-from databases.spec import DatabaseSpec
+from kube.render.cluster import SENTINEL_PORT, sentinel_hosts
+from kube.render.database import CLUSTER_BUS_PORT, REDIS_PORT
+from specs.database import DatabaseSpec
 
 DOWN_AFTER_MS = 5000
 FAILOVER_TIMEOUT_MS = 30000

@@ -9,12 +9,12 @@ import base64
 import contextlib
 import logging
 
-from clusters.render import render_cluster
-from clusters.spec import ClusterSpec
 from core.drivers import Condition, ConnectionInfo, Happening, Observation, common_spec_problems, register_driver
 from core.errors import SpecNotRealisable, TargetError
-from databases.render import SHARD_COUNT_ANNOTATION, database_port, live_config, render_database, service_names
-from databases.spec import DatabaseSpec
+from kube.render.cluster import render_cluster
+from kube.render.database import SHARD_COUNT_ANNOTATION, database_port, live_config, render_database, service_names
+from specs.cluster import ClusterSpec
+from specs.database import DatabaseSpec
 from targets import managed
 
 from . import rigger, rollout

@@ -1,6 +1,6 @@
 """What cluster (REC) and database (REDB) manifests share: labels, placement, probes, volumes.
 
-Both renderers (`clusters/render.py`, `databases/render.py`) build their pods from these pieces,
+Both renderers (`kube/render/cluster.py`, `kube/render/database.py`) build their pods from these pieces,
 so a label or placement rule is written once.
 """
 from __future__ import annotations
@@ -9,8 +9,8 @@ import hashlib
 import json
 import math
 
-from clusters.spec import ClusterSpec
 from core.quantity import parse_memory
+from specs.cluster import ClusterSpec
 
 MANAGED_BY = "redis-controlplane"
 APP = "redis-enterprise"

@@ -57,8 +57,8 @@ def follow_masters() -> int:
     from core.errors import TargetError
     from core.locks import LockBusy
     from databases.models import Database
-    from databases.spec import DatabaseSpec
     from engine.reconcile import reconcile
+    from specs.database import DatabaseSpec
     from targets.models import Target
 
     moved = 0

@@ -14,10 +14,10 @@ from pathlib import Path
 
 from django.conf import settings
 
-from clusters.spec import ClusterSpec
 from core.drivers import ConnectionInfo, Happening, Observation, common_spec_problems, register_driver
 from core.errors import SpecNotRealisable, TargetError
-from databases.spec import DatabaseSpec
+from specs.cluster import ClusterSpec
+from specs.database import DatabaseSpec
 
 from . import (
     haproxy,

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from core.drivers import Happening
 from core.errors import TargetError
-from databases.spec import DatabaseSpec
+from specs.database import DatabaseSpec
 
 from . import layout, processes, sentinel, versions
 from .haproxy import Endpoint

@@ -57,8 +57,8 @@ def object_payload(obj) -> dict:
 
 def spec_summary(obj) -> dict:
     """The spec fields dashboards show, defaulted by the spec views (no credentials, no placement)."""
-    from clusters.spec import ClusterSpec
-    from databases.spec import DatabaseSpec
+    from specs.cluster import ClusterSpec
+    from specs.database import DatabaseSpec
 
     if obj.kind == "cluster":
         cluster = ClusterSpec.from_spec(obj.spec)

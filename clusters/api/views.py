@@ -9,8 +9,8 @@ from accounts.permissions import IsStaffOrReadOnly
 from accounts.visibility import visible_clusters
 from clusters import services
 from clusters.models import Cluster
-from controlplane.api_errors import Conflict
 from core.errors import SpecError
+from targets.api.errors import Conflict
 from targets.api.managed import ManagedObjectViewSet, object_schemas
 from targets.writes import WriteResult
 
@@ -61,6 +61,6 @@ class ClusterViewSet(ManagedObjectViewSet):
             raise Conflict(" ".join(exc.errors["databases"]), exc.errors, databases=names) from None
 
     def render(self, cluster) -> list[dict]:
-        from clusters.render import render_cluster
+        from kube.render.cluster import render_cluster
 
         return render_cluster(cluster, reveal_secrets=False)

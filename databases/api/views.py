@@ -73,7 +73,7 @@ class DatabaseViewSet(ManagedObjectViewSet):
         services.delete_database(database, actor=self.request.user, delete_data=delete_data)
 
     def render(self, database) -> list[dict]:
-        from databases.render import render_database
+        from kube.render.database import render_database
 
         return render_database(database, reveal_secrets=False)
 

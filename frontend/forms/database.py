@@ -5,7 +5,7 @@ from django import forms
 
 from accounts.models import Team
 from clusters.models import Cluster
-from databases.spec import EVICTION_POLICIES, PERSISTENCE_MODES, DatabaseSpec
+from specs.database import EVICTION_POLICIES, PERSISTENCE_MODES, DatabaseSpec
 
 from .spec import SpecForm
 

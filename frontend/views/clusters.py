@@ -8,9 +8,9 @@ from django.shortcuts import render
 
 from accounts.visibility import visible_databases
 from clusters.capacity import used_bytes
-from clusters.spec import ClusterSpec
 from core.drivers import driver_for
 from databases.models import Database
+from specs.cluster import ClusterSpec
 from targets.models import Target
 
 from ..display import capacity

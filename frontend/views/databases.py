@@ -11,7 +11,7 @@ from accounts.ownership import owner_team_for
 from clusters.models import Cluster
 from core.drivers import driver_for
 from core.errors import TargetError
-from databases.spec import DatabaseSpec
+from specs.database import DatabaseSpec
 from targets.models import Target
 
 from ..forms.database import DatabaseForm

@@ -9,7 +9,7 @@ from django.shortcuts import redirect, render
 
 from core.errors import SpecError, StaleGeneration
 from core.validation import version_key
-from databases.spec import DatabaseSpec
+from specs.database import DatabaseSpec
 
 from ..kinds import KINDS, Kind
 from .clusters import expected_generation

@@ -8,9 +8,9 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from clusters.models import Cluster
-from clusters.render import render_cluster
 from databases.models import Database
-from databases.render import render_database
+from kube.render.cluster import render_cluster
+from kube.render.database import render_database
 from targets.models import Target
 
 MAXIMAL_CLUSTER = {

@@ -12,9 +12,9 @@ import yaml
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from clusters.render import render_cluster
 from core.errors import SpecError
-from databases.render import render_database
+from kube.render.cluster import render_cluster
+from kube.render.database import render_database
 from manifests.documents import TARGET_ANNOTATION, apply_documents
 from targets.models import Target
 

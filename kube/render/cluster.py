@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from kube import podspec
 from kube.versions import resolve_version
-
-from .spec import ClusterSpec
+from specs.cluster import ClusterSpec
 
 SENTINEL_PORT = 26379
 UI_PORT = 443

@@ -9,12 +9,11 @@ a PodDisruptionBudget; and an Ingress with TLS passthrough when the cluster rout
 """
 from __future__ import annotations
 
-from clusters.render import SENTINEL_PORT
-from clusters.spec import ClusterSpec
 from kube import podspec
+from kube.render.cluster import SENTINEL_PORT
 from kube.versions import resolve_version
-
-from .spec import DatabaseSpec, RedisConfig
+from specs.cluster import ClusterSpec
+from specs.database import DatabaseSpec, RedisConfig
 
 REDIS_PORT = 6379
 CLUSTER_BUS_PORT = 16379
