@@ -10,13 +10,14 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from clusters.models import Cluster
-    from databases.models import Database
-    from specs.database import DatabaseSpec
-    from targets.models import Target
+from .errors import TargetError
+
+# What a driver is handed, named without importing the layers above this one: a Target row
+# (targets.models), a Cluster or Database row (clusters.models, databases.models) and the typed
+# database spec (specs.database).
+Target = Cluster = Database = DatabaseSpec = Any
 
 
 @dataclass
@@ -99,25 +100,27 @@ _DRIVERS: dict[str, type] = {}
 
 
 def register_driver(kind: str):
+    """Class decorator: the driver of targets of `kind`. Driver apps import their driver in `ready`."""
     def decorator(cls):
         _DRIVERS[kind] = cls
         return cls
     return decorator
 
 
-_instances: dict[tuple[int, str], Driver] = {}
+_instances: dict[int | None, tuple[str, Driver]] = {}
 
 
 def driver_for(target: Target) -> Driver:
-    """The driver of a target; one instance per target and settings version, per process."""
-    import importlib
-
+    """The driver of a target, one per target per process; a target whose kind or settings changed
+    gets a new one in place of the old."""
     if target.kind not in _DRIVERS:
-        importlib.import_module({"local": "localtarget.driver", "kubernetes": "kube.driver"}[target.kind])
-    key = (target.pk, repr(sorted(target.settings.items())))
-    if key not in _instances:
-        _instances[key] = _DRIVERS[target.kind](target)
-    return _instances[key]
+        raise TargetError(f"no driver for targets of kind {target.kind!r}")
+    version = repr((target.kind, sorted(target.settings.items())))
+    cached = _instances.get(target.pk)
+    if cached is None or cached[0] != version:
+        cached = (version, _DRIVERS[target.kind](target))
+        _instances[target.pk] = cached
+    return cached[1]
 
 
 def now_iso() -> str:

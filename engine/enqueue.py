@@ -6,6 +6,11 @@ import logging
 from django.conf import settings
 from django.db import transaction
 
+from core.errors import TargetError
+
+from .reconcile import reconcile
+from .tasks import reconcile_object
+
 log = logging.getLogger(__name__)
 
 
@@ -17,17 +22,11 @@ def request_reconcile(obj) -> None:
 
     def send() -> None:
         if mode == "inline":
-            from core.errors import TargetError
-
-            from .reconcile import reconcile
-
             try:
                 reconcile(kind, pk)
             except TargetError as exc:
                 log.warning("reconcile of %s %s failed: %s (periodic pass retries)", kind, pk, exc)
             return
-        from .tasks import reconcile_object
-
         try:
             reconcile_object.apply_async((kind, pk), retry=False)
         except Exception as exc:  # broker down: the periodic pass picks the change up

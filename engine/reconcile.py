@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
+from core import kinds
 from core.drivers import Condition, Observation, driver_for, now_iso
 from core.errors import SpecNotRealisable, TargetError
 from core.locks import object_lock
@@ -31,17 +32,8 @@ class Outcome:
     error: str = ""
 
 
-def model_for(kind: str):
-    from clusters.models import Cluster
-    from databases.models import Database
-
-    return {"cluster": Cluster, "database": Database}[kind]
-
-
 def load(kind: str, pk: int):
-    qs = model_for(kind).objects.select_related("team")
-    qs = qs.select_related("cluster__target") if kind == "database" else qs.select_related("target")
-    return qs.filter(pk=pk).first()
+    return kinds.get(kind).queryset().filter(pk=pk).first()
 
 
 def reconcile(kind: str, pk: int, *, lock_wait: float = 30) -> Outcome:
@@ -77,43 +69,28 @@ def reconcile(kind: str, pk: int, *, lock_wait: float = 30) -> Outcome:
 
 
 def _apply(obj, driver) -> Observation:
-    from clusters.validation import stored_cluster_problems
-    from databases.validation import stored_database_problems
-
-    if obj.kind == "cluster":
-        problems = stored_cluster_problems(obj, driver)
-        if problems:
-            raise SpecNotRealisable("; ".join(problems))
-        return driver.apply_cluster(obj)
-    problems = stored_database_problems(obj, driver)
+    kind = kinds.of(obj)
+    problems = kind.stored_problems(obj, driver)
     if problems:
         raise SpecNotRealisable("; ".join(problems))
-    cluster = obj.cluster
-    if cluster.deletion_requested_at is None and cluster.state in ("", managed.PENDING_CREATION, managed.INVALID) \
-            and not cluster.status.get("everRunning"):
-        return Observation(
-            state=managed.DB_PENDING,
-            conditions=[Condition("ClusterReady", "False", "WaitingForCluster",
-                                  f"cluster {cluster.name} is {cluster.state or 'not reconciled yet'}")],
-            settled=False,
-        )
-    return driver.apply_database(obj)
+    waiting = kind.precondition(obj) if kind.precondition else None
+    return waiting or kind.apply(driver, obj)
 
 
 def _reconcile_deletion(obj, driver) -> Outcome:
-    if obj.kind == "cluster" and obj.databases.exists():
-        names = ", ".join(obj.databases.values_list("name", flat=True)[:10])
-        write_status(obj, Observation(state=obj.state or managed.PENDING_CREATION, conditions=[
-            Condition("Deleting", "True", "WaitingForDatabases", f"databases still present: {names}")],
-            settled=False), obj.generation)
+    kind = kinds.of(obj)
+    blocker = kind.deletion_blocker(obj) if kind.deletion_blocker else ""
+    if blocker:
+        write_status(obj, Observation(state=obj.state or kind.statuses.initial, conditions=[
+            Condition("Deleting", "True", "WaitingForDatabases", blocker)], settled=False), obj.generation)
         return Outcome(state=obj.state, settled=False)
     try:
-        done = driver.delete_cluster(obj) if obj.kind == "cluster" else driver.delete_database(obj)
+        done = kind.delete(driver, obj)
     except TargetError as exc:
         _write_error(obj, obj.generation, f"deletion failed: {exc}")
         raise
     if not done:
-        deleting_state = managed.DB_DELETE_PENDING if obj.kind == "database" else obj.state
+        deleting_state = kind.statuses.deleting or obj.state
         write_status(obj, Observation(state=deleting_state, conditions=[
             Condition("Deleting", "True", "RemovingObjects", "removing what this object created")],
             settled=False), obj.generation)
@@ -159,8 +136,7 @@ def write_status(obj, observation: Observation, generation: int, *, error: bool 
         "conditions": _merge_conditions(old.get("conditions", []), observation.conditions),
     }
     status.update(observation.details)
-    if observation.state == (managed.RUNNING if obj.kind == "cluster" else managed.DB_ACTIVE) \
-            or old.get("everRunning"):
+    if observation.state == kinds.of(obj).statuses.running or old.get("everRunning"):
         status["everRunning"] = True
     comparable_old = {k: v for k, v in old.items() if k != "lastReconcileTime"}
     if _strip_times(comparable_old) == _strip_times(status) and not observation.happenings:
@@ -173,7 +149,7 @@ def write_status(obj, observation: Observation, generation: int, *, error: bool 
             record_event(obj, happening.reason, happening.message,
                          type=Event.WARNING if happening.warning else Event.NORMAL)
         if old.get("state") != status["state"]:
-            message = _transition_message(old.get("state"), status)
+            message = _transition_message(old.get("state"), status, kinds.of(obj).statuses)
             log.info("%s %s: %s", obj.kind, obj.name, message)
             record_event(obj, "StateChanged", message,
                          type=Event.WARNING if status["state"] in (managed.ERROR, managed.INVALID) else Event.NORMAL)
@@ -200,10 +176,10 @@ def _first_message(status: dict) -> str:
     return ""
 
 
-def _transition_message(before: str | None, status: dict) -> str:
+def _transition_message(before: str | None, status: dict, statuses: kinds.StatusSet) -> str:
     message = f"{before or 'new'} -> {status['state']}"
     reason = _first_message(status)
-    return f"{message}: {reason}" if reason and status["state"] not in (managed.RUNNING, managed.DB_ACTIVE) else message
+    return f"{message}: {reason}" if reason and status["state"] != statuses.running else message
 
 
 def reconcile_until_settled(kind: str, pk: int, *, timeout: float = 120, interval: float = 1.0) -> Outcome:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 
 from clusters.capacity import footprints_read_once
+from core import kinds
 from core.drivers import driver_for
 from core.errors import TargetError
 from core.locks import LockBusy
@@ -16,23 +17,19 @@ log = logging.getLogger(__name__)
 
 def reconcile_everything() -> dict:
     """Reconcile all clusters, then all databases, target by target; returns counts for logs and benchmarks."""
-    from clusters.models import Cluster
-    from databases.models import Database
-
-    counts = {"clusters": 0, "databases": 0, "errors": 0, "busy": 0}
+    counts = {**{kind.plural: 0 for kind in kinds.all_kinds()}, "errors": 0, "busy": 0}
     for target in Target.objects.all():
         driver = driver_for(target)
         with driver.batch(), footprints_read_once():
-            work = [("cluster", pk) for pk in Cluster.objects.filter(target=target).values_list("pk", flat=True)]
-            work += [("database", pk) for pk in
-                     Database.objects.filter(cluster__target=target).values_list("pk", flat=True)]
+            work = [(kind, pk) for kind in kinds.all_kinds()
+                    for pk in kind.model.objects.filter(**{kind.target_field: target}).values_list("pk", flat=True)]
             for kind, pk in work:
                 try:
-                    reconcile(kind, pk, lock_wait=0)
-                    counts[f"{kind}s"] += 1
+                    reconcile(kind.name, pk, lock_wait=0)
+                    counts[kind.plural] += 1
                 except LockBusy:
                     counts["busy"] += 1
                 except TargetError as exc:
                     counts["errors"] += 1
-                    log.warning("periodic reconcile of %s %s failed: %s", kind, pk, exc)
+                    log.warning("periodic reconcile of %s %s failed: %s", kind.name, pk, exc)
     return counts

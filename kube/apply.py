@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from core.drivers import Happening
 from core.errors import SpecNotRealisable
+from core.quantity import parse_memory
 
 from .client import KubeApi
 from .podspec import content_hash
@@ -190,8 +191,6 @@ def _normalised(value):
 
 def _volume_growth(wanted: dict, current: dict) -> dict[str, str] | None:
     """{claim name: new size} when only sizes grew; None when anything else changed."""
-    from core.quantity import parse_memory
-
     new = {t["metadata"]["name"]: t for t in wanted["spec"].get("volumeClaimTemplates") or []}
     old = {t["metadata"]["name"]: t for t in current["spec"].get("volumeClaimTemplates") or []}
     if new.keys() != old.keys():

@@ -7,7 +7,13 @@ makes master (ordinal 0; for a sharded database the first `shardCount` pods).
 """
 from __future__ import annotations
 
-from core.drivers import Happening
+from core.drivers import Happening, driver_for
+from core.errors import TargetError
+from core.locks import LockBusy
+from databases.models import Database
+from engine.reconcile import reconcile
+from specs.database import DatabaseSpec
+from targets.models import Target
 
 from .client import KubeApi
 from .podspec import ROLE_LABEL
@@ -53,14 +59,6 @@ def follow_masters() -> int:
     Service selects; returns how many moved. Run every few seconds (Celery beat, `kube.tasks.follow_masters`)
     so a failover is followed within seconds, not at the next periodic pass. Costs one sentinel query per
     replicated database and no Kubernetes call unless something moved."""
-    from core.drivers import driver_for
-    from core.errors import TargetError
-    from core.locks import LockBusy
-    from databases.models import Database
-    from engine.reconcile import reconcile
-    from specs.database import DatabaseSpec
-    from targets.models import Target
-
     moved = 0
     for target in Target.objects.filter(kind=Target.KUBERNETES):
         dataplane = driver_for(target).dataplane

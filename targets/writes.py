@@ -15,6 +15,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.errors import SpecError, StaleGeneration
+from core.hooks import request_reconcile
+from timeline.broadcast import publish_status
+from timeline.models import Event
+from timeline.record import actor_name, record_event
 
 
 @dataclass
@@ -29,8 +33,6 @@ class WriteResult:
 
 def actor_label(actor) -> str:
     """What the timeline shows as the author: a user's username, or a plain string such as "cli"."""
-    from timeline.record import actor_name
-
     if isinstance(actor, str):
         return actor or "unknown"
     return actor_name(actor)
@@ -68,11 +70,6 @@ def describe_changes(old: dict, new: dict) -> str:
 
 def announce_write(obj, *, actor, reason: str, message: str, warnings: list[str]) -> None:
     """Record the write and any unused-field warnings in the timeline, tell dashboards, ask for a reconcile."""
-    from engine.enqueue import request_reconcile
-    from timeline.broadcast import publish_status
-    from timeline.models import Event
-    from timeline.record import record_event
-
     who = actor_label(actor)
     record_event(obj, reason, message, actor=who)
     if warnings:
