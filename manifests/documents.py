@@ -14,14 +14,20 @@ from dataclasses import dataclass, field
 import yaml
 from django.db import transaction
 
+from clusters.kind import CLUSTER
+from clusters.models import Cluster
+from clusters.services import create_cluster, resolve_target, update_cluster
+from core import kinds
 from core.errors import SpecError
 from core.validation import FieldSet, Problems, check_fields, expect_mapping
+from databases.kind import DATABASE
+from databases.models import Database
+from databases.services import create_database, update_database
 from targets.writes import WriteResult
 
-GROUP = "app.redislabs.com"
-REC_KIND = "RedisEnterpriseCluster"
-REDB_KIND = "RedisEnterpriseDatabase"
-API_VERSIONS = {REC_KIND: (f"{GROUP}/v1", f"{GROUP}/v1alpha1"), REDB_KIND: (f"{GROUP}/v1alpha1",)}
+REC_KIND = CLUSTER.api_kind
+REDB_KIND = DATABASE.api_kind
+API_VERSIONS = {kind.api_kind: kind.api_versions for kind in (CLUSTER, DATABASE)}
 # Which target a REC goes to; without it, the default target.
 TARGET_ANNOTATION = "redis-controlplane.io/target"
 DEFAULT_NAMESPACE = "default"
@@ -59,12 +65,16 @@ class Document:
 
 def apply_documents(text: str, *, actor, team=None) -> list[WriteResult]:
     """Create or update every REC/REDB in `text` by name; all or nothing. Results in document order."""
-    documents = parse_documents(text)
+    return apply_parsed(parse_documents(text), actor=actor, team=team)
+
+
+def apply_parsed(documents: list[Document], *, actor, team=None) -> list[WriteResult]:
+    """`apply_documents` for documents already parsed (the API checks permissions on them first)."""
     errors: dict[str, list[str]] = {}
     results: dict[str, WriteResult] = {}
     with transaction.atomic():
         # Clusters first, so a file may list a database before the cluster it goes on.
-        for document in sorted(documents, key=lambda d: d.kind != REC_KIND):
+        for document in sorted(documents, key=lambda d: kinds.by_api_kind(d.kind).parent is not None):
             try:
                 results[document.path] = _apply_one(document, actor=actor, team=team)
             except SpecError as exc:
@@ -152,18 +162,12 @@ def _document_path(document: Document, path: str) -> str:
 
 
 def _apply_one(document: Document, *, actor, team) -> WriteResult:
-    if document.kind == REC_KIND:
-        result = _apply_cluster(document, actor=actor)
-    else:
-        result = _apply_database(document, actor=actor, team=team)
+    result = _APPLY[document.kind](document, actor=actor, team=team)
     result.warnings = document.warnings + [f"{document.path}.{warning}" for warning in result.warnings]
     return result
 
 
-def _apply_cluster(document: Document, *, actor) -> WriteResult:
-    from clusters.models import Cluster
-    from clusters.services import create_cluster, resolve_target, update_cluster
-
+def _apply_cluster(document: Document, *, actor, team) -> WriteResult:
     target_name = document.annotations.get(TARGET_ANNOTATION)
     existing = Cluster.objects.select_related("target").filter(name=document.name).first()
     if existing is None:
@@ -179,9 +183,6 @@ def _apply_cluster(document: Document, *, actor) -> WriteResult:
 
 
 def _apply_database(document: Document, *, actor, team) -> WriteResult:
-    from databases.models import Database
-    from databases.services import create_database, update_database
-
     cluster = _cluster_for(document)
     existing = Database.objects.filter(cluster=cluster, name=document.name).first()
     if existing is None:
@@ -191,8 +192,6 @@ def _apply_database(document: Document, *, actor, team) -> WriteResult:
 
 def _cluster_for(document: Document):
     """The REC a REDB names, or else the only cluster in its namespace."""
-    from clusters.models import Cluster
-
     reference = document.spec.get("redisEnterpriseCluster")
     named = reference.get("name") if isinstance(reference, dict) else None
     if named:
@@ -216,18 +215,21 @@ def _cluster_for(document: Document):
     return candidates[0]
 
 
+_APPLY = {REC_KIND: _apply_cluster, REDB_KIND: _apply_database}
+
+
 # --- Writing objects back -------------------------------------------------------------------------
 
 def dump_object(obj) -> dict:
     """A cluster or database as the operator's custom resource: metadata, the stored spec, the status."""
-    kind = REC_KIND if obj.kind == "cluster" else REDB_KIND
+    kind = kinds.of(obj)
     metadata = {"name": obj.name, "namespace": obj.namespace, "generation": obj.generation,
                 "creationTimestamp": _timestamp(obj.created_at)}
     if obj.deletion_requested_at is not None:
         metadata["deletionTimestamp"] = _timestamp(obj.deletion_requested_at)
-    if obj.kind == "cluster":
+    if not kind.parent:  # placed on a target directly: say which
         metadata["annotations"] = {TARGET_ANNOTATION: obj.target.name}
-    return {"apiVersion": API_VERSIONS[kind][0], "kind": kind, "metadata": metadata, "spec": obj.spec,
+    return {"apiVersion": kind.api_versions[0], "kind": kind.api_kind, "metadata": metadata, "spec": obj.spec,
             "status": obj.status or {}}
 
 

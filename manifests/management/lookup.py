@@ -3,35 +3,29 @@ from __future__ import annotations
 
 from django.core.management.base import CommandError
 
+from core import kinds
 from core.errors import SpecError
-
-KIND_WORDS = {
-    "cluster": ("rec", "recs", "redisenterprisecluster", "redisenterpriseclusters", "cluster", "clusters"),
-    "database": ("redb", "redbs", "redisenterprisedatabase", "redisenterprisedatabases", "database", "databases"),
-}
-RESOURCE_NAMES = {"cluster": "redisenterprisecluster.app.redislabs.com",
-                  "database": "redisenterprisedatabase.app.redislabs.com"}
 
 
 def parse_kind(word: str) -> str:
-    """"cluster" or "database" for a kubectl-style kind word (rec, redb, ...)."""
-    for kind, words in KIND_WORDS.items():
-        if word.lower() in words:
-            return kind
-    raise CommandError(f"unknown kind {word!r}: use rec (RedisEnterpriseCluster) or redb (RedisEnterpriseDatabase)")
+    """The registered kind ("cluster", "database") a kubectl-style word (rec, redb, ...) names."""
+    kind = kinds.by_word(word)
+    if kind is None:
+        known = " or ".join(f"{k.short_name.lower()} ({k.api_kind})" for k in kinds.all_kinds())
+        raise CommandError(f"unknown kind {word!r}: use {known}")
+    return kind.name
 
 
 def queryset(kind: str, *, namespace: str | None = None, cluster: str | None = None):
-    from clusters.models import Cluster
-    from databases.models import Database
-
-    if kind == "cluster":
-        qs = Cluster.objects.select_related("target")
-        return qs.filter(namespace=namespace) if namespace else qs
-    qs = Database.objects.select_related("cluster__target")
+    """Objects of `kind`, in `namespace`; for a kind living on clusters, only those of `cluster`."""
+    registered = kinds.get(kind)
+    qs = registered.queryset()
+    parent = f"{registered.parent}__" if registered.parent else ""
     if namespace:
-        qs = qs.filter(cluster__namespace=namespace)
-    return qs.filter(cluster__name=cluster) if cluster else qs
+        qs = qs.filter(**{f"{parent}namespace": namespace})
+    if cluster and registered.parent:
+        qs = qs.filter(**{f"{parent}name": cluster})
+    return qs
 
 
 def find_one(kind: str, name: str, *, cluster: str | None = None):
@@ -39,7 +33,7 @@ def find_one(kind: str, name: str, *, cluster: str | None = None):
     matches = list(queryset(kind, cluster=cluster).filter(name=name))
     if not matches:
         where = f" on cluster {cluster}" if cluster else ""
-        raise CommandError(f'{RESOURCE_NAMES[kind]} "{name}" not found{where}')
+        raise CommandError(f'{kinds.get(kind).resource_name} "{name}" not found{where}')
     if len(matches) > 1:
         clusters = ", ".join(m.cluster.name for m in matches)
         raise CommandError(f"several databases are named {name} (on clusters {clusters}); say which with --cluster")

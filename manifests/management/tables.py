@@ -33,6 +33,10 @@ def database_row(database) -> list[str]:
             status.get("state", ""), status.get("specStatus", ""), age(database.created_at)]
 
 
+# The columns and the row of each kind, by kind name.
+TABLES = {"cluster": (REC_COLUMNS, cluster_row), "database": (REDB_COLUMNS, database_row)}
+
+
 def render_table(columns: list[str], rows: list[list[str]]) -> str:
     widths = [max(len(c), *(len(r[i]) for r in rows)) if rows else len(c) for i, c in enumerate(columns)]
     lines = ["   ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()

@@ -5,9 +5,11 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
+from accounts.models import Team
+from core import kinds
 from core.errors import SpecError
 from manifests.documents import apply_documents
-from manifests.management.lookup import RESOURCE_NAMES, spec_error_text
+from manifests.management.lookup import spec_error_text
 
 
 class Command(BaseCommand):
@@ -30,7 +32,7 @@ class Command(BaseCommand):
             for warning in result.warnings:
                 self.stderr.write(f"Warning: {warning}")
             verb = "created" if result.created else "configured" if result.changed else "unchanged"
-            self.stdout.write(f"{RESOURCE_NAMES[result.obj.kind]}/{result.obj.name} {verb}")
+            self.stdout.write(f"{kinds.of(result.obj).resource_name}/{result.obj.name} {verb}")
 
     @staticmethod
     def _read(filename: str) -> str:
@@ -46,8 +48,6 @@ class Command(BaseCommand):
 
     @staticmethod
     def _team(name: str | None):
-        from accounts.models import Team
-
         if not name:
             return None
         team = Team.objects.filter(name=name).first()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand
 
+from databases.services import reveal_credentials
 from manifests.management.lookup import find_one
 
 
@@ -18,8 +19,6 @@ class Command(BaseCommand):
         parser.add_argument("--as", dest="actor", default="cli", help="who the timeline names as the reader")
 
     def handle(self, *args, database: str, cluster: str | None, actor: str, **options):
-        from databases.services import reveal_credentials
-
         credentials = reveal_credentials(find_one("database", database, cluster=cluster), actor=actor)
         self.stdout.write(f"host:          {credentials.host}")
         self.stdout.write(f"port:          {credentials.port}")

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
+from core import kinds
 from core.errors import SpecError
-from manifests.management.lookup import RESOURCE_NAMES, find_one, parse_kind, spec_error_text
+from manifests.management.lookup import find_one, parse_kind, spec_error_text
 
 
 class Command(BaseCommand):
@@ -18,14 +19,11 @@ class Command(BaseCommand):
         parser.add_argument("--as", dest="actor", default="cli", help="who the timeline names as the author")
 
     def handle(self, *args, kind: str, name: str, cluster: str | None, delete_data: bool, actor: str, **options):
-        from clusters.services import delete_cluster
-        from databases.services import delete_database
-
-        kind = parse_kind(kind)
-        obj = find_one(kind, name, cluster=cluster)
+        registered = kinds.get(parse_kind(kind))
+        obj = find_one(registered.name, name, cluster=cluster)
         try:
-            (delete_cluster if kind == "cluster" else delete_database)(obj, actor=actor, delete_data=delete_data)
+            registered.request_deletion(obj, actor=actor, delete_data=delete_data)
         except SpecError as exc:
             raise CommandError(spec_error_text(exc)) from None
         kept = "data removed" if delete_data else "data kept"
-        self.stdout.write(f'{RESOURCE_NAMES[kind]} "{name}" deleted ({kept}; the reconciler removes it)')
+        self.stdout.write(f'{registered.resource_name} "{name}" deleted ({kept}; the reconciler removes it)')

@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand
 
 from manifests.documents import dump_objects
 from manifests.management.lookup import find_one, parse_kind, queryset
-from manifests.management.tables import REC_COLUMNS, REDB_COLUMNS, cluster_row, database_row, render_table
+from manifests.management.tables import TABLES, render_table
 
 
 class Command(BaseCommand):
@@ -31,5 +31,5 @@ class Command(BaseCommand):
         if not objects:
             self.stdout.write("No resources found.")
             return
-        columns, row = (REC_COLUMNS, cluster_row) if kind == "cluster" else (REDB_COLUMNS, database_row)
+        columns, row = TABLES[kind]
         self.stdout.write(render_table(columns, [row(obj) for obj in objects]), ending="")

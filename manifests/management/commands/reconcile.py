@@ -9,6 +9,8 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
+from core import kinds as registry
+from core.errors import TargetError
 from core.locks import LockBusy
 from engine.reconcile import Outcome, reconcile, reconcile_until_settled
 from manifests.management.lookup import parse_kind, queryset
@@ -26,11 +28,11 @@ class Command(BaseCommand):
 
     def handle(self, *args, name: str | None, kind: str | None, cluster: str | None, wait: bool, timeout: float,
                **options):
-        kinds = [parse_kind(kind)] if kind else ["cluster", "database"]
-        if cluster:
-            kinds = [k for k in kinds if k == "database"]
+        wanted = [registry.get(parse_kind(kind))] if kind else registry.all_kinds()
+        if cluster:  # only kinds that live on a cluster
+            wanted = [k for k in wanted if k.parent]
         work = []
-        for each in kinds:
+        for each in (k.name for k in wanted):
             qs = queryset(each, cluster=cluster)
             work += [(each, obj.pk, obj.name) for obj in (qs.filter(name=name) if name else qs)]
         if name and not work:
@@ -49,8 +51,6 @@ class Command(BaseCommand):
 
     @staticmethod
     def _run(kind: str, pk: int, *, wait: bool, remaining: float) -> Outcome:
-        from core.errors import TargetError
-
         try:
             if wait:
                 return reconcile_until_settled(kind, pk, timeout=remaining)

@@ -1,0 +1,83 @@
+"""`/api/v1/apply/`: REC/REDB YAML documents, the same format `manage.py apply -f` takes."""
+from __future__ import annotations
+
+from django.db import transaction
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.ownership import owner_team_for
+from core import kinds
+from targets.api.managed import ERRORS
+from targets.api.parsers import PlainTextParser, TextYAMLParser, XYAMLTextParser, YAMLTextParser
+from targets.writes import WriteResult
+
+from .documents import API_VERSIONS, apply_parsed, parse_documents
+
+
+class AppliedSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=list(API_VERSIONS))
+    name = serializers.CharField()
+    cluster = serializers.CharField(required=False, help_text="RedisEnterpriseDatabase only.")
+    generation = serializers.IntegerField()
+    created = serializers.BooleanField()
+    changed = serializers.BooleanField()
+    warnings = serializers.ListField(child=serializers.CharField())
+
+
+class ApplyResultSerializer(serializers.Serializer):
+    items = AppliedSerializer(many=True)
+
+
+class ApplyView(APIView):
+    """Apply REC/REDB YAML documents, all or nothing: the same format `manage.py apply -f` takes."""
+
+    parser_classes = [YAMLTextParser, XYAMLTextParser, TextYAMLParser, PlainTextParser]
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        request={"application/yaml": OpenApiTypes.STR},
+        parameters=[OpenApiParameter("team", OpenApiTypes.STR,
+                                     description="Team owning databases the file creates (default: your only team).")],
+        responses={200: ApplyResultSerializer, **ERRORS},
+    )
+    def post(self, request) -> Response:
+        text = request.data if isinstance(request.data, str) else ""
+        documents = parse_documents(text)
+        if not request.user.is_staff:
+            for document in documents:
+                if not kinds.by_api_kind(document.kind).team_scoped:
+                    raise PermissionDenied(f"{document.path}: only staff may apply {document.kind} documents; "
+                                           "nothing was applied.")
+        team_name = request.query_params.get("team")
+        team = owner_team_for(request.user, team_name) if team_name or not request.user.is_staff else None
+        with transaction.atomic():
+            results = apply_parsed(documents, actor=request.user, team=team)
+            self.check_allowed(request.user, [document.path for document in documents], results)
+        return Response({"items": [self.summary(result) for result in results]})
+
+    @staticmethod
+    def check_allowed(user, paths: list[str], results: list[WriteResult]) -> None:
+        """Refuse (and so roll back) the whole file if it changed another team's database."""
+        for path, result in zip(paths, results, strict=True):
+            obj = result.obj
+            kind = kinds.of(obj)
+            if kind.may_manage(user, obj):
+                continue
+            if not kind.team_scoped:
+                raise PermissionDenied(f"{path}: only staff may apply {kind.api_kind} documents; nothing was applied.")
+            raise PermissionDenied(f"{path}: {kind.name} {obj.name} belongs to another team; nothing was applied.")
+
+    @staticmethod
+    def summary(result: WriteResult) -> dict:
+        obj = result.obj
+        kind = kinds.of(obj)
+        item = {"kind": kind.api_kind, "name": obj.name, "generation": obj.generation,
+                "created": result.created, "changed": result.changed, "warnings": result.warnings}
+        if kind.parent:
+            item[kind.parent] = getattr(obj, kind.parent).name
+        return item
