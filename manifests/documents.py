@@ -150,15 +150,14 @@ def _parse_one(problems: Problems, raw: object, path: str) -> list[Document]:
                      warnings=warnings)]
 
 
+# Fields a service names that sit elsewhere in a document.
+_SERVICE_FIELDS = {"name": "metadata.name", "namespace": "metadata.namespace",
+                   "target": f"metadata.annotations.{TARGET_ANNOTATION}", "cluster": "spec.redisEnterpriseCluster"}
+
+
 def _document_path(document: Document, path: str) -> str:
     """Where a service's field error sits in the document."""
-    if path in ("name", "namespace"):
-        return f"{document.path}.metadata.{path}"
-    if path == "target":
-        return f"{document.path}.metadata.annotations.{TARGET_ANNOTATION}"
-    if path == "cluster":
-        return f"{document.path}.spec.redisEnterpriseCluster"
-    return f"{document.path}.{path}"
+    return f"{document.path}.{_SERVICE_FIELDS.get(path, path)}"
 
 
 def _apply_one(document: Document, *, actor, team) -> WriteResult:

@@ -20,8 +20,6 @@ from ..kinds import CLUSTER
 from .common import paginate, timeline, view_of, with_views
 from .specforms import SpecFormView
 
-API_KIND = "RedisEnterpriseCluster"
-
 
 @login_required
 def cluster_list(request: HttpRequest) -> HttpResponse:
@@ -46,7 +44,8 @@ def cluster_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "section": "clusters", "cluster": cluster, "view": view_of(cluster), "spec": spec,
         "capacity": capacity(spec.capacity_bytes, used_bytes(cluster)),
         "page": page, "rows": with_views(page.object_list),
-        "events": timeline(cluster), "yaml": spec_yaml(API_KIND, cluster.name, cluster.spec, cluster.namespace),
+        "events": timeline(cluster),
+        "yaml": spec_yaml(CLUSTER.registered, cluster.name, cluster.spec, cluster.namespace),
         "may_manage": CLUSTER.may_manage(request.user, cluster),
         "may_create_database": not cluster.deletion_requested_at,
     })
@@ -74,7 +73,7 @@ class ClusterFormView(SpecFormView):
     def yaml_for(self, form: ClusterForm, spec: dict) -> str:
         data = getattr(form, "cleaned_data", None) or {}
         name = data.get("name") or form.data.get("name", "")
-        return spec_yaml(API_KIND, name, spec, data.get("namespace") or None)
+        return spec_yaml(CLUSTER.registered, name, spec, data.get("namespace") or None)
 
     def extra_context(self) -> dict:
         return {"section": "clusters"}
@@ -102,7 +101,7 @@ class ClusterEditView(ClusterFormView):
                               expected_generation=expected_generation(self.request))
 
     def yaml_for(self, form: ClusterForm, spec: dict) -> str:
-        return spec_yaml(API_KIND, self.cluster.name, spec, self.cluster.namespace)
+        return spec_yaml(CLUSTER.registered, self.cluster.name, spec, self.cluster.namespace)
 
     def extra_context(self) -> dict:
         return {"section": "clusters", "object": self.cluster}

@@ -21,8 +21,6 @@ from .clusters import expected_generation
 from .common import paginate, timeline, view_of, with_views
 from .specforms import SpecFormView
 
-API_KIND = "RedisEnterpriseDatabase"
-
 
 @login_required
 def database_list(request: HttpRequest) -> HttpResponse:
@@ -52,7 +50,7 @@ def detail_context(request: HttpRequest, database, **extra) -> dict:
         "connection": connection, "connection_error": connection_error,
         "is_kubernetes": database.target.kind == database.target.KUBERNETES,
         "events": timeline(database),
-        "yaml": spec_yaml(API_KIND, database.name, database.spec, database.namespace),
+        "yaml": spec_yaml(DATABASE.registered, database.name, database.spec, database.namespace),
         "may_manage": DATABASE.may_manage(request.user, database),
         **extra,
     }
@@ -108,7 +106,7 @@ class DatabaseFormView(SpecFormView):
         data = getattr(form, "cleaned_data", None) or {}
         cluster = data.get("cluster")
         name = data.get("name") or form.data.get("name", "")
-        return spec_yaml(API_KIND, name, spec, cluster.namespace if isinstance(cluster, Cluster) else None)
+        return spec_yaml(DATABASE.registered, name, spec, cluster.namespace if isinstance(cluster, Cluster) else None)
 
     def extra_context(self) -> dict:
         return {"section": "databases"}
@@ -137,7 +135,7 @@ class DatabaseEditView(DatabaseFormView):
                                expected_generation=expected_generation(self.request))
 
     def yaml_for(self, form: DatabaseForm, spec: dict) -> str:
-        return spec_yaml(API_KIND, self.database.name, spec, self.database.namespace)
+        return spec_yaml(DATABASE.registered, self.database.name, spec, self.database.namespace)
 
     def extra_context(self) -> dict:
         return {"section": "databases", "object": self.database}

@@ -4,6 +4,7 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, JsonResponse
 
+from core import kinds
 from timeline.broadcast import object_payload
 from timeline.models import Event
 
@@ -49,6 +50,6 @@ def visible_events(user, kind: str, pk: int) -> list[Event]:
     """An object's latest events, also after it was deleted: the timeline outlives the object, and its
     `team` says who may read it (the same rule the websocket applies)."""
     events = Event.objects.filter(object_kind=kind, object_id=pk)
-    if not user.is_staff and kind == "database":
+    if not user.is_staff and kinds.get(kind).team_scoped:
         events = events.filter(team__members=user)
     return list(events[:TIMELINE_LENGTH])

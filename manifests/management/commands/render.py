@@ -12,9 +12,8 @@ import yaml
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from core import kinds
 from core.errors import SpecError
-from kube.render.cluster import render_cluster
-from kube.render.database import render_database
 from manifests.documents import TARGET_ANNOTATION, apply_documents
 from targets.models import Target
 
@@ -39,8 +38,7 @@ class Command(BaseCommand):
                 results = apply_documents(_on_target(text, kube_target.name), actor="render")
                 for result in results:
                     obj = result.obj
-                    render = render_cluster if obj.kind == "cluster" else render_database
-                    manifests += render(obj, reveal_secrets=show_secrets)
+                    manifests += kinds.of(obj).render_manifests(obj, reveal_secrets=show_secrets)
                     for warning in result.warnings:
                         self.stderr.write(f"warning: {warning}")
                 transaction.set_rollback(True)
@@ -78,9 +76,9 @@ def _on_target(text: str, target_name: str) -> str:
     except yaml.YAMLError:
         return text  # apply_documents reports the parse error with its position
     for document in documents:
-        if not (isinstance(document, dict) and document.get("kind") == "RedisEnterpriseCluster"
-                and isinstance(document.get("metadata"), dict)):
-            continue
+        kind = kinds.by_api_kind(document.get("kind")) if isinstance(document, dict) else None
+        if kind is None or kind.parent or not isinstance(document.get("metadata"), dict):
+            continue  # only kinds placed on a target directly carry the target annotation
         if document["metadata"].get("annotations") is None:
             document["metadata"]["annotations"] = {}
         if isinstance(document["metadata"]["annotations"], dict):
