@@ -5,6 +5,8 @@ importing each other.
 """
 from __future__ import annotations
 
+from redis.exceptions import RedisError
+
 
 class SpecError(Exception):
     """Invalid input. `errors` maps a field path (e.g. "spec.memorySize", "name") to messages."""
@@ -30,3 +32,16 @@ class TargetError(Exception):
 
 class SpecNotRealisable(Exception):
     """The stored spec can no longer be realised on this target (status `Invalid`, no retry)."""
+
+
+# What a driver may let through that still means "the target failed", not "the code is wrong": a socket
+# that would not connect or timed out, a Redis that refused. Anything else is an InternalError.
+OUTAGES: tuple[type[Exception], ...] = (OSError, RedisError)
+
+
+class InternalError(Exception):
+    """A bug, not an outage: a driver raised something other than a target error.
+
+    Recorded as status `Error` with reason `InternalError` and the exception's type, logged once with
+    its traceback, and retried a few times with backoff (a bug does not fix itself by retrying).
+    """

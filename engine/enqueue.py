@@ -6,7 +6,7 @@ import logging
 from django.conf import settings
 from django.db import transaction
 
-from core.errors import TargetError
+from core.errors import InternalError, TargetError
 
 from .reconcile import reconcile
 from .tasks import reconcile_object
@@ -24,7 +24,7 @@ def request_reconcile(obj) -> None:
         if mode == "inline":
             try:
                 reconcile(kind, pk)
-            except TargetError as exc:
+            except (TargetError, InternalError) as exc:
                 log.warning("reconcile of %s %s failed: %s (periodic pass retries)", kind, pk, exc)
             return
         try:

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from core import kinds
 from core.drivers import Condition, Observation, driver_for, now_iso
-from core.errors import SpecNotRealisable, TargetError
+from core.errors import OUTAGES, InternalError, SpecNotRealisable, TargetError
 from core.locks import object_lock
 from targets import managed
 from timeline.broadcast import publish_status
@@ -22,6 +22,10 @@ from timeline.models import Event
 from timeline.record import record_event
 
 log = logging.getLogger(__name__)
+
+# Condition reasons of status `Error`: the target failed (an outage, retried), or the code did (a bug).
+TARGET_ERROR = "TargetError"
+INTERNAL_ERROR = "InternalError"
 
 
 @dataclass
@@ -39,7 +43,7 @@ def load(kind: str, pk: int):
 def reconcile(kind: str, pk: int, *, lock_wait: float = 30) -> Outcome:
     """Bring one object one step closer to its spec and record what is there. Idempotent.
 
-    Raises TargetError (after recording status `Error`) so the caller can retry with backoff.
+    Raises TargetError or InternalError (after recording status `Error`) so the caller can retry with backoff.
     """
     with object_lock(kind, pk, wait=lock_wait):
         obj = load(kind, pk)
@@ -60,10 +64,12 @@ def reconcile(kind: str, pk: int, *, lock_wait: float = 30) -> Outcome:
         except TargetError as exc:
             _write_error(obj, generation, str(exc))
             raise
-        except Exception as exc:  # a driver bug must still show up as Error, not vanish in a log
-            log.exception("reconcile of %s %s failed", kind, obj.name)
-            _write_error(obj, generation, f"{type(exc).__name__}: {exc}")
-            raise TargetError(str(exc)) from exc
+        except OUTAGES as exc:
+            message = f"{type(exc).__name__}: {exc}"
+            _write_error(obj, generation, message)
+            raise TargetError(message) from exc
+        except Exception as exc:
+            raise _internal_error(obj, generation, exc) from exc
         write_status(obj, observation, generation)
         return Outcome(state=observation.state, settled=observation.settled)
 
@@ -89,6 +95,8 @@ def _reconcile_deletion(obj, driver) -> Outcome:
     except TargetError as exc:
         _write_error(obj, obj.generation, f"deletion failed: {exc}")
         raise
+    except Exception as exc:
+        raise _internal_error(obj, obj.generation, exc) from exc
     if not done:
         deleting_state = kind.statuses.deleting or obj.state
         write_status(obj, Observation(state=deleting_state, conditions=[
@@ -103,10 +111,21 @@ def _reconcile_deletion(obj, driver) -> Outcome:
     return Outcome(state="", settled=True, gone=True)
 
 
-def _write_error(obj, generation: int, message: str) -> None:
+def _internal_error(obj, generation: int, exc: Exception) -> InternalError:
+    """A bug, not an outage: status `Error` naming the exception's type; the traceback logged once."""
+    message = f"{type(exc).__name__}: {exc}"
+    if _first_message(obj.status or {}) != message:
+        log.error("reconcile of %s %s failed: internal error", obj.kind, obj.name, exc_info=exc)
+    else:
+        log.warning("reconcile of %s %s failed again: %s", obj.kind, obj.name, message)
+    _write_error(obj, generation, message, reason=INTERNAL_ERROR)
+    return InternalError(message)
+
+
+def _write_error(obj, generation: int, message: str, *, reason: str = TARGET_ERROR) -> None:
     write_status(obj, Observation(
         state=managed.ERROR,
-        conditions=[Condition("Ready", "False", "TargetError", message)],
+        conditions=[Condition("Ready", "False", reason, message)],
         settled=False,
     ), generation, error=True)
 
@@ -188,7 +207,7 @@ def reconcile_until_settled(kind: str, pk: int, *, timeout: float = 120, interva
     while True:
         try:
             outcome = reconcile(kind, pk)
-        except TargetError as exc:
+        except (TargetError, InternalError) as exc:
             outcome = Outcome(state=managed.ERROR, settled=False, error=str(exc))
         if outcome.settled or time.monotonic() >= deadline:
             return outcome

@@ -6,7 +6,7 @@ import logging
 from clusters.capacity import footprints_read_once
 from core import kinds
 from core.drivers import driver_for
-from core.errors import TargetError
+from core.errors import InternalError, TargetError
 from core.locks import LockBusy
 from targets.models import Target
 
@@ -29,7 +29,7 @@ def reconcile_everything() -> dict:
                     counts[kind.plural] += 1
                 except LockBusy:
                     counts["busy"] += 1
-                except TargetError as exc:
+                except (TargetError, InternalError) as exc:
                     counts["errors"] += 1
                     log.warning("periodic reconcile of %s %s failed: %s", kind.name, pk, exc)
     return counts

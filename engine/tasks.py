@@ -5,7 +5,7 @@ import logging
 
 from celery import shared_task
 
-from core.errors import TargetError
+from core.errors import InternalError, TargetError
 from core.locks import LockBusy
 
 from .reconcile import reconcile
@@ -15,6 +15,7 @@ log = logging.getLogger(__name__)
 
 REQUEUE_SECONDS = 2
 MAX_BACKOFF_SECONDS = 300
+MAX_INTERNAL_RETRIES = 5  # 2 + 4 + 8 + 16 + 32 s
 
 
 def backoff_seconds(retries: int) -> int:
@@ -30,6 +31,13 @@ def reconcile_object(self, kind: str, pk: int) -> str:
         # Someone else holds it; look again shortly so this change is not lost.
         raise self.retry(countdown=REQUEUE_SECONDS) from None
     except TargetError as exc:
+        raise self.retry(exc=exc, countdown=backoff_seconds(self.request.retries)) from None
+    except InternalError as exc:
+        # A bug does not go away by retrying: a few tries (the cause may be a race), then the periodic
+        # pass is what looks again. The traceback was logged once by the reconciler.
+        if self.request.retries >= MAX_INTERNAL_RETRIES:
+            log.warning("giving up on %s %s after %d tries: %s", kind, pk, self.request.retries + 1, exc)
+            return ""
         raise self.retry(exc=exc, countdown=backoff_seconds(self.request.retries)) from None
     if not outcome.settled:
         reconcile_object.apply_async((kind, pk), countdown=REQUEUE_SECONDS)

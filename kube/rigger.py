@@ -8,7 +8,7 @@ makes master (ordinal 0; for a sharded database the first `shardCount` pods).
 from __future__ import annotations
 
 from core.drivers import Happening, driver_for
-from core.errors import TargetError
+from core.errors import InternalError, TargetError
 from core.locks import LockBusy
 from databases.models import Database
 from engine.reconcile import reconcile
@@ -76,6 +76,6 @@ def follow_masters() -> int:
             try:
                 reconcile("database", database.pk, lock_wait=0)
                 moved += 1
-            except (LockBusy, TargetError):
+            except (LockBusy, TargetError, InternalError):
                 continue  # a reconcile is running, or will be retried; the next round looks again
     return moved

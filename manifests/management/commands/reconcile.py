@@ -10,7 +10,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 
 from core import kinds as registry
-from core.errors import TargetError
+from core.errors import InternalError, TargetError
 from core.locks import LockBusy
 from engine.reconcile import Outcome, reconcile, reconcile_until_settled
 from manifests.management.lookup import parse_kind, queryset
@@ -57,5 +57,5 @@ class Command(BaseCommand):
             return reconcile(kind, pk)
         except LockBusy as exc:
             return Outcome(state="", settled=False, error=str(exc))
-        except TargetError as exc:
+        except (TargetError, InternalError) as exc:
             return Outcome(state="Error", settled=False, error=str(exc))
