@@ -1,4 +1,4 @@
-"""The reconcile contract (DESIGN.md, "The reconcile path"), shared by every kind and target.
+"""The reconcile contract (docs/architecture.md, "The reconcile path"), shared by every kind and target.
 
 lock -> load -> (delete | check the stored spec can be realised -> driver applies and observes)
 -> write status only if it changed -> events -> publish. Drivers never write status themselves.

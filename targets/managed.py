@@ -5,7 +5,7 @@ from django.db import models
 
 from core.kinds import Status, StatusSet
 
-# Status words. Clusters use the REC words; databases the REDB words (see DESIGN.md).
+# Status words. Clusters use the REC words; databases the REDB words (docs/architecture.md, "Status words").
 PENDING_CREATION = "PendingCreation"
 INITIALIZING = "Initializing"
 RUNNING = "Running"
