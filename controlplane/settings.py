@@ -84,6 +84,9 @@ DATABASES = {
         conn_max_age=60,
     )
 }
+# deploy/kubernetes keeps the URL in a ConfigMap and the password in a Secret: it arrives separately.
+if os.environ.get("DATABASE_PASSWORD"):
+    DATABASES["default"]["PASSWORD"] = os.environ["DATABASE_PASSWORD"]
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 30
     DATABASES["default"]["CONN_MAX_AGE"] = 0
@@ -160,6 +163,8 @@ CONTROLPLANE_LOCAL_PORTS = {
 
 # Redis versions a kubernetes target offers (stock `redis` image tags).
 CONTROLPLANE_KUBERNETES_REDIS_VERSIONS = ["6.2", "7.0", "7.2", "7.4"]
+# Fernet key encrypting stored kubeconfigs (targets/sealing.py); derived from SECRET_KEY when unset.
+CONTROLPLANE_ENCRYPTION_KEY = os.environ.get("CONTROLPLANE_ENCRYPTION_KEY", "")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -59,6 +59,13 @@ class ConnectionInfo:
     hints: list[str] = field(default_factory=list)
 
 
+@dataclass
+class Probe:
+    """What checking a target found: the server's version and the permissions the control plane lacks there."""
+    server_version: str
+    missing_permissions: list[str] = field(default_factory=list)
+
+
 class Driver(Protocol):
     target: Target
 
@@ -88,6 +95,9 @@ class Driver(Protocol):
     def batch(self) -> contextlib.AbstractContextManager:
         """A scope for a periodic pass; a driver may list each kind once and serve reads from it."""
 
+    def probe(self) -> Probe:
+        """Reach the target: its version and what it does not allow; TargetError when it cannot be reached."""
+
 
 def common_spec_problems(wanted: DatabaseSpec, target_kind: str) -> dict[str, str]:
     """What no target realises yet; each driver's `database_spec_problems` starts from this."""
@@ -110,15 +120,24 @@ def register_driver(kind: str):
 _instances: dict[int | None, tuple[str, Driver]] = {}
 
 
+def _driver_class(kind: str) -> type:
+    if kind not in _DRIVERS:
+        raise TargetError(f"no driver for targets of kind {kind!r}")
+    return _DRIVERS[kind]
+
+
+def probe_target(target: Target) -> Probe:
+    """Probe a target, saved or not, with a fresh driver (nothing cached from an earlier connection)."""
+    return _driver_class(target.kind)(target).probe()
+
+
 def driver_for(target: Target) -> Driver:
-    """The driver of a target, one per target per process; a target whose kind or settings changed
-    gets a new one in place of the old."""
-    if target.kind not in _DRIVERS:
-        raise TargetError(f"no driver for targets of kind {target.kind!r}")
-    version = repr((target.kind, sorted(target.settings.items())))
+    """The driver of a target, one per target per process; a target whose kind, settings or credentials
+    changed gets a new one in place of the old."""
+    version = repr((target.kind, sorted(target.settings.items()), target.kubeconfig_sealed))
     cached = _instances.get(target.pk)
     if cached is None or cached[0] != version:
-        cached = (version, _DRIVERS[target.kind](target))
+        cached = (version, _driver_class(target.kind)(target))
         _instances[target.pk] = cached
     return cached[1]
 

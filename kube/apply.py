@@ -119,7 +119,7 @@ class Applier:
                                       result: SyncResult) -> None:
         """Kubernetes cannot change these in place: expand volumes and re-create the StatefulSet, or refuse."""
         changed = [f for f in IMMUTABLE_STATEFULSET_FIELDS
-                   if _normalised(wanted["spec"].get(f)) != _normalised(current["spec"].get(f))]
+                   if wanted["spec"].get(f) != rendered_part(wanted["spec"].get(f), current["spec"].get(f))]
         if not changed:
             return
         name = wanted["metadata"]["name"]
@@ -180,13 +180,18 @@ def _lookup(obj, path: str):
     return obj
 
 
-def _normalised(value):
-    """Immutable-field comparison ignoring what the API server adds (status, defaults of claims)."""
-    if isinstance(value, list):
-        return [_normalised(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _normalised(v) for k, v in value.items() if k not in ("status", "volumeMode", "creationTimestamp")}
-    return value
+def rendered_part(desired, live):
+    """`live` cut down to the keys `desired` has, recursively.
+
+    The API server adds fields to what it stores (`apiVersion`/`kind`/`status` of a volumeClaimTemplate,
+    `volumeMode`, defaults); only keys the control plane rendered are compared. A list of another
+    length, or a value of another type, is returned as is and so compares unequal.
+    """
+    if isinstance(desired, dict) and isinstance(live, dict):
+        return {key: rendered_part(value, live[key]) for key, value in desired.items() if key in live}
+    if isinstance(desired, list) and isinstance(live, list) and len(desired) == len(live):
+        return [rendered_part(want, have) for want, have in zip(desired, live, strict=True)]
+    return live
 
 
 def _volume_growth(wanted: dict, current: dict) -> dict[str, str] | None:
@@ -199,8 +204,8 @@ def _volume_growth(wanted: dict, current: dict) -> dict[str, str] | None:
     for name, template in new.items():
         new_size = template["spec"]["resources"]["requests"]["storage"]
         old_size = old[name]["spec"]["resources"]["requests"]["storage"]
-        rest_new = _normalised({**template["spec"], "resources": None})
-        rest_old = _normalised({**old[name]["spec"], "resources": None})
+        rest_new = {**template, "spec": {**template["spec"], "resources": None}}
+        rest_old = rendered_part(rest_new, {**old[name], "spec": {**old[name]["spec"], "resources": None}})
         if rest_new != rest_old or parse_memory(new_size) < parse_memory(old_size):
             return None
         if new_size != old_size:

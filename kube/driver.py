@@ -9,7 +9,15 @@ import base64
 import contextlib
 import logging
 
-from core.drivers import Condition, ConnectionInfo, Happening, Observation, common_spec_problems, register_driver
+from core.drivers import (
+    Condition,
+    ConnectionInfo,
+    Happening,
+    Observation,
+    Probe,
+    common_spec_problems,
+    register_driver,
+)
 from core.errors import SpecNotRealisable, TargetError
 from kube.render.cluster import render_cluster
 from kube.render.database import SHARD_COUNT_ANNOTATION, database_port, live_config, render_database, service_names
@@ -18,6 +26,7 @@ from specs.database import DatabaseSpec
 from targets import managed
 
 from . import rigger, rollout
+from .access import check_access
 from .apply import APPLIED_HASH, APPLY_ORDER, Applier
 from .client import DEFAULT_TIMEOUT, KubeApi, build_api_client
 from .dataplane import DataPlane, DataPlaneError
@@ -45,7 +54,7 @@ class KubernetesDriver:
     def api(self) -> KubeApi:
         if self._api is None:
             timeout = float(self.settings.get("request_timeout", DEFAULT_TIMEOUT))
-            self._api = KubeApi(build_api_client(self.settings), timeout=timeout)
+            self._api = KubeApi(build_api_client(self.target.connection_settings()), timeout=timeout)
         return self._api
 
     # --- what the write path asks ------------------------------------------------------------------
@@ -78,6 +87,10 @@ class KubernetesDriver:
 
     def batch(self) -> contextlib.AbstractContextManager:
         return self.live.batch()
+
+    def probe(self) -> Probe:
+        report = check_access(self.api)
+        return Probe(report.server_version, [str(p) for p in report.missing])
 
     # --- clusters ----------------------------------------------------------------------------------
     def apply_cluster(self, cluster) -> Observation:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from core.drivers import ConnectionInfo, Happening, Observation, common_spec_problems, register_driver
+from core.drivers import ConnectionInfo, Happening, Observation, Probe, common_spec_problems, register_driver
 from core.errors import SpecNotRealisable, TargetError
 from specs.cluster import ClusterSpec
 from specs.database import DatabaseSpec
@@ -120,6 +120,11 @@ class LocalDriver:
 
     def batch(self):
         return contextlib.nullcontext()
+
+    def probe(self) -> Probe:
+        """This machine is always reachable; its "version" is the newest redis-server installed."""
+        newest = versions.newest_version()
+        return Probe(f"redis-server {newest}" if newest else "no redis-server installed")
 
     # -- clusters ---------------------------------------------------------------------------
     def apply_cluster(self, cluster) -> Observation:

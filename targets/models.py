@@ -1,6 +1,8 @@
 """Where clusters are realised: the local machine or a Kubernetes cluster."""
 from django.db import models
 
+from .sealing import unseal
+
 
 class Target(models.Model):
     LOCAL = "local"
@@ -14,12 +16,25 @@ class Target(models.Model):
     settings = models.JSONField(default=dict, blank=True)
     is_default = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The kubeconfig, encrypted (targets/sealing.py); never shown back by any API, page or command.
+    kubeconfig_sealed = models.TextField(blank=True, default="")
+    # The last `target check`: server version, and the permissions the control plane needs but lacks.
+    server_version = models.CharField(max_length=64, blank=True, default="")
+    checked_at = models.DateTimeField(null=True, blank=True)
+    check_error = models.TextField(blank=True, default="")
+    missing_permissions = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["name"]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.kind})"
+
+    def connection_settings(self) -> dict:
+        """`settings` with the decrypted kubeconfig: what a driver connects with."""
+        if not self.kubeconfig_sealed:
+            return dict(self.settings or {})
+        return {**(self.settings or {}), "kubeconfig": unseal(self.kubeconfig_sealed)}
 
     @classmethod
     def default(cls) -> "Target":

@@ -8,6 +8,8 @@ holding the cluster's capacity; an Ingress for the API when `ingressOrRouteSpec.
 """
 from __future__ import annotations
 
+import copy
+
 from kube import podspec
 from kube.versions import resolve_version
 from specs.cluster import ClusterSpec
@@ -19,6 +21,8 @@ QUORUM_COMPONENT = "quorum"
 # Quorum members are small: they only watch databases and vote.
 QUORUM_MEMORY_REQUEST = 64 * podspec.MI
 QUORUM_MEMORY_LIMIT = 128 * podspec.MI
+# What the quorum pods' Role grants; whoever creates the Role must hold these too (RBAC escalation check).
+SENTINEL_ROLE_RULES = ({"apiGroups": [""], "resources": ["pods", "endpoints"], "verbs": ["get", "list", "watch"]},)
 
 SENTINEL_START = """set -eu
 conf=/data/sentinel.conf
@@ -86,7 +90,7 @@ def _role(cluster, common: dict) -> dict:
         "apiVersion": "rbac.authorization.k8s.io/v1",
         "kind": "Role",
         "metadata": podspec.metadata(cluster.name, cluster.namespace, common),
-        "rules": [{"apiGroups": [""], "resources": ["pods", "endpoints"], "verbs": ["get", "list", "watch"]}],
+        "rules": copy.deepcopy(list(SENTINEL_ROLE_RULES)),
     }
 
 

@@ -62,15 +62,58 @@ class ManifestListSerializer(serializers.Serializer):
 
 
 class TargetSerializer(serializers.ModelSerializer):
+    """A target as shown: how it is reached and its last check. The kubeconfig is never shown back."""
+
     isDefault = serializers.BooleanField(source="is_default", read_only=True)
     redisVersions = serializers.SerializerMethodField(help_text="Versions clusters and databases may run here.")
+    context = serializers.SerializerMethodField(help_text="The kubeconfig context used (empty: its current one).")
+    inCluster = serializers.SerializerMethodField(help_text="Reached with the control plane's own service account.")
+    serverVersion = serializers.CharField(source="server_version", read_only=True,
+                                          help_text="The API server's version at the last check.")
+    checkedAt = serializers.DateTimeField(source="checked_at", read_only=True, allow_null=True)
+    checkError = serializers.CharField(source="check_error", read_only=True,
+                                       help_text="Why the last check could not reach the target (empty: it could).")
+    missingPermissions = serializers.ListField(
+        source="missing_permissions", child=serializers.CharField(), read_only=True,
+        help_text='Permissions the control plane needs but lacks there, e.g. "delete statefulsets.apps".')
+    clusters = serializers.SerializerMethodField(help_text="How many clusters run on this target.")
+    warnings = serializers.SerializerMethodField(help_text="Write responses only: e.g. missing permissions.")
 
     class Meta:
         model = Target
-        fields = ["name", "kind", "isDefault", "redisVersions"]
+        fields = ["name", "kind", "isDefault", "redisVersions", "context", "inCluster", "serverVersion", "checkedAt",
+                  "checkError", "missingPermissions", "clusters", "warnings"]
 
     def get_redisVersions(self, target: Target) -> list[str]:
         return self.context["versions"].get(target.pk, [])
+
+    def get_context(self, target: Target) -> str:
+        return str((target.settings or {}).get("context", ""))
+
+    def get_inCluster(self, target: Target) -> bool:
+        return bool((target.settings or {}).get("in_cluster"))
+
+    def get_clusters(self, target: Target) -> int:
+        return target.clusters.count()
+
+    def get_warnings(self, target: Target) -> list[str]:
+        return list(self.context.get("warnings", []))
+
+
+class TargetConnectionSerializer(serializers.Serializer):
+    """How to reach a Kubernetes API server (POST: all of it; PATCH: what changes)."""
+
+    kubeconfig = serializers.CharField(required=False, allow_blank=True, write_only=True, trim_whitespace=False,
+                                       max_length=256 * 1024,
+                                       help_text="kubeconfig YAML; stored encrypted, never shown back.")
+    context = serializers.CharField(required=False, allow_blank=True, max_length=253,
+                                    help_text="A context of the kubeconfig (default: its current-context).")
+    inCluster = serializers.BooleanField(required=False,
+                                         help_text="Use the control plane's own service account instead.")
+
+
+class TargetCreateSerializer(TargetConnectionSerializer):
+    name = serializers.CharField(max_length=63, help_text="DNS-1123 label; immutable.")
 
 
 class ErrorSerializer(serializers.Serializer):

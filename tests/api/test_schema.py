@@ -28,6 +28,9 @@ REQUIRED = {
     ("get", "/api/v1/clusters/{cluster}/databases/{name}/events/"),
     ("get", "/api/v1/clusters/{cluster}/databases/{name}/manifests/"),
     ("get", "/api/v1/databases/"), ("get", "/api/v1/targets/"), ("post", "/api/v1/apply/"), ("get", "/api/v1/"),
+    # Issue 11: connecting clusters.
+    ("post", "/api/v1/targets/"), ("get", "/api/v1/targets/{name}/"), ("patch", "/api/v1/targets/{name}/"),
+    ("delete", "/api/v1/targets/{name}/"), ("post", "/api/v1/targets/{name}/check/"),
 }
 METHODS = {"get", "post", "put", "patch", "delete"}
 

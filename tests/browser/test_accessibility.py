@@ -48,7 +48,7 @@ def test_pages_are_labelled_and_keyboard_reachable(stack, browser, sign_in, shot
     alice = sign_in("alice")
     for url in ("/databases/", "/clusters/", f"/clusters/{cluster_pk}/", f"/databases/{database_pk}/",
                 "/databases/new/", f"/databases/{database_pk}/edit/", f"/databases/{database_pk}/upgrade/",
-                f"/databases/{database_pk}/delete/"):
+                f"/databases/{database_pk}/delete/", "/targets/"):
         alice.goto(url)
         assert alice.evaluate(PROBLEMS) == [], url
 

@@ -10,7 +10,8 @@ label selectors, no server-side apply. This one keeps what the control plane rel
 - `status` subresources (writes to the object ignore status, `/status` writes only status);
 - equality label selectors (`a=b`, `a!=b`, `a`, `!a`), 404 `NotFound`, deletion with owner GC;
 - injectable faults: an HTTP status (500, 409, ...) or a hang, for the next N matching requests;
-- a request log, so tests and benchmarks count calls.
+- a request log, so tests and benchmarks count calls;
+- `/version`, and SelfSubjectAccessReview: everything allowed unless a test denies it (`deny`).
 
 Server-side apply simplifications (documented in docs/kubernetes.md): lists are atomic (replaced
 whole), and `force` is assumed (the control plane always forces).
@@ -49,6 +50,7 @@ RESOURCES: dict[tuple[str, str], tuple[str, bool, bool]] = {
     ("apis/networking.k8s.io/v1", "ingresses"): ("Ingress", True, True),
     ("apis/storage.k8s.io/v1", "storageclasses"): ("StorageClass", False, False),
 }
+ACCESS_REVIEW_PATH = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
 KIND_TO_RESOURCE = {kind: (prefix, plural) for (prefix, plural), (kind, _, _) in RESOURCES.items()}
 
 
@@ -267,6 +269,8 @@ class KubernetesApiEmulator:
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.after_write: list[Callable[[], None]] = []
+        # (group, resource, verb) that SelfSubjectAccessReview answers "not allowed"; verb "*" denies all verbs.
+        self.denied: set[tuple[str, str, str]] = set()
 
     # --- lifecycle -------------------------------------------------------------------------------
     def start(self) -> str:
@@ -372,6 +376,8 @@ class KubernetesApiEmulator:
     def dispatch(self, method: str, path: str, query: dict, raw: bytes, content_type: str) -> tuple[int, dict]:
         if path == "/version":
             return 200, {"major": "1", "minor": "30", "gitVersion": "v1.30.0-emulator"}
+        if path == ACCESS_REVIEW_PATH:
+            return self._access_review(method, self._decode(raw, content_type) if raw else {})
         prefix, plural, namespace, name, sub = self._route(path)
         kind, namespaced, has_status = RESOURCES[(prefix, plural)]
         key = (prefix, plural, namespace or "", name or "")
@@ -418,6 +424,22 @@ class KubernetesApiEmulator:
                 stored = self.store.put(key, self._subresource_write(current, patched, sub, has_status))
                 return 200, (_as_scale(stored) if sub == "scale" else stored)
         raise ApiError(405, "MethodNotAllowed", f"{method} is not supported")
+
+    # --- authorization: SelfSubjectAccessReview -----------------------------------------------------
+    def deny(self, group: str, resource: str, verb: str = "*") -> None:
+        """Make SelfSubjectAccessReview refuse `verb` (or every verb) on a resource."""
+        self.denied.add((group, resource, verb))
+
+    def _access_review(self, method: str, body: dict) -> tuple[int, dict]:
+        if method != "POST":
+            raise ApiError(405, "MethodNotAllowed", f"{method} is not supported on selfsubjectaccessreviews")
+        attributes = (body.get("spec") or {}).get("resourceAttributes")
+        if body.get("kind") != "SelfSubjectAccessReview" or not isinstance(attributes, dict):
+            raise ApiError(422, "Invalid", "spec.resourceAttributes: Required value")
+        key = (attributes.get("group", ""), attributes.get("resource", ""))
+        denied = (*key, attributes.get("verb", "")) in self.denied or (*key, "*") in self.denied
+        status = {"allowed": not denied, **({"reason": "denied by the test"} if denied else {})}
+        return 201, {**body, "status": status}
 
     def _server_side_apply(self, key, live, body, query, sub, has_status, namespaced) -> tuple[int, dict]:
         manager = (query.get("fieldManager") or [""])[0]
