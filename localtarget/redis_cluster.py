@@ -13,11 +13,11 @@ import redis
 
 from core.drivers import Happening
 from core.errors import TargetError
+from dataplane.slots import even_ranges, plan_moves
 
 from . import processes
 from .layout import ShardProcess
 from .shards import DatabaseParts
-from .slots import even_ranges, plan_moves
 
 JOIN_TIMEOUT = 20.0
 
