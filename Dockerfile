@@ -22,6 +22,7 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY core ./core
 COPY specs ./specs
+COPY dataplane ./dataplane
 COPY engine ./engine
 COPY manifests ./manifests
 COPY controlplane ./controlplane

@@ -16,12 +16,13 @@ from __future__ import annotations
 import socket
 
 import redis
+from dataplane.slots import even_ranges
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from dataplane.cluster import Node, myself, parse_info, parse_nodes, settled
 from kube.render.cluster import SENTINEL_PORT, sentinel_hosts
 from kube.render.database import CLUSTER_BUS_PORT, REDIS_PORT
-from specs.database import DatabaseSpec
 
 DOWN_AFTER_MS = 5000
 FAILOVER_TIMEOUT_MS = 30000
@@ -142,7 +143,7 @@ class DataPlane:
 
     def config_set(self, database, pod_hosts: list[str]) -> None:
         """Apply the live settings (maxmemory, policy, persistence) to every pod with CONFIG SET."""
-        settings = DatabaseSpec.from_spec(database.spec, database.name).redis_config().as_config_set()
+        settings = database.typed_spec.redis_config().as_config_set()
         for host in pod_hosts:
             connection = self._connect(host, REDIS_PORT, database.password)
             try:
@@ -160,42 +161,48 @@ class DataPlane:
         equal slot ranges; pod `shardCount + i` replicates master `i % shardCount`. Returns (formed, what
         was done now); gossip takes a moment, so a caller looks again until formed.
         """
-        spec = DatabaseSpec.from_spec(database.spec, database.name)
+        spec = database.typed_spec
         masters, replicas = hosts[:spec.shard_count], hosts[spec.shard_count:]
         connections = {host: self._connect(host, REDIS_PORT, database.password) for host in hosts}
         done: list[str] = []
         try:
             first = connections[hosts[0]]
-            known = _cluster_info(first)["cluster_known_nodes"]
+            known = parse_info(first.execute_command("CLUSTER", "INFO"))["cluster_known_nodes"]
             if int(known) < len(hosts):
                 for host in hosts[1:]:
                     first.execute_command("CLUSTER", "MEET", *self._meet_address(host))
                 done.append(f"introduced {len(hosts)} nodes to each other")
             ids = {host: connection.execute_command("CLUSTER", "MYID") for host, connection in connections.items()}
-            for index, host in enumerate(masters):
-                if not _own_slots(connections[host]):
-                    start, end = index * 16384 // len(masters), (index + 1) * 16384 // len(masters) - 1
+            for host, (start, end) in zip(masters, even_ranges(len(masters)), strict=True):
+                if not self._myself(connections[host]).slots:
                     connections[host].execute_command("CLUSTER", "ADDSLOTSRANGE", start, end)
                     done.append(f"slots {start}-{end} to {host.split('.', 1)[0]}")
             for index, host in enumerate(replicas):
                 master_id = ids[masters[index % len(masters)]]
-                nodes = connections[host].execute_command("CLUSTER", "NODES")
-                if f" {master_id} " in _myself(nodes) or master_id not in nodes:
+                nodes = parse_nodes(connections[host].execute_command("CLUSTER", "NODES"))
+                me = myself(nodes)
+                if (me is not None and me.master_id == master_id) or all(node.id != master_id for node in nodes):
                     continue  # already its replica, or it has not heard of the master yet
                 connections[host].execute_command("CLUSTER", "REPLICATE", master_id)
                 done.append(f"{host.split('.', 1)[0]} replicates {masters[index % len(masters)].split('.', 1)[0]}")
             if done:
                 return False, done
-            replicas_follow = all(
-                f" {ids[masters[index % len(masters)]]} "
-                in _myself(connections[host].execute_command("CLUSTER", "NODES"))
-                for index, host in enumerate(replicas))
-            return replicas_follow and all(_settled(c, len(hosts)) for c in connections.values()), done
+            replicas_follow = all(self._myself(connections[host]).master_id == ids[masters[index % len(masters)]]
+                                  for index, host in enumerate(replicas))
+            return replicas_follow and all(settled(parse_info(c.execute_command("CLUSTER", "INFO")), len(hosts))
+                                           for c in connections.values()), done
         except redis.RedisError as exc:
             raise DataPlaneError(f"forming the Redis Cluster of {database.name} failed: {exc}") from exc
         finally:
             for connection in connections.values():
                 connection.close()
+
+    @staticmethod
+    def _myself(connection: redis.Redis) -> Node:
+        me = myself(parse_nodes(connection.execute_command("CLUSTER", "NODES")))
+        if me is None:
+            raise redis.RedisError("CLUSTER NODES has no 'myself' line")
+        return me
 
     def _meet_address(self, host: str) -> tuple[str, int, int]:
         """IP, port and bus port a node is met at (CLUSTER MEET needs an IP, not a name)."""
@@ -203,23 +210,3 @@ class DataPlane:
         _, bus_port = self.address(host, CLUSTER_BUS_PORT)
         return socket.gethostbyname(real_host), port, bus_port
 
-
-def _cluster_info(connection: redis.Redis) -> dict[str, str]:
-    text = connection.execute_command("CLUSTER", "INFO")
-    if isinstance(text, dict):
-        return {k: str(v) for k, v in text.items()}
-    return dict(line.split(":", 1) for line in str(text).splitlines() if ":" in line)
-
-
-def _settled(connection: redis.Redis, size: int) -> bool:
-    info = _cluster_info(connection)
-    return info.get("cluster_state") == "ok" and int(info.get("cluster_known_nodes", 0)) == size
-
-
-def _myself(nodes: str) -> str:
-    return next((line for line in str(nodes).splitlines() if "myself" in line), "") + " "
-
-
-def _own_slots(connection: redis.Redis) -> bool:
-    """True when this node serves slots (a myself line lists slot ranges after its 8 fixed fields)."""
-    return len(_myself(connection.execute_command("CLUSTER", "NODES")).split()) > 8

@@ -19,9 +19,9 @@ from core.drivers import (
     register_driver,
 )
 from core.errors import SpecNotRealisable, TargetError
+from dataplane.cluster import MASTER
 from kube.render.cluster import render_cluster
 from kube.render.database import SHARD_COUNT_ANNOTATION, database_port, live_config, render_database, service_names
-from specs.cluster import ClusterSpec
 from specs.database import DatabaseSpec
 from targets import managed
 
@@ -94,7 +94,7 @@ class KubernetesDriver:
 
     # --- clusters ----------------------------------------------------------------------------------
     def apply_cluster(self, cluster) -> Observation:
-        spec = ClusterSpec.from_spec(cluster.spec)
+        spec = cluster.typed_spec
         live = self.live.cluster_objects(cluster)
         if not live:
             self._ensure_namespace(cluster.namespace)
@@ -124,12 +124,12 @@ class KubernetesDriver:
     # --- databases ---------------------------------------------------------------------------------
     def apply_database(self, database) -> Observation:
         cluster = database.cluster
-        spec = DatabaseSpec.from_spec(database.spec, database.name)
+        spec = database.typed_spec
         live = self.live.database_objects(database)
         self._check_sharding_realisable(database, spec, named(live, "StatefulSet", database.name))
         desired = render_database(database)
         result = Applier(self.api).sync(desired, _applied_kinds(live),
-                                        resize_allowed=ClusterSpec.from_spec(cluster.spec).enable_volume_resize,
+                                        resize_allowed=cluster.typed_spec.enable_volume_resize,
                                         spec_unchanged=database.observed_generation == database.generation)
         happenings = list(result.happenings)
         conditions: list[Condition] = []
@@ -204,7 +204,7 @@ class KubernetesDriver:
     def _rig(self, database, spec: DatabaseSpec, pods: list[dict]) -> tuple[list[str], list[Happening]]:
         names = [p["metadata"]["name"] for p in pods]
         current = [p["metadata"]["name"] for p in pods
-                   if (p["metadata"].get("labels") or {}).get(rigger.ROLE_LABEL) == rigger.MASTER]
+                   if (p["metadata"].get("labels") or {}).get(rigger.ROLE_LABEL) == MASTER]
         sentinel_master = self.dataplane.master_host(database) if spec.shard_count == 1 else None
         masters = rigger.choose_masters(names, current, sentinel_master, spec.shard_count)
         happenings = rigger.rig(self.api, pods, masters)
@@ -220,7 +220,7 @@ class KubernetesDriver:
     def _apply_live_config(self, database, pods: list[dict], claims: list[dict],
                            conditions: list[Condition]) -> list[Happening]:
         """CONFIG SET the live settings on ready pods that have not had this version of them yet."""
-        wanted = content_hash(live_config(DatabaseSpec.from_spec(database.spec, database.name).redis_config()))
+        wanted = content_hash(live_config(database.typed_spec.redis_config()))
         if not self.dataplane.enabled:
             conditions.append(Condition("LiveConfig", "Unknown", "DataPlaneUnavailable",
                                         "the control plane cannot reach Redis in this target; live settings "

@@ -11,15 +11,12 @@ from core.drivers import Happening, driver_for
 from core.errors import InternalError, TargetError
 from core.locks import LockBusy
 from databases.models import Database
+from dataplane.cluster import MASTER, REPLICA
 from engine.reconcile import reconcile
-from specs.database import DatabaseSpec
 from targets.models import Target
 
 from .client import KubeApi
 from .podspec import ROLE_LABEL
-
-MASTER = "master"
-REPLICA = "replica"
 
 
 def choose_masters(pod_names: list[str], current_masters: list[str], sentinel_master: str | None,
@@ -67,7 +64,7 @@ def follow_masters() -> int:
         databases = Database.objects.filter(cluster__target=target, deletion_requested_at__isnull=True) \
             .select_related("cluster")
         for database in databases:
-            spec = DatabaseSpec.from_spec(database.spec, database.name)
+            spec = database.typed_spec
             if not spec.replication or spec.shard_count > 1 or not database.status.get("master"):
                 continue
             host = dataplane.master_host(database)

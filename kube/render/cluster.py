@@ -40,7 +40,7 @@ SENTINEL_PING = 'redis-cli -p "$SENTINEL_PORT" -a "$SENTINEL_PASSWORD" --no-auth
 
 
 def cluster_labels(cluster, component: str) -> dict[str, str]:
-    return podspec.labels(cluster.name, component=component, extra=ClusterSpec.from_spec(cluster.spec).extra_labels)
+    return podspec.labels(cluster.name, component=component, extra=cluster.typed_spec.extra_labels)
 
 
 def quorum_selector(cluster) -> dict[str, str]:
@@ -54,12 +54,12 @@ def headless_service_name(cluster) -> str:
 def sentinel_hosts(cluster) -> list[str]:
     """DNS names of the quorum members, as pods and other services reach them."""
     domain = f"{headless_service_name(cluster)}.{cluster.namespace}.svc.cluster.local"
-    return [f"{cluster.name}-{i}.{domain}" for i in range(ClusterSpec.from_spec(cluster.spec).nodes)]
+    return [f"{cluster.name}-{i}.{domain}" for i in range(cluster.typed_spec.nodes)]
 
 
 def render_cluster(cluster, *, reveal_secrets: bool = True) -> list[dict]:
     """Every manifest of a cluster, in apply order."""
-    spec = ClusterSpec.from_spec(cluster.spec)
+    spec = cluster.typed_spec
     name, namespace = cluster.name, cluster.namespace
     common = cluster_labels(cluster, "cluster")
     manifests = [

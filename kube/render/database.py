@@ -9,6 +9,7 @@ a PodDisruptionBudget; and an Ingress with TLS passthrough when the cluster rout
 """
 from __future__ import annotations
 
+from dataplane.cluster import MASTER
 from kube import podspec
 from kube.render.cluster import SENTINEL_PORT
 from kube.versions import resolve_version
@@ -20,8 +21,6 @@ CLUSTER_BUS_PORT = 16379
 DEFAULT_DATABASE_PORT = REDIS_PORT
 SHARD_COMPONENT = "shard"
 SHARD_COUNT_ANNOTATION = "redis.io/shard-count"
-MASTER = "master"
-REPLICA = "replica"
 
 # Restart-only settings. `live.conf` (below) holds what CONFIG SET changes without a restart.
 STATIC_CONFIG = """port {port}
@@ -57,7 +56,7 @@ REDIS_PING = 'redis-cli -p "$REDIS_PORT" -a "$REDIS_PASSWORD" --no-auth-warning 
 
 
 def database_port(database) -> int:
-    return DatabaseSpec.from_spec(database.spec, database.name).port or DEFAULT_DATABASE_PORT
+    return database.typed_spec.port or DEFAULT_DATABASE_PORT
 
 
 def service_names(database) -> list[str]:
@@ -69,7 +68,7 @@ def shard_selector(database) -> dict[str, str]:
 
 
 def database_labels(database, component: str) -> dict[str, str]:
-    extra = ClusterSpec.from_spec(database.cluster.spec).extra_labels
+    extra = database.cluster.typed_spec.extra_labels
     return podspec.labels(database.cluster.name, component=component, database=database.name, extra=extra)
 
 
@@ -87,8 +86,8 @@ def static_config(spec: DatabaseSpec) -> str:
 
 def render_database(database, *, reveal_secrets: bool = True) -> list[dict]:
     """Every manifest of a database, in apply order."""
-    spec = DatabaseSpec.from_spec(database.spec, database.name)
-    cluster_spec = ClusterSpec.from_spec(database.cluster.spec)
+    spec = database.typed_spec
+    cluster_spec = database.cluster.typed_spec
     name, namespace = database.name, database.namespace
     common = database_labels(database, "database")
     port = database_port(database)
