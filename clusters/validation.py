@@ -179,7 +179,7 @@ def _check_transition(problems: Problems, spec: dict, current) -> None:
     """Rules about changing a stored spec: what may not shrink, what may not change."""
     if problems.has("spec"):
         return  # compare only well-formed specs
-    before, after = ClusterSpec.from_spec(current.spec), ClusterSpec.from_spec(spec)
+    before, after = current.typed_spec, ClusterSpec.from_spec(spec)
     if after.nodes < before.nodes:
         problems.add("spec.nodes", f"cannot decrease from {before.nodes} to {after.nodes}")
     if after.storage_class != before.storage_class:
@@ -213,7 +213,7 @@ def _with_defaults(spec: dict, *, versions: list[str], current) -> dict:
     stored.setdefault("nodes", DEFAULT_NODES)
     image = stored.setdefault("redisEnterpriseImageSpec", {})
     if not image.get("versionTag"):
-        previous = ClusterSpec.from_spec(current.spec).redis_version if current is not None else None
+        previous = current.typed_spec.redis_version if current is not None else None
         newest = versions[-1] if versions else None
         if previous or newest:
             image["versionTag"] = previous or newest

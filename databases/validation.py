@@ -28,7 +28,6 @@ from core.validation import (
     expect_string,
     version_problem,
 )
-from specs.cluster import ClusterSpec
 from specs.database import (
     DEFAULT_EVICTION_POLICY,
     EVICTION_POLICIES,
@@ -146,7 +145,7 @@ def _check_spec(problems: Problems, spec: dict, *, cluster, versions: list[str])
 def _check_target_supports(problems: Problems, spec: dict, *, driver, name: str, current) -> None:
     """Features and in-place changes the cluster's target cannot realise (the driver knows which)."""
     wanted = DatabaseSpec.from_spec(spec, name)
-    before = DatabaseSpec.from_spec(current.spec, current.name) if current is not None else None
+    before = current.typed_spec if current is not None else None
     for path, message in driver.database_spec_problems(wanted, before).items():
         problems.add(path, message)
 
@@ -180,7 +179,7 @@ def _check_port_free(problems: Problems, spec: dict, *, cluster, current) -> Non
 
 
 def _check_capacity(problems: Problems, spec: dict, *, cluster, name: str, current) -> None:
-    capacity = ClusterSpec.from_spec(cluster.spec).capacity_bytes
+    capacity = cluster.typed_spec.capacity_bytes
     used = sum(footprint for _, footprint in
                database_footprints(cluster, exclude_pk=current.pk if current else None))
     wanted = DatabaseSpec.from_spec(spec, name)
@@ -192,7 +191,7 @@ def _check_capacity(problems: Problems, spec: dict, *, cluster, name: str, curre
 def _check_capacity_in_order(problems: Problems, database) -> None:
     """A stored database fits if it and every older database of its cluster fit the capacity together."""
     cluster = database.cluster
-    capacity = ClusterSpec.from_spec(cluster.spec).capacity_bytes
+    capacity = cluster.typed_spec.capacity_bytes
     used = 0
     for pk, footprint in database_footprints(cluster):
         if pk == database.pk:

@@ -10,7 +10,6 @@ from accounts.visibility import visible_databases
 from clusters.capacity import used_bytes
 from core.drivers import driver_for
 from databases.models import Database
-from specs.cluster import ClusterSpec
 from targets.models import Target
 
 from ..display import capacity
@@ -36,7 +35,7 @@ def cluster_list(request: HttpRequest) -> HttpResponse:
 @login_required
 def cluster_detail(request: HttpRequest, pk: int) -> HttpResponse:
     cluster = CLUSTER.get(request.user, pk)
-    spec = ClusterSpec.from_spec(cluster.spec)
+    spec = cluster.typed_spec
     databases = visible_databases(request.user, Database.objects.filter(cluster=cluster).select_related(
         "cluster", "team"))
     page = paginate(request, databases.order_by("name"))

@@ -11,7 +11,6 @@ from accounts.ownership import owner_team_for
 from clusters.models import Cluster
 from core.drivers import driver_for
 from core.errors import TargetError
-from specs.database import DatabaseSpec
 from targets.models import Target
 
 from ..forms.database import DatabaseForm
@@ -46,7 +45,7 @@ def detail_context(request: HttpRequest, database, **extra) -> dict:
         connection_error = ""
     return {
         "section": "databases", "database": database, "view": view_of(database),
-        "spec": DatabaseSpec.from_spec(database.spec, database.name),
+        "spec": database.typed_spec,
         "connection": connection, "connection_error": connection_error,
         "is_kubernetes": database.target.kind == database.target.KUBERNETES,
         "events": timeline(database),
