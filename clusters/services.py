@@ -74,6 +74,21 @@ def upgrade_cluster(cluster: Cluster, *, version: str, actor, expected_generatio
                       expected_generation=expected_generation, reason="UpgradeRequested", version_path=VERSION_PATH)
 
 
+def set_recovery(cluster: Cluster, *, enabled: bool, actor, reason: str) -> WriteResult:
+    """Set or clear `clusterRecovery` (what `manage.py recover` asks for, and what recovery clears when done):
+    an ordinary spec write, so it is validated, bumps the generation, is published and requests a reconcile."""
+    def with_flag(current: Cluster) -> dict:
+        spec = copy.deepcopy(current.spec)
+        if enabled:
+            spec["clusterRecovery"] = True
+        else:
+            spec.pop("clusterRecovery", None)
+        return spec
+
+    return write_spec(cluster, lock=locked, new_spec=with_flag, validate=_validate_change, actor=actor,
+                      expected_generation=None, reason=reason)
+
+
 def _validate_change(current: Cluster, spec: dict, *, name: str | None = None):
     return validate_cluster(spec, name=current.name if name is None else name, namespace=current.namespace,
                             target=current.target, current=current)

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import transaction
 
 from core.errors import InternalError, TargetError
+from core.locks import LockBusy
 
 from .reconcile import reconcile
 from .tasks import reconcile_object
@@ -24,7 +25,7 @@ def request_reconcile(obj) -> None:
         if mode == "inline":
             try:
                 reconcile(kind, pk)
-            except (TargetError, InternalError) as exc:
+            except (TargetError, InternalError, LockBusy) as exc:
                 log.warning("reconcile of %s %s failed: %s (periodic pass retries)", kind, pk, exc)
             return
         try:
