@@ -68,11 +68,16 @@ def publish_status(obj, deleted: bool = False) -> None:
     transaction.on_commit(lambda: _send(groups, {"type": "object.changed", "object": payload}))
 
 
+def event_payload(event) -> dict:
+    """An event as pages receive it, live (websocket) or on a refetch (state endpoint)."""
+    return {"id": event.pk, "time": event.time.isoformat(), "type": event.type, "reason": event.reason,
+            "message": event.message, "actor": event.actor}
+
+
 def publish_event(obj, event) -> None:
     payload = {
         "kind": obj.kind, "id": obj.pk, "name": obj.name, "team": getattr(obj, "team_id", None),
-        "event": {"id": event.pk, "time": event.time.isoformat(), "type": event.type, "reason": event.reason,
-                  "message": event.message, "actor": event.actor},
+        "event": event_payload(event),
     }
     groups = groups_for(obj)
     transaction.on_commit(lambda: _send(groups, {"type": "object.event", **payload}))

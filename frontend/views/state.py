@@ -5,7 +5,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, JsonResponse
 
 from core import kinds
-from timeline.broadcast import object_payload
+from timeline.broadcast import event_payload, object_payload
 from timeline.models import Event
 
 from ..display import summarize
@@ -40,9 +40,7 @@ def state(request: HttpRequest) -> JsonResponse:
     events = {}
     for name, pks in _parse_keys(request.GET.getlist("events")).items():
         for pk in sorted(pks)[:5]:
-            events[f"{name}-{pk}"] = [
-                {"id": e.pk, "time": e.time.isoformat(), "type": e.type, "reason": e.reason,
-                 "message": e.message, "actor": e.actor} for e in visible_events(request.user, name, pk)]
+            events[f"{name}-{pk}"] = [event_payload(e) for e in visible_events(request.user, name, pk)]
     return JsonResponse({"objects": objects, "missing": sorted(requested - found), "events": events})
 
 
