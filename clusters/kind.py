@@ -23,20 +23,15 @@ def deletion_blocker(cluster: Cluster) -> str:
 
 CLUSTER = kinds.Kind(
     name="cluster",
-    plural="clusters",
     api_kind="RedisEnterpriseCluster",
     short_name="REC",
     api_versions=("app.redislabs.com/v1", "app.redislabs.com/v1alpha1"),
-    cli_words=("rec", "recs", "redisenterprisecluster", "redisenterpriseclusters", "cluster", "clusters"),
     model=Cluster,
     statuses=CLUSTER_STATUSES,
-    spec_view=lambda cluster: cluster.typed_spec,
     stored_problems=stored_cluster_problems,
     upgrade=services.upgrade_cluster,
     request_deletion=services.delete_cluster,
     summary=summary,
-    select_related=("target", "team"),
     target_field="target",
-    team_scoped=False,
     deletion_blocker=deletion_blocker,
 )

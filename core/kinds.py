@@ -50,21 +50,17 @@ class StatusSet:
 class Kind:
     """A kind of managed object and the parts of it the layers above the apps use."""
     name: str  # the word in events, task arguments, URLs and payloads: "cluster" | "database"
-    plural: str
     api_kind: str  # the custom resource kind, e.g. RedisEnterpriseCluster
     short_name: str  # REC | REDB
     api_versions: tuple[str, ...]  # the first is the one written out
-    cli_words: tuple[str, ...]  # kubectl-style words naming the kind (rec, recs, ...)
     model: type
     statuses: StatusSet
-    spec_view: Callable[[Any], Any]  # the typed spec of a stored object (cached on the row)
     stored_problems: Callable[[Any, Any], list[str]]  # (object, driver) -> why the stored spec is not realisable
     upgrade: Callable[..., Any]  # the service: (obj, *, version, actor, expected_generation) -> WriteResult
     request_deletion: Callable[..., None]  # the service: (obj, *, actor, delete_data)
     summary: Callable[[Any], dict]  # spec fields dashboards show (no secrets)
-    select_related: tuple[str, ...]
     target_field: str  # the lookup from an object to its Target ("target", "cluster__target")
-    team_scoped: bool  # True: only the owning team (and staff) see objects of this kind
+    team_scoped: bool = False  # True: only the owning team (and staff) see objects of this kind
     parent: str | None = None  # the foreign key naming the object this one lives on ("cluster")
     # Called before the driver applies: an Observation to report instead (e.g. waiting for the parent).
     precondition: Callable[[Any], Any] | None = None
@@ -73,11 +69,22 @@ class Kind:
     may_manage: Callable[[Any, Any], bool] = field(default=lambda user, obj: bool(user.is_staff))
 
     @property
+    def plural(self) -> str:
+        return f"{self.name}s"
+
+    @property
+    def cli_words(self) -> tuple[str, ...]:
+        """The kubectl-style words naming the kind: rec, recs, redisenterprisecluster(s), cluster(s)."""
+        words = (self.short_name.lower(), self.api_kind.lower(), self.name)
+        return (*words, *(f"{word}s" for word in words))
+
+    @property
     def resource_name(self) -> str:
         return f"{self.api_kind.lower()}.{self.api_versions[0].split('/')[0]}"
 
     def queryset(self):
-        return self.model.objects.select_related(*self.select_related)
+        """Every object of the kind with its target and team joined in (what every page and pass reads)."""
+        return self.model.objects.select_related(self.target_field, "team")
 
     def apply(self, driver, obj):
         return getattr(driver, f"apply_{self.name}")(obj)
