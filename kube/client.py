@@ -62,6 +62,7 @@ KINDS: dict[str, Kind] = {k.kind: k for k in [
     Kind("RoleBinding", "apis/rbac.authorization.k8s.io/v1", "rolebindings"),
     Kind("Ingress", "apis/networking.k8s.io/v1", "ingresses"),
     Kind("StorageClass", "apis/storage.k8s.io/v1", "storageclasses", namespaced=False),
+    Kind("CustomResourceDefinition", "apis/apiextensions.k8s.io/v1", "customresourcedefinitions", namespaced=False),
 ]}
 
 

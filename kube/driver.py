@@ -29,6 +29,7 @@ from . import rigger, rollout
 from .access import check_access
 from .apply import APPLIED_HASH, APPLY_ORDER, Applier
 from .client import DEFAULT_TIMEOUT, KubeApi, build_api_client
+from .crds import install_crds
 from .dataplane import DataPlane, DataPlaneError
 from .live import LiveReader, named, of_kind
 from .podspec import CONFIG_HASH_ANNOTATION, MANAGED_BY, content_hash
@@ -91,6 +92,9 @@ class KubernetesDriver:
     def probe(self) -> Probe:
         report = check_access(self.api)
         return Probe(report.server_version, [str(p) for p in report.missing])
+
+    def install_definitions(self) -> list[str]:
+        return install_crds(self.api)
 
     # --- clusters ----------------------------------------------------------------------------------
     def apply_cluster(self, cluster) -> Observation:

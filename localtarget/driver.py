@@ -18,6 +18,7 @@ from core.drivers import ConnectionInfo, Happening, Observation, Probe, common_s
 from core.errors import SpecNotRealisable, TargetError
 from specs.cluster import ClusterSpec
 from specs.database import DatabaseSpec
+from targets.private_files import made_private_once
 
 from . import (
     haproxy,
@@ -43,7 +44,8 @@ class LocalDriver:
     # -- where things live ------------------------------------------------------------------
     @property
     def var_dir(self) -> Path:
-        return Path(self.target.settings.get("var_dir") or settings.VAR_DIR)
+        """The data folder, private (0700, files 0600) from the first use in this process on."""
+        return made_private_once(Path(self.target.settings.get("var_dir") or settings.VAR_DIR))
 
     @property
     def root(self) -> Path:
@@ -125,6 +127,9 @@ class LocalDriver:
         """This machine is always reachable; its "version" is the newest redis-server installed."""
         newest = versions.newest_version()
         return Probe(f"redis-server {newest}" if newest else "no redis-server installed")
+
+    def install_definitions(self) -> list[str]:
+        return []  # nothing to install on this machine
 
     # -- clusters ---------------------------------------------------------------------------
     def apply_cluster(self, cluster) -> Observation:
