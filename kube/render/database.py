@@ -1,4 +1,4 @@
-"""What a database (REDB) becomes in Kubernetes: a pure function of the stored database.
+"""What a database (REDB) becomes in Kubernetes: a pure function of its typed spec and resolved inputs.
 
 Per database `<db>` in its cluster's namespace: Secret `redb-<db>` (or `databaseSecretName`) with
 `port`, `service_names` and `password`; ConfigMap `<db>-config` (redis.conf, the live settings and a
@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataplane.cluster import MASTER
 from kube import podspec
 from kube.render.cluster import SENTINEL_PORT
-from kube.versions import resolve_version
+from kube.render.inputs import DatabaseInputs
 from specs.cluster import ClusterSpec
 from specs.database import DatabaseSpec, RedisConfig
 
@@ -85,6 +85,11 @@ def static_config(spec: DatabaseSpec) -> str:
 
 
 def render_database(database, *, reveal_secrets: bool = True) -> list[dict]:
+    """Every manifest of a stored database, in apply order."""
+    return database_manifests(DatabaseInputs.of(database), reveal_secrets=reveal_secrets)
+
+
+def database_manifests(database: DatabaseInputs, *, reveal_secrets: bool = True) -> list[dict]:
     """Every manifest of a database, in apply order."""
     spec = database.typed_spec
     cluster_spec = database.cluster.typed_spec
@@ -130,7 +135,7 @@ def _ports(spec: DatabaseSpec) -> list[dict]:
 def _statefulset(database, spec: DatabaseSpec, cluster_spec: ClusterSpec) -> dict:
     cluster = database.cluster
     pod_labels = database_labels(database, SHARD_COMPONENT)
-    version = resolve_version(spec.redis_version, cluster.target)
+    version = database.version
     peer_domain = f"{database.name}-headless.{database.namespace}.svc.cluster.local"
     sentinel_host = f"{cluster.name}.{cluster.namespace}.svc.cluster.local"
     shard_memory = spec.shard_memory_bytes
