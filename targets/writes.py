@@ -123,8 +123,6 @@ def store_metadata(obj, metadata: dict[str, dict[str, str]], *, actor=None) -> b
     On a stored row the change is saved and recorded as an event, not as a new generation: as on
     Kubernetes, metadata is not part of the desired state.
     """
-    from timeline.record import record_event
-
     changed = [part for part in ("labels", "annotations") if part in metadata and metadata[part] != getattr(obj, part)]
     for part in changed:
         setattr(obj, part, metadata[part])
