@@ -16,7 +16,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from targets.drivers import TargetError
+from core.errors import TargetError
 from targets.private_files import PRIVATE_UMASK, open_private, private_dir, write_private
 
 from .ports import is_listening

@@ -9,9 +9,8 @@ from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 
 from clusters.models import Cluster
+from core.metrics import BUCKETS, RECONCILE_HASH, redis_client
 from databases.models import Database
-
-from .recorder import BUCKETS, RECONCILE_HASH, redis_client
 
 
 def _reconcile_families(raw: dict[str, str]) -> list:

@@ -14,9 +14,9 @@ import time
 import redis
 from django.conf import settings
 
+from core.drivers import driver_for
 from databases.models import Database
 from targets import managed
-from targets.drivers import driver_for
 from targets.models import Target
 from timeline.models import Event
 from timeline.record import record_event

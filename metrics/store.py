@@ -9,7 +9,7 @@ import json
 
 from django.conf import settings
 
-from targets.locks import redis_client
+from core.locks import redis_client
 
 from .samples import Sample
 

@@ -6,10 +6,10 @@ import time
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from engine.reconcile import reconcile
 from metrics import store
 from metrics.sampler import update_alerts
 from metrics.samples import sample_from_info
-from targets.reconcile import reconcile
 
 
 def series(text: str) -> dict[tuple, float]:

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from engine.reconcile import reconcile
 from localtarget import exporter
 from metrics import store
 from metrics.sampler import sample_database
-from targets.reconcile import reconcile
 from timeline.models import Event
 
 from .conftest import settle

@@ -1,8 +1,8 @@
 """The sampling pass runs once at a time across workers."""
 from __future__ import annotations
 
+from core.locks import redis_client
 from metrics.sampler import sample_everything
-from targets.locks import redis_client
 
 
 def test_a_pass_while_another_runs_is_skipped(db):
