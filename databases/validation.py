@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 
+from backups.config import check_backup
 from clusters.capacity import capacity_problem, database_footprints
 from clusters.spec import ClusterSpec
 from operatorapi.redb import REDB_SPEC
@@ -131,6 +132,7 @@ def _check_spec(problems: Problems, spec: dict, *, cluster, versions: list[str])
         problems.add("spec.redisVersion", problem)
     expect_string(problems, spec.get("tlsMode"), "spec.tlsMode", choices=TLS_MODES)
     _check_modules(problems, spec.get("modulesList"))
+    check_backup(problems, spec.get("backup"), target_kind=cluster.target.kind)
     reference = expect_mapping(problems, spec.get("redisEnterpriseCluster"), "spec.redisEnterpriseCluster")
     if reference is not None:
         check_fields(problems, reference, CLUSTER_REF_FIELDS, "spec.redisEnterpriseCluster")
