@@ -279,13 +279,20 @@ def _endpoint_client(database: Database):
     return redis.Redis(host=info.host, port=info.port, password=database.password, socket_timeout=30)
 
 
+def _held_keys(client) -> int:
+    """Keys in the database: every shard's count for a sharded one."""
+    if isinstance(client, RedisCluster):
+        return int(client.dbsize(target_nodes=RedisCluster.PRIMARIES))
+    return int(client.dbsize())
+
+
 def _load_into(database: Database, files: list[Path], *, actor, confirm: bool, label: str,
                expected_keys: int | None, reason: str) -> RestoreResult:
     who = actor_label(actor)
     binary = driver_for(database.target).server_binary(database)
     destination = _endpoint_client(database)
     try:
-        held = int(destination.dbsize())
+        held = _held_keys(destination)
     except redis.RedisError as exc:
         raise BackupError(f"database {database.name} cannot be reached: {exc}") from None
     if held and not confirm:
