@@ -15,6 +15,7 @@ from accounts.ownership import owner_team_for
 from accounts.permissions import IsOwnerOrStaff
 from accounts.throttling import CredentialsThrottle
 from accounts.visibility import visible_clusters, visible_databases
+from backups.api import BackupActions
 from databases import services
 from databases.models import Database
 from targets.api.managed import ERRORS, ManagedObjectViewSet, metadata_of, object_schemas
@@ -32,7 +33,7 @@ EXAMPLE = {"name": "orders", "team": "payments", "spec": {
 
 
 @extend_schema_view(**object_schemas(DatabaseSerializer, EXAMPLE))
-class DatabaseViewSet(ManagedObjectViewSet):
+class DatabaseViewSet(BackupActions, ManagedObjectViewSet):
     serializer_class = DatabaseSerializer
     permission_classes = [IsOwnerOrStaff]
     fixed_fields = ("name", "team")

@@ -164,3 +164,39 @@ def test_a_sharded_database_restores_every_key_to_the_shard_that_owns_it_and_imp
     with pytest.raises(services.BackupError, match="nothing changed"):
         services.import_rdb(database, garbage, actor="bob", confirm=True)
     assert client.hget("h:0", "n") == "0"
+
+
+def test_the_api_backs_up_now_lists_and_restores_only_with_confirmation(make_database, member, outsider, tmp_path):
+    from tests.api.conftest import client_for
+    from timeline.models import Event
+
+    mount = tmp_path / "mount"
+    database = make_database(backup={"mount": {"path": str(mount)}})
+    api, stranger = client_for(member), client_for(outsider)
+    base = f"/api/v1/clusters/rec/databases/{database.name}"
+    client = endpoint(database)
+    client.mset({f"k{i}": i for i in range(100)})
+
+    assert stranger.post(f"{base}/backup/").status_code == 404
+    taken = api.post(f"{base}/backup/")
+    assert taken.status_code == 200 and taken.json()["ok"], taken.json()
+    listed = api.get(f"{base}/backups/").json()
+    assert [b["name"] for b in listed["backups"]] == [taken.json()["name"]]
+    assert listed["backupInfo"]["lastBackup"] == taken.json()["name"]
+    assert api.get(f"{base}/").json()["status"]["backupInfo"]["size"] == taken.json()["size"]
+
+    client.delete(*[f"k{i}" for i in range(50)])
+    refused = api.post(f"{base}/restore/", {}, format="json")
+    assert refused.status_code == 409 and "confirm" in refused.json()["errors"]
+    assert client.dbsize() == 50
+    restored = api.post(f"{base}/restore/", {"confirm": True}, format="json")
+    assert restored.status_code == 200 and restored.json()["keys"] == 100
+    assert client.dbsize() == 100
+    assert Event.objects.filter(object_id=database.pk, reason="Restored", actor="alice").exists()
+
+    (mount / "rec" / database.name / taken.json()["name"] / "manifest.json").write_text("{not json")
+    corrupted = api.post(f"{base}/restore/", {"confirm": True}, format="json")
+    assert corrupted.status_code == 400 and "nothing changed" in corrupted.json()["errors"]["backup"][0]
+    missing = api.post(f"{base}/restore/", {"confirm": True, "backup": "20000101T000000000Z"}, format="json")
+    assert missing.status_code == 400
+    assert client.dbsize() == 100
