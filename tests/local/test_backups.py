@@ -167,6 +167,9 @@ def test_a_sharded_database_restores_every_key_to_the_shard_that_owns_it_and_imp
 
 
 def test_the_api_backs_up_now_lists_and_restores_only_with_confirmation(make_database, member, outsider, tmp_path):
+    from django.test import Client
+
+    from backups.models import BackupRun
     from tests.api.conftest import client_for
     from timeline.models import Event
 
@@ -184,6 +187,12 @@ def test_the_api_backs_up_now_lists_and_restores_only_with_confirmation(make_dat
     assert [b["name"] for b in listed["backups"]] == [taken.json()["name"]]
     assert listed["backupInfo"]["lastBackup"] == taken.json()["name"]
     assert api.get(f"{base}/").json()["status"]["backupInfo"]["size"] == taken.json()["size"]
+    browser = Client()
+    browser.force_login(member)
+    page = browser.post(f"/databases/{database.pk}/backup/", follow=True).content.decode()  # the dashboard button
+    newest = BackupRun.objects.filter(database=database).first()
+    assert newest.ok and newest.actor == "alice" and f"Backup {newest.name} stored" in page
+    assert f"{newest.name}, {newest.size} bytes" in page
 
     client.delete(*[f"k{i}" for i in range(50)])
     refused = api.post(f"{base}/restore/", {}, format="json")
@@ -194,7 +203,8 @@ def test_the_api_backs_up_now_lists_and_restores_only_with_confirmation(make_dat
     assert client.dbsize() == 100
     assert Event.objects.filter(object_id=database.pk, reason="Restored", actor="alice").exists()
 
-    (mount / "rec" / database.name / taken.json()["name"] / "manifest.json").write_text("{not json")
+    for folder in (mount / "rec" / database.name).iterdir():
+        (folder / "manifest.json").write_text("{not json")
     corrupted = api.post(f"{base}/restore/", {"confirm": True}, format="json")
     assert corrupted.status_code == 400 and "nothing changed" in corrupted.json()["errors"]["backup"][0]
     missing = api.post(f"{base}/restore/", {"confirm": True, "backup": "20000101T000000000Z"}, format="json")
