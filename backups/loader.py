@@ -22,7 +22,7 @@ class LoadError(Exception):
     """An RDB file that redis-server refuses to load (corrupted, or from a newer version)."""
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -32,7 +32,7 @@ def _free_port() -> int:
 def loaded(rdb: Path, binary: Path) -> Iterator[redis.Redis]:
     """A client to a private redis-server that loaded `rdb` (stopped on exit); LoadError if it refuses."""
     password = secrets.token_urlsafe(24)
-    port = _free_port()
+    port = free_port()
     folder = rdb.parent
     config = folder / f".{rdb.stem}.conf"
     fd = os.open(config, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

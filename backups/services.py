@@ -42,12 +42,14 @@ from .capture import CaptureError, dump_rdb
 from .config import BackupConfig
 from .loader import LoadError, copy_keys, key_count, loaded
 from .manifest import CorruptBackup
+from .migration import FENCE_REPLICAS, MigrationError, Source, fence, staging_replica, undo_fence, wait_caught_up
 from .models import BackupRun
 from .storage import StorageError, read_manifest, storages_for
 
 log = logging.getLogger(__name__)
 
 BACKUP_LOCK_WAIT_SECONDS = 30
+BACKUP_LOCK_TTL_SECONDS = 60  # renewed while the backup runs (targets/locks.py)
 
 
 class BackupError(Exception):
@@ -94,6 +96,14 @@ def _scratch() -> Iterator[Path]:
 def backup_now(database: Database, *, actor, now: datetime | None = None) -> BackupRun:
     """Take a backup of every shard to every location of `spec.backup`; the run records success or why not."""
     config = _config(database)
+    try:
+        with object_lock("backup", database.pk, wait=0, ttl=BACKUP_LOCK_TTL_SECONDS):
+            return _backup(database, config, actor=actor, now=now)
+    except LockBusy:
+        raise BackupError(f"a backup of {database.name} is already running") from None
+
+
+def _backup(database: Database, config: BackupConfig, *, actor, now: datetime | None) -> BackupRun:
     who = actor_label(actor)
     started = now or timezone.now()
     run = BackupRun.objects.create(database=database, name=manifests.backup_name(started), started_at=started,
@@ -203,7 +213,11 @@ def run_due_backups(now: datetime | None = None) -> int:
     for database in due_databases(now):
         if database.state not in ("active", "active-change-pending"):
             continue
-        backup_now(database, actor="controlplane", now=now)
+        try:
+            backup_now(database, actor="controlplane", now=now)
+        except BackupError as exc:  # already running (another pass): its own run records the outcome
+            log.info("periodic backup of %s skipped: %s", database.name, exc)
+            continue
         count += 1
     return count
 
@@ -311,10 +325,7 @@ def _load_into(database: Database, files: list[Path], *, actor, confirm: bool, l
                               f"{expected_keys}")
         try:
             if held:
-                if isinstance(destination, RedisCluster):
-                    destination.flushall(target_nodes=RedisCluster.PRIMARIES)
-                else:
-                    destination.flushall()
+                _flush(destination)
             copied = sum(copy_keys(source, destination) for source in sources)
         except redis.RedisError as exc:
             record_event(database, f"{reason[:-1]}Failed", f"{label} into {database.name} failed part way: {exc}",
@@ -330,3 +341,45 @@ def create_copy(source: Database, name: str, *, actor) -> Database:
     spec = {key: value for key, value in copy.deepcopy(source.spec).items()
             if key not in ("databasePort", "databaseSecretName", "backup")}
     return create_database(cluster=source.cluster, name=name, spec=spec, team=source.team, actor=actor).obj
+
+
+def migrate_from(database: Database, source: Source, *, actor, confirm: bool = False) -> RestoreResult:
+    """Live migration: follow `source` with a staging replica, then cut over (fence the source's writes,
+    wait until the replica has them all, copy every key into `database`). The source stays fenced after
+    a successful cut-over (its writes are refused) so no write is acknowledged there any more; a failed
+    cut-over lifts the fence and changes nothing the caller can see but timing."""
+    who = actor_label(actor)
+    label = f"Redis at {source.host}:{source.port}"
+    destination = _endpoint_client(database)
+    held = _held_keys(destination)
+    if held and not confirm:
+        raise ConfirmationRequired(f"database {database.name} holds {held} keys; migrating replaces them all. "
+                                   "Confirm to overwrite (CLI: --yes)")
+    binary = driver_for(database.target).server_binary(database)
+    with _scratch() as folder:
+        try:
+            with staging_replica(source, binary, folder) as staging:
+                before = fence(source)
+                try:
+                    wait_caught_up(source, staging)
+                    if held:
+                        _flush(destination)
+                    copied = copy_keys(staging, destination)
+                except (MigrationError, redis.RedisError) as exc:
+                    undo_fence(source, before)
+                    raise MigrationError(f"cut-over stopped, {label} accepts writes again: {exc}") from None
+        except (MigrationError, redis.RedisError) as exc:
+            record_event(database, "MigrationFailed", f"migration from {label} failed: {exc}", type=Event.WARNING,
+                         actor=who)
+            raise BackupError(str(exc)) from None
+    record_event(database, "Migrated", f"{label}: {copied} keys put into {database.name} by {who}; the source "
+                                       f"refuses writes (min-replicas-to-write {FENCE_REPLICAS}, was {before})",
+                 actor=who)
+    return RestoreResult(database=database.name, source=f"{label} (now refusing writes)", keys=copied)
+
+
+def _flush(client) -> None:
+    if isinstance(client, RedisCluster):
+        client.flushall(target_nodes=RedisCluster.PRIMARIES)
+    else:
+        client.flushall()

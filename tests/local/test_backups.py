@@ -4,6 +4,7 @@ every key back (single and sharded), a corrupted backup is refused and changes n
 from __future__ import annotations
 
 import json
+import time
 from datetime import timedelta
 
 import boto3
@@ -210,3 +211,47 @@ def test_the_api_backs_up_now_lists_and_restores_only_with_confirmation(make_dat
     missing = api.post(f"{base}/restore/", {"confirm": True, "backup": "20000101T000000000Z"}, format="json")
     assert missing.status_code == 400
     assert client.dbsize() == 100
+
+
+def test_live_migration_from_a_plain_redis_with_a_writer_running_keeps_every_acknowledged_key(make_database):
+    import threading
+
+    from backups import services
+
+    database = make_database()
+    target = endpoint(database)
+    with redis_server() as url:
+        source = redis.Redis.from_url(url, decode_responses=True)
+        source.mset({f"old:{i}": i for i in range(2000)})
+        acknowledged: list[str] = []
+        stop = threading.Event()
+        moved = threading.Event()
+
+        def writer() -> None:
+            """Writes to the source until it refuses (the cut-over), then to the new database."""
+            client = source
+            for i in range(1_000_000):
+                if stop.is_set():
+                    return
+                try:
+                    client.set(f"live:{i}", i)
+                    acknowledged.append(f"live:{i}")
+                except redis.ResponseError as exc:
+                    assert "NOREPLICAS" in str(exc)
+                    client = target
+                    moved.set()
+                time.sleep(0.001)
+
+        thread = threading.Thread(target=writer, daemon=True)
+        thread.start()
+        time.sleep(0.3)
+        port = int(url.rsplit(":", 1)[1].split("/")[0])
+        result = services.migrate_from(database, services.Source("127.0.0.1", port), actor="carol")
+        assert moved.wait(10)  # the writer hit the fence and moved
+        time.sleep(0.2)
+        stop.set()
+        thread.join(10)
+    assert result.keys >= 2000 + 100
+    missing = [key for key in acknowledged if target.get(key) is None]
+    assert not missing and len(acknowledged) > 100
+    assert [target.get(f"old:{i}") for i in range(2000)] == [str(i) for i in range(2000)]
