@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint fuzz bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,10 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/python -m ruff check .
+
+# schemathesis against the served OpenAPI schema on a throwaway stack; fails on any 5xx (docs/api.md).
+fuzz: $(STAMP)
+	$(BIN)/python scripts/fuzz_api.py
 
 clean:
 	rm -rf $(VENV) var test-artifacts

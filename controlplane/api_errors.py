@@ -91,7 +91,7 @@ def json_exception_handler(exc, context) -> Response:
         response.data = error_body(str(exc.detail), exc.errors, **exc.extra)
     else:
         detail = response.data.get("detail", "") if isinstance(response.data, dict) else response.data
-        response.data = error_body(str(detail))
+        response.data = error_body(str(detail), getattr(exc, "errors", None))
     return response
 
 

@@ -233,6 +233,9 @@ CONTROLPLANE_LOCAL_PORTS = {
     "database": env_port_range("DB", 12000, 12999),
 }
 
+# The `databasePort`s a kubernetes target assigns and accepts (inclusive; each port once per target).
+CONTROLPLANE_KUBERNETES_DATABASE_PORTS = env_port_range("KUBE_DB", 10000, 19999)
+
 # Bounds of one YAML apply (API, CLI, dashboard): the body, how many documents (List items count one each),
 # and one document's size (as JSON). The API answers a larger body 413 before reading it.
 CONTROLPLANE_APPLY_LIMITS = {
@@ -254,7 +257,8 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "targets.api.pagination.BoundedLimitOffsetPagination",
+    "DEFAULT_PARSER_CLASSES": ["targets.api.parsers.BoundedJSONParser"],
     "PAGE_SIZE": 100,
     "EXCEPTION_HANDLER": "controlplane.api_errors.json_exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],

@@ -4,7 +4,8 @@
 set -euo pipefail
 packages=(redis-server redis-sentinel redis-tools haproxy)
 if [[ "${1:-}" == "--test" ]]; then
-  packages+=(chromium)
+  # chromium: the dashboard tests; iproute2, util-linux, mount: pods that run for real (tests/kube/podrunner).
+  packages+=(chromium iproute2 util-linux mount)
 fi
 missing=()
 for p in "${packages[@]}"; do

@@ -96,7 +96,7 @@ class DatabaseViewSet(BackupActions, ManagedObjectViewSet):
         OpenApiParameter("team", OpenApiTypes.STR, description="Only databases of this team."),
         OpenApiParameter("state", OpenApiTypes.STR, description="Only databases in this state, e.g. active."),
     ],
-    responses={200: DatabaseSerializer(many=True), 401: ERRORS[401]},
+    responses={200: DatabaseSerializer(many=True), 400: ERRORS[400], 401: ERRORS[401]},
 ))
 class AllDatabasesViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     """Every database you may see, across clusters."""

@@ -8,7 +8,6 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -31,7 +30,7 @@ from targets.models import Target
 from targets.writes import SpecError, WriteResult
 
 from .managed import ERRORS, READ_ERRORS
-from .parsers import PlainTextParser, TextYAMLParser, XYAMLTextParser, YAMLTextParser
+from .parsers import BoundedJSONParser, PlainTextParser, TextYAMLParser, XYAMLTextParser, YAMLTextParser
 from .serializers import ErrorSerializer, TargetConnectionSerializer, TargetCreateSerializer, TargetSerializer
 
 
@@ -77,7 +76,7 @@ class TargetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
 
     serializer_class = TargetSerializer
     permission_classes = [StaffWritesTargets]
-    parser_classes = [JSONParser]
+    parser_classes = [BoundedJSONParser]
     pagination_class = None
     lookup_field = "name"
     lookup_value_regex = "[^/]+"
