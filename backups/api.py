@@ -1,6 +1,6 @@
 """Backup actions of a database's API endpoint: back up now, list backups, restore (mixed into DatabaseViewSet).
 
-    POST .../databases/<name>/backup/    back up now (returns when stored; 502 with the reason if it failed)
+    POST .../databases/<name>/backup/    back up now (returns when stored; 409 with the reason if it failed)
     GET  .../databases/<name>/backups/   backups in its locations, recent runs, status.backupInfo
     POST .../databases/<name>/restore/   {"backup"?, "fromDatabase"?, "confirm"}: restore into this database
 """
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import serializers, status
+from rest_framework import serializers
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
@@ -64,19 +64,25 @@ class BackupActions:
 
     @extend_schema(request=None, responses={
         200: BackupRunSerializer,
-        502: OpenApiResponse(BackupRunSerializer, description="The backup failed; `error` says why."),
-        **ERRORS})
+        **ERRORS,
+        409: OpenApiResponse(ErrorSerializer, description="The backup failed (the database or a location is not "
+                                                          "available, one already runs); `detail` says why."),
+        })
     @action(detail=True, methods=["post"])
     def backup(self, request, *args, **kwargs) -> Response:
         """Back up now: every shard's RDB with a manifest, to every location of spec.backup (recorded as an event)."""
         database = self.get_object()
         try:
             run = services.backup_now(database, actor=request.user)
+        except services.ConcurrentBackup as exc:
+            raise Conflict(str(exc)) from None
         except services.BackupError as exc:
             raise ValidationError({"spec.backup": [str(exc)]}) from None
-        return Response(BackupRunSerializer(run).data, status=status.HTTP_200_OK if run.ok else 502)
+        if not run.ok:
+            raise Conflict(f"backup {run.name} failed: {run.error}", backup=BackupRunSerializer(run).data)
+        return Response(BackupRunSerializer(run).data)
 
-    @extend_schema(responses={200: BackupListSerializer, 502: ErrorSerializer, **READ_ERRORS})
+    @extend_schema(responses={200: BackupListSerializer, 409: ERRORS[409], **READ_ERRORS})
     @action(detail=True, methods=["get"])
     def backups(self, request, *args, **kwargs) -> Response:
         """Backups stored for this database, its recent backup runs and status.backupInfo."""
@@ -86,7 +92,7 @@ class BackupActions:
         except services.BackupError:
             stored = []
         except services.StorageError as exc:
-            return Response({"detail": str(exc), "errors": {}, "warnings": []}, status=502)
+            raise Conflict(str(exc)) from None
         runs = BackupRun.objects.filter(database=database)[:20]
         return Response({"backups": stored, "runs": BackupRunSerializer(runs, many=True).data,
                          "backupInfo": services.backup_info(database)})

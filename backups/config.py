@@ -53,8 +53,12 @@ class BackupConfig:
         )
 
 
-def check_backup(problems: Problems, value: object, *, target_kind: str, path: str = "spec.backup") -> None:
-    """Every problem of a `backup` field (its shape against the operator's CRD is checked elsewhere)."""
+def check_backup(problems: Problems, value: object, *, target_kind: str, mount_roots: list[str] = (),
+                 path: str = "spec.backup") -> None:
+    """Every problem of a `backup` field (its shape against the operator's CRD is checked elsewhere).
+
+    `mount_roots`: the folders a `mount.path` may be in (CONTROLPLANE_BACKUP_MOUNT_ROOTS), so a team cannot
+    make the control plane write wherever it may."""
     backup = expect_mapping(problems, value, path)
     if backup is None:
         return
@@ -78,6 +82,9 @@ def check_backup(problems: Problems, value: object, *, target_kind: str, path: s
         if mount_path and (not PurePosixPath(mount_path).is_absolute() or ".." in PurePosixPath(mount_path).parts
                            or len(mount_path) > 1024):
             problems.add(f"{path}.mount.path", "must be an absolute path without '..' (at most 1024 characters)")
+        elif mount_path and not any(_inside(mount_path, root) for root in mount_roots):
+            problems.add(f"{path}.mount.path", f"must be inside {' or '.join(mount_roots) or 'an allowed folder'} "
+                                               "(CONTROLPLANE_BACKUP_MOUNT_ROOTS)")
     s3 = expect_mapping(problems, backup.get("s3"), f"{path}.s3")
     if s3 is not None:
         secret = s3.get("awsSecretName")
@@ -91,3 +98,7 @@ def check_backup(problems: Problems, value: object, *, target_kind: str, path: s
         subdir = expect_string(problems, s3.get("subdir"), f"{path}.s3.subdir")
         if subdir and (not _SUBDIR.match(subdir) or ".." in subdir.split("/")):
             problems.add(f"{path}.s3.subdir", "letters, digits, '.', '_', '-' and '/' only (at most 200), no '..'")
+
+
+def _inside(path: str, root: str) -> bool:
+    return PurePosixPath(path) == PurePosixPath(root) or PurePosixPath(root) in PurePosixPath(path).parents

@@ -56,6 +56,10 @@ class BackupError(Exception):
     """A backup, restore or import that cannot be done; the message says why. Nothing was changed."""
 
 
+class ConcurrentBackup(BackupError):
+    """A backup of the database is already running."""
+
+
 class ConfirmationRequired(BackupError):
     """The database holds keys and the caller did not confirm overwriting them."""
 
@@ -100,7 +104,7 @@ def backup_now(database: Database, *, actor, now: datetime | None = None) -> Bac
         with object_lock("backup", database.pk, wait=0, ttl=BACKUP_LOCK_TTL_SECONDS):
             return _backup(database, config, actor=actor, now=now)
     except LockBusy:
-        raise BackupError(f"a backup of {database.name} is already running") from None
+        raise ConcurrentBackup(f"a backup of {database.name} is already running") from None
 
 
 def _backup(database: Database, config: BackupConfig, *, actor, now: datetime | None) -> BackupRun:
@@ -118,7 +122,7 @@ def _backup(database: Database, config: BackupConfig, *, actor, now: datetime | 
                 for old in plan.expired(storage.names(), retain_count()):
                     storage.delete(old)
                 stored.append(storage.label)
-    except (TargetError, CaptureError, StorageError, redis.RedisError) as exc:
+    except (TargetError, CaptureError, StorageError, redis.RedisError, OSError) as exc:
         run.error = str(exc)
         run.finished_at = timezone.now()
         run.save(update_fields=["error", "finished_at"])

@@ -65,9 +65,12 @@ class MountStorage:
         source = self.root / name
         if not (source / MANIFEST).is_file():
             raise StorageError(f"no backup {name} in {self.root}")
-        for path in _ordered(source):
-            if not path.name.startswith("."):
-                shutil.copyfile(path, into / path.name)
+        try:
+            for path in _ordered(source):
+                if not path.name.startswith("."):
+                    shutil.copyfile(path, into / path.name)
+        except OSError as exc:
+            raise StorageError(f"cannot read backup {name} in {self.root}: {exc.strerror or exc}") from None
 
     def names(self) -> list[str]:
         if not self.root.is_dir():

@@ -206,6 +206,9 @@ CELERY_BEAT_SCHEDULE = {
 
 # How many backups each location keeps per database (docs/backups.md).
 CONTROLPLANE_BACKUP_RETAIN = int(os.environ.get("CONTROLPLANE_BACKUP_RETAIN", "7"))
+# Folders a REDB's spec.backup.mount.path may be in (colon-separated; default var/backups).
+CONTROLPLANE_BACKUP_MOUNT_ROOTS = [Path(p) for p in os.environ.get("CONTROLPLANE_BACKUP_MOUNT_ROOTS", "").split(":")
+                                   if p] or [VAR_DIR / "backups"]
 
 # Seconds a reconcile lock lives without renewal: its holder renews it every third of that while working,
 # so a dead worker's objects are free again within this time.

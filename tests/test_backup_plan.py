@@ -61,13 +61,22 @@ def test_a_manifest_refuses_a_changed_or_missing_file(tmp_path):
     ({"interval": 3600}, "spec.backup", "mount and/or s3"),
     ({"interval": 10, "mount": {"path": "/b"}}, "spec.backup.interval", "at least 60"),
     ({"mount": {"path": "relative/dir"}}, "spec.backup.mount.path", "absolute"),
+    ({"mount": {"path": "/etc/cron.d"}}, "spec.backup.mount.path", "must be inside /srv/backups"),
+    ({"mount": {"path": "/srv/backups-evil"}}, "spec.backup.mount.path", "must be inside /srv/backups"),
     ({"s3": {"awsSecretName": "Bad_Name", "bucketName": "b"}}, "spec.backup.s3.awsSecretName", "DNS-1123"),
     ({"s3": {"awsSecretName": "aws", "bucketName": "UPPER"}}, "spec.backup.s3.bucketName", "bucket"),
 ])
 def test_backup_settings_are_refused_with_a_field_level_message(backup, path, message):
     problems = Problems()
-    check_backup(problems, backup, target_kind="local")
+    check_backup(problems, backup, target_kind="local", mount_roots=["/srv/backups"])
     assert any(message in m for m in problems.errors.get(path, [])), problems.errors
+
+
+def test_a_mount_path_inside_an_allowed_root_is_accepted():
+    problems = Problems()
+    check_backup(problems, {"interval": 60, "mount": {"path": "/srv/backups/team-a"}}, target_kind="local",
+                 mount_roots=["/srv/backups"])
+    assert not problems
 
 
 def test_backups_are_refused_on_kubernetes_targets_until_supported():

@@ -23,6 +23,12 @@ from .helpers import endpoint, endpoint_port
 BUCKET = "backups"
 
 
+@pytest.fixture(autouse=True)
+def mount_root(settings, tmp_path):
+    """Backups may go to this test's folder (spec.backup.mount.path must be inside an allowed root)."""
+    settings.CONTROLPLANE_BACKUP_MOUNT_ROOTS = [tmp_path]
+
+
 @pytest.fixture(scope="module")
 def s3_endpoint():
     with s3_server() as url:
