@@ -34,3 +34,24 @@ def test_backup_settings_are_checked_and_a_failed_backup_is_a_409_with_the_reaso
     member_api.post(base, {"name": "plain", "spec": {}}, format="json")
     nothing = member_api.post(f"{base}plain/backup/")
     assert nothing.status_code == 400 and "no spec.backup location" in nothing.json()["errors"]["spec.backup"][0]
+
+
+def test_s3_credentials_are_stored_encrypted_from_the_environment_and_never_shown(db, monkeypatch, capsys):
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+    from django.db import connection
+
+    from backups.models import StorageSecret
+
+    with pytest.raises(CommandError, match="AWS_SECRET_ACCESS_KEY"):
+        call_command("backup_secret", "aws-creds")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "very-secret-key-123")
+    call_command("backup_secret", "aws-creds", "--endpoint-url", "http://127.0.0.1:9000")
+    assert "very-secret-key-123" not in capsys.readouterr().out
+    assert StorageSecret.objects.get().values()["secretAccessKey"] == "very-secret-key-123"
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT data FROM backups_storagesecret")
+        assert "very-secret-key-123" not in cursor.fetchone()[0]  # encrypted at rest
+    call_command("backup_secret", "aws-creds", "--delete")
+    assert not StorageSecret.objects.exists()
