@@ -218,6 +218,19 @@ def test_the_api_backs_up_now_lists_and_restores_only_with_confirmation(make_dat
     assert missing.status_code == 400
     assert client.dbsize() == 100
 
+    # A backup of one database into another of the same cluster (fromDatabase), through the API.
+    from backups.services import create_copy
+    other = create_copy(database, "other", actor="alice")
+    assert settle(other).state == "active", other.status
+    for folder in (mount / "rec" / database.name).iterdir():
+        folder.joinpath("manifest.json").unlink()
+    api.post(f"{base}/backup/")
+    into = api.post("/api/v1/clusters/rec/databases/other/restore/", {"fromDatabase": database.name}, format="json")
+    assert into.status_code == 200 and into.json()["keys"] == 100
+    assert endpoint(other).get("k99") == "99"
+    assert stranger.post("/api/v1/clusters/rec/databases/other/restore/", {"fromDatabase": database.name},
+                         format="json").status_code == 404
+
 
 def test_live_migration_from_a_plain_redis_with_a_writer_running_keeps_every_acknowledged_key(make_database):
     import threading
