@@ -29,3 +29,21 @@ def backup_now(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.error(request, f"Backup {run.name} failed: {run.error}")
     return redirect("frontend:database-detail", pk=database.pk)
+
+
+@login_required
+@require_POST
+def restore(request: HttpRequest, pk: int) -> HttpResponse:
+    """Restore a backup (named, or the newest) into this database; replacing keys needs the confirm box."""
+    database = DATABASE.get(request.user, pk)
+    if not DATABASE.may_manage(request.user, database):
+        raise PermissionDenied("Only the owning team and staff may restore this database.")
+    name = request.POST.get("backup", "").strip()[:40] or None
+    confirm = request.POST.get("confirm") == "on"
+    try:
+        result = services.restore(database, backup=name, actor=request.user, confirm=confirm)
+    except services.BackupError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Restored {result.source}: {result.keys} keys.")
+    return redirect("frontend:database-detail", pk=database.pk)

@@ -200,6 +200,11 @@ def test_the_api_backs_up_now_lists_and_restores_only_with_confirmation(make_dat
     newest = BackupRun.objects.filter(database=database).first()
     assert newest.ok and newest.actor == "alice" and f"Backup {newest.name} stored" in page
     assert f"{newest.name}, {newest.size} bytes" in page
+    client.delete("k1")
+    page = browser.post(f"/databases/{database.pk}/restore/", {"backup": ""}, follow=True).content.decode()
+    assert "holds 99 keys" in page and client.get("k1") is None  # the confirm box was not ticked
+    page = browser.post(f"/databases/{database.pk}/restore/", {"confirm": "on"}, follow=True).content.decode()
+    assert f"Restored backup {newest.name}" in page and client.get("k1") == "1"
 
     client.delete(*[f"k{i}" for i in range(50)])
     refused = api.post(f"{base}/restore/", {}, format="json")
