@@ -49,6 +49,7 @@ from .storage import StorageError, read_manifest, storages_for
 log = logging.getLogger(__name__)
 
 BACKUP_LOCK_WAIT_SECONDS = 30
+RUNS_KEPT = 100  # backup runs remembered per database (status and the API show the last ones)
 BACKUP_LOCK_TTL_SECONDS = 60  # renewed while the backup runs (targets/locks.py)
 
 
@@ -112,6 +113,8 @@ def _backup(database: Database, config: BackupConfig, *, actor, now: datetime | 
     started = now or timezone.now()
     run = BackupRun.objects.create(database=database, name=manifests.backup_name(started), started_at=started,
                                    actor=who, locations=config.locations)
+    stale = BackupRun.objects.filter(database=database).values_list("pk", flat=True)[RUNS_KEPT:]
+    BackupRun.objects.filter(pk__in=list(stale)).delete()  # the run history is bounded too
     clock = time.monotonic()
     try:
         with _scratch() as folder:
