@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Protocol
 
 import boto3
+from boto3.exceptions import Boto3Error
 from botocore.exceptions import BotoCoreError, ClientError
 
 from targets.private_files import private_dir
@@ -101,7 +102,7 @@ class S3Storage:
             error = exc.response.get("Error", {})
             raise StorageError(f"{self.label}: {what} refused: {error.get('Code')} {error.get('Message', '')}"
                                ) from None
-        except BotoCoreError as exc:
+        except (BotoCoreError, Boto3Error) as exc:  # S3UploadFailedError wraps a refusal in a Boto3Error
             raise StorageError(f"{self.label}: {what} failed: {exc}") from None
 
     def put(self, name: str, folder: Path) -> None:
