@@ -288,7 +288,10 @@ def import_rdb(database: Database, rdb: Path, *, actor, confirm: bool = False) -
         raise BackupError(f"{rdb} is not a file")
     with _scratch() as folder:
         copy = folder / "import.rdb"
-        shutil.copyfile(rdb, copy)
+        try:
+            shutil.copyfile(rdb, copy)
+        except OSError as exc:
+            raise BackupError(f"cannot read {rdb}: {exc.strerror or exc}") from None
         return _load_into(database, [copy], actor=actor, confirm=confirm, label=f"RDB file {rdb.name}",
                           expected_keys=None, reason="Imported")
 
@@ -323,7 +326,7 @@ def _load_into(database: Database, files: list[Path], *, actor, confirm: bool, l
         try:
             sources = [stack.enter_context(loaded(path, binary)) for path in files]  # all load, or nothing changes
             loaded_keys = sum(key_count(s) for s in sources)
-        except LoadError as exc:
+        except (LoadError, OSError) as exc:
             record_event(database, f"{reason[:-1]}Refused",
                          f"{label} refused: {exc}", type=Event.WARNING, actor=who)
             raise BackupError(f"{label} refused, nothing changed: {exc}") from None
