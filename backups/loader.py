@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import redis
+from redis.cluster import RedisCluster
 
 LOAD_TIMEOUT_SECONDS = 120
 BATCH = 500
@@ -69,12 +70,19 @@ def key_count(source: redis.Redis) -> int:
     return int(source.dbsize())
 
 
-def copy_keys(source: redis.Redis, destination) -> int:
-    """Copy every key of `source` into `destination` (redis.Redis or RedisCluster); returns keys copied."""
+def copy_keys(source: redis.Redis, destination, *, password: str | None = None) -> int:
+    """Copy every key of `source` into `destination` (redis.Redis or RedisCluster); returns keys copied.
+
+    With `password`, batches go server to server with MIGRATE ... COPY REPLACE (to the shard that owns
+    each key's slot); a batch MIGRATE refuses (a slot moving meanwhile) goes through the client instead."""
     copied = 0
     cursor = 0
     while True:
         cursor, keys = source.scan(cursor=cursor, count=BATCH)
+        if keys and password is not None:
+            left = _migrate(source, destination, keys, password)
+            copied += len(keys) - len(left)
+            keys = left
         if keys:
             pipe = source.pipeline(transaction=False)
             for key in keys:
@@ -91,3 +99,27 @@ def copy_keys(source: redis.Redis, destination) -> int:
             writes.execute()
         if cursor == 0:
             return copied
+
+
+def _owners(destination, keys: list[bytes]) -> dict[tuple[str, int], list[bytes]]:
+    """Keys grouped by the (host, port) of the master that owns them now."""
+    if not isinstance(destination, RedisCluster):
+        kwargs = destination.connection_pool.connection_kwargs
+        return {(kwargs.get("host", "127.0.0.1"), int(kwargs.get("port", 6379))): list(keys)}
+    groups: dict[tuple[str, int], list[bytes]] = {}
+    for key in keys:
+        node = destination.nodes_manager.get_node_from_slot(destination.keyslot(key))
+        groups.setdefault((node.host, int(node.port)), []).append(key)
+    return groups
+
+
+def _migrate(source: redis.Redis, destination, keys: list[bytes], password: str) -> list[bytes]:
+    """MIGRATE `keys` to their owners; returns the keys of batches that were refused."""
+    left: list[bytes] = []
+    for (host, port), batch in _owners(destination, keys).items():
+        try:
+            source.execute_command("MIGRATE", host, port, "", 0, 30_000, "COPY", "REPLACE", "AUTH", password,
+                                   "KEYS", *batch)
+        except redis.RedisError:
+            left.extend(batch)
+    return left

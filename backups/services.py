@@ -336,7 +336,7 @@ def _load_into(database: Database, files: list[Path], *, actor, confirm: bool, l
         try:
             if held:
                 _flush(destination)
-            copied = sum(copy_keys(source, destination) for source in sources)
+            copied = sum(copy_keys(source, destination, password=database.password) for source in sources)
         except redis.RedisError as exc:
             record_event(database, f"{reason[:-1]}Failed", f"{label} into {database.name} failed part way: {exc}",
                          type=Event.WARNING, actor=who)
@@ -374,7 +374,7 @@ def migrate_from(database: Database, source: Source, *, actor, confirm: bool = F
                     wait_caught_up(source, staging)
                     if held:
                         _flush(destination)
-                    copied = copy_keys(staging, destination)
+                    copied = copy_keys(staging, destination, password=database.password)
                 except (MigrationError, redis.RedisError) as exc:
                     undo_fence(source, before)
                     raise MigrationError(f"cut-over stopped, {label} accepts writes again: {exc}") from None
