@@ -86,7 +86,7 @@ def run(args, workdir: Path, s3_url: str) -> None:
     assert result.keys == args.keys
     print(f"backup: {args.keys} keys x {args.value_size} B, {args.shards} shard(s): {run_.size / 1e6:.1f} MB RDB "
           f"to mount + S3 in {backup_seconds:.2f} s ({args.keys / backup_seconds:,.0f} keys/s)")
-    print(f"restore (verify, load, flush, DUMP/RESTORE): {restore_seconds:.2f} s "
+    print(f"restore (verify, load, flush, MIGRATE): {restore_seconds:.2f} s "
           f"({args.keys / restore_seconds:,.0f} keys/s)")
 
 
