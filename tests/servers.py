@@ -63,3 +63,20 @@ def s3_server():
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+@contextmanager
+def postgres_server():
+    """Yield a LocalPostgres (Debian's binaries, as the `postgres` user when root) in a temp dir; stop and
+    remove it afterwards. Raises PostgresUnavailable when the binaries are missing."""
+    from controlplane.localpostgres import LocalPostgres, server_bindir
+
+    server_bindir()
+    root = Path(tempfile.mkdtemp(prefix="cp-test-postgres-"))
+    server = LocalPostgres(root, port=free_port())
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop("immediate")
+        shutil.rmtree(root, ignore_errors=True)

@@ -79,6 +79,7 @@ class Fault:
     method: str | None = None
     path_contains: str = ""
     hang_seconds: float = 0.0
+    retry_after: int | None = None  # sent as a Retry-After header (with 429: throttled)
 
     def matches(self, method: str, path: str) -> bool:
         return self.count > 0 and (self.method is None or self.method == method) and self.path_contains in path
@@ -495,8 +496,9 @@ class KubernetesApiEmulator:
         if fault is not None:
             if fault.hang_seconds:
                 time.sleep(fault.hang_seconds)
-            self._send(http, fault.status, ApiError(fault.status, "InternalError" if fault.status >= 500 else
-                                                      "Conflict", "injected fault").status())
+            reason = {429: "TooManyRequests", 409: "Conflict"}.get(fault.status, "InternalError")
+            headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
+            self._send(http, fault.status, ApiError(fault.status, reason, "injected fault").status(), headers=headers)
             return
         request = Request(method, parts.path, parse_qs(parts.query), raw, http.headers.get("Content-Type", ""),
                           http.headers.get("Accept", ""), http.headers.get("User-Agent", ""))
@@ -515,10 +517,13 @@ class KubernetesApiEmulator:
         self._send(http, code, body, request.warnings)
 
     @staticmethod
-    def _send(http: BaseHTTPRequestHandler, code: int, body: dict, warnings: list[str] = ()) -> None:
+    def _send(http: BaseHTTPRequestHandler, code: int, body: dict, warnings: list[str] = (),
+              headers: dict[str, str] | None = None) -> None:
         data = json.dumps(body).encode()
         try:
             http.send_response(code)
+            for name, value in (headers or {}).items():
+                http.send_header(name, value)
             http.send_header("Content-Type", "application/json")
             http.send_header("Content-Length", str(len(data)))
             for warning in warnings:
