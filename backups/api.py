@@ -1,4 +1,4 @@
-"""Backup actions of a database's API endpoint: back up now, list backups, restore (mixed into DatabaseViewSet).
+"""Backup actions under a database's API endpoint: back up now, list backups, restore.
 
     POST .../databases/<name>/backup/    back up now (returns when stored; 409 with the reason if it failed)
     GET  .../databases/<name>/backups/   backups in its locations, recent runs, status.backupInfo
@@ -8,14 +8,15 @@ from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import serializers
+from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
-from accounts.permissions import is_owner_or_staff
+from accounts.permissions import IsOwnerOrStaff, is_owner_or_staff
 from accounts.visibility import visible_databases
 from controlplane.api_errors import Conflict
+from databases.api.views import database_queryset
 from targets.api.managed import ERRORS, READ_ERRORS
 from targets.api.serializers import ErrorSerializer
 
@@ -59,8 +60,17 @@ class RestoreResultSerializer(serializers.Serializer):
     keys = serializers.IntegerField(help_text="Keys put into the database.")
 
 
-class BackupActions:
-    """Mixed into the database viewset: the object lookup and permissions are the viewset's."""
+class DatabaseBackupViewSet(viewsets.GenericViewSet):
+    """Only actions: routed under `clusters/<cluster>/databases/<name>/` beside the database's own endpoints
+    (backups/urls.py), with the database viewset's lookup, visibility (another team's: 404) and permissions."""
+
+    serializer_class = BackupRunSerializer
+    permission_classes = [IsOwnerOrStaff]
+    lookup_field = "name"
+    lookup_value_regex = "[^/]+"
+
+    def get_queryset(self):
+        return database_queryset(self.request.user).filter(cluster__name=self.kwargs["cluster"])
 
     @extend_schema(request=None, responses={
         200: BackupRunSerializer,

@@ -25,6 +25,7 @@ from django.db import transaction
 from django.utils import timezone
 from redis.cluster import RedisCluster
 
+from databases.backup_spec import BackupConfig
 from databases.models import Database
 from databases.services import create_database
 from databases.spec import DatabaseSpec
@@ -39,7 +40,6 @@ from timeline.record import record_event
 from . import manifest as manifests
 from . import plan
 from .capture import CaptureError, dump_rdb
-from .config import BackupConfig
 from .loader import LoadError, copy_keys, key_count, loaded
 from .manifest import CorruptBackup
 from .migration import FENCE_REPLICAS, MigrationError, Source, fence, staging_replica, undo_fence, wait_caught_up

@@ -15,9 +15,9 @@ import boto3
 from boto3.exceptions import Boto3Error
 from botocore.exceptions import BotoCoreError, ClientError
 
+from databases.backup_spec import BackupConfig, S3Location
 from targets.private_files import private_dir
 
-from .config import BackupConfig, S3Location
 from .manifest import MANIFEST
 
 

@@ -10,6 +10,7 @@ urlpatterns = [
     path("", include("clusters.api.urls")),
     path("", include("databases.api.urls")),
     path("", include("targets.api.urls")),
+    path("", include("backups.urls")),
     # Last: any other URL under /api/v1/ is a JSON 404, never Django's HTML page.
     re_path(r"^(?P<path>.*)$", api_not_found),
 ]

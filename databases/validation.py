@@ -10,7 +10,6 @@ import copy
 
 from django.conf import settings
 
-from backups.config import check_backup
 from clusters.capacity import capacity_problem, database_footprints
 from clusters.spec import ClusterSpec
 from operatorapi.redb import REDB_SPEC
@@ -37,6 +36,7 @@ from targets.validation import (
     version_problem,
 )
 
+from .backup_spec import check_backup
 from .spec import (
     DEFAULT_EVICTION_POLICY,
     EVICTION_POLICIES,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from backups.config import S3Location
 from backups.storage import MountStorage, S3Storage, StorageError
+from databases.backup_spec import S3Location
 
 from .servers import s3_server
 

@@ -15,7 +15,6 @@ from accounts.ownership import owner_team_for
 from accounts.permissions import IsOwnerOrStaff
 from accounts.throttling import CredentialsThrottle
 from accounts.visibility import visible_clusters, visible_databases
-from backups.api import BackupActions
 from databases import services
 from databases.models import Database
 from targets.api.managed import ERRORS, ManagedObjectViewSet, metadata_of, object_schemas
@@ -43,7 +42,7 @@ EXAMPLE = {"name": "orders", "team": "payments", "spec": {
 
 
 @extend_schema_view(**object_schemas(DatabaseSerializer, EXAMPLE))
-class DatabaseViewSet(BackupActions, ManagedObjectViewSet):
+class DatabaseViewSet(ManagedObjectViewSet):
     serializer_class = DatabaseSerializer
     permission_classes = [IsOwnerOrStaff]
     fixed_fields = ("name", "team")

@@ -1,4 +1,5 @@
-"""The REDB `backup` field: what it says, and the rules a write must meet (used by databases/validation.py).
+"""The REDB `backup` field: what it says (BackupConfig), and the rules a write must meet (check_backup,
+called by databases/validation.py). The backups themselves: backups/.
 
 `interval` is in seconds, as the operator's CRD defines it. Locations supported here: `mount`
 and `s3`; the operator's other ones (gcs, abs, swift, sftp, ftp) are refused until supported.
