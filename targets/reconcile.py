@@ -73,6 +73,7 @@ def reconcile(kind: str, pk: int, *, lock_wait: float = 30) -> Outcome:
             _write_error(obj, generation, f"{type(exc).__name__}: {exc}")
             raise TargetError(str(exc)) from exc
         write_status(obj, observation, generation)
+        driver.mirror(obj)
         return Outcome(state=observation.state, settled=observation.settled)
 
 
@@ -106,6 +107,7 @@ def _reconcile_deletion(obj, driver) -> Outcome:
         write_status(obj, Observation(state=obj.state or managed.PENDING_CREATION, conditions=[
             Condition("Deleting", "True", "WaitingForDatabases", f"databases still present: {names}")],
             settled=False), obj.generation)
+        driver.mirror(obj)
         return Outcome(state=obj.state, settled=False)
     try:
         done = driver.delete_cluster(obj) if obj.kind == "cluster" else driver.delete_database(obj)
@@ -117,12 +119,14 @@ def _reconcile_deletion(obj, driver) -> Outcome:
         write_status(obj, Observation(state=deleting_state, conditions=[
             Condition("Deleting", "True", "RemovingObjects", "removing what this object created")],
             settled=False), obj.generation)
+        driver.mirror(obj)
         return Outcome(state=deleting_state, settled=False)
     with transaction.atomic():
         kept = "" if obj.delete_data else " (data kept)"
         record_event(obj, "Deleted", f"{obj.kind} {obj.name} removed{kept}")
         publish_status(obj, deleted=True)
         obj.delete()
+    driver.mirror(obj)  # the row is gone: the custom resource goes too
     return Outcome(state="", settled=True, gone=True)
 
 

@@ -2,15 +2,17 @@
 
 Without NAME, every object (clusters first). With --wait, reconcile them in rounds until every object
 settles (a cluster being deleted waits for its databases, so no object waits alone), and fail if one
-does not within the timeout.
+does not within the timeout. First, what users declared on the targets themselves (REC/REDB custom
+resources made with kubectl on Kubernetes targets) is taken in, so no watcher is needed.
 """
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from targets.drivers import TargetError
+from targets.drivers import TargetError, driver_for
 from targets.locks import LockBusy
 from targets.management.lookup import parse_kind, queryset
+from targets.models import Target
 from targets.reconcile import Outcome, reconcile, reconcile_all_until_settled
 
 
@@ -26,6 +28,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, name: str | None, kind: str | None, cluster: str | None, wait: bool, timeout: float,
                **options):
+        self._take_in()
         kinds = [parse_kind(kind)] if kind else ["cluster", "database"]
         if cluster:
             kinds = [k for k in kinds if k == "database"]
@@ -50,6 +53,14 @@ class Command(BaseCommand):
                 unsettled.append(label)
         if wait and unsettled:
             raise CommandError(f"not settled within {timeout:g}s: {', '.join(unsettled)}")
+
+    def _take_in(self) -> None:
+        for target in Target.objects.all():
+            try:
+                for line in driver_for(target).take_in():
+                    self.stdout.write(f"target {target.name}: {line}")
+            except TargetError as exc:
+                self.stderr.write(f"target {target.name}: custom resources not read: {exc}")
 
     @staticmethod
     def _deleted_databases_of(work: list[tuple[str, int, str]]) -> list[tuple[str, int, str]]:
