@@ -21,6 +21,11 @@ RUN apt-get update \
 WORKDIR /app
 # Dependencies first (cached while only the code changes), then the code itself.
 COPY pyproject.toml README.md ./
+COPY core ./core
+COPY specs ./specs
+COPY dataplane ./dataplane
+COPY engine ./engine
+COPY manifests ./manifests
 COPY controlplane ./controlplane
 COPY operatorapi ./operatorapi
 COPY accounts ./accounts

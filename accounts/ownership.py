@@ -1,7 +1,7 @@
 """Which team owns a new database: the one rule every write path (API, dashboard, YAML) applies."""
 from __future__ import annotations
 
-from targets.writes import SpecError
+from core.errors import SpecError
 
 from .models import Team
 

@@ -2,22 +2,17 @@
 from django.db.models import QuerySet
 
 
-def visible_databases(user, queryset: QuerySet | None = None) -> QuerySet:
-    from databases.models import Database
-
-    qs = queryset if queryset is not None else Database.objects.all()
+def visible_databases(user, queryset: QuerySet) -> QuerySet:
+    """Staff see every database; anyone else only their teams' databases."""
     if not user.is_authenticated:
-        return qs.none()
+        return queryset.none()
     if user.is_staff:
-        return qs
-    return qs.filter(team__members=user)
+        return queryset
+    return queryset.filter(team__members=user)
 
 
-def visible_clusters(user, queryset: QuerySet | None = None) -> QuerySet:
+def visible_clusters(user, queryset: QuerySet) -> QuerySet:
     """Staff see every cluster; a team member sees clusters to place databases on."""
-    from clusters.models import Cluster
-
-    qs = queryset if queryset is not None else Cluster.objects.all()
     if not user.is_authenticated:
-        return qs.none()
-    return qs
+        return queryset.none()
+    return queryset

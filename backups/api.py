@@ -14,9 +14,8 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from accounts.permissions import IsOwnerOrStaff, is_owner_or_staff
-from accounts.visibility import visible_databases
-from controlplane.api_errors import Conflict
 from databases.api.views import database_queryset
+from targets.api.errors import Conflict
 from targets.api.managed import ERRORS, READ_ERRORS
 from targets.api.serializers import ErrorSerializer
 
@@ -117,7 +116,7 @@ class DatabaseBackupViewSet(viewsets.GenericViewSet):
         body.is_valid(raise_exception=True)
         source = database
         if body.validated_data.get("fromDatabase"):
-            source = get_object_or_404(visible_databases(request.user).select_related("cluster__target"),
+            source = get_object_or_404(database_queryset(request.user),
                                        cluster=database.cluster, name=body.validated_data["fromDatabase"])
             if not is_owner_or_staff(request.user, source):
                 raise ValidationError({"fromDatabase": ["only its team and staff may restore its backups"]})

@@ -25,12 +25,13 @@ from django.db import transaction
 from django.utils import timezone
 from redis.cluster import RedisCluster
 
+from core.drivers import driver_for
+from core.errors import TargetError
+from core.locks import LockBusy, object_lock
 from databases.backup_spec import BackupConfig
 from databases.models import Database
 from databases.services import create_database
-from databases.spec import DatabaseSpec
-from targets.drivers import TargetError, driver_for
-from targets.locks import LockBusy, object_lock
+from specs.database import DatabaseSpec
 from targets.private_files import private_dir, write_private
 from targets.writes import actor_label
 from timeline.broadcast import publish_status

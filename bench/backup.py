@@ -49,7 +49,7 @@ def run(args, workdir: Path, s3_url: str) -> None:
     from backups.models import StorageSecret
     from clusters.services import create_cluster
     from databases.services import create_database
-    from targets.reconcile import reconcile_until_settled
+    from engine.reconcile import reconcile_until_settled
 
     boto3.client("s3", endpoint_url=s3_url, aws_access_key_id="k", aws_secret_access_key="s",
                  region_name="us-east-1").create_bucket(Bucket="bench")

@@ -20,10 +20,10 @@ def fill(count: int):
 
     from accounts.models import Team
     from clusters.services import create_cluster
+    from core.drivers import Condition, Observation
     from databases.services import create_database
+    from engine.reconcile import write_status
     from targets import managed
-    from targets.drivers import Condition, Observation
-    from targets.reconcile import write_status
 
     staff = get_user_model().objects.create_user("ops", is_staff=True)
     member = get_user_model().objects.create_user("alice")

@@ -108,11 +108,11 @@ def run(kubeconfig: str, args, step) -> None:
     from django.conf import settings
 
     from clusters.services import create_cluster
+    from core.drivers import driver_for
     from databases.services import create_database
+    from engine.sweep import reconcile_everything
     from kube.crsync.watch import TargetWatcher
-    from targets.drivers import driver_for
     from targets.models import Target
-    from targets.sweep import reconcile_everything
 
     target = Target.objects.create(name="bench", kind=Target.KUBERNETES,
                                    settings={"kubeconfig": kubeconfig, "request_timeout": 30})

@@ -58,9 +58,9 @@ def main() -> None:
 def run(emulator, controller, n_clusters: int, n_databases: int, profile: bool = False) -> None:
     from clusters.services import create_cluster
     from databases.services import create_database
+    from engine.reconcile import reconcile
+    from engine.sweep import reconcile_everything
     from targets.models import Target
-    from targets.reconcile import reconcile
-    from targets.sweep import reconcile_everything
 
     target = Target.objects.create(name="bench", kind=Target.KUBERNETES,
                                    settings={"kubeconfig": emulator.kubeconfig(), "request_timeout": 10})

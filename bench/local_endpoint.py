@@ -104,7 +104,7 @@ def run(args) -> None:
     from accounts.models import Team
     from clusters.services import create_cluster
     from databases.services import create_database
-    from targets.reconcile import reconcile_until_settled
+    from engine.reconcile import reconcile_until_settled
 
     cluster = create_cluster(name="bench", spec={"nodes": 3}, actor="bench").obj
     reconcile_until_settled("cluster", cluster.pk, timeout=60, interval=0.1)

@@ -62,10 +62,10 @@ def run(count: int) -> None:
 
     from clusters.models import Cluster
     from clusters.services import create_cluster
+    from core.errors import SpecError
     from databases.models import Database
     from databases.services import create_database, update_database
-    from targets.documents import apply_documents, dump_objects
-    from targets.writes import SpecError
+    from manifests.documents import apply_documents, dump_objects
 
     spec = {"nodes": 3, "redisEnterpriseNodeResources": {"limits": {"cpu": "2", "memory": "64Gi"}}}
     cluster = create_cluster(name="bench", spec=spec, actor="bench").obj
@@ -101,8 +101,8 @@ def run(count: int) -> None:
     objects = list(Cluster.objects.all()) + list(Database.objects.select_related("cluster__target"))
     report(f"dump_objects yaml ({len(objects)} objects)", [timed(lambda: dump_objects(objects, "yaml"))])
 
+    from core.drivers import driver_for
     from databases.validation import stored_database_problems
-    from targets.drivers import driver_for
 
     driver = driver_for(cluster.target)
     sweep = [d for d in objects if d.kind == "database"]

@@ -81,9 +81,9 @@ class Publisher:
     def change(self, seq: int) -> None:
         from django.db import transaction
 
+        from core.drivers import Observation
+        from engine.reconcile import write_status
         from targets import managed
-        from targets.drivers import Observation
-        from targets.reconcile import write_status
 
         with transaction.atomic():
             # Registered before write_status registers its publish, so it runs first at commit.

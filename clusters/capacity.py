@@ -10,7 +10,8 @@ import contextlib
 from collections.abc import Iterator
 from contextvars import ContextVar
 
-from targets.quantity import format_memory
+from core.quantity import format_memory
+from specs.database import DatabaseSpec
 
 _footprints_this_pass: ContextVar[dict[int, list[tuple[int, int]]] | None] = ContextVar("footprints", default=None)
 
@@ -30,13 +31,10 @@ def footprints_read_once() -> Iterator[None]:
 
 def database_footprints(cluster, *, exclude_pk: int | None = None) -> list[tuple[int, int]]:
     """(pk, footprint bytes) of each database on the cluster, oldest first."""
-    from databases.models import Database
-    from databases.spec import DatabaseSpec
-
     cache = _footprints_this_pass.get()
     footprints = cache.get(cluster.pk) if cache is not None else None
     if footprints is None:
-        rows = Database.objects.filter(cluster=cluster).order_by("pk").values_list("pk", "name", "spec")
+        rows = cluster.databases.order_by("pk").values_list("pk", "name", "spec")
         footprints = [(pk, DatabaseSpec.from_spec(spec, name).footprint_bytes) for pk, name, spec in rows]
         if cache is not None:
             cache[cluster.pk] = footprints

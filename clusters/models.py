@@ -3,6 +3,7 @@ import secrets
 
 from django.db import models
 
+from specs.cluster import ClusterSpec
 from targets.encryption import EncryptedTextField
 from targets.managed import PENDING_CREATION, ManagedObject
 
@@ -28,3 +29,6 @@ class Cluster(ManagedObject):
             models.UniqueConstraint(fields=["name"], name="cluster_name_unique"),
             models.UniqueConstraint(fields=["target", "namespace"], name="one_cluster_per_namespace_per_target"),
         ]
+
+    def parse_spec(self) -> ClusterSpec:
+        return ClusterSpec.from_spec(self.spec)

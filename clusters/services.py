@@ -10,19 +10,12 @@ import copy
 
 from django.db import IntegrityError, transaction
 
+from core.drivers import driver_for
+from core.errors import SpecError
 from operatorapi.images import is_enterprise_version
-from targets.drivers import driver_for
 from targets.metadata import checked_metadata
 from targets.models import Target
-from targets.writes import (
-    SpecError,
-    WriteResult,
-    announce_write,
-    locked,
-    refresh_from,
-    request_deletion,
-    write_spec,
-)
+from targets.writes import WriteResult, announce_write, locked, refresh_from, request_deletion, write_spec
 
 from .models import Cluster
 from .validation import VERSION_PATH, validate_cluster
@@ -91,6 +84,21 @@ def upgrade_cluster(cluster: Cluster, *, version: str, actor, expected_generatio
 
     return write_spec(cluster, lock=locked, new_spec=with_version, validate=_validate_change, actor=actor,
                       expected_generation=expected_generation, reason="UpgradeRequested", version_path=VERSION_PATH)
+
+
+def set_recovery(cluster: Cluster, *, enabled: bool, actor, reason: str) -> WriteResult:
+    """Set or clear `clusterRecovery` (what `manage.py recover` asks for, and what recovery clears when done):
+    an ordinary spec write, so it is validated, bumps the generation, is published and requests a reconcile."""
+    def with_flag(current: Cluster) -> dict:
+        spec = copy.deepcopy(current.spec)
+        if enabled:
+            spec["clusterRecovery"] = True
+        else:
+            spec.pop("clusterRecovery", None)
+        return spec
+
+    return write_spec(cluster, lock=locked, new_spec=with_flag, validate=_validate_change, actor=actor,
+                      expected_generation=None, reason=reason)
 
 
 def _validate_change(current: Cluster, spec: dict, *, name: str | None = None):

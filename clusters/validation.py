@@ -8,14 +8,10 @@ from __future__ import annotations
 
 import copy
 
-from operatorapi.images import is_enterprise_version
-from operatorapi.rec import REC_LEGACY, REC_SPEC
-from targets.drivers import driver_for
-from targets.engines import default_version
-from targets.models import Target
-from targets.quantity import format_memory, parse_memory
-from targets.shape import check_defined
-from targets.validation import (
+from core.drivers import driver_for
+from core.engines import default_version
+from core.quantity import format_memory, parse_memory
+from core.validation import (
     Checked,
     FieldSet,
     Problems,
@@ -32,9 +28,13 @@ from targets.validation import (
     expect_string_map,
     version_problem,
 )
+from operatorapi.images import is_enterprise_version
+from operatorapi.rec import REC_LEGACY, REC_SPEC
+from specs.cluster import ClusterSpec
+from targets.models import Target
+from targets.shape import check_defined
 
 from .capacity import used_bytes
-from .spec import ClusterSpec
 
 # Every field the Redis Enterprise operator defines is known (operatorapi/rec.py says which are used here).
 SPEC_FIELDS = FieldSet.defined(REC_SPEC, legacy=REC_LEGACY)
@@ -176,7 +176,7 @@ def _check_transition(problems: Problems, spec: dict, current) -> None:
     """Rules about changing a stored spec: what may not shrink, what may not change."""
     if problems.has("spec"):
         return  # compare only well-formed specs
-    before, after = ClusterSpec.from_spec(current.spec), ClusterSpec.from_spec(spec)
+    before, after = current.typed_spec, ClusterSpec.from_spec(spec)
     if after.nodes < before.nodes:
         problems.add("spec.nodes", f"cannot decrease from {before.nodes} to {after.nodes}")
     if after.storage_class != before.storage_class:
@@ -211,14 +211,14 @@ def _with_defaults(spec: dict, *, versions: list[str], current) -> dict:
 
     A version the user leaves out, or gives as a Redis Enterprise Software version, stays what it
     was (a full replace never upgrades by accident); a new cluster gets the target's newest Redis
-    (targets/engines.py).
+    (core/engines.py).
     """
     stored = copy.deepcopy(spec)
     stored.setdefault("nodes", DEFAULT_NODES)
     image = stored.setdefault("redisEnterpriseImageSpec", {})
     if not image.get("versionTag") or is_enterprise_version(image["versionTag"]):
         image.pop("versionTag", None)
-        previous = ClusterSpec.from_spec(current.spec).redis_version if current is not None else None
+        previous = current.typed_spec.redis_version if current is not None else None
         newest = default_version(versions)
         if previous or newest:
             image["versionTag"] = previous or newest

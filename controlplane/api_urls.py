@@ -2,7 +2,7 @@
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from .api_errors import api_not_found
+from targets.api.errors import api_not_found
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
@@ -10,6 +10,7 @@ urlpatterns = [
     path("", include("clusters.api.urls")),
     path("", include("databases.api.urls")),
     path("", include("targets.api.urls")),
+    path("", include("manifests.urls")),
     path("", include("backups.urls")),
     # Last: any other URL under /api/v1/ is a JSON 404, never Django's HTML page.
     re_path(r"^(?P<path>.*)$", api_not_found),

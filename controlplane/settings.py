@@ -73,6 +73,8 @@ INSTALLED_APPS = [
     "backups",
     "localtarget",
     "kube",
+    "engine",
+    "manifests",
     "frontend",
 ]
 
@@ -205,7 +207,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
     "reconcile-everything": {
-        "task": "targets.tasks.reconcile_everything",
+        "task": "engine.tasks.reconcile_everything",
         "schedule": timedelta(seconds=int(os.environ.get("CONTROLPLANE_RESYNC_SECONDS", "30"))),
     },
     # The services rigger of kubernetes targets: database Services follow a sentinel failover within seconds.
@@ -276,7 +278,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "targets.api.pagination.BoundedLimitOffsetPagination",
     "DEFAULT_PARSER_CLASSES": ["targets.api.parsers.BoundedJSONParser"],
     "PAGE_SIZE": 100,
-    "EXCEPTION_HANDLER": "controlplane.api_errors.json_exception_handler",
+    "EXCEPTION_HANDLER": "targets.api.errors.json_exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_THROTTLE_RATES": THROTTLE_RATES,
 }

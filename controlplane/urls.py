@@ -8,6 +8,6 @@ urlpatterns = [
     path("", include("frontend.urls")),
 ]
 
-# Errors under /api/ are JSON (controlplane/api_errors.py); elsewhere Django's pages.
-handler404 = "controlplane.api_errors.not_found"
-handler500 = "controlplane.api_errors.server_error"
+# Errors under /api/ are JSON (targets/api/errors.py); elsewhere Django's pages.
+handler404 = "targets.api.errors.not_found"
+handler500 = "targets.api.errors.server_error"

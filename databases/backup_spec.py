@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from targets.validation import Problems, dns_subdomain_problem, expect_int, expect_mapping, expect_string
+from core.validation import Problems, dns_subdomain_problem, expect_int, expect_mapping, expect_string
 
 MIN_INTERVAL_SECONDS = 60
 MAX_INTERVAL_SECONDS = 30 * 24 * 3600

@@ -4,9 +4,8 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass, field
 
-from targets.drivers import ConnectionInfo
-
-from .spec import DatabaseSpec
+from core.drivers import ConnectionInfo
+from specs.database import DatabaseSpec
 
 
 @dataclass(frozen=True)

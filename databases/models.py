@@ -2,6 +2,7 @@
 from django.db import models
 
 from clusters.models import generate_password
+from specs.database import DatabaseSpec
 from targets.encryption import EncryptedTextField
 from targets.managed import DB_PENDING, ManagedObject
 
@@ -27,3 +28,6 @@ class Database(ManagedObject):
     @property
     def target(self):
         return self.cluster.target
+
+    def parse_spec(self) -> DatabaseSpec:
+        return DatabaseSpec.from_spec(self.spec, self.name)

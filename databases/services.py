@@ -10,23 +10,14 @@ import copy
 from django.db import IntegrityError, transaction
 
 from clusters.models import Cluster
-from targets.drivers import driver_for
+from core.drivers import driver_for
+from core.errors import SpecError
 from targets.metadata import checked_metadata
-from targets.writes import (
-    SpecError,
-    WriteResult,
-    actor_label,
-    announce_write,
-    locked,
-    refresh_from,
-    request_deletion,
-    write_spec,
-)
+from targets.writes import WriteResult, actor_label, announce_write, locked, refresh_from, request_deletion, write_spec
 from timeline.record import record_event
 
 from .credentials import Credentials, credentials_for
 from .models import Database
-from .spec import DatabaseSpec
 from .validation import validate_database
 
 __all__ = ["Credentials", "create_database", "update_database", "delete_database", "upgrade_database",
@@ -88,7 +79,7 @@ def delete_database(database: Database, *, actor, delete_data: bool = False) -> 
 def reveal_credentials(database: Database, *, actor) -> Credentials:
     """Connection details with the password; each reveal is an event naming the actor, never the secret."""
     info = driver_for(database.target).connection_info(database)
-    credentials = credentials_for(info, database.password, DatabaseSpec.from_spec(database.spec, database.name))
+    credentials = credentials_for(info, database.password, database.typed_spec)
     who = actor_label(actor)
     record_event(database, "CredentialsRevealed", f"credentials revealed to {who}", actor=who)
     return credentials

@@ -11,15 +11,11 @@ import copy
 from django.conf import settings
 
 from clusters.capacity import capacity_problem, database_footprints
-from clusters.spec import ClusterSpec
-from operatorapi.redb import REDB_SPEC
-from targets.drivers import TargetError, driver_for
-from targets.engines import default_version
-from targets.modules import CATALOG as MODULE_CATALOG
-from targets.modules import names_of
-from targets.quantity import format_memory, parse_memory
-from targets.shape import check_defined
-from targets.validation import (
+from core.drivers import driver_for
+from core.engines import default_version
+from core.errors import TargetError
+from core.quantity import format_memory, parse_memory
+from core.validation import (
     Checked,
     FieldSet,
     Problems,
@@ -35,9 +31,8 @@ from targets.validation import (
     expect_string,
     version_problem,
 )
-
-from .backup_spec import check_backup
-from .spec import (
+from operatorapi.redb import REDB_SPEC
+from specs.database import (
     DEFAULT_EVICTION_POLICY,
     EVICTION_POLICIES,
     MAX_SHARDS,
@@ -46,6 +41,11 @@ from .spec import (
     TLS_MODES,
     DatabaseSpec,
 )
+from targets.modules import CATALOG as MODULE_CATALOG
+from targets.modules import names_of
+from targets.shape import check_defined
+
+from .backup_spec import check_backup
 
 # Every field the Redis Enterprise operator defines is known (operatorapi/redb.py says which are used here).
 SPEC_FIELDS = FieldSet.defined(REDB_SPEC)
@@ -182,7 +182,7 @@ def _check_modules(problems: Problems, value: object) -> None:
 def _check_target_supports(problems: Problems, spec: dict, *, driver, name: str, current) -> None:
     """Features and in-place changes the cluster's target cannot realise (the driver knows which)."""
     wanted = DatabaseSpec.from_spec(spec, name)
-    before = DatabaseSpec.from_spec(current.spec, current.name) if current is not None else None
+    before = current.typed_spec if current is not None else None
     for path, message in driver.database_spec_problems(wanted, before).items():
         problems.add(path, message)
 
@@ -233,7 +233,7 @@ def _check_port(problems: Problems, spec: dict, *, cluster, current, allowed: ra
 
 
 def _check_capacity(problems: Problems, spec: dict, *, cluster, name: str, current) -> None:
-    capacity = ClusterSpec.from_spec(cluster.spec).capacity_bytes
+    capacity = cluster.typed_spec.capacity_bytes
     used = sum(footprint for _, footprint in
                database_footprints(cluster, exclude_pk=current.pk if current else None))
     wanted = DatabaseSpec.from_spec(spec, name)
@@ -245,7 +245,7 @@ def _check_capacity(problems: Problems, spec: dict, *, cluster, name: str, curre
 def _check_capacity_in_order(problems: Problems, database) -> None:
     """A stored database fits if it and every older database of its cluster fit the capacity together."""
     cluster = database.cluster
-    capacity = ClusterSpec.from_spec(cluster.spec).capacity_bytes
+    capacity = cluster.typed_spec.capacity_bytes
     used = 0
     for pk, footprint in database_footprints(cluster):
         if pk == database.pk:

@@ -11,9 +11,10 @@ from __future__ import annotations
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from accounts.visibility import visible_clusters, visible_databases
+from core import kinds
 
 from .fanout import Frame, hub
+from .kinds import KINDS
 
 # Close codes in the application range (4000-4999), so the page knows not to retry. The socket is
 # accepted before it is closed with them: a rejected handshake reaches browsers only as code 1006.
@@ -84,7 +85,7 @@ class StatusConsumer(AsyncJsonWebsocketConsumer):
 
     def may_see(self, payload: dict) -> bool:
         """Every member may see clusters; a database only its team's members (and staff)."""
-        if self.is_staff or payload.get("kind") == "cluster":
+        if self.is_staff or not kinds.get(payload.get("kind")).team_scoped:
             return True
         return payload.get("team") in self.team_ids
 
@@ -107,5 +108,4 @@ class StatusConsumer(AsyncJsonWebsocketConsumer):
 
     @database_sync_to_async
     def _may_open(self, kind: str, pk: int) -> bool:
-        visible = visible_clusters if kind == "cluster" else visible_databases
-        return visible(self.user).filter(pk=pk).exists()
+        return KINDS[kind].queryset(self.user).filter(pk=pk).exists()

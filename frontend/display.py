@@ -7,27 +7,12 @@ from __future__ import annotations
 
 import re
 
-from targets import managed
-from targets.quantity import format_memory
+from core import kinds
+from core.quantity import format_memory
 
-# Tone of a state: "ok" (green), "busy" (blue, something is happening), "bad" (red). Always shown
-# together with the state word and a symbol, never colour alone.
-TONES = {
-    managed.RUNNING: "ok",
-    managed.DB_ACTIVE: "ok",
-    managed.PENDING_CREATION: "busy",
-    managed.INITIALIZING: "busy",
-    managed.DB_PENDING: "busy",
-    managed.DB_CHANGE_PENDING: "busy",
-    managed.DB_DELETE_PENDING: "busy",
-    managed.DB_RECOVERY: "busy",
-    managed.ERROR: "bad",
-    managed.INVALID: "bad",
-    managed.DB_CREATION_FAILED: "bad",
-}
+# Each state's tone ("ok" green, "busy" blue, "bad" red) is defined with the word in its kind's
+# StatusSet (targets/managed.py). Always shown together with the word and a symbol, never colour alone.
 SYMBOLS = {"ok": "●", "busy": "◐", "bad": "✕"}
-# What a freshly created object shows before its first reconcile.
-INITIAL_STATE = {"cluster": managed.PENDING_CREATION, "database": managed.DB_PENDING}
 
 _FRACTION = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")
 
@@ -36,8 +21,9 @@ def summarize(payload: dict) -> dict:
     """Display fields of a cluster or database payload (see `timeline.broadcast.object_payload`)."""
     status = payload.get("status") or {}
     spec = payload.get("spec") or {}
-    state = status.get("state") or INITIAL_STATE[payload["kind"]]
-    tone = TONES.get(state, "busy")
+    statuses = kinds.get(payload["kind"]).statuses
+    state = status.get("state") or statuses.initial  # before the first reconcile
+    tone = statuses.tone(state)
     generation = int(payload.get("generation") or 0)
     observed = int(status.get("observedGeneration") or 0)
     done, total, what = _fraction(status, spec)
@@ -51,7 +37,7 @@ def summarize(payload: dict) -> dict:
         "specStatus": status.get("specStatus") or "Valid",
         "generation": generation,
         "observedGeneration": observed,
-        "progress": _progress(payload, status, state, generation, observed, (done, total, what)),
+        "progress": _progress(payload, status, tone, generation, observed, (done, total, what)),
         "progressDone": done,
         "progressTotal": total,
         "deleting": bool(payload.get("deleting")),
@@ -76,7 +62,7 @@ def _fraction(status: dict, spec: dict) -> tuple[int | None, int | None, str]:
     return None, None, ""
 
 
-def _progress(payload: dict, status: dict, state: str, generation: int, observed: int,
+def _progress(payload: dict, status: dict, tone: str, generation: int, observed: int,
               fraction: tuple[int | None, int | None, str]) -> str:
     """One line saying what is happening right now, or "" when the object is settled."""
     message = _waiting_message(status)
@@ -91,9 +77,9 @@ def _progress(payload: dict, status: dict, state: str, generation: int, observed
     done, total, what = fraction
     if total:
         parts.append(f"{done} of {total} {what}")
-    if generation > observed and TONES.get(state) != "bad":
+    if generation > observed and tone != "bad":
         parts.append(f"Applying generation {generation} (observed {observed})")
-    if TONES.get(state, "busy") != "ok" and message:
+    if tone != "ok" and message:
         parts.append(message)
     return "; ".join(parts)
 

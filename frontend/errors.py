@@ -2,7 +2,7 @@
 
 Django shows its debug page (settings, a traceback, local variables) for any unhandled exception
 when DEBUG is on, which `make run` turns on; a dashboard user must never see that. The API answers
-JSON errors itself (controlplane/api_errors.py) and the admin is Django's, so both are left alone.
+JSON errors itself (targets/api/errors.py) and the admin is Django's, so both are left alone.
 """
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """What the dashboard needs to know about each kind of object, so views are written once.
 
 Upgrade, delete, state and lookup views take a `Kind` instead of repeating themselves for clusters
-and databases. Services are imported when called: they are the write path, not the dashboard's.
+and databases; each reads the kind's registration (core/kinds.py) for its model and services.
 """
 from __future__ import annotations
 
@@ -11,23 +11,28 @@ from typing import Any
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
-from accounts.permissions import is_owner_or_staff
 from accounts.visibility import visible_clusters, visible_databases
+from core import kinds
+from core.drivers import driver_for
 
 
 @dataclass(frozen=True)
 class Kind:
-    name: str  # "cluster" | "database"
-    label: str
+    name: str  # a registered kind: "cluster" | "database"
+
+    @property
+    def registered(self) -> kinds.Kind:
+        return kinds.get(self.name)
+
+    @property
+    def label(self) -> str:
+        return self.name
 
     def queryset(self, user) -> QuerySet:
         """The objects `user` may see, with what their pages show joined in."""
-        from clusters.models import Cluster
-        from databases.models import Database
-
-        if self.name == "cluster":
-            return visible_clusters(user, Cluster.objects.select_related("target", "team"))
-        return visible_databases(user, Database.objects.select_related("cluster__target", "team"))
+        kind = self.registered
+        visible = visible_databases if kind.team_scoped else visible_clusters
+        return visible(user, kind.queryset())
 
     def get(self, user, pk: int) -> Any:
         """The object, or 404 when it does not exist or belongs to another team (its existence does not leak)."""
@@ -35,34 +40,22 @@ class Kind:
 
     def may_manage(self, user, obj) -> bool:
         """Staff change clusters; a database's team (and staff) change the database."""
-        if self.name == "cluster":
-            return user.is_staff
-        return is_owner_or_staff(user, obj)
+        return self.registered.may_manage(user, obj)
 
     def versions(self, obj) -> list[str]:
-        from targets.drivers import driver_for
-
         return driver_for(obj.target).redis_versions()
 
     def upgrade(self, obj, *, version: str, actor, expected_generation: int | None):
-        if self.name == "cluster":
-            from clusters.services import upgrade_cluster as service
-        else:
-            from databases.services import upgrade_database as service
-        return service(obj, version=version, actor=actor, expected_generation=expected_generation)
+        return self.registered.upgrade(obj, version=version, actor=actor, expected_generation=expected_generation)
 
     def delete(self, obj, *, actor, delete_data: bool) -> None:
-        if self.name == "cluster":
-            from clusters.services import delete_cluster as service
-        else:
-            from databases.services import delete_database as service
-        service(obj, actor=actor, delete_data=delete_data)
+        self.registered.request_deletion(obj, actor=actor, delete_data=delete_data)
 
     @property
     def detail_url_name(self) -> str:
         return f"frontend:{self.name}-detail"
 
 
-CLUSTER = Kind("cluster", "cluster")
-DATABASE = Kind("database", "database")
+CLUSTER = Kind("cluster")
+DATABASE = Kind("database")
 KINDS = {kind.name: kind for kind in (CLUSTER, DATABASE)}

@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from targets.drivers import TargetError
+from core.errors import TargetError
 
 from .client import KubeApi
 from .permissions import Permission, required_permissions

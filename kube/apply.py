@@ -11,8 +11,9 @@ import base64
 import copy
 from dataclasses import dataclass, field
 
-from targets.drivers import Happening, SpecNotRealisable
-from targets.quantity import parse_memory
+from core.drivers import Happening
+from core.errors import SpecNotRealisable
+from core.quantity import parse_memory
 
 from .client import KubeApi
 from .podspec import content_hash

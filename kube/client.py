@@ -6,7 +6,7 @@ call so a hanging API server becomes an error, not a stuck worker.
 
 `KubeApi` speaks the REST paths of the few kinds the control plane manages, through the official
 client's HTTP layer (auth, TLS and proxies as kubeconfig says), and turns failures into
-`targets.drivers.TargetError` with a readable reason.
+`core.errors.TargetError` with a readable reason.
 """
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 from kubernetes.client.exceptions import ApiException
 
-from targets.drivers import TargetError
+from core.errors import TargetError
 
 FIELD_MANAGER = "redis-controlplane"
 DEFAULT_TIMEOUT = 10.0

@@ -6,8 +6,8 @@ administrator can apply deploy/kubernetes/crds/ instead; lacking it is a note, n
 """
 from __future__ import annotations
 
+from core.errors import TargetError
 from operatorapi.schema import KINDS, crd
-from targets.drivers import TargetError
 
 from .access import allowed
 from .client import KubeApi

@@ -25,9 +25,11 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from clusters.render import SENTINEL_PORT, sentinel_hosts
-from databases.render import CLUSTER_BUS_PORT, REDIS_PORT
-from databases.spec import DatabaseSpec
+from dataplane.cluster import Node, myself, parse_info, parse_nodes, settled
+from dataplane.sentinel import monitor as sentinel_monitor
+from dataplane.slots import even_ranges
+from kube.render.cluster import SENTINEL_PORT, sentinel_hosts
+from kube.render.database import CLUSTER_BUS_PORT, REDIS_PORT
 
 DOWN_AFTER_MS = 5000
 FAILOVER_TIMEOUT_MS = 30000
@@ -122,19 +124,12 @@ class DataPlane:
         cluster = database.cluster
         quorum = len(sentinel_hosts(cluster)) // 2 + 1
         registered = 0
+        host, port = self.registered_address(master_host, REDIS_PORT)
         for _, sentinel in self._sentinels(cluster):
             try:
-                try:
-                    sentinel.execute_command("SENTINEL", "MASTER", database.name)
-                    continue
-                except redis.ResponseError:
-                    pass
-                host, port = self.registered_address(master_host, REDIS_PORT)
-                sentinel.execute_command("SENTINEL", "MONITOR", database.name, host, port, quorum)
-                for option, value in (("auth-pass", database.password), ("down-after-milliseconds", DOWN_AFTER_MS),
-                                      ("failover-timeout", FAILOVER_TIMEOUT_MS)):
-                    sentinel.execute_command("SENTINEL", "SET", database.name, option, value)
-                registered += 1
+                registered += sentinel_monitor(sentinel, database.name, host, port, quorum=quorum,
+                                               password=database.password, down_after_ms=DOWN_AFTER_MS,
+                                               failover_timeout_ms=FAILOVER_TIMEOUT_MS)
             except redis.RedisError as exc:
                 raise DataPlaneError(f"cannot register {database.name} with the sentinels: {exc}") from exc
             finally:
@@ -171,7 +166,7 @@ class DataPlane:
 
     def config_set(self, database, pod_hosts: list[str]) -> None:
         """Apply the live settings (maxmemory, policy, persistence) to every pod with CONFIG SET."""
-        settings = DatabaseSpec.from_spec(database.spec, database.name).redis_config().as_config_set()
+        settings = database.typed_spec.redis_config().as_config_set()
         for host in pod_hosts:
             connection = None
             try:
@@ -191,43 +186,49 @@ class DataPlane:
         equal slot ranges; pod `shardCount + i` replicates master `i % shardCount`. Returns (formed, what
         was done now); gossip takes a moment, so a caller looks again until formed.
         """
-        spec = DatabaseSpec.from_spec(database.spec, database.name)
+        spec = database.typed_spec
         masters, replicas = hosts[:spec.shard_count], hosts[spec.shard_count:]
         connections: dict[str, redis.Redis] = {}
         done: list[str] = []
         try:
             connections.update({host: self._connect(host, REDIS_PORT, database.password) for host in hosts})
             first = connections[hosts[0]]
-            known = _cluster_info(first)["cluster_known_nodes"]
+            known = parse_info(first.execute_command("CLUSTER", "INFO"))["cluster_known_nodes"]
             if int(known) < len(hosts):
                 for host in hosts[1:]:
                     first.execute_command("CLUSTER", "MEET", *self._meet_address(host))
                 done.append(f"introduced {len(hosts)} nodes to each other")
             ids = {host: connection.execute_command("CLUSTER", "MYID") for host, connection in connections.items()}
-            for index, host in enumerate(masters):
-                if not _own_slots(connections[host]):
-                    start, end = index * 16384 // len(masters), (index + 1) * 16384 // len(masters) - 1
+            for host, (start, end) in zip(masters, even_ranges(len(masters)), strict=True):
+                if not self._myself(connections[host]).slots:
                     connections[host].execute_command("CLUSTER", "ADDSLOTSRANGE", start, end)
                     done.append(f"slots {start}-{end} to {host.split('.', 1)[0]}")
             for index, host in enumerate(replicas):
                 master_id = ids[masters[index % len(masters)]]
-                nodes = connections[host].execute_command("CLUSTER", "NODES")
-                if f" {master_id} " in _myself(nodes) or master_id not in nodes:
+                nodes = parse_nodes(connections[host].execute_command("CLUSTER", "NODES"))
+                me = myself(nodes)
+                if (me is not None and me.master_id == master_id) or all(node.id != master_id for node in nodes):
                     continue  # already its replica, or it has not heard of the master yet
                 connections[host].execute_command("CLUSTER", "REPLICATE", master_id)
                 done.append(f"{host.split('.', 1)[0]} replicates {masters[index % len(masters)].split('.', 1)[0]}")
             if done:
                 return False, done
-            replicas_follow = all(
-                f" {ids[masters[index % len(masters)]]} "
-                in _myself(connections[host].execute_command("CLUSTER", "NODES"))
-                for index, host in enumerate(replicas))
-            return replicas_follow and all(_settled(c, len(hosts)) for c in connections.values()), done
+            replicas_follow = all(self._myself(connections[host]).master_id == ids[masters[index % len(masters)]]
+                                  for index, host in enumerate(replicas))
+            return replicas_follow and all(settled(parse_info(c.execute_command("CLUSTER", "INFO")), len(hosts))
+                                           for c in connections.values()), done
         except redis.RedisError as exc:
             raise DataPlaneError(f"forming the Redis Cluster of {database.name} failed: {exc}") from exc
         finally:
             for connection in connections.values():
                 connection.close()
+
+    @staticmethod
+    def _myself(connection: redis.Redis) -> Node:
+        me = myself(parse_nodes(connection.execute_command("CLUSTER", "NODES")))
+        if me is None:
+            raise redis.RedisError("CLUSTER NODES has no 'myself' line")
+        return me
 
     def _meet_address(self, host: str) -> tuple[str, int, int]:
         """IP, port and bus port a node is met at (CLUSTER MEET needs an IP, not a name)."""
@@ -242,24 +243,3 @@ def _is_ip(host: str) -> bool:
         return True
     except ValueError:
         return False
-
-
-def _cluster_info(connection: redis.Redis) -> dict[str, str]:
-    text = connection.execute_command("CLUSTER", "INFO")
-    if isinstance(text, dict):
-        return {k: str(v) for k, v in text.items()}
-    return dict(line.split(":", 1) for line in str(text).splitlines() if ":" in line)
-
-
-def _settled(connection: redis.Redis, size: int) -> bool:
-    info = _cluster_info(connection)
-    return info.get("cluster_state") == "ok" and int(info.get("cluster_known_nodes", 0)) == size
-
-
-def _myself(nodes: str) -> str:
-    return next((line for line in str(nodes).splitlines() if "myself" in line), "") + " "
-
-
-def _own_slots(connection: redis.Redis) -> bool:
-    """True when this node serves slots (a myself line lists slot ranges after its 8 fixed fields)."""
-    return len(_myself(connection.execute_command("CLUSTER", "NODES")).split()) > 8

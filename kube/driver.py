@@ -1,6 +1,6 @@
 """The Kubernetes target: render -> apply what differs -> rig services -> roll -> observe.
 
-One instance per Target (see targets.drivers.driver_for). The engine (targets/reconcile.py) owns
+One instance per Target (see core.drivers.driver_for). The engine (engine/reconcile.py) owns
 locking, status writes, events and retries; this driver only touches Kubernetes and the data plane.
 """
 from __future__ import annotations
@@ -11,22 +11,21 @@ import logging
 
 from django.conf import settings
 
-from clusters.render import render_cluster
-from clusters.spec import ClusterSpec
-from databases.render import SHARD_COUNT_ANNOTATION, database_port, live_config, render_database, service_names
-from databases.spec import DatabaseSpec
-from targets import managed
-from targets.drivers import (
+from core.drivers import (
     Condition,
     ConnectionInfo,
     Happening,
     Observation,
     Probe,
-    SpecNotRealisable,
-    TargetError,
     common_spec_problems,
     register_driver,
 )
+from core.errors import SpecNotRealisable, TargetError
+from dataplane.cluster import MASTER
+from kube.render.cluster import render_cluster
+from kube.render.database import SHARD_COUNT_ANNOTATION, database_port, live_config, render_database, service_names
+from specs.database import DatabaseSpec
+from targets import managed
 
 from . import rigger, rollout
 from .access import check_access
@@ -81,10 +80,9 @@ class KubernetesDriver:
         problems = common_spec_problems(wanted, "kubernetes")
         problems.update(module_problems(wanted.modules, resolve_version(wanted.redis_version, self.target),
                                         self.target))
-        if current is not None and current.shard_count != wanted.shard_count:
-            problems["spec.shardCount"] = (f"cannot change from {current.shard_count} to {wanted.shard_count} on a "
-                                           "kubernetes target yet: online resharding is done by the local target "
-                                           "only")
+        problem = current and resharding_problem(current.shard_count, wanted.shard_count)
+        if problem:
+            problems["spec.shardCount"] = problem
         return problems
 
     def database_ports(self) -> range:
@@ -120,7 +118,7 @@ class KubernetesDriver:
 
     # --- clusters ----------------------------------------------------------------------------------
     def apply_cluster(self, cluster) -> Observation:
-        spec = ClusterSpec.from_spec(cluster.spec)
+        spec = cluster.typed_spec
         live = self.live.cluster_objects(cluster)
         if not live:
             self._ensure_namespace(cluster.namespace)
@@ -150,12 +148,12 @@ class KubernetesDriver:
     # --- databases ---------------------------------------------------------------------------------
     def apply_database(self, database) -> Observation:
         cluster = database.cluster
-        spec = DatabaseSpec.from_spec(database.spec, database.name)
+        spec = database.typed_spec
         live = self.live.database_objects(database)
         self._check_sharding_realisable(database, spec, named(live, "StatefulSet", database.name))
         desired = render_database(database)
         result = Applier(self.api).sync(desired, _applied_kinds(live),
-                                        resize_allowed=ClusterSpec.from_spec(cluster.spec).enable_volume_resize,
+                                        resize_allowed=cluster.typed_spec.enable_volume_resize,
                                         spec_unchanged=database.observed_generation == database.generation)
         happenings = list(result.happenings)
         conditions: list[Condition] = []
@@ -230,7 +228,7 @@ class KubernetesDriver:
     def _rig(self, database, spec: DatabaseSpec, pods: list[dict]) -> tuple[list[str], list[Happening]]:
         names = [p["metadata"]["name"] for p in pods]
         current = [p["metadata"]["name"] for p in pods
-                   if (p["metadata"].get("labels") or {}).get(rigger.ROLE_LABEL) == rigger.MASTER]
+                   if (p["metadata"].get("labels") or {}).get(rigger.ROLE_LABEL) == MASTER]
         sentinel_master = self.dataplane.master_host(database) if spec.shard_count == 1 else None
         masters = rigger.choose_masters(names, current, sentinel_master, spec.shard_count)
         happenings = rigger.rig(self.api, pods, masters)
@@ -246,7 +244,7 @@ class KubernetesDriver:
     def _apply_live_config(self, database, pods: list[dict], claims: list[dict],
                            conditions: list[Condition]) -> list[Happening]:
         """CONFIG SET the live settings on ready pods that have not had this version of them yet."""
-        wanted = content_hash(live_config(DatabaseSpec.from_spec(database.spec, database.name).redis_config()))
+        wanted = content_hash(live_config(database.typed_spec.redis_config()))
         if not self.dataplane.enabled:
             conditions.append(Condition("LiveConfig", "Unknown", "DataPlaneUnavailable",
                                         "the control plane cannot reach Redis in this target; live settings "
@@ -271,10 +269,9 @@ class KubernetesDriver:
             raise SpecNotRealisable("shardCount > 1 needs the data plane on a kubernetes target (in_cluster or "
                                     "dataplane_addresses or dataplane_nameserver) to form the Redis Cluster")
         live_count = ((statefulset or {}).get("metadata", {}).get("annotations") or {}).get(SHARD_COUNT_ANNOTATION)
-        if live_count and live_count != str(spec.shard_count):
-            raise SpecNotRealisable(f"shardCount cannot change from {live_count} to {spec.shard_count} on a "
-                                    "kubernetes target yet: resharding a running database is done only by the "
-                                    "local target; set it back")
+        problem = str(live_count).isdigit() and resharding_problem(int(live_count), spec.shard_count)
+        if problem:
+            raise SpecNotRealisable(f"shardCount {problem}; set it back")
 
     def _form_cluster(self, database, spec: DatabaseSpec, pods: list[dict], claims: list[dict],
                       conditions: list[Condition]) -> list[Happening]:
@@ -354,3 +351,10 @@ def _pod_host(database, pod_name: str) -> str:
 def _no_rollout() -> rollout.Step:
     return rollout.Step(rollout.DONE, None, "", 0, 0)
 
+
+def resharding_problem(current: int, wanted: int) -> str | None:
+    """This target's one wording for refusing to reshard: the write check and the stored-spec check say the same."""
+    if current == wanted:
+        return None
+    return (f"cannot change from {current} to {wanted} on a kubernetes target yet: online resharding is done by "
+            "the local target only")

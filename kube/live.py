@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator
 
-from targets.drivers import TargetError
+from core.errors import TargetError
 
 from .client import KubeApi
 from .podspec import CLUSTER_LABEL, DATABASE_LABEL, MANAGED_BY

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from clusters.render import SENTINEL_ROLE_RULES
+from kube.render.cluster import SENTINEL_ROLE_RULES
 
 from .client import KINDS
 

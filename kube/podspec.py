@@ -1,6 +1,6 @@
 """What cluster (REC) and database (REDB) manifests share: labels, placement, probes, volumes.
 
-Both renderers (`clusters/render.py`, `databases/render.py`) build their pods from these pieces,
+Both renderers (`kube/render/cluster.py`, `kube/render/database.py`) build their pods from these pieces,
 so a label or placement rule is written once.
 """
 from __future__ import annotations
@@ -9,9 +9,9 @@ import hashlib
 import json
 import math
 
-from clusters.spec import ClusterSpec
-from targets.engines import VALKEY, engine_of, number_of
-from targets.quantity import parse_memory
+from core.engines import VALKEY, engine_of, number_of
+from core.quantity import parse_memory
+from specs.cluster import ClusterSpec
 
 MANAGED_BY = "redis-controlplane"
 APP = "redis-enterprise"
@@ -60,7 +60,7 @@ def metadata(name: str, namespace: str, object_labels: dict, annotations: dict |
 
 
 def image(version: str) -> str:
-    """The stock image of a version: redis:7.2, or valkey/valkey:9.1 for valkey-9.1 (targets/engines.py)."""
+    """The stock image of a version: redis:7.2, or valkey/valkey:9.1 for valkey-9.1 (core/engines.py)."""
     if engine_of(version) == VALKEY:
         return f"{VALKEY_IMAGE}:{number_of(version)}"
     return f"{REDIS_IMAGE}:{version}"

@@ -7,13 +7,16 @@ makes master (ordinal 0; for a sharded database the first `shardCount` pods).
 """
 from __future__ import annotations
 
-from targets.drivers import Happening
+from core.drivers import Happening, driver_for
+from core.errors import InternalError, TargetError
+from core.locks import LockBusy
+from databases.models import Database
+from dataplane.cluster import MASTER, REPLICA
+from engine.reconcile import reconcile
+from targets.models import Target
 
 from .client import KubeApi
 from .podspec import ROLE_LABEL
-
-MASTER = "master"
-REPLICA = "replica"
 
 
 def choose_masters(pod_names: list[str], current_masters: list[str], sentinel_master: str | None,
@@ -53,13 +56,6 @@ def follow_masters() -> int:
     Service selects; returns how many moved. Run every few seconds (Celery beat, `kube.tasks.follow_masters`)
     so a failover is followed within seconds, not at the next periodic pass. Costs one sentinel query per
     replicated database and no Kubernetes call unless something moved."""
-    from databases.models import Database
-    from databases.spec import DatabaseSpec
-    from targets.drivers import TargetError, driver_for
-    from targets.locks import LockBusy
-    from targets.models import Target
-    from targets.reconcile import reconcile
-
     moved = 0
     for target in Target.objects.filter(kind=Target.KUBERNETES):
         dataplane = driver_for(target).dataplane
@@ -68,7 +64,7 @@ def follow_masters() -> int:
         databases = Database.objects.filter(cluster__target=target, deletion_requested_at__isnull=True) \
             .select_related("cluster")
         for database in databases:
-            spec = DatabaseSpec.from_spec(database.spec, database.name)
+            spec = database.typed_spec
             if not spec.replication or spec.shard_count > 1 or not database.status.get("master"):
                 continue
             host = dataplane.master_host(database)
@@ -77,6 +73,6 @@ def follow_masters() -> int:
             try:
                 reconcile("database", database.pk, lock_wait=0)
                 moved += 1
-            except (LockBusy, TargetError):
+            except (LockBusy, TargetError, InternalError):
                 continue  # a reconcile is running, or will be retried; the next round looks again
     return moved

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
+from core.drivers import Condition, Observation
 from targets import managed
-from targets.drivers import Condition, Observation
 
 from .rollout import DONE, Step
 

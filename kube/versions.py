@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 
-from targets.engines import default_version, describe, number_of
+from core.engines import default_version, describe, number_of
 from targets.modules import CATALOG
 from targets.modules import module_problems as catalog_problems
 

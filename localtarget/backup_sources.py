@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from targets.drivers import TargetError
+from core.errors import TargetError
 
 from . import processes, redis_cluster
 from .shards import DatabaseParts, current_master

@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from targets.drivers import TargetError
+from core.errors import TargetError
 from targets.private_files import PRIVATE_UMASK, write_private
 
 from .layout import ShardProcess

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from databases.spec import DatabaseSpec, RedisConfig
+from specs.database import DatabaseSpec, RedisConfig
 
 SENTINEL_DOWN_AFTER_MS = 2000
 SENTINEL_FAILOVER_TIMEOUT_MS = 10000

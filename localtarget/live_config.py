@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import redis
 
-from targets.drivers import Happening, TargetError
+from core.drivers import Happening
+from core.errors import TargetError
 
 from . import processes, sentinel
 from .shards import DatabaseParts, observe_views

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import redis
 
+from core.drivers import Condition, Happening, Observation
 from targets import managed
-from targets.drivers import Condition, Happening, Observation
 
 from . import processes, sentinel
 from .layout import Process

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from targets.drivers import TargetError
+from core.errors import TargetError
 from targets.private_files import open_private, write_private
 
 

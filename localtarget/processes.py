@@ -20,7 +20,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from targets.drivers import TargetError
+from core.errors import TargetError
 from targets.private_files import PRIVATE_UMASK, write_private
 
 from .layout import Process

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import logging
 
-from django.db import transaction
-from django.db.models import F
-
-from targets.drivers import Happening
+from clusters.services import set_recovery
+from core.drivers import Happening
+from engine.reconcile import reconcile_until_settled
+from timeline.record import CONTROLPLANE_ACTOR
 
 log = logging.getLogger(__name__)
 DATABASE_TIMEOUT = 90.0
@@ -19,8 +19,6 @@ DATABASE_TIMEOUT = 90.0
 
 def recover_cluster(cluster) -> list[Happening]:
     """Reconcile every database of the cluster in the foreground, then clear the recovery flag."""
-    from targets.reconcile import reconcile_until_settled
-
     results = []
     for database in cluster.databases.filter(deletion_requested_at__isnull=True).order_by("name"):
         outcome = reconcile_until_settled("database", database.pk, timeout=DATABASE_TIMEOUT)
@@ -32,28 +30,10 @@ def recover_cluster(cluster) -> list[Happening]:
 
 def request_recovery(cluster, *, actor: str) -> None:
     """Set `clusterRecovery: true` (what `manage.py recover` does before reconciling)."""
-    _set_flag(cluster, True, "RecoveryRequested", "clusterRecovery set: every database is brought back from "
-              "its persistence files", actor=actor)
+    set_recovery(cluster, enabled=True, actor=actor, reason="RecoveryRequested")
 
 
 def clear_flag(cluster, summary: str) -> None:
-    _set_flag(cluster, False, "RecoveryFlagCleared", f"clusterRecovery cleared after recovery ({summary})")
-
-
-def _set_flag(cluster, value: bool, reason: str, message: str, *, actor: str | None = None) -> None:
-    """A minimal, targeted spec write: only `clusterRecovery` changes; the generation is bumped."""
-    from clusters.models import Cluster
-    from timeline.record import CONTROLPLANE_ACTOR, record_event
-
-    with transaction.atomic():
-        stored = Cluster.objects.select_for_update().get(pk=cluster.pk)
-        if bool(stored.spec.get("clusterRecovery", False)) == value:
-            return
-        spec = dict(stored.spec)
-        if value:
-            spec["clusterRecovery"] = True
-        else:
-            spec.pop("clusterRecovery", None)
-        Cluster.objects.filter(pk=cluster.pk).update(spec=spec, generation=F("generation") + 1)
-        stored.refresh_from_db()
-        record_event(stored, reason, message, actor=actor or CONTROLPLANE_ACTOR)
+    """Clear `clusterRecovery` through the cluster services (validated, published, reconciled again)."""
+    log.info("cluster %s recovered: %s", cluster.name, summary)
+    set_recovery(cluster, enabled=False, actor=CONTROLPLANE_ACTOR, reason="RecoveryFlagCleared")

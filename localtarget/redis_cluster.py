@@ -7,54 +7,19 @@ changes (plan: slots.py) and restarts processes, the same way roles.py rules for
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 
 import redis
 
-from targets.drivers import Happening, TargetError
+from core.drivers import Happening
+from core.errors import TargetError
+from dataplane.cluster import Node, parse_info, parse_nodes
+from dataplane.slots import even_ranges, plan_moves
 
 from . import processes
 from .layout import ShardProcess
 from .shards import DatabaseParts
-from .slots import even_ranges, plan_moves
 
 JOIN_TIMEOUT = 20.0
-
-
-@dataclass
-class Node:
-    id: str
-    port: int
-    flags: set[str]
-    master_id: str
-    slots: list[int] = field(default_factory=list)
-
-    @property
-    def is_master(self) -> bool:
-        return "master" in self.flags
-
-    @property
-    def failed(self) -> bool:
-        return "fail" in self.flags or "noaddr" in self.flags
-
-
-def parse_nodes(text: str) -> list[Node]:
-    """CLUSTER NODES output -> nodes (slot ranges expanded; migrating/importing markers ignored)."""
-    nodes = []
-    for line in text.strip().splitlines():
-        parts = line.split()
-        if len(parts) < 8:
-            continue
-        port = int(parts[1].split("@")[0].rsplit(":", 1)[1] or 0)
-        slots = []
-        for item in parts[8:]:
-            if item.startswith("["):
-                continue
-            first, _, last = item.partition("-")
-            slots.extend(range(int(first), int(last or first) + 1))
-        nodes.append(Node(id=parts[0], port=port, flags=set(parts[2].split(",")),
-                          master_id=parts[3] if parts[3] != "-" else "", slots=slots))
-    return nodes
 
 
 def _conn(proc: ShardProcess, parts: DatabaseParts) -> redis.Redis:
@@ -62,8 +27,7 @@ def _conn(proc: ShardProcess, parts: DatabaseParts) -> redis.Redis:
 
 
 def cluster_nodes(proc: ShardProcess, parts: DatabaseParts) -> list[Node]:
-    raw = _conn(proc, parts).execute_command("CLUSTER", "NODES")
-    return parse_nodes(raw if isinstance(raw, str) else str(raw))
+    return parse_nodes(_conn(proc, parts).execute_command("CLUSTER", "NODES"))
 
 
 def live(parts: DatabaseParts, members: list[ShardProcess]) -> list[ShardProcess]:
@@ -200,8 +164,8 @@ def slots_of(parts: DatabaseParts, procs: list[ShardProcess]) -> int:
 
 
 def _wait_state_ok(parts: DatabaseParts, members: list[ShardProcess]) -> None:
-    _wait(lambda: all("cluster_state:ok" in str(_conn(p, parts).execute_command("CLUSTER", "INFO"))
-                      for p in members), "the cluster state to be ok")
+    _wait(lambda: all(cluster_info(p, parts).get("cluster_state") == "ok" for p in members),
+          "the cluster state to be ok")
 
 
 def _wait(predicate, what: str, timeout: float = JOIN_TIMEOUT) -> None:
@@ -217,5 +181,4 @@ def _wait(predicate, what: str, timeout: float = JOIN_TIMEOUT) -> None:
 
 
 def cluster_info(proc: ShardProcess, parts: DatabaseParts) -> dict[str, str]:
-    raw = str(_conn(proc, parts).execute_command("CLUSTER", "INFO"))
-    return dict(line.split(":", 1) for line in raw.splitlines() if ":" in line)
+    return parse_info(_conn(proc, parts).execute_command("CLUSTER", "INFO"))

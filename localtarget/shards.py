@@ -6,8 +6,9 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from databases.spec import DatabaseSpec
-from targets.drivers import Happening, TargetError
+from core.drivers import Happening
+from core.errors import TargetError
+from specs.database import DatabaseSpec
 
 from . import layout, processes, sentinel, versions
 from .haproxy import Endpoint

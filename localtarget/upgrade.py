@@ -10,8 +10,9 @@ import time
 
 import redis
 
-from targets.drivers import Happening, TargetError
-from targets.engines import describe
+from core.drivers import Happening
+from core.engines import describe
+from core.errors import TargetError
 
 from . import processes, sentinel
 from .layout import ShardProcess

@@ -12,11 +12,13 @@ import yaml
 from django.db import transaction
 from django.utils import timezone
 
-from .drivers import TargetError, install_target_definitions, probe_target
+from core.drivers import install_target_definitions, probe_target
+from core.errors import SpecError, TargetError
+from core.validation import dns_label_problem
+
 from .models import Target
 from .sealing import seal
-from .validation import dns_label_problem
-from .writes import SpecError, WriteResult
+from .writes import WriteResult
 
 KUBECONFIG_MAX_BYTES = 256 * 1024
 CONTEXT_MAX = 253

@@ -1,13 +1,16 @@
 """What clusters and databases share: a desired spec, its generation and the observed status."""
+import copy
+
 from django.db import models
 
-# Status words. Clusters use the REC words; databases the REDB words (see DESIGN.md).
+from core.kinds import Status, StatusSet
+
+# Status words. Clusters use the REC words; databases the REDB words (docs/architecture.md, "Status words").
 PENDING_CREATION = "PendingCreation"
 INITIALIZING = "Initializing"
 RUNNING = "Running"
 ERROR = "Error"
 INVALID = "Invalid"
-CLUSTER_STATES = [PENDING_CREATION, INITIALIZING, RUNNING, ERROR, INVALID]
 
 DB_PENDING = "pending"
 DB_ACTIVE = "active"
@@ -15,8 +18,25 @@ DB_CHANGE_PENDING = "active-change-pending"
 DB_DELETE_PENDING = "delete-pending"
 DB_CREATION_FAILED = "creation-failed"
 DB_RECOVERY = "recovery"
-DATABASE_STATES = [DB_PENDING, DB_ACTIVE, DB_CHANGE_PENDING, DB_DELETE_PENDING, DB_CREATION_FAILED, DB_RECOVERY,
-                   ERROR, INVALID]
+
+# Every word with its label and tone ("ok" green, "busy" blue, "bad" red; the dashboard always shows the
+# word and a symbol with the colour). The one definition the engine, API and dashboard read.
+_FAILED = [Status(ERROR, "Error", "bad"), Status(INVALID, "Invalid", "bad")]
+CLUSTER_STATUSES = StatusSet([
+    Status(PENDING_CREATION, "Pending creation", "busy"),
+    Status(INITIALIZING, "Initializing", "busy"),
+    Status(RUNNING, "Running", "ok"),
+    *_FAILED,
+], initial=PENDING_CREATION, running=RUNNING)
+DATABASE_STATUSES = StatusSet([
+    Status(DB_PENDING, "Pending", "busy"),
+    Status(DB_ACTIVE, "Active", "ok"),
+    Status(DB_CHANGE_PENDING, "Active, change pending", "busy"),
+    Status(DB_DELETE_PENDING, "Delete pending", "busy"),
+    Status(DB_CREATION_FAILED, "Creation failed", "bad"),
+    Status(DB_RECOVERY, "Recovery", "busy"),
+    *_FAILED,
+], initial=DB_PENDING, running=DB_ACTIVE, deleting=DB_DELETE_PENDING)
 
 
 class ManagedObject(models.Model):
@@ -53,6 +73,19 @@ class ManagedObject(models.Model):
             self.status = {"state": self.initial_state, "specStatus": "Valid", "observedGeneration": 0,
                            "conditions": []}
         super().save(*args, **kwargs)
+
+    def parse_spec(self):
+        """The typed view of `spec` (ClusterSpec, DatabaseSpec); set by subclasses."""
+        raise NotImplementedError
+
+    @property
+    def typed_spec(self):
+        """`spec` parsed once for as long as it stays the same: a reconcile reads it many times."""
+        cached = self.__dict__.get("_typed_spec")
+        if cached is None or cached[0] != self.spec or cached[1] != self.name:
+            cached = (copy.deepcopy(self.spec), self.name, self.parse_spec())
+            self.__dict__["_typed_spec"] = cached
+        return cached[2]
 
     @property
     def state(self) -> str:

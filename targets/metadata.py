@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from .validation import Problems, dns_subdomain_problem, expect_mapping
+from core.validation import Problems, dns_subdomain_problem, expect_mapping
 
 LABEL_VALUE_MAX = 63
 NAME_MAX = 63

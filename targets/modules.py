@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from .engines import REDIS, describe, engine_of
+from core.engines import REDIS, describe, engine_of
 
 
 @dataclass(frozen=True)

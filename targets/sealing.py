@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from django.core.exceptions import ImproperlyConfigured
 
-from .drivers import TargetError
+from core.errors import TargetError
+
 from .encryption import decrypt, encrypt
 
 

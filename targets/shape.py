@@ -7,9 +7,8 @@ Fields this control plane acts on are checked by the kind's validator with its o
 """
 from __future__ import annotations
 
+from core.validation import Problems, expect_bool, expect_int, expect_list, expect_mapping, unknown_field_message
 from operatorapi.field import ANY, ARRAY, BOOLEAN, INTEGER, MAP, NUMBER, OBJECT, QUANTITY, STRING, USED, Field
-
-from .validation import Problems, expect_bool, expect_int, expect_list, expect_mapping, unknown_field_message
 
 
 def check_defined(problems: Problems, data: dict, definition: Field, path: str) -> None:

@@ -14,23 +14,11 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-
-class SpecError(Exception):
-    """Invalid input. `errors` maps a field path (e.g. "spec.memorySize", "name") to messages."""
-
-    def __init__(self, errors: dict[str, list[str]], warnings: list[str] | None = None):
-        self.errors = errors
-        self.warnings = warnings or []
-        super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()))
-
-
-class StaleGeneration(Exception):
-    """The write was based on an older generation than the stored one (HTTP 409)."""
-
-    def __init__(self, expected: int, actual: int):
-        self.expected, self.actual = expected, actual
-        super().__init__(f"the object changed since generation {expected}; it is now at generation {actual}. "
-                         "Reload and apply your change again.")
+from core.errors import SpecError, StaleGeneration
+from core.hooks import request_reconcile
+from timeline.broadcast import publish_status
+from timeline.models import Event
+from timeline.record import actor_name, record_event
 
 
 @dataclass
@@ -45,8 +33,6 @@ class WriteResult:
 
 def actor_label(actor) -> str:
     """What the timeline shows as the author: a user's username, or a plain string such as "cli"."""
-    from timeline.record import actor_name
-
     if isinstance(actor, str):
         return actor or "unknown"
     return actor_name(actor)
@@ -84,12 +70,6 @@ def describe_changes(old: dict, new: dict) -> str:
 
 def announce_write(obj, *, actor, reason: str, message: str, warnings: list[str]) -> None:
     """Record the write and any unused-field warnings in the timeline, tell dashboards, ask for a reconcile."""
-    from timeline.broadcast import publish_status
-    from timeline.models import Event
-    from timeline.record import record_event
-
-    from .enqueue import request_reconcile
-
     who = actor_label(actor)
     record_event(obj, reason, message, actor=who)
     if warnings:
@@ -143,8 +123,6 @@ def store_metadata(obj, metadata: dict[str, dict[str, str]], *, actor=None) -> b
     On a stored row the change is saved and recorded as an event, not as a new generation: as on
     Kubernetes, metadata is not part of the desired state.
     """
-    from timeline.record import record_event
-
     changed = [part for part in ("labels", "annotations") if part in metadata and metadata[part] != getattr(obj, part)]
     for part in changed:
         setattr(obj, part, metadata[part])

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from backups import manifest, plan
+from core.validation import Problems
 from databases.backup_spec import BackupConfig, check_backup
-from targets.validation import Problems
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 

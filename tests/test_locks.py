@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from targets.locks import LockBusy, object_lock, redis_client
+from core.locks import LockBusy, object_lock, redis_client
 
 ROOT = Path(__file__).resolve().parents[1]
 TTL = 3.0  # seconds; the shipped default is settings.CONTROLPLANE_LOCK_TTL (30)
@@ -21,7 +21,7 @@ import django, sys, time
 django.setup()
 from django.conf import settings
 settings.REDIS_URL = sys.argv[1]
-from targets.locks import object_lock
+from core.locks import object_lock
 with object_lock("database", 4242, wait=0, ttl=float(sys.argv[2])):
     print("held", flush=True)
     time.sleep(3600)

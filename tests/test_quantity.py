@@ -1,6 +1,6 @@
 import pytest
 
-from targets.quantity import QuantityError, format_memory, parse_memory
+from core.quantity import QuantityError, format_memory, parse_memory
 
 
 @pytest.mark.parametrize("text,expected", [

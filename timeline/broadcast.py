@@ -13,6 +13,8 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
+from core import kinds
+
 log = logging.getLogger(__name__)
 
 
@@ -20,10 +22,11 @@ def groups_for(obj) -> list[str]:
     groups = [f"{obj.kind}-{obj.pk}", "staff"]
     if getattr(obj, "team_id", None):
         groups.append(f"team-{obj.team_id}")
-    if obj.kind == "database":
-        groups.append(f"cluster-{obj.cluster_id}")
-    else:
-        groups.append("clusters")
+    kind = kinds.of(obj)
+    if kind.parent:
+        groups.append(f"{kind.parent}-{getattr(obj, kind.parent + '_id')}")
+    if not kind.team_scoped:
+        groups.append(kind.plural)
     return groups
 
 
@@ -48,28 +51,13 @@ def object_payload(obj) -> dict:
         "status": obj.status,
         "deleting": obj.deletion_requested_at is not None,
     }
-    payload["spec"] = spec_summary(obj)
-    if obj.kind == "database":
-        payload["cluster"] = obj.cluster.name
-        payload["clusterId"] = obj.cluster_id
+    kind = kinds.of(obj)
+    payload["spec"] = kind.summary(obj)
+    if kind.parent:
+        parent = getattr(obj, kind.parent)
+        payload[kind.parent] = parent.name
+        payload[f"{kind.parent}Id"] = parent.pk
     return payload
-
-
-def spec_summary(obj) -> dict:
-    """The spec fields dashboards show, defaulted by the spec views (no credentials, no placement)."""
-    from clusters.spec import ClusterSpec
-    from databases.spec import DatabaseSpec
-
-    if obj.kind == "cluster":
-        cluster = ClusterSpec.from_spec(obj.spec)
-        return {"nodes": cluster.nodes, "redisVersion": cluster.redis_version}
-    database = DatabaseSpec.from_spec(obj.spec, obj.name)
-    return {
-        "memorySize": obj.spec.get("memorySize"), "memoryBytes": database.memory_bytes,
-        "shardCount": database.shard_count, "replication": database.replication,
-        "persistence": database.persistence, "evictionPolicy": database.eviction_policy,
-        "databasePort": database.port, "redisVersion": database.redis_version,
-    }
 
 
 def publish_status(obj, deleted: bool = False) -> None:
@@ -80,11 +68,16 @@ def publish_status(obj, deleted: bool = False) -> None:
     transaction.on_commit(lambda: _send(groups, {"type": "object.changed", "object": payload}))
 
 
+def event_payload(event) -> dict:
+    """An event as pages receive it, live (websocket) or on a refetch (state endpoint)."""
+    return {"id": event.pk, "time": event.time.isoformat(), "type": event.type, "reason": event.reason,
+            "message": event.message, "actor": event.actor}
+
+
 def publish_event(obj, event) -> None:
     payload = {
         "kind": obj.kind, "id": obj.pk, "name": obj.name, "team": getattr(obj, "team_id", None),
-        "event": {"id": event.pk, "time": event.time.isoformat(), "type": event.type, "reason": event.reason,
-                  "message": event.message, "actor": event.actor},
+        "event": event_payload(event),
     }
     groups = groups_for(obj)
     transaction.on_commit(lambda: _send(groups, {"type": "object.event", **payload}))

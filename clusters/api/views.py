@@ -9,9 +9,11 @@ from accounts.permissions import IsStaffOrReadOnly
 from accounts.visibility import visible_clusters
 from clusters import services
 from clusters.models import Cluster
-from controlplane.api_errors import Conflict
+from core import kinds
+from core.errors import SpecError
+from targets.api.errors import Conflict
 from targets.api.managed import ManagedObjectViewSet, metadata_of, object_schemas
-from targets.writes import SpecError, WriteResult
+from targets.writes import WriteResult
 
 from .serializers import ClusterSerializer
 
@@ -27,7 +29,7 @@ class ClusterViewSet(ManagedObjectViewSet):
     fixed_fields = ("name", "namespace", "target")
 
     def get_queryset(self):
-        return visible_clusters(self.request.user).select_related("target", "team")
+        return visible_clusters(self.request.user, Cluster.objects.all()).select_related("target", "team")
 
     def fixed_values(self, cluster: Cluster) -> dict[str, object]:
         return {"name": cluster.name, "namespace": cluster.namespace, "target": cluster.target.name}
@@ -62,6 +64,4 @@ class ClusterViewSet(ManagedObjectViewSet):
             raise Conflict(" ".join(exc.errors["databases"]), exc.errors, databases=names) from None
 
     def render(self, cluster) -> list[dict]:
-        from clusters.render import render_cluster
-
-        return render_cluster(cluster, reveal_secrets=False)
+        return kinds.get(cluster.kind).render_manifests(cluster, reveal_secrets=False)

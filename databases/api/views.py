@@ -15,6 +15,8 @@ from accounts.ownership import owner_team_for
 from accounts.permissions import IsOwnerOrStaff
 from accounts.throttling import CredentialsThrottle
 from accounts.visibility import visible_clusters, visible_databases
+from clusters.models import Cluster
+from core import kinds
 from databases import services
 from databases.models import Database
 from targets.api.managed import ERRORS, ManagedObjectViewSet, metadata_of, object_schemas
@@ -24,7 +26,7 @@ from .serializers import CredentialsSerializer, DatabaseSerializer
 
 
 def database_queryset(user):
-    return visible_databases(user).select_related("cluster", "cluster__target", "team")
+    return visible_databases(user, Database.objects.all()).select_related("cluster", "cluster__target", "team")
 
 
 # What the REDB JSON never shows: reads skip loading (and decrypting) it, and skip the cluster's target;
@@ -34,7 +36,7 @@ NOT_SHOWN = ("password", "cluster__spec", "cluster__status", "cluster__labels", 
 
 
 def database_read_queryset(user):
-    return visible_databases(user).select_related("cluster", "team").defer(*NOT_SHOWN)
+    return visible_databases(user, Database.objects.all()).select_related("cluster", "team").defer(*NOT_SHOWN)
 
 
 EXAMPLE = {"name": "orders", "team": "payments", "spec": {
@@ -56,7 +58,8 @@ class DatabaseViewSet(ManagedObjectViewSet):
         return {"name": database.name, "team": database.team.name if database.team else None}
 
     def get_cluster(self):
-        return get_object_or_404(visible_clusters(self.request.user), name=self.kwargs["cluster"])
+        clusters = visible_clusters(self.request.user, Cluster.objects.all())
+        return get_object_or_404(clusters, name=self.kwargs["cluster"])
 
     def list(self, request, *args, **kwargs) -> Response:
         """The cluster's databases you may see."""
@@ -87,9 +90,7 @@ class DatabaseViewSet(ManagedObjectViewSet):
         services.delete_database(database, actor=self.request.user, delete_data=delete_data)
 
     def render(self, database) -> list[dict]:
-        from databases.render import render_database
-
-        return render_database(database, reveal_secrets=False)
+        return kinds.get(database.kind).render_manifests(database, reveal_secrets=False)
 
     @extend_schema(request=None, responses={200: CredentialsSerializer, **ERRORS})
     @action(detail=True, methods=["post"])

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from django import forms
 
-from clusters.spec import DEFAULT_NODE_CPU, DEFAULT_NODE_MEMORY, ClusterSpec
+from specs.cluster import DEFAULT_NODE_CPU, DEFAULT_NODE_MEMORY, ClusterSpec
 from targets.models import Target
 
 from .spec import SpecForm

@@ -4,8 +4,9 @@ from __future__ import annotations
 from django import forms
 
 from accounts.models import Team
+from accounts.visibility import visible_clusters
 from clusters.models import Cluster
-from databases.spec import EVICTION_POLICIES, PERSISTENCE_MODES, DatabaseSpec
+from specs.database import EVICTION_POLICIES, PERSISTENCE_MODES, DatabaseSpec
 
 from .spec import SpecForm
 
@@ -61,9 +62,8 @@ class DatabaseForm(SpecForm):
             for identity in ("cluster", "name", "team", "database_port", "redis_version"):
                 del self.fields[identity]
             return
-        from accounts.visibility import visible_clusters
-
-        self.fields["cluster"].queryset = visible_clusters(user).filter(deletion_requested_at__isnull=True)
+        clusters = visible_clusters(user, Cluster.objects.all())
+        self.fields["cluster"].queryset = clusters.filter(deletion_requested_at__isnull=True)
         teams = Team.objects.all() if user.is_staff else Team.objects.filter(members=user)
         self.fields["team"].queryset = teams
         if not user.is_staff and teams.count() == 1:

@@ -6,7 +6,8 @@ import copy
 import yaml
 from django import forms
 
-from targets.writes import SpecError
+from core import kinds
+from core.errors import SpecError
 
 
 class SpecForm(forms.Form):
@@ -68,13 +69,12 @@ class SpecForm(forms.Form):
         return None
 
 
-def spec_yaml(api_kind: str, name: str, spec: dict, namespace: str | None = None) -> str:
+def spec_yaml(kind: kinds.Kind, name: str, spec: dict, namespace: str | None = None) -> str:
     """The object as a REC/REDB document, the way `kubectl get -o yaml` users read it."""
     metadata = {"name": name or "<name>"}
     if namespace:
         metadata["namespace"] = namespace
-    document = {"apiVersion": "app.redislabs.com/v1alpha1" if api_kind == "RedisEnterpriseDatabase"
-                else "app.redislabs.com/v1", "kind": api_kind, "metadata": metadata, "spec": spec}
+    document = {"apiVersion": kind.api_versions[0], "kind": kind.api_kind, "metadata": metadata, "spec": spec}
     return yaml.safe_dump(document, sort_keys=False)
 
 

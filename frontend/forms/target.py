@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from django import forms
 
-from targets.writes import SpecError
+from core.errors import SpecError
 
 # targets.connect field names -> this form's fields
 FIELDS = {"name": "name", "kubeconfig": "kubeconfig", "context": "context", "inCluster": "in_cluster"}

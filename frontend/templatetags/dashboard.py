@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from django import template
 
-from targets.quantity import format_memory
+from core.quantity import format_memory
 
 register = template.Library()
 

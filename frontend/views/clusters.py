@@ -8,9 +8,9 @@ from django.shortcuts import render
 
 from accounts.visibility import visible_databases
 from clusters.capacity import used_bytes
-from clusters.spec import ClusterSpec
+from clusters.services import create_cluster, update_cluster
+from core.drivers import driver_for
 from databases.models import Database
-from targets.drivers import driver_for
 from targets.models import Target
 
 from ..display import capacity
@@ -19,8 +19,6 @@ from ..forms.spec import spec_yaml
 from ..kinds import CLUSTER
 from .common import paginate, small_int, timeline, view_of, with_views
 from .specforms import SpecFormView
-
-API_KIND = "RedisEnterpriseCluster"
 
 
 @login_required
@@ -38,7 +36,7 @@ def cluster_list(request: HttpRequest) -> HttpResponse:
 @login_required
 def cluster_detail(request: HttpRequest, pk: int) -> HttpResponse:
     cluster = CLUSTER.get(request.user, pk)
-    spec = ClusterSpec.from_spec(cluster.spec)
+    spec = cluster.typed_spec
     databases = visible_databases(request.user, Database.objects.filter(cluster=cluster).select_related(
         "cluster", "team"))
     page = paginate(request, databases.order_by("name"))
@@ -46,7 +44,8 @@ def cluster_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "section": "clusters", "cluster": cluster, "view": view_of(cluster), "spec": spec,
         "capacity": capacity(spec.capacity_bytes, used_bytes(cluster)),
         "page": page, "rows": with_views(page.object_list),
-        "events": timeline(cluster), "yaml": spec_yaml(API_KIND, cluster.name, cluster.spec, cluster.namespace),
+        "events": timeline(cluster),
+        "yaml": spec_yaml(CLUSTER.registered, cluster.name, cluster.spec, cluster.namespace),
         "may_manage": CLUSTER.may_manage(request.user, cluster),
         "may_create_database": not cluster.deletion_requested_at,
     })
@@ -65,8 +64,6 @@ class ClusterFormView(SpecFormView):
         return ClusterForm(data, versions=self.versions())
 
     def save(self, form: ClusterForm, spec: dict):
-        from clusters.services import create_cluster
-
         data = form.cleaned_data
         return create_cluster(name=data["name"], spec=spec, namespace=data["namespace"] or None,
                               target=data["target"], actor=self.request.user)
@@ -74,7 +71,7 @@ class ClusterFormView(SpecFormView):
     def yaml_for(self, form: ClusterForm, spec: dict) -> str:
         data = getattr(form, "cleaned_data", None) or {}
         name = data.get("name") or form.data.get("name", "")
-        return spec_yaml(API_KIND, name, spec, data.get("namespace") or None)
+        return spec_yaml(CLUSTER.registered, name, spec, data.get("namespace") or None)
 
     def extra_context(self) -> dict:
         return {"section": "clusters"}
@@ -96,13 +93,11 @@ class ClusterEditView(ClusterFormView):
         return self.cluster.spec
 
     def save(self, form: ClusterForm, spec: dict):
-        from clusters.services import update_cluster
-
         return update_cluster(self.cluster, spec=spec, actor=self.request.user,
                               expected_generation=expected_generation(self.request))
 
     def yaml_for(self, form: ClusterForm, spec: dict) -> str:
-        return spec_yaml(API_KIND, self.cluster.name, spec, self.cluster.namespace)
+        return spec_yaml(CLUSTER.registered, self.cluster.name, spec, self.cluster.namespace)
 
     def extra_context(self) -> dict:
         return {"section": "clusters", "object": self.cluster}

@@ -12,8 +12,10 @@ from rest_framework.exceptions import Throttled
 from accounts.ownership import owner_team_for
 from accounts.throttling import CredentialsThrottle
 from clusters.models import Cluster
-from databases.spec import DatabaseSpec
-from targets.drivers import TargetError, driver_for
+from core.drivers import driver_for
+from core.errors import TargetError
+from databases.services import create_database, update_database
+from databases.services import reveal_credentials as reveal
 from targets.models import Target
 
 from ..forms.database import DatabaseForm
@@ -22,8 +24,6 @@ from ..kinds import DATABASE
 from .clusters import expected_generation
 from .common import paginate, small_int, timeline, view_of, with_views
 from .specforms import SpecFormView
-
-API_KIND = "RedisEnterpriseDatabase"
 
 
 @login_required
@@ -50,11 +50,11 @@ def detail_context(request: HttpRequest, database, **extra) -> dict:
         connection_error = ""
     return {
         "section": "databases", "database": database, "view": view_of(database),
-        "spec": DatabaseSpec.from_spec(database.spec, database.name),
+        "spec": database.typed_spec,
         "connection": connection, "connection_error": connection_error,
         "is_kubernetes": database.target.kind == database.target.KUBERNETES,
         "events": timeline(database),
-        "yaml": spec_yaml(API_KIND, database.name, database.spec, database.namespace),
+        "yaml": spec_yaml(DATABASE.registered, database.name, database.spec, database.namespace),
         "may_manage": DATABASE.may_manage(request.user, database),
         "backup": database.spec.get("backup"), "backup_info": (database.status or {}).get("backupInfo") or {},
         **extra,
@@ -65,8 +65,6 @@ def detail_context(request: HttpRequest, database, **extra) -> dict:
 @require_POST
 def reveal_credentials(request: HttpRequest, pk: int) -> HttpResponse:
     """Show the password and a ready redis-cli line; the service writes who asked to the timeline."""
-    from databases.services import reveal_credentials as reveal
-
     database = DATABASE.get(request.user, pk)
     if not DATABASE.may_manage(request.user, database):
         raise PermissionDenied("Only the owning team and staff may see the credentials.")
@@ -111,8 +109,6 @@ class DatabaseFormView(SpecFormView):
         return form
 
     def save(self, form: DatabaseForm, spec: dict):
-        from databases.services import create_database
-
         data = form.cleaned_data
         team = owner_team_for(self.request.user, data["team"].name if data.get("team") else None)
         return create_database(cluster=data["cluster"], name=data["name"], spec=spec, team=team,
@@ -122,7 +118,7 @@ class DatabaseFormView(SpecFormView):
         data = getattr(form, "cleaned_data", None) or {}
         cluster = data.get("cluster")
         name = data.get("name") or form.data.get("name", "")
-        return spec_yaml(API_KIND, name, spec, cluster.namespace if isinstance(cluster, Cluster) else None)
+        return spec_yaml(DATABASE.registered, name, spec, cluster.namespace if isinstance(cluster, Cluster) else None)
 
     def extra_context(self) -> dict:
         return {"section": "databases"}
@@ -145,13 +141,11 @@ class DatabaseEditView(DatabaseFormView):
         return self.database.spec
 
     def save(self, form: DatabaseForm, spec: dict):
-        from databases.services import update_database
-
         return update_database(self.database, spec=spec, actor=self.request.user,
                                expected_generation=expected_generation(self.request))
 
     def yaml_for(self, form: DatabaseForm, spec: dict) -> str:
-        return spec_yaml(API_KIND, self.database.name, spec, self.database.namespace)
+        return spec_yaml(DATABASE.registered, self.database.name, spec, self.database.namespace)
 
     def extra_context(self) -> dict:
         return {"section": "databases", "object": self.database}

@@ -7,9 +7,8 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
-from databases.spec import DatabaseSpec
-from targets.validation import version_key
-from targets.writes import SpecError, StaleGeneration
+from core.errors import SpecError, StaleGeneration
+from core.validation import version_key
 
 from ..kinds import KINDS, Kind
 from .clusters import expected_generation
@@ -69,7 +68,7 @@ def delete(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
     if kind == "cluster":
         context["databases"] = list(obj.databases.values_list("name", flat=True)[:50])
     else:
-        context["secret_name"] = DatabaseSpec.from_spec(obj.spec, obj.name).secret_name
+        context["secret_name"] = obj.typed_spec.secret_name
     if request.method != "POST":
         return render(request, "frontend/actions/delete.html", context)
     if request.POST.get("confirm_name", "").strip() != obj.name:

@@ -8,7 +8,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views import View
 
-from targets.writes import SpecError, StaleGeneration, WriteResult
+from core.errors import SpecError, StaleGeneration
+from targets.writes import WriteResult
 
 from ..forms.spec import SpecForm
 

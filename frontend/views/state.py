@@ -4,7 +4,8 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, JsonResponse
 
-from timeline.broadcast import object_payload
+from core import kinds
+from timeline.broadcast import event_payload, object_payload
 from timeline.models import Event
 
 from ..display import summarize
@@ -39,9 +40,7 @@ def state(request: HttpRequest) -> JsonResponse:
     events = {}
     for name, pks in _parse_keys(request.GET.getlist("events")).items():
         for pk in sorted(pks)[:5]:
-            events[f"{name}-{pk}"] = [
-                {"id": e.pk, "time": e.time.isoformat(), "type": e.type, "reason": e.reason,
-                 "message": e.message, "actor": e.actor} for e in visible_events(request.user, name, pk)]
+            events[f"{name}-{pk}"] = [event_payload(e) for e in visible_events(request.user, name, pk)]
     return JsonResponse({"objects": objects, "missing": sorted(requested - found), "events": events})
 
 
@@ -49,6 +48,6 @@ def visible_events(user, kind: str, pk: int) -> list[Event]:
     """An object's latest events, also after it was deleted: the timeline outlives the object, and its
     `team` says who may read it (the same rule the websocket applies)."""
     events = Event.objects.filter(object_kind=kind, object_id=pk)
-    if not user.is_staff and kind == "database":
+    if not user.is_staff and kinds.get(kind).team_scoped:
         events = events.filter(team__members=user)
     return list(events[:TIMELINE_LENGTH])

@@ -9,9 +9,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
+from core.errors import SpecError
 from targets.connect import Connection, add_target
 from targets.models import Target
-from targets.writes import SpecError
 
 from ..forms.target import TargetForm
 

@@ -13,7 +13,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 
-from targets.drivers import TargetError
+from core.errors import TargetError
 
 from ..client import KubeApi, NotFound
 from .resources import RESOURCE_KINDS

@@ -22,9 +22,9 @@ from django.db.models import Q
 from accounts.models import Team
 from clusters.models import Cluster
 from clusters.services import create_cluster, delete_cluster, update_cluster
+from core.errors import TargetError
 from databases.models import Database
 from databases.services import create_database, delete_database, update_database
-from targets.drivers import TargetError
 from targets.writes import SpecError, StaleGeneration
 from timeline.models import Event
 from timeline.record import record_event

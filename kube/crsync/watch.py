@@ -25,9 +25,10 @@ from kubernetes import watch
 from kubernetes.client.exceptions import ApiException
 
 from clusters.models import Cluster
+from core.drivers import driver_for
+from core.errors import TargetError
 from databases.models import Database
-from targets.drivers import TargetError, driver_for
-from targets.enqueue import request_reconcile
+from engine.enqueue import request_reconcile
 
 from ..client import KINDS, KubeApi
 from ..podspec import CLUSTER_LABEL, DATABASE_LABEL, MANAGED_BY

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from targets.writes import SpecError
+from core.errors import SpecError
 
 # A generation is a positive 64-bit integer: at most 18 digits keeps it in range.
 _ETAG = re.compile(r'^\s*(?:W/)?"?(\d{1,18})"?\s*$')

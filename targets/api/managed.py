@@ -12,7 +12,8 @@ from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from targets.writes import SpecError, WriteResult
+from core.errors import SpecError
+from targets.writes import WriteResult
 from timeline.models import Event
 
 from .concurrency import etag, expected_generation

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from rest_framework.pagination import LimitOffsetPagination
 
-from targets.writes import SpecError
+from core.errors import SpecError
 
 MAX_LIMIT = 1000
 MAX_OFFSET = 2**31 - 1

@@ -15,8 +15,7 @@ from rest_framework import status
 from rest_framework.exceptions import APIException, ParseError
 from rest_framework.parsers import BaseParser
 
-from targets.documents import apply_limits
-from targets.validation import MAX_NESTING, plain_data_problem
+from core.validation import MAX_NESTING, plain_data_problem
 
 
 class BodyTooLarge(APIException):
@@ -91,12 +90,13 @@ class BoundedJSONParser(BaseParser):
 
 
 class YAMLTextParser(BaseParser):
-    """Hands the view the raw YAML text: `targets.documents` parses it, reporting errors per document."""
+    """Hands the view the raw YAML text: `manifests.documents` parses it, reporting errors per document."""
 
     media_type = "application/yaml"
 
     def parse(self, stream, media_type=None, parser_context=None) -> str:
-        return decode_text(read_bounded(stream, parser_context, apply_limits()["max_bytes"], too_large))
+        limit = settings.CONTROLPLANE_APPLY_LIMITS["max_bytes"]
+        return decode_text(read_bounded(stream, parser_context, limit, too_large))
 
 
 class XYAMLTextParser(YAMLTextParser):

@@ -1,20 +1,16 @@
-"""`/api/v1/targets/` (where clusters can run: connect, check, remove) and `/api/v1/apply/` (REC/REDB YAML)."""
+"""`/api/v1/` (where everything is) and `/api/v1/targets/` (where clusters can run: connect, check, remove)."""
 from __future__ import annotations
 
-from django.db import transaction
 from django.urls import reverse
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
-from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.ownership import owner_team_for
-from accounts.permissions import IsStaffOrReadOnly, is_owner_or_staff
-from controlplane.api_errors import Conflict
+from accounts.permissions import IsStaffOrReadOnly
+from core.drivers import driver_for
+from core.errors import SpecError, TargetError
 from targets.connect import (
     Connection,
     TargetInUse,
@@ -24,14 +20,12 @@ from targets.connect import (
     remove_target,
     update_target,
 )
-from targets.documents import REC_KIND, REDB_KIND, apply_parsed, parse_documents
-from targets.drivers import TargetError, driver_for
 from targets.models import Target
-from targets.writes import SpecError, WriteResult
 
+from .errors import Conflict
 from .managed import ERRORS, READ_ERRORS
-from .parsers import BoundedJSONParser, PlainTextParser, TextYAMLParser, XYAMLTextParser, YAMLTextParser
-from .serializers import ErrorSerializer, TargetConnectionSerializer, TargetCreateSerializer, TargetSerializer
+from .parsers import BoundedJSONParser
+from .serializers import TargetConnectionSerializer, TargetCreateSerializer, TargetSerializer
 
 
 class ApiRootSerializer(serializers.Serializer):
@@ -51,9 +45,6 @@ class ApiRootView(APIView):
         names = {"clusters": "cluster-list", "databases": "all-databases-list", "targets": "target-list",
                  "apply": "apply", "schema": "schema", "docs": "api-docs"}
         return Response({key: request.build_absolute_uri(reverse(name)) for key, name in names.items()})
-
-
-KINDS = {"cluster": REC_KIND, "database": REDB_KIND}
 
 
 class StaffWritesTargets(IsStaffOrReadOnly):
@@ -136,56 +127,3 @@ class TargetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         """Reach the target again: server version and the permissions the control plane lacks there."""
         target = check_target(self.get_object())
         return self.shown(target, missing_warning(target))
-
-
-class AppliedSerializer(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=list(KINDS.values()))
-    name = serializers.CharField()
-    cluster = serializers.CharField(required=False, help_text="RedisEnterpriseDatabase only.")
-    generation = serializers.IntegerField()
-    created = serializers.BooleanField()
-    changed = serializers.BooleanField()
-    warnings = serializers.ListField(child=serializers.CharField())
-
-
-class ApplyResultSerializer(serializers.Serializer):
-    items = AppliedSerializer(many=True)
-
-
-class ApplyView(APIView):
-    """Apply REC/REDB YAML documents, all or nothing: the same format `manage.py apply -f` takes."""
-
-    parser_classes = [YAMLTextParser, XYAMLTextParser, TextYAMLParser, PlainTextParser]
-    permission_classes = [IsAuthenticated]
-
-    @extend_schema(
-        request={"application/yaml": OpenApiTypes.STR},
-        parameters=[OpenApiParameter("team", OpenApiTypes.STR,
-                                     description="Team owning databases the file creates (default: your only team).")],
-        responses={200: ApplyResultSerializer, **ERRORS,
-                   413: OpenApiResponse(ErrorSerializer, description="The body is over the apply size limit.")},
-    )
-    def post(self, request) -> Response:
-        text = request.data if isinstance(request.data, str) else ""
-        documents = parse_documents(text)
-        if not request.user.is_staff:
-            for document in documents:
-                if document.kind == REC_KIND:
-                    raise PermissionDenied(f"{document.path}: only staff may apply {REC_KIND} documents; "
-                                           "nothing was applied.")
-        team_name = request.query_params.get("team")
-        team = owner_team_for(request.user, team_name) if team_name or not request.user.is_staff else None
-        with transaction.atomic():
-            # Another team's database is, to this user, a database that does not exist (see apply_parsed).
-            results = apply_parsed(documents, actor=request.user, team=team,
-                                   may_change=lambda obj: is_owner_or_staff(request.user, obj))
-        return Response({"items": [self.summary(result) for result in results]})
-
-    @staticmethod
-    def summary(result: WriteResult) -> dict:
-        obj = result.obj
-        item = {"kind": KINDS[obj.kind], "name": obj.name, "generation": obj.generation,
-                "created": result.created, "changed": result.changed, "warnings": result.warnings}
-        if obj.kind == "database":
-            item["cluster"] = obj.cluster.name
-        return item

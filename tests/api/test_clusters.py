@@ -196,7 +196,7 @@ def test_a_cluster_with_databases_cannot_be_deleted(staff_api, cluster, database
 
 
 def test_upgrade_moves_the_cluster_version(staff_api, cluster):
-    from targets.drivers import driver_for
+    from core.drivers import driver_for
 
     version = driver_for(cluster.target).redis_versions()[0]
     response = staff_api.post("/api/v1/clusters/rec/upgrade/", {"version": version}, format="json")

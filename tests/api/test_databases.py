@@ -212,7 +212,7 @@ def test_delete_marks_the_database_for_deletion(member_api, database):
 
 
 def test_upgrade_changes_the_redis_version(member_api, database):
-    from targets.drivers import driver_for
+    from core.drivers import driver_for
 
     version = driver_for(database.target).redis_versions()[0]
     response = member_api.post(ORDERS + "upgrade/", {"version": version}, format="json")

@@ -60,7 +60,7 @@ def test_permission_errors_are_json(member_api, anonymous, cluster):
 
 
 def test_flatten_errors_gives_dotted_field_paths():
-    from controlplane.api_errors import flatten_errors
+    from targets.api.errors import flatten_errors
 
     nested = {"spec": {"persistentSpec": {"volumeSize": ["too small"]}}, "items": [{}, {"name": ["bad"]}],
               "non_field_errors": ["whole body"]}
@@ -77,7 +77,7 @@ def test_unknown_urls_elsewhere_under_api_are_json_too(staff_api, db):
 
 
 def test_an_unhandled_error_under_api_is_a_json_500_without_traceback(rf):
-    from controlplane.api_errors import server_error
+    from targets.api.errors import server_error
 
     response = server_error(rf.get("/api/v1/clusters/"))
     assert response.status_code == 500

@@ -116,8 +116,8 @@ def test_worker_and_beat_run_the_projects_celery_app(compose, service, subcomman
     assert command[command.index("-A") + 2] == subcommand
     app = importlib.import_module(app_module).celery_app
     app.loader.import_default_modules()
-    assert "targets.tasks.reconcile_everything" in app.tasks  # what beat schedules
-    assert "targets.tasks.reconcile_everything" in {entry["task"] for entry in app.conf.beat_schedule.values()}
+    assert "engine.tasks.reconcile_everything" in app.tasks  # what beat schedules
+    assert "engine.tasks.reconcile_everything" in {entry["task"] for entry in app.conf.beat_schedule.values()}
 
 
 def test_the_dockerfile_builds_a_non_root_python_311_image():

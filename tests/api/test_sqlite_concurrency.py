@@ -95,7 +95,7 @@ def test_concurrent_writes_wait_or_conflict_never_fail(two_webs):
 def test_a_write_still_locked_out_after_the_busy_timeout_is_a_409():
     from django.db import OperationalError
 
-    from controlplane.api_errors import json_exception_handler
+    from targets.api.errors import json_exception_handler
 
     response = json_exception_handler(OperationalError("database is locked"), {})
     assert response.status_code == 409 and response["Retry-After"] == "1"

@@ -8,7 +8,7 @@ from tests.kube.conftest import kube_emulator, kube_env, live_kube  # noqa: F401
 
 @pytest.fixture
 def crd_env(kube_env):  # noqa: F811
-    from targets.drivers import driver_for
+    from core.drivers import driver_for
 
     # The CRDs are large documents: their server-side apply takes longer than the 1 s other tests allow.
     kube_env.target.settings["request_timeout"] = 10.0

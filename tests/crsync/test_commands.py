@@ -7,9 +7,9 @@ import pytest
 from django.core.management import call_command
 
 from clusters.models import Cluster
+from core.drivers import driver_for
 from databases.models import Database
 from targets import managed
-from targets.drivers import driver_for
 
 from .test_sync import REC, kubectl_apply, redb
 

@@ -28,10 +28,10 @@ import pytest
 import yaml
 from django.db import OperationalError
 
+from core.errors import TargetError
+from core.quantity import parse_memory
 from databases.models import Database
-from targets.drivers import TargetError
 from targets.models import Target
-from targets.quantity import parse_memory
 from timeline.models import Event
 
 from .waiting import eventually
@@ -100,8 +100,8 @@ def definitions(standalone):
 @contextlib.contextmanager
 def running_control_plane(target: Target):
     """The watcher and a periodic pass, as `make run` runs them, reconciling in this process."""
+    from engine.sweep import reconcile_everything
     from kube.crsync.watch import TargetWatcher
-    from targets.sweep import reconcile_everything
 
     watcher = TargetWatcher(target).start()
     assert watcher.wait_ready(30)

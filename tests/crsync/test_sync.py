@@ -8,13 +8,13 @@ from __future__ import annotations
 import pytest
 
 from clusters.models import Cluster
+from core.drivers import driver_for
 from databases.models import Database
 from databases.services import create_database, delete_database, update_database
+from engine.reconcile import reconcile
 from kube.crsync.resources import FINALIZER, GENERATION_ANNOTATION
 from kube.crsync.sync import sync_target
 from targets import managed
-from targets.drivers import driver_for
-from targets.reconcile import reconcile
 from timeline.models import Event
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -218,7 +218,7 @@ def test_deleting_through_the_api_deletes_the_custom_resource(crd_env, team):
 
 
 def test_an_idle_periodic_pass_lists_the_custom_resources_once_and_writes_nothing(crd_env, team):
-    from targets.sweep import reconcile_everything
+    from engine.sweep import reconcile_everything
 
     cluster = kubectl_cluster(crd_env)
     create_database(cluster=cluster, name="cache", spec={"memorySize": "100MB"}, team=team, actor="test")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from clusters.models import Cluster
+from core.drivers import driver_for
 from databases.models import Database
 from kube.crsync.watch import TargetWatcher
-from targets.drivers import driver_for
 
 from .test_sync import REC, kubectl_apply, redb, settle
 from .waiting import eventually

@@ -11,12 +11,12 @@ import time
 import pytest
 from django.db import connection
 
+from core.errors import TargetError
+from core.locks import LockBusy
 from databases.models import Database
+from engine.reconcile import reconcile
+from engine.sweep import reconcile_everything
 from targets import managed
-from targets.drivers import TargetError
-from targets.locks import LockBusy
-from targets.reconcile import reconcile
-from targets.sweep import reconcile_everything
 from tests.kube.test_lifecycle import make_cluster, make_database, running_cluster
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -8,9 +8,9 @@ import subprocess
 
 import pytest
 
+from core.errors import TargetError
+from engine.reconcile import reconcile
 from targets import managed
-from targets.drivers import TargetError
-from targets.reconcile import reconcile
 from tests.local.conftest import TEST_VERSIONS, kill_everything_under, settle
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import pytest
 
+from core.errors import TargetError
+from engine.reconcile import reconcile, reconcile_until_settled
+from engine.tasks import backoff_seconds, retry_countdown
 from kube.client import retry_after_seconds
 from targets import managed
-from targets.drivers import TargetError
-from targets.reconcile import reconcile, reconcile_until_settled
-from targets.tasks import backoff_seconds, retry_countdown
 from tests.kube.test_lifecycle import make_cluster
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -8,9 +8,9 @@ from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 
 from controlplane.asgi import application
+from core.drivers import Condition, Observation
+from engine.reconcile import write_status
 from targets import managed
-from targets.drivers import Condition, Observation
-from targets.reconcile import write_status
 from timeline.record import record_event
 
 from .conftest import session_cookie

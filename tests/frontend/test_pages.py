@@ -4,10 +4,10 @@ from __future__ import annotations
 import pytest
 
 from clusters.models import Cluster
+from core.drivers import Observation
 from databases.models import Database
+from engine.reconcile import write_status
 from targets import managed
-from targets.drivers import Observation
-from targets.reconcile import write_status
 from timeline.models import Event
 
 pytestmark = pytest.mark.django_db

@@ -120,9 +120,9 @@ def test_a_kubeconfig_must_carry_its_credentials_inline(tmp_path, kube_emulator,
 
 
 def test_the_access_check_is_bounded_as_a_whole(kube_emulator):
+    from core.errors import TargetError
     from kube.access import check_access
     from kube.client import KubeApi, build_api_client
-    from targets.drivers import TargetError
 
     api = KubeApi(build_api_client({"kubeconfig": kube_emulator.kubeconfig()}), timeout=1.0)
     assert check_access(api).server_version == "v1.32.0-emulator"
@@ -142,7 +142,7 @@ def test_an_in_cluster_target_reaches_pods_directly_by_their_dns_names():
 def test_a_kubeconfig_sealed_with_another_key_is_a_target_error_not_a_crash(kubeconfig_file, settings):
     from cryptography.fernet import Fernet
 
-    from targets.drivers import TargetError
+    from core.errors import TargetError
 
     target("add", "prod", "--kubeconfig", str(kubeconfig_file))
     settings.CONTROLPLANE_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]

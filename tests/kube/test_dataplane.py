@@ -155,8 +155,8 @@ def test_cluster_is_running_only_while_its_quorum_answers(kube_env, wired):
 
 
 def test_upgrade_switches_the_master_over_through_the_sentinels(kube_env, wired):
+    from core.errors import TargetError
     from databases.services import upgrade_database
-    from targets.drivers import TargetError
 
     database, ports, sentinel_port = wired
     run(database)

@@ -7,8 +7,8 @@ import pytest
 
 from clusters.services import create_cluster, delete_cluster, update_cluster
 from databases.services import create_database, delete_database, update_database
+from engine.reconcile import reconcile
 from targets import managed
-from targets.reconcile import reconcile
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

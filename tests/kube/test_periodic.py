@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
+from engine.sweep import reconcile_everything
 from kube.live import CLUSTER_KINDS, DATABASE_KINDS
 from targets import managed
-from targets.sweep import reconcile_everything
 
 from .test_lifecycle import make_cluster, make_database, run
 

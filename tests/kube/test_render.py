@@ -8,9 +8,9 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from clusters.models import Cluster
-from clusters.render import render_cluster
 from databases.models import Database
-from databases.render import render_database
+from kube.render.cluster import render_cluster
+from kube.render.database import render_database
 from targets.models import Target
 
 MAXIMAL_CLUSTER = {
@@ -241,8 +241,8 @@ def test_modules_render_the_redis_stack_image_with_loadmodule_lines(objects):
 
 
 def test_kubernetes_offers_modules_only_where_a_stack_image_is_tagged(objects):
-    from databases.spec import DatabaseSpec
     from kube.driver import KubernetesDriver
+    from specs.database import DatabaseSpec
 
     cluster, _ = objects
     driver = KubernetesDriver(cluster.target)

@@ -7,9 +7,9 @@ import pytest
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 
+from core.errors import TargetError
+from engine.reconcile import reconcile, reconcile_until_settled
 from targets import managed
-from targets.drivers import TargetError
-from targets.reconcile import reconcile, reconcile_until_settled
 
 from .test_lifecycle import active_database, make_cluster, run, running_cluster
 

@@ -14,10 +14,10 @@ import time
 import pytest
 import redis
 
+from core.errors import TargetError
 from databases.services import upgrade_database
 from kube.rigger import follow_masters
 from targets import managed
-from targets.drivers import TargetError
 
 from .emulator import _pod_ready
 from .test_lifecycle import make_cluster, make_database, run

@@ -11,9 +11,9 @@ import pytest
 import redis
 from redis.cluster import ClusterNode, RedisCluster
 
+from core.errors import SpecError
 from databases.services import update_database
 from targets import managed
-from targets.writes import SpecError
 
 from ..servers import free_port, redis_server
 from .test_dataplane import POD_DOMAIN, port_of

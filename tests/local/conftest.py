@@ -66,8 +66,8 @@ def make_database(make_cluster, team):
 
 def settle(obj, timeout: float = 60):
     """Reconcile in the foreground until settled; prints each step (shown by pytest when a test fails)."""
-    from targets.drivers import TargetError
-    from targets.reconcile import Outcome, reconcile
+    from core.errors import TargetError
+    from engine.reconcile import Outcome, reconcile
 
     started = time.monotonic()
     while True:

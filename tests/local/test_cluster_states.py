@@ -7,7 +7,7 @@ from timeline.models import Event
 @pytest.mark.django_db(transaction=True)
 def test_new_cluster_goes_pending_initializing_running(local_target):
     from clusters.services import create_cluster
-    from targets.reconcile import reconcile
+    from engine.reconcile import reconcile
 
     cluster = create_cluster(name="states", namespace="states", spec={"nodes": 3}, target=local_target,
                              actor="test").obj

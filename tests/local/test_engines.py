@@ -86,8 +86,8 @@ def test_a_sharded_database_moves_to_valkey_shard_by_shard(with_valkey, make_dat
 
 def test_the_quorum_moves_to_valkey_sentinels(with_valkey, make_cluster):
     from clusters.services import upgrade_cluster
+    from core.drivers import driver_for
     from localtarget import processes
-    from targets.drivers import driver_for
 
     cluster = make_cluster(redisEnterpriseImageSpec={"versionTag": "7.0"})
     upgrade_cluster(cluster, version="valkey-9.1", actor="test")

@@ -9,7 +9,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from targets import drivers
+from core import drivers
 from timeline.models import Event
 
 from .conftest import settle
@@ -100,8 +100,8 @@ def test_rolling_upgrade_with_a_retrying_client_sees_no_failed_command(make_data
 
 
 def test_an_unknown_version_is_refused_with_the_versions_this_machine_has(make_database):
+    from core.errors import SpecError
     from databases.services import upgrade_database
-    from targets.writes import SpecError
 
     database = make_database()
     with pytest.raises(SpecError) as refused:
@@ -134,14 +134,14 @@ def test_delete_with_delete_data_removes_files(make_database, tmp_path):
 
 
 def settle_gone(database):
-    from targets.reconcile import reconcile_until_settled
+    from engine.reconcile import reconcile_until_settled
 
     return reconcile_until_settled("database", database.pk, timeout=30, interval=0.2)
 
 
 def test_deleting_a_cluster_stops_its_quorum(make_cluster):
     from clusters.services import delete_cluster
-    from targets.reconcile import reconcile_until_settled
+    from engine.reconcile import reconcile_until_settled
 
     cluster = make_cluster()
     ports = list(cluster.status["quorumMembers"].values())
@@ -197,8 +197,8 @@ def test_a_stale_pid_file_naming_another_redis_does_not_count_as_running(make_da
 
 def test_the_quorum_upgrades_one_member_at_a_time(make_cluster):
     from clusters.services import upgrade_cluster
+    from core.drivers import driver_for
     from localtarget import processes
-    from targets.drivers import driver_for
 
     cluster = make_cluster(redisEnterpriseImageSpec={"versionTag": "7.0"})
     upgrade_cluster(cluster, version="7.2", actor="test")

@@ -68,7 +68,7 @@ def test_upgrade_without_replica_restarts_the_master_in_place():
 
 
 def test_slots_are_split_evenly_and_cover_everything():
-    from localtarget.slots import SLOTS, even_ranges
+    from dataplane.slots import SLOTS, even_ranges
 
     ranges = even_ranges(3)
     assert ranges[0][0] == 0 and ranges[-1][1] == SLOTS - 1
@@ -77,7 +77,7 @@ def test_slots_are_split_evenly_and_cover_everything():
 
 
 def test_resharding_moves_only_what_evens_the_distribution():
-    from localtarget.slots import even_ranges, plan_moves
+    from dataplane.slots import even_ranges, plan_moves
 
     owned = {i: list(range(a, b + 1)) for i, (a, b) in enumerate(even_ranges(2))}
     moves = plan_moves(owned, 3)

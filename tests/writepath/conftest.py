@@ -45,7 +45,7 @@ def cluster(local_target, rec_spec):
 
 def errors_of(call, *args, **kwargs) -> dict[str, list[str]]:
     """The field errors a write raises (fails the test if it raises none)."""
-    from targets.writes import SpecError
+    from core.errors import SpecError
 
     with pytest.raises(SpecError) as info:
         call(*args, **kwargs)

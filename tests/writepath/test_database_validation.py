@@ -174,8 +174,8 @@ def test_an_engine_change_goes_redis_to_valkey_and_never_back(cluster, settings)
 
 
 def test_stored_spec_problems_reuse_the_rules(cluster, settings):
+    from core.drivers import driver_for
     from databases.validation import stored_database_problems
-    from targets.drivers import driver_for
 
     database = create(cluster, {"redisVersion": "7.0", "memorySize": "1GB"}).obj
     driver = driver_for(cluster.target)
@@ -187,8 +187,8 @@ def test_stored_spec_problems_reuse_the_rules(cluster, settings):
 
 def test_stored_capacity_marks_the_newest_databases(cluster):
     """When capacity shrinks behind the validator's back, the databases that no longer fit are Invalid."""
+    from core.drivers import driver_for
     from databases.validation import stored_database_problems
-    from targets.drivers import driver_for
 
     old = create(cluster, {"memorySize": "3GB"}, name="old").obj
     new = create(cluster, {"memorySize": "3GB"}, name="new").obj
@@ -203,7 +203,7 @@ def test_stored_capacity_marks_the_newest_databases(cluster):
 
 
 def test_reconciler_shows_invalid_when_a_stored_spec_becomes_impossible(cluster, settings):
-    from targets.reconcile import reconcile
+    from engine.reconcile import reconcile
 
     database = create(cluster, {"redisVersion": "7.0"}).obj
     settings.CONTROLPLANE_LOCAL_REDIS_VERSIONS = {"7.2": settings.CONTROLPLANE_LOCAL_REDIS_VERSIONS["7.2"]}

@@ -7,9 +7,9 @@ import pytest
 import yaml
 
 from clusters.models import Cluster
+from core.errors import SpecError
 from databases.models import Database
-from targets.documents import apply_documents, dump_objects
-from targets.writes import SpecError
+from manifests.documents import apply_documents, dump_objects
 
 pytestmark = pytest.mark.django_db
 

@@ -1,9 +1,9 @@
-"""Version names across engines (targets/engines.py) and what the local target says it offers. Pure rules
+"""Version names across engines (core/engines.py) and what the local target says it offers. Pure rules
 plus one real look at the installed packages."""
 from __future__ import annotations
 
-from targets.engines import default_version, describe, engine_of, version_key
-from targets.validation import downgrade_problem
+from core.engines import default_version, describe, engine_of, version_key
+from core.validation import downgrade_problem
 
 
 def test_every_redis_version_sorts_before_every_valkey_version():

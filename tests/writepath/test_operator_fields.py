@@ -13,15 +13,15 @@ import yaml
 from clusters.models import Cluster
 from clusters.services import create_cluster, update_cluster
 from clusters.validation import SPEC_FIELDS as REC_FIELDS
+from core.errors import SpecError
 from databases.services import create_database
 from databases.validation import SPEC_FIELDS as REDB_FIELDS
+from manifests.documents import apply_documents, dump_objects
 from operatorapi.field import ANY, ARRAY, BOOLEAN, INTEGER, MAP, NUMBER, OBJECT, QUANTITY, USED, Field
 from operatorapi.images import is_enterprise_version
 from operatorapi.rec import REC_SPEC
 from operatorapi.redb import REDB_SPEC
 from operatorapi.schema import spec_schema
-from targets.documents import apply_documents, dump_objects
-from targets.writes import SpecError
 
 from .conftest import errors_of
 
@@ -195,7 +195,7 @@ def test_labels_and_annotations_follow_the_kubernetes_rules(local_target, metada
 
 def test_a_stored_spec_is_not_made_invalid_by_the_shape_of_an_unused_field(cluster):
     from clusters.validation import stored_cluster_problems
-    from targets.drivers import driver_for
+    from core.drivers import driver_for
 
     Cluster.objects.filter(pk=cluster.pk).update(spec={**cluster.spec, "slaveHA": {}})  # accepted by an older release
     cluster.refresh_from_db()

@@ -6,6 +6,7 @@ from django.db import transaction
 
 from clusters.models import Cluster
 from clusters.services import create_cluster, delete_cluster, update_cluster
+from core.errors import SpecError, StaleGeneration
 from databases.models import Database
 from databases.services import (
     create_database,
@@ -13,7 +14,6 @@ from databases.services import (
     reveal_credentials,
     update_database,
 )
-from targets.writes import SpecError, StaleGeneration
 from timeline.models import Event
 
 from .conftest import errors_of
@@ -61,7 +61,7 @@ def test_spec_change_enqueues_a_reconcile_after_commit(database, settings, djang
     """In celery mode a change puts one reconcile task on the real broker; an identical write puts none."""
     import json
 
-    from targets.locks import redis_client
+    from core.locks import redis_client
 
     settings.CONTROLPLANE_RECONCILE_MODE = "celery"
     broker = redis_client()
@@ -72,7 +72,7 @@ def test_spec_change_enqueues_a_reconcile_after_commit(database, settings, djang
         update_database(database, spec=dict(database.spec, memorySize="400MB"), actor="alice")
     messages = [json.loads(raw) for raw in broker.lrange("celery", 0, -1)]
     assert [(m["headers"]["task"], m["headers"]["argsrepr"]) for m in messages] == [
-        ("targets.tasks.reconcile_object", f"('database', {database.pk})")]
+        ("engine.tasks.reconcile_object", f"('database', {database.pk})")]
     with django_capture_on_commit_callbacks(execute=True):
         update_database(database, spec=dict(database.spec), actor="alice")
     assert broker.llen("celery") == 1

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import pytest
 
+from core.drivers import driver_for
+from core.errors import TargetError
 from databases.models import Database
 from databases.services import create_database, delete_database
-from targets.drivers import TargetError, driver_for
-from targets.reconcile import reconcile
+from engine.reconcile import reconcile
 
 from .conftest import errors_of
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 
 from backups import services
-from targets.management.lookup import find_one
+from manifests.management.lookup import find_one
 
 
 class Command(BaseCommand):

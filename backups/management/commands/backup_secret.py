@@ -12,7 +12,7 @@ import os
 from django.core.management.base import BaseCommand, CommandError
 
 from backups.models import StorageSecret
-from targets.validation import dns_subdomain_problem
+from core.validation import dns_subdomain_problem
 
 
 class Command(BaseCommand):

@@ -13,7 +13,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from backups import services
 from backups.migration import Source
-from targets.management.lookup import find_one
+from manifests.management.lookup import find_one
 
 
 class Command(BaseCommand):

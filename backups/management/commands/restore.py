@@ -12,8 +12,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from backups import services
 from databases.models import Database
-from targets.management.lookup import find_one
-from targets.reconcile import reconcile_all_until_settled
+from engine.reconcile import reconcile_all_until_settled
+from manifests.management.lookup import find_one
 
 
 class Command(BaseCommand):

@@ -4,9 +4,9 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 
 from clusters.models import Cluster
+from engine.reconcile import reconcile_until_settled
 from localtarget.recovery import request_recovery
 from targets.models import Target
-from targets.reconcile import reconcile_until_settled
 
 
 class Command(BaseCommand):

@@ -1,0 +1,166 @@
+"""The seam between the reconciler and the places clusters are realised.
+
+A driver turns a stored object into reality (apply) and reports what is really there
+(an Observation). It is idempotent and level-triggered: called again with nothing changed it
+changes nothing. The reconciler (engine/reconcile.py) owns locking, status writes, events and
+retries; drivers own only their target's side effects.
+"""
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from .errors import TargetError
+
+# What a driver is handed, named without importing the layers above this one: a Target row
+# (targets.models), a Cluster or Database row (clusters.models, databases.models) and the typed
+# database spec (specs.database).
+Target = Cluster = Database = DatabaseSpec = Any
+
+
+@dataclass
+class Condition:
+    type: str
+    status: str  # "True" | "False" | "Unknown"
+    reason: str = ""
+    message: str = ""
+
+    def as_dict(self) -> dict:
+        return {"type": self.type, "status": self.status, "reason": self.reason, "message": self.message}
+
+
+@dataclass
+class Happening:
+    """Something the driver did or saw that belongs in the timeline (a drift fix, a failover)."""
+    reason: str
+    message: str
+    warning: bool = False
+
+
+@dataclass
+class Observation:
+    state: str
+    conditions: list[Condition] = field(default_factory=list)
+    happenings: list[Happening] = field(default_factory=list)
+    # Extra status fields shown to users, e.g. {"version": "7.2", "master": "pod-0", "rollout": "2/3"}.
+    details: dict = field(default_factory=dict)
+    # False while the object is still converging, so the reconciler looks again soon.
+    settled: bool = True
+
+
+@dataclass
+class ConnectionInfo:
+    host: str
+    port: int
+    service_names: list[str]
+    # Extra lines a user needs to connect from outside, e.g. a `kubectl port-forward` command.
+    hints: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Probe:
+    """What checking a target found: the server's version and the permissions the control plane lacks there."""
+    server_version: str
+    missing_permissions: list[str] = field(default_factory=list)
+
+
+class Driver(Protocol):
+    target: Target
+
+    def redis_versions(self) -> list[str]:
+        """Versions a database (and cluster) may run on this target, oldest first."""
+
+    def apply_cluster(self, cluster: Cluster) -> Observation: ...
+
+    def apply_database(self, database: Database) -> Observation: ...
+
+    def delete_cluster(self, cluster: Cluster) -> bool:
+        """Remove what the cluster created; True once nothing is left."""
+
+    def delete_database(self, database: Database) -> bool:
+        """Remove what the database created (data kept unless `delete_data`); True once gone."""
+
+    def connection_info(self, database: Database) -> ConnectionInfo:
+        """Where clients reach the database; a pure function of the stored spec (no I/O)."""
+
+    def database_spec_problems(self, wanted: DatabaseSpec, current: DatabaseSpec | None) -> dict[str, str]:
+        """What this target cannot realise in `wanted`, or cannot reach from `current` in place,
+        as {field path: message}; the validator refuses such a write up front."""
+
+    def database_ports(self) -> range:
+        """The `databasePort`s this target accepts and assigns from (a configured range)."""
+
+    def free_database_port(self, cluster: Cluster, taken: set[int]) -> int:
+        """A `databasePort` to assign when the spec has none: not in `taken`, and usable on this target."""
+
+    def batch(self) -> contextlib.AbstractContextManager:
+        """A scope for a periodic pass; a driver may list each kind once and serve reads from it."""
+
+    def probe(self) -> Probe:
+        """Reach the target: its version and what it does not allow; TargetError when it cannot be reached."""
+
+    def install_definitions(self) -> list[str]:
+        """Install what the target needs once it is added (the REC/REDB CRDs on Kubernetes), if allowed;
+        notes for the user about what could not be installed."""
+
+    def take_in(self) -> list[str]:
+        """Take in what users declared on the target itself (REC/REDB custom resources made with kubectl),
+        through the services; one line per object synced. For `reconcile` without a watcher."""
+
+    def mirror(self, obj: Cluster | Database) -> None:
+        """After a reconcile (or the row's deletion), show the object where the target keeps its own copy of
+        it (the REC/REDB custom resources on Kubernetes); never raises."""
+
+
+def common_spec_problems(wanted: DatabaseSpec, target_kind: str) -> dict[str, str]:
+    """What no target realises yet; each driver's `database_spec_problems` starts from this."""
+    if wanted.tls_mode != "disabled":
+        return {"spec.tlsMode": f"TLS is not implemented on {target_kind} targets yet; use tlsMode: disabled"}
+    return {}
+
+
+_DRIVERS: dict[str, type] = {}
+
+
+def register_driver(kind: str):
+    """Class decorator: the driver of targets of `kind`. Driver apps import their driver in `ready`."""
+    def decorator(cls):
+        _DRIVERS[kind] = cls
+        return cls
+    return decorator
+
+
+_instances: dict[int | None, tuple[str, Driver]] = {}
+
+
+def _driver_class(kind: str) -> type:
+    if kind not in _DRIVERS:
+        raise TargetError(f"no driver for targets of kind {kind!r}")
+    return _DRIVERS[kind]
+
+
+def probe_target(target: Target) -> Probe:
+    """Probe a target, saved or not, with a fresh driver (nothing cached from an earlier connection)."""
+    return _driver_class(target.kind)(target).probe()
+
+
+def install_target_definitions(target: Target) -> list[str]:
+    """`install_definitions` of a target just added or reconnected, with a fresh driver."""
+    return _driver_class(target.kind)(target).install_definitions()
+
+
+def driver_for(target: Target) -> Driver:
+    """The driver of a target, one per target per process; a target whose kind, settings or credentials
+    changed gets a new one in place of the old."""
+    version = repr((target.kind, sorted(target.settings.items()), target.kubeconfig_sealed))
+    cached = _instances.get(target.pk)
+    if cached is None or cached[0] != version:
+        cached = (version, _driver_class(target.kind)(target))
+        _instances[target.pk] = cached
+    return cached[1]
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
