@@ -199,8 +199,10 @@ CONTROLPLANE_LOCAL_PORTS = {
     "database": env_port_range("DB", 12000, 12999),
 }
 
-# Redis versions a kubernetes target offers (stock `redis` image tags).
-CONTROLPLANE_KUBERNETES_REDIS_VERSIONS = ["6.2", "7.0", "7.2", "7.4"]
+# Versions a kubernetes target offers: stock `redis` image tags, and `valkey-<tag>` for the `valkey/valkey` image.
+CONTROLPLANE_KUBERNETES_REDIS_VERSIONS = ["6.2", "7.0", "7.2", "7.4", "valkey-9.1"]
+# `redis/redis-stack-server` tag per Redis version, used for databases with a modulesList.
+CONTROLPLANE_KUBERNETES_REDIS_STACK_TAGS = {"7.2": "7.2.0-v10", "7.4": "7.4.0-v1"}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -16,11 +16,11 @@ from __future__ import annotations
 import socket
 
 import redis
-from dataplane.slots import even_ranges
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from dataplane.cluster import Node, myself, parse_info, parse_nodes, settled
+from dataplane.slots import even_ranges
 from kube.render.cluster import SENTINEL_PORT, sentinel_hosts
 from kube.render.database import CLUSTER_BUS_PORT, REDIS_PORT
 

@@ -2,8 +2,9 @@
 
 Per database `<db>` in its cluster's namespace: Secret `redb-<db>` (or `databaseSecretName`) with
 `port`, `service_names` and `password`; ConfigMap `<db>-config` (redis.conf, the live settings and a
-start script); StatefulSet `<db>` of stock `redis` pods, one per shard process (master + replica when
-`replication`), placed by the cluster's policy with no two on one node; Service `<db>` on
+start script); StatefulSet `<db>` of stock `redis` pods (`valkey/valkey` for a Valkey version,
+`redis/redis-stack-server` with `loadmodule` lines when `modulesList` names modules), one per shard
+process (master + replica when `replication`), placed by the cluster's policy with no two on one node; Service `<db>` on
 `databasePort` selecting the current master (the services rigger labels it) and `<db>-headless`;
 a PodDisruptionBudget; and an Ingress with TLS passthrough when the cluster routes through one.
 """
@@ -15,6 +16,7 @@ from kube.render.cluster import SENTINEL_PORT
 from kube.render.inputs import DatabaseInputs
 from specs.cluster import ClusterSpec
 from specs.database import DatabaseSpec, RedisConfig
+from targets.modules import CATALOG as MODULES
 
 REDIS_PORT = 6379
 CLUSTER_BUS_PORT = 16379
@@ -81,6 +83,7 @@ def static_config(spec: DatabaseSpec) -> str:
     text = STATIC_CONFIG.format(port=REDIS_PORT, announce="{announce}")
     if spec.shard_count > 1:
         text += SHARDED_CONFIG.format(announce="{announce}")
+    text += "".join(f"loadmodule {podspec.STACK_MODULE_DIR}/{MODULES[name].library}\n" for name in spec.module_names)
     return text
 
 
@@ -141,7 +144,7 @@ def _statefulset(database, spec: DatabaseSpec, cluster_spec: ClusterSpec) -> dic
     shard_memory = spec.shard_memory_bytes
     container = {
         "name": "redis",
-        "image": podspec.image(version),
+        "image": database.image,
         "command": ["sh", "/etc/redis/start.sh"],
         "env": [
             {"name": "DB_NAME", "value": database.name},

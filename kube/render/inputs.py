@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kube.versions import resolve_version
+from kube import podspec
+from kube.versions import resolve_version, stack_tags
 from specs.cluster import ClusterSpec
 from specs.database import DatabaseSpec
 
@@ -36,6 +37,7 @@ class DatabaseInputs:
     namespace: str
     typed_spec: DatabaseSpec
     version: str
+    image: str  # the stock image of the version; redis-stack-server when the database lists modules
     password: str  # rendered into Secret `redb-<db>` only when secrets are revealed
     cluster: ClusterInputs
 
@@ -43,6 +45,9 @@ class DatabaseInputs:
     def of(cls, database) -> DatabaseInputs:
         spec = database.typed_spec
         cluster = ClusterInputs.of(database.cluster)
-        return cls(name=database.name, namespace=database.namespace, typed_spec=spec,
-                   version=resolve_version(spec.redis_version, database.cluster.target),
+        target = database.cluster.target
+        version = resolve_version(spec.redis_version, target)
+        tag = stack_tags(target).get(version) if spec.module_names else None
+        return cls(name=database.name, namespace=database.namespace, typed_spec=spec, version=version,
+                   image=podspec.stack_image(tag) if tag else podspec.image(version),
                    password=database.password, cluster=cluster)
