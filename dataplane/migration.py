@@ -1,0 +1,234 @@
+"""Moving hash slots with their keys between masters: batched, resumable, with progress.
+
+Two engines behind one call, `SlotMover.move`:
+
+- atomic (Valkey >= 9, `CLUSTER MIGRATESLOTS`): the source streams whole slot ranges to the target and
+  hands them over at once; the server runs it, so a killed worker leaves a job Valkey finishes by itself
+  (`settle_atomic` waits for such jobs before anything is planned again).
+- classic (Redis): per batch of slots one pipeline of `SETSLOT IMPORTING` to the target, one of
+  `SETSLOT MIGRATING` to the source, pipelined `GETKEYSINSLOT` + `MIGRATE ... KEYS` (one per slot:
+  MIGRATE refuses keys of several slots) until every slot of the batch is empty on the source, then
+  `SETSLOT NODE` pipelined to the target first, the source next, every other master last. Keys written
+  during the move stay safe: a key still on the source is written there and moved later; a new key is
+  redirected (ASK) to the target. Every step is idempotent, so `open_moves` (slots left MIGRATING or
+  IMPORTING by a killed worker) are finished with the same call.
+
+The callers own the connections: `dial(node)` returns a redis client for a node of `CLUSTER NODES`.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import redis
+
+from core.errors import TargetError
+
+from .cluster import Node, myself, parse_nodes
+
+BATCH_SLOTS = 1024  # slots per classic round (one pipeline per step)
+KEYS_PER_CALL = 1000  # GETKEYSINSLOT count, so MIGRATE ... KEYS carries up to this many keys
+MIGRATE_TIMEOUT_MS = 10000
+MAX_DRAIN_ROUNDS = 10000  # a slot that never empties (a writer outrunning MIGRATE) stops with an error
+ATOMIC_TIMEOUT = 600.0
+ATOMIC_DONE = {"success", "failed", "cancelled"}
+# SETSLOT errors that mean "this step is already done" when a move is finished after a crash.
+_DONE_ALREADY = ("already the owner", "not the owner")
+
+Dial = Callable[[Node], redis.Redis]
+Progress = Callable[[int, int], None]  # (slots moved in this call so far, keys moved so far)
+
+
+def batches(slots: Iterable[int], size: int = BATCH_SLOTS) -> list[tuple[int, ...]]:
+    """Sorted slots cut into batches of at most `size`."""
+    ordered = sorted(set(slots))
+    return [tuple(ordered[i:i + size]) for i in range(0, len(ordered), max(size, 1))]
+
+
+def ranges(slots: Iterable[int]) -> list[tuple[int, int]]:
+    """Slots as inclusive contiguous ranges: [1, 2, 3, 7] -> [(1, 3), (7, 7)]."""
+    out: list[tuple[int, int]] = []
+    for slot in sorted(set(slots)):
+        if out and slot == out[-1][1] + 1:
+            out[-1] = (out[-1][0], slot)
+        else:
+            out.append((slot, slot))
+    return out
+
+
+@dataclass(frozen=True)
+class OpenMove:
+    """Slots a crashed move left open, from `source_id` to `target_id`."""
+    source_id: str
+    target_id: str
+    slots: tuple[int, ...]
+
+
+def open_moves(selves: Iterable[Node]) -> list[OpenMove]:
+    """Open slots from each master's own view (`myself` lines): MIGRATING on a source, IMPORTING on a target."""
+    pairs: dict[int, tuple[str, str]] = {}
+    for node in selves:
+        for slot, target in node.migrating.items():
+            pairs[slot] = (node.id, target)
+        for slot, source in node.importing.items():
+            pairs.setdefault(slot, (source, node.id))
+    grouped: dict[tuple[str, str], list[int]] = {}
+    for slot, pair in pairs.items():
+        grouped.setdefault(pair, []).append(slot)
+    return [OpenMove(s, t, tuple(sorted(slots))) for (s, t), slots in sorted(grouped.items())]
+
+
+def supports_atomic(conn: redis.Redis) -> bool:
+    """Whether the server offers atomic slot migration (Valkey 9: CLUSTER MIGRATESLOTS/GETSLOTMIGRATIONS)."""
+    try:
+        conn.execute_command("CLUSTER", "GETSLOTMIGRATIONS")
+        return True
+    except redis.ResponseError:
+        return False
+
+
+def keys_in(conn: redis.Redis, slots: Iterable[int]) -> int:
+    """How many keys the node holds in these slots (one pipeline of COUNTKEYSINSLOT)."""
+    pipe = conn.pipeline(transaction=False)
+    for slot in slots:
+        pipe.execute_command("CLUSTER", "COUNTKEYSINSLOT", slot)
+    return sum(int(n) for n in pipe.execute())
+
+
+class SlotMover:
+    """Moves slots between masters of one cluster; `auth` is the password MIGRATE presents to the target."""
+
+    def __init__(self, dial: Dial, masters: list[Node], *, auth: str | None = None, atomic: bool | None = None,
+                 batch_slots: int = BATCH_SLOTS, keys_per_call: int = KEYS_PER_CALL):
+        self.dial, self.masters, self.auth = dial, masters, auth
+        self.atomic, self.batch_slots, self.keys_per_call = atomic, batch_slots, keys_per_call
+
+    def move(self, source: Node, target: Node, slots: Iterable[int], progress: Progress | None = None) -> int:
+        """Move `slots` from `source` to `target`; returns the keys moved. Raises TargetError and stops on failure."""
+        slots = sorted(set(slots))
+        src = self.dial(source)
+        atomic = supports_atomic(src) if self.atomic is None else self.atomic
+        try:
+            if atomic:
+                return self._move_atomic(src, source, target, slots, progress)
+            return self._move_classic(src, source, target, slots, progress)
+        except redis.RedisError as exc:
+            raise TargetError(f"moving slots from {_name(source)} to {_name(target)} stopped: {exc}") from exc
+
+    # -- atomic (Valkey 9) --------------------------------------------------------------------------
+    def _move_atomic(self, src: redis.Redis, source: Node, target: Node, slots: list[int],
+                     progress: Progress | None) -> int:
+        done_slots = moved = 0
+        for batch in batches(slots, self.batch_slots * 4):
+            keys = keys_in(src, batch)
+            args: list[object] = ["SLOTSRANGE"]
+            for first, last in ranges(batch):
+                args += [first, last]
+            started = time.time()
+            src.execute_command("CLUSTER", "MIGRATESLOTS", *args, "NODE", target.id)
+            _wait_atomic(src, target.id, started)
+            if keys_in(src, batch) or _owner_still(src, batch):
+                raise TargetError(f"{_name(source)} still holds slots it exported to {_name(target)}")
+            done_slots += len(batch)
+            moved += keys
+            if progress:
+                progress(done_slots, moved)
+        return moved
+
+    # -- classic (IMPORTING/MIGRATING, MIGRATE, SETSLOT NODE) ---------------------------------------
+    def _move_classic(self, src: redis.Redis, source: Node, target: Node, slots: list[int],
+                      progress: Progress | None) -> int:
+        dst = self.dial(target)
+        others = [self.dial(m) for m in self.masters if m.id not in (source.id, target.id)]
+        done_slots = moved = 0
+        for batch in batches(slots, self.batch_slots):
+            _setslot_all(dst, batch, "IMPORTING", source.id)
+            _setslot_all(src, batch, "MIGRATING", target.id)
+            moved += self._drain(src, target, batch)
+            for conn in (dst, src, *others):  # the target first: it must own the slots before the source lets go
+                _setslot_all(conn, batch, "NODE", target.id)
+            done_slots += len(batch)
+            if progress:
+                progress(done_slots, moved)
+        return moved
+
+    def _drain(self, src: redis.Redis, target: Node, batch: tuple[int, ...]) -> int:
+        """MIGRATE every key of the batch's slots to the target, until GETKEYSINSLOT finds none."""
+        pending, moved = list(batch), 0
+        auth = ["AUTH", self.auth] if self.auth else []
+        for _ in range(MAX_DRAIN_ROUNDS):
+            if not pending:
+                return moved
+            pipe = src.pipeline(transaction=False)
+            for slot in pending:
+                pipe.execute_command("CLUSTER", "GETKEYSINSLOT", slot, self.keys_per_call)
+            found = [(slot, keys) for slot, keys in zip(pending, pipe.execute(), strict=True) if keys]
+            if found:
+                pipe = src.pipeline(transaction=False)
+                for _slot, keys in found:
+                    pipe.execute_command("MIGRATE", target.host, target.port, "", 0, MIGRATE_TIMEOUT_MS, *auth,
+                                         "KEYS", *keys)
+                for reply in pipe.execute(raise_on_error=False):
+                    if isinstance(reply, Exception):
+                        raise reply
+                moved += sum(len(keys) for _slot, keys in found)
+            pending = [slot for slot, _keys in found]
+        raise TargetError(f"slots {ranges(pending)[:3]} kept receiving keys while they were moved")
+
+
+def settle_atomic(conns: Iterable[redis.Redis], timeout: float = ATOMIC_TIMEOUT) -> None:
+    """Wait for atomic migrations still running on these masters (started by a worker that was killed)."""
+    for conn in conns:
+        if supports_atomic(conn):
+            _wait_atomic(conn, None, 0.0, timeout)
+
+
+def _wait_atomic(conn: redis.Redis, target_id: str | None, since: float, timeout: float = ATOMIC_TIMEOUT) -> None:
+    """Until every migration job (to `target_id`, created at or after `since`) has ended; a failed one raises."""
+    deadline = time.monotonic() + timeout
+    while True:
+        jobs = [_decoded(job) for job in conn.execute_command("CLUSTER", "GETSLOTMIGRATIONS") or []]
+        mine = [job for job in jobs if (target_id is None or job.get("target_node") == target_id)
+                and int(job.get("create_time") or 0) >= int(since) - 1]
+        failed = [job for job in mine if job.get("state") in ("failed", "cancelled")]
+        if failed and target_id is not None:
+            job = failed[0]
+            raise TargetError(f"slot migration {job.get('slot_ranges')} {job.get('state')}: {job.get('message')}")
+        if all(job.get("state") in ATOMIC_DONE for job in mine):
+            return
+        if time.monotonic() > deadline:
+            raise TargetError(f"slot migration still running after {timeout:g}s")
+        time.sleep(0.02)
+
+
+def _decoded(job: object) -> dict[str, str]:
+    if isinstance(job, dict):
+        items = job.items()
+    else:  # RESP2 flat list
+        flat = list(job)  # type: ignore[call-overload]
+        items = zip(flat[::2], flat[1::2], strict=False)
+    return {_text(k): _text(v) for k, v in items}
+
+
+def _text(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _owner_still(conn: redis.Redis, slots: tuple[int, ...]) -> bool:
+    me = myself(parse_nodes(_text(conn.execute_command("CLUSTER", "NODES"))))
+    return bool(me and set(me.slots) & set(slots))
+
+
+def _setslot_all(conn: redis.Redis, slots: tuple[int, ...], state: str, node_id: str) -> None:
+    """One pipeline of `CLUSTER SETSLOT <slot> <state> <node_id>`; a step a crash already did is not an error."""
+    pipe = conn.pipeline(transaction=False)
+    for slot in slots:
+        pipe.execute_command("CLUSTER", "SETSLOT", slot, state, node_id)
+    for reply in pipe.execute(raise_on_error=False):
+        if isinstance(reply, Exception) and not (state != "NODE" and any(s in str(reply) for s in _DONE_ALREADY)):
+            raise reply
+
+
+def _name(node: Node) -> str:
+    return f"{node.host}:{node.port}"
