@@ -122,14 +122,17 @@ def _reshard(parts: DatabaseParts, progress: Progress | None = None) -> list[Hap
     mover = _mover(parts, view)
     total = sum(len(m.slots) for m in moves)
     done = keys = 0
+    started = time.monotonic()
     for move in moves:
         def step(slots: int, moved: int, before: tuple[int, int] = (done, keys)) -> None:
             if progress:
                 progress(before[0] + slots, total, before[1] + moved)
         keys += mover.move(owners[move.source], owners[move.target], move.slots, step)
         done += len(move.slots)
+    seconds = max(time.monotonic() - started, 1e-3)
     return happenings + [Happening("Resharded", f"{done} slots and {keys} keys moved online to reach "
-                                                f"{parts.spec.shard_count} shards")]
+                                                f"{parts.spec.shard_count} shards in {seconds:.1f} s "
+                                                f"({keys / seconds:,.0f} keys/s)")]
 
 
 def _mover(parts: DatabaseParts, view: list[Node]) -> SlotMover:
