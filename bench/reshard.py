@@ -96,7 +96,8 @@ def run(args, version: str) -> None:
     from engine.reconcile import reconcile_until_settled
 
     print(f"--- {version}: {args.keys:,} keys, 3 -> 5 -> 2 shards, a writer with retries")
-    cluster = create_cluster(name=f"bench-{version.replace('.', '-')}", spec={"nodes": 3}, actor="bench").obj
+    label = f"bench-{version.replace('.', '-')}"
+    cluster = create_cluster(name=label, namespace=label, spec={"nodes": 3}, actor="bench").obj
     reconcile_until_settled("cluster", cluster.pk, timeout=60, interval=0.1)
     team, _ = Team.objects.get_or_create(name="bench")
     database = create_database(cluster=cluster, name="shop", team=team, actor="bench",

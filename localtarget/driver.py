@@ -17,6 +17,7 @@ from django.conf import settings
 from core.drivers import ConnectionInfo, Happening, Observation, Probe, common_spec_problems, register_driver
 from core.engines import describe
 from core.errors import SpecNotRealisable, TargetError
+from engine.progress import report
 from specs.database import DatabaseSpec
 from targets.private_files import made_private_once
 
@@ -271,7 +272,14 @@ class LocalDriver:
     def _apply_sharded(self, database, parts: shards.DatabaseParts) -> Observation:
         """Redis Cluster mode: processes, cluster formation, replicas, online resharding, live config."""
         happenings = shards.ensure_running(parts)
-        happenings += redis_cluster.ensure_cluster(parts)
+        shards_wanted = parts.spec.shard_count
+
+        def progress(slots: int, slots_total: int, keys: int, keys_total: int) -> None:
+            report(database, "resharding", {"shards": shards_wanted, "slotsMoved": slots, "slotsTotal": slots_total,
+                                            "keysMoved": keys, "keysTotal": keys_total},
+                   final=slots in (0, slots_total))
+
+        happenings += redis_cluster.ensure_cluster(parts, progress)
         if parts.retired and redis_cluster.slots_of(parts, parts.retired) == 0:
             redis_cluster.forget(parts, parts.retired)
             happenings += shards.retire(parts)

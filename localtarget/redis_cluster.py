@@ -14,7 +14,7 @@ import redis
 from core.drivers import Happening
 from core.errors import TargetError
 from dataplane.cluster import Node, myself, parse_info, parse_nodes
-from dataplane.migration import SlotMover, open_moves, ranges, settle_atomic
+from dataplane.migration import SlotMover, keys_in, open_moves, ranges, settle_atomic
 from dataplane.slots import even_ranges, plan_moves
 
 from . import processes
@@ -22,8 +22,8 @@ from .layout import ShardProcess
 from .shards import DatabaseParts
 
 JOIN_TIMEOUT = 20.0
-# (slots moved, slots to move, keys moved) while a reshard runs
-Progress = Callable[[int, int, int], None]
+# (slots moved, slots to move, keys moved, keys to move) while a reshard runs
+Progress = Callable[[int, int, int, int], None]
 
 
 def _conn(proc: ShardProcess, parts: DatabaseParts) -> redis.Redis:
@@ -38,7 +38,7 @@ def live(parts: DatabaseParts, members: list[ShardProcess]) -> list[ShardProcess
     return [p for p in members if processes.server_info(p, parts.passwords(p)) is not None]
 
 
-def ensure_cluster(parts: DatabaseParts) -> list[Happening]:
+def ensure_cluster(parts: DatabaseParts, progress: Progress | None = None) -> list[Happening]:
     """Form the cluster, attach replicas, and move slots until the layout matches `shardCount`."""
     members = live(parts, parts.processes + parts.retired)
     if not members:
@@ -51,7 +51,7 @@ def ensure_cluster(parts: DatabaseParts) -> list[Happening]:
         happenings.append(Happening("ClusterFormed", f"Redis Cluster formed over {parts.spec.shard_count} shards"))
         _wait_state_ok(parts, members)
     happenings += _attach_replicas(parts)
-    happenings += _reshard(parts)
+    happenings += _reshard(parts, progress)
     return happenings
 
 
@@ -121,12 +121,15 @@ def _reshard(parts: DatabaseParts, progress: Progress | None = None) -> list[Hap
         return happenings
     mover = _mover(parts, view)
     total = sum(len(m.slots) for m in moves)
+    keys_total = sum(keys_in(mover.dial(owners[m.source]), m.slots) for m in moves)
     done = keys = 0
     started = time.monotonic()
+    if progress:
+        progress(0, total, 0, keys_total)
     for move in moves:
         def step(slots: int, moved: int, before: tuple[int, int] = (done, keys)) -> None:
             if progress:
-                progress(before[0] + slots, total, before[1] + moved)
+                progress(before[0] + slots, total, before[1] + moved, max(keys_total, before[1] + moved))
         keys += mover.move(owners[move.source], owners[move.target], move.slots, step)
         done += len(move.slots)
     seconds = max(time.monotonic() - started, 1e-3)
