@@ -42,6 +42,9 @@ from targets.modules import CATALOG as MODULE_CATALOG
 from targets.modules import names_of
 from targets.shape import check_defined
 
+MAX_SHARD_COUNT = 64  # Redis Cluster slots spread over at most this many shards here (256 slots each)
+MIN_SHARD_MEMORY_BYTES = MIN_MEMORY_BYTES  # each shard is a Redis process with its own maxmemory
+
 # Every field the Redis Enterprise operator defines is known (operatorapi/redb.py says which are used here).
 SPEC_FIELDS = FieldSet.defined(REDB_SPEC)
 CLUSTER_REF_FIELDS = FieldSet.defined(REDB_SPEC["redisEnterpriseCluster"])
@@ -72,6 +75,8 @@ def validate_database(spec: object, *, cluster, name: str, current=None) -> Chec
     check_defined(problems, spec, REDB_SPEC, "spec")  # the operator's rules, on writes only
     if current is not None:
         _check_transition(problems, spec, current)
+    if not problems.has("spec.shardCount") and not problems.has("spec.memorySize"):
+        _check_shards(problems, spec, current)
     if not problems.has("spec"):
         _check_target_supports(problems, spec, driver=driver, name=name, current=current)
     if not problems.has("spec"):
@@ -113,7 +118,7 @@ def _check_spec(problems: Problems, spec: dict, *, cluster, versions: list[str])
     check_fields(problems, spec, SPEC_FIELDS, "spec")
     expect_memory(problems, spec.get("memorySize"), "spec.memorySize", minimum=MIN_MEMORY_BYTES,
                   minimum_text=format_memory(MIN_MEMORY_BYTES))
-    expect_int(problems, spec.get("shardCount"), "spec.shardCount", minimum=1)
+    expect_int(problems, spec.get("shardCount"), "spec.shardCount", minimum=1, maximum=MAX_SHARD_COUNT)
     expect_bool(problems, spec.get("replication"), "spec.replication")
     expect_string(problems, spec.get("persistence"), "spec.persistence", choices=PERSISTENCE_MODES)
     expect_string(problems, spec.get("evictionPolicy"), "spec.evictionPolicy", choices=EVICTION_POLICIES)
@@ -189,6 +194,23 @@ def _check_transition(problems: Problems, spec: dict, current) -> None:
             problems.add("spec.modulesList", f"cannot change once the database exists (it is [{', '.join(before)}]): "
                          "modules load when the server starts and data of a module's types cannot be read without "
                          "it; create a new database with the modules you need")
+
+
+def _check_shards(problems: Problems, spec: dict, current) -> None:
+    """Writes only (a stored spec is not made Invalid by these): memory per shard, one reshard at a time."""
+    shards = spec.get("shardCount") or 1
+    memory = DatabaseSpec.from_spec(spec).memory_bytes
+    if shards > 1 and memory // shards < MIN_SHARD_MEMORY_BYTES:
+        problems.add("spec.shardCount", f"{shards} shards of {format_memory(memory)} leave "
+                     f"{format_memory(memory // shards)} per shard; each shard needs at least "
+                     f"{format_memory(MIN_SHARD_MEMORY_BYTES)}: raise memorySize to "
+                     f"{format_memory(shards * MIN_SHARD_MEMORY_BYTES)} or use fewer shards")
+    running = current.status.get("resharding") if current is not None and current.status else None
+    before = (current.spec.get("shardCount") or 1) if current is not None else shards
+    if shards != before and isinstance(running, dict) and running.get("slotsMoved", 0) < running.get("slotsTotal", 0):
+        problems.add("spec.shardCount", f"a reshard to {running.get('shards')} shards is still running "
+                     f"({running.get('slotsMoved', 0)} of {running.get('slotsTotal')} slots moved); change "
+                     "shardCount again once it has finished")
 
 
 def _taken_ports(cluster, *, exclude_pk: int | None) -> set[int]:

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def test_sharded_database_forms_a_redis_cluster_and_refuses_resharding(kube_env, team):
     cluster = running_cluster(kube_env)
-    database = make_database(cluster, team, shardCount=2, replication=True, memorySize="200MB")
+    database = make_database(cluster, team, shardCount=2, replication=True, memorySize="300MB")
     password = database.password
     with ExitStack() as stack:
         ports = []
@@ -73,7 +73,7 @@ def test_sharded_database_forms_a_redis_cluster_and_refuses_resharding(kube_env,
 
 def test_sharded_database_without_data_plane_is_invalid(kube_env, team):
     cluster = running_cluster(kube_env)
-    database = make_database(cluster, team, shardCount=2)
+    database = make_database(cluster, team, shardCount=2, memorySize="200MB")
     run(database)
     assert database.state == managed.INVALID
     assert "data plane" in database.status["conditions"][0]["message"]

@@ -212,3 +212,31 @@ def test_reconciler_shows_invalid_when_a_stored_spec_becomes_impossible(cluster,
     assert outcome.state == "Invalid" and database.status["specStatus"] == "Invalid"
     assert database.status["conditions"][0]["message"] == (
         "redisVersion: version 7.0 is not available on target local; available: 7.2")
+
+
+def test_shard_count_is_bounded_and_each_shard_gets_at_least_100mb(cluster):
+    errors = errors_of(create, cluster, {"memorySize": "8GB", "shardCount": 65})
+    assert errors["spec.shardCount"] == ["must be at most 64"]
+    errors = errors_of(create, cluster, {"memorySize": "250MB", "shardCount": 3})
+    assert errors["spec.shardCount"] == ["3 shards of 250MB leave 83.3MB per shard; each shard needs at least 100MB: "
+                                         "raise memorySize to 300MB or use fewer shards"]
+    assert not Database.objects.exists()
+    assert create(cluster, {"memorySize": "300MB", "shardCount": 3}).obj.spec["shardCount"] == 3
+
+
+def test_no_second_reshard_while_one_runs(cluster):
+    database = create(cluster, {"memorySize": "1GB", "shardCount": 3}).obj
+    running = {"shards": 5, "slotsMoved": 1200, "slotsTotal": 5529, "keysMoved": 100, "keysTotal": 900}
+    Database.objects.filter(pk=database.pk).update(status={"state": "active", "resharding": running})
+    database.refresh_from_db()
+    errors = errors_of(update_database, database, spec={**database.spec, "shardCount": 2}, actor="test")
+    assert errors["spec.shardCount"] == ["a reshard to 5 shards is still running (1200 of 5529 slots moved); change "
+                                         "shardCount again once it has finished"]
+    database.refresh_from_db()
+    assert database.spec["shardCount"] == 3 and database.generation == 1
+    # other changes still go through, and once every slot is moved the count may change again
+    assert update_database(database, spec={**database.spec, "evictionPolicy": "allkeys-lru"}, actor="test").obj
+    Database.objects.filter(pk=database.pk).update(status={"state": "active", "resharding": {**running,
+                                                                                             "slotsMoved": 5529}})
+    database.refresh_from_db()
+    assert update_database(database, spec={**database.spec, "shardCount": 2}, actor="test").obj.spec["shardCount"] == 2
