@@ -52,7 +52,7 @@ MODULE_FIELDS = FieldSet.of(REDB_SPEC["modulesList"].names())  # name is acted o
 DEFAULTS = {"memorySize": "100MB", "shardCount": 1, "replication": False, "persistence": "disabled",
             "evictionPolicy": DEFAULT_EVICTION_POLICY, "tlsMode": "disabled"}
 # Fields that, once assigned, keep their value when a full replace leaves them out.
-ASSIGNED_ONCE = ("databasePort", "databaseSecretName", "redisVersion")
+ASSIGNED_ONCE = ("databasePort", "databaseSecretName", "redisVersion", "ossCluster")
 MAX_PORT = 65535
 
 
@@ -120,6 +120,7 @@ def _check_spec(problems: Problems, spec: dict, *, cluster, versions: list[str])
                   minimum_text=format_memory(MIN_MEMORY_BYTES))
     expect_int(problems, spec.get("shardCount"), "spec.shardCount", minimum=1, maximum=MAX_SHARD_COUNT)
     expect_bool(problems, spec.get("replication"), "spec.replication")
+    expect_bool(problems, spec.get("ossCluster"), "spec.ossCluster")
     expect_string(problems, spec.get("persistence"), "spec.persistence", choices=PERSISTENCE_MODES)
     expect_string(problems, spec.get("evictionPolicy"), "spec.evictionPolicy", choices=EVICTION_POLICIES)
     expect_int(problems, spec.get("databasePort"), "spec.databasePort", minimum=1, maximum=MAX_PORT)
@@ -182,6 +183,10 @@ def _check_target_supports(problems: Problems, spec: dict, *, driver, name: str,
 def _check_transition(problems: Problems, spec: dict, current) -> None:
     """Rules about changing a stored spec."""
     port, stored_port = spec.get("databasePort"), current.spec.get("databasePort")
+    oss, stored_oss = spec.get("ossCluster"), current.spec.get("ossCluster") is True
+    if isinstance(oss, bool) and oss != stored_oss:
+        problems.add("spec.ossCluster", f"cannot change once the database exists (it is {str(stored_oss).lower()}): "
+                     "clients of a Redis Cluster speak another protocol; create a new database instead")
     if port is not None and stored_port is not None and port != stored_port:
         problems.add("spec.databasePort", f"cannot change once set (it is {stored_port})")
     version = spec.get("redisVersion")

@@ -79,6 +79,9 @@ class KubernetesDriver:
         problem = current and resharding_problem(current.shard_count, wanted.shard_count)
         if problem:
             problems["spec.shardCount"] = problem
+        if wanted.oss_cluster and wanted.shard_count == 1:
+            problems["spec.ossCluster"] = ("a single-shard Redis Cluster is not rendered on a kubernetes target yet; "
+                                           "leave ossCluster out (a database with shardCount > 1 is a Redis Cluster)")
         return problems
 
     def free_database_port(self, cluster, taken: set[int]) -> int:
@@ -337,5 +340,6 @@ def resharding_problem(current: int, wanted: int) -> str | None:
     """This target's one wording for refusing to reshard: the write check and the stored-spec check say the same."""
     if current == wanted:
         return None
-    return (f"cannot change from {current} to {wanted} on a kubernetes target yet: online resharding is done by "
-            "the local target only")
+    return (f"cannot change from {current} to {wanted} on a kubernetes target yet: online resharding (moving hash "
+            "slots between pods) is done by the local target only; here, create a new database with the shard count "
+            "you need and copy the data over")

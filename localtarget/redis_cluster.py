@@ -119,6 +119,9 @@ def _reshard(parts: DatabaseParts, progress: Progress | None = None) -> list[Hap
     moves = plan_moves({i: n.slots for i, n in owners.items()}, parts.spec.shard_count)
     if not moves:
         return happenings
+    # A node that just joined answers CLUSTERDOWN (to MIGRATE's RESTORE too) until it has learnt who serves
+    # every slot: wait for it before moving anything.
+    _wait_state_ok(parts, live(parts, parts.processes + parts.retired))
     mover = _mover(parts, view)
     total = sum(len(m.slots) for m in moves)
     keys_total = sum(keys_in(mover.dial(owners[m.source]), m.slots) for m in moves)

@@ -207,3 +207,21 @@ def test_a_worker_killed_mid_migration_leaves_what_the_next_reconcile_finishes(s
     assert "Resharded" in reasons
     if left_open:
         assert "ReshardResumed" in reasons
+
+
+def test_an_oss_cluster_database_grows_from_one_shard_online(make_database):
+    from databases.services import reveal_credentials, update_database
+
+    database = make_database(shardCount=1, ossCluster=True, memorySize="200MB")
+    assert len(database.status["shardMasters"]) == 1
+    port = int(database.status["endpoint"].rsplit(":", 1)[1])
+    client = RedisCluster(host="127.0.0.1", port=port, password=database.password, decode_responses=True)
+    assert client.cluster_info()["cluster_state"] == "ok"
+    assert " -c " in reveal_credentials(database, actor="test").redis_cli
+    expected = write_keys(client, 2000)
+    update_database(database, spec={**database.spec, "shardCount": 2}, actor="test")
+    assert settle(database, timeout=80).state == "active", database.status
+    assert len(database.status["shardMasters"]) == 2
+    assert wrong_keys(RedisCluster(host="127.0.0.1", port=port, password=database.password,
+                                   decode_responses=True), expected) == []
+    cluster_check(port, database.password)

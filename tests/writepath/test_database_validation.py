@@ -135,8 +135,8 @@ def test_unknown_and_unused_fields(cluster):
     errors = errors_of(create, cluster, {"memorySise": "1GB", "shardcount": 2})
     assert errors["spec.memorySise"] == ["unknown field 'memorySise'; did you mean 'memorySize'?"]
     assert errors["spec.shardcount"] == ["unknown field 'shardcount'; did you mean 'shardCount'?"]
-    result = create(cluster, {"alertSettings": {"bdb_high_latency": {"enabled": True}}, "ossCluster": False})
-    assert [w.split(":")[0] for w in result.warnings] == ["spec.alertSettings", "spec.ossCluster"]
+    result = create(cluster, {"alertSettings": {"bdb_high_latency": {"enabled": True}}, "defaultUser": False})
+    assert [w.split(":")[0] for w in result.warnings] == ["spec.alertSettings", "spec.defaultUser"]
     assert Event.objects.filter(object_kind="database", object_id=result.obj.pk, reason="UnusedFields",
                                 type=Event.WARNING).count() == 1
 
@@ -240,3 +240,18 @@ def test_no_second_reshard_while_one_runs(cluster):
                                                                                              "slotsMoved": 5529}})
     database.refresh_from_db()
     assert update_database(database, spec={**database.spec, "shardCount": 2}, actor="test").obj.spec["shardCount"] == 2
+
+
+def test_oss_cluster_is_a_boolean_fixed_at_creation_and_lets_one_shard_grow(cluster):
+    assert errors_of(create, cluster, {"ossCluster": "yes"})["spec.ossCluster"] == ["must be true or false"]
+    plain = create(cluster, {"memorySize": "300MB"}, name="plain").obj
+    errors = errors_of(update_database, plain, spec={**plain.spec, "ossCluster": True}, actor="test")
+    assert errors["spec.ossCluster"] == ["cannot change once the database exists (it is false): clients of a Redis "
+                                         "Cluster speak another protocol; create a new database instead"]
+    errors = errors_of(update_database, plain, spec={**plain.spec, "shardCount": 3}, actor="test")
+    assert "clients speaking the cluster protocol" in errors["spec.shardCount"][0]
+    assert "ossCluster: true" in errors["spec.shardCount"][0]
+    grows = create(cluster, {"memorySize": "300MB", "ossCluster": True}, name="grows").obj
+    assert grows.spec["ossCluster"] is True
+    spec = {key: value for key, value in grows.spec.items() if key != "ossCluster"}  # kept when left out
+    assert update_database(grows, spec={**spec, "shardCount": 3}, actor="test").obj.spec["ossCluster"] is True
