@@ -39,6 +39,9 @@ _DONE_ALREADY = ("already the owner", "not the owner")
 # then refuses SETSLOT and follows its new master's view instead.
 _NOW_A_REPLICA = ("only with masters",)
 
+ATOMIC = "CLUSTER MIGRATESLOTS"
+BATCHED = "batched MIGRATE"
+
 Dial = Callable[[Node], redis.Redis]
 Progress = Callable[[int, int], None]  # (slots moved in this call so far, keys moved so far)
 
@@ -106,12 +109,14 @@ class SlotMover:
                  batch_slots: int = BATCH_SLOTS, keys_per_call: int = KEYS_PER_CALL):
         self.dial, self.masters, self.auth = dial, masters, auth
         self.atomic, self.batch_slots, self.keys_per_call = atomic, batch_slots, keys_per_call
+        self.engines_used: set[str] = set()  # "atomic" / "batched": what moved the slots, for the event
 
     def move(self, source: Node, target: Node, slots: Iterable[int], progress: Progress | None = None) -> int:
         """Move `slots` from `source` to `target`; returns the keys moved. Raises TargetError and stops on failure."""
         slots = sorted(set(slots))
         src = self.dial(source)
         atomic = supports_atomic(src) if self.atomic is None else self.atomic
+        self.engines_used.add(ATOMIC if atomic else BATCHED)
         try:
             if atomic:
                 return self._move_atomic(src, source, target, slots, progress)
@@ -131,8 +136,7 @@ class SlotMover:
             started = time.time()
             src.execute_command("CLUSTER", "MIGRATESLOTS", *args, "NODE", target.id)
             _wait_atomic(src, target.id, started)
-            if keys_in(src, batch) or _owner_still(src, batch):
-                raise TargetError(f"{_name(source)} still holds slots it exported to {_name(target)}")
+            _wait_handed_over(src, batch, f"{_name(source)} to let go of slots it exported to {_name(target)}")
             done_slots += len(batch)
             moved += keys
             if progress:
@@ -221,9 +225,16 @@ def _text(value: object) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-def _owner_still(conn: redis.Redis, slots: tuple[int, ...]) -> bool:
-    me = myself(parse_nodes(_text(conn.execute_command("CLUSTER", "NODES"))))
-    return bool(me and set(me.slots) & set(slots))
+def _wait_handed_over(conn: redis.Redis, slots: tuple[int, ...], what: str, timeout: float = 30.0) -> None:
+    """Until the source's own view no longer lists these slots (it lets go just after the job reports success)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        me = myself(parse_nodes(_text(conn.execute_command("CLUSTER", "NODES"))))
+        if not (me and set(me.slots) & set(slots)):
+            return
+        if time.monotonic() > deadline:
+            raise TargetError(f"timed out waiting for {what}")
+        time.sleep(0.02)
 
 
 def _setslot_all(conn: redis.Redis, slots: tuple[int, ...], state: str, node_id: str,

@@ -138,7 +138,8 @@ def _reshard(parts: DatabaseParts, progress: Progress | None = None) -> list[Hap
     seconds = max(time.monotonic() - started, 1e-3)
     return happenings + [Happening("Resharded", f"{done} slots and {keys} keys moved online to reach "
                                                 f"{parts.spec.shard_count} shards in {seconds:.1f} s "
-                                                f"({keys / seconds:,.0f} keys/s)")]
+                                                f"({keys / seconds:,.0f} keys/s, "
+                                                f"{' + '.join(sorted(mover.engines_used))})")]
 
 
 def _mover(parts: DatabaseParts, view: list[Node]) -> SlotMover:

@@ -20,6 +20,7 @@ from dataplane.cluster import myself, parse_nodes
 from tests.browser.stack import BASE_DIR, LiveStack, wait_until
 
 from .conftest import settle
+from .test_engines import with_valkey  # noqa: F401  (fixture)
 
 KEYS = 20_000
 
@@ -113,7 +114,7 @@ def test_reshard_3_to_5_to_2_under_a_writer_keeps_every_acknowledged_write(make_
                                    decode_responses=True), expected) == []
     cluster_check(port, database.password)
     moved = [e.message for e in Event.objects.filter(object_id=database.pk, reason="Resharded").order_by("id")]
-    assert len(moved) == 2 and all("keys/s" in m for m in moved)
+    assert len(moved) == 2 and all("keys/s, batched MIGRATE)" in m for m in moved)
     assert moved[0].startswith("5529 slots") and "to reach 5 shards" in moved[0]  # the fewest moves: 16384 * 2/5
     assert moved[1].startswith("9830 slots") and "to reach 2 shards" in moved[1]
 
@@ -225,3 +226,24 @@ def test_an_oss_cluster_database_grows_from_one_shard_online(make_database):
     assert wrong_keys(RedisCluster(host="127.0.0.1", port=port, password=database.password,
                                    decode_responses=True), expected) == []
     cluster_check(port, database.password)
+
+
+@pytest.mark.usefixtures("with_valkey")
+def test_valkey_moves_slots_atomically_under_a_writer(make_database):
+    from databases.services import update_database
+    from timeline.models import Event
+
+    database = make_database(shardCount=2, memorySize="300MB", redisVersion="valkey-9.1")
+    port = int(database.status["endpoint"].rsplit(":", 1)[1])
+    expected = write_keys(RedisCluster(host="127.0.0.1", port=port, password=database.password,
+                                       decode_responses=True), 5000)
+    writer = Writer(port, database.password, 5000)
+    writer.start()
+    update_database(database, spec={**database.spec, "shardCount": 3}, actor="test")
+    assert settle(database, timeout=80).state == "active", database.status
+    expected.update(writer.finish())
+    assert wrong_keys(RedisCluster(host="127.0.0.1", port=port, password=database.password,
+                                   decode_responses=True), expected) == []
+    cluster_check(port, database.password)
+    moved = Event.objects.get(object_id=database.pk, reason="Resharded").message
+    assert moved.startswith("5461 slots") and "CLUSTER MIGRATESLOTS" in moved
