@@ -115,7 +115,7 @@ def test_reshard_3_to_5_to_2_under_a_writer_keeps_every_acknowledged_write(make_
     cluster_check(port, database.password)
     moved = [e.message for e in Event.objects.filter(object_id=database.pk, reason="Resharded").order_by("id")]
     assert len(moved) == 2 and all("keys/s, batched MIGRATE)" in m for m in moved)
-    assert moved[0].startswith("5529 slots") and "to reach 5 shards" in moved[0]  # the fewest moves: 16384 * 2/5
+    assert moved[0].startswith("6553 slots") and "to reach 5 shards" in moved[0]  # the fewest: 16384 * 2/5
     assert moved[1].startswith("9830 slots") and "to reach 2 shards" in moved[1]
 
 
