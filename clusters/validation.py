@@ -209,7 +209,7 @@ def _with_defaults(spec: dict, *, versions: list[str], current) -> dict:
 
     A version the user leaves out, or gives as a Redis Enterprise Software version, stays what it
     was (a full replace never upgrades by accident); a new cluster gets the target's newest Redis
-    (targets/engines.py).
+    (core/engines.py).
     """
     stored = copy.deepcopy(spec)
     stored.setdefault("nodes", DEFAULT_NODES)

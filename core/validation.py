@@ -236,7 +236,7 @@ def version_problem(version: str, available: list[str], target_name: str) -> str
 
 def downgrade_problem(version: str, current: str | None) -> str | None:
     """Data files written by a newer server may not load in an older one, so versions only go up
-    (and an engine change only goes Redis -> Valkey: targets/engines.py)."""
+    (and an engine change only goes Redis -> Valkey: core/engines.py)."""
     if not current or version == current or version_key(version) >= version_key(current):
         return None
     if engine_of(version) != engine_of(current):

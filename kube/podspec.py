@@ -60,7 +60,7 @@ def metadata(name: str, namespace: str, object_labels: dict, annotations: dict |
 
 
 def image(version: str) -> str:
-    """The stock image of a version: redis:7.2, or valkey/valkey:9.1 for valkey-9.1 (targets/engines.py)."""
+    """The stock image of a version: redis:7.2, or valkey/valkey:9.1 for valkey-9.1 (core/engines.py)."""
     if engine_of(version) == VALKEY:
         return f"{VALKEY_IMAGE}:{number_of(version)}"
     return f"{REDIS_IMAGE}:{version}"

@@ -253,12 +253,13 @@ class LocalDriver:
         spec = database.typed_spec
         if spec.tls_mode != "disabled":
             raise SpecNotRealisable("tlsMode is not supported on the local target")
-        parts = self.database_parts(database)
-        if not parts.version:
+        version = spec.redis_version or versions.newest_version()
+        if not version:
             raise SpecNotRealisable("no redis-server found on this machine (apt-get install redis-server)")
-        refused = modules.problems(spec.modules, parts.version)
+        refused = modules.problems(spec.modules, version)
         if refused:
             raise SpecNotRealisable("; ".join(f"{path.removeprefix('spec.')}: {why}" for path, why in refused.items()))
+        parts = self.database_parts(database)
         if parts.cluster_mode:
             return self._apply_sharded(database, parts)
         if spec.shard_count != 1:

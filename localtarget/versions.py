@@ -1,6 +1,6 @@
 """Which server binaries this machine offers, as {version name: directory holding the server}.
 
-Version names follow targets/engines.py: "7.0" is Redis, "valkey-9.1" is Valkey.
+Version names follow core/engines.py: "7.0" is Redis, "valkey-9.1" is Valkey.
 - `settings.CONTROLPLANE_LOCAL_REDIS_VERSIONS` lists versions explicitly, and then is the whole list
   (two names may point at the same directory; `packaged_versions()` gives the entries to add Valkey).
 - When it is empty (the default), the `redis-server` on PATH is offered as its major.minor version,

@@ -37,17 +37,21 @@ class DatabaseInputs:
     namespace: str
     typed_spec: DatabaseSpec
     version: str
-    image: str  # the stock image of the version; redis-stack-server when the database lists modules
+    image: str  # the stock image of the version, or the redis-stack-server image when modules are listed
     password: str  # rendered into Secret `redb-<db>` only when secrets are revealed
     cluster: ClusterInputs
 
     @classmethod
     def of(cls, database) -> DatabaseInputs:
         spec = database.typed_spec
-        cluster = ClusterInputs.of(database.cluster)
         target = database.cluster.target
         version = resolve_version(spec.redis_version, target)
-        tag = stack_tags(target).get(version) if spec.module_names else None
         return cls(name=database.name, namespace=database.namespace, typed_spec=spec, version=version,
-                   image=podspec.stack_image(tag) if tag else podspec.image(version),
-                   password=database.password, cluster=cluster)
+                   image=image_of(spec, version, target), password=database.password,
+                   cluster=ClusterInputs.of(database.cluster))
+
+
+def image_of(spec: DatabaseSpec, version: str, target) -> str:
+    """The stock image of the version; the redis-stack-server image when the database lists modules."""
+    tag = stack_tags(target).get(version) if spec.module_names else None
+    return podspec.stack_image(tag) if tag else podspec.image(version)

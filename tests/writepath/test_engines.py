@@ -1,4 +1,4 @@
-"""Version names across engines (targets/engines.py) and what the local target says it offers. Pure rules
+"""Version names across engines (core/engines.py) and what the local target says it offers. Pure rules
 plus one real look at the installed packages."""
 from __future__ import annotations
 

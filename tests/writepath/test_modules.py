@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from core.errors import SpecError
 from databases.models import Database
 from databases.services import create_database, update_database, upgrade_database
-from targets.writes import SpecError
 
 
 def create(cluster, spec, name="db"):
