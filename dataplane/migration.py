@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 import redis
@@ -27,6 +28,7 @@ from core.errors import TargetError
 
 from .cluster import Node, myself, parse_nodes
 
+PARALLEL_MOVES = 4  # classic moves run side by side: each has its own slots, so they are independent
 BATCH_SLOTS = 1024  # slots per classic round (one pipeline per step)
 KEYS_PER_CALL = 1000  # GETKEYSINSLOT count, so MIGRATE ... KEYS carries up to this many keys
 MIGRATE_TIMEOUT_MS = 10000
@@ -110,6 +112,33 @@ class SlotMover:
         self.dial, self.masters, self.auth = dial, masters, auth
         self.atomic, self.batch_slots, self.keys_per_call = atomic, batch_slots, keys_per_call
         self.engines_used: set[str] = set()  # "atomic" / "batched": what moved the slots, for the event
+
+    def move_all(self, moves: list[tuple[Node, Node, tuple[int, ...]]], progress: Progress | None = None) -> int:
+        """Every (source, target, slots) move; returns the keys moved. Classic moves run side by side (a move's
+        slots are its own); atomic ones one after another (Valkey runs each job itself). `progress` is called
+        from this thread only, with the sums, so a caller may write to its database from it."""
+        if not moves:
+            return 0
+        if self.atomic is None:
+            self.atomic = supports_atomic(self.dial(moves[0][0]))
+        slots_done, keys_done = [0] * len(moves), [0] * len(moves)
+
+        def run(index: int, source: Node, target: Node, slots: tuple[int, ...]) -> int:
+            def step(slots_moved: int, keys_moved: int) -> None:
+                slots_done[index], keys_done[index] = slots_moved, keys_moved
+            return self.move(source, target, slots, step)
+
+        workers = 1 if self.atomic else min(PARALLEL_MOVES, len(moves))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="slot-move") as pool:
+            futures = [pool.submit(run, i, *move) for i, move in enumerate(moves)]
+            pending = set(futures)
+            while pending:
+                finished, pending = wait(pending, timeout=0.25, return_when=FIRST_EXCEPTION)
+                if progress:
+                    progress(sum(slots_done), sum(keys_done))
+                if any(f.exception() for f in finished):
+                    break  # the other moves end their current step; the first error is raised below
+        return sum(f.result() for f in futures)
 
     def move(self, source: Node, target: Node, slots: Iterable[int], progress: Progress | None = None) -> int:
         """Move `slots` from `source` to `target`; returns the keys moved. Raises TargetError and stops on failure."""

@@ -125,16 +125,16 @@ def _reshard(parts: DatabaseParts, progress: Progress | None = None) -> list[Hap
     mover = _mover(parts, view)
     total = sum(len(m.slots) for m in moves)
     keys_total = sum(keys_in(mover.dial(owners[m.source]), m.slots) for m in moves)
-    done = keys = 0
     started = time.monotonic()
     if progress:
         progress(0, total, 0, keys_total)
-    for move in moves:
-        def step(slots: int, moved: int, before: tuple[int, int] = (done, keys)) -> None:
-            if progress:
-                progress(before[0] + slots, total, before[1] + moved, max(keys_total, before[1] + moved))
-        keys += mover.move(owners[move.source], owners[move.target], move.slots, step)
-        done += len(move.slots)
+
+    def step(slots: int, moved: int) -> None:
+        if progress:
+            progress(slots, total, moved, max(keys_total, moved))
+
+    keys = mover.move_all([(owners[m.source], owners[m.target], m.slots) for m in moves], step)
+    done = total
     seconds = max(time.monotonic() - started, 1e-3)
     return happenings + [Happening("Resharded", f"{done} slots and {keys} keys moved online to reach "
                                                 f"{parts.spec.shard_count} shards in {seconds:.1f} s "
