@@ -12,7 +12,7 @@ from clusters.capacity import capacity_problem, database_footprints
 from core.drivers import driver_for
 from core.engines import default_version
 from core.errors import TargetError
-from core.quantity import format_memory
+from core.quantity import format_memory, parse_memory
 from core.validation import (
     Checked,
     FieldSet,
@@ -33,6 +33,7 @@ from operatorapi.redb import REDB_SPEC
 from specs.database import (
     DEFAULT_EVICTION_POLICY,
     EVICTION_POLICIES,
+    MAX_SHARDS,
     MIN_MEMORY_BYTES,
     PERSISTENCE_MODES,
     TLS_MODES,
@@ -41,9 +42,6 @@ from specs.database import (
 from targets.modules import CATALOG as MODULE_CATALOG
 from targets.modules import names_of
 from targets.shape import check_defined
-
-MAX_SHARD_COUNT = 64  # Redis Cluster slots spread over at most this many shards here (256 slots each)
-MIN_SHARD_MEMORY_BYTES = MIN_MEMORY_BYTES  # each shard is a Redis process with its own maxmemory
 
 # Every field the Redis Enterprise operator defines is known (operatorapi/redb.py says which are used here).
 SPEC_FIELDS = FieldSet.defined(REDB_SPEC)
@@ -54,6 +52,7 @@ DEFAULTS = {"memorySize": "100MB", "shardCount": 1, "replication": False, "persi
 # Fields that, once assigned, keep their value when a full replace leaves them out.
 ASSIGNED_ONCE = ("databasePort", "databaseSecretName", "redisVersion", "ossCluster")
 MAX_PORT = 65535
+DEFAULT_MEMORY_BYTES = parse_memory(DEFAULTS["memorySize"])
 
 
 def validate_database(spec: object, *, cluster, name: str, current=None) -> Checked:
@@ -75,12 +74,12 @@ def validate_database(spec: object, *, cluster, name: str, current=None) -> Chec
     check_defined(problems, spec, REDB_SPEC, "spec")  # the operator's rules, on writes only
     if current is not None:
         _check_transition(problems, spec, current)
-    if not problems.has("spec.shardCount") and not problems.has("spec.memorySize"):
-        _check_shards(problems, spec, current)
+        if not problems.has("spec.shardCount"):
+            _check_running_reshard(problems, spec, current)
     if not problems.has("spec"):
         _check_target_supports(problems, spec, driver=driver, name=name, current=current)
     if not problems.has("spec"):
-        _check_port_free(problems, spec, cluster=cluster, current=current)
+        _check_port(problems, spec, cluster=cluster, current=current, allowed=driver.database_ports())
         _check_capacity(problems, spec, cluster=cluster, name=name, current=current)
     problems.raise_if_any()
     try:
@@ -116,9 +115,14 @@ def _check_identity(problems: Problems, *, cluster, name: str) -> None:
 def _check_spec(problems: Problems, spec: dict, *, cluster, versions: list[str]) -> None:
     """Rules a spec must meet on its own, whatever it replaces."""
     check_fields(problems, spec, SPEC_FIELDS, "spec")
-    expect_memory(problems, spec.get("memorySize"), "spec.memorySize", minimum=MIN_MEMORY_BYTES,
-                  minimum_text=format_memory(MIN_MEMORY_BYTES))
-    expect_int(problems, spec.get("shardCount"), "spec.shardCount", minimum=1, maximum=MAX_SHARD_COUNT)
+    memory = expect_memory(problems, spec.get("memorySize"), "spec.memorySize", minimum=MIN_MEMORY_BYTES,
+                           minimum_text=format_memory(MIN_MEMORY_BYTES))
+    shards = expect_int(problems, spec.get("shardCount"), "spec.shardCount", minimum=1, maximum=MAX_SHARDS)
+    memory = DEFAULT_MEMORY_BYTES if spec.get("memorySize") is None else memory
+    if memory is not None and shards is not None and memory // shards < MIN_MEMORY_BYTES:
+        problems.add("spec.shardCount", f"each shard needs at least {format_memory(MIN_MEMORY_BYTES)}: a memorySize "
+                                        f"of {format_memory(memory)} allows at most {memory // MIN_MEMORY_BYTES} "
+                                        "shards")
     expect_bool(problems, spec.get("replication"), "spec.replication")
     expect_bool(problems, spec.get("ossCluster"), "spec.ossCluster")
     expect_string(problems, spec.get("persistence"), "spec.persistence", choices=PERSISTENCE_MODES)
@@ -201,38 +205,42 @@ def _check_transition(problems: Problems, spec: dict, current) -> None:
                          "it; create a new database with the modules you need")
 
 
-def _check_shards(problems: Problems, spec: dict, current) -> None:
-    """Writes only (a stored spec is not made Invalid by these): memory per shard, one reshard at a time."""
-    shards = spec.get("shardCount") or 1
-    memory = DatabaseSpec.from_spec(spec).memory_bytes
-    if shards > 1 and memory // shards < MIN_SHARD_MEMORY_BYTES:
-        problems.add("spec.shardCount", f"{shards} shards of {format_memory(memory)} leave "
-                     f"{format_memory(memory // shards)} per shard; each shard needs at least "
-                     f"{format_memory(MIN_SHARD_MEMORY_BYTES)}: raise memorySize to "
-                     f"{format_memory(shards * MIN_SHARD_MEMORY_BYTES)} or use fewer shards")
-    running = current.status.get("resharding") if current is not None and current.status else None
-    before = (current.spec.get("shardCount") or 1) if current is not None else shards
+def _check_running_reshard(problems: Problems, spec: dict, current) -> None:
+    """Writes only: one reshard at a time (`status.resharding` shows slots left to move while one runs)."""
+    running = current.status.get("resharding") if current.status else None
+    shards, before = spec.get("shardCount") or 1, current.spec.get("shardCount") or 1
     if shards != before and isinstance(running, dict) and running.get("slotsMoved", 0) < running.get("slotsTotal", 0):
         problems.add("spec.shardCount", f"a reshard to {running.get('shards')} shards is still running "
                      f"({running.get('slotsMoved', 0)} of {running.get('slotsTotal')} slots moved); change "
                      "shardCount again once it has finished")
 
 
-def _taken_ports(cluster, *, exclude_pk: int | None) -> set[int]:
+def _taken_ports(cluster, *, exclude_pk: int | None) -> dict[int, str]:
+    """{port: "database X of cluster Y"} for every database on the cluster's target: ports are unique per target."""
     from .models import Database
 
-    ports = set()
-    for pk, spec in Database.objects.filter(cluster=cluster).values_list("pk", "spec"):
-        if pk != exclude_pk and spec.get("databasePort") is not None:
-            ports.add(int(spec["databasePort"]))
-    return ports
+    taken = {}
+    rows = (Database.objects.filter(cluster__target=cluster.target)
+            .values_list("pk", "name", "cluster__name", "spec__databasePort"))  # the port only, not whole specs
+    for pk, name, cluster_name, port in rows:
+        if pk != exclude_pk and isinstance(port, int):
+            taken[port] = f"database {name} of cluster {cluster_name}"
+    return taken
 
 
-def _check_port_free(problems: Problems, spec: dict, *, cluster, current) -> None:
+def _check_port(problems: Problems, spec: dict, *, cluster, current, allowed: range) -> None:
+    """A new `databasePort` comes from the target's range and is used once per target; a stored one stays valid."""
     port = spec.get("databasePort")
-    if port is not None and port in _taken_ports(cluster, exclude_pk=current.pk if current else None):
-        problems.add("spec.databasePort", f"port {port} is already used by another database of cluster "
-                                          f"{cluster.name}")
+    if port is None or (current is not None and current.spec.get("databasePort") is not None):
+        return  # once set, the port cannot change (_check_transition)
+    if port not in allowed:
+        problems.add("spec.databasePort", f"must be in {allowed.start}-{allowed.stop - 1}, the database port range "
+                                          f"of target {cluster.target.name}")
+        return
+    holder = _taken_ports(cluster, exclude_pk=current.pk if current else None).get(port)
+    if holder:
+        problems.add("spec.databasePort", f"port {port} is already used by {holder} on target "
+                                          f"{cluster.target.name}")
 
 
 def _check_capacity(problems: Problems, spec: dict, *, cluster, name: str, current) -> None:
@@ -274,6 +282,6 @@ def _with_defaults(spec: dict, *, cluster, name: str, versions: list[str], curre
         stored["redisVersion"] = default_version(versions)
     if stored.get("databasePort") is None:
         taken = _taken_ports(cluster, exclude_pk=current.pk if current else None)
-        stored["databasePort"] = driver.free_database_port(cluster, taken)
+        stored["databasePort"] = driver.free_database_port(cluster, set(taken))
     stored["redisEnterpriseCluster"] = {"name": cluster.name}
     return stored

@@ -7,14 +7,20 @@ target's settings maps those names to addresses that the control plane and the s
 reach (`"<pod>.<db>-headless.<ns>.svc.cluster.local:6379": "10.1.2.3:6379"`, a flat network; the
 tests map them to real redis-server/redis-sentinel processes on 127.0.0.1). The map is used both
 ways: names are translated when connecting or registering a master with the sentinels, and the
-addresses sentinels report are translated back to pod names. Otherwise the data plane is off and
+addresses sentinels report are translated back to pod names. A control plane outside the cluster
+that routes to pod IPs but does not use the cluster's DNS sets `dataplane_nameserver` (`ip[:port]`,
+the cluster DNS): it resolves the names there for its own connections, and registers masters with
+the sentinels by name (they resolve names themselves). Otherwise the data plane is off and
 says so: live settings then take effect at the next pod restart, and the master is whatever the
 services rigger last saw (pod 0 at bootstrap).
 """
 from __future__ import annotations
 
+import ipaddress
 import socket
 
+import dns.exception
+import dns.resolver
 import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
@@ -36,14 +42,33 @@ class DataPlaneError(Exception):
 class DataPlane:
     def __init__(self, settings: dict):
         self.addresses: dict[str, str] = dict(settings.get("dataplane_addresses") or {})
+        self.nameserver: str = settings.get("dataplane_nameserver") or ""
         mode = settings.get("dataplane", "auto")
-        self.enabled = mode == "on" or (mode == "auto" and (bool(settings.get("in_cluster")) or bool(self.addresses)))
+        self.enabled = mode == "on" or (mode == "auto" and (bool(settings.get("in_cluster")) or bool(self.addresses)
+                                                            or bool(self.nameserver)))
         self.timeout = float(settings.get("dataplane_timeout", 2.0))
 
-    def address(self, host: str, port: int) -> tuple[str, int]:
-        """Where a data-plane name is reached."""
+    def registered_address(self, host: str, port: int) -> tuple[str, int]:
+        """How a data-plane name is given to the sentinels: translated by `dataplane_addresses`, else the name."""
         real_host, real_port = self.addresses.get(f"{host}:{port}", f"{host}:{port}").rsplit(":", 1)
         return real_host, int(real_port)
+
+    def address(self, host: str, port: int) -> tuple[str, int]:
+        """Where the control plane reaches a data-plane name (raises redis.ConnectionError when it cannot
+        be resolved through `dataplane_nameserver`)."""
+        real_host, real_port = self.registered_address(host, port)
+        if self.nameserver and f"{host}:{port}" not in self.addresses and not _is_ip(real_host):
+            real_host = self._resolve(real_host)
+        return real_host, real_port
+
+    def _resolve(self, host: str) -> str:
+        server, _, port = self.nameserver.partition(":")
+        resolver = dns.resolver.Resolver(configure=False)
+        resolver.nameservers, resolver.port, resolver.lifetime = [server], int(port or 53), self.timeout
+        try:
+            return str(resolver.resolve(host, "A", search=False)[0])
+        except dns.exception.DNSException as exc:
+            raise redis.ConnectionError(f"{host} does not resolve through {self.nameserver}: {exc}") from exc
 
     def name_of(self, host: str, port: int) -> str:
         """The data-plane name of an address a sentinel reports (itself when not translated)."""
@@ -60,8 +85,12 @@ class DataPlane:
                            socket_connect_timeout=self.timeout, decode_responses=True, retry=Retry(NoBackoff(), 0))
 
     def _sentinels(self, cluster):
+        """A client per quorum member whose name resolves (one that does not counts as not answering)."""
         for host in sentinel_hosts(cluster):
-            yield host, self._connect(host, SENTINEL_PORT, cluster.admin_password)
+            try:
+                yield host, self._connect(host, SENTINEL_PORT, cluster.admin_password)
+            except redis.ConnectionError:
+                continue
 
     def sentinels_answering(self, cluster) -> int:
         """How many quorum members answer PING (the quorum must answer for a cluster to be Running)."""
@@ -95,7 +124,7 @@ class DataPlane:
         cluster = database.cluster
         quorum = len(sentinel_hosts(cluster)) // 2 + 1
         registered = 0
-        host, port = self.address(master_host, REDIS_PORT)
+        host, port = self.registered_address(master_host, REDIS_PORT)
         for _, sentinel in self._sentinels(cluster):
             try:
                 registered += sentinel_monitor(sentinel, database.name, host, port, quorum=quorum,
@@ -139,14 +168,16 @@ class DataPlane:
         """Apply the live settings (maxmemory, policy, persistence) to every pod with CONFIG SET."""
         settings = database.typed_spec.redis_config().as_config_set()
         for host in pod_hosts:
-            connection = self._connect(host, REDIS_PORT, database.password)
+            connection = None
             try:
+                connection = self._connect(host, REDIS_PORT, database.password)
                 for key, value in settings.items():
                     connection.config_set(key, value)
             except redis.RedisError as exc:
                 raise DataPlaneError(f"CONFIG SET on {host} failed: {exc}") from exc
             finally:
-                connection.close()
+                if connection is not None:
+                    connection.close()
 
     def form_cluster(self, database, hosts: list[str]) -> tuple[bool, list[str]]:
         """Make the pods of a sharded database one Redis Cluster; idempotent, one step per call.
@@ -157,9 +188,10 @@ class DataPlane:
         """
         spec = database.typed_spec
         masters, replicas = hosts[:spec.shard_count], hosts[spec.shard_count:]
-        connections = {host: self._connect(host, REDIS_PORT, database.password) for host in hosts}
+        connections: dict[str, redis.Redis] = {}
         done: list[str] = []
         try:
+            connections.update({host: self._connect(host, REDIS_PORT, database.password) for host in hosts})
             first = connections[hosts[0]]
             known = parse_info(first.execute_command("CLUSTER", "INFO"))["cluster_known_nodes"]
             if int(known) < len(hosts):
@@ -204,3 +236,10 @@ class DataPlane:
         _, bus_port = self.address(host, CLUSTER_BUS_PORT)
         return socket.gethostbyname(real_host), port, bus_port
 
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        return False

@@ -37,20 +37,37 @@ SHARDED_CONFIG = "cluster-enabled yes\ncluster-config-file /data/nodes.conf\nclu
 
 # Reads the password from the Secret-backed environment into a file only the pod sees; asks the
 # cluster's sentinels who the master is, so a restarted master never comes back as a second master.
+# When they still name this pod master, it restarted (kill -9, OOM, pod deleted) before they noticed:
+# coming back as master, empty or behind, would make its replica resync from it and lose every write
+# the replica had acknowledged. So it waits until they have failed over to a healthy replica (at once
+# when there is none) and then replicates from the new master.
 REDIS_START = """set -eu
 mkdir -p /run/redis
 umask 077
 printf 'requirepass "%s"\\nmasterauth "%s"\\n' "$REDIS_PASSWORD" "$REDIS_PASSWORD" > /run/redis/auth.conf
 me="$(hostname).$PEER_DOMAIN"
 sed "s/{announce}/$me/" /etc/redis/redis.conf > /run/redis/redis.conf
+sentinel() {
+  redis-cli -h "$SENTINEL_HOST" -p "$SENTINEL_PORT" -a "$SENTINEL_PASSWORD" --no-auth-warning sentinel "$@" \\
+    2>/dev/null || true
+}
+healthy_replica() {
+  sentinel replicas "$DB_NAME" | awk 'prev == "flags" && $0 !~ /down|disconnected/ {n++} {prev = $0} END {exit !n}'
+}
 if [ "$SHARDED" = "no" ]; then
-  master=$(redis-cli -h "$SENTINEL_HOST" -p "$SENTINEL_PORT" -a "$SENTINEL_PASSWORD" --no-auth-warning \\
-    sentinel get-master-addr-by-name "$DB_NAME" 2>/dev/null | head -n 1 || true)
+  master=$(sentinel get-master-addr-by-name "$DB_NAME" | head -n 1)
+  while [ "$master" = "$me" ] && healthy_replica; do
+    echo "the sentinels still name $me master; waiting for them to fail over to a replica"
+    sleep 1
+    master=$(sentinel get-master-addr-by-name "$DB_NAME" | head -n 1)
+  done
   if [ -n "$master" ] && [ "$master" != "$me" ]; then
     echo "replicaof $master $REDIS_PORT" >> /run/redis/redis.conf
   elif [ -z "$master" ] && [ "${HOSTNAME##*-}" != "0" ]; then
     echo "replicaof $DB_NAME-0.$PEER_DOMAIN $REDIS_PORT" >> /run/redis/redis.conf
   fi
+  echo "sentinels name ${master:-no master}; starting as $(grep -q '^replicaof' /run/redis/redis.conf && \\
+    grep '^replicaof' /run/redis/redis.conf || echo master)"
 fi
 exec redis-server /run/redis/redis.conf
 """

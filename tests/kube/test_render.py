@@ -124,7 +124,7 @@ def test_statefulsets_follow_spec(objects):
     assert shards["spec"]["replicas"] == 6  # 3 shards x (master + replica)
     assert shards["spec"]["template"]["spec"]["containers"][0]["image"] == "redis:7.4"
     config = next(m for m in render_database(database) if m["kind"] == "ConfigMap")["data"]
-    assert 'maxmemory "666666666"' in config["live.conf"]  # 2GB over 3 shards
+    assert 'maxmemory "715827882"' in config["live.conf"]  # 2GB (2 x 1024^3 bytes) over 3 shards
     assert 'maxmemory-policy "allkeys-lru"' in config["live.conf"] and 'appendonly "yes"' in config["live.conf"]
     assert "cluster-enabled yes" in config["redis.conf"]
     quota = next(m for m in render_cluster(cluster) if m["kind"] == "ResourceQuota")
@@ -199,6 +199,20 @@ def test_volume_sizes_are_canonical(objects):
     cluster.spec = {**MAXIMAL_CLUSTER, "persistentSpec": {"enabled": True, "volumeSize": "5120Mi"}}
     quorum = next(m for m in render_cluster(cluster) if m["kind"] == "StatefulSet")
     assert quorum["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"] == "5Gi"
+
+
+@pytest.mark.parametrize(("memory_size", "maxmemory", "pod_request"), [
+    ("100MB", 100 * 1024**2, "100Mi"), ("100Mi", 100 * 1024**2, "100Mi"), ("1GB", 1024**3, "1Gi"),
+    ("1G", 1000**3, "954Mi"), ("500m", 500 * 1000**2, "477Mi")])
+def test_memory_size_units_reach_maxmemory_and_the_pod_request_alike(objects, memory_size, maxmemory, pod_request):
+    """Redis's MB/GB (1024-based) and Kubernetes' Mi/G mean the same bytes in redis.conf and in the pod spec."""
+    _, database = objects
+    database.spec = {**MAXIMAL_DATABASE, "memorySize": memory_size, "shardCount": 1, "replication": False}
+    manifests = render_database(database)
+    config = next(m for m in manifests if m["kind"] == "ConfigMap")["data"]
+    assert f'maxmemory "{maxmemory}"' in config["live.conf"]
+    shards = next(m for m in manifests if m["kind"] == "StatefulSet")
+    assert shards["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"]["memory"] == pod_request
 
 
 def test_a_valkey_version_renders_the_valkey_image(objects):

@@ -62,7 +62,7 @@ def test_sharded_database_forms_a_redis_cluster_and_refuses_resharding(kube_env,
         client.close()
 
         with pytest.raises(SpecError) as refused:  # the validator refuses it up front; nothing is stored
-            update_database(database, spec={**database.spec, "shardCount": 3}, actor="test")
+            update_database(database, spec={**database.spec, "shardCount": 3, "memorySize": "300MB"}, actor="test")
         assert "online resharding" in refused.value.errors["spec.shardCount"][0]
         database.refresh_from_db()
         assert database.spec["shardCount"] == 2
