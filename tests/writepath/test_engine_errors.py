@@ -35,6 +35,9 @@ class FailingDriver:
 
         return contextlib.nullcontext()
 
+    def mirror(self, obj) -> None:
+        """No copy of the object on this target to keep in step."""
+
 
 @pytest.fixture
 def failing_cluster(db):
