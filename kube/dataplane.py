@@ -16,13 +16,18 @@ from __future__ import annotations
 import socket
 
 import redis
-from dataplane.slots import even_ranges
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from dataplane.cluster import Node, myself, parse_info, parse_nodes, settled
+from dataplane.replication import parse_info as parse_replication_info
+from dataplane.replication import promotion_problem
+from dataplane.slots import even_ranges
 from kube.render.cluster import SENTINEL_PORT, sentinel_hosts
-from kube.render.database import CLUSTER_BUS_PORT, REDIS_PORT
+from kube.render.database import CLUSTER_BUS_PORT, REDIS_PORT, sentinel_user
+
+# What a database's pods may ask the sentinels: who the master is. Not FAILOVER, not other commands.
+SENTINEL_POD_RULES = ("on", "resetchannels", "-@all", "+ping", "+sentinel|get-master-addr-by-name")
 
 DOWN_AFTER_MS = 5000
 FAILOVER_TIMEOUT_MS = 30000
@@ -96,6 +101,7 @@ class DataPlane:
         registered = 0
         for _, sentinel in self._sentinels(cluster):
             try:
+                self._grant_pod_user(sentinel, database)
                 try:
                     sentinel.execute_command("SENTINEL", "MASTER", database.name)
                     continue
@@ -113,6 +119,90 @@ class DataPlane:
                 sentinel.close()
         return registered
 
+    @staticmethod
+    def _grant_pod_user(sentinel: redis.Redis, database) -> None:
+        """The database's own sentinel user (password: the database's), so its pods need no cluster password."""
+        user = sentinel_user(database)
+        if sentinel.execute_command("ACL", "GETUSER", user) is None:
+            sentinel.execute_command("ACL", "SETUSER", user, "reset", *SENTINEL_POD_RULES, f">{database.password}")
+            sentinel.execute_command("SENTINEL", "FLUSHCONFIG")
+
+    def promotion_problems(self, database, master_host: str, replica_hosts: list[str]) -> list[str]:
+        """Why a switchover away from `master_host` must wait: one line per replica not caught up (none: go)."""
+        master_offset = None
+        connection = self._connect(master_host, REDIS_PORT, database.password)
+        try:
+            master_offset = int(parse_replication_info(connection.info("replication"))["master_repl_offset"])
+        except (redis.RedisError, KeyError, ValueError):
+            pass  # the replicas' own view decides
+        finally:
+            connection.close()
+        problems = []
+        for host in replica_hosts:
+            connection = self._connect(host, REDIS_PORT, database.password)
+            try:
+                info = parse_replication_info(connection.info("replication"))
+                info.update(parse_replication_info(connection.info("persistence")))
+                problem = promotion_problem(info, master_offset)
+            except redis.RedisError as exc:
+                problem = f"it does not answer ({exc})"
+            finally:
+                connection.close()
+            if problem:
+                problems.append(f"{host.split('.', 1)[0]}: {problem}")
+        return problems
+
+    def roles(self, database, hosts: list[str]) -> dict[str, str]:
+        """`ROLE` of each pod that answers: {host: "master" | "slave"} (Redis Cluster decides who is master)."""
+        result = {}
+        for host in hosts:
+            connection = self._connect(host, REDIS_PORT, database.password)
+            try:
+                result[host] = str(connection.execute_command("ROLE")[0])
+            except redis.RedisError:
+                continue
+            finally:
+                connection.close()
+        return result
+
+    def cluster_failover(self, database, master_host: str, hosts: list[str]) -> str:
+        """Switch a Redis Cluster shard's master over to one of its caught-up replicas with CLUSTER FAILOVER
+        (Redis Cluster is the authority of sharded databases; sentinels do not watch them). Returns the
+        replica's host; raises DataPlaneError when none is caught up."""
+        connection = self._connect(master_host, REDIS_PORT, database.password)
+        try:
+            master_id = self._myself(connection).id
+        except redis.RedisError as exc:
+            raise DataPlaneError(f"cannot read CLUSTER NODES of {master_host.split('.', 1)[0]}: {exc}") from exc
+        finally:
+            connection.close()
+        replicas = []
+        for host in hosts:
+            if host == master_host:
+                continue
+            connection = self._connect(host, REDIS_PORT, database.password)
+            try:
+                if self._myself(connection).master_id == master_id:
+                    replicas.append(host)
+            except redis.RedisError:
+                continue
+            finally:
+                connection.close()
+        if not replicas:
+            raise DataPlaneError(f"{master_host.split('.', 1)[0]} has no replica to switch over to")
+        problems = self.promotion_problems(database, master_host, replicas)
+        ready = [h for h in replicas if not any(p.startswith(h.split(".", 1)[0] + ":") for p in problems)]
+        if not ready:
+            raise DataPlaneError("no replica may take over yet: " + "; ".join(problems))
+        connection = self._connect(ready[0], REDIS_PORT, database.password)
+        try:
+            connection.execute_command("CLUSTER", "FAILOVER")
+        except redis.RedisError as exc:
+            raise DataPlaneError(f"CLUSTER FAILOVER on {ready[0].split('.', 1)[0]} failed: {exc}") from exc
+        finally:
+            connection.close()
+        return ready[0]
+
     def forget(self, database) -> None:
         """Stop the sentinels watching a deleted database (best effort: they may be gone already)."""
         if not self.enabled:
@@ -125,8 +215,12 @@ class DataPlane:
             finally:
                 sentinel.close()
 
-    def failover(self, database) -> None:
-        """Ask the sentinels to switch the master over to a replica (they pick which)."""
+    def failover(self, database, master_host: str, replica_hosts: list[str]) -> None:
+        """Ask the sentinels to switch the master over to a replica (they pick which), once every replica
+        they could pick is caught up; otherwise DataPlaneError saying which is not."""
+        problems = self.promotion_problems(database, master_host, replica_hosts)
+        if problems:
+            raise DataPlaneError("no switchover yet: " + "; ".join(problems))
         for _, sentinel in self._sentinels(database.cluster):
             try:
                 sentinel.execute_command("SENTINEL", "FAILOVER", database.name)

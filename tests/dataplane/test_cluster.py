@@ -1,7 +1,6 @@
 """The data-plane library's readers, without Redis: CLUSTER NODES and CLUSTER INFO as both targets see them."""
-from dataplane.slots import SLOTS, even_ranges
-
 from dataplane.cluster import MASTER, myself, parse_info, parse_nodes, settled
+from dataplane.slots import SLOTS, even_ranges
 
 NODES = """\
 replica4 127.0.0.1:30004@31004,hostname4 slave master1 0 1426238317239 4 connected
