@@ -20,8 +20,9 @@ import redis
 
 from clusters.models import Cluster
 from databases.models import Database
+from dataplane.cluster import parse_info as cluster_info
 from dataplane.replication import parse_info, promotion_problem
-from kube.dataplane import SENTINEL_POD_RULES
+from kube.dataplane import SENTINEL_POD_RULES, DataPlane, DataPlaneError
 from kube.render.database import render_database
 from targets.models import Target
 
@@ -190,3 +191,57 @@ def _pings(port: int) -> str:
     env = {"PATH": os.environ["PATH"], "REDISCLI_AUTH": PASSWORD}
     return subprocess.run(["redis-cli", "-p", str(port), "--no-auth-warning", "ping"], env=env, capture_output=True,
                           text=True, timeout=30, check=False).stdout
+
+
+class _Db:
+    """What the data-plane checks read of a database: its password."""
+    password = PASSWORD
+
+
+def test_the_switchover_check_refuses_a_replica_in_a_full_sync():
+    """Item 1, the rollout side: kube/dataplane.py asks the replicas before any SENTINEL FAILOVER."""
+    with populated("--repl-diskless-sync", "no") as master_url:
+        master_port = int(master_url.rsplit(":", 1)[1].split("/")[0])
+        master = client(master_port)
+        master.execute_command("DEBUG", "POPULATE", SLOW_KEYS)
+        master.config_set("rdb-key-save-delay", 20)
+        with populated() as replica_url:
+            replica_port = int(replica_url.rsplit(":", 1)[1].split("/")[0])
+            plane = DataPlane({"dataplane_addresses": {"m:6379": f"127.0.0.1:{master_port}",
+                                                       "r:6379": f"127.0.0.1:{replica_port}"}})
+            replica = client(replica_port)
+            replica.replicaof("127.0.0.1", master_port)
+            wait_until(lambda: replica.info("replication").get("master_sync_in_progress") == 1, what="a full sync")
+            problems = plane.promotion_problems(_Db(), "m", ["r"])
+            assert len(problems) == 1 and problems[0].startswith("r: ")
+            with pytest.raises(DataPlaneError, match="no switchover yet: r: "):
+                plane.failover(_Db(), "m", ["r"])
+            master.config_set("rdb-key-save-delay", 0)
+            wait_until(lambda: not plane.promotion_problems(_Db(), "m", ["r"]), timeout=60, what="caught up")
+            assert replica.dbsize() == SLOW_KEYS
+
+
+def test_a_sharded_master_is_switched_over_with_cluster_failover():
+    """Item 5: sentinels do not watch sharded databases; the shard's own replica takes over."""
+    cluster_args = ("--cluster-enabled", "yes", "--cluster-node-timeout", "5000")
+    with populated(*cluster_args) as first, populated(*cluster_args) as second:
+        ports = [int(url.rsplit(":", 1)[1].split("/")[0]) for url in (first, second)]
+        master, replica = client(ports[0]), client(ports[1])
+        master.execute_command("CLUSTER", "ADDSLOTSRANGE", 0, 16383)
+        master.execute_command("CLUSTER", "MEET", "127.0.0.1", ports[1])
+        master_id = master.execute_command("CLUSTER", "MYID")
+        wait_until(lambda: master_id in replica.execute_command("CLUSTER", "NODES"), what="the nodes to meet")
+        replica.execute_command("CLUSTER", "REPLICATE", master_id)
+        wait_until(lambda: cluster_info(master.execute_command("CLUSTER", "INFO"))["cluster_state"] == "ok",
+                   what="the cluster to serve its slots")
+        for i in range(1000):
+            master.set(f"{{k}}{i}", i)
+        plane = DataPlane({"dataplane_addresses": {"db-0:6379": f"127.0.0.1:{ports[0]}",
+                                                   "db-1:6379": f"127.0.0.1:{ports[1]}"}})
+        wait_until(lambda: not plane.promotion_problems(_Db(), "db-0", ["db-1"]), what="the replica in sync")
+        assert plane.cluster_failover(_Db(), "db-0", ["db-0", "db-1"]) == "db-1"
+        wait_until(lambda: plane.roles(_Db(), ["db-0", "db-1"]) == {"db-0": "slave", "db-1": "master"},
+                   what="CLUSTER FAILOVER")
+        assert replica.dbsize() == 1000
+        with pytest.raises(DataPlaneError, match="no replica"):
+            plane.cluster_failover(_Db(), "db-1", ["db-1"])
