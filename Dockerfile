@@ -15,7 +15,8 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --uid 10001 --create-home --home-dir /home/controlplane controlplane \
     && mkdir -p /var/lib/controlplane \
-    && chown controlplane:controlplane /var/lib/controlplane
+    && chown controlplane:controlplane /var/lib/controlplane \
+    && chmod 700 /var/lib/controlplane
 
 WORKDIR /app
 # Dependencies first (cached while only the code changes), then the code itself.
@@ -26,6 +27,7 @@ COPY dataplane ./dataplane
 COPY engine ./engine
 COPY manifests ./manifests
 COPY controlplane ./controlplane
+COPY operatorapi ./operatorapi
 COPY accounts ./accounts
 COPY targets ./targets
 COPY clusters ./clusters

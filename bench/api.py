@@ -18,18 +18,18 @@ def run(count: int, repeat: int) -> None:
     from django.contrib.auth import get_user_model
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
-    from rest_framework.authtoken.models import Token
     from rest_framework.test import APIClient
 
     from accounts.models import Team
+    from accounts.tokens import issue_token
 
     staff = get_user_model().objects.create_user("ops", is_staff=True)
     member = get_user_model().objects.create_user("alice")
     team = Team.objects.create(name="payments")
     team.members.add(member)
     staff_api, member_api = APIClient(), APIClient()
-    staff_api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=staff).key}")
-    member_api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=member).key}")
+    staff_api.credentials(HTTP_AUTHORIZATION=f"Token {issue_token(staff)}")
+    member_api.credentials(HTTP_AUTHORIZATION=f"Token {issue_token(member)}")
 
     def ok(response, status: int = 200):
         assert response.status_code == status, response.content

@@ -31,7 +31,7 @@ def main() -> None:
     os.environ["DATABASE_URL"] = f"sqlite:///{workdir / 'bench.sqlite3'}"
     os.environ["CONTROLPLANE_RECONCILE_MODE"] = "manual"
     os.environ["CONTROLPLANE_VAR_DIR"] = str(workdir / "var")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "controlplane.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")  # test-only secrets
     os.environ.setdefault("CONTROLPLANE_LOG_LEVEL", "WARNING")
 
     from tests.servers import redis_server

@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 def setup_django(workdir: Path, broker_url: str) -> None:
     os.environ.update({
-        "DJANGO_SETTINGS_MODULE": "controlplane.settings",
+        "DJANGO_SETTINGS_MODULE": "tests.settings",  # test-only secrets
         "CONTROLPLANE_VAR_DIR": str(workdir / "var"),
         "DATABASE_URL": f"sqlite:///{workdir / 'bench.sqlite3'}",
         "REDIS_URL": broker_url,

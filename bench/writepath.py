@@ -21,7 +21,7 @@ def setup_django(workdir: Path) -> None:
     os.environ["DATABASE_URL"] = f"sqlite:///{workdir / 'bench.sqlite3'}"
     os.environ["CONTROLPLANE_RECONCILE_MODE"] = "manual"
     os.environ["CONTROLPLANE_VAR_DIR"] = str(workdir / "var")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "controlplane.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")  # test-only secrets
     import django
     from django.conf import settings
 

@@ -4,6 +4,7 @@ import secrets
 from django.db import models
 
 from specs.cluster import ClusterSpec
+from targets.encryption import EncryptedTextField
 from targets.managed import PENDING_CREATION, ManagedObject
 
 
@@ -17,9 +18,10 @@ class Cluster(ManagedObject):
 
     namespace = models.CharField(max_length=63, default="default")
     target = models.ForeignKey("targets.Target", on_delete=models.PROTECT, related_name="clusters")
-    # Bootstrap credentials (Secret `<rec>`): kept here so the desired state can always be re-rendered.
+    # Bootstrap credentials (Secret `<rec>`): kept here so the desired state can always be re-rendered;
+    # the password is encrypted at rest (targets/encryption.py).
     admin_username = models.CharField(max_length=150, default="admin@redis.local")
-    admin_password = models.CharField(max_length=200, default=generate_password)
+    admin_password = EncryptedTextField(default=generate_password)
 
     class Meta:
         ordering = ["name"]

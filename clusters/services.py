@@ -10,7 +10,10 @@ import copy
 
 from django.db import IntegrityError, transaction
 
+from core.drivers import driver_for
 from core.errors import SpecError
+from operatorapi.images import is_enterprise_version
+from targets.metadata import checked_metadata
 from targets.models import Target
 from targets.writes import WriteResult, announce_write, locked, refresh_from, request_deletion, write_spec
 
@@ -34,12 +37,14 @@ def resolve_target(target: Target | str | None) -> Target:
 
 
 def create_cluster(*, name: str, spec: dict, namespace: str | None = None,
-                   target: Target | str | None = None, actor) -> WriteResult:
+                   target: Target | str | None = None, actor, metadata: dict | None = None) -> WriteResult:
+    """`metadata` may hold the REC's `labels` and `annotations` (kept as given)."""
     target = resolve_target(target)
     namespace = namespace or DEFAULT_NAMESPACE
+    kept = checked_metadata(metadata or {})
     with transaction.atomic():
         checked = validate_cluster(spec, name=name, namespace=namespace, target=target)
-        cluster = Cluster(name=name, namespace=namespace, target=target, spec=checked.spec, generation=1)
+        cluster = Cluster(name=name, namespace=namespace, target=target, spec=checked.spec, generation=1, **kept)
         if checked.spec.get("username"):
             cluster.admin_username = checked.spec["username"]
         try:
@@ -55,16 +60,23 @@ def create_cluster(*, name: str, spec: dict, namespace: str | None = None,
 
 
 def update_cluster(cluster: Cluster, *, spec: dict, actor, expected_generation: int | None = None,
-                   name: str | None = None) -> WriteResult:
-    """Replace the whole spec. `name`, when given, must be the cluster's name (names are immutable)."""
+                   name: str | None = None, metadata: dict | None = None) -> WriteResult:
+    """Replace the whole spec. `name`, when given, must be the cluster's name (names are immutable).
+    `metadata` labels/annotations given replace the stored ones; left out, they stay."""
     return write_spec(cluster, lock=locked, new_spec=lambda current: spec,
                       validate=lambda current, new: _validate_change(current, new, name=name),
-                      actor=actor, expected_generation=expected_generation)
+                      actor=actor, expected_generation=expected_generation,
+                      metadata=checked_metadata(metadata or {}))
 
 
 def upgrade_cluster(cluster: Cluster, *, version: str, actor, expected_generation: int | None = None
                     ) -> WriteResult:
     """Move the cluster's quorum members to `version` (a rolling restart the driver performs)."""
+    if is_enterprise_version(version):  # in a spec only a warning; asked for explicitly, a clear refusal
+        offered = ", ".join(driver_for(cluster.target).redis_versions()) or "none"
+        raise SpecError({"version": [f"{version} is a Redis Enterprise Software version; give a Redis version "
+                                     f"(target {cluster.target.name} offers {offered})"]})
+
     def with_version(current: Cluster) -> dict:
         spec = copy.deepcopy(current.spec)
         spec.setdefault("redisEnterpriseImageSpec", {})["versionTag"] = version

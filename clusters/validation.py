@@ -27,31 +27,21 @@ from core.validation import (
     expect_string_map,
     version_problem,
 )
+from operatorapi.images import is_enterprise_version
+from operatorapi.rec import REC_LEGACY, REC_SPEC
 from specs.cluster import ClusterSpec
 from targets.models import Target
+from targets.shape import check_defined
 
 from .capacity import used_bytes
 
-SPEC_FIELDS = FieldSet.of(
-    used=["nodes", "persistentSpec", "redisEnterpriseNodeResources", "nodeSelector", "podTolerations",
-          "podAntiAffinity", "rackAwarenessNodeLabel", "priorityClassName", "extraLabels", "uiServiceType",
-          "ingressOrRouteSpec", "clusterRecovery", "redisEnterpriseImageSpec", "username"],
-    unused=["license", "licenseSecretName", "bootstrapperImageSpec", "bootstrapperResources",
-            "redisEnterpriseServicesRiggerImageSpec", "redisEnterpriseServicesRiggerResources",
-            "servicesRiggerSpec", "sideContainersSpec", "uiAnnotations", "podAnnotations", "serviceAccountName",
-            "createServiceAccount", "redisEnterpriseVolumeMounts", "redisEnterpriseAdditionalPodSpecAttributes",
-            "podSecurityPolicyName", "antiAffinityAdditionalTopologyKeys", "hostAliases", "redisOnFlashSpec",
-            "redisEnterpriseTerminationGracePeriodSeconds", "ocspConfiguration", "encryptAtRest",
-            "containerTimezone", "certificates", "securityContext", "redisUpgradePolicy", "encryptPVC",
-            "dataInternodeEncryption", "ldap", "backup", "activeActive", "pvcNameForRedisData",
-            "redisEnterprisePodAnnotations", "usageMeter", "extraEnvVars", "podStartingPolicy",
-            "resp3Default", "persistenceSpec", "userDefinedModules", "auditing", "callHomeClient"],
-)
-PERSISTENT_FIELDS = FieldSet.of(["enabled", "storageClassName", "volumeSize", "enablePersistentVolumeResize"])
-RESOURCES_FIELDS = FieldSet.of(["limits", "requests"])
+# Every field the Redis Enterprise operator defines is known (operatorapi/rec.py says which are used here).
+SPEC_FIELDS = FieldSet.defined(REC_SPEC, legacy=REC_LEGACY)
+PERSISTENT_FIELDS = FieldSet.defined(REC_SPEC["persistentSpec"])
+RESOURCES_FIELDS = FieldSet.defined(REC_SPEC["redisEnterpriseNodeResources"])
 RESOURCE_AMOUNT_FIELDS = FieldSet.of(["cpu", "memory"], unused=["ephemeral-storage"])
-IMAGE_FIELDS = FieldSet.of(["versionTag"], unused=["repository", "imagePullPolicy", "digestHash"])
-INGRESS_FIELDS = FieldSet.of(["method", "apiFqdnUrl", "dbFqdnSuffix", "ingressAnnotations"])
+IMAGE_FIELDS = FieldSet.defined(REC_SPEC["redisEnterpriseImageSpec"])
+INGRESS_FIELDS = FieldSet.defined(REC_SPEC["ingressOrRouteSpec"])
 INGRESS_METHODS = ["ingress", "openShiftRoute", "istio"]
 UI_SERVICE_TYPES = ["ClusterIP", "NodePort", "LoadBalancer"]
 DEFAULT_NODES = 3
@@ -71,6 +61,7 @@ def validate_cluster(spec: object, *, name: str, namespace: str, target: Target,
         problems.raise_if_any()
     versions = driver_for(target).redis_versions()
     _check_spec(problems, spec, target=target, versions=versions)
+    check_defined(problems, spec, REC_SPEC, "spec")  # the operator's rules, on writes only
     if current is not None:
         _check_transition(problems, spec, current)
     problems.raise_if_any()
@@ -118,9 +109,12 @@ def _check_spec(problems: Problems, spec: dict, *, target: Target, versions: lis
     if image is not None:
         check_fields(problems, image, IMAGE_FIELDS, "spec.redisEnterpriseImageSpec")
         version = expect_string(problems, image.get("versionTag"), VERSION_PATH)
-        problem = version and version_problem(version, versions, target.name)
-        if problem:
-            problems.add(VERSION_PATH, problem)
+        if is_enterprise_version(version):
+            problems.warn(enterprise_version_warning(version, versions))
+        else:
+            problem = version and version_problem(version, versions, target.name)
+            if problem:
+                problems.add(VERSION_PATH, problem)
     expect_string_map(problems, spec.get("nodeSelector"), "spec.nodeSelector")
     tolerations = expect_list(problems, spec.get("podTolerations"), "spec.podTolerations") or []
     for index, toleration in enumerate(tolerations):
@@ -192,7 +186,7 @@ def _check_transition(problems: Problems, spec: dict, current) -> None:
     if username is not None and username != current.admin_username:
         problems.add("spec.username", f"cannot change once the cluster exists (it is {current.admin_username})")
     version = (spec.get("redisEnterpriseImageSpec") or {}).get("versionTag")
-    problem = version and downgrade_problem(version, before.redis_version)
+    problem = version and not is_enterprise_version(version) and downgrade_problem(version, before.redis_version)
     if problem:
         problems.add(VERSION_PATH, problem)
     if after.capacity_bytes < before.capacity_bytes:
@@ -203,16 +197,23 @@ def _check_transition(problems: Problems, spec: dict, current) -> None:
                          f"{current.name} already use {format_memory(used)}")
 
 
-def _with_defaults(spec: dict, *, versions: list[str], current) -> dict:
-    """The spec to store: the user's fields plus `nodes` and a pinned version.
+def enterprise_version_warning(tag: str, versions: list[str]) -> str:
+    return (f"{VERSION_PATH}: {tag} is a Redis Enterprise Software version, not a Redis version; it is not used: "
+            "the cluster keeps its Redis version (a new one gets the target's newest). Give a Redis version to "
+            f"choose one ({', '.join(versions) or 'none offered'})")
 
-    A version the user leaves out stays what it was (a full replace never upgrades by accident);
-    a new cluster gets the target's newest.
+
+def _with_defaults(spec: dict, *, versions: list[str], current) -> dict:
+    """The spec to store: the user's fields plus `nodes` and a pinned Redis version.
+
+    A version the user leaves out, or gives as a Redis Enterprise Software version, stays what it
+    was (a full replace never upgrades by accident); a new cluster gets the target's newest.
     """
     stored = copy.deepcopy(spec)
     stored.setdefault("nodes", DEFAULT_NODES)
     image = stored.setdefault("redisEnterpriseImageSpec", {})
-    if not image.get("versionTag"):
+    if not image.get("versionTag") or is_enterprise_version(image["versionTag"]):
+        image.pop("versionTag", None)
         previous = current.typed_spec.redis_version if current is not None else None
         newest = versions[-1] if versions else None
         if previous or newest:

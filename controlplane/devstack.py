@@ -17,6 +17,8 @@ import time
 from pathlib import Path
 from urllib.parse import urlparse
 
+from targets.private_files import PRIVATE_UMASK, made_private_once, private_dir, write_private
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("CONTROLPLANE_VAR_DIR", BASE_DIR / "var"))
 WEB_PORT = int(os.environ.get("CONTROLPLANE_PORT", "8000"))
@@ -35,8 +37,7 @@ def start_redis(url: str) -> subprocess.Popen | None:
     if port_open(host, port):
         print(f"Using the Redis already running at {host}:{port}")
         return None
-    data = VAR_DIR / "controlplane-redis"
-    data.mkdir(parents=True, exist_ok=True)
+    data = private_dir(VAR_DIR / "controlplane-redis")
     proc = subprocess.Popen([shutil.which("redis-server") or "redis-server", "--port", str(port), "--bind", host,
                              "--dir", str(data), "--save", "60 1", "--appendonly", "no"],
                             stdout=open(data / "redis.log", "a"), stderr=subprocess.STDOUT)
@@ -55,7 +56,6 @@ def prepare_django() -> tuple[str, str, str]:
     django.setup()
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
-    from rest_framework.authtoken.models import Token
 
     call_command("migrate", interactive=False, verbosity=0)
     User = get_user_model()
@@ -64,18 +64,33 @@ def prepare_django() -> tuple[str, str, str]:
     if user is None:
         password = secrets.token_urlsafe(12)
         user = User.objects.create_superuser("admin", "admin@localhost", password)
-        credentials_file.write_text(password)
-        credentials_file.chmod(0o600)
+        write_private(credentials_file, password)
     if credentials_file.exists():
         password = credentials_file.read_text().strip()
     else:
         password = "(set earlier; change it with: python manage.py changepassword admin)"
-    token, _ = Token.objects.get_or_create(user=user)
-    return "admin", password, token.key
+    return "admin", password, dev_token(user)
+
+
+def dev_token(user) -> str:
+    """The admin's API token for `make run`: only a digest is in the database, so the token itself is kept
+    in a 0600 file under var/ (like the admin password) to be printed at every start."""
+    from accounts.tokens import issue_token, token_is_valid
+
+    token_file = VAR_DIR / "admin-token"
+    if token_file.exists() and token_is_valid(user, token_file.read_text().strip()):
+        return token_file.read_text().strip()
+    token = issue_token(user)
+    write_private(token_file, token)
+    return token
 
 
 def main() -> int:
-    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    # Everything started from here (Redis, Daphne, Celery and the processes the local target starts)
+    # creates private files; a var/ tree from before this rule is made private too.
+    os.umask(PRIVATE_UMASK)
+    made_private_once(VAR_DIR)
+    made_private_once(BASE_DIR / "var")  # the SQLite file's folder, when CONTROLPLANE_VAR_DIR points elsewhere
     os.environ.setdefault("DJANGO_DEBUG", "1")
     redis_url = os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6390/0")
     python = sys.executable

@@ -2,13 +2,22 @@
 
 Embedded defaults (SQLite, the local target, a Redis on localhost) let `make run` work on a
 fresh machine; production overrides them from the environment (`DATABASE_URL`, `REDIS_URL`,
-`DJANGO_SECRET_KEY`, `DJANGO_ALLOWED_HOSTS`).
+`DJANGO_SECRET_KEY`, `CONTROLPLANE_ENCRYPTION_KEYS`, `DJANGO_ALLOWED_HOSTS`). With `DJANGO_DEBUG`
+off, every process (Daphne, Celery, any `manage.py` command) refuses to start on a missing, short
+or development secret key or encryption key (`controlplane/secrets_check.py`).
 """
 import os
 from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+
+from controlplane.secrets_check import (
+    DEV_ENCRYPTION_KEY,
+    DEV_SECRET_KEY,
+    refuse_development_secrets,
+    split_keys,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -18,9 +27,29 @@ def env_bool(name: str, default: bool = False) -> bool:
 
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or "insecure-dev-key-set-DJANGO_SECRET_KEY-in-production"
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or DEV_SECRET_KEY
+# Fernet keys that encrypt passwords and kubeconfigs at rest: the first encrypts, all decrypt
+# (rotation: docs/security.md). CONTROLPLANE_ENCRYPTION_KEY (one key; the Kubernetes bundle sets it) is
+# read when CONTROLPLANE_ENCRYPTION_KEYS is unset.
+CONTROLPLANE_ENCRYPTION_KEYS = (split_keys(os.environ.get("CONTROLPLANE_ENCRYPTION_KEYS", ""))
+                                or split_keys(os.environ.get("CONTROLPLANE_ENCRYPTION_KEY", ""))
+                                or [DEV_ENCRYPTION_KEY])
+if not DEBUG:
+    refuse_development_secrets(SECRET_KEY, CONTROLPLANE_ENCRYPTION_KEYS)
 ALLOWED_HOSTS = os.environ.get("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver").split(",")
 CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("DJANGO_CSRF_TRUSTED_ORIGINS", "").split(",") if o]
+
+# Served over HTTPS by a TLS-terminating proxy that sets X-Forwarded-Proto (docs/security.md):
+# cookies only over HTTPS, HSTS, plain HTTP redirected. `manage.py check --deploy` warns while it is off.
+HTTPS = env_bool("DJANGO_HTTPS", False)
+if HTTPS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_HSTS_SECONDS", str(365 * 24 * 3600)))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", False)
 
 VAR_DIR = Path(os.environ.get("CONTROLPLANE_VAR_DIR", BASE_DIR / "var"))
 
@@ -33,7 +62,6 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
     "drf_spectacular",
     "channels",
     "accounts",
@@ -56,6 +84,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "frontend.errors.FriendlyServerErrors",
 ]
 
 ROOT_URLCONF = "controlplane.urls"
@@ -88,7 +117,16 @@ DATABASES = {
 if os.environ.get("DATABASE_PASSWORD"):
     DATABASES["default"]["PASSWORD"] = os.environ["DATABASE_PASSWORD"]
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 30
+    # Concurrent writers wait instead of failing with "database is locked": a write transaction takes
+    # the write lock when it begins (IMMEDIATE; a deferred one that reads first cannot wait for it),
+    # the busy timeout lets it queue, and WAL lets readers go on while one writer writes. The backend
+    # also keeps the file (and its -wal/-shm) at 0600.
+    DATABASES["default"]["ENGINE"] = "controlplane.sqlite3"
+    DATABASES["default"].setdefault("OPTIONS", {}).update({
+        "timeout": 30,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL",
+    })
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -163,12 +201,10 @@ CONTROLPLANE_LOCAL_PORTS = {
 
 # Redis versions a kubernetes target offers (stock `redis` image tags).
 CONTROLPLANE_KUBERNETES_REDIS_VERSIONS = ["6.2", "7.0", "7.2", "7.4"]
-# Fernet key encrypting stored kubeconfigs (targets/sealing.py); derived from SECRET_KEY when unset.
-CONTROLPLANE_ENCRYPTION_KEY = os.environ.get("CONTROLPLANE_ENCRYPTION_KEY", "")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "accounts.tokens.HashedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -187,6 +223,9 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # `spec` of clusters and databases: the schema of the REC/REDB CRDs, from the one field definition.
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
+                             "targets.api.schema_hooks.add_operator_specs"],
 }
 
 LOGGING = {

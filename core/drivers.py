@@ -98,6 +98,10 @@ class Driver(Protocol):
     def probe(self) -> Probe:
         """Reach the target: its version and what it does not allow; TargetError when it cannot be reached."""
 
+    def install_definitions(self) -> list[str]:
+        """Install what the target needs once it is added (the REC/REDB CRDs on Kubernetes), if allowed;
+        notes for the user about what could not be installed."""
+
 
 def common_spec_problems(wanted: DatabaseSpec, target_kind: str) -> dict[str, str]:
     """What no target realises yet; each driver's `database_spec_problems` starts from this."""
@@ -129,6 +133,11 @@ def _driver_class(kind: str) -> type:
 def probe_target(target: Target) -> Probe:
     """Probe a target, saved or not, with a fresh driver (nothing cached from an earlier connection)."""
     return _driver_class(target.kind)(target).probe()
+
+
+def install_target_definitions(target: Target) -> list[str]:
+    """`install_definitions` of a target just added or reconnected, with a fresh driver."""
+    return _driver_class(target.kind)(target).install_definitions()
 
 
 def driver_for(target: Target) -> Driver:

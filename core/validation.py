@@ -10,6 +10,7 @@ import difflib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Protocol
 
 from core.errors import SpecError
 
@@ -19,6 +20,14 @@ DNS_LABEL_MAX = 63
 DNS_SUBDOMAIN_MAX = 253
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _CPU = re.compile(r"^\d+(\.\d+)?m?$")
+
+
+class FieldDefinition(Protocol):
+    """What `FieldSet.defined` reads of an operator field definition (operatorapi.field.Field)."""
+
+    def used(self) -> frozenset[str]: ...
+
+    def unused(self) -> frozenset[str]: ...
 
 
 class Problems:
@@ -65,6 +74,11 @@ class FieldSet:
     def of(cls, used: Iterable[str], unused: Iterable[str] = ()) -> FieldSet:
         return cls(frozenset(used), frozenset(unused))
 
+    @classmethod
+    def defined(cls, field: FieldDefinition, legacy: Iterable[str] = ()) -> FieldSet:
+        """The fields the operator defines under `field` (operatorapi/), by their support level here."""
+        return cls(field.used(), field.unused() | frozenset(legacy))
+
 
 @dataclass(frozen=True)
 class Checked:
@@ -86,9 +100,14 @@ def check_fields(problems: Problems, data: dict, fields: FieldSet, path: str) ->
         if key in fields.unused:
             problems.warn(unused_field_warning(f"{path}.{key}"))
             continue
-        close = difflib.get_close_matches(str(key), sorted(fields.used | fields.unused), n=1, cutoff=0.6)
-        hint = f"; did you mean '{close[0]}'?" if close else ""
-        problems.add(f"{path}.{key}", f"unknown field '{key}'{hint}")
+        problems.add(f"{path}.{key}", unknown_field_message(key, fields.used | fields.unused))
+
+
+def unknown_field_message(key: object, known: Iterable[str]) -> str:
+    """The message for an unknown field, suggesting the likely name."""
+    close = difflib.get_close_matches(str(key), sorted(known), n=1, cutoff=0.6)
+    hint = f"; did you mean '{close[0]}'?" if close else ""
+    return f"unknown field '{key}'{hint}"
 
 
 def dns_label_problem(value: object, *, what: str = "name") -> str | None:

@@ -3,6 +3,7 @@ from django.db import models
 
 from clusters.models import generate_password
 from specs.database import DatabaseSpec
+from targets.encryption import EncryptedTextField
 from targets.managed import DB_PENDING, ManagedObject
 
 
@@ -12,8 +13,9 @@ class Database(ManagedObject):
 
     cluster = models.ForeignKey("clusters.Cluster", on_delete=models.PROTECT, related_name="databases")
     # The data-plane password (Secret `redb-<db>` key `password`). Never serialized in list/detail
-    # output; only the credentials endpoint and command reveal it, and each reveal is an event.
-    password = models.CharField(max_length=200, default=generate_password)
+    # output; only the credentials endpoint and command reveal it, and each reveal is an event. Encrypted
+    # at rest (targets/encryption.py).
+    password = EncryptedTextField(default=generate_password)
 
     class Meta:
         ordering = ["cluster__name", "name"]

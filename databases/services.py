@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from clusters.models import Cluster
 from core.drivers import driver_for
 from core.errors import SpecError
+from targets.metadata import checked_metadata
 from targets.writes import WriteResult, actor_label, announce_write, locked, refresh_from, request_deletion, write_spec
 from timeline.record import record_event
 
@@ -23,11 +24,14 @@ __all__ = ["Credentials", "create_database", "update_database", "delete_database
            "reveal_credentials"]
 
 
-def create_database(*, cluster: Cluster, name: str, spec: dict, team, actor) -> WriteResult:
+def create_database(*, cluster: Cluster, name: str, spec: dict, team, actor, metadata: dict | None = None
+                    ) -> WriteResult:
+    """`metadata` may hold the REDB's `labels` and `annotations` (kept as given)."""
+    kept = checked_metadata(metadata or {})
     with transaction.atomic():
         cluster = locked(cluster)
         checked = validate_database(spec, cluster=cluster, name=name)
-        database = Database(cluster=cluster, name=name, spec=checked.spec, team=team, generation=1)
+        database = Database(cluster=cluster, name=name, spec=checked.spec, team=team, generation=1, **kept)
         try:
             with transaction.atomic():
                 database.save()
@@ -40,11 +44,13 @@ def create_database(*, cluster: Cluster, name: str, spec: dict, team, actor) -> 
 
 
 def update_database(database: Database, *, spec: dict, actor, expected_generation: int | None = None,
-                    name: str | None = None) -> WriteResult:
-    """Replace the whole spec. `name`, when given, must be the database's name (names are immutable)."""
+                    name: str | None = None, metadata: dict | None = None) -> WriteResult:
+    """Replace the whole spec. `name`, when given, must be the database's name (names are immutable).
+    `metadata` labels/annotations given replace the stored ones; left out, they stay."""
     return write_spec(database, lock=_locked_with_cluster, new_spec=lambda current: spec,
                       validate=lambda current, new: _validate_change(current, new, name=name),
-                      actor=actor, expected_generation=expected_generation)
+                      actor=actor, expected_generation=expected_generation,
+                      metadata=checked_metadata(metadata or {}))
 
 
 def upgrade_database(database: Database, *, version: str, actor, expected_generation: int | None = None

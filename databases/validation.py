@@ -28,6 +28,7 @@ from core.validation import (
     expect_string,
     version_problem,
 )
+from operatorapi.redb import REDB_SPEC
 from specs.database import (
     DEFAULT_EVICTION_POLICY,
     EVICTION_POLICIES,
@@ -36,16 +37,11 @@ from specs.database import (
     TLS_MODES,
     DatabaseSpec,
 )
+from targets.shape import check_defined
 
-SPEC_FIELDS = FieldSet.of(
-    used=["memorySize", "shardCount", "replication", "persistence", "evictionPolicy", "databasePort",
-          "databaseSecretName", "redisVersion", "tlsMode", "modulesList", "redisEnterpriseCluster"],
-    unused=["rolesPermissions", "alertSettings", "backup", "ossCluster", "proxyPolicy", "defaultUser",
-            "isRof", "rofRamSize", "rackAware", "replicaSources", "shardsPlacement", "upgradeSpec",
-            "clientAuthenticationCertificates", "activeActive", "dataInternodeEncryption",
-            "databaseServicePort", "resp3", "type", "shardingEnabled"],
-)
-CLUSTER_REF_FIELDS = FieldSet.of(["name"])
+# Every field the Redis Enterprise operator defines is known (operatorapi/redb.py says which are used here).
+SPEC_FIELDS = FieldSet.defined(REDB_SPEC)
+CLUSTER_REF_FIELDS = FieldSet.defined(REDB_SPEC["redisEnterpriseCluster"])
 DEFAULTS = {"memorySize": "100MB", "shardCount": 1, "replication": False, "persistence": "disabled",
             "evictionPolicy": DEFAULT_EVICTION_POLICY, "tlsMode": "disabled"}
 # Fields that, once assigned, keep their value when a full replace leaves them out.
@@ -69,6 +65,7 @@ def validate_database(spec: object, *, cluster, name: str, current=None) -> Chec
     driver = driver_for(cluster.target)
     versions = driver.redis_versions()
     _check_spec(problems, spec, cluster=cluster, versions=versions)
+    check_defined(problems, spec, REDB_SPEC, "spec")  # the operator's rules, on writes only
     if current is not None:
         _check_transition(problems, spec, current)
     if not problems.has("spec"):

@@ -25,6 +25,7 @@ from dataplane.replication import promotion_problem
 from dataplane.slots import even_ranges
 from kube.render.cluster import SENTINEL_PORT, sentinel_hosts
 from kube.render.database import CLUSTER_BUS_PORT, REDIS_PORT, sentinel_user
+from kube.render.inputs import ClusterInputs
 
 # What a database's pods may ask the sentinels: who the master is. Not FAILOVER, not other commands.
 SENTINEL_POD_RULES = ("on", "resetchannels", "-@all", "+ping", "+sentinel|get-master-addr-by-name")
@@ -64,7 +65,7 @@ class DataPlane:
                            socket_connect_timeout=self.timeout, decode_responses=True, retry=Retry(NoBackoff(), 0))
 
     def _sentinels(self, cluster):
-        for host in sentinel_hosts(cluster):
+        for host in sentinel_hosts(ClusterInputs.of(cluster)):
             yield host, self._connect(host, SENTINEL_PORT, cluster.admin_password)
 
     def sentinels_answering(self, cluster) -> int:
@@ -97,7 +98,7 @@ class DataPlane:
     def monitor(self, database, master_host: str) -> int:
         """Register the database with every sentinel that does not watch it yet; returns how many did it now."""
         cluster = database.cluster
-        quorum = len(sentinel_hosts(cluster)) // 2 + 1
+        quorum = cluster.typed_spec.nodes // 2 + 1
         registered = 0
         for _, sentinel in self._sentinels(cluster):
             try:

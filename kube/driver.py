@@ -29,6 +29,7 @@ from . import rigger, rollout
 from .access import check_access
 from .apply import APPLIED_HASH, APPLY_ORDER, Applier
 from .client import DEFAULT_TIMEOUT, KubeApi, build_api_client
+from .crds import install_crds
 from .dataplane import DataPlane, DataPlaneError
 from .live import LiveReader, named, of_kind
 from .podspec import CONFIG_HASH_ANNOTATION, MANAGED_BY, cluster_domain, content_hash
@@ -73,10 +74,9 @@ class KubernetesDriver:
 
     def database_spec_problems(self, wanted: DatabaseSpec, current: DatabaseSpec | None) -> dict[str, str]:
         problems = common_spec_problems(wanted, "kubernetes")
-        if current is not None and current.shard_count != wanted.shard_count:
-            problems["spec.shardCount"] = (f"cannot change from {current.shard_count} to {wanted.shard_count} on a "
-                                           "kubernetes target yet: online resharding is done by the local target "
-                                           "only")
+        problem = current and resharding_problem(current.shard_count, wanted.shard_count)
+        if problem:
+            problems["spec.shardCount"] = problem
         return problems
 
     def free_database_port(self, cluster, taken: set[int]) -> int:
@@ -91,6 +91,9 @@ class KubernetesDriver:
     def probe(self) -> Probe:
         report = check_access(self.api)
         return Probe(report.server_version, [str(p) for p in report.missing])
+
+    def install_definitions(self) -> list[str]:
+        return install_crds(self.api)
 
     # --- clusters ----------------------------------------------------------------------------------
     def apply_cluster(self, cluster) -> Observation:
@@ -251,10 +254,9 @@ class KubernetesDriver:
             raise SpecNotRealisable("shardCount > 1 needs the data plane on a kubernetes target (in_cluster or "
                                     "dataplane_addresses) to form the Redis Cluster")
         live_count = ((statefulset or {}).get("metadata", {}).get("annotations") or {}).get(SHARD_COUNT_ANNOTATION)
-        if live_count and live_count != str(spec.shard_count):
-            raise SpecNotRealisable(f"shardCount cannot change from {live_count} to {spec.shard_count} on a "
-                                    "kubernetes target yet: resharding a running database is done only by the "
-                                    "local target; set it back")
+        problem = str(live_count).isdigit() and resharding_problem(int(live_count), spec.shard_count)
+        if problem:
+            raise SpecNotRealisable(f"shardCount {problem}; set it back")
 
     def _form_cluster(self, database, spec: DatabaseSpec, pods: list[dict], claims: list[dict],
                       conditions: list[Condition]) -> list[Happening]:
@@ -339,3 +341,10 @@ def _pod_host(database, pod_name: str) -> str:
 def _no_rollout() -> rollout.Step:
     return rollout.Step(rollout.DONE, None, "", 0, 0)
 
+
+def resharding_problem(current: int, wanted: int) -> str | None:
+    """This target's one wording for refusing to reshard: the write check and the stored-spec check say the same."""
+    if current == wanted:
+        return None
+    return (f"cannot change from {current} to {wanted} on a kubernetes target yet: online resharding is done by "
+            "the local target only")

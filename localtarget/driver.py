@@ -16,8 +16,8 @@ from django.conf import settings
 
 from core.drivers import ConnectionInfo, Happening, Observation, Probe, common_spec_problems, register_driver
 from core.errors import SpecNotRealisable, TargetError
-from specs.cluster import ClusterSpec
 from specs.database import DatabaseSpec
+from targets.private_files import made_private_once
 
 from . import (
     haproxy,
@@ -34,6 +34,14 @@ from . import (
 )
 from .ports import PortRegistry, is_listening, port_range
 
+# The one wording of this target's refusal, for the write check and the stored-spec check alike.
+NOT_SHARDED_IN_PLACE = ("a database created with shardCount 1 runs without Redis Cluster and cannot become sharded "
+                        "in place on the local target; create a new database with the shard count you need")
+
+
+def _endpoint_key(database) -> str:
+    return f"endpoint/{database.cluster.name}/{database.name}"
+
 
 @register_driver("local")
 class LocalDriver:
@@ -43,7 +51,8 @@ class LocalDriver:
     # -- where things live ------------------------------------------------------------------
     @property
     def var_dir(self) -> Path:
-        return Path(self.target.settings.get("var_dir") or settings.VAR_DIR)
+        """The data folder, private (0700, files 0600) from the first use in this process on."""
+        return made_private_once(Path(self.target.settings.get("var_dir") or settings.VAR_DIR))
 
     @property
     def root(self) -> Path:
@@ -55,18 +64,18 @@ class LocalDriver:
 
     def endpoint_port(self, database) -> int:
         """The stable endpoint: `databasePort`, or one remembered for the database when the spec has none."""
-        spec = DatabaseSpec.from_spec(database.spec, database.name)
+        spec = database.typed_spec
         if spec.port is not None:
             return spec.port
-        return self.ports.allocate(f"endpoint/{database.cluster.name}/{database.name}", "database")
+        return self.ports.allocate(_endpoint_key(database), "database")
 
     def sentinels(self, cluster, nodes: int | None = None) -> list[layout.Process]:
-        count = ClusterSpec.from_spec(cluster.spec).nodes if nodes is None else nodes
+        count = cluster.typed_spec.nodes if nodes is None else nodes
         ports = [self.ports.allocate(layout.sentinel_key(cluster.name, i), "sentinel") for i in range(count)]
         return layout.sentinel_processes(layout.cluster_root(self.var_dir, self.target.name, cluster.name), ports)
 
     def database_parts(self, database) -> shards.DatabaseParts:
-        spec = DatabaseSpec.from_spec(database.spec, database.name)
+        spec = database.typed_spec
         cluster = database.cluster
         root = layout.database_root(self.var_dir, self.target.name, cluster.name, database.name)
         wanted = set(layout.shard_slots(spec))
@@ -86,7 +95,7 @@ class LocalDriver:
             processes=layout.shard_processes(root, ports),
             retired=layout.shard_processes(root, retired_ports),
             sentinels=self.sentinels(cluster),
-            quorum=layout.quorum(ClusterSpec.from_spec(cluster.spec).nodes),
+            quorum=layout.quorum(cluster.typed_spec.nodes),
             endpoint=haproxy.Endpoint(layout.endpoint_directory(root), self.endpoint_port(database)),
             monitor=layout.monitor_name(database.name, 0),
             release_port=release,
@@ -99,16 +108,18 @@ class LocalDriver:
         return list(versions.available_versions())
 
     def connection_info(self, database) -> ConnectionInfo:
-        return ConnectionInfo(host="127.0.0.1", port=self.endpoint_port(database),
+        """Where clients connect; never allocates (a port is assigned when the spec is written or applied)."""
+        port = database.typed_spec.port or self.ports.get(_endpoint_key(database))
+        if port is None:
+            raise TargetError(f"database {database.name} has no endpoint port yet; it gets one when it is applied")
+        return ConnectionInfo(host="127.0.0.1", port=port,
                               service_names=[f"{database.name}@127.0.0.1"],
                               hints=["the endpoint always reaches the current master (HAProxy on this machine)"])
 
     def database_spec_problems(self, wanted: DatabaseSpec, current: DatabaseSpec | None) -> dict[str, str]:
         problems = common_spec_problems(wanted, "local")
         if current is not None and current.shard_count == 1 and wanted.shard_count > 1:
-            problems["spec.shardCount"] = ("a database created with shardCount 1 runs without Redis Cluster and "
-                                           "cannot become sharded in place on the local target; create a new "
-                                           "database with the shard count you need")
+            problems["spec.shardCount"] = NOT_SHARDED_IN_PLACE
         return problems
 
     def free_database_port(self, cluster, taken: set[int]) -> int:
@@ -126,9 +137,12 @@ class LocalDriver:
         newest = versions.newest_version()
         return Probe(f"redis-server {newest}" if newest else "no redis-server installed")
 
+    def install_definitions(self) -> list[str]:
+        return []  # nothing to install on this machine
+
     # -- clusters ---------------------------------------------------------------------------
     def apply_cluster(self, cluster) -> Observation:
-        spec = ClusterSpec.from_spec(cluster.spec)
+        spec = cluster.typed_spec
         version = spec.redis_version or versions.newest_version()
         if version is None:
             raise SpecNotRealisable("no redis-server found on this machine (apt-get install redis-server)")
@@ -202,7 +216,7 @@ class LocalDriver:
         """Every replicated database of the cluster, watched by every sentinel (new members too)."""
         watched = []
         for database in cluster.databases.filter(deletion_requested_at__isnull=True):
-            spec = DatabaseSpec.from_spec(database.spec, database.name)
+            spec = database.typed_spec
             if not spec.replication or spec.shard_count != 1 or self.database_parts(database).cluster_mode:
                 continue
             name = layout.monitor_name(database.name, 0)
@@ -227,7 +241,7 @@ class LocalDriver:
 
     # -- databases --------------------------------------------------------------------------
     def apply_database(self, database) -> Observation:
-        spec = DatabaseSpec.from_spec(database.spec, database.name)
+        spec = database.typed_spec
         if spec.tls_mode != "disabled" or spec.modules:
             raise SpecNotRealisable("tlsMode and modulesList are not supported on the local target")
         parts = self.database_parts(database)
@@ -236,8 +250,7 @@ class LocalDriver:
         if parts.cluster_mode:
             return self._apply_sharded(database, parts)
         if spec.shard_count != 1:
-            raise SpecNotRealisable("this database was created with shardCount 1 (no Redis Cluster); on the local "
-                                    "target it cannot become sharded in place: create a new sharded database")
+            raise SpecNotRealisable(f"spec.shardCount: {NOT_SHARDED_IN_PLACE}")
         happenings = self._retire_replica(parts)
         happenings += shards.ensure_running(parts)
         if spec.replication:

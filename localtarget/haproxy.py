@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from core.errors import TargetError
+from targets.private_files import PRIVATE_UMASK, write_private
 
 from .layout import ShardProcess
 from .ports import is_listening
@@ -67,7 +68,7 @@ class Endpoint:
                   "srv_check_port srv_check_addr srv_agent_addr srv_agent_port")
         lines = [f"3 {BACKEND} {i} {p.name} 127.0.0.1 0 0 1 1 0 1 0 0 6 0 0 0 - {p.port} - 0 0 - - 0"
                  for i, p in enumerate(processes, start=1)]
-        self.state_file.write_text("\n".join(["1", header, *lines]) + "\n")
+        write_private(self.state_file, "\n".join(["1", header, *lines]) + "\n")
 
     @property
     def socket_path(self) -> Path:
@@ -129,10 +130,7 @@ class Endpoint:
         pid = self.running_pid()
         if pid and current == text:
             return ""
-        self.directory.mkdir(parents=True, exist_ok=True)
-        self.config_file.touch(mode=0o600)
-        os.chmod(self.config_file, 0o600)
-        self.config_file.write_text(text)
+        write_private(self.config_file, text)
         if pid is None and is_listening(self.port):
             raise TargetError(f"port {self.port} is taken by another program; choose another databasePort")
         self.write_all_down_state(processes)
@@ -140,7 +138,7 @@ class Endpoint:
         if pid:
             args += ["-sf", str(pid)]
         result = subprocess.run(args, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=30,
-                                start_new_session=True)
+                                start_new_session=True, umask=PRIVATE_UMASK)
         if result.returncode != 0:
             raise TargetError(f"haproxy for port {self.port} did not start: {(result.stderr or '').strip()[-400:]}")
         self._wait_listening()

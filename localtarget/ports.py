@@ -16,6 +16,7 @@ from pathlib import Path
 from django.conf import settings
 
 from core.errors import TargetError
+from targets.private_files import open_private, write_private
 
 
 def is_listening(port: int, host: str = "127.0.0.1") -> bool:
@@ -49,8 +50,7 @@ class PortRegistry:
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[dict[str, int]]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path.with_suffix(".lock"), "a+") as lock:
+        with open_private(self.path.with_suffix(".lock")) as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             try:
                 data = json.loads(self.path.read_text()) if self.path.exists() else {}
@@ -58,7 +58,7 @@ class PortRegistry:
                 yield data
                 if data != before:
                     tmp = self.path.with_suffix(".tmp")
-                    tmp.write_text(json.dumps(data, indent=1, sort_keys=True))
+                    write_private(tmp, json.dumps(data, indent=1, sort_keys=True))
                     tmp.replace(self.path)
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)

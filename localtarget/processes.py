@@ -21,6 +21,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from core.errors import TargetError
+from targets.private_files import PRIVATE_UMASK, write_private
 
 from .layout import Process
 from .ports import is_bindable
@@ -111,14 +112,11 @@ def read_state(process: Process) -> dict:
 def write_state(process: Process, **values) -> None:
     state = read_state(process)
     state.update(values)
-    process.state_file.write_text(json.dumps(state, sort_keys=True))
+    write_private(process.state_file, json.dumps(state, sort_keys=True))
 
 
 def write_config(process: Process, text: str) -> None:
-    process.directory.mkdir(parents=True, exist_ok=True)
-    process.config_file.touch(mode=0o600)
-    os.chmod(process.config_file, 0o600)
-    process.config_file.write_text(text)
+    write_private(process.config_file, text)
 
 
 class PortTaken(TargetError):
@@ -136,8 +134,9 @@ def start(process: Process, binary: Path, *, password: str | None = None, extra_
     with contextlib.suppress(FileNotFoundError):
         process.pid_file.unlink()
     args = [str(binary), str(process.config_file), *(extra_args or [])]
+    # The umask stays with the daemon: its CONFIG REWRITE, RDB/AOF and log files are private too.
     result = subprocess.run(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, timeout=30, start_new_session=True)
+                            text=True, timeout=30, start_new_session=True, umask=PRIVATE_UMASK)
     if result.returncode != 0:
         raise TargetError(f"{process.name} did not start: {result.stdout.strip()[-500:] or result.returncode}")
     deadline = time.monotonic() + timeout

@@ -33,11 +33,12 @@ TARGET_ANNOTATION = "redis-controlplane.io/target"
 DEFAULT_NAMESPACE = "default"
 
 DOCUMENT_FIELDS = FieldSet.of(["apiVersion", "kind", "metadata", "spec", "status"])
-# Fields a server fills in: accepted (so `get -o yaml` output applies again) and ignored.
+# name, namespace, labels and annotations are kept; the fields a server fills in are accepted (so
+# `get -o yaml` output applies again) and ignored.
 METADATA_FIELDS = FieldSet.of(
-    ["name", "namespace", "annotations", "generation", "creationTimestamp", "deletionTimestamp", "uid",
+    ["name", "namespace", "labels", "annotations", "generation", "creationTimestamp", "deletionTimestamp", "uid",
      "resourceVersion", "managedFields", "selfLink", "finalizers"],
-    unused=["labels", "generateName", "ownerReferences"],
+    unused=["generateName", "ownerReferences"],
 )
 
 
@@ -60,7 +61,13 @@ class Document:
     namespace: str | None
     spec: dict
     annotations: dict = field(default_factory=dict)
+    labels: dict = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+
+    @property
+    def metadata(self) -> dict:
+        """The labels and annotations to keep: what the document says (none given: none kept)."""
+        return {"labels": self.labels, "annotations": self.annotations}
 
 
 def apply_documents(text: str, *, actor, team=None) -> list[WriteResult]:
@@ -138,6 +145,7 @@ def _parse_one(problems: Problems, raw: object, path: str) -> list[Document]:
     if namespace is not None and not isinstance(namespace, str):
         problems.add(f"{path}.metadata.namespace", "must be a string")
     annotations = expect_mapping(problems, metadata.get("annotations"), f"{path}.metadata.annotations") or {}
+    labels = expect_mapping(problems, metadata.get("labels"), f"{path}.metadata.labels") or {}
     spec = raw.get("spec", {})
     if spec is None:
         spec = {}
@@ -147,7 +155,7 @@ def _parse_one(problems: Problems, raw: object, path: str) -> list[Document]:
     if problems.has(path):
         return []
     return [Document(path=path, kind=kind, name=name, namespace=namespace, spec=spec, annotations=annotations,
-                     warnings=warnings)]
+                     labels=labels, warnings=warnings)]
 
 
 # Fields a service names that sit elsewhere in a document.
@@ -171,22 +179,23 @@ def _apply_cluster(document: Document, *, actor, team) -> WriteResult:
     existing = Cluster.objects.select_related("target").filter(name=document.name).first()
     if existing is None:
         return create_cluster(name=document.name, spec=document.spec, namespace=document.namespace,
-                              target=target_name, actor=actor)
+                              target=target_name, actor=actor, metadata=document.metadata)
     problems = Problems()
     if document.namespace and document.namespace != existing.namespace:
         problems.add("namespace", f"cannot change: cluster {existing.name} is in namespace {existing.namespace}")
     if target_name and resolve_target(target_name) != existing.target:
         problems.add("target", f"cannot change: cluster {existing.name} is on target {existing.target.name}")
     problems.raise_if_any()
-    return update_cluster(existing, spec=document.spec, actor=actor)
+    return update_cluster(existing, spec=document.spec, actor=actor, metadata=document.metadata)
 
 
 def _apply_database(document: Document, *, actor, team) -> WriteResult:
     cluster = _cluster_for(document)
     existing = Database.objects.filter(cluster=cluster, name=document.name).first()
     if existing is None:
-        return create_database(cluster=cluster, name=document.name, spec=document.spec, team=team, actor=actor)
-    return update_database(existing, spec=document.spec, actor=actor)
+        return create_database(cluster=cluster, name=document.name, spec=document.spec, team=team, actor=actor,
+                               metadata=document.metadata)
+    return update_database(existing, spec=document.spec, actor=actor, metadata=document.metadata)
 
 
 def _cluster_for(document: Document):
@@ -226,8 +235,13 @@ def dump_object(obj) -> dict:
                 "creationTimestamp": _timestamp(obj.created_at)}
     if obj.deletion_requested_at is not None:
         metadata["deletionTimestamp"] = _timestamp(obj.deletion_requested_at)
+    if obj.labels:
+        metadata["labels"] = dict(obj.labels)
+    annotations = dict(obj.annotations or {})
     if not kind.parent:  # placed on a target directly: say which
-        metadata["annotations"] = {TARGET_ANNOTATION: obj.target.name}
+        annotations[TARGET_ANNOTATION] = obj.target.name
+    if annotations:
+        metadata["annotations"] = annotations
     return {"apiVersion": kind.api_versions[0], "kind": kind.api_kind, "metadata": metadata, "spec": obj.spec,
             "status": obj.status or {}}
 

@@ -12,7 +12,7 @@ import yaml
 from django.db import transaction
 from django.utils import timezone
 
-from core.drivers import probe_target
+from core.drivers import install_target_definitions, probe_target
 from core.errors import SpecError, TargetError
 from core.validation import dns_label_problem
 
@@ -151,7 +151,8 @@ def add_target(*, name: object, connection: Connection) -> WriteResult:
         if Target.objects.select_for_update().filter(name=name).exists():
             raise SpecError({"name": [f"a target named {name} already exists"]})
         target.save()
-    return WriteResult(target, created=True, changed=True, warnings=missing_warning(target))
+    return WriteResult(target, created=True, changed=True,
+                       warnings=missing_warning(target) + install_target_definitions(target))
 
 
 def update_target(target: Target, *, kubeconfig: str | None = None, context: str | None = None,
@@ -178,7 +179,7 @@ def update_target(target: Target, *, kubeconfig: str | None = None, context: str
     for name in fields:
         setattr(target, name, getattr(changed, name))
     target.save(update_fields=fields)
-    return WriteResult(target, changed=True, warnings=missing_warning(target))
+    return WriteResult(target, changed=True, warnings=missing_warning(target) + install_target_definitions(target))
 
 
 def check_target(target: Target) -> Target:

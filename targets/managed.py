@@ -51,6 +51,9 @@ class ManagedObject(models.Model):
     spec = models.JSONField(default=dict)
     generation = models.PositiveIntegerField(default=1)
     status = models.JSONField(default=dict, blank=True)
+    # Kubernetes metadata of the REC/REDB, kept as given (targets/metadata.py); not part of the spec.
+    labels = models.JSONField(default=dict, blank=True)
+    annotations = models.JSONField(default=dict, blank=True)
     deletion_requested_at = models.DateTimeField(null=True, blank=True)
     delete_data = models.BooleanField(default=False, help_text="Remove data volumes/files on deletion.")
     created_at = models.DateTimeField(auto_now_add=True)

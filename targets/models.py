@@ -1,6 +1,7 @@
 """Where clusters are realised: the local machine or a Kubernetes cluster."""
 from django.db import models
 
+from .encryption import SealedTextField
 from .sealing import unseal
 
 
@@ -17,7 +18,7 @@ class Target(models.Model):
     is_default = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     # The kubeconfig, encrypted (targets/sealing.py); never shown back by any API, page or command.
-    kubeconfig_sealed = models.TextField(blank=True, default="")
+    kubeconfig_sealed = SealedTextField(blank=True, default="")
     # The last `target check`: server version, and the permissions the control plane needs but lacks.
     server_version = models.CharField(max_length=64, blank=True, default="")
     checked_at = models.DateTimeField(null=True, blank=True)

@@ -1,39 +1,30 @@
 """Encryption at rest for connection secrets (a target's kubeconfig): `seal` before saving, `unseal` to use.
 
-Fernet (AES-128-CBC + HMAC-SHA256) with the key from `CONTROLPLANE_ENCRYPTION_KEY` (a Fernet key,
-`python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"`), or,
-when unset, one derived from `SECRET_KEY`. The one place that encrypts; nothing else sees the key.
+The same keys as every other secret at rest (`targets/encryption.py`, CONTROLPLANE_ENCRYPTION_KEYS;
+`rotate_encryption_key` re-encrypts sealed values too). A value that no configured key opens is a
+`TargetError`, so a reconcile records it on the object instead of crashing.
 """
 from __future__ import annotations
 
-import base64
-import hashlib
-
-from cryptography.fernet import Fernet, InvalidToken
-from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 
 from core.errors import TargetError
 
+from .encryption import decrypt, encrypt
+
 
 class UnsealError(TargetError):
-    """The stored value cannot be decrypted with the configured key (the key changed?)."""
-
-
-def _fernet() -> Fernet:
-    key = getattr(settings, "CONTROLPLANE_ENCRYPTION_KEY", "") or ""
-    if not key:
-        key = base64.urlsafe_b64encode(hashlib.sha256(f"sealing:{settings.SECRET_KEY}".encode()).digest()).decode()
-    return Fernet(key.encode())
+    """The stored value cannot be decrypted with the configured keys (a key was dropped?)."""
 
 
 def seal(text: str) -> str:
-    return _fernet().encrypt(text.encode()).decode() if text else ""
+    return encrypt(text) if text else ""
 
 
 def unseal(token: str) -> str:
     if not token:
         return ""
     try:
-        return _fernet().decrypt(token.encode()).decode()
-    except InvalidToken as exc:
-        raise UnsealError("a stored secret cannot be decrypted: was CONTROLPLANE_ENCRYPTION_KEY changed?") from exc
+        return decrypt(token)
+    except ImproperlyConfigured as exc:
+        raise UnsealError(str(exc)) from None

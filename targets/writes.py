@@ -92,12 +92,13 @@ def replace_spec(obj, new_spec: dict, *, actor, warnings: list[str], reason: str
 
 def write_spec(obj, *, lock: Callable, new_spec: Callable[[Any], dict], validate: Callable[[Any, dict], Any],
                actor, expected_generation: int | None, reason: str = "SpecChanged",
-               version_path: str | None = None) -> WriteResult:
+               version_path: str | None = None, metadata: dict | None = None) -> WriteResult:
     """The shape of every change to a stored spec, for both kinds.
 
     Lock the row, refuse a stale generation or an object being deleted, build the new spec from the
     locked copy, validate it (errors reported on `version` for an upgrade), store it, and let the
     caller's instance see the result. Everything happens in one transaction: a refusal changes nothing.
+    `metadata` holds checked labels/annotations to set (targets/metadata.py; keys left out stay as they are).
     """
     with transaction.atomic():
         current = lock(obj)
@@ -110,8 +111,26 @@ def write_spec(obj, *, lock: Callable, new_spec: Callable[[Any], dict], validate
                 raise
             raise as_version_error(exc, version_path) from None
         result = replace_spec(current, checked.spec, actor=actor, warnings=checked.warnings, reason=reason)
+        if store_metadata(current, metadata or {}, actor=actor):
+            result.changed = True
     refresh_from(obj, result.obj)
     return result
+
+
+def store_metadata(obj, metadata: dict[str, dict[str, str]], *, actor=None) -> bool:
+    """Set the given (checked) labels/annotations on `obj`; True if anything changed.
+
+    On a stored row the change is saved and recorded as an event, not as a new generation: as on
+    Kubernetes, metadata is not part of the desired state.
+    """
+    changed = [part for part in ("labels", "annotations") if part in metadata and metadata[part] != getattr(obj, part)]
+    for part in changed:
+        setattr(obj, part, metadata[part])
+    if changed and obj.pk is not None:
+        obj.save(update_fields=[*changed, "updated_at"])
+        record_event(obj, "MetadataChanged", f"{' and '.join(changed)} of {obj.kind} {obj.name} changed",
+                     actor=actor_label(actor))
+    return bool(changed)
 
 
 def request_deletion(obj, *, actor, delete_data: bool) -> None:
@@ -136,5 +155,6 @@ def as_version_error(exc: SpecError, version_path: str) -> SpecError:
 
 def refresh_from(stale, fresh) -> None:
     """Let the caller's instance see what a service stored on its locked copy."""
-    for name in ("spec", "generation", "deletion_requested_at", "delete_data", "updated_at", "status"):
+    for name in ("spec", "generation", "deletion_requested_at", "delete_data", "updated_at", "status", "labels",
+                 "annotations"):
         setattr(stale, name, getattr(fresh, name))

@@ -14,7 +14,7 @@ NOT_PRODUCT = {"tests", "bench"}
 # Bottom first. A package may import only packages of the layers below its own (docs/architecture.md).
 LAYERS = [
     ["core"],  # mechanics: errors, validation primitives, quantities, locks, driver protocol, kind registry
-    ["specs", "dataplane"],  # typed REC/REDB specs; the Redis data-plane library
+    ["specs", "dataplane", "operatorapi"],  # typed REC/REDB specs; the Redis data-plane library; operator fields
     ["accounts", "timeline"],
     ["targets"],  # Target, and what every managed object shares (model base, write path, API base)
     ["clusters"],

@@ -12,7 +12,7 @@ from clusters.models import Cluster
 from core import kinds
 from core.errors import SpecError
 from targets.api.errors import Conflict
-from targets.api.managed import ManagedObjectViewSet, object_schemas
+from targets.api.managed import ManagedObjectViewSet, metadata_of, object_schemas
 from targets.writes import WriteResult
 
 from .serializers import ClusterSerializer
@@ -40,12 +40,14 @@ class ClusterViewSet(ManagedObjectViewSet):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         result = services.create_cluster(name=data["name"], spec=data["spec"], namespace=data.get("namespace"),
-                                         target=data.get("target"), actor=request.user)
+                                         target=data.get("target"), actor=request.user,
+                                         metadata=metadata_of(data))
         return self.respond(result.obj, warnings=result.warnings, code=status.HTTP_201_CREATED,
                             headers={"Location": request.build_absolute_uri(f"{result.obj.name}/")})
 
-    def perform_update(self, cluster, spec: dict, expected: int | None) -> WriteResult:
-        return services.update_cluster(cluster, spec=spec, actor=self.request.user, expected_generation=expected)
+    def perform_update(self, cluster, spec: dict, expected: int | None, metadata: dict) -> WriteResult:
+        return services.update_cluster(cluster, spec=spec, actor=self.request.user, expected_generation=expected,
+                                       metadata=metadata)
 
     def perform_upgrade(self, cluster, version: str, expected: int | None) -> WriteResult:
         return services.upgrade_cluster(cluster, version=version, actor=self.request.user,

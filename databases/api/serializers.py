@@ -3,10 +3,12 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from targets.api.serializers import ManagedObjectSerializer, NameField
+from operatorapi.schema import REDB
+from targets.api.serializers import ManagedObjectSerializer, NameField, spec_field
 
 
 class DatabaseSerializer(ManagedObjectSerializer):
+    spec = spec_field(REDB)
     cluster = NameField(read_only=True, help_text="The cluster (REC) the database runs on.")
     team = NameField(required=False, allow_null=True,
                      help_text="Owning team. Create: default is your only team; staff may name any team. Immutable.")

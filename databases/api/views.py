@@ -18,7 +18,7 @@ from clusters.models import Cluster
 from core import kinds
 from databases import services
 from databases.models import Database
-from targets.api.managed import ERRORS, ManagedObjectViewSet, object_schemas
+from targets.api.managed import ERRORS, ManagedObjectViewSet, metadata_of, object_schemas
 from targets.writes import WriteResult
 
 from .serializers import CredentialsSerializer, DatabaseSerializer
@@ -61,12 +61,13 @@ class DatabaseViewSet(ManagedObjectViewSet):
         data = serializer.validated_data
         team = owner_team_for(request.user, data.get("team"))
         result = services.create_database(cluster=cluster, name=data["name"], spec=data["spec"], team=team,
-                                          actor=request.user)
+                                          actor=request.user, metadata=metadata_of(data))
         return self.respond(result.obj, warnings=result.warnings, code=status.HTTP_201_CREATED,
                             headers={"Location": request.build_absolute_uri(f"{result.obj.name}/")})
 
-    def perform_update(self, database, spec: dict, expected: int | None) -> WriteResult:
-        return services.update_database(database, spec=spec, actor=self.request.user, expected_generation=expected)
+    def perform_update(self, database, spec: dict, expected: int | None, metadata: dict) -> WriteResult:
+        return services.update_database(database, spec=spec, actor=self.request.user, expected_generation=expected,
+                                        metadata=metadata)
 
     def perform_upgrade(self, database, version: str, expected: int | None) -> WriteResult:
         return services.upgrade_database(database, version=version, actor=self.request.user,

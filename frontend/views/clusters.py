@@ -8,6 +8,7 @@ from django.shortcuts import render
 
 from accounts.visibility import visible_databases
 from clusters.capacity import used_bytes
+from clusters.services import create_cluster, update_cluster
 from core.drivers import driver_for
 from databases.models import Database
 from targets.models import Target
@@ -63,8 +64,6 @@ class ClusterFormView(SpecFormView):
         return ClusterForm(data, versions=self.versions())
 
     def save(self, form: ClusterForm, spec: dict):
-        from clusters.services import create_cluster
-
         data = form.cleaned_data
         return create_cluster(name=data["name"], spec=spec, namespace=data["namespace"] or None,
                               target=data["target"], actor=self.request.user)
@@ -94,8 +93,6 @@ class ClusterEditView(ClusterFormView):
         return self.cluster.spec
 
     def save(self, form: ClusterForm, spec: dict):
-        from clusters.services import update_cluster
-
         return update_cluster(self.cluster, spec=spec, actor=self.request.user,
                               expected_generation=expected_generation(self.request))
 

@@ -11,6 +11,8 @@ from accounts.ownership import owner_team_for
 from clusters.models import Cluster
 from core.drivers import driver_for
 from core.errors import TargetError
+from databases.services import create_database, update_database
+from databases.services import reveal_credentials as reveal
 from targets.models import Target
 
 from ..forms.database import DatabaseForm
@@ -59,8 +61,6 @@ def detail_context(request: HttpRequest, database, **extra) -> dict:
 @require_POST
 def reveal_credentials(request: HttpRequest, pk: int) -> HttpResponse:
     """Show the password and a ready redis-cli line; the service writes who asked to the timeline."""
-    from databases.services import reveal_credentials as reveal
-
     database = DATABASE.get(request.user, pk)
     if not DATABASE.may_manage(request.user, database):
         raise PermissionDenied("Only the owning team and staff may see the credentials.")
@@ -94,8 +94,6 @@ class DatabaseFormView(SpecFormView):
         return form
 
     def save(self, form: DatabaseForm, spec: dict):
-        from databases.services import create_database
-
         data = form.cleaned_data
         team = owner_team_for(self.request.user, data["team"].name if data.get("team") else None)
         return create_database(cluster=data["cluster"], name=data["name"], spec=spec, team=team,
@@ -128,8 +126,6 @@ class DatabaseEditView(DatabaseFormView):
         return self.database.spec
 
     def save(self, form: DatabaseForm, spec: dict):
-        from databases.services import update_database
-
         return update_database(self.database, spec=spec, actor=self.request.user,
                                expected_generation=expected_generation(self.request))
 

@@ -1,4 +1,4 @@
-"""What a cluster (REC) becomes in Kubernetes: a pure function of the stored cluster.
+"""What a cluster (REC) becomes in Kubernetes: a pure function of its typed spec and resolved inputs.
 
 Per cluster `<rec>` in its namespace: ServiceAccount, Role and RoleBinding `<rec>`; Secret `<rec>`
 (bootstrap credentials); ConfigMap `<rec>-sentinel` (start script); StatefulSet `<rec>` of `nodes`
@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 
 from kube import podspec
-from kube.versions import resolve_version
+from kube.render.inputs import ClusterInputs
 from specs.cluster import ClusterSpec
 
 SENTINEL_PORT = 26379
@@ -55,12 +55,17 @@ def headless_service_name(cluster) -> str:
 
 def sentinel_hosts(cluster) -> list[str]:
     """DNS names of the quorum members, as pods and other services reach them."""
-    domain = f"{headless_service_name(cluster)}.{cluster.namespace}.svc.{podspec.cluster_domain(cluster.target)}"
+    domain = f"{headless_service_name(cluster)}.{cluster.namespace}.svc.{cluster.cluster_domain}"
     return [f"{cluster.name}-{i}.{domain}" for i in range(cluster.typed_spec.nodes)]
 
 
 def render_cluster(cluster, *, reveal_secrets: bool = True) -> list[dict]:
-    """Every manifest of a cluster, in apply order."""
+    """Every manifest of a stored cluster, in apply order."""
+    return cluster_manifests(ClusterInputs.of(cluster), reveal_secrets=reveal_secrets)
+
+
+def cluster_manifests(cluster: ClusterInputs, *, reveal_secrets: bool = True) -> list[dict]:
+    """Every manifest of a cluster, in apply order: a pure function of its inputs."""
     spec = cluster.typed_spec
     name, namespace = cluster.name, cluster.namespace
     common = cluster_labels(cluster, "cluster")
@@ -138,8 +143,8 @@ def _ui_service(cluster, spec: ClusterSpec, common: dict) -> dict:
 
 def _statefulset(cluster, spec: ClusterSpec) -> dict:
     pod_labels = cluster_labels(cluster, QUORUM_COMPONENT)
-    version = resolve_version(spec.redis_version, cluster.target)
-    domain = f"{headless_service_name(cluster)}.{cluster.namespace}.svc.{podspec.cluster_domain(cluster.target)}"
+    version = cluster.version
+    domain = f"{headless_service_name(cluster)}.{cluster.namespace}.svc.{cluster.cluster_domain}"
     container = {
         "name": "sentinel",
         "image": podspec.image(version),

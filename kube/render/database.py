@@ -1,4 +1,4 @@
-"""What a database (REDB) becomes in Kubernetes: a pure function of the stored database.
+"""What a database (REDB) becomes in Kubernetes: a pure function of its typed spec and resolved inputs.
 
 Per database `<db>` in its cluster's namespace: Secret `redb-<db>` (or `databaseSecretName`) with
 `port`, `service_names` and `password`; ConfigMap `<db>-config` (redis.conf, the live settings and a
@@ -13,8 +13,8 @@ from core.validation import version_key
 from dataplane.cluster import MASTER
 from kube import podspec
 from kube.render.cluster import SENTINEL_PORT
+from kube.render.inputs import DatabaseInputs
 from kube.render.redis_scripts import REDIS_ALIVE, REDIS_READY, REDIS_START
-from kube.versions import resolve_version
 from specs.cluster import ClusterSpec
 from specs.database import DatabaseSpec, RedisConfig
 
@@ -90,13 +90,18 @@ def sentinel_user(database) -> str:
 
 
 def render_database(database, *, reveal_secrets: bool = True) -> list[dict]:
+    """Every manifest of a stored database, in apply order."""
+    return database_manifests(DatabaseInputs.of(database), reveal_secrets=reveal_secrets)
+
+
+def database_manifests(database: DatabaseInputs, *, reveal_secrets: bool = True) -> list[dict]:
     """Every manifest of a database, in apply order."""
     spec = database.typed_spec
     cluster_spec = database.cluster.typed_spec
     name, namespace = database.name, database.namespace
     common = database_labels(database, "database")
     port = database_port(database)
-    version = resolve_version(spec.redis_version, database.cluster.target)
+    version = database.version
     manifests = [
         podspec.secret(spec.secret_name, namespace, common, {
             "port": str(port),
@@ -137,7 +142,7 @@ def _ports(spec: DatabaseSpec) -> list[dict]:
 def _statefulset(database, spec: DatabaseSpec, cluster_spec: ClusterSpec, version: str) -> dict:
     cluster = database.cluster
     pod_labels = database_labels(database, SHARD_COMPONENT)
-    domain = podspec.cluster_domain(cluster.target)
+    domain = cluster.cluster_domain
     peer_domain = f"{headless_service_name_of(database)}.{database.namespace}.svc.{domain}"
     peers = " ".join(f"{database.name}-{i}.{peer_domain}:{REDIS_PORT}" for i in range(spec.process_count))
     container = {

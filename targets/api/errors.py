@@ -5,12 +5,14 @@ Every error response has one shape (documented in docs/api.md):
     {"detail": "<one-line summary>", "errors": {"<field path>": ["<message>", ...]}, "warnings": [...]}
 
 `errors` is empty when no particular field is at fault (401, 403, 404, ...). The write path's
-`SpecError` becomes 400 and `StaleGeneration` 409, both naming the field at fault.
+`SpecError` becomes 400 and `StaleGeneration` 409, both naming the field at fault; a write that
+could not get the database's write lock in time is a 409 with `Retry-After`, never a 500.
 """
 from __future__ import annotations
 
 import logging
 
+from django.db import OperationalError
 from django.http import HttpRequest, JsonResponse
 from django.urls import Resolver404, resolve
 from rest_framework import status
@@ -61,6 +63,13 @@ def flatten_errors(data, prefix: str = "") -> dict[str, list[str]]:
     return {prefix or NON_FIELD: [str(m) for m in messages]}
 
 
+def is_write_contention(exc: Exception) -> bool:
+    """SQLite still locked after its busy timeout (settings: 30 s), or a PostgreSQL lock/serialization failure."""
+    if isinstance(exc, OperationalError) and "database is locked" in str(exc):
+        return True
+    return getattr(getattr(exc, "__cause__", None), "sqlstate", None) in {"40001", "40P01", "55P03"}
+
+
 def json_exception_handler(exc, context) -> Response:
     if isinstance(exc, SpecError):
         return Response(error_body("The request is invalid; nothing was changed.", exc.errors, exc.warnings),
@@ -68,6 +77,9 @@ def json_exception_handler(exc, context) -> Response:
     if isinstance(exc, StaleGeneration):
         return Response(error_body(str(exc), {"generation": [str(exc)]}, currentGeneration=exc.actual),
                         status=status.HTTP_409_CONFLICT)
+    if is_write_contention(exc):
+        return Response(error_body("The database is busy with other writes; nothing was changed. Retry."),
+                        status=status.HTTP_409_CONFLICT, headers={"Retry-After": "1"})
     response = exception_handler(exc, context)
     if response is None:
         log.exception("unhandled API error", exc_info=exc)
@@ -106,7 +118,7 @@ def not_found(request: HttpRequest, exception: Exception | None = None):
 
 
 def server_error(request: HttpRequest):
-    """Site-wide 500 handler: JSON under /api/ (no traceback), Django's page elsewhere."""
+    """Site-wide 500 handler: JSON under /api/ (no traceback), the dashboard's 500.html elsewhere."""
     if request.path.startswith("/api/"):
         return JsonResponse(error_body("Internal error; the request changed nothing. See the server log."),
                             status=status.HTTP_500_INTERNAL_SERVER_ERROR)

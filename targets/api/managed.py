@@ -51,6 +51,11 @@ def object_schemas(serializer, create_example: dict) -> dict:
     }
 
 
+def metadata_of(data: dict) -> dict:
+    """The labels/annotations a body gives (a write without them leaves the stored ones)."""
+    return {key: data[key] for key in ("labels", "annotations") if key in data}
+
+
 def parse_bool(value: str | None, field: str) -> bool:
     if value is None:
         return False
@@ -70,7 +75,7 @@ class ManagedObjectViewSet(viewsets.GenericViewSet):
     fixed_fields: tuple[str, ...] = ("name",)
 
     # ---- what a kind adapts -------------------------------------------------------------------------
-    def perform_update(self, obj, spec: dict, expected: int | None) -> WriteResult:
+    def perform_update(self, obj, spec: dict, expected: int | None, metadata: dict) -> WriteResult:
         raise NotImplementedError
 
     def perform_upgrade(self, obj, version: str, expected: int | None) -> WriteResult:
@@ -131,7 +136,7 @@ class ManagedObjectViewSet(viewsets.GenericViewSet):
         spec = dict(data.get("spec", {}))
         if merge:
             spec = {key: value for key, value in {**obj.spec, **spec}.items() if value is not None}
-        result = self.perform_update(obj, spec, expected)
+        result = self.perform_update(obj, spec, expected, metadata_of(data))
         return self.respond(obj, warnings=result.warnings)
 
     def destroy(self, request, *args, **kwargs) -> Response:

@@ -9,6 +9,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from operatorapi.schema import Kind, api_reference
 from targets.models import Target
 from timeline.models import Event
 
@@ -27,6 +28,12 @@ class ManagedObjectSerializer(serializers.Serializer):
         required=False, min_value=1,
         help_text="Output: the stored generation. Input: the generation this change was based on; "
                   "a stale value gets 409 (the If-Match header works too).")
+    labels = serializers.DictField(
+        child=serializers.CharField(allow_blank=True), required=False,
+        help_text="Kubernetes labels of the REC/REDB, kept as given. A write without them leaves them.")
+    annotations = serializers.DictField(
+        child=serializers.CharField(allow_blank=True), required=False,
+        help_text="Kubernetes annotations of the REC/REDB, kept as given. A write without them leaves them.")
     status = serializers.DictField(read_only=True, help_text="state, specStatus, observedGeneration, conditions.")
     deleting = serializers.SerializerMethodField(help_text="Deletion was requested; the reconciler removes it.")
     createdAt = serializers.DateTimeField(source="created_at", read_only=True)
@@ -123,6 +130,17 @@ class ErrorSerializer(serializers.Serializer):
     errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()),
                                    help_text='Messages by field path, e.g. {"spec.memorySize": ["..."]}.')
     warnings = serializers.ListField(child=serializers.CharField())
+
+
+def spec_field(kind: Kind) -> serializers.DictField:
+    """The `spec` field of `kind`, typed in the OpenAPI document by the schema of its CRD."""
+
+    @extend_schema_field(api_reference(kind))
+    class SpecField(serializers.DictField):
+        pass
+
+    return SpecField(help_text=f"The {kind.short_name.upper()} spec with the Redis Enterprise operator's camelCase "
+                               "field names; every field the operator defines is accepted.")
 
 
 @extend_schema_field(OpenApiTypes.STR)

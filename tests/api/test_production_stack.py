@@ -44,6 +44,7 @@ def test_every_service_reaches_the_stacks_postgres_and_redis(compose):
         assert urlparse(env["REDIS_URL"]).hostname == "redis"
         assert env["CONTROLPLANE_RECONCILE_MODE"] == "celery"
         assert "DJANGO_SECRET_KEY" in env and "DEBUG" not in " ".join(env)
+        assert env["CONTROLPLANE_ENCRYPTION_KEYS"].startswith("${CONTROLPLANE_ENCRYPTION_KEYS:?")
     postgres = compose["services"]["postgres"]["environment"]
     assert postgres["POSTGRES_DB"] == "controlplane" and postgres["POSTGRES_USER"] == "controlplane"
 

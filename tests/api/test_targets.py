@@ -98,3 +98,24 @@ def test_members_may_list_but_not_write(member_api, emulator):
     assert member_api.post("/api/v1/targets/local/check/").status_code == 403
     assert member_api.delete("/api/v1/targets/local/").status_code == 403
     assert not Target.objects.filter(name="prod").exists()
+
+
+def test_adding_a_target_installs_the_rec_and_redb_crds_when_allowed(staff_api, emulator):
+    from operatorapi.schema import REC, crd
+
+    response = add(staff_api, emulator)
+    assert response.status_code == 201 and response.json()["warnings"] == []
+    installed = emulator.store.find("CustomResourceDefinition", "", "redisenterpriseclusters.app.redislabs.com")
+    assert installed["spec"]["versions"] == crd(REC)["spec"]["versions"]
+    assert emulator.store.find("CustomResourceDefinition", "", "redisenterprisedatabases.app.redislabs.com")
+
+
+def test_without_the_permission_the_crds_are_a_warning_not_a_failure(staff_api, emulator):
+    emulator.deny("apiextensions.k8s.io", "customresourcedefinitions", "create")
+    response = add(staff_api, emulator)
+    assert response.status_code == 201
+    (warning,) = response.json()["warnings"]
+    assert "create customresourcedefinitions.apiextensions.k8s.io" in warning
+    assert "kubectl apply -f deploy/kubernetes/crds/" in warning
+    assert emulator.store.find("CustomResourceDefinition", "", "redisenterpriseclusters.app.redislabs.com") is None
+    assert response.json()["missingPermissions"] == []  # optional: the bundle installs the CRDs too

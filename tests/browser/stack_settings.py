@@ -3,6 +3,6 @@
 This machine has one redis-server; two version names for it let the upgrade flow run for real (the
 local target restarts each process in turn), as the local target's own tests do.
 """
-from controlplane.settings import *  # noqa: F403
+from tests.settings import *  # noqa: F403  (the product's settings with test-only secrets)
 
 CONTROLPLANE_LOCAL_REDIS_VERSIONS = {"7.0": "/usr/bin", "7.2": "/usr/bin"}

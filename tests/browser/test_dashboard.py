@@ -11,6 +11,7 @@ import re
 
 import pytest
 import redis
+from cryptography.fernet import Fernet
 from playwright.sync_api import expect
 
 from .stack import live_processes_under
@@ -115,7 +116,10 @@ def test_the_dashboard_end_to_end(stack, browser, sign_in, shot):
     expect(alice.get_by_label("Password")).not_to_have_value("")
     password = alice.get_by_label("Password").input_value()
     command = alice.get_by_label("redis-cli command").input_value()
-    assert [(password,)] == stack.query("SELECT password FROM databases_database WHERE name = 'orders'")
+    [(stored,)] = stack.query("SELECT password FROM databases_database WHERE name = 'orders'")
+    assert password not in stored  # encrypted at rest, with the stack's key
+    assert Fernet(stack.env["CONTROLPLANE_ENCRYPTION_KEYS"].split(",")[0].encode()).decrypt(stored.encode()).decode() \
+        == password
     port = int(re.search(r"-p (\d+)", command).group(1))
     assert f"-a {password}" in command or password in command
     assert redis.Redis(port=port, password=password, socket_timeout=5).ping() is True

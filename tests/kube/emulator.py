@@ -50,6 +50,7 @@ RESOURCES: dict[tuple[str, str], tuple[str, bool, bool]] = {
     ("apis/networking.k8s.io/v1", "ingresses"): ("Ingress", True, True),
     ("apis/networking.k8s.io/v1", "networkpolicies"): ("NetworkPolicy", True, False),
     ("apis/storage.k8s.io/v1", "storageclasses"): ("StorageClass", False, False),
+    ("apis/apiextensions.k8s.io/v1", "customresourcedefinitions"): ("CustomResourceDefinition", False, True),
 }
 ACCESS_REVIEW_PATH = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
 KIND_TO_RESOURCE = {kind: (prefix, plural) for (prefix, plural), (kind, _, _) in RESOURCES.items()}

@@ -145,7 +145,7 @@ def test_a_kubeconfig_sealed_with_another_key_is_a_target_error_not_a_crash(kube
     from core.errors import TargetError
 
     target("add", "prod", "--kubeconfig", str(kubeconfig_file))
-    settings.CONTROLPLANE_ENCRYPTION_KEY = Fernet.generate_key().decode()
+    settings.CONTROLPLANE_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
     with pytest.raises(TargetError, match="cannot be decrypted"):
         Target.objects.get(name="prod").connection_settings()
     with pytest.raises(CommandError, match="not ready"):

@@ -158,9 +158,10 @@ def test_cluster_target_annotation_and_immutable_placement(local_target):
 def test_warnings_name_the_document(local_target):
     doc = yaml.safe_load((EXAMPLES / "rec.yaml").read_text())
     doc["spec"]["license"] = "xyz"
-    doc["metadata"]["labels"] = {"app": "x"}
+    doc["metadata"]["generateName"] = "rec-"
     (result,) = apply(yaml.safe_dump(doc))
-    assert [w.split(":")[0] for w in result.warnings] == ["documents[0].metadata.labels", "documents[0].spec.license"]
+    assert [w.split(":")[0] for w in result.warnings] == ["documents[0].metadata.generateName",
+                                                          "documents[0].spec.license"]
 
 
 def test_duplicate_documents_are_refused(local_target):

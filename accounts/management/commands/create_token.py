@@ -1,4 +1,7 @@
-"""`manage.py create_token USER`: print the API token of USER (creating it if needed)."""
+"""`manage.py create_token USER`: issue a new API token for USER and print it, once.
+
+Only a digest is stored (accounts/tokens.py): the printed token cannot be shown again, so keep it.
+"""
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
@@ -6,13 +9,14 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.core.validators import validate_slug
 from django.db import transaction
-from rest_framework.authtoken.models import Token
 
 from accounts.models import Team
+from accounts.tokens import issue_token
 
 
 class Command(BaseCommand):
-    help = "Print the API token of a user (send it as 'Authorization: Token <token>')."
+    help = ("Issue a new API token for a user and print it (send it as 'Authorization: Token <token>'). "
+            "It is shown only now; the user's other tokens stay valid unless --rotate.")
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("username")
@@ -21,7 +25,7 @@ class Command(BaseCommand):
         parser.add_argument("--staff", action="store_true", help="With --create: make the user staff.")
         parser.add_argument("--team", action="append", default=[], metavar="TEAM",
                             help="Add the user to TEAM (created if missing). Repeatable.")
-        parser.add_argument("--rotate", action="store_true", help="Replace an existing token with a new one.")
+        parser.add_argument("--rotate", action="store_true", help="Revoke the user's other tokens.")
 
     @transaction.atomic
     def handle(self, *args, username: str, create: bool, staff: bool, team: list[str], rotate: bool,
@@ -40,7 +44,4 @@ class Command(BaseCommand):
             except ValidationError:
                 raise CommandError(f"--team {name!r}: a team name is letters, digits, '-' and '_'.") from None
             Team.objects.get_or_create(name=name)[0].members.add(user)
-        if rotate:
-            Token.objects.filter(user=user).delete()
-        token, _ = Token.objects.get_or_create(user=user)
-        self.stdout.write(token.key)
+        self.stdout.write(issue_token(user, replace=rotate))

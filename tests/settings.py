@@ -1,0 +1,12 @@
+"""Settings of the test suite: the product's, with test-only secrets.
+
+DEBUG stays off (as in production), so the product's settings insist on real-looking secrets; these
+are set in the environment before the product's settings load, so processes the tests start (Daphne,
+Celery, `manage.py`) inherit them.
+"""
+import os
+
+os.environ.setdefault("DJANGO_SECRET_KEY", "tests-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz")
+os.environ.setdefault("CONTROLPLANE_ENCRYPTION_KEYS", "dGVzdHMtb25seS1lbmNyeXB0aW9uLWtleS0wMTIzNDU=")
+
+from controlplane.settings import *  # noqa: E402, F403
