@@ -17,6 +17,9 @@ from core.errors import SpecError
 from .quantity import QuantityError, parse_memory
 
 DNS_LABEL_MAX = 63
+# A cluster or database name becomes a StatefulSet name; its pods carry the label
+# `controller-revision-hash: <name>-<10 characters>`, and label values stop at 63.
+OBJECT_NAME_MAX = DNS_LABEL_MAX - 11
 DNS_SUBDOMAIN_MAX = 253
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _CPU = re.compile(r"^\d+(\.\d+)?m?$")
@@ -120,6 +123,16 @@ def dns_label_problem(value: object, *, what: str = "name") -> str | None:
         return ("must be a DNS-1123 label: lowercase letters, digits and '-', starting and ending "
                 "with a letter or digit")
     return None
+
+
+def object_name_problem(value: object) -> str | None:
+    """Why `value` cannot name a cluster or database (a DNS-1123 label short enough for every object
+    Kubernetes derives from it), or None."""
+    problem = dns_label_problem(value)
+    if problem is None and len(value) > OBJECT_NAME_MAX:
+        problem = (f"must be at most {OBJECT_NAME_MAX} characters (it has {len(value)}): Kubernetes derives "
+                   "longer names and labels from it")
+    return problem
 
 
 def dns_subdomain_problem(value: object) -> str | None:

@@ -270,3 +270,18 @@ def test_cluster_domain_ipv6_and_6_2_cluster_config(objects):
     database.spec = {**MAXIMAL_DATABASE, "redisVersion": "6.2"}
     config = next(m for m in render_database(database) if m["kind"] == "ConfigMap")["data"]["redis.conf"]
     assert "cluster-enabled yes" in config and "cluster-announce-hostname" not in config
+
+
+def test_the_longest_names_the_validator_admits_fit_every_kubernetes_limit(objects):
+    from core.validation import OBJECT_NAME_MAX
+
+    cluster, database = objects
+    cluster.name, database.name = "r" * OBJECT_NAME_MAX, "c" * OBJECT_NAME_MAX
+    for manifest in render_cluster(cluster) + render_database(database):
+        name = manifest["metadata"]["name"]
+        if manifest["kind"] in ("Service", "StatefulSet", "NetworkPolicy"):
+            assert len(name) <= 63, name  # DNS-1035 label; pods' hostnames
+        if manifest["kind"] == "StatefulSet":
+            assert len(f"{name}-{'h' * 10}") <= 63  # controller-revision-hash label value
+            assert len(f"{name}-{manifest['spec']['replicas'] - 1}") <= 63
+        assert all(len(value) <= 63 for value in manifest["metadata"]["labels"].values())
