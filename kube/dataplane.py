@@ -19,10 +19,10 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from dataplane import formation
 from dataplane.cluster import Node, myself, parse_info, parse_nodes, settled
 from dataplane.replication import parse_info as parse_replication_info
 from dataplane.replication import promotion_problem
-from dataplane.slots import even_ranges
 from kube.render.cluster import SENTINEL_PORT, sentinel_hosts
 from kube.render.database import CLUSTER_BUS_PORT, REDIS_PORT, sentinel_user
 from kube.render.inputs import ClusterInputs
@@ -250,42 +250,35 @@ class DataPlane:
                 connection.close()
 
     def form_cluster(self, database, hosts: list[str]) -> tuple[bool, list[str]]:
-        """Make the pods of a sharded database one Redis Cluster; idempotent, one step per call.
-
-        `hosts`: the pods' data-plane names by ordinal. The first `shardCount` pods are masters and own
-        equal slot ranges; pod `shardCount + i` replicates master `i % shardCount`. Returns (formed, what
-        was done now); gossip takes a moment, so a caller looks again until formed.
-        """
+        """Make the pods of a sharded database one Redis Cluster, or repair it; one round of steps per call
+        (dataplane/formation.py plans them). `hosts`: the pods' data-plane names by ordinal. Returns
+        (formed, what was done now); gossip takes a moment, so a caller looks again until formed."""
         spec = database.typed_spec
-        masters, replicas = hosts[:spec.shard_count], hosts[spec.shard_count:]
         connections = {host: self._connect(host, REDIS_PORT, database.password) for host in hosts}
-        done: list[str] = []
         try:
-            first = connections[hosts[0]]
-            known = parse_info(first.execute_command("CLUSTER", "INFO"))["cluster_known_nodes"]
-            if int(known) < len(hosts):
-                for host in hosts[1:]:
-                    first.execute_command("CLUSTER", "MEET", *self._meet_address(host))
-                done.append(f"introduced {len(hosts)} nodes to each other")
-            ids = {host: connection.execute_command("CLUSTER", "MYID") for host, connection in connections.items()}
-            for host, (start, end) in zip(masters, even_ranges(len(masters)), strict=True):
-                if not self._myself(connections[host]).slots:
-                    connections[host].execute_command("CLUSTER", "ADDSLOTSRANGE", start, end)
-                    done.append(f"slots {start}-{end} to {host.split('.', 1)[0]}")
-            for index, host in enumerate(replicas):
-                master_id = ids[masters[index % len(masters)]]
-                nodes = parse_nodes(connections[host].execute_command("CLUSTER", "NODES"))
-                me = myself(nodes)
-                if (me is not None and me.master_id == master_id) or all(node.id != master_id for node in nodes):
-                    continue  # already its replica, or it has not heard of the master yet
-                connections[host].execute_command("CLUSTER", "REPLICATE", master_id)
-                done.append(f"{host.split('.', 1)[0]} replicates {masters[index % len(masters)].split('.', 1)[0]}")
-            if done:
-                return False, done
-            replicas_follow = all(self._myself(connections[host]).master_id == ids[masters[index % len(masters)]]
-                                  for index, host in enumerate(replicas))
-            return replicas_follow and all(settled(parse_info(c.execute_command("CLUSTER", "INFO")), len(hosts))
-                                           for c in connections.values()), done
+            views = {host: parse_nodes(c.execute_command("CLUSTER", "NODES")) for host, c in connections.items()}
+            steps = formation.plan(hosts, views, spec.shard_count)
+            for step in steps:
+                connection = connections[step.host]
+                try:
+                    if step.action == formation.FORGET:
+                        connection.execute_command("CLUSTER", "FORGET", step.argument)
+                    elif step.action == formation.MEET:
+                        connection.execute_command("CLUSTER", "MEET", *self._meet_address(step.argument))
+                    elif step.action == formation.ADD_SLOTS:
+                        connection.execute_command("CLUSTER", "ADDSLOTSRANGE", *step.argument)
+                    else:
+                        connection.execute_command("CLUSTER", "REPLICATE", step.argument)
+                except redis.ResponseError:
+                    if step.action == formation.ADD_SLOTS:
+                        raise
+                    continue  # a handshake or forget already under way: the next round looks again
+            if steps:
+                said = [step.says for step in steps[:6]]
+                return False, said + ([f"{len(steps) - 6} more"] if len(steps) > 6 else [])
+            every_role_set = all(self._myself(c).slots or self._myself(c).master_id for c in connections.values())
+            return every_role_set and all(settled(parse_info(c.execute_command("CLUSTER", "INFO")), len(hosts))
+                                          for c in connections.values()), []
         except redis.RedisError as exc:
             raise DataPlaneError(f"forming the Redis Cluster of {database.name} failed: {exc}") from exc
         finally:
