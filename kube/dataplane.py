@@ -23,6 +23,7 @@ from dataplane import formation
 from dataplane.cluster import Node, myself, parse_info, parse_nodes, settled
 from dataplane.replication import parse_info as parse_replication_info
 from dataplane.replication import promotion_problem
+from dataplane.sentinel import monitor as sentinel_monitor
 from kube.render.cluster import SENTINEL_PORT, sentinel_hosts
 from kube.render.database import CLUSTER_BUS_PORT, REDIS_PORT, sentinel_user
 from kube.render.inputs import ClusterInputs
@@ -100,20 +101,13 @@ class DataPlane:
         cluster = database.cluster
         quorum = cluster.typed_spec.nodes // 2 + 1
         registered = 0
+        host, port = self.address(master_host, REDIS_PORT)
         for _, sentinel in self._sentinels(cluster):
             try:
                 self._grant_pod_user(sentinel, database)
-                try:
-                    sentinel.execute_command("SENTINEL", "MASTER", database.name)
-                    continue
-                except redis.ResponseError:
-                    pass
-                host, port = self.address(master_host, REDIS_PORT)
-                sentinel.execute_command("SENTINEL", "MONITOR", database.name, host, port, quorum)
-                for option, value in (("auth-pass", database.password), ("down-after-milliseconds", DOWN_AFTER_MS),
-                                      ("failover-timeout", FAILOVER_TIMEOUT_MS)):
-                    sentinel.execute_command("SENTINEL", "SET", database.name, option, value)
-                registered += 1
+                registered += sentinel_monitor(sentinel, database.name, host, port, quorum=quorum,
+                                               password=database.password, down_after_ms=DOWN_AFTER_MS,
+                                               failover_timeout_ms=FAILOVER_TIMEOUT_MS)
             except redis.RedisError as exc:
                 raise DataPlaneError(f"cannot register {database.name} with the sentinels: {exc}") from exc
             finally:

@@ -6,6 +6,7 @@ from collections import Counter
 import redis
 
 from core.errors import TargetError
+from dataplane.sentinel import monitor
 
 from .layout import SENTINEL_DOWN_AFTER_MS, SENTINEL_FAILOVER_TIMEOUT_MS, Process
 from .processes import client
@@ -34,24 +35,12 @@ def register(sentinels: list[Process], name: str, master_port: int, quorum: int,
     """Make every answering sentinel monitor `name`; returns the sentinels that newly started to."""
     added = []
     for sentinel in answering(sentinels):
-        known = monitored(sentinel).get(name)
-        if known is not None:
-            if int(known.get("quorum", quorum)) != quorum:  # the cluster's node count changed
-                try:
-                    client(sentinel.port).sentinel_set(name, "quorum", quorum)
-                except redis.RedisError as exc:
-                    raise TargetError(f"{sentinel.name} refused quorum {quorum} for {name}: {exc}") from exc
-            continue
-        conn = client(sentinel.port)
         try:
-            conn.sentinel_monitor(name, "127.0.0.1", master_port, quorum)
-            conn.sentinel_set(name, "auth-pass", password)
-            conn.sentinel_set(name, "down-after-milliseconds", SENTINEL_DOWN_AFTER_MS)
-            conn.sentinel_set(name, "failover-timeout", SENTINEL_FAILOVER_TIMEOUT_MS)
-            conn.sentinel_set(name, "parallel-syncs", 1)
+            if monitor(client(sentinel.port), name, "127.0.0.1", master_port, quorum=quorum, password=password,
+                       down_after_ms=SENTINEL_DOWN_AFTER_MS, failover_timeout_ms=SENTINEL_FAILOVER_TIMEOUT_MS):
+                added.append(sentinel.name)
         except redis.RedisError as exc:
             raise TargetError(f"{sentinel.name} refused to monitor {name}: {exc}") from exc
-        added.append(sentinel.name)
     return added
 
 
