@@ -41,7 +41,9 @@ ANNOUNCE_HOSTNAME = "cluster-announce-hostname {announce}\n"
 # Redis' default hard limit of a replica's output buffer (client-output-buffer-limit replica).
 REPLICA_BUFFER_BYTES = 256 * podspec.MI
 BASE_OVERHEAD_BYTES = 64 * podspec.MI
-# How long an empty pod waits for its peers to answer before it may start as the first master.
+# How long an empty pod waits for its peers to answer before it may start as the first master, when
+# peers may hold data on their volumes (persistence on). Without persistence a peer that does not
+# answer holds nothing, so there is nothing to wait for.
 PEER_WAIT_SECONDS = 10
 
 
@@ -154,7 +156,7 @@ def _statefulset(database, spec: DatabaseSpec, cluster_spec: ClusterSpec, versio
             {"name": "REDIS_PORT", "value": str(REDIS_PORT)},
             {"name": "PEER_DOMAIN", "value": peer_domain},
             {"name": "PEERS", "value": peers},
-            {"name": "PEER_WAIT_SECONDS", "value": str(PEER_WAIT_SECONDS)},
+            {"name": "PEER_WAIT_SECONDS", "value": str(PEER_WAIT_SECONDS if spec.persistence != "disabled" else 0)},
             {"name": "SHARDED", "value": "yes" if spec.shard_count > 1 else "no"},
             {"name": "SENTINEL_HOST", "value": f"{cluster.name}.{cluster.namespace}.svc.{domain}"},
             {"name": "SENTINEL_PORT", "value": str(SENTINEL_PORT)},
