@@ -92,6 +92,10 @@ def run(count: int) -> None:
                    "metadata": {"name": f"y-{i}", "namespace": "yaml"}, "spec": {"memorySize": "100MB"}}
                   for i in range(count)]
     text = yaml.safe_dump_all(documents)
+    # Bulk figures past the bounds one apply accepts by default (bench/apply_limits.py measures those).
+    from django.conf import settings
+    settings.CONTROLPLANE_APPLY_LIMITS = {**settings.CONTROLPLANE_APPLY_LIMITS, "max_documents": count + 1,
+                                          "max_bytes": max(len(text.encode()), 1)}
     report(f"apply_documents (1 REC + {count} REDB, create)", [timed(lambda: apply_documents(text, actor="b"))])
     report(f"apply_documents (1 REC + {count} REDB, unchanged)", [timed(lambda: apply_documents(text, actor="b"))])
     objects = list(Cluster.objects.all()) + list(Database.objects.select_related("cluster__target"))

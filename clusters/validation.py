@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 
 from core.drivers import driver_for
+from core.engines import default_version
 from core.quantity import format_memory, parse_memory
 from core.validation import (
     Checked,
@@ -208,7 +209,8 @@ def _with_defaults(spec: dict, *, versions: list[str], current) -> dict:
     """The spec to store: the user's fields plus `nodes` and a pinned Redis version.
 
     A version the user leaves out, or gives as a Redis Enterprise Software version, stays what it
-    was (a full replace never upgrades by accident); a new cluster gets the target's newest.
+    was (a full replace never upgrades by accident); a new cluster gets the target's newest Redis
+    (core/engines.py).
     """
     stored = copy.deepcopy(spec)
     stored.setdefault("nodes", DEFAULT_NODES)
@@ -216,7 +218,7 @@ def _with_defaults(spec: dict, *, versions: list[str], current) -> dict:
     if not image.get("versionTag") or is_enterprise_version(image["versionTag"]):
         image.pop("versionTag", None)
         previous = current.typed_spec.redis_version if current is not None else None
-        newest = versions[-1] if versions else None
+        newest = default_version(versions)
         if previous or newest:
             image["versionTag"] = previous or newest
     if not image:

@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "channels",
+    "axes",
     "accounts",
     "targets",
     "timeline",
@@ -85,6 +86,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "frontend.errors.FriendlyServerErrors",
+    # Last, as django-axes asks: turns a locked-out sign-in into the login page with the lockout message.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "controlplane.urls"
@@ -129,6 +132,26 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     })
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Sign-in throttling (docs/reliability.md): django-axes records failed sign-ins (dashboard and admin) in the
+# database and locks out a username, and separately an address, after CP_LOGIN_FAILURE_LIMIT failures within
+# CP_LOGIN_LOCKOUT_MINUTES; the lockout lasts that long after the latest failure. `manage.py axes_reset` unlocks.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_ENABLED = env_bool("CP_LOGIN_THROTTLE", True)
+AXES_FAILURE_LIMIT = int(os.environ.get("CP_LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=float(os.environ.get("CP_LOGIN_LOCKOUT_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_CALLABLE = "frontend.views.signin.locked_out"
+AXES_VERBOSE = False
+
+# API throttles (DRF, counted in the web process's cache): failed token authentications per client address,
+# and credential reveals per user (API and dashboard share the count). "N/s|min|hour|day"; 429 + Retry-After.
+THROTTLE_RATES = {
+    "token_failures": os.environ.get("CP_THROTTLE_TOKEN_FAILURES", "20/min"),
+    "credentials": os.environ.get("CP_THROTTLE_CREDENTIALS", "20/min"),
+}
+# One web process (Daphne) serves the API, so its memory is a shared enough place for throttle counts.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "controlplane"}}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -177,6 +200,10 @@ CELERY_BEAT_SCHEDULE = {
     "follow-masters": {"task": "kube.tasks.follow_masters", "schedule": timedelta(seconds=2)},
 }
 
+# Seconds a reconcile lock lives without renewal: its holder renews it every third of that while working,
+# so a dead worker's objects are free again within this time.
+CONTROLPLANE_LOCK_TTL = float(os.environ.get("CP_LOCK_TTL_SECONDS", "30"))
+
 # How a spec change reaches the reconciler: "celery" enqueues a task after commit (production),
 # "inline" runs it in-process after commit (single-process tools), "manual" leaves it to the caller
 # (tests that drive reconciliation step by step).
@@ -199,12 +226,23 @@ CONTROLPLANE_LOCAL_PORTS = {
     "database": env_port_range("DB", 12000, 12999),
 }
 
-# Redis versions a kubernetes target offers (stock `redis` image tags).
-CONTROLPLANE_KUBERNETES_REDIS_VERSIONS = ["6.2", "7.0", "7.2", "7.4"]
+# Bounds of one YAML apply (API, CLI, dashboard): the body, how many documents (List items count one each),
+# and one document's size (as JSON). The API answers a larger body 413 before reading it.
+CONTROLPLANE_APPLY_LIMITS = {
+    "max_bytes": int(os.environ.get("CP_APPLY_MAX_BYTES", 256 * 1024)),
+    "max_documents": int(os.environ.get("CP_APPLY_MAX_DOCUMENTS", 100)),
+    "max_document_bytes": int(os.environ.get("CP_APPLY_MAX_DOCUMENT_BYTES", 16 * 1024)),
+}
+
+# Versions a kubernetes target offers: stock `redis` image tags, and `valkey-<tag>` for the `valkey/valkey` image.
+CONTROLPLANE_KUBERNETES_REDIS_VERSIONS = ["6.2", "7.0", "7.2", "7.4", "valkey-9.1"]
+# `redis/redis-stack-server` tag per Redis version, used for databases with a modulesList.
+CONTROLPLANE_KUBERNETES_REDIS_STACK_TAGS = {"7.2": "7.2.0-v10", "7.4": "7.4.0-v1"}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "accounts.tokens.HashedTokenAuthentication",
+        # accounts.tokens.HashedTokenAuthentication, refusing an address with too many recent failures.
+        "accounts.throttling.ThrottledTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -213,6 +251,7 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 100,
     "EXCEPTION_HANDLER": "targets.api.errors.json_exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_THROTTLE_RATES": THROTTLE_RATES,
 }
 if DEBUG:
     REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"].append("rest_framework.renderers.BrowsableAPIRenderer")

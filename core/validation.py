@@ -14,6 +14,7 @@ from typing import Protocol
 
 from core.errors import SpecError
 
+from .engines import describe, engine_of, version_key
 from .quantity import QuantityError, parse_memory
 
 DNS_LABEL_MAX = 63
@@ -238,11 +239,6 @@ def expect_cpu(problems: Problems, value: object, path: str) -> None:
         problems.add(path, f"'{value}' is not a CPU quantity; use e.g. 2, 0.5 or 500m")
 
 
-def version_key(version: str) -> tuple:
-    """Sort key for versions like 6.2, 7.2 or 7.4.1."""
-    return tuple(int(p) if p.isdigit() else p for p in re.split(r"[.\-]", str(version)))
-
-
 def version_problem(version: str, available: list[str], target_name: str) -> str | None:
     """Why `version` cannot run on the target, or None. Shared by write checks and stored-spec checks."""
     if version in available:
@@ -252,7 +248,11 @@ def version_problem(version: str, available: list[str], target_name: str) -> str
 
 
 def downgrade_problem(version: str, current: str | None) -> str | None:
-    """Data files written by a newer Redis may not load in an older one, so versions only go up."""
-    if current and version != current and version_key(version) < version_key(current):
-        return f"downgrading from {current} to {version} is not supported; Redis versions only go up"
-    return None
+    """Data files written by a newer server may not load in an older one, so versions only go up
+    (and an engine change only goes Redis -> Valkey: core/engines.py)."""
+    if not current or version == current or version_key(version) >= version_key(current):
+        return None
+    if engine_of(version) != engine_of(current):
+        return (f"moving from {describe(current)} back to {describe(version)} is not supported: Redis cannot load "
+                "the data files Valkey writes; engine changes only go Redis -> Valkey")
+    return f"downgrading from {current} to {version} is not supported; Redis versions only go up"

@@ -10,6 +10,7 @@ import copy
 
 from clusters.capacity import capacity_problem, database_footprints
 from core.drivers import driver_for
+from core.engines import default_version
 from core.errors import TargetError
 from core.quantity import format_memory
 from core.validation import (
@@ -37,11 +38,14 @@ from specs.database import (
     TLS_MODES,
     DatabaseSpec,
 )
+from targets.modules import CATALOG as MODULE_CATALOG
+from targets.modules import names_of
 from targets.shape import check_defined
 
 # Every field the Redis Enterprise operator defines is known (operatorapi/redb.py says which are used here).
 SPEC_FIELDS = FieldSet.defined(REDB_SPEC)
 CLUSTER_REF_FIELDS = FieldSet.defined(REDB_SPEC["redisEnterpriseCluster"])
+MODULE_FIELDS = FieldSet.of(REDB_SPEC["modulesList"].names())  # name is acted on; version, config: see below
 DEFAULTS = {"memorySize": "100MB", "shardCount": 1, "replication": False, "persistence": "disabled",
             "evictionPolicy": DEFAULT_EVICTION_POLICY, "tlsMode": "disabled"}
 # Fields that, once assigned, keep their value when a full replace leaves them out.
@@ -125,11 +129,7 @@ def _check_spec(problems: Problems, spec: dict, *, cluster, versions: list[str])
     if problem:
         problems.add("spec.redisVersion", problem)
     expect_string(problems, spec.get("tlsMode"), "spec.tlsMode", choices=TLS_MODES)
-    modules = expect_list(problems, spec.get("modulesList"), "spec.modulesList") or []
-    for index, module in enumerate(modules):
-        label = module.get("name") if isinstance(module, dict) else module
-        problems.add(f"spec.modulesList[{index}]",
-                     f"module {label!r} is not available: databases here run stock Redis without modules")
+    _check_modules(problems, spec.get("modulesList"))
     reference = expect_mapping(problems, spec.get("redisEnterpriseCluster"), "spec.redisEnterpriseCluster")
     if reference is not None:
         check_fields(problems, reference, CLUSTER_REF_FIELDS, "spec.redisEnterpriseCluster")
@@ -137,6 +137,33 @@ def _check_spec(problems: Problems, spec: dict, *, cluster, versions: list[str])
         if named is not None and named != cluster.name:
             problems.add("spec.redisEnterpriseCluster.name",
                          f"names cluster {named} but the database is on cluster {cluster.name}")
+
+
+def _check_modules(problems: Problems, value: object) -> None:
+    """The shape of `modulesList` ({name, version, config} entries); which modules load is the target's
+    question (driver.database_spec_problems)."""
+    modules = expect_list(problems, value, "spec.modulesList") or []
+    if len(modules) > len(MODULE_CATALOG):
+        problems.add("spec.modulesList", f"lists {len(modules)} modules; there are {len(MODULE_CATALOG)} at most")
+        return
+    seen = set()
+    for index, module in enumerate(modules):
+        path = f"spec.modulesList[{index}]"
+        if not isinstance(module, dict):
+            problems.add(path, "must be an object such as {name: ReJSON}")
+            continue
+        check_fields(problems, module, MODULE_FIELDS, path)
+        name = expect_string(problems, module.get("name"), f"{path}.name")
+        if module.get("name") is None:
+            problems.add(f"{path}.name", f"is required; one of: {', '.join(MODULE_CATALOG)}")
+        elif name in seen:
+            problems.add(f"{path}.name", f"module {name} is listed twice")
+        seen.add(name)
+        if expect_string(problems, module.get("version"), f"{path}.version"):
+            problems.warn(f"{path}.version: accepted but not used; the module version the target ships is loaded "
+                          "(MODULE LIST shows it)")
+        if module.get("config") not in (None, ""):
+            problems.add(f"{path}.config", "module arguments are not supported; the module's defaults are used")
 
 
 def _check_target_supports(problems: Problems, spec: dict, *, driver, name: str, current) -> None:
@@ -156,6 +183,12 @@ def _check_transition(problems: Problems, spec: dict, current) -> None:
     problem = isinstance(version, str) and downgrade_problem(version, current.spec.get("redisVersion"))
     if problem:
         problems.add("spec.redisVersion", problem)
+    if not problems.has("spec.modulesList"):
+        before, after = names_of(current.spec.get("modulesList") or []), names_of(spec.get("modulesList") or [])
+        if sorted(before) != sorted(after):
+            problems.add("spec.modulesList", f"cannot change once the database exists (it is [{', '.join(before)}]): "
+                         "modules load when the server starts and data of a module's types cannot be read without "
+                         "it; create a new database with the modules you need")
 
 
 def _taken_ports(cluster, *, exclude_pk: int | None) -> set[int]:
@@ -211,7 +244,7 @@ def _with_defaults(spec: dict, *, cluster, name: str, versions: list[str], curre
                 stored[key] = current.spec[key]
     stored.setdefault("databaseSecretName", f"redb-{name}")
     if stored.get("redisVersion") is None and versions:
-        stored["redisVersion"] = versions[-1]
+        stored["redisVersion"] = default_version(versions)
     if stored.get("databasePort") is None:
         taken = _taken_ports(cluster, exclude_pk=current.pk if current else None)
         stored["databasePort"] = driver.free_database_port(cluster, taken)

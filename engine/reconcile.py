@@ -15,7 +15,7 @@ from django.utils import timezone
 from core import kinds
 from core.drivers import Condition, Observation, driver_for, now_iso
 from core.errors import OUTAGES, InternalError, SpecNotRealisable, TargetError
-from core.locks import object_lock
+from core.locks import LockBusy, object_lock
 from targets import managed
 from timeline.broadcast import publish_status
 from timeline.models import Event
@@ -202,13 +202,35 @@ def _transition_message(before: str | None, status: dict, statuses: kinds.Status
 
 
 def reconcile_until_settled(kind: str, pk: int, *, timeout: float = 120, interval: float = 1.0) -> Outcome:
-    """Reconcile in the foreground until the object settles (or is gone), for `reconcile --wait`."""
+    """Reconcile one object in the foreground until it settles (or is gone) or `timeout` passes."""
+    return reconcile_all_until_settled([(kind, pk)], timeout=timeout, interval=interval)[0]
+
+
+def reconcile_all_until_settled(objects: list[tuple[str, int]], *, timeout: float = 120, interval: float = 1.0
+                                ) -> list[Outcome]:
+    """Reconcile `(kind, pk)` objects in rounds, each unsettled one once a round, until all settle or `timeout`.
+
+    Rounds, not one object to the end: a cluster being deleted waits for its databases to go, and a new
+    database for its cluster to run, so either order would wait on an object never reconciled.
+    Outcomes in the order given.
+    """
     deadline = time.monotonic() + timeout
+    outcomes: dict[tuple[str, int], Outcome] = {}
+    pending = list(dict.fromkeys(objects))
     while True:
-        try:
-            outcome = reconcile(kind, pk)
-        except (TargetError, InternalError) as exc:
-            outcome = Outcome(state=managed.ERROR, settled=False, error=str(exc))
-        if outcome.settled or time.monotonic() >= deadline:
-            return outcome
+        for kind, pk in pending:
+            outcomes[kind, pk] = _attempt(kind, pk, lock_wait=max(min(30.0, deadline - time.monotonic()), 0.0))
+        pending = [key for key in pending if not outcomes[key].settled]
+        if not pending or time.monotonic() >= deadline:
+            return [outcomes[key] for key in objects]
         time.sleep(interval)
+
+
+def _attempt(kind: str, pk: int, *, lock_wait: float) -> Outcome:
+    """One reconcile; a failure or a lock held elsewhere is an unsettled outcome to retry, not an exception."""
+    try:
+        return reconcile(kind, pk, lock_wait=lock_wait)
+    except (TargetError, InternalError) as exc:
+        return Outcome(state=managed.ERROR, settled=False, error=str(exc))
+    except LockBusy as exc:
+        return Outcome(state="", settled=False, error=str(exc))

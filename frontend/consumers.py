@@ -22,6 +22,9 @@ CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 # The server lost the stream (the channel layer is down): the page retries and refetches.
 CLOSE_STREAM_LOST = 1011
+# The user's teams changed: what the socket may show was fixed when it opened, so it closes and the page
+# reconnects at once, with the rights the user has now (or is refused with 4403).
+CLOSE_MEMBERSHIP_CHANGED = 4409
 
 
 class StatusConsumer(AsyncJsonWebsocketConsumer):
@@ -34,6 +37,7 @@ class StatusConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self) -> None:
         self.user = self.scope.get("user")
         self.subscribed: list[str] = []
+        self.stale = False
         if self.user is None or not self.user.is_authenticated:
             await self.refuse(CLOSE_UNAUTHENTICATED)
             return
@@ -65,7 +69,14 @@ class StatusConsumer(AsyncJsonWebsocketConsumer):
 
     # -- group messages, handed over by the hub ------------------------------------------------------
     async def deliver(self, frame: Frame) -> None:
-        if self.may_see(frame.subject):
+        if self.stale:
+            return
+        if frame.message["type"] == "membership.changed":
+            if self.user.pk in frame.message["users"]:
+                # Nothing more is sent from here on; the server's disconnect then leaves the groups.
+                self.stale = True
+                await self.close(code=CLOSE_MEMBERSHIP_CHANGED)
+        elif self.may_see(frame.subject):
             await self.send(text_data=frame.text)
 
     async def stream_lost(self) -> None:

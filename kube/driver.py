@@ -34,7 +34,7 @@ from .dataplane import DataPlane, DataPlaneError
 from .live import LiveReader, named, of_kind
 from .podspec import CONFIG_HASH_ANNOTATION, MANAGED_BY, cluster_domain, content_hash
 from .status import cluster_observation, database_observation, pod_health
-from .versions import available_versions
+from .versions import available_versions, module_problems, resolve_version
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +74,8 @@ class KubernetesDriver:
 
     def database_spec_problems(self, wanted: DatabaseSpec, current: DatabaseSpec | None) -> dict[str, str]:
         problems = common_spec_problems(wanted, "kubernetes")
+        problems.update(module_problems(wanted.modules, resolve_version(wanted.redis_version, self.target),
+                                        self.target))
         problem = current and resharding_problem(current.shard_count, wanted.shard_count)
         if problem:
             problems["spec.shardCount"] = problem

@@ -9,6 +9,7 @@ import hashlib
 import json
 import math
 
+from core.engines import VALKEY, engine_of, number_of
 from core.quantity import parse_memory
 from specs.cluster import ClusterSpec
 
@@ -20,6 +21,9 @@ ROLE_LABEL = "redis.io/role"
 COMPONENT_LABEL = "app.kubernetes.io/component"
 CONFIG_HASH_ANNOTATION = "redis.io/config-hash"
 REDIS_IMAGE = "redis"
+VALKEY_IMAGE = "valkey/valkey"
+REDIS_STACK_IMAGE = "redis/redis-stack-server"
+STACK_MODULE_DIR = "/opt/redis-stack/lib"
 MI = 1024**2
 # The `redis` user of the stock image. The image's entrypoint would switch to it; our `command`
 # replaces the entrypoint, so the pod runs as it from the start.
@@ -60,8 +64,15 @@ def metadata(name: str, namespace: str, object_labels: dict, annotations: dict |
 
 
 def image(version: str) -> str:
-    """The stock `redis` image of a version (e.g. redis:7.2)."""
+    """The stock image of a version: redis:7.2, or valkey/valkey:9.1 for valkey-9.1 (core/engines.py)."""
+    if engine_of(version) == VALKEY:
+        return f"{VALKEY_IMAGE}:{number_of(version)}"
     return f"{REDIS_IMAGE}:{version}"
+
+
+def stack_image(tag: str) -> str:
+    """The Redis Stack image (Redis with its modules under STACK_MODULE_DIR)."""
+    return f"{REDIS_STACK_IMAGE}:{tag}"
 
 
 def mebibytes(nbytes: int) -> str:

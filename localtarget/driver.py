@@ -15,6 +15,7 @@ from pathlib import Path
 from django.conf import settings
 
 from core.drivers import ConnectionInfo, Happening, Observation, Probe, common_spec_problems, register_driver
+from core.engines import describe
 from core.errors import SpecNotRealisable, TargetError
 from specs.database import DatabaseSpec
 from targets.private_files import made_private_once
@@ -23,6 +24,7 @@ from . import (
     haproxy,
     layout,
     live_config,
+    modules,
     observe,
     processes,
     recovery,
@@ -101,6 +103,7 @@ class LocalDriver:
             release_port=release,
             cluster_mode=spec.shard_count > 1 or any((root / f"shard-{s}-{r}" / "nodes.conf").exists()
                                                      for s, r in wanted),
+            modules=tuple(modules.library_paths(spec.module_names)) if spec.module_names else (),
         )
 
     # -- the write path's questions ---------------------------------------------------------
@@ -118,6 +121,7 @@ class LocalDriver:
 
     def database_spec_problems(self, wanted: DatabaseSpec, current: DatabaseSpec | None) -> dict[str, str]:
         problems = common_spec_problems(wanted, "local")
+        problems.update(modules.problems(wanted.modules, wanted.redis_version or versions.newest_version() or ""))
         if current is not None and current.shard_count == 1 and wanted.shard_count > 1:
             problems["spec.shardCount"] = NOT_SHARDED_IN_PLACE
         return problems
@@ -133,9 +137,9 @@ class LocalDriver:
         return contextlib.nullcontext()
 
     def probe(self) -> Probe:
-        """This machine is always reachable; its "version" is the newest redis-server installed."""
-        newest = versions.newest_version()
-        return Probe(f"redis-server {newest}" if newest else "no redis-server installed")
+        """This machine is always reachable; its "version" lists the servers it offers, and why one is not."""
+        offered = ", ".join(describe(v) for v in versions.available_versions())
+        return Probe("; ".join([offered or "no redis-server installed", *versions.notes()]))
 
     def install_definitions(self) -> list[str]:
         return []  # nothing to install on this machine
@@ -192,7 +196,7 @@ class LocalDriver:
             processes.stop(member)
             processes.start(member, versions.sentinel_binary(version), extra_args=["--sentinel"])
             processes.write_state(member, version=version)
-            return [Happening("UpgradeStep", f"{member.name} restarted on Redis {version}")]
+            return [Happening("UpgradeStep", f"{member.name} restarted on {describe(version)}")]
         return []
 
     def _retire_sentinels(self, cluster, nodes: int) -> list[Happening]:
@@ -242,11 +246,15 @@ class LocalDriver:
     # -- databases --------------------------------------------------------------------------
     def apply_database(self, database) -> Observation:
         spec = database.typed_spec
-        if spec.tls_mode != "disabled" or spec.modules:
-            raise SpecNotRealisable("tlsMode and modulesList are not supported on the local target")
-        parts = self.database_parts(database)
-        if not parts.version:
+        if spec.tls_mode != "disabled":
+            raise SpecNotRealisable("tlsMode is not supported on the local target")
+        version = spec.redis_version or versions.newest_version()
+        if not version:
             raise SpecNotRealisable("no redis-server found on this machine (apt-get install redis-server)")
+        refused = modules.problems(spec.modules, version)
+        if refused:
+            raise SpecNotRealisable("; ".join(f"{path.removeprefix('spec.')}: {why}" for path, why in refused.items()))
+        parts = self.database_parts(database)
         if parts.cluster_mode:
             return self._apply_sharded(database, parts)
         if spec.shard_count != 1:

@@ -135,7 +135,7 @@ def _process_lines(process: Process, rewritten_by: str) -> list[str]:
 
 
 def redis_conf(process: ShardProcess, config: RedisConfig, *, password: str,
-               replica_of: int | None, cluster_mode: bool = False) -> str:
+               replica_of: int | None, cluster_mode: bool = False, modules: tuple[Path, ...] = ()) -> str:
     """redis.conf for a shard process. Redis itself rewrites it later (CONFIG REWRITE, sentinel)."""
     lines = [
         *_process_lines(process, "redis-server rewrites it on CONFIG REWRITE"),
@@ -155,6 +155,7 @@ def redis_conf(process: ShardProcess, config: RedisConfig, *, password: str,
     if cluster_mode:
         lines += ["cluster-enabled yes", f'cluster-config-file "{process.directory / "nodes.conf"}"',
                   "cluster-node-timeout 3000"]
+    lines += [f'loadmodule "{library}"' for library in modules]
     if replica_of is not None:
         lines.append(f"replicaof 127.0.0.1 {replica_of}")
     return "\n".join(lines) + "\n"

@@ -25,6 +25,15 @@ def in_sync_replicas(master_info: dict) -> int:
     return count
 
 
+def server_of(info: dict | None) -> str:
+    """What `INFO server` says runs: "valkey 9.1.2" or "redis 7.0.15" (Valkey also reports redis_version 7.2.4)."""
+    if not info:
+        return ""
+    if info.get("valkey_version"):
+        return f"valkey {info['valkey_version']}"
+    return f"redis {info.get('redis_version', '')}"
+
+
 def endpoint_reaches(port: int, password: str, master_port: int) -> bool:
     try:
         return int(processes.client(port, password, timeout=2).info("server")["tcp_port"]) == master_port
@@ -43,7 +52,8 @@ def observe_database(parts: DatabaseParts, previous: dict) -> Observation:
         "master": master.name if master else "",
         "processes": {v.name: {"port": v.port, "role": v.role or ("down" if not v.alive else "unknown"),
                                "runId": infos.get(v.name, {}).get("run_id", ""),
-                               "version": processes.read_state(_by_name(parts, v.name)).get("version", "")}
+                               "version": processes.read_state(_by_name(parts, v.name)).get("version", ""),
+                               "server": server_of(infos.get(v.name))}
                       for v in views},
     }
     conditions, happenings = [], []
@@ -176,7 +186,8 @@ def observe_sharded(parts: DatabaseParts, previous: dict) -> Observation:
         "shardMasters": [masters.get(i, "") for i in range(parts.spec.shard_count)],
         "processes": {v.name: {"port": v.port, "role": v.role or ("down" if not v.alive else "unknown"),
                                "runId": infos.get(v.name, {}).get("run_id", ""),
-                               "version": processes.read_state(_by_name(parts, v.name)).get("version", "")}
+                               "version": processes.read_state(_by_name(parts, v.name)).get("version", ""),
+                               "server": server_of(infos.get(v.name))}
                       for v in views},
     }
     return Observation(state=database_state(ready, all_masters, previous), conditions=conditions,

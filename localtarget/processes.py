@@ -45,7 +45,7 @@ def read_pid(process: Process) -> int | None:
 
 
 def pid_is_redis(pid: int) -> bool:
-    """The pid is alive and is a redis program (guards against a recycled pid)."""
+    """The pid is alive and is a redis or valkey program (guards against a recycled pid)."""
     try:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
         stat = Path(f"/proc/{pid}/stat").read_text()
@@ -53,7 +53,7 @@ def pid_is_redis(pid: int) -> bool:
         return False
     if stat.rsplit(")", 1)[-1].split()[0] == "Z":  # a zombie is dead for our purposes
         return False
-    return b"redis" in cmdline
+    return b"redis" in cmdline or b"valkey" in cmdline
 
 
 def running_pid(process: Process) -> int | None:

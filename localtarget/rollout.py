@@ -2,7 +2,8 @@
 
 Replicas first (each restarted on the new binary, then waited on until in sync), then a planned
 switchover so a replica on the new version becomes master, then the old master (by then a
-replica). A shard without replicas can only be restarted in place.
+replica). A shard without replicas can only be restarted in place. The same order carries an
+engine change (Redis 7.0 -> Valkey 9.1): a Valkey replica syncs from a Redis master, never the reverse.
 """
 from __future__ import annotations
 
@@ -35,10 +36,12 @@ def next_step(members: list[Member], wanted: str) -> Step | None:
     replicas = [m for m in members if m.role != "master"]
     if all(m.version == wanted for m in members):
         return None
-    lagging = [r for r in replicas if not r.in_sync]
+    lagging = [r for r in replicas if not r.in_sync and r.version == wanted]
     if lagging:
         return Step(WAIT_SYNC, lagging[0].name, "wait until the replica is in sync before the next step")
-    old_replicas = [r for r in replicas if r.version != wanted]
+    # A replica still on the old version is restarted even when it lags: it is restarted anyway, and
+    # an old Redis may never get in sync with a new master (Redis 7.0 cannot load Valkey's RDB).
+    old_replicas = sorted((r for r in replicas if r.version != wanted), key=lambda r: not r.in_sync)
     if old_replicas:
         return Step(RESTART_REPLICA, old_replicas[0].name, f"restart on {wanted}")
     if master is None:

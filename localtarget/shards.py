@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from core.drivers import Happening
 from core.errors import TargetError
@@ -29,6 +30,7 @@ class DatabaseParts:
     endpoint: Endpoint
     monitor: str  # the master name in the cluster's sentinels
     cluster_mode: bool = False  # sharded: Redis Cluster instead of sentinels
+    modules: tuple[Path, ...] = ()  # module libraries every process loads at start
     release_port: object = field(default=None, repr=False)  # callable(process): forget its port
 
     def passwords(self, process: Process) -> list[str | None]:
@@ -57,7 +59,8 @@ def observe_views(parts: DatabaseParts, members: list[ShardProcess]) -> tuple[li
 
 def start_process(parts: DatabaseParts, proc: ShardProcess, replica_of: int | None, version: str) -> None:
     config = layout.redis_conf(proc, parts.spec.redis_config(), password=parts.password,
-                               replica_of=None if parts.cluster_mode else replica_of, cluster_mode=parts.cluster_mode)
+                               replica_of=None if parts.cluster_mode else replica_of, cluster_mode=parts.cluster_mode,
+                               modules=parts.modules)
     processes.write_config(proc, config)
     try:
         processes.start(proc, versions.server_binary(version), password=parts.password)

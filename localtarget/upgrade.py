@@ -11,6 +11,7 @@ import time
 import redis
 
 from core.drivers import Happening
+from core.engines import describe
 from core.errors import TargetError
 
 from . import processes, sentinel
@@ -47,10 +48,15 @@ def _members(parts: DatabaseParts, shard: int) -> tuple[list[Member], dict[str, 
     down = [v.name for v in views if v.name not in infos]
     if down:
         raise TargetError(f"upgrade waits: {', '.join(down)} not answering")
-    members = [Member(name=v.name, role=infos[v.name].get("role", ""),
-                      version=processes.read_state(by_name[v.name]).get("version", ""),
-                      in_sync=infos[v.name].get("role") == "master" or replica_in_sync(infos[v.name]))
-               for v in views]
+    sentinel_port = parts.sentinel_master_port()
+    members = []
+    for view in views:
+        info = infos[view.name]
+        # An old master the sentinels have replaced but not yet reconfigured is a replica that lags.
+        stale = info.get("role") == "master" and sentinel_port not in (None, view.port)
+        members.append(Member(name=view.name, role="slave" if stale else info.get("role", ""),
+                              version=processes.read_state(by_name[view.name]).get("version", ""),
+                              in_sync=not stale and (info.get("role") == "master" or replica_in_sync(info))))
     return members, by_name
 
 
@@ -84,7 +90,7 @@ def _roll_shard(parts: DatabaseParts, shard: int) -> list[Happening]:
             processes.stop(proc)
             start_process(parts, proc, master.port, parts.version)
             wait_in_sync(parts, proc)
-            happenings.append(Happening("UpgradeStep", f"{proc.name} restarted on Redis {parts.version} "
+            happenings.append(Happening("UpgradeStep", f"{proc.name} restarted on {describe(parts.version)} "
                                         "and back in sync"))
         elif step.action == SWITCHOVER:
             new_master = switchover(parts, proc)
@@ -93,7 +99,7 @@ def _roll_shard(parts: DatabaseParts, shard: int) -> list[Happening]:
         elif step.action == RESTART_MASTER:
             processes.stop(proc)
             start_process(parts, proc, None, parts.version)
-            happenings.append(Happening("UpgradeStep", f"{proc.name} restarted on Redis {parts.version} "
+            happenings.append(Happening("UpgradeStep", f"{proc.name} restarted on {describe(parts.version)} "
                                         "(no replica: clients saw a short outage)", warning=True))
     raise TargetError(f"the rolling upgrade of shard {shard} did not converge; stopped")
 
@@ -112,7 +118,9 @@ def switchover(parts: DatabaseParts, old_master: ShardProcess) -> ShardProcess:
     try:
         _wait_caught_up(parts, old_master, replicas)
         _ask_sentinels(parts)
-        return _wait_new_master(parts, old_master)
+        new_master = _wait_new_master(parts, old_master)
+        _follow(parts, old_master, new_master)
+        return new_master
     finally:
         parts.endpoint.undrain(old_master.name)
 
@@ -125,6 +133,19 @@ def _wait_caught_up(parts: DatabaseParts, master: ShardProcess, replicas: list[S
             return
         time.sleep(0.05)
     raise TargetError("no replica caught up with the master within 10s; switchover not started")
+
+
+def _follow(parts: DatabaseParts, old_master: ShardProcess, new_master: ShardProcess) -> None:
+    """Point the old master at the sentinels' new master now, as they would themselves some seconds later:
+    until then it still says role:master, and the endpoint must never see two masters."""
+    try:
+        conn = processes.client(old_master.port, parts.password, timeout=2)
+        if conn.info("replication").get("role") == "master":
+            conn.execute_command("REPLICAOF", "127.0.0.1", str(new_master.port))
+    except redis.ConnectionError:
+        return  # it is down: it comes back as a replica of the live master (roles.py)
+    except redis.RedisError as exc:
+        raise TargetError(f"{old_master.name} did not follow the new master {new_master.name}: {exc}") from exc
 
 
 def _ask_sentinels(parts: DatabaseParts) -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from django.db import transaction
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import IsAuthenticated
@@ -11,12 +11,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.ownership import owner_team_for
+from accounts.permissions import is_owner_or_staff
 from core import kinds
 from targets.api.managed import ERRORS
-from targets.api.parsers import PlainTextParser, TextYAMLParser, XYAMLTextParser, YAMLTextParser
+from targets.api.serializers import ErrorSerializer
 from targets.writes import WriteResult
 
 from .documents import API_VERSIONS, apply_parsed, parse_documents
+from .parsers import PlainTextParser, TextYAMLParser, XYAMLTextParser, YAMLTextParser
 
 
 class AppliedSerializer(serializers.Serializer):
@@ -43,7 +45,8 @@ class ApplyView(APIView):
         request={"application/yaml": OpenApiTypes.STR},
         parameters=[OpenApiParameter("team", OpenApiTypes.STR,
                                      description="Team owning databases the file creates (default: your only team).")],
-        responses={200: ApplyResultSerializer, **ERRORS},
+        responses={200: ApplyResultSerializer, **ERRORS,
+                   413: OpenApiResponse(ErrorSerializer, description="The body is over the apply size limit.")},
     )
     def post(self, request) -> Response:
         text = request.data if isinstance(request.data, str) else ""
@@ -56,21 +59,10 @@ class ApplyView(APIView):
         team_name = request.query_params.get("team")
         team = owner_team_for(request.user, team_name) if team_name or not request.user.is_staff else None
         with transaction.atomic():
-            results = apply_parsed(documents, actor=request.user, team=team)
-            self.check_allowed(request.user, [document.path for document in documents], results)
+            # Another team's database is, to this user, a database that does not exist (see apply_parsed).
+            results = apply_parsed(documents, actor=request.user, team=team,
+                                   may_change=lambda obj: is_owner_or_staff(request.user, obj))
         return Response({"items": [self.summary(result) for result in results]})
-
-    @staticmethod
-    def check_allowed(user, paths: list[str], results: list[WriteResult]) -> None:
-        """Refuse (and so roll back) the whole file if it changed another team's database."""
-        for path, result in zip(paths, results, strict=True):
-            obj = result.obj
-            kind = kinds.of(obj)
-            if kind.may_manage(user, obj):
-                continue
-            if not kind.team_scoped:
-                raise PermissionDenied(f"{path}: only staff may apply {kind.api_kind} documents; nothing was applied.")
-            raise PermissionDenied(f"{path}: {kind.name} {obj.name} belongs to another team; nothing was applied.")
 
     @staticmethod
     def summary(result: WriteResult) -> dict:

@@ -9,9 +9,11 @@ status) so `get -o yaml` output can be applied again unchanged.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import yaml
+from django.conf import settings
 from django.db import transaction
 
 from clusters.kind import CLUSTER
@@ -70,20 +72,27 @@ class Document:
         return {"labels": self.labels, "annotations": self.annotations}
 
 
-def apply_documents(text: str, *, actor, team=None) -> list[WriteResult]:
+def apply_documents(text: str, *, actor, team=None, may_change: Callable[[object], bool] | None = None
+                    ) -> list[WriteResult]:
     """Create or update every REC/REDB in `text` by name; all or nothing. Results in document order."""
-    return apply_parsed(parse_documents(text), actor=actor, team=team)
+    return apply_parsed(parse_documents(text), actor=actor, team=team, may_change=may_change)
 
 
-def apply_parsed(documents: list[Document], *, actor, team=None) -> list[WriteResult]:
-    """`apply_documents` for documents already parsed (the API checks permissions on them first)."""
+def apply_parsed(documents: list[Document], *, actor, team=None, may_change: Callable[[object], bool] | None = None
+                 ) -> list[WriteResult]:
+    """`apply_documents` of documents `parse_documents` returned.
+
+    A database `may_change` refuses is treated as if it did not exist: the document creates one, and
+    the validator answers exactly as it does to anyone creating a database of a taken name (so
+    another team's database shows neither its team nor its spec).
+    """
     errors: dict[str, list[str]] = {}
     results: dict[str, WriteResult] = {}
     with transaction.atomic():
         # Clusters first, so a file may list a database before the cluster it goes on.
         for document in sorted(documents, key=lambda d: kinds.by_api_kind(d.kind).parent is not None):
             try:
-                results[document.path] = _apply_one(document, actor=actor, team=team)
+                results[document.path] = _apply_one(document, actor=actor, team=team, may_change=may_change)
             except SpecError as exc:
                 for path, messages in exc.errors.items():
                     errors.setdefault(_document_path(document, path), []).extend(messages)
@@ -92,10 +101,45 @@ def apply_parsed(documents: list[Document], *, actor, team=None) -> list[WriteRe
     return [results[document.path] for document in documents]
 
 
+def apply_limits() -> dict[str, int]:
+    """`max_bytes`, `max_documents`, `max_document_bytes` of one apply (settings.CONTROLPLANE_APPLY_LIMITS)."""
+    return settings.CONTROLPLANE_APPLY_LIMITS
+
+
+def _load_bounded(text: str) -> list:
+    """The YAML documents of `text`, refusing (SpecError) a text, a document count or a document over the bounds.
+
+    The text is measured before parsing; documents are counted as they are parsed, so a long stream stops early.
+    """
+    limits = apply_limits()
+    size = len(text.encode("utf-8"))
+    if size > limits["max_bytes"]:
+        raise SpecError({"documents": [f"the file is {size} bytes; one apply takes at most {limits['max_bytes']} "
+                                       "bytes: split it"]})
+    loaded = []
+    count = 0
+    for index, doc in enumerate(yaml.load_all(text, Loader=_Loader)):
+        if doc is None:
+            continue
+        items = doc.get("items") if isinstance(doc, dict) and doc.get("kind") == "List" else None
+        for offset, item in enumerate(items if isinstance(items, list) else [doc]):
+            path = f"documents[{index}].items[{offset}]" if isinstance(items, list) else f"documents[{index}]"
+            item_size = len(json.dumps(item, default=str))
+            if item_size > limits["max_document_bytes"]:
+                raise SpecError({path: [f"is {item_size} bytes as JSON; a document may have at most "
+                                        f"{limits['max_document_bytes']}"]})
+        count += len(items) if isinstance(items, list) else 1
+        if count > limits["max_documents"]:
+            raise SpecError({"documents": [f"more than {limits['max_documents']} documents; one apply takes at "
+                                           f"most {limits['max_documents']} (List items count one each): split it"]})
+        loaded.append(doc)
+    return loaded
+
+
 def parse_documents(text: str) -> list[Document]:
     """The REC/REDB documents of a YAML (or JSON) text; a `kind: List` contributes its items."""
     try:
-        loaded = [doc for doc in yaml.load_all(text, Loader=_Loader) if doc is not None]
+        loaded = _load_bounded(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -168,13 +212,13 @@ def _document_path(document: Document, path: str) -> str:
     return f"{document.path}.{_SERVICE_FIELDS.get(path, path)}"
 
 
-def _apply_one(document: Document, *, actor, team) -> WriteResult:
-    result = _APPLY[document.kind](document, actor=actor, team=team)
+def _apply_one(document: Document, *, actor, team, may_change) -> WriteResult:
+    result = _APPLY[document.kind](document, actor=actor, team=team, may_change=may_change)
     result.warnings = document.warnings + [f"{document.path}.{warning}" for warning in result.warnings]
     return result
 
 
-def _apply_cluster(document: Document, *, actor, team) -> WriteResult:
+def _apply_cluster(document: Document, *, actor, team, may_change) -> WriteResult:
     target_name = document.annotations.get(TARGET_ANNOTATION)
     existing = Cluster.objects.select_related("target").filter(name=document.name).first()
     if existing is None:
@@ -189,9 +233,11 @@ def _apply_cluster(document: Document, *, actor, team) -> WriteResult:
     return update_cluster(existing, spec=document.spec, actor=actor, metadata=document.metadata)
 
 
-def _apply_database(document: Document, *, actor, team) -> WriteResult:
+def _apply_database(document: Document, *, actor, team, may_change) -> WriteResult:
     cluster = _cluster_for(document)
     existing = Database.objects.filter(cluster=cluster, name=document.name).first()
+    if existing is not None and may_change is not None and not may_change(existing):
+        existing = None
     if existing is None:
         return create_database(cluster=cluster, name=document.name, spec=document.spec, team=team, actor=actor,
                                metadata=document.metadata)

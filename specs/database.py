@@ -46,6 +46,11 @@ class DatabaseSpec:
     modules: list = field(default_factory=list)
 
     @property
+    def module_names(self) -> list[str]:
+        """Names in `modulesList`, in order (ReJSON, bf, ...)."""
+        return [m["name"] for m in self.modules if isinstance(m, dict) and isinstance(m.get("name"), str)]
+
+    @property
     def processes_per_shard(self) -> int:
         return 2 if self.replication else 1
 

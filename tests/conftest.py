@@ -24,6 +24,17 @@ def controlplane_redis(tmp_path_factory):
         yield url
 
 
+@pytest.fixture(autouse=True)
+def fresh_throttles():
+    """Throttle counts live in the process's cache: each test starts with none (login failures live in
+    the test database and roll back with it)."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.fixture
 def team(db):
     from accounts.models import Team

@@ -81,3 +81,11 @@ def publish_event(obj, event) -> None:
     }
     groups = groups_for(obj)
     transaction.on_commit(lambda: _send(groups, {"type": "object.event", **payload}))
+
+
+
+def publish_membership_change(user_ids: list[int], groups: list[str]) -> None:
+    """Tell these users' dashboard sockets in `groups` that their teams changed (they close and reconnect)."""
+    if user_ids and groups:
+        users = sorted(set(user_ids))
+        transaction.on_commit(lambda: _send(groups, {"type": "membership.changed", "users": users}))

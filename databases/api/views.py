@@ -13,6 +13,7 @@ from rest_framework.response import Response
 
 from accounts.ownership import owner_team_for
 from accounts.permissions import IsOwnerOrStaff
+from accounts.throttling import CredentialsThrottle
 from accounts.visibility import visible_clusters, visible_databases
 from clusters.models import Cluster
 from core import kinds
@@ -84,6 +85,7 @@ class DatabaseViewSet(ManagedObjectViewSet):
     def credentials(self, request, *args, **kwargs) -> Response:
         """Reveal host, port, service names, password and a redis-cli command. Each reveal is an event."""
         database = self.get_object()
+        CredentialsThrottle().check(request)
         revealed = services.reveal_credentials(database, actor=request.user)
         return Response(CredentialsSerializer(revealed).data, headers={"Cache-Control": "no-store"})
 

@@ -1,13 +1,16 @@
 """Database pages: the list, one database (settings, how to connect, timeline), create, edit, credentials."""
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_POST
+from rest_framework.exceptions import Throttled
 
 from accounts.ownership import owner_team_for
+from accounts.throttling import CredentialsThrottle
 from clusters.models import Cluster
 from core.drivers import driver_for
 from core.errors import TargetError
@@ -64,8 +67,19 @@ def reveal_credentials(request: HttpRequest, pk: int) -> HttpResponse:
     database = DATABASE.get(request.user, pk)
     if not DATABASE.may_manage(request.user, database):
         raise PermissionDenied("Only the owning team and staff may see the credentials.")
+    wants_json = "application/json" in request.headers.get("Accept", "")
+    try:
+        CredentialsThrottle().check(request)
+    except Throttled as exc:
+        if wants_json:
+            response = JsonResponse({"detail": str(exc.detail)}, status=429)
+        else:
+            messages.error(request, str(exc.detail))
+            response = render(request, "frontend/databases/detail.html", detail_context(request, database), status=429)
+        response["Retry-After"] = str(exc.wait)
+        return response
     credentials = reveal(database, actor=request.user)
-    if "application/json" in request.headers.get("Accept", ""):
+    if wants_json:
         response = JsonResponse({
             "host": credentials.host, "port": credentials.port, "service_names": credentials.service_names,
             "password": credentials.password, "redis_cli": credentials.redis_cli,

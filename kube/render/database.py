@@ -2,14 +2,15 @@
 
 Per database `<db>` in its cluster's namespace: Secret `redb-<db>` (or `databaseSecretName`) with
 `port`, `service_names` and `password`; ConfigMap `<db>-config` (redis.conf, the live settings and a
-start script); StatefulSet `<db>` of stock `redis` pods, one per shard process (master + replica when
-`replication`), placed by the cluster's policy with no two on one node; Service `<db>` on
+start script); StatefulSet `<db>` of stock `redis` pods (`valkey/valkey` for a Valkey version,
+`redis/redis-stack-server` with `loadmodule` lines when `modulesList` names modules), one per shard
+process (master + replica when `replication`), placed by the cluster's policy with no two on one node; Service `<db>` on
 `databasePort` selecting the current master (the services rigger labels it) and `<db>-headless`;
 a PodDisruptionBudget; and an Ingress with TLS passthrough when the cluster routes through one.
 """
 from __future__ import annotations
 
-from core.validation import version_key
+from core.engines import version_key
 from dataplane.cluster import MASTER
 from kube import podspec
 from kube.render.cluster import SENTINEL_PORT
@@ -17,6 +18,7 @@ from kube.render.inputs import DatabaseInputs
 from kube.render.redis_scripts import REDIS_ALIVE, REDIS_READY, REDIS_START
 from specs.cluster import ClusterSpec
 from specs.database import DatabaseSpec, RedisConfig
+from targets.modules import CATALOG as MODULES
 
 REDIS_PORT = 6379
 CLUSTER_BUS_PORT = 16379
@@ -73,8 +75,9 @@ def static_config(spec: DatabaseSpec, version: str) -> str:
     text = STATIC_CONFIG.format()
     if spec.shard_count > 1:
         text += SHARDED_CONFIG
-        if version_key(version) >= version_key("7.0"):
+        if version_key(version) >= version_key("7.0"):  # every Valkey version too
             text += ANNOUNCE_HOSTNAME
+    text += "".join(f"loadmodule {podspec.STACK_MODULE_DIR}/{MODULES[name].library}\n" for name in spec.module_names)
     return text
 
 
@@ -149,7 +152,7 @@ def _statefulset(database, spec: DatabaseSpec, cluster_spec: ClusterSpec, versio
     peers = " ".join(f"{database.name}-{i}.{peer_domain}:{REDIS_PORT}" for i in range(spec.process_count))
     container = {
         "name": "redis",
-        "image": podspec.image(version),
+        "image": database.image,
         "command": ["sh", "/etc/redis/start.sh"],
         "env": [
             {"name": "DB_NAME", "value": database.name},

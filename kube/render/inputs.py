@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kube.podspec import DEFAULT_CLUSTER_DOMAIN, cluster_domain
-from kube.versions import resolve_version
+from kube import podspec
+from kube.versions import resolve_version, stack_tags
 from specs.cluster import ClusterSpec
 from specs.database import DatabaseSpec
 
@@ -22,7 +22,7 @@ class ClusterInputs:
     version: str  # the Redis image tag the quorum runs (the spec's, or the target's newest)
     admin_username: str
     admin_password: str  # rendered into Secret `<rec>` only when secrets are revealed
-    cluster_domain: str = DEFAULT_CLUSTER_DOMAIN  # the target's DNS domain (settings["cluster_domain"])
+    cluster_domain: str = podspec.DEFAULT_CLUSTER_DOMAIN  # the target's DNS domain (settings["cluster_domain"])
 
     @classmethod
     def of(cls, cluster) -> ClusterInputs:
@@ -30,7 +30,7 @@ class ClusterInputs:
         return cls(name=cluster.name, namespace=cluster.namespace, typed_spec=spec,
                    version=resolve_version(spec.redis_version, cluster.target),
                    admin_username=cluster.admin_username, admin_password=cluster.admin_password,
-                   cluster_domain=cluster_domain(cluster.target))
+                   cluster_domain=podspec.cluster_domain(cluster.target))
 
 
 @dataclass(frozen=True)
@@ -39,13 +39,21 @@ class DatabaseInputs:
     namespace: str
     typed_spec: DatabaseSpec
     version: str
+    image: str  # the stock image of the version, or the redis-stack-server image when modules are listed
     password: str  # rendered into Secret `redb-<db>` only when secrets are revealed
     cluster: ClusterInputs
 
     @classmethod
     def of(cls, database) -> DatabaseInputs:
         spec = database.typed_spec
-        cluster = ClusterInputs.of(database.cluster)
-        return cls(name=database.name, namespace=database.namespace, typed_spec=spec,
-                   version=resolve_version(spec.redis_version, database.cluster.target),
-                   password=database.password, cluster=cluster)
+        target = database.cluster.target
+        version = resolve_version(spec.redis_version, target)
+        return cls(name=database.name, namespace=database.namespace, typed_spec=spec, version=version,
+                   image=image_of(spec, version, target), password=database.password,
+                   cluster=ClusterInputs.of(database.cluster))
+
+
+def image_of(spec: DatabaseSpec, version: str, target) -> str:
+    """The stock image of the version; the redis-stack-server image when the database lists modules."""
+    tag = stack_tags(target).get(version) if spec.module_names else None
+    return podspec.stack_image(tag) if tag else podspec.image(version)

@@ -26,8 +26,10 @@ ERRORS = {
     403: OpenApiResponse(ErrorSerializer, description="Not allowed (e.g. cluster writes by non-staff)."),
     404: OpenApiResponse(ErrorSerializer, description="No such object, or not yours."),
     409: OpenApiResponse(ErrorSerializer, description="Stale generation, or the object's state forbids it."),
+    429: OpenApiResponse(ErrorSerializer, description="Throttled (too many failed token authentications from "
+                                                      "the address, or credential reveals); see Retry-After."),
 }
-READ_ERRORS = {code: ERRORS[code] for code in (401, 404)}
+READ_ERRORS = {code: ERRORS[code] for code in (401, 404, 429)}
 IF_MATCH = OpenApiParameter("If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER,
                             description='The generation the change was based on, as an ETag: "3". '
                                         "Stale: 409.")

@@ -59,22 +59,65 @@ def test_a_member_may_not_apply_a_cluster(member_api, db):
     assert counts() == before
 
 
-def test_a_member_may_not_change_another_teams_database_through_yaml(outsider_api, database):
+def test_another_teams_database_looks_exactly_like_a_name_taken_by_no_one_you_can_see(outsider_api, database):
+    """Team B applying team A's `orders` gets what creating any taken name gets: no team, port or spec of A's."""
     stored = dict(database.spec)
     text = """
 apiVersion: app.redislabs.com/v1alpha1
 kind: RedisEnterpriseDatabase
 metadata: {name: orders}
-spec: {memorySize: 512MB, redisEnterpriseCluster: {name: rec}}
+spec: {memorySize: 512MB, databasePort: 12999, redisEnterpriseCluster: {name: rec}}
 """
     before = counts()
     response = apply(outsider_api, text)
 
-    assert response.status_code == 403
-    assert "another team" in response.json()["detail"]
+    assert response.status_code == 400
+    body = response.json()
+    assert body["errors"] == {"documents[0].metadata.name": ["a database named orders already exists on cluster rec"]}
+    raw = response.content.decode()
+    port = str(database.spec["databasePort"])
+    assert "payments" not in raw and "another team" not in raw and port not in raw
+    # The same answer as the REST create of that name, and as a YAML name clash inside one's own team's view.
+    created = outsider_api.post("/api/v1/clusters/rec/databases/", {"name": "orders", "spec": {
+        "memorySize": "512MB", "databasePort": 12999}}, format="json")
+    assert created.status_code == 400 and created.json()["errors"]["name"] == body["errors"][
+        "documents[0].metadata.name"]
     database.refresh_from_db()
     assert database.spec == stored and database.generation == 1
     assert counts() == before
+
+
+def test_an_oversized_body_is_413_before_it_is_parsed(staff_api, db, settings):
+    limit = settings.CONTROLPLANE_APPLY_LIMITS["max_bytes"]
+    text = "# padding\n" * (limit // 10 + 1)
+    response = apply(staff_api, text)
+
+    assert response.status_code == 413
+    assert f"at most {limit} bytes" in response.json()["detail"] and "nothing was applied" in response.json()["detail"]
+
+
+def test_too_many_documents_and_an_oversized_document_are_field_errors(staff_api, cluster, team, settings):
+    most = settings.CONTROLPLANE_APPLY_LIMITS["max_documents"]
+    item = ("  - {{apiVersion: app.redislabs.com/v1alpha1, kind: RedisEnterpriseDatabase, metadata: {{name: d{}}}, "
+            "spec: {{memorySize: 100MB, redisEnterpriseCluster: {{name: rec}}}}}}\n")
+    listing = "apiVersion: v1\nkind: List\nitems:\n" + "".join(item.format(i) for i in range(most + 1))
+    before = counts()
+    response = apply(staff_api, listing, "?team=payments")
+    assert response.status_code == 400
+    assert f"more than {most} documents" in response.json()["errors"]["documents"][0]
+    assert counts() == before
+
+    per_document = settings.CONTROLPLANE_APPLY_LIMITS["max_document_bytes"]
+    big = ("apiVersion: app.redislabs.com/v1alpha1\nkind: RedisEnterpriseDatabase\nmetadata: {name: big}\n"
+           f"spec: {{memorySize: 100MB, note: '{'x' * per_document}'}}\n")
+    response = apply(staff_api, big, "?team=payments")
+    assert response.status_code == 400
+    assert f"at most {per_document}" in response.json()["errors"]["documents[0]"][0]
+
+    # The most documents the bounds accept do apply.
+    accepted = "apiVersion: v1\nkind: List\nitems:\n" + "".join(item.format(i) for i in range(most))
+    assert apply(staff_api, accepted, "?team=payments").status_code == 200
+    assert Database.objects.count() == most
 
 
 def test_one_bad_document_applies_nothing(staff_api, team):

@@ -27,7 +27,7 @@ def test_staff_add_a_target_and_see_version_and_permissions_never_the_kubeconfig
     response = add(staff_api, emulator)
     assert response.status_code == 201, response.json()
     body = response.json()
-    assert body["kind"] == "kubernetes" and body["serverVersion"] == "v1.30.0-emulator"
+    assert body["kind"] == "kubernetes" and body["serverVersion"] == "v1.32.0-emulator"
     assert body["missingPermissions"] == ["create poddisruptionbudgets.policy"]
     assert "create poddisruptionbudgets.policy" in body["warnings"][0]
     listed = staff_api.get("/api/v1/targets/")

@@ -122,7 +122,7 @@ def kill_processes_under(root: Path) -> None:
     for pid_file in root.rglob("*.pid"):
         with contextlib.suppress(OSError, ValueError):
             pid = int(pid_file.read_text().split()[0])
-            if any(name in Path(f"/proc/{pid}/cmdline").read_bytes() for name in (b"redis", b"haproxy")):
+            if any(name in Path(f"/proc/{pid}/cmdline").read_bytes() for name in (b"redis", b"valkey", b"haproxy")):
                 os.kill(pid, signal.SIGKILL)
 
 

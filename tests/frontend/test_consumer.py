@@ -169,3 +169,43 @@ async def test_sockets_of_one_process_share_one_layer_subscription(member, team,
     await second.disconnect()
     assert await store.zcard(group_key) == 0
     await store.aclose()
+
+
+async def test_removing_a_member_from_the_team_closes_their_sockets_and_nothing_more_arrives(
+        member, outsider, team, cluster, make_database):
+    database = await sync_to_async(make_database)("orders", team)
+    detail = await subscribed(f"/ws/database/{database.pk}/", member)
+    overview = await subscribed("/ws/overview/", member)
+    bystander = await subscribed("/ws/overview/", outsider)  # another user's socket stays open
+
+    await sync_to_async(team.members.remove)(member)
+    for communicator in (detail, overview):
+        assert await close_code(communicator) == 4409
+    await set_state(database, managed.DB_ACTIVE)
+    await sync_to_async(record_event)(database, "Resized", "memory 100MB -> 200MB")
+    assert await detail.receive_nothing(timeout=1) and await overview.receive_nothing(timeout=0.2)
+    assert await bystander.receive_nothing(timeout=0.2)
+
+    # Reconnecting applies the rights the user has now: the database page is refused, and the overview
+    # no longer carries the team's databases.
+    assert await close_code(await open_socket(f"/ws/database/{database.pk}/", member)) == 4403
+    again = await subscribed("/ws/overview/", member)
+    await set_state(database, managed.ERROR, "disk full")
+    assert not [m for m in await messages_until_quiet(again) if m.get("object", {}).get("kind") == "database"
+                or m.get("kind") == "database"]
+    for communicator in (detail, overview, bystander, again):
+        await communicator.disconnect()
+
+
+async def test_a_user_removed_from_the_user_side_or_by_clear_is_disconnected_too(member, team, make_database):
+    database = await sync_to_async(make_database)("orders", team)
+    first = await subscribed(f"/ws/database/{database.pk}/", member)
+    await sync_to_async(member.teams.remove)(team)
+    assert await close_code(first) == 4409
+
+    await sync_to_async(team.members.add)(member)
+    second = await subscribed(f"/ws/database/{database.pk}/", member)
+    await sync_to_async(team.members.clear)()
+    assert await close_code(second) == 4409
+    for communicator in (first, second):
+        await communicator.disconnect()

@@ -24,7 +24,7 @@ def test_staff_connect_a_cluster_and_see_version_and_missing_permissions(logged_
     assert "Connect a Kubernetes cluster" in page and 'data-target="local"' in page
     response = client.post("/targets/", {"name": "prod", "kubeconfig": emulator.kubeconfig()}, follow=True)
     page = response.content.decode()
-    assert "Target prod added: server v1.30.0-emulator" in page
+    assert "Target prod added: server v1.32.0-emulator" in page
     assert "patch statefulsets.apps" in page and 'data-target="prod"' in page
     assert "emulator-token" not in page
 

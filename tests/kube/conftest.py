@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
+import yaml
+from kubernetes import config as k8s_config
 
 from .emulator import Fault, KubernetesApiEmulator, SimulatedController
 
@@ -42,6 +44,14 @@ def kube_emulator():
     emulator.start()
     yield emulator
     emulator.stop()
+
+
+@pytest.fixture
+def kube_client(kube_emulator):
+    """The official client's ApiClient pointed at the emulator, as any Kubernetes tool would be."""
+    api_client = k8s_config.new_client_from_config_dict(yaml.safe_load(kube_emulator.kubeconfig()))
+    yield api_client
+    api_client.close()
 
 
 @pytest.fixture

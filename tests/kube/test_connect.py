@@ -28,14 +28,14 @@ def kubeconfig_file(tmp_path, kube_emulator):
 
 def test_add_reports_the_server_version_and_stores_the_kubeconfig_encrypted(kubeconfig_file):
     out = target("add", "prod", "--kubeconfig", str(kubeconfig_file))
-    assert "server v1.30.0-emulator" in out
+    assert "server v1.32.0-emulator" in out
     assert "all permissions the control plane needs are granted" in out
     stored = Target.objects.get(name="prod")
-    assert stored.kind == Target.KUBERNETES and stored.server_version == "v1.30.0-emulator"
+    assert stored.kind == Target.KUBERNETES and stored.server_version == "v1.32.0-emulator"
     assert "emulator-token" not in stored.kubeconfig_sealed and "emulator-token" not in str(stored.settings)
     assert stored.connection_settings()["kubeconfig"] == kubeconfig_file.read_text()
     listed = target("list")
-    assert "prod" in listed and "v1.30.0-emulator" in listed and "emulator-token" not in listed
+    assert "prod" in listed and "v1.32.0-emulator" in listed and "emulator-token" not in listed
 
 
 def test_add_and_check_name_exactly_the_missing_permissions(kubeconfig_file, kube_emulator):
@@ -125,7 +125,7 @@ def test_the_access_check_is_bounded_as_a_whole(kube_emulator):
     from kube.client import KubeApi, build_api_client
 
     api = KubeApi(build_api_client({"kubeconfig": kube_emulator.kubeconfig()}), timeout=1.0)
-    assert check_access(api).server_version == "v1.30.0-emulator"
+    assert check_access(api).server_version == "v1.32.0-emulator"
     with pytest.raises(TargetError, match="answered too slowly"):
         check_access(api, deadline_seconds=0.0)
 

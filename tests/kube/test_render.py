@@ -285,3 +285,42 @@ def test_the_longest_names_the_validator_admits_fit_every_kubernetes_limit(objec
             assert len(f"{name}-{'h' * 10}") <= 63  # controller-revision-hash label value
             assert len(f"{name}-{manifest['spec']['replicas'] - 1}") <= 63
         assert all(len(value) <= 63 for value in manifest["metadata"]["labels"].values())
+
+
+def test_a_valkey_version_renders_the_valkey_image(objects):
+    cluster, _ = objects
+    cluster.spec = {**MAXIMAL_CLUSTER, "redisEnterpriseImageSpec": {"versionTag": "valkey-9.1"}}
+    database = Database(name="moved", cluster=cluster, spec={"redisVersion": "valkey-9.1", "replication": True})
+    manifests = render_cluster(cluster) + render_database(database)
+    for manifest in manifests:
+        kubernetes_validate.validate(manifest, "1.30.0", strict=True)
+    images = {m["metadata"]["name"]: m["spec"]["template"]["spec"]["containers"][0]["image"]
+              for m in manifests if m["kind"] == "StatefulSet"}
+    assert images == {"rec": "valkey/valkey:9.1", "moved": "valkey/valkey:9.1"}
+
+
+def test_modules_render_the_redis_stack_image_with_loadmodule_lines(objects):
+    cluster, _ = objects
+    spec = {"redisVersion": "7.4", "modulesList": [{"name": "ReJSON"}, {"name": "bf"}]}
+    database = Database(name="docs", cluster=cluster, spec=spec, password="pw")
+    manifests = render_database(database)
+    for manifest in manifests:
+        kubernetes_validate.validate(manifest, "1.30.0", strict=True)
+    statefulset = next(m for m in manifests if m["kind"] == "StatefulSet")
+    assert statefulset["spec"]["template"]["spec"]["containers"][0]["image"] == "redis/redis-stack-server:7.4.0-v1"
+    config = next(m for m in manifests if m["kind"] == "ConfigMap")["data"]["redis.conf"]
+    assert "loadmodule /opt/redis-stack/lib/rejson.so\nloadmodule /opt/redis-stack/lib/redisbloom.so\n" in config
+
+
+def test_kubernetes_offers_modules_only_where_a_stack_image_is_tagged(objects):
+    from kube.driver import KubernetesDriver
+    from specs.database import DatabaseSpec
+
+    cluster, _ = objects
+    driver = KubernetesDriver(cluster.target)
+    with_search = DatabaseSpec.from_spec({"redisVersion": "7.4", "modulesList": [{"name": "search"}]})
+    assert driver.database_spec_problems(with_search, None) == {}
+    old = DatabaseSpec.from_spec({"redisVersion": "7.0", "modulesList": [{"name": "bf"}]})
+    assert driver.database_spec_problems(old, None) == {"spec.modulesList[0].name": (
+        "modules need the redis-stack-server image, offered here for Redis 7.2, 7.4; this database runs Redis 7.0; "
+        "available: none")}

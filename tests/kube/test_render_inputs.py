@@ -11,7 +11,7 @@ def inputs() -> DatabaseInputs:
     cluster = ClusterInputs(name="rec", namespace="prod", typed_spec=ClusterSpec.from_spec({"nodes": 3}),
                             version="7.2", admin_username="admin", admin_password="cluster-secret")
     spec = DatabaseSpec.from_spec({"memorySize": "200MB", "replication": True, "databasePort": 12000}, "orders")
-    return DatabaseInputs(name="orders", namespace="prod", typed_spec=spec, version="7.2",
+    return DatabaseInputs(name="orders", namespace="prod", typed_spec=spec, version="7.2", image="redis:7.2",
                           password="database-secret", cluster=cluster)
 
 

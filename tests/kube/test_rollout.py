@@ -63,7 +63,7 @@ def test_database_upgrade_rolls_replica_then_master(kube_env, team):
                   if p["metadata"]["name"].startswith("cache-")}
         run(database)
         after = {p["metadata"]["name"]: p["metadata"]["uid"] for p in kube_env.store.all_of("Pod", "redis")
-                 if p["metadata"]["name"].startswith("cache-")}
+                 if p["metadata"]["name"].startswith("cache-") and not p["metadata"].get("deletionTimestamp")}
         replaced += [name for name in before if name not in after]
         if database.state == managed.DB_ACTIVE:
             break

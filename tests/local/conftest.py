@@ -19,7 +19,7 @@ def kill_everything_under(root: Path) -> None:
         with contextlib.suppress(OSError, ValueError):
             pid = int(pid_file.read_text().split()[0])
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-            if b"redis" in cmdline or b"haproxy" in cmdline:
+            if any(name in cmdline for name in (b"redis", b"valkey", b"haproxy")):
                 os.kill(pid, signal.SIGKILL)
 
 

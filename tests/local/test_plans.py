@@ -53,6 +53,16 @@ def test_upgrade_restarts_replicas_first_then_switches_over():
     assert next_step([Member("a", "slave", "7.2"), Member("b", "master", "7.2")], "7.2") is None
 
 
+def test_an_old_replica_that_cannot_sync_from_the_new_engine_is_restarted_not_waited_on():
+    # after the switchover to Valkey, the old Redis 7.0 master is a replica that never gets in sync
+    members = [Member("a", "slave", "7.0", in_sync=False), Member("b", "master", "valkey-9.1")]
+    assert (next_step(members, "valkey-9.1").action, next_step(members, "valkey-9.1").name) == (RESTART_REPLICA, "a")
+    # a replica already on the new version is still waited on before anything else moves
+    members = [Member("a", "slave", "valkey-9.1", in_sync=False), Member("b", "slave", "7.0"),
+               Member("c", "master", "7.0")]
+    assert next_step(members, "valkey-9.1").action == WAIT_SYNC
+
+
 def test_upgrade_without_replica_restarts_the_master_in_place():
     assert next_step([Member("a", "master", "7.0")], "7.2").action == RESTART_MASTER
 

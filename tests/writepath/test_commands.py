@@ -152,3 +152,17 @@ def test_command_line_errors_are_not_tracebacks(tmp_path):
                             cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode == 1
     assert result.stderr.strip() == f"CommandError: cannot read {tmp_path / 'missing.yaml'}: No such file or directory"
+
+
+@pytest.mark.parametrize("named", [[], ["rec", "--kind", "rec"]], ids=["everything", "the-cluster-only"])
+def test_reconcile_wait_removes_a_deleted_cluster_and_its_deleted_databases(local_target, team, named):
+    """The cluster waits for its databases to go: --wait reconciles them too instead of waiting on the cluster."""
+    run("apply", "-f", str(EXAMPLES / "rec.yaml"))
+    run("apply", "-f", str(EXAMPLES / "redb.yaml"), "--team", "payments")
+    run("delete", "redb", "redb")
+    run("delete", "rec", "rec")
+
+    out, _ = run("reconcile", *named, "--wait", "--timeout", "60")
+
+    assert sorted(out.strip().splitlines()) == ["cluster rec: gone", "database redb: gone"]
+    assert not Cluster.objects.exists() and not Database.objects.exists()

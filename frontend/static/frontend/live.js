@@ -40,6 +40,13 @@
         refetch();
         return;
       }
+      if (closed.code === 4409) {
+        // Your teams changed: reconnect now, with what you may see now (a 4403 if this object is no longer yours).
+        say("reconnecting", "Your team membership changed; reconnecting…");
+        delay = MIN_DELAY;
+        window.setTimeout(connect, 0);
+        return;
+      }
       var wait = delay + Math.round(Math.random() * delay / 2);
       say("reconnecting", "Live updates interrupted; reconnecting in " + Math.ceil(wait / 1000) + " s…");
       delay = Math.min(delay * 2, MAX_DELAY);

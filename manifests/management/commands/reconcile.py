@@ -1,18 +1,17 @@
 """`manage.py reconcile [NAME] [--kind rec|redb] [--wait] [--timeout S]`: reconcile in the foreground.
 
-Without NAME, every object (clusters first). With --wait, repeat until each object settles and fail
-if one does not within the timeout.
+Without NAME, every object (clusters first). With --wait, reconcile them in rounds until every object
+settles (a cluster being deleted waits for its databases, so no object waits alone), and fail if one
+does not within the timeout.
 """
 from __future__ import annotations
-
-import time
 
 from django.core.management.base import BaseCommand, CommandError
 
 from core import kinds as registry
 from core.errors import InternalError, TargetError
 from core.locks import LockBusy
-from engine.reconcile import Outcome, reconcile, reconcile_until_settled
+from engine.reconcile import Outcome, reconcile, reconcile_all_until_settled
 from manifests.management.lookup import parse_kind, queryset
 
 
@@ -37,10 +36,14 @@ class Command(BaseCommand):
             work += [(each, obj.pk, obj.name) for obj in (qs.filter(name=name) if name else qs)]
         if name and not work:
             raise CommandError(f"nothing named {name} to reconcile")
-        deadline = time.monotonic() + timeout
+        if wait:
+            work += self._deleted_children_of(work)
+        if wait:
+            outcomes = reconcile_all_until_settled([(each, pk) for each, pk, _ in work], timeout=timeout)
+        else:
+            outcomes = [self._once(each, pk) for each, pk, _ in work]
         unsettled = []
-        for each, pk, label in work:
-            outcome = self._run(each, pk, wait=wait, remaining=max(deadline - time.monotonic(), 0))
+        for (each, _, label), outcome in zip(work, outcomes, strict=True):
             state = "gone" if outcome.gone else outcome.state or "(no state)"
             detail = f": {outcome.error}" if outcome.error else ""
             self.stdout.write(f"{each} {label}: {state}{'' if outcome.settled else ' (not settled)'}{detail}")
@@ -50,10 +53,24 @@ class Command(BaseCommand):
             raise CommandError(f"not settled within {timeout:g}s: {', '.join(unsettled)}")
 
     @staticmethod
-    def _run(kind: str, pk: int, *, wait: bool, remaining: float) -> Outcome:
+    def _deleted_children_of(work: list[tuple[str, int, str]]) -> list[tuple[str, int, str]]:
+        """Objects being deleted whose parent is being deleted too (databases of a cluster): the parent waits
+        for them, so --wait takes them too."""
+        listed = {(each, pk) for each, pk, _ in work}
+        children = []
+        for kind in registry.all_kinds():
+            parents = [pk for each, pk, _ in work if kind.parent and each == kind.parent]
+            if not parents:
+                continue
+            qs = queryset(kind.name).filter(**{f"{kind.parent}__pk__in": parents,
+                                               f"{kind.parent}__deletion_requested_at__isnull": False},
+                                            deletion_requested_at__isnull=False)
+            children += [(kind.name, obj.pk, obj.name) for obj in qs if (kind.name, obj.pk) not in listed]
+        return children
+
+    @staticmethod
+    def _once(kind: str, pk: int) -> Outcome:
         try:
-            if wait:
-                return reconcile_until_settled(kind, pk, timeout=remaining)
             return reconcile(kind, pk)
         except LockBusy as exc:
             return Outcome(state="", settled=False, error=str(exc))
