@@ -1,4 +1,4 @@
-# The control plane image: one image for web (Daphne, ASGI), worker and beat (Celery).
+# The control plane image: one image for web (uvicorn workers, ASGI), worker and beat (Celery).
 # Build: docker build -t redis-controlplane .   Run the whole stack: see docker-compose.yml.
 FROM python:3.11-slim
 
@@ -42,4 +42,4 @@ RUN pip install '.[postgres]'
 USER controlplane
 EXPOSE 8000
 VOLUME ["/var/lib/controlplane"]
-CMD ["python", "-m", "daphne", "-b", "0.0.0.0", "-p", "8000", "controlplane.asgi:application"]
+CMD ["python", "-m", "uvicorn", "controlplane.asgi:application", "--host", "0.0.0.0", "--port", "8000", "--workers", "4", "--lifespan", "off", "--no-access-log"]

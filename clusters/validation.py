@@ -47,6 +47,8 @@ INGRESS_FIELDS = FieldSet.defined(REC_SPEC["ingressOrRouteSpec"])
 INGRESS_METHODS = ["ingress", "openShiftRoute", "istio"]
 UI_SERVICE_TYPES = ["ClusterIP", "NodePort", "LoadBalancer"]
 DEFAULT_NODES = 3
+# Quorum members per cluster: a majority of more than this many sentinels only adds failover latency.
+MAX_NODES = 31
 VERSION_PATH = "spec.redisEnterpriseImageSpec.versionTag"
 
 
@@ -98,7 +100,7 @@ def _check_identity(problems: Problems, *, name: str, namespace: str, target: Ta
 def _check_spec(problems: Problems, spec: dict, *, target: Target, versions: list[str]) -> None:
     """Rules a spec must meet on its own, whatever it replaces."""
     check_fields(problems, spec, SPEC_FIELDS, "spec")
-    nodes = expect_int(problems, spec.get("nodes"), "spec.nodes", minimum=1)
+    nodes = expect_int(problems, spec.get("nodes"), "spec.nodes", minimum=1, maximum=MAX_NODES)
     if nodes is not None:
         minimum = 3 if target.kind == Target.KUBERNETES else 1
         if nodes < minimum:

@@ -103,11 +103,23 @@ def main() -> int:
     processes += [
         ("web", subprocess.Popen([python, "-m", "daphne", "-b", "127.0.0.1", "-p", str(WEB_PORT),
                                   "controlplane.asgi:application"], cwd=BASE_DIR, env=env)),
+    ]
+    processes += celery_processes(python, env, concurrency=2)
+    print_banner(username, password, token)
+    return supervise(processes)
+
+
+def celery_processes(python: str, env: dict, concurrency: int) -> list[tuple[str, subprocess.Popen]]:
+    """The Celery worker and beat, the same in both modes."""
+    return [
         ("worker", subprocess.Popen([python, "-m", "celery", "-A", "controlplane", "worker", "-l", "info",
-                                     "--concurrency", "2"], cwd=BASE_DIR, env=env)),
+                                     "--concurrency", str(concurrency)], cwd=BASE_DIR, env=env)),
         ("beat", subprocess.Popen([python, "-m", "celery", "-A", "controlplane", "beat", "-l", "warning",
                                    "--schedule", str(VAR_DIR / "celerybeat-schedule")], cwd=BASE_DIR, env=env)),
     ]
+
+
+def print_banner(username: str, password: str, token: str) -> None:
     print(f"""
 Redis control plane is starting.
   Dashboard:  http://127.0.0.1:{WEB_PORT}/          login: {username} / {password}
@@ -116,6 +128,10 @@ Redis control plane is starting.
   API docs:   http://127.0.0.1:{WEB_PORT}/api/v1/docs/
 Press Ctrl-C to stop everything.
 """, flush=True)
+
+
+def supervise(processes: list[tuple[str, subprocess.Popen]]) -> int:
+    """Run until Ctrl-C/SIGTERM or until one process exits; then stop the rest, last started first."""
     stopping = False
 
     def stop(*_):

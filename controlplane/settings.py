@@ -79,6 +79,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files from the web process itself, compressed and cached (no separate file server needed).
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -119,6 +121,14 @@ DATABASES = {
 # deploy/kubernetes keeps the URL in a ConfigMap and the password in a Secret: it arrives separately.
 if os.environ.get("DATABASE_PASSWORD"):
     DATABASES["default"]["PASSWORD"] = os.environ["DATABASE_PASSWORD"]
+# Web processes on PostgreSQL borrow connections from a pool (CONTROLPLANE_DB_POOL=<max per process>):
+# under ASGI every request may run on another thread, and persistent per-thread connections pile up
+# until the server refuses clients. Celery processes keep plain connections (their fork model).
+DB_POOL_SIZE = int(os.environ.get("CONTROLPLANE_DB_POOL", "0"))
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and DB_POOL_SIZE > 0:
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1, "max_size": min(DB_POOL_SIZE, 100), "timeout": 10}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Concurrent writers wait instead of failing with "database is locked": a write transaction takes
     # the write lock when it begins (IMMEDIATE; a deferred one that reads first cannot wait for it),
@@ -167,6 +177,9 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# `collectstatic` fills STATIC_ROOT (make run-prod, the image); without it the app folders are served.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_MAX_AGE = 3600
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6390/0")
 
@@ -226,6 +239,9 @@ CONTROLPLANE_LOCAL_PORTS = {
     "database": env_port_range("DB", 12000, 12999),
 }
 
+# The `databasePort`s a kubernetes target assigns and accepts (inclusive; each port once per target).
+CONTROLPLANE_KUBERNETES_DATABASE_PORTS = env_port_range("KUBE_DB", 10000, 19999)
+
 # Bounds of one YAML apply (API, CLI, dashboard): the body, how many documents (List items count one each),
 # and one document's size (as JSON). The API answers a larger body 413 before reading it.
 CONTROLPLANE_APPLY_LIMITS = {
@@ -247,7 +263,8 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "targets.api.pagination.BoundedLimitOffsetPagination",
+    "DEFAULT_PARSER_CLASSES": ["targets.api.parsers.BoundedJSONParser"],
     "PAGE_SIZE": 100,
     "EXCEPTION_HANDLER": "targets.api.errors.json_exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],

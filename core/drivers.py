@@ -89,6 +89,9 @@ class Driver(Protocol):
         """What this target cannot realise in `wanted`, or cannot reach from `current` in place,
         as {field path: message}; the validator refuses such a write up front."""
 
+    def database_ports(self) -> range:
+        """The `databasePort`s this target accepts and assigns from (a configured range)."""
+
     def free_database_port(self, cluster: Cluster, taken: set[int]) -> int:
         """A `databasePort` to assign when the spec has none: not in `taken`, and usable on this target."""
 

@@ -32,7 +32,8 @@ def version_name(engine: str, number: str) -> str:
 def version_key(version: str) -> tuple:
     """Sort key: engine first (Redis before Valkey), then the numbers (6.2 < 7.2 < 7.4.1)."""
     parts = re.split(r"[.\-]", number_of(version))
-    numbers = tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in parts)
+    # A part of more than 9 digits sorts as text: int() of thousands of digits raises (and no version has them).
+    numbers = tuple((0, int(p), "") if p.isdigit() and len(p) <= 9 else (1, 0, p) for p in parts)
     return (_ENGINE_ORDER[engine_of(version)], numbers)
 
 

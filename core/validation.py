@@ -7,6 +7,7 @@ specific to a kind live in `clusters/validation.py` and `databases/validation.py
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -22,8 +23,19 @@ DNS_LABEL_MAX = 63
 # `controller-revision-hash: <name>-<10 characters>`, and label values stop at 63.
 OBJECT_NAME_MAX = DNS_LABEL_MAX - 11
 DNS_SUBDOMAIN_MAX = 253
+# Free-text fields (storage class, labels, versions ...) are short in every real spec.
+STRING_MAX = 253
+# How deeply a request body or YAML document may nest; real REC/REDB documents nest 5 levels.
+MAX_NESTING = 32
+MAX_CPU_CORES = 1024
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-_CPU = re.compile(r"^\d+(\.\d+)?m?$")
+_CPU = re.compile(r"^(\d{1,7})(\.\d{1,6})?(m?)$")
+
+
+# Fields reported per write: a spec of 50000 unknown keys gets 50 messages and a count, not 50000 (nor
+# 50000 typo searches).
+MAX_REPORTED_FIELDS = 50
+MORE = "more"
 
 
 class FieldDefinition(Protocol):
@@ -40,12 +52,22 @@ class Problems:
     def __init__(self) -> None:
         self.errors: dict[str, list[str]] = {}
         self.warnings: list[str] = []
+        self.unreported = 0
+
+    @property
+    def full(self) -> bool:
+        """True once further fields would go unreported (callers may skip costly checks)."""
+        return len(self.errors) >= MAX_REPORTED_FIELDS
 
     def add(self, path: str, message: str) -> None:
+        if path not in self.errors and self.full:
+            self.unreported += 1
+            self.errors[MORE] = [f"{self.unreported} more problems not shown"]
+            return
         self.errors.setdefault(path, []).append(message)
 
     def warn(self, message: str) -> None:
-        if message not in self.warnings:
+        if message not in self.warnings and len(self.warnings) < MAX_REPORTED_FIELDS:
             self.warnings.append(message)
 
     def has(self, path: str) -> bool:
@@ -103,6 +125,9 @@ def check_fields(problems: Problems, data: dict, fields: FieldSet, path: str) ->
             continue
         if key in fields.unused:
             problems.warn(unused_field_warning(f"{path}.{key}"))
+            continue
+        if problems.full:
+            problems.add(f"{path}.{key}", f"unknown field '{key}'")
             continue
         problems.add(f"{path}.{key}", unknown_field_message(key, fields.used | fields.unused))
 
@@ -191,11 +216,14 @@ def expect_int(problems: Problems, value: object, path: str, *, minimum: int | N
 
 
 def expect_string(problems: Problems, value: object, path: str, *,
-                  choices: Iterable[str] | None = None) -> str | None:
+                  choices: Iterable[str] | None = None, max_length: int = STRING_MAX) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str) or not value:
         problems.add(path, "must be a non-empty string")
+        return None
+    if len(value) > max_length:
+        problems.add(path, f"must be at most {max_length} characters (it has {len(value)})")
         return None
     if choices is not None:
         choices = list(choices)
@@ -213,12 +241,14 @@ def expect_string_map(problems: Problems, value: object, path: str) -> dict | No
     for key, item in mapping.items():
         if not isinstance(item, str):
             problems.add(f"{path}.{key}", "must be a string")
+        elif len(item) > STRING_MAX or len(str(key)) > STRING_MAX:
+            problems.add(f"{path}.{key}", f"keys and values must be at most {STRING_MAX} characters")
     return mapping
 
 
 def expect_memory(problems: Problems, value: object, path: str, *, minimum: int | None = None,
                   minimum_text: str = "") -> int | None:
-    """Bytes of a memory size written as Redis or Kubernetes do (100MB, 1GB, 512Mi, 2Gi)."""
+    """Bytes of a memory size written as Redis or Kubernetes do (100MB, 1GB, 512Mi, 2Gi); at most 1024TB."""
     if value is None:
         return None
     try:
@@ -233,10 +263,52 @@ def expect_memory(problems: Problems, value: object, path: str, *, minimum: int 
 
 
 def expect_cpu(problems: Problems, value: object, path: str) -> None:
+    """A Kubernetes CPU quantity (2, 0.5, "500m"), at most MAX_CPU_CORES."""
     if value is None:
         return
-    if isinstance(value, bool) or not (isinstance(value, int | float) or _CPU.match(str(value))):
-        problems.add(path, f"'{value}' is not a CPU quantity; use e.g. 2, 0.5 or 500m")
+    match = _CPU.match(str(value)) if isinstance(value, int | float | str) and not isinstance(value, bool) else None
+    if match is None:
+        shown = str(value)[:32]
+        problems.add(path, f"'{shown}' is not a CPU quantity; use e.g. 2, 0.5 or 500m")
+        return
+    cores = float(match.group(1) + (match.group(2) or "")) / (1000 if match.group(3) else 1)
+    if cores > MAX_CPU_CORES:
+        problems.add(path, f"must be at most {MAX_CPU_CORES} cores")
+
+
+def _encodable(text: str) -> bool:
+    """False for text with lone surrogates (valid in JSON escapes, refused by every database driver)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def plain_data_problem(value: object, limit: int = MAX_NESTING) -> str | None:
+    """Why a parsed body is not plain JSON data (mappings with string keys, lists, UTF-8 strings without NUL,
+    finite numbers, booleans, null) nested at most `limit` deep, or None. Checked without recursion."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth > limit:
+                return f"nested deeper than {limit} levels"
+            if isinstance(item, dict) and not all(isinstance(key, str) for key in item):
+                return "mapping keys must be strings"
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+            if isinstance(item, dict):
+                stack.extend((key, depth) for key in item)
+        elif isinstance(item, str):
+            if "\x00" in item or not _encodable(item):
+                return "strings must be UTF-8 text without NUL characters"
+        elif isinstance(item, float):
+            if not math.isfinite(item):
+                return "numbers must be finite"
+        elif item is not None and not isinstance(item, str | int | bool):
+            return f"values must be strings, numbers, booleans or null (found a {type(item).__name__})"
+    return None
 
 
 def version_problem(version: str, available: list[str], target_name: str) -> str | None:

@@ -12,7 +12,7 @@ from clusters.capacity import capacity_problem, database_footprints
 from core.drivers import driver_for
 from core.engines import default_version
 from core.errors import TargetError
-from core.quantity import format_memory
+from core.quantity import format_memory, parse_memory
 from core.validation import (
     Checked,
     FieldSet,
@@ -33,6 +33,7 @@ from operatorapi.redb import REDB_SPEC
 from specs.database import (
     DEFAULT_EVICTION_POLICY,
     EVICTION_POLICIES,
+    MAX_SHARDS,
     MIN_MEMORY_BYTES,
     PERSISTENCE_MODES,
     TLS_MODES,
@@ -51,6 +52,7 @@ DEFAULTS = {"memorySize": "100MB", "shardCount": 1, "replication": False, "persi
 # Fields that, once assigned, keep their value when a full replace leaves them out.
 ASSIGNED_ONCE = ("databasePort", "databaseSecretName", "redisVersion")
 MAX_PORT = 65535
+DEFAULT_MEMORY_BYTES = parse_memory(DEFAULTS["memorySize"])
 
 
 def validate_database(spec: object, *, cluster, name: str, current=None) -> Checked:
@@ -75,7 +77,7 @@ def validate_database(spec: object, *, cluster, name: str, current=None) -> Chec
     if not problems.has("spec"):
         _check_target_supports(problems, spec, driver=driver, name=name, current=current)
     if not problems.has("spec"):
-        _check_port_free(problems, spec, cluster=cluster, current=current)
+        _check_port(problems, spec, cluster=cluster, current=current, allowed=driver.database_ports())
         _check_capacity(problems, spec, cluster=cluster, name=name, current=current)
     problems.raise_if_any()
     try:
@@ -111,9 +113,14 @@ def _check_identity(problems: Problems, *, cluster, name: str) -> None:
 def _check_spec(problems: Problems, spec: dict, *, cluster, versions: list[str]) -> None:
     """Rules a spec must meet on its own, whatever it replaces."""
     check_fields(problems, spec, SPEC_FIELDS, "spec")
-    expect_memory(problems, spec.get("memorySize"), "spec.memorySize", minimum=MIN_MEMORY_BYTES,
-                  minimum_text=format_memory(MIN_MEMORY_BYTES))
-    expect_int(problems, spec.get("shardCount"), "spec.shardCount", minimum=1)
+    memory = expect_memory(problems, spec.get("memorySize"), "spec.memorySize", minimum=MIN_MEMORY_BYTES,
+                           minimum_text=format_memory(MIN_MEMORY_BYTES))
+    shards = expect_int(problems, spec.get("shardCount"), "spec.shardCount", minimum=1, maximum=MAX_SHARDS)
+    memory = DEFAULT_MEMORY_BYTES if spec.get("memorySize") is None else memory
+    if memory is not None and shards is not None and memory // shards < MIN_MEMORY_BYTES:
+        problems.add("spec.shardCount", f"each shard needs at least {format_memory(MIN_MEMORY_BYTES)}: a memorySize "
+                                        f"of {format_memory(memory)} allows at most {memory // MIN_MEMORY_BYTES} "
+                                        "shards")
     expect_bool(problems, spec.get("replication"), "spec.replication")
     expect_string(problems, spec.get("persistence"), "spec.persistence", choices=PERSISTENCE_MODES)
     expect_string(problems, spec.get("evictionPolicy"), "spec.evictionPolicy", choices=EVICTION_POLICIES)
@@ -191,21 +198,32 @@ def _check_transition(problems: Problems, spec: dict, current) -> None:
                          "it; create a new database with the modules you need")
 
 
-def _taken_ports(cluster, *, exclude_pk: int | None) -> set[int]:
+def _taken_ports(cluster, *, exclude_pk: int | None) -> dict[int, str]:
+    """{port: "database X of cluster Y"} for every database on the cluster's target: ports are unique per target."""
     from .models import Database
 
-    ports = set()
-    for pk, spec in Database.objects.filter(cluster=cluster).values_list("pk", "spec"):
-        if pk != exclude_pk and spec.get("databasePort") is not None:
-            ports.add(int(spec["databasePort"]))
-    return ports
+    taken = {}
+    rows = (Database.objects.filter(cluster__target=cluster.target)
+            .values_list("pk", "name", "cluster__name", "spec__databasePort"))  # the port only, not whole specs
+    for pk, name, cluster_name, port in rows:
+        if pk != exclude_pk and isinstance(port, int):
+            taken[port] = f"database {name} of cluster {cluster_name}"
+    return taken
 
 
-def _check_port_free(problems: Problems, spec: dict, *, cluster, current) -> None:
+def _check_port(problems: Problems, spec: dict, *, cluster, current, allowed: range) -> None:
+    """A new `databasePort` comes from the target's range and is used once per target; a stored one stays valid."""
     port = spec.get("databasePort")
-    if port is not None and port in _taken_ports(cluster, exclude_pk=current.pk if current else None):
-        problems.add("spec.databasePort", f"port {port} is already used by another database of cluster "
-                                          f"{cluster.name}")
+    if port is None or (current is not None and current.spec.get("databasePort") is not None):
+        return  # once set, the port cannot change (_check_transition)
+    if port not in allowed:
+        problems.add("spec.databasePort", f"must be in {allowed.start}-{allowed.stop - 1}, the database port range "
+                                          f"of target {cluster.target.name}")
+        return
+    holder = _taken_ports(cluster, exclude_pk=current.pk if current else None).get(port)
+    if holder:
+        problems.add("spec.databasePort", f"port {port} is already used by {holder} on target "
+                                          f"{cluster.target.name}")
 
 
 def _check_capacity(problems: Problems, spec: dict, *, cluster, name: str, current) -> None:
@@ -247,6 +265,6 @@ def _with_defaults(spec: dict, *, cluster, name: str, versions: list[str], curre
         stored["redisVersion"] = default_version(versions)
     if stored.get("databasePort") is None:
         taken = _taken_ports(cluster, exclude_pk=current.pk if current else None)
-        stored["databasePort"] = driver.free_database_port(cluster, taken)
+        stored["databasePort"] = driver.free_database_port(cluster, set(taken))
     stored["redisEnterpriseCluster"] = {"name": cluster.name}
     return stored

@@ -23,6 +23,11 @@ def backoff_seconds(retries: int) -> int:
     return min(2 ** (retries + 1), MAX_BACKOFF_SECONDS)
 
 
+def retry_countdown(retries: int, error: TargetError) -> float:
+    """The backoff, or longer when the target said when to come back (429 Retry-After)."""
+    return max(backoff_seconds(retries), error.retry_after or 0)
+
+
 @shared_task(bind=True, max_retries=None, acks_late=True, ignore_result=True)
 def reconcile_object(self, kind: str, pk: int) -> str:
     try:
@@ -31,7 +36,7 @@ def reconcile_object(self, kind: str, pk: int) -> str:
         # Someone else holds it; look again shortly so this change is not lost.
         raise self.retry(countdown=REQUEUE_SECONDS) from None
     except TargetError as exc:
-        raise self.retry(exc=exc, countdown=backoff_seconds(self.request.retries)) from None
+        raise self.retry(exc=exc, countdown=retry_countdown(self.request.retries, exc)) from None
     except InternalError as exc:
         # A bug does not go away by retrying: a few tries (the cause may be a race), then the periodic
         # pass is what looks again. The traceback was logged once by the reconciler.

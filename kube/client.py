@@ -79,7 +79,9 @@ def build_api_client(settings: dict) -> k8s.ApiClient:
     """An ApiClient for a target's connection settings."""
     configuration = k8s.Configuration()
     # A read that timed out means the API server hangs: retry it once, then let the engine back off.
-    configuration.retries = urllib3.Retry(total=2, connect=2, read=1, status=0, redirect=0)
+    # A 429 comes back to us (not slept on here): its Retry-After becomes the task's countdown.
+    configuration.retries = urllib3.Retry(total=2, connect=2, read=1, status=0, redirect=0,
+                                          respect_retry_after_header=False)
     try:
         if settings.get("in_cluster"):
             k8s_config.load_incluster_config(client_configuration=configuration)
@@ -116,9 +118,9 @@ class KubeApi:
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             raise TargetError(f"Kubernetes API unreachable ({method} {path}): {_short(exc)}") from exc
         except ApiException as exc:  # raised by the REST layer on some transport errors
-            raise _error(exc.status, exc.body, method, path) from exc
+            raise _error(exc.status, exc.body, method, path, exc.headers or {}) from exc
         if not 200 <= response.status <= 299:
-            raise _error(response.status, response.data, method, path)
+            raise _error(response.status, response.data, method, path, response.headers or {})
         return json.loads(response.data) if response.data else {}
 
     def get(self, kind: str, namespace: str | None, name: str) -> dict | None:
@@ -167,7 +169,15 @@ class KubeApi:
         return True
 
 
-def _error(status: int, data, method: str, path: str) -> TargetError:
+def retry_after_seconds(headers) -> float | None:
+    """The Retry-After header in seconds, bounded to 1-300 (HTTP dates and junk: None)."""
+    value = str(headers.get("Retry-After") or "").strip()
+    if not value.isdigit():
+        return None
+    return float(min(max(int(value), 1), 300))
+
+
+def _error(status: int, data, method: str, path: str, headers=None) -> TargetError:
     message = ""
     try:
         payload = json.loads(data) if data else {}
@@ -179,6 +189,11 @@ def _error(status: int, data, method: str, path: str) -> TargetError:
         return NotFound(text)
     if status == 409:
         return Conflict(text)
+    if status == 429:
+        wait = retry_after_seconds(headers or {})
+        advice = f"; it asks to retry after {wait:.0f} s" if wait else ""
+        return TargetError(f"Kubernetes API is throttling requests (429 to {method} {path}){advice}",
+                           retry_after=wait)
     return TargetError(text)
 
 

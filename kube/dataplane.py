@@ -7,14 +7,21 @@ target's settings maps those names to addresses that the control plane and the s
 reach (`"<pod>.<db>-headless.<ns>.svc.cluster.local:6379": "10.1.2.3:6379"`, a flat network; the
 tests map them to real redis-server/redis-sentinel processes on 127.0.0.1). The map is used both
 ways: names are translated when connecting or registering a master with the sentinels, and the
-addresses sentinels report are translated back to pod names. Otherwise the data plane is off and
+addresses sentinels report are translated back to pod names. A control plane outside the cluster
+that routes to pod IPs but does not use the cluster's DNS sets `dataplane_nameserver` (`ip[:port]`,
+the cluster DNS): it resolves the names there for its own connections, and registers masters with
+the sentinels by name (they resolve names themselves). Otherwise the data plane is off and
 says so: live settings then take effect at the next pod restart, and the master is whatever the
 services rigger last saw (pod 0 at bootstrap).
 """
 from __future__ import annotations
 
+import contextlib
+import ipaddress
 import socket
 
+import dns.exception
+import dns.resolver
 import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
@@ -28,8 +35,10 @@ from kube.render.cluster import SENTINEL_PORT, sentinel_hosts
 from kube.render.database import CLUSTER_BUS_PORT, REDIS_PORT, sentinel_user
 from kube.render.inputs import ClusterInputs
 
-# What a database's pods may ask the sentinels: who the master is. Not FAILOVER, not other commands.
-SENTINEL_POD_RULES = ("on", "resetchannels", "-@all", "+ping", "+sentinel|get-master-addr-by-name")
+# What a database's pods may ask the sentinels: who the master is and which replicas they know.
+# Not FAILOVER, not other commands.
+SENTINEL_POD_RULES = ("on", "resetchannels", "-@all", "+ping", "+sentinel|get-master-addr-by-name",
+                      "+sentinel|replicas")
 
 DOWN_AFTER_MS = 5000
 FAILOVER_TIMEOUT_MS = 30000
@@ -42,14 +51,33 @@ class DataPlaneError(Exception):
 class DataPlane:
     def __init__(self, settings: dict):
         self.addresses: dict[str, str] = dict(settings.get("dataplane_addresses") or {})
+        self.nameserver: str = settings.get("dataplane_nameserver") or ""
         mode = settings.get("dataplane", "auto")
-        self.enabled = mode == "on" or (mode == "auto" and (bool(settings.get("in_cluster")) or bool(self.addresses)))
+        self.enabled = mode == "on" or (mode == "auto" and (bool(settings.get("in_cluster")) or bool(self.addresses)
+                                                            or bool(self.nameserver)))
         self.timeout = float(settings.get("dataplane_timeout", 2.0))
 
-    def address(self, host: str, port: int) -> tuple[str, int]:
-        """Where a data-plane name is reached."""
+    def registered_address(self, host: str, port: int) -> tuple[str, int]:
+        """How a data-plane name is given to the sentinels: translated by `dataplane_addresses`, else the name."""
         real_host, real_port = self.addresses.get(f"{host}:{port}", f"{host}:{port}").rsplit(":", 1)
         return real_host, int(real_port)
+
+    def address(self, host: str, port: int) -> tuple[str, int]:
+        """Where the control plane reaches a data-plane name (raises redis.ConnectionError when it cannot
+        be resolved through `dataplane_nameserver`)."""
+        real_host, real_port = self.registered_address(host, port)
+        if self.nameserver and f"{host}:{port}" not in self.addresses and not _is_ip(real_host):
+            real_host = self._resolve(real_host)
+        return real_host, real_port
+
+    def _resolve(self, host: str) -> str:
+        server, _, port = self.nameserver.partition(":")
+        resolver = dns.resolver.Resolver(configure=False)
+        resolver.nameservers, resolver.port, resolver.lifetime = [server], int(port or 53), self.timeout
+        try:
+            return str(resolver.resolve(host, "A", search=False)[0])
+        except dns.exception.DNSException as exc:
+            raise redis.ConnectionError(f"{host} does not resolve through {self.nameserver}: {exc}") from exc
 
     def name_of(self, host: str, port: int) -> str:
         """The data-plane name of an address a sentinel reports (itself when not translated)."""
@@ -66,8 +94,12 @@ class DataPlane:
                            socket_connect_timeout=self.timeout, decode_responses=True, retry=Retry(NoBackoff(), 0))
 
     def _sentinels(self, cluster):
+        """A client per quorum member whose name resolves (one that does not counts as not answering)."""
         for host in sentinel_hosts(ClusterInputs.of(cluster)):
-            yield host, self._connect(host, SENTINEL_PORT, cluster.admin_password)
+            try:
+                yield host, self._connect(host, SENTINEL_PORT, cluster.admin_password)
+            except redis.ConnectionError:
+                continue
 
     def sentinels_answering(self, cluster) -> int:
         """How many quorum members answer PING (the quorum must answer for a cluster to be Running)."""
@@ -101,7 +133,7 @@ class DataPlane:
         cluster = database.cluster
         quorum = cluster.typed_spec.nodes // 2 + 1
         registered = 0
-        host, port = self.address(master_host, REDIS_PORT)
+        host, port = self.registered_address(master_host, REDIS_PORT)
         for _, sentinel in self._sentinels(cluster):
             try:
                 self._grant_pod_user(sentinel, database)
@@ -122,27 +154,32 @@ class DataPlane:
             sentinel.execute_command("ACL", "SETUSER", user, "reset", *SENTINEL_POD_RULES, f">{database.password}")
             sentinel.execute_command("SENTINEL", "FLUSHCONFIG")
 
+    @contextlib.contextmanager
+    def _pod(self, host: str, password: str):
+        """A connection to a pod, closed afterwards; resolving or connecting fails as a redis.RedisError."""
+        connection = self._connect(host, REDIS_PORT, password)
+        try:
+            yield connection
+        finally:
+            connection.close()
+
     def promotion_problems(self, database, master_host: str, replica_hosts: list[str]) -> list[str]:
         """Why a switchover away from `master_host` must wait: one line per replica not caught up (none: go)."""
         master_offset = None
-        connection = self._connect(master_host, REDIS_PORT, database.password)
         try:
-            master_offset = int(parse_replication_info(connection.info("replication"))["master_repl_offset"])
+            with self._pod(master_host, database.password) as master:
+                master_offset = int(parse_replication_info(master.info("replication"))["master_repl_offset"])
         except (redis.RedisError, KeyError, ValueError):
             pass  # the replicas' own view decides
-        finally:
-            connection.close()
         problems = []
         for host in replica_hosts:
-            connection = self._connect(host, REDIS_PORT, database.password)
             try:
-                info = parse_replication_info(connection.info("replication"))
-                info.update(parse_replication_info(connection.info("persistence")))
+                with self._pod(host, database.password) as replica:
+                    info = parse_replication_info(replica.info("replication"))
+                    info.update(parse_replication_info(replica.info("persistence")))
                 problem = promotion_problem(info, master_offset)
             except redis.RedisError as exc:
                 problem = f"it does not answer ({exc})"
-            finally:
-                connection.close()
             if problem:
                 problems.append(f"{host.split('.', 1)[0]}: {problem}")
         return problems
@@ -151,51 +188,43 @@ class DataPlane:
         """`ROLE` of each pod that answers: {host: "master" | "slave"} (Redis Cluster decides who is master)."""
         result = {}
         for host in hosts:
-            connection = self._connect(host, REDIS_PORT, database.password)
             try:
-                result[host] = str(connection.execute_command("ROLE")[0])
+                with self._pod(host, database.password) as pod:
+                    result[host] = str(pod.execute_command("ROLE")[0])
             except redis.RedisError:
                 continue
-            finally:
-                connection.close()
         return result
 
     def cluster_failover(self, database, master_host: str, hosts: list[str]) -> str:
         """Switch a Redis Cluster shard's master over to one of its caught-up replicas with CLUSTER FAILOVER
         (Redis Cluster is the authority of sharded databases; sentinels do not watch them). Returns the
         replica's host; raises DataPlaneError when none is caught up."""
-        connection = self._connect(master_host, REDIS_PORT, database.password)
         try:
-            master_id = self._myself(connection).id
+            with self._pod(master_host, database.password) as master:
+                master_id = self._myself(master).id
         except redis.RedisError as exc:
             raise DataPlaneError(f"cannot read CLUSTER NODES of {master_host.split('.', 1)[0]}: {exc}") from exc
-        finally:
-            connection.close()
         replicas = []
         for host in hosts:
             if host == master_host:
                 continue
-            connection = self._connect(host, REDIS_PORT, database.password)
             try:
-                if self._myself(connection).master_id == master_id:
-                    replicas.append(host)
+                with self._pod(host, database.password) as pod:
+                    if self._myself(pod).master_id == master_id:
+                        replicas.append(host)
             except redis.RedisError:
                 continue
-            finally:
-                connection.close()
         if not replicas:
             raise DataPlaneError(f"{master_host.split('.', 1)[0]} has no replica to switch over to")
         problems = self.promotion_problems(database, master_host, replicas)
         ready = [h for h in replicas if not any(p.startswith(h.split(".", 1)[0] + ":") for p in problems)]
         if not ready:
             raise DataPlaneError("no replica may take over yet: " + "; ".join(problems))
-        connection = self._connect(ready[0], REDIS_PORT, database.password)
         try:
-            connection.execute_command("CLUSTER", "FAILOVER")
+            with self._pod(ready[0], database.password) as replica:
+                replica.execute_command("CLUSTER", "FAILOVER")
         except redis.RedisError as exc:
             raise DataPlaneError(f"CLUSTER FAILOVER on {ready[0].split('.', 1)[0]} failed: {exc}") from exc
-        finally:
-            connection.close()
         return ready[0]
 
     def forget(self, database) -> None:
@@ -234,22 +263,25 @@ class DataPlane:
         """Apply the live settings (maxmemory, policy, persistence) to every pod with CONFIG SET."""
         settings = database.typed_spec.redis_config().as_config_set()
         for host in pod_hosts:
-            connection = self._connect(host, REDIS_PORT, database.password)
+            connection = None
             try:
+                connection = self._connect(host, REDIS_PORT, database.password)
                 for key, value in settings.items():
                     connection.config_set(key, value)
             except redis.RedisError as exc:
                 raise DataPlaneError(f"CONFIG SET on {host} failed: {exc}") from exc
             finally:
-                connection.close()
+                if connection is not None:
+                    connection.close()
 
     def form_cluster(self, database, hosts: list[str]) -> tuple[bool, list[str]]:
         """Make the pods of a sharded database one Redis Cluster, or repair it; one round of steps per call
         (dataplane/formation.py plans them). `hosts`: the pods' data-plane names by ordinal. Returns
         (formed, what was done now); gossip takes a moment, so a caller looks again until formed."""
         spec = database.typed_spec
-        connections = {host: self._connect(host, REDIS_PORT, database.password) for host in hosts}
+        connections: dict[str, redis.Redis] = {}
         try:
+            connections.update({host: self._connect(host, REDIS_PORT, database.password) for host in hosts})
             views = {host: parse_nodes(c.execute_command("CLUSTER", "NODES")) for host, c in connections.items()}
             steps = formation.plan(hosts, views, spec.shard_count)
             for step in steps:
@@ -292,3 +324,10 @@ class DataPlane:
         _, bus_port = self.address(host, CLUSTER_BUS_PORT)
         return socket.gethostbyname(real_host), port, bus_port
 
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        return False

@@ -9,6 +9,8 @@ import base64
 import contextlib
 import logging
 
+from django.conf import settings
+
 from core.drivers import (
     Condition,
     ConnectionInfo,
@@ -38,7 +40,6 @@ from .versions import available_versions, module_problems, resolve_version
 
 log = logging.getLogger(__name__)
 
-FIRST_DATABASE_PORT = 10000
 LIVE_CONFIG_ANNOTATION = "redis.io/live-config-hash"
 
 
@@ -81,11 +82,15 @@ class KubernetesDriver:
             problems["spec.shardCount"] = problem
         return problems
 
+    def database_ports(self) -> range:
+        low, high = settings.CONTROLPLANE_KUBERNETES_DATABASE_PORTS
+        return range(int(low), int(high) + 1)
+
     def free_database_port(self, cluster, taken: set[int]) -> int:
-        port = FIRST_DATABASE_PORT
-        while port in taken:
-            port += 1
-        return port
+        for port in self.database_ports():
+            if port not in taken:
+                return port
+        raise TargetError(f"no free database port left on target {self.target.name}")
 
     def batch(self) -> contextlib.AbstractContextManager:
         return self.live.batch()
@@ -254,7 +259,7 @@ class KubernetesDriver:
     def _check_sharding_realisable(self, database, spec: DatabaseSpec, statefulset: dict | None) -> None:
         if spec.shard_count > 1 and not self.dataplane.enabled:
             raise SpecNotRealisable("shardCount > 1 needs the data plane on a kubernetes target (in_cluster or "
-                                    "dataplane_addresses) to form the Redis Cluster")
+                                    "dataplane_addresses or dataplane_nameserver) to form the Redis Cluster")
         live_count = ((statefulset or {}).get("metadata", {}).get("annotations") or {}).get(SHARD_COUNT_ANNOTATION)
         problem = str(live_count).isdigit() and resharding_problem(int(live_count), spec.shard_count)
         if problem:

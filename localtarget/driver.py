@@ -124,7 +124,22 @@ class LocalDriver:
         problems.update(modules.problems(wanted.modules, wanted.redis_version or versions.newest_version() or ""))
         if current is not None and current.shard_count == 1 and wanted.shard_count > 1:
             problems["spec.shardCount"] = NOT_SHARDED_IN_PLACE
+        shard_ports = port_range("shard")
+        remembered = self.ports.all().values()
+        # The database's own processes hold ports it keeps; every other allocation is gone from the range.
+        free = (len(shard_ports) - sum(port in shard_ports for port in remembered)
+                + (current.process_count if current is not None else 0))
+        if wanted.process_count > free:
+            problems.setdefault("spec.shardCount", (
+                f"needs {wanted.process_count} shard processes but only {max(free, 0)} ports of the shard range "
+                f"{shard_ports.start}-{shard_ports.stop - 1} are free on target {self.target.name}"))
+        new_port = wanted.port in self.database_ports() and (current is None or current.port != wanted.port)
+        if new_port and (wanted.port in remembered or is_listening(wanted.port)):
+            problems["spec.databasePort"] = f"port {wanted.port} is in use on this machine; choose another"
         return problems
+
+    def database_ports(self) -> range:
+        return port_range("database")
 
     def free_database_port(self, cluster, taken: set[int]) -> int:
         remembered = set(self.ports.all().values())
@@ -313,15 +328,25 @@ class LocalDriver:
         return happenings + shards.retire(parts)
 
     def delete_database(self, database) -> bool:
-        parts = self.database_parts(database)
-        sentinel.unregister(parts.sentinels, parts.monitor)
-        parts.endpoint.stop()
-        for proc in parts.processes + parts.retired:
-            processes.stop(proc)
+        """Stops only what the registry says was allocated: deleting never allocates a port nor walks the
+        spec's shards, so a database whose reconcile could not allocate (or whose spec asks for absurdly
+        many shards) is still deleted."""
         cluster = database.cluster
-        self.ports.release(layout.database_key_prefix(cluster.name, database.name))
-        self.ports.release(f"endpoint/{cluster.name}/{database.name}")
+        root = layout.database_root(self.var_dir, self.target.name, cluster.name, database.name)
+        prefix = layout.database_key_prefix(cluster.name, database.name)
+        endpoint_key = f"endpoint/{cluster.name}/{database.name}"
+        remembered = self.ports.all()
+        allocated = {layout.slot_of_key(key): port for key, port in remembered.items() if key.startswith(prefix)}
+        sentinels = layout.sentinel_processes(
+            layout.cluster_root(self.var_dir, self.target.name, cluster.name),
+            [port for _, port in sorted((int(key.rsplit("/", 1)[1]), port) for key, port in remembered.items()
+                                        if key.startswith(f"cluster/{cluster.name}/sentinel/"))])
+        sentinel.unregister(sentinels, layout.monitor_name(database.name, 0))
+        haproxy.Endpoint(layout.endpoint_directory(root), remembered.get(endpoint_key, 0)).stop()
+        for proc in layout.shard_processes(root, allocated):
+            processes.stop(proc)
+        self.ports.release(prefix)
+        self.ports.release(endpoint_key)
         if database.delete_data:
-            shutil.rmtree(layout.database_root(self.var_dir, self.target.name, cluster.name, database.name),
-                          ignore_errors=True)
+            shutil.rmtree(root, ignore_errors=True)
         return True

@@ -14,11 +14,11 @@ from accounts.ownership import owner_team_for
 from accounts.permissions import is_owner_or_staff
 from core import kinds
 from targets.api.managed import ERRORS
+from targets.api.parsers import PlainTextParser, TextYAMLParser, XYAMLTextParser, YAMLTextParser
 from targets.api.serializers import ErrorSerializer
 from targets.writes import WriteResult
 
 from .documents import API_VERSIONS, apply_parsed, parse_documents
-from .parsers import PlainTextParser, TextYAMLParser, XYAMLTextParser, YAMLTextParser
 
 
 class AppliedSerializer(serializers.Serializer):

@@ -21,7 +21,7 @@ from clusters.models import Cluster
 from clusters.services import create_cluster, resolve_target, update_cluster
 from core import kinds
 from core.errors import SpecError
-from core.validation import FieldSet, Problems, check_fields, expect_mapping
+from core.validation import MAX_NESTING, FieldSet, Problems, check_fields, expect_mapping, plain_data_problem
 from databases.kind import DATABASE
 from databases.models import Database
 from databases.services import create_database, update_database
@@ -45,13 +45,38 @@ METADATA_FIELDS = FieldSet.of(
 
 
 class _Loader(yaml.SafeLoader):
-    """YAML without aliases: `*ref` can expand a small upload into gigabytes of JSON (a "billion laughs")."""
+    """YAML without aliases (`*ref` can expand a small upload into gigabytes of JSON, a "billion laughs"),
+    without nesting deeper than MAX_NESTING, and without duplicate keys (the later one would silently win)."""
 
     def compose_node(self, parent, index):
         if self.check_event(yaml.AliasEvent):
             raise yaml.composer.ComposerError(None, None, "aliases (*name) are not supported",
                                               self.peek_event().start_mark)
-        return super().compose_node(parent, index)
+        self._depth = getattr(self, "_depth", 0) + 1
+        try:
+            if self._depth > MAX_NESTING:
+                raise yaml.composer.ComposerError(None, None, f"nested deeper than {MAX_NESTING} levels",
+                                                  self.peek_event().start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    # Timestamps stay strings, as JSON has them (`creationTimestamp: 2024-01-01T00:00:00Z` unquoted).
+    yaml_implicit_resolvers = {
+        first: [(tag, pattern) for tag, pattern in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, list | dict):
+                raise yaml.constructor.ConstructorError(None, None, "a mapping key must be a scalar",
+                                                        key_node.start_mark)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
 
 
 @dataclass
@@ -140,10 +165,18 @@ def parse_documents(text: str) -> list[Document]:
     """The REC/REDB documents of a YAML (or JSON) text; a `kind: List` contributes its items."""
     try:
         loaded = _load_bounded(text)
+    except RecursionError:  # a parser stage below the composer nests first (e.g. flow collections)
+        raise SpecError({"documents": [f"not valid YAML: nested deeper than {MAX_NESTING} levels"]}) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         raise SpecError({"documents": [f"not valid YAML{where}: {getattr(exc, 'problem', None) or exc}"]}) from None
+    except ValueError as exc:  # a scalar the YAML types cannot hold, e.g. an integer of 5000 digits
+        raise SpecError({"documents": [f"not valid YAML: {exc}"]}) from None
+    for index, doc in enumerate(loaded):
+        problem = plain_data_problem(doc)
+        if problem:
+            raise SpecError({f"documents[{index}]": [problem]})
     if not loaded:
         raise SpecError({"documents": ["no documents found"]})
     problems = Problems()
@@ -160,8 +193,7 @@ def parse_documents(text: str) -> list[Document]:
             documents += _parse_one(problems, raw, f"documents[{index}]")
     seen: dict[tuple, str] = {}
     for document in documents:
-        key = (document.kind, document.name, document.namespace,
-               (document.spec.get("redisEnterpriseCluster") or {}).get("name"))
+        key = (document.kind, document.name, document.namespace, _cluster_reference(document))
         if key in seen:
             problems.add(f"{document.path}.metadata.name", f"{document.name} is already described by {seen[key]}")
         seen.setdefault(key, document.path)
@@ -184,7 +216,9 @@ def _parse_one(problems: Problems, raw: object, path: str) -> list[Document]:
     metadata = expect_mapping(problems, raw.get("metadata"), f"{path}.metadata") or {}
     check_fields(problems, metadata, METADATA_FIELDS, f"{path}.metadata")
     name, namespace = metadata.get("name"), metadata.get("namespace")
-    if not isinstance(name, str) or not name:
+    if name is not None and not isinstance(name, str):
+        problems.add(f"{path}.metadata.name", f"must be a string, not {type(name).__name__}")
+    elif not name:
         problems.add(f"{path}.metadata.name", "is required")
     if namespace is not None and not isinstance(namespace, str):
         problems.add(f"{path}.metadata.namespace", "must be a string")
@@ -244,10 +278,17 @@ def _apply_database(document: Document, *, actor, team, may_change) -> WriteResu
     return update_database(existing, spec=document.spec, actor=actor, metadata=document.metadata)
 
 
-def _cluster_for(document: Document):
-    """The REC a REDB names, or else the only cluster in its namespace."""
+def _cluster_reference(document: Document) -> str | None:
+    """The cluster name a REDB's `spec.redisEnterpriseCluster.name` gives, if it is a name at all (the validator
+    reports anything else)."""
     reference = document.spec.get("redisEnterpriseCluster")
     named = reference.get("name") if isinstance(reference, dict) else None
+    return named if isinstance(named, str) else None
+
+
+def _cluster_for(document: Document):
+    """The REC a REDB names, or else the only cluster in its namespace."""
+    named = _cluster_reference(document)
     if named:
         cluster = Cluster.objects.select_related("target").filter(name=named).first()
         if cluster is None:

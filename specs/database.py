@@ -1,7 +1,7 @@
 """Typed, defaulted view of a stored REDB spec, for rendering and target drivers."""
 from dataclasses import dataclass, field
 
-from core.quantity import parse_memory
+from core.quantity import MIB, parse_memory
 
 PERSISTENCE_MODES = ["disabled", "aofEverySecond", "aofAlways", "snapshotEvery1Hour", "snapshotEvery6Hour",
                      "snapshotEvery12Hour"]
@@ -9,7 +9,10 @@ EVICTION_POLICIES = ["noeviction", "allkeys-lru", "allkeys-lfu", "allkeys-random
                      "volatile-random", "volatile-ttl"]
 TLS_MODES = ["disabled", "enabled", "replica_ssl"]
 DEFAULT_EVICTION_POLICY = "volatile-lru"
-MIN_MEMORY_BYTES = 100 * 1000**2
+# Every shard process gets at least this much memory (Redis convention: 100MB = 100 x 1024 x 1024 bytes).
+MIN_MEMORY_BYTES = 100 * MIB
+# A sane ceiling on shards per database, whatever the target could host.
+MAX_SHARDS = 512
 
 
 @dataclass(frozen=True)
@@ -34,7 +37,7 @@ class RedisConfig:
 
 @dataclass(frozen=True)
 class DatabaseSpec:
-    memory_bytes: int = 100 * 1000**2
+    memory_bytes: int = MIN_MEMORY_BYTES
     shard_count: int = 1
     replication: bool = False
     persistence: str = "disabled"

@@ -61,7 +61,7 @@ def _kubeconfig_problem(text: str, context: str) -> tuple[str, str] | None:
         return "kubeconfig", f"must be at most {KUBECONFIG_MAX_BYTES // 1024} KiB"
     try:
         config = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
+    except (yaml.YAMLError, ValueError, RecursionError) as exc:  # also a 5000-digit number, 3000 levels deep
         return "kubeconfig", f"is not valid YAML: {str(exc).splitlines()[0]}"
     if not isinstance(config, dict) or not isinstance(config.get("contexts"), list):
         return "kubeconfig", "is not a kubeconfig: it has no list of contexts"

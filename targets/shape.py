@@ -69,7 +69,8 @@ def _check_object(problems: Problems, field: Field, value: object, path: str) ->
     known = field.names()
     for key in data:
         if key not in known:
-            problems.add(f"{path}.{key}", unknown_field_message(key, known))
+            problems.add(f"{path}.{key}", f"unknown field '{key}'" if problems.full  # no typo search past the cap
+                         else unknown_field_message(key, known))
     _check_required(problems, data, field, path)
     for child in field.fields:
         if child.name in data:

@@ -44,3 +44,20 @@ def redis_server(*args: str):
         proc.terminate()
         proc.wait(timeout=10)
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+@contextmanager
+def postgres_server():
+    """Yield a LocalPostgres (Debian's binaries, as the `postgres` user when root) in a temp dir; stop and
+    remove it afterwards. Raises PostgresUnavailable when the binaries are missing."""
+    from controlplane.localpostgres import LocalPostgres, server_bindir
+
+    server_bindir()
+    root = Path(tempfile.mkdtemp(prefix="cp-test-postgres-"))
+    server = LocalPostgres(root, port=free_port())
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop("immediate")
+        shutil.rmtree(root, ignore_errors=True)

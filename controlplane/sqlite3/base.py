@@ -21,14 +21,20 @@ def database_file(name: str) -> str | None:
 
 
 def make_private(path: str) -> None:
-    """Create `path` 0600 if missing; take group/other bits away if it exists."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE)
+    """Create `path` 0600 if missing; take group/other bits away if it exists.
+
+    An existing file is never opened: closing any descriptor of it would drop every POSIX lock this
+    process holds on it, those of its other SQLite connections included; another process would then
+    take the database for unused, checkpoint and delete the WAL under them ("disk I/O error").
+    """
     try:
-        mode = os.fstat(fd).st_mode & 0o777
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
+    except FileExistsError:
+        mode = os.stat(path).st_mode & 0o777
         if mode & 0o077:
-            os.fchmod(fd, mode & 0o700)
-    finally:
-        os.close(fd)
+            os.chmod(path, mode & 0o700)
+        return
+    os.close(fd)
 
 
 class DatabaseWrapper(SQLiteDatabaseWrapper):

@@ -17,7 +17,7 @@ from ..display import capacity
 from ..forms.cluster import ClusterForm
 from ..forms.spec import spec_yaml
 from ..kinds import CLUSTER
-from .common import paginate, timeline, view_of, with_views
+from .common import paginate, small_int, timeline, view_of, with_views
 from .specforms import SpecFormView
 
 
@@ -105,5 +105,4 @@ class ClusterEditView(ClusterFormView):
 
 def expected_generation(request: HttpRequest) -> int | None:
     """The generation the edit form was rendered from, so a concurrent change is not overwritten."""
-    value = request.POST.get("generation", "")
-    return int(value) if value.isdigit() else None
+    return small_int(request.POST.get("generation", ""))

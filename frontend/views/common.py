@@ -11,6 +11,15 @@ from ..display import summarize
 
 PAGE_SIZE = 50
 TIMELINE_LENGTH = 50
+# Row ids and generations are 64-bit: a longer digit string is no id (and would overflow the database).
+MAX_ID_DIGITS = 18
+
+
+def small_int(text: str) -> int | None:
+    """`text` as a row id or generation if it is one (ASCII digits, fits 64 bits), else None."""
+    if text.isascii() and text.isdigit() and len(text) <= MAX_ID_DIGITS:
+        return int(text)
+    return None
 
 
 def view_of(obj) -> dict:

@@ -22,7 +22,7 @@ from ..forms.database import DatabaseForm
 from ..forms.spec import spec_yaml
 from ..kinds import DATABASE
 from .clusters import expected_generation
-from .common import paginate, timeline, view_of, with_views
+from .common import paginate, small_int, timeline, view_of, with_views
 from .specforms import SpecFormView
 
 
@@ -99,9 +99,9 @@ class DatabaseFormView(SpecFormView):
 
     def make_form(self, data=None) -> DatabaseForm:
         initial = {}
-        cluster_pk = self.request.GET.get("cluster", "")
-        if cluster_pk.isdigit():
-            initial["cluster"] = int(cluster_pk)
+        cluster_pk = small_int(self.request.GET.get("cluster", ""))
+        if cluster_pk is not None:
+            initial["cluster"] = cluster_pk
         form = DatabaseForm(data, user=self.request.user, initial=initial)
         targets = Target.objects.filter(clusters__deletion_requested_at__isnull=True).distinct()
         form.versions = sorted({version for target in targets for version in driver_for(target).redis_versions()})

@@ -10,7 +10,7 @@ from timeline.models import Event
 
 from ..display import summarize
 from ..kinds import KINDS
-from .common import TIMELINE_LENGTH
+from .common import TIMELINE_LENGTH, small_int
 
 MAX_OBJECTS = 200
 
@@ -19,8 +19,8 @@ def _parse_keys(values: list[str]) -> dict[str, set[int]]:
     wanted: dict[str, set[int]] = {name: set() for name in KINDS}
     for key in values[:MAX_OBJECTS]:
         kind, _, pk = key.partition("-")
-        if kind in KINDS and pk.isdigit():
-            wanted[kind].add(int(pk))
+        if kind in KINDS and small_int(pk) is not None:
+            wanted[kind].add(small_int(pk))
     return wanted
 
 

@@ -8,7 +8,8 @@ from a command line.
 
 Start-up guard (Redis docs, "Safety of replication when master has persistence turned off"): a
 pod never starts as master while a peer has data. It replicates the master the cluster's sentinels
-name; failing that, a peer that is master; failing that, when its own data directory is empty, the
+name (while they still name this pod and know a healthy replica, it waits for their failover
+first); failing that, a peer that is master; failing that, when its own data directory is empty, the
 peer holding the most keys; only then (ordinal 0 at bootstrap, or the master the sentinels name)
 does it start as master.
 """
@@ -35,14 +36,30 @@ has_data() {
     || [ -n "$(ls -A "$data_dir/appendonlydir" 2>/dev/null)" ]
 }
 
+sentinel() {  # sentinel SUBCOMMAND... as this database's own sentinel user
+  timeout 3 redis-cli -h "$SENTINEL_HOST" -p "$SENTINEL_PORT" --user "$SENTINEL_USER" --no-auth-warning \
+    sentinel "$@" 2>/dev/null | tr -d '\r' || true
+}
+named_master() {  # host:port the sentinels name master, or nothing
+  reply=$(sentinel get-master-addr-by-name "$DB_NAME")
+  port=$(printf '%s\n' "$reply" | sed -n 2p)
+  case "$port" in ''|*[!0-9]*) ;; *) echo "$(printf '%s\n' "$reply" | sed -n 1p):$port" ;; esac
+}
+healthy_replica() {
+  sentinel replicas "$DB_NAME" | awk 'prev == "flags" && $0 !~ /down|disconnected/ {n++} {prev = $0} END {exit !n}'
+}
+
 source=""
 if [ "$SHARDED" = "no" ]; then
-  named=""
-  reply=$(REDISCLI_AUTH="$REDISCLI_AUTH" timeout 3 redis-cli -h "$SENTINEL_HOST" -p "$SENTINEL_PORT" \
-    --user "$SENTINEL_USER" --no-auth-warning sentinel get-master-addr-by-name "$DB_NAME" 2>/dev/null \
-    | tr -d '\r' || true)
-  port=$(printf '%s\n' "$reply" | sed -n 2p)
-  case "$port" in ''|*[!0-9]*) ;; *) named="$(printf '%s\n' "$reply" | sed -n 1p):$port" ;; esac
+  named=$(named_master)
+  # Still named master: it restarted (kill -9, OOM, pod deleted) before the sentinels noticed. Coming
+  # back as master, empty or behind, would make its replica resync from it; so while they know a
+  # healthy replica it waits for their failover, then replicates from the new master.
+  while [ -n "$named" ] && [ "$named" = "$me" ] && healthy_replica; do
+    echo "the sentinels still name $me master; waiting for them to fail over to a replica"
+    sleep 1
+    named=$(named_master)
+  done
   if [ -n "$named" ] && [ "$named" != "$me" ]; then
     source="$named"
   else
@@ -75,6 +92,7 @@ fi
 if [ -n "$source" ]; then
   echo "replicaof ${source%:*} ${source##*:}" >> "$run_dir/redis.conf"
 fi
+echo "sentinels name ${named:-no master}; starting as ${source:+replica of }${source:-master}"
 exec redis-server "$run_dir/redis.conf"
 """
 

@@ -5,7 +5,8 @@ import re
 
 from core.errors import SpecError
 
-_ETAG = re.compile(r'^\s*(?:W/)?"?(\d+)"?\s*$')
+# A generation is a positive 64-bit integer: at most 18 digits keeps it in range.
+_ETAG = re.compile(r'^\s*(?:W/)?"?(\d{1,18})"?\s*$')
 
 
 def etag(generation: int) -> str:
@@ -21,5 +22,6 @@ def expected_generation(request, body_generation: int | None) -> int | None:
         return None
     match = _ETAG.match(header)
     if match is None:
-        raise SpecError({"If-Match": [f'expected the generation as an ETag, e.g. If-Match: "3"; got {header!r}.']})
+        shown = header if len(header) <= 40 else header[:40] + "..."
+        raise SpecError({"If-Match": [f'expected the generation as an ETag, e.g. If-Match: "3"; got {shown!r}.']})
     return int(match.group(1))

@@ -6,13 +6,14 @@ Every error response has one shape (documented in docs/api.md):
 
 `errors` is empty when no particular field is at fault (401, 403, 404, ...). The write path's
 `SpecError` becomes 400 and `StaleGeneration` 409, both naming the field at fault; a write that
-could not get the database's write lock in time is a 409 with `Retry-After`, never a 500.
+could not get the database's write lock in time is a 409 with `Retry-After`, never a 500. A SQL
+database that cannot be reached (PostgreSQL restarting) is a 503 with `Retry-After`.
 """
 from __future__ import annotations
 
 import logging
 
-from django.db import OperationalError
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, JsonResponse
 from django.urls import Resolver404, resolve
 from rest_framework import status
@@ -80,6 +81,11 @@ def json_exception_handler(exc, context) -> Response:
     if is_write_contention(exc):
         return Response(error_body("The database is busy with other writes; nothing was changed. Retry."),
                         status=status.HTTP_409_CONFLICT, headers={"Retry-After": "1"})
+    if isinstance(exc, OperationalError | InterfaceError):
+        log.warning("API request while the SQL database is unavailable: %s", exc)
+        return Response(error_body("The control plane's database is unavailable; nothing was changed. "
+                                   "Try again shortly."),
+                        status=status.HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": "5"})
     response = exception_handler(exc, context)
     if response is None:
         log.exception("unhandled API error", exc_info=exc)
@@ -91,7 +97,7 @@ def json_exception_handler(exc, context) -> Response:
         response.data = error_body(str(exc.detail), exc.errors, **exc.extra)
     else:
         detail = response.data.get("detail", "") if isinstance(response.data, dict) else response.data
-        response.data = error_body(str(detail))
+        response.data = error_body(str(detail), getattr(exc, "errors", None))
     return response
 
 

@@ -10,7 +10,6 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 
 from core.errors import SpecError
@@ -18,6 +17,7 @@ from targets.writes import WriteResult
 from timeline.models import Event
 
 from .concurrency import etag, expected_generation
+from .parsers import BoundedJSONParser
 from .serializers import ErrorSerializer, EventSerializer, ManifestListSerializer, UpgradeSerializer
 
 ERRORS = {
@@ -26,10 +26,13 @@ ERRORS = {
     403: OpenApiResponse(ErrorSerializer, description="Not allowed (e.g. cluster writes by non-staff)."),
     404: OpenApiResponse(ErrorSerializer, description="No such object, or not yours."),
     409: OpenApiResponse(ErrorSerializer, description="Stale generation, or the object's state forbids it."),
+    413: OpenApiResponse(ErrorSerializer, description="The body is larger than the limit; nothing was changed."),
     429: OpenApiResponse(ErrorSerializer, description="Throttled (too many failed token authentications from "
                                                       "the address, or credential reveals); see Retry-After."),
 }
 READ_ERRORS = {code: ERRORS[code] for code in (401, 404, 429)}
+# Lists also refuse a `limit`/`offset` out of bounds.
+LIST_ERRORS = {code: ERRORS[code] for code in (400, 401, 404, 429)}
 IF_MATCH = OpenApiParameter("If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER,
                             description='The generation the change was based on, as an ETag: "3". '
                                         "Stale: 409.")
@@ -42,7 +45,7 @@ def object_schemas(serializer, create_example: dict) -> dict:
     writes = {200: serializer, **ERRORS}
     example = OpenApiExample("create", value=create_example, request_only=True)
     return {
-        "list": extend_schema(responses={200: serializer(many=True), **READ_ERRORS}),
+        "list": extend_schema(responses={200: serializer(many=True), **LIST_ERRORS}),
         "retrieve": extend_schema(responses={200: serializer, **READ_ERRORS}),
         "create": extend_schema(responses={201: serializer, **ERRORS}, examples=[example]),
         "update": extend_schema(parameters=[IF_MATCH], responses=writes),
@@ -70,7 +73,7 @@ def parse_bool(value: str | None, field: str) -> bool:
 
 
 class ManagedObjectViewSet(viewsets.GenericViewSet):
-    parser_classes = [JSONParser]
+    parser_classes = [BoundedJSONParser]
     lookup_field = "name"
     lookup_value_regex = "[^/]+"
     # Body fields a write may repeat but not change, e.g. {"name": ..., "namespace": ...}.
@@ -156,7 +159,7 @@ class ManagedObjectViewSet(viewsets.GenericViewSet):
         result = self.perform_upgrade(obj, body.validated_data["version"], expected)
         return self.respond(obj, warnings=result.warnings)
 
-    @extend_schema(responses={200: EventSerializer(many=True), **READ_ERRORS})
+    @extend_schema(responses={200: EventSerializer(many=True), **LIST_ERRORS})
     @action(detail=True, methods=["get"])
     def events(self, request, *args, **kwargs) -> Response:
         """The object's timeline, newest first."""

@@ -13,6 +13,17 @@ from operatorapi.schema import Kind, api_reference
 from targets.models import Target
 from timeline.models import Event
 
+MAX_GENERATION = 2**63 - 1
+
+
+class StrictCharField(serializers.CharField):
+    """A string that must arrive as a JSON string: `"name": 123` is a type error, never coerced to "123"."""
+
+    def to_internal_value(self, data) -> str:
+        if not isinstance(data, str):
+            raise serializers.ValidationError(f"must be a string, not {type(data).__name__}.")
+        return super().to_internal_value(data)
+
 
 class ManagedObjectSerializer(serializers.Serializer):
     """`{"name", "team", "spec", "generation", "status", ...}`: what clusters and databases share.
@@ -21,11 +32,11 @@ class ManagedObjectSerializer(serializers.Serializer):
     on output it is the stored generation.
     """
 
-    name = serializers.CharField(max_length=253, help_text="DNS-1123 label; immutable.")
+    name = StrictCharField(max_length=253, help_text="DNS-1123 label; immutable.")
     spec = serializers.DictField(
         help_text="The REC/REDB spec with the Redis Enterprise operator's camelCase field names.")
     generation = serializers.IntegerField(
-        required=False, min_value=1,
+        required=False, min_value=1, max_value=MAX_GENERATION,
         help_text="Output: the stored generation. Input: the generation this change was based on; "
                   "a stale value gets 409 (the If-Match header works too).")
     labels = serializers.DictField(
@@ -49,8 +60,8 @@ class ManagedObjectSerializer(serializers.Serializer):
 
 
 class UpgradeSerializer(serializers.Serializer):
-    version = serializers.CharField(help_text="A Redis version the target offers, e.g. \"7.2\".")
-    generation = serializers.IntegerField(required=False, min_value=1,
+    version = StrictCharField(max_length=32, help_text="A Redis version the target offers, e.g. \"7.2\".")
+    generation = serializers.IntegerField(required=False, min_value=1, max_value=MAX_GENERATION,
                                           help_text="The generation this upgrade was based on.")
 
 
@@ -120,7 +131,7 @@ class TargetConnectionSerializer(serializers.Serializer):
 
 
 class TargetCreateSerializer(TargetConnectionSerializer):
-    name = serializers.CharField(max_length=63, help_text="DNS-1123 label; immutable.")
+    name = StrictCharField(max_length=63, help_text="DNS-1123 label; immutable.")
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -153,4 +164,6 @@ class NameField(serializers.Field):
     def to_internal_value(self, data) -> str:
         if not isinstance(data, str) or not data:
             raise serializers.ValidationError("expected a name (a non-empty string).")
+        if len(data) > 253:
+            raise serializers.ValidationError("must be at most 253 characters.")
         return data

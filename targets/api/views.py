@@ -5,7 +5,6 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -25,6 +24,7 @@ from targets.models import Target
 
 from .errors import Conflict
 from .managed import ERRORS, READ_ERRORS
+from .parsers import BoundedJSONParser
 from .serializers import TargetConnectionSerializer, TargetCreateSerializer, TargetSerializer
 
 
@@ -67,7 +67,7 @@ class TargetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
 
     serializer_class = TargetSerializer
     permission_classes = [StaffWritesTargets]
-    parser_classes = [JSONParser]
+    parser_classes = [BoundedJSONParser]
     pagination_class = None
     lookup_field = "name"
     lookup_value_regex = "[^/]+"

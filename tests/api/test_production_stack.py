@@ -3,6 +3,7 @@ their commands name modules that import, and their settings point at the stack's
 from __future__ import annotations
 
 import importlib
+import json
 import shlex
 from pathlib import Path
 from urllib.parse import urlparse
@@ -49,12 +50,62 @@ def test_every_service_reaches_the_stacks_postgres_and_redis(compose):
     assert postgres["POSTGRES_DB"] == "controlplane" and postgres["POSTGRES_USER"] == "controlplane"
 
 
-def test_web_migrates_then_serves_the_asgi_application(compose):
-    command = " ".join(command_of(compose["services"]["web"]))
-    assert "manage.py migrate --noinput" in command
-    module, attribute = command.split()[-1].split(":")
-    assert command.split()[-1] == "controlplane.asgi:application"
+def shell_commands(service: dict) -> list[list[str]]:
+    """The commands a service runs: its command, split at `&&` when it goes through `sh -c`."""
+    command = command_of(service)
+    if command[:2] == ["sh", "-c"]:
+        return [shlex.split(part.replace("exec ", "", 1)) for part in command[2].split("&&")]
+    return [command]
+
+
+def test_web_migrates_then_serves_the_asgi_application_on_uvicorn_workers(compose):
+    web = compose["services"]["web"]
+    migrate, serve = shell_commands(web)
+    assert migrate == ["python", "manage.py", "migrate", "--noinput"]
+    assert serve[:3] == ["python", "-m", "uvicorn"]
+    module, attribute = serve[3].split(":")
+    assert serve[3] == "controlplane.asgi:application"
     assert callable(getattr(importlib.import_module(module), attribute))
+    assert "--workers" in serve and "--lifespan" in serve
+    assert int(web["environment"]["CONTROLPLANE_DB_POOL"].split(":-")[1].rstrip("}")) > 0
+    # The rest of the environment is the shared one.
+    assert web["environment"]["DATABASE_URL"] == compose["services"]["worker"]["environment"]["DATABASE_URL"]
+
+
+def image_dependencies() -> set[str]:
+    """Distribution names the image installs (`pip install '.[postgres]'`), normalised."""
+    import re
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    requirements = project["dependencies"] + project["optional-dependencies"]["postgres"]
+    return {re.split(r"[\[<>=!~ ]", requirement)[0].lower().replace("_", "-") for requirement in requirements}
+
+
+def test_every_command_the_stack_runs_exists_in_the_image():
+    """Each `python -m X` of compose, the Dockerfile and `make run-prod` is a package the image installs."""
+    from importlib.metadata import packages_distributions
+
+    from controlplane.prodstack import web_command
+
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    commands = [c for service in compose["services"].values() if "command" in service and "build" in service
+                for c in shell_commands(service)]
+    dockerfile = [line for line in (ROOT / "Dockerfile").read_text().splitlines() if line.startswith("CMD ")]
+    commands.append(json.loads(dockerfile[-1][4:]))
+    commands.append(["python", *web_command("python", 2, 8000)[1:]])
+    installed = image_dependencies()
+    distributions = packages_distributions()
+    for command in commands:
+        assert command[0] == "python", command
+        if command[1] == "manage.py":
+            assert (ROOT / "manage.py").exists()
+            continue
+        assert command[1] == "-m", command
+        module = command[2]
+        importlib.import_module(module)
+        owners = {name.lower().replace("_", "-") for name in distributions.get(module, [])}
+        assert owners & installed, f"{module} (from {owners}) is not installed by the image: {' '.join(command)}"
 
 
 @pytest.mark.parametrize("service, subcommand", [("worker", "worker"), ("beat", "beat")])

@@ -64,7 +64,7 @@ def test_cluster_page_shows_state_capacity_databases_and_timeline(logged_in, mem
     write_status(cluster, Observation(state=managed.RUNNING, details={"version": "7.0"}), cluster.generation)
     page = logged_in(member).get(f"/clusters/{cluster.pk}/").content.decode()
     assert "tone-ok" in page and "Running" in page and "7.0" in page
-    assert "3GB used of 12.9GB" in page  # capacity counts every database, names only visible ones
+    assert "3GB used of 12GB" in page  # capacity counts every database, names only visible ones
     assert "orders" in page and "search-cache" not in page
     assert "StateChanged" in page and "PendingCreation -&gt; Running" in page
     assert "kind: RedisEnterpriseCluster" in page
@@ -277,3 +277,17 @@ def test_a_refusal_is_a_page_that_says_why(logged_in, member, cluster):
     response = logged_in(member).get(f"/clusters/{cluster.pk}/edit/")
     assert response.status_code == 403
     assert "Not allowed" in response.content.decode() and "You may not change this." in response.content.decode()
+
+
+def test_huge_numbers_in_dashboard_urls_and_forms_are_not_server_errors(logged_in, member, team, cluster):
+    client = logged_in(member)
+    huge = "9" * 30
+    assert client.get(f"/databases/{huge}/").status_code == 404
+    assert client.get(f"/databases/new/?cluster={huge}").status_code == 200
+    assert client.get(f"/state/?o=database-{huge}&events=database-{huge}").status_code == 200
+    response = client.post("/databases/new/", {
+        "cluster": cluster.pk, "name": "wide", "memory_size": "1GB", "shard_count": "9" * 20,
+        "persistence": "disabled", "eviction_policy": "volatile-lru", "generation": "9" * 5000})
+    assert response.status_code == 400
+    assert response.context["form"].errors["shard_count"] == ["must be at most 512"]
+    assert not Database.objects.exists()

@@ -14,6 +14,7 @@ import yaml
 from kubernetes import config as k8s_config
 
 from .emulator import Fault, KubernetesApiEmulator, SimulatedController
+from .podrunner import PodRunner, unavailable
 
 
 @dataclass
@@ -61,3 +62,22 @@ def kube_env(db, kube_emulator) -> KubeEnv:
     target = Target.objects.create(name="k8s", kind=Target.KUBERNETES, settings={
         "kubeconfig": kube_emulator.kubeconfig(), "request_timeout": 1.0})
     return KubeEnv(kube_emulator, SimulatedController(kube_emulator.store), target)
+
+
+@pytest.fixture
+def live_kube(kube_env):
+    """`kube_env` as a live cluster whose pods run for real (tests/kube/podrunner): the StatefulSet
+    controller, scheduler, kubelets, cluster DNS and Services run in the background, each pod in its own
+    Linux namespaces on a private bridge. The target resolves pod names through the cluster DNS.
+    Skipped (with the reason) where pods cannot run: they need root."""
+    reason = unavailable()
+    if reason:
+        pytest.skip(reason)
+    runner = PodRunner(kube_env.store, kube_env.controller).start()
+    kube_env.target.settings = {**kube_env.target.settings, "dataplane_nameserver": runner.nameserver,
+                                "request_timeout": 5.0}
+    kube_env.target.save()
+    try:
+        yield runner
+    finally:
+        runner.stop()

@@ -79,6 +79,7 @@ class Fault:
     method: str | None = None
     path_contains: str = ""
     hang_seconds: float = 0.0
+    retry_after: int | None = None  # sent as a Retry-After header (with 429: throttled)
 
     def matches(self, method: str, path: str) -> bool:
         return self.count > 0 and (self.method is None or self.method == method) and self.path_contains in path
@@ -495,8 +496,9 @@ class KubernetesApiEmulator:
         if fault is not None:
             if fault.hang_seconds:
                 time.sleep(fault.hang_seconds)
-            self._send(http, fault.status, ApiError(fault.status, "InternalError" if fault.status >= 500 else
-                                                      "Conflict", "injected fault").status())
+            reason = {429: "TooManyRequests", 409: "Conflict"}.get(fault.status, "InternalError")
+            headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
+            self._send(http, fault.status, ApiError(fault.status, reason, "injected fault").status(), headers=headers)
             return
         request = Request(method, parts.path, parse_qs(parts.query), raw, http.headers.get("Content-Type", ""),
                           http.headers.get("Accept", ""), http.headers.get("User-Agent", ""))
@@ -515,10 +517,13 @@ class KubernetesApiEmulator:
         self._send(http, code, body, request.warnings)
 
     @staticmethod
-    def _send(http: BaseHTTPRequestHandler, code: int, body: dict, warnings: list[str] = ()) -> None:
+    def _send(http: BaseHTTPRequestHandler, code: int, body: dict, warnings: list[str] = (),
+              headers: dict[str, str] | None = None) -> None:
         data = json.dumps(body).encode()
         try:
             http.send_response(code)
+            for name, value in (headers or {}).items():
+                http.send_header(name, value)
             http.send_header("Content-Type", "application/json")
             http.send_header("Content-Length", str(len(data)))
             for warning in warnings:
@@ -942,9 +947,11 @@ class SimulatedController:
     `step()` creates pods (and PVCs) for every StatefulSet, deletes pods beyond `replicas`,
     marks pods ready unless told otherwise (`trouble`), and writes StatefulSet status.
     With `OnDelete` it never replaces a running pod; a deleted pod comes back at the new revision.
+    With a `kubelet` attached (tests/kube/podrunner), pods run for real and it owns their IP and status.
     """
     store: Store
     trouble: dict[str, PodTrouble] = field(default_factory=dict)  # pod name or StatefulSet name -> trouble
+    kubelet: object | None = None
     _ips: int = 0
 
     def break_pods(self, name: str, reason: str, message: str = "") -> None:
@@ -959,7 +966,7 @@ class SimulatedController:
     def step(self) -> None:
         with self.store.lock:
             for pod in self.store.all_of("Pod"):  # the kubelet: containers stopped, deletion confirmed
-                if pod["metadata"].get("deletionTimestamp"):
+                if pod["metadata"].get("deletionTimestamp") and self.kubelet is None:
                     self.store.delete_kind("Pod", pod["metadata"]["namespace"], pod["metadata"]["name"])
             for sts in self.store.all_of("StatefulSet"):
                 self._reconcile_statefulset(sts)
@@ -1016,15 +1023,21 @@ class SimulatedController:
         labels = dict(template.get("metadata", {}).get("labels") or {})
         labels.update({"controller-revision-hash": revision, "statefulset.kubernetes.io/pod-name": pod_name})
         self._ips += 1
+        spec = copy.deepcopy(template.get("spec", {}))
+        for claim in sts["spec"].get("volumeClaimTemplates") or []:  # as the StatefulSet controller does
+            claim_name = claim["metadata"]["name"]
+            spec.setdefault("volumes", []).append(
+                {"name": claim_name, "persistentVolumeClaim": {"claimName": f"{claim_name}-{pod_name}"}})
         pod = {
             "metadata": {
                 "name": pod_name, "namespace": meta["namespace"], "labels": labels,
                 "annotations": dict(template.get("metadata", {}).get("annotations") or {}),
                 "ownerReferences": [_controller_ref(sts)],
             },
-            "spec": {**template.get("spec", {}), "hostname": pod_name, "nodeName": SIMULATED_NODE,
+            # With a kubelet attached, the pod runner's scheduler binds the pod and its kubelet gives the IP.
+            "spec": {**spec, "hostname": pod_name, **({} if self.kubelet else {"nodeName": SIMULATED_NODE}),
                      "subdomain": sts["spec"].get("serviceName", "")},
-            "status": {"podIP": f"127.1.{self._ips // 250}.{self._ips % 250 + 1}"},
+            "status": {} if self.kubelet else {"podIP": f"127.1.{self._ips // 250}.{self._ips % 250 + 1}"},
         }
         refused = self._admit(sts, pod)
         if refused:
@@ -1068,6 +1081,9 @@ class SimulatedController:
 
     def _set_pod_status(self, pod: dict, sts: dict) -> None:
         name = pod["metadata"]["name"]
+        if self.kubelet is not None:  # the kubelet writes pod status; claims still bind
+            self._bind_claims(pod)
+            return
         trouble = self.trouble.get(name) or self.trouble.get(sts["metadata"]["name"])
         status = {"podIP": pod.get("status", {}).get("podIP", "")}
         running = [s["state"]["running"] for s in pod.get("status", {}).get("containerStatuses", [])
@@ -1097,14 +1113,20 @@ class SimulatedController:
                                     "image": c.get("image", ""),
                                     "state": {"waiting": {"reason": trouble.reason, "message": trouble.message}}}
                                    for c in pod["spec"].get("containers", [])])
-        if trouble is None and pod["metadata"]["namespace"]:
-            for claim in self.store.all_of("PersistentVolumeClaim", pod["metadata"]["namespace"]):
-                if claim["metadata"]["name"].endswith(f"-{name}") and claim.get("status", {}).get("phase") != "Bound":
-                    claim["status"] = {"phase": "Bound"}
-                    self.store.put_kind("PersistentVolumeClaim", claim)
+        if trouble is None:
+            self._bind_claims(pod)
         if pod.get("status") != status:
             pod["status"] = status
             self.store.put_kind("Pod", pod)
+
+    def _bind_claims(self, pod: dict) -> None:
+        name, namespace = pod["metadata"]["name"], pod["metadata"]["namespace"]
+        if not namespace:
+            return
+        for claim in self.store.all_of("PersistentVolumeClaim", namespace):
+            if claim["metadata"]["name"].endswith(f"-{name}") and claim.get("status", {}).get("phase") != "Bound":
+                claim["status"] = {"phase": "Bound"}
+                self.store.put_kind("PersistentVolumeClaim", claim)
 
 
 def _controller_ref(sts: dict) -> dict:

@@ -90,7 +90,7 @@ def test_live_settings_are_applied_with_config_set_without_restart(kube_env, wir
     run(database)
     assert database.state == managed.DB_ACTIVE, database.status
     for port in ports.values():
-        assert client(port, database.password).config_get("maxmemory")["maxmemory"] == "100000000"
+        assert client(port, database.password).config_get("maxmemory")["maxmemory"] == str(100 * 1024**2)
     assert events(database, "SentinelsRegistered")
     sentinel = client(sentinel_port, database.cluster.admin_password)
     assert sentinel.execute_command("SENTINEL", "get-master-addr-by-name", "cache")[1] == str(ports["cache-0"])
@@ -109,7 +109,7 @@ def test_live_settings_are_applied_with_config_set_without_restart(kube_env, wir
     assert database.state == managed.DB_ACTIVE
     for port in ports.values():
         config = client(port, database.password).config_get("maxmemory*")
-        assert config["maxmemory"] == "200000000" and config["maxmemory-policy"] == "allkeys-lru"
+        assert config["maxmemory"] == str(200 * 1024**2) and config["maxmemory-policy"] == "allkeys-lru"
     assert {p["metadata"]["uid"] for p in kube_env.store.all_of("Pod", "redis", "redis.io/database=cache")} == uids
     kube_env.emulator.reset_requests()
     run(database)

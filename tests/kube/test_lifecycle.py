@@ -120,7 +120,7 @@ def test_database_lifecycle(kube_env, team):
     run(database)
     assert database.state == managed.DB_ACTIVE
     config = kube_env.store.find("ConfigMap", "redis", "cache-config")
-    assert 'maxmemory "200000000"' in config["data"]["live.conf"]
+    assert f'maxmemory "{200 * 1024**2}"' in config["data"]["live.conf"]
     statefulset = kube_env.store.find("StatefulSet", "redis", "cache")
     assert statefulset["spec"]["template"]["metadata"]["annotations"]["redis.io/config-hash"] == hash_before
     assert {p["metadata"]["uid"] for p in kube_env.store.all_of("Pod", "redis", "redis.io/database=cache")} \

@@ -129,7 +129,7 @@ def test_statefulsets_follow_spec(objects):
     assert shards["spec"]["replicas"] == 6  # 3 shards x (master + replica)
     assert shards["spec"]["template"]["spec"]["containers"][0]["image"] == "redis:7.4"
     config = next(m for m in render_database(database) if m["kind"] == "ConfigMap")["data"]
-    assert 'maxmemory "666666666"' in config["live.conf"]  # 2GB over 3 shards
+    assert 'maxmemory "715827882"' in config["live.conf"]  # 2GB (2 x 1024^3 bytes) over 3 shards
     assert 'maxmemory-policy "allkeys-lru"' in config["live.conf"] and 'appendonly "yes"' in config["live.conf"]
     assert "cluster-enabled yes" in config["redis.conf"]
     quota = next(m for m in render_cluster(cluster) if m["kind"] == "ResourceQuota")
@@ -239,12 +239,14 @@ def test_probes_startup_liveness_readiness(objects):
 
 
 def test_memory_limit_covers_fork_and_replica_buffer(objects):
-    _, database = objects  # 2GB over 3 shards, replicated: 666666666 bytes of maxmemory each
+    _, database = objects  # 2GB over 3 shards, replicated
+    shard = database.typed_spec.shard_memory_bytes
     limits = pod_of(render_database(database))["containers"][0]["resources"]["limits"]["memory"]
-    assert limits == f"{-(-(2 * 666666666) // 1024**2) + 256 + 64}Mi"
-    database.spec = {"memorySize": "1GB"}  # no replica, no persistence: nothing forks
+    assert limits == f"{-(-(2 * shard) // 1024**2) + 256 + 64}Mi"  # maxmemory + fork copy + replica buffer
+    database = Database(name="plain", cluster=database.cluster, spec={"memorySize": "1GB"})
+    shard = database.typed_spec.shard_memory_bytes  # no replica, no persistence: nothing forks
     limits = pod_of(render_database(database))["containers"][0]["resources"]["limits"]["memory"]
-    assert limits == f"{-(-(1000**3 + 1000**3 // 4) // 1024**2) + 64}Mi"
+    assert limits == f"{-(-(shard + shard // 4) // 1024**2) + 64}Mi"
 
 
 def test_network_policy_admits_the_namespace_and_the_databases_own_pods(objects):
@@ -285,6 +287,20 @@ def test_the_longest_names_the_validator_admits_fit_every_kubernetes_limit(objec
             assert len(f"{name}-{'h' * 10}") <= 63  # controller-revision-hash label value
             assert len(f"{name}-{manifest['spec']['replicas'] - 1}") <= 63
         assert all(len(value) <= 63 for value in manifest["metadata"]["labels"].values())
+
+
+@pytest.mark.parametrize(("memory_size", "maxmemory", "pod_request"), [
+    ("100MB", 100 * 1024**2, "100Mi"), ("100Mi", 100 * 1024**2, "100Mi"), ("1GB", 1024**3, "1Gi"),
+    ("1G", 1000**3, "954Mi"), ("500m", 500 * 1000**2, "477Mi")])
+def test_memory_size_units_reach_maxmemory_and_the_pod_request_alike(objects, memory_size, maxmemory, pod_request):
+    """Redis's MB/GB (1024-based) and Kubernetes' Mi/G mean the same bytes in redis.conf and in the pod spec."""
+    _, database = objects
+    database.spec = {**MAXIMAL_DATABASE, "memorySize": memory_size, "shardCount": 1, "replication": False}
+    manifests = render_database(database)
+    config = next(m for m in manifests if m["kind"] == "ConfigMap")["data"]
+    assert f'maxmemory "{maxmemory}"' in config["live.conf"]
+    shards = next(m for m in manifests if m["kind"] == "StatefulSet")
+    assert shards["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"]["memory"] == pod_request
 
 
 def test_a_valkey_version_renders_the_valkey_image(objects):

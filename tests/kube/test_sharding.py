@@ -78,7 +78,7 @@ def test_sharded_database_forms_a_redis_cluster_and_refuses_resharding(kube_env,
         client.close()
 
         with pytest.raises(SpecError) as refused:  # the validator refuses it up front; nothing is stored
-            update_database(database, spec={**database.spec, "shardCount": 3}, actor="test")
+            update_database(database, spec={**database.spec, "shardCount": 3, "memorySize": "300MB"}, actor="test")
         assert "online resharding" in refused.value.errors["spec.shardCount"][0]
         database.refresh_from_db()
         assert database.spec["shardCount"] == 2
@@ -89,7 +89,7 @@ def test_sharded_database_forms_a_redis_cluster_and_refuses_resharding(kube_env,
 
 def test_sharded_database_without_data_plane_is_invalid(kube_env, team):
     cluster = running_cluster(kube_env)
-    database = make_database(cluster, team, shardCount=2)
+    database = make_database(cluster, team, shardCount=2, memorySize="200MB")
     run(database)
     assert database.state == managed.INVALID
     assert "data plane" in database.status["conditions"][0]["message"]

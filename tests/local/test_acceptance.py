@@ -129,12 +129,13 @@ def test_live_memory_change_keeps_the_process(make_database):
     assert settle(database).state == "active"
     for name, run_id in before.items():
         conn = direct(database, name)
-        assert conn.config_get("maxmemory")["maxmemory"] == str(200 * 1000**2)
+        assert conn.config_get("maxmemory")["maxmemory"] == str(200 * 1024**2)  # Redis: 1mb = 1024*1024
         assert conn.config_get("maxmemory-policy")["maxmemory-policy"] == "allkeys-lru"
         assert conn.config_get("appendonly")["appendonly"] == "yes"
         assert conn.info("server")["run_id"] == run_id  # no restart
     config_files = [p.read_text() for p in local_target_files(database, "redis.conf")]
-    assert all("appendonly yes" in text and "maxmemory 200000000" in text for text in config_files)
+    # CONFIG REWRITE writes 209715200 back as "200mb": Redis's own 1mb = 1024*1024, as the validator reads it.
+    assert all("appendonly yes" in text and "maxmemory 200mb" in text for text in config_files)
 
 
 def local_target_files(database, filename):

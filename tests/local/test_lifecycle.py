@@ -170,7 +170,7 @@ def test_out_of_band_changes_are_put_back(make_database, tmp_path):
     os.kill(haproxy_pid, signal.SIGKILL)
 
     assert settle(database).state == "active"
-    assert direct(database, "shard-0-0").config_get("maxmemory")["maxmemory"] == str(100 * 1000**2)
+    assert direct(database, "shard-0-0").config_get("maxmemory")["maxmemory"] == str(100 * 1024**2)
     assert endpoint(database).ping()
     assert {"ConfigApplied", "EndpointRestarted"} <= reasons(database)
 

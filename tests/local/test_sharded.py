@@ -16,7 +16,7 @@ def cluster_client(database) -> RedisCluster:
 def test_a_sharded_database_is_a_redis_cluster_and_reshards_online_without_losing_keys(make_database):
     from databases.services import update_database
 
-    database = make_database(shardCount=2, replication=True, memorySize="200MB")
+    database = make_database(shardCount=2, replication=True, memorySize="300MB")  # 100MB per shard at 3
     client = cluster_client(database)
     for i in range(2000):
         client.set(f"user:{i}", i)

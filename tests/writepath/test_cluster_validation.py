@@ -222,7 +222,7 @@ def test_capacity_cannot_drop_below_what_databases_use(cluster, rec_spec):
     rec_spec["redisEnterpriseNodeResources"]["requests"]["memory"] = "1Gi"
     errors = errors_of(update_cluster, cluster, spec=rec_spec, actor="test")
     assert errors["spec.redisEnterpriseNodeResources"] == [
-        "capacity would be 3.2GB but the databases of cluster rec already use 6GB"]
+        "capacity would be 3GB but the databases of cluster rec already use 6GB"]
 
 
 def test_every_problem_is_reported_at_once(local_target, rec_spec):

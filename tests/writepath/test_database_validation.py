@@ -79,7 +79,7 @@ def test_all_persistence_modes(cluster, mode):
 def test_port_is_unique_in_its_cluster_and_immutable(cluster):
     first = create(cluster, {"databasePort": 12345}, name="one").obj
     errors = errors_of(create, cluster, {"databasePort": 12345}, name="two")
-    assert errors["spec.databasePort"] == ["port 12345 is already used by another database of cluster rec"]
+    assert errors["spec.databasePort"] == ["port 12345 is already used by database one of cluster rec on target local"]
     second = create(cluster, {}, name="two").obj
     assert second.spec["databasePort"] != 12345
     spec = dict(first.spec, databasePort=12346)
@@ -111,19 +111,19 @@ def test_names(cluster):
 
 
 def test_capacity_error_says_how_much_is_free(cluster):
-    # capacity: 3 nodes x 4Gi = 12.9GB
-    create(cluster, {"memorySize": "6GB", "replication": True}, name="big")
-    errors = errors_of(create, cluster, {"memorySize": "1GB", "replication": True}, name="more")
-    assert errors["spec.memorySize"] == ["needs 2GB (x2 with replication) but cluster rec has only 884.9MB free "
-                                         "of 12.9GB"]
-    assert create(cluster, {"memorySize": "800MB"}, name="fits").created
+    # capacity: 3 nodes x 4Gi = 12GB (Redis units: 1GB = 1024^3 bytes)
+    create(cluster, {"memorySize": "5GB", "replication": True}, name="big")
+    errors = errors_of(create, cluster, {"memorySize": "1.5GB", "replication": True}, name="more")
+    assert errors["spec.memorySize"] == ["needs 3GB (x2 with replication) but cluster rec has only 2GB free "
+                                         "of 12GB"]
+    assert create(cluster, {"memorySize": "1GB", "replication": True}, name="fits").created
 
 
 def test_capacity_counts_the_database_being_resized_once(cluster):
     database = create(cluster, {"memorySize": "6GB"}, name="big").obj
     assert update_database(database, spec={"memorySize": "12GB"}, actor="test").changed
     errors = errors_of(update_database, database, spec={"memorySize": "14GB"}, actor="test")
-    assert errors["spec.memorySize"] == ["needs 14GB but cluster rec has only 12.9GB free of 12.9GB"]
+    assert errors["spec.memorySize"] == ["needs 14GB but cluster rec has only 12GB free of 12GB"]
 
 
 def test_cluster_reference_must_match(cluster):
@@ -193,16 +193,16 @@ def test_stored_capacity_marks_the_newest_databases(cluster):
     from core.drivers import driver_for
     from databases.validation import stored_database_problems
 
-    old = create(cluster, {"memorySize": "4GB"}, name="old").obj
-    new = create(cluster, {"memorySize": "4GB"}, name="new").obj
+    old = create(cluster, {"memorySize": "3GB"}, name="old").obj
+    new = create(cluster, {"memorySize": "3GB"}, name="new").obj
     spec = dict(cluster.spec, nodes=1)
     type(cluster).objects.filter(pk=cluster.pk).update(spec=spec)
     old.refresh_from_db()
     new.refresh_from_db()
     driver = driver_for(cluster.target)
     assert stored_database_problems(old, driver) == []
-    assert stored_database_problems(new, driver) == ["memorySize: needs 4GB but cluster rec has only 295MB free "
-                                                     "of 4.3GB"]
+    assert stored_database_problems(new, driver) == ["memorySize: needs 3GB but cluster rec has only 1GB free "
+                                                     "of 4GB"]
 
 
 def test_reconciler_shows_invalid_when_a_stored_spec_becomes_impossible(cluster, settings):

@@ -149,7 +149,8 @@ def test_credentials_reveal_is_recorded_without_the_secret(database, member):
 
 
 def test_redis_cli_for_sharded_database_follows_redirects(cluster):
-    db = create_database(cluster=cluster, name="big", spec={"shardCount": 3}, team=None, actor="t").obj
+    db = create_database(cluster=cluster, name="big", spec={"shardCount": 3, "memorySize": "300MB"}, team=None,
+                         actor="t").obj
     assert " -c -a " in reveal_credentials(db, actor="cli").redis_cli
 
 
@@ -161,7 +162,8 @@ def test_tls_is_refused_up_front_while_no_target_implements_it(cluster):
 
 
 def test_local_target_refuses_making_a_single_shard_database_sharded_in_place(cluster):
-    db = create_database(cluster=cluster, name="grow", spec={"shardCount": 1}, team=None, actor="t").obj
+    db = create_database(cluster=cluster, name="grow", spec={"shardCount": 1, "memorySize": "300MB"}, team=None,
+                         actor="t").obj
     errors = errors_of(update_database, db, spec={**db.spec, "shardCount": 3}, actor="t")
     assert "cannot become sharded in place" in errors["spec.shardCount"][0]
     db.refresh_from_db()
