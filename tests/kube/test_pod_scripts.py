@@ -224,12 +224,13 @@ def test_the_switchover_check_refuses_a_replica_in_a_full_sync():
 def test_a_sharded_master_is_switched_over_with_cluster_failover():
     """Item 5: sentinels do not watch sharded databases; the shard's own replica takes over."""
     cluster_args = ("--cluster-enabled", "yes", "--cluster-node-timeout", "5000")
-    with populated(*cluster_args, "--cluster-port", str(free_port())) as first, \
-            populated(*cluster_args, "--cluster-port", str(free_port())) as second:
+    buses = [free_port(), free_port()]
+    with populated(*cluster_args, "--cluster-port", str(buses[0])) as first, \
+            populated(*cluster_args, "--cluster-port", str(buses[1])) as second:
         ports = [int(url.rsplit(":", 1)[1].split("/")[0]) for url in (first, second)]
         master, replica = client(ports[0]), client(ports[1])
         master.execute_command("CLUSTER", "ADDSLOTSRANGE", 0, 16383)
-        master.execute_command("CLUSTER", "MEET", "127.0.0.1", ports[1])
+        master.execute_command("CLUSTER", "MEET", "127.0.0.1", ports[1], buses[1])
         master_id = master.execute_command("CLUSTER", "MYID")
         wait_until(lambda: master_id in replica.execute_command("CLUSTER", "NODES"), what="the nodes to meet")
         replica.execute_command("CLUSTER", "REPLICATE", master_id)
