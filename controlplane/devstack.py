@@ -1,8 +1,8 @@
 """`make run`: the whole product on one machine, on its embedded defaults.
 
 Starts a Redis for the broker and channel layer, migrates, makes sure an admin login and API
-token exist (and prints them), then runs web (Daphne, ASGI), a Celery worker and Celery beat
-in the foreground. Ctrl-C stops all of it.
+token exist (and prints them), then runs web (Daphne, ASGI), a Celery worker, Celery beat and the
+Kubernetes watcher (`manage.py watch_targets`) in the foreground. Ctrl-C stops all of it.
 """
 from __future__ import annotations
 
@@ -116,6 +116,8 @@ def celery_processes(python: str, env: dict, concurrency: int) -> list[tuple[str
                                      "--concurrency", str(concurrency)], cwd=BASE_DIR, env=env)),
         ("beat", subprocess.Popen([python, "-m", "celery", "-A", "controlplane", "beat", "-l", "warning",
                                    "--schedule", str(VAR_DIR / "celerybeat-schedule")], cwd=BASE_DIR, env=env)),
+        # kubectl-made REC/REDB and out-of-band changes on Kubernetes targets (kube/crsync/watch.py)
+        ("watcher", subprocess.Popen([python, "manage.py", "watch_targets"], cwd=BASE_DIR, env=env)),
     ]
 
 

@@ -105,6 +105,14 @@ class Driver(Protocol):
         """Install what the target needs once it is added (the REC/REDB CRDs on Kubernetes), if allowed;
         notes for the user about what could not be installed."""
 
+    def take_in(self) -> list[str]:
+        """Take in what users declared on the target itself (REC/REDB custom resources made with kubectl),
+        through the services; one line per object synced. For `reconcile` without a watcher."""
+
+    def mirror(self, obj: Cluster | Database) -> None:
+        """After a reconcile (or the row's deletion), show the object where the target keeps its own copy of
+        it (the REC/REDB custom resources on Kubernetes); never raises."""
+
 
 def common_spec_problems(wanted: DatabaseSpec, target_kind: str) -> dict[str, str]:
     """What no target realises yet; each driver's `database_spec_problems` starts from this."""

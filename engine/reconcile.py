@@ -71,6 +71,7 @@ def reconcile(kind: str, pk: int, *, lock_wait: float = 30) -> Outcome:
         except Exception as exc:
             raise _internal_error(obj, generation, exc) from exc
         write_status(obj, observation, generation)
+        driver.mirror(obj)
         return Outcome(state=observation.state, settled=observation.settled)
 
 
@@ -89,6 +90,7 @@ def _reconcile_deletion(obj, driver) -> Outcome:
     if blocker:
         write_status(obj, Observation(state=obj.state or kind.statuses.initial, conditions=[
             Condition("Deleting", "True", "WaitingForDatabases", blocker)], settled=False), obj.generation)
+        driver.mirror(obj)
         return Outcome(state=obj.state, settled=False)
     try:
         done = kind.delete(driver, obj)
@@ -102,12 +104,14 @@ def _reconcile_deletion(obj, driver) -> Outcome:
         write_status(obj, Observation(state=deleting_state, conditions=[
             Condition("Deleting", "True", "RemovingObjects", "removing what this object created")],
             settled=False), obj.generation)
+        driver.mirror(obj)
         return Outcome(state=deleting_state, settled=False)
     with transaction.atomic():
         kept = "" if obj.delete_data else " (data kept)"
         record_event(obj, "Deleted", f"{obj.kind} {obj.name} removed{kept}")
         publish_status(obj, deleted=True)
         obj.delete()
+    driver.mirror(obj)  # the row is gone: the custom resource goes too
     return Outcome(state="", settled=True, gone=True)
 
 

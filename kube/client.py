@@ -64,6 +64,9 @@ KINDS: dict[str, Kind] = {k.kind: k for k in [
     Kind("NetworkPolicy", "apis/networking.k8s.io/v1", "networkpolicies"),
     Kind("StorageClass", "apis/storage.k8s.io/v1", "storageclasses", namespaced=False),
     Kind("CustomResourceDefinition", "apis/apiextensions.k8s.io/v1", "customresourcedefinitions", namespaced=False),
+    # The custom resources users write with kubectl (kube/crsync), at their storage versions.
+    Kind("RedisEnterpriseCluster", "apis/app.redislabs.com/v1", "redisenterpriseclusters"),
+    Kind("RedisEnterpriseDatabase", "apis/app.redislabs.com/v1alpha1", "redisenterprisedatabases"),
 ]}
 
 
@@ -155,8 +158,10 @@ class KubeApi:
                 time.sleep(0.05 * 2 ** attempt)
         raise AssertionError("unreachable")
 
-    def merge_patch(self, kind: str, namespace: str | None, name: str, patch: dict) -> dict:
-        return self.request("PATCH", KINDS[kind].path(namespace, name), body=patch,
+    def merge_patch(self, kind: str, namespace: str | None, name: str, patch: dict, *,
+                    subresource: str = "") -> dict:
+        path = KINDS[kind].path(namespace, name) + (f"/{subresource}" if subresource else "")
+        return self.request("PATCH", path, query=[("fieldManager", FIELD_MANAGER)], body=patch,
                             content_type="application/merge-patch+json")
 
     def delete(self, kind: str, namespace: str | None, name: str, *, orphan: bool = False) -> bool:

@@ -32,6 +32,8 @@ from .access import check_access
 from .apply import APPLIED_HASH, APPLY_ORDER, Applier
 from .client import DEFAULT_TIMEOUT, KubeApi, build_api_client
 from .crds import install_crds
+from .crsync.mirror import Mirror
+from .crsync.sync import sync_target
 from .dataplane import DataPlane, DataPlaneError
 from .live import LiveReader, named, of_kind
 from .podspec import CONFIG_HASH_ANNOTATION, MANAGED_BY, cluster_domain, content_hash
@@ -51,6 +53,7 @@ class KubernetesDriver:
         self._api: KubeApi | None = None
         self.live = LiveReader(lambda: self.api)
         self.dataplane = DataPlane(self.settings)
+        self.resources = Mirror(lambda: self.api, target)
 
     @property
     def api(self) -> KubeApi:
@@ -92,8 +95,10 @@ class KubernetesDriver:
                 return port
         raise TargetError(f"no free database port left on target {self.target.name}")
 
-    def batch(self) -> contextlib.AbstractContextManager:
-        return self.live.batch()
+    @contextlib.contextmanager
+    def batch(self):
+        with self.live.batch(), self.resources.batch():
+            yield
 
     def probe(self) -> Probe:
         report = check_access(self.api)
@@ -101,6 +106,15 @@ class KubernetesDriver:
 
     def install_definitions(self) -> list[str]:
         return install_crds(self.api)
+
+    def take_in(self) -> list[str]:
+        """Every REC/REDB custom resource and stored object of this target in step, once (kube/crsync)."""
+        return [f"{step.kind} {step.namespace}/{step.name}: {', '.join(step.actions)}"
+                for step in sync_target(self.api, self.target)]
+
+    def mirror(self, obj) -> None:
+        """The object as its REC/REDB custom resource, status included (kube/crsync)."""
+        self.resources.after_reconcile(obj)
 
     # --- clusters ----------------------------------------------------------------------------------
     def apply_cluster(self, cluster) -> Observation:

@@ -1,9 +1,10 @@
 """The Kubernetes permissions the control plane needs: one definition for `target check` and the ClusterRole.
 
-Derived from what the code does (kube/apply.py, kube/driver.py, kube/live.py, kube/rigger.py):
-server-side apply of every rendered kind (create + patch), cluster-wide lists for the periodic
-pass, deletes when pruning, pod label patches and pod deletion for rollouts, claim patches for
-volume expansion, storage class reads. Creating the quorum pods' Role also needs every permission
+Derived from what the code does (kube/apply.py, kube/driver.py, kube/live.py, kube/rigger.py,
+kube/crsync/): server-side apply of every rendered kind (create + patch), cluster-wide lists for the
+periodic pass, watches of the owned kinds and of the REC/REDB custom resources, deletes when pruning,
+pod label patches and pod deletion for rollouts, claim patches for volume expansion, storage class
+reads, and the custom resources' status subresource. Creating the quorum pods' Role also needs every permission
 that Role grants (the API server refuses to let anyone grant what it does not hold).
 `deploy/kubernetes/rbac.yaml` must equal `cluster_role_rules()`; tests/deploy checks it.
 """
@@ -16,23 +17,29 @@ from kube.render.cluster import SENTINEL_ROLE_RULES
 from .client import KINDS
 
 MANAGE = ("get", "list", "create", "patch", "delete")
+WATCHED = (*MANAGE, "watch")  # kinds the watcher follows (kube/crsync/watch.py)
 VERBS: dict[str, tuple[str, ...]] = {
     "Namespace": ("get", "create", "patch"),
     "ServiceAccount": MANAGE,
     "Role": MANAGE,
     "RoleBinding": MANAGE,
-    "Secret": MANAGE,
+    "Secret": WATCHED,
     "ConfigMap": MANAGE,
-    "Service": MANAGE,
-    "StatefulSet": MANAGE,
+    "Service": WATCHED,
+    "StatefulSet": WATCHED,
     "PodDisruptionBudget": MANAGE,
     "ResourceQuota": MANAGE,
     "Ingress": MANAGE,
     "NetworkPolicy": MANAGE,
-    "Pod": ("get", "list", "patch", "delete"),
+    "Pod": ("get", "list", "watch", "patch", "delete"),
     "PersistentVolumeClaim": ("get", "list", "patch", "delete"),
     "StorageClass": ("get", "list"),
+    "RedisEnterpriseCluster": WATCHED,
+    "RedisEnterpriseDatabase": WATCHED,
 }
+# Subresources written: the REC/REDB status.
+SUBRESOURCES: dict[str, tuple[str, ...]] = {"RedisEnterpriseCluster/status": ("patch",),
+                                            "RedisEnterpriseDatabase/status": ("patch",)}
 
 
 @dataclass(frozen=True, order=True)
@@ -53,6 +60,9 @@ def _group(kind: str) -> str:
 def required_permissions() -> list[Permission]:
     """Every (group, resource, verb) the control plane uses, cluster-wide, sorted."""
     found = {Permission(_group(kind), KINDS[kind].plural, verb) for kind, verbs in VERBS.items() for verb in verbs}
+    for path, verbs in SUBRESOURCES.items():
+        kind, sub = path.split("/")
+        found |= {Permission(_group(kind), f"{KINDS[kind].plural}/{sub}", verb) for verb in verbs}
     for rule in SENTINEL_ROLE_RULES:
         found |= {Permission(group, resource, verb) for group in rule["apiGroups"]
                   for resource in rule["resources"] for verb in rule["verbs"]}

@@ -159,6 +159,12 @@ class LocalDriver:
     def install_definitions(self) -> list[str]:
         return []  # nothing to install on this machine
 
+    def take_in(self) -> list[str]:
+        return []  # nothing is declared on this machine but through the control plane
+
+    def mirror(self, obj) -> None:
+        return None  # this machine keeps no copy of specs
+
     # -- clusters ---------------------------------------------------------------------------
     def apply_cluster(self, cluster) -> Observation:
         spec = cluster.typed_spec

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-CONTROLPLANE_SERVICES = {"web", "worker", "beat"}
+CONTROLPLANE_SERVICES = {"web", "worker", "beat", "watcher"}
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +26,7 @@ def command_of(service: dict) -> list[str]:
     return shlex.split(command) if isinstance(command, str) else list(command)
 
 
-def test_the_stack_has_its_five_services(compose):
+def test_the_stack_has_its_six_services(compose):
     assert set(compose["services"]) == {"postgres", "redis"} | CONTROLPLANE_SERVICES
     for name in CONTROLPLANE_SERVICES:
         service = compose["services"][name]

@@ -48,8 +48,8 @@ def test_the_committed_files_are_what_the_script_generates():
 
 def test_it_holds_web_worker_beat_redis_postgres_and_rbac(bundle):
     kinds = sorted(f"{doc['kind']}/{doc['metadata']['name']}" for doc in bundle)
-    for expected in ("Deployment/web", "Deployment/worker", "Deployment/beat", "Deployment/redis",
-                     "StatefulSet/postgres", "Service/web", "Service/redis", "Service/postgres",
+    for expected in ("Deployment/web", "Deployment/worker", "Deployment/beat", "Deployment/watcher",
+                     "Deployment/redis", "StatefulSet/postgres", "Service/web", "Service/redis", "Service/postgres",
                      "ServiceAccount/redis-controlplane", "ClusterRole/redis-controlplane",
                      "ClusterRoleBinding/redis-controlplane", "Namespace/redis-controlplane"):
         assert expected in kinds
@@ -65,7 +65,7 @@ def test_every_object_validates_strictly_against_kubernetes_1_30(bundle):
 
 def test_every_pod_meets_pod_security_restricted(bundle):
     specs = pod_specs(bundle)
-    assert set(specs) == {"web", "worker", "beat", "redis", "postgres"}
+    assert set(specs) == {"web", "worker", "beat", "watcher", "redis", "postgres"}
     for name, spec in specs.items():
         pod = spec.get("securityContext") or {}
         assert not spec.get("hostNetwork") and not spec.get("hostPID") and not spec.get("hostIPC"), name
@@ -94,7 +94,7 @@ def test_the_cluster_role_is_exactly_the_one_permissions_definition(bundle):
     assert binding["subjects"] == [{"kind": "ServiceAccount", "name": account["metadata"]["name"],
                                     "namespace": account["metadata"]["namespace"]}]
     specs = pod_specs(bundle)
-    for name in ("web", "worker"):  # the processes that talk to Kubernetes
+    for name in ("web", "worker", "watcher"):  # the processes that talk to Kubernetes
         assert specs[name]["serviceAccountName"] == account["metadata"]["name"]
         assert specs[name]["automountServiceAccountToken"] is True
     for name in ("beat", "redis", "postgres"):
@@ -121,6 +121,6 @@ def test_the_control_plane_image_is_configurable(bundle):
     kustomization = yaml.safe_load((ROOT / "deploy" / "kubernetes" / "kustomization.yaml").read_text())
     (entry,) = [i for i in kustomization["images"] if i["name"] == "redis-controlplane"]
     wanted = f"{entry['newName']}:{entry['newTag']}"
-    for name in ("web", "worker", "beat"):
+    for name in ("web", "worker", "beat", "watcher"):
         spec = pod_specs(bundle)[name]
         assert {c["image"] for c in spec.get("initContainers", []) + spec["containers"]} == {wanted}

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from core import drivers
 from databases.services import upgrade_database
-from targets import drivers, managed
+from targets import managed
 from tests.kube.test_lifecycle import active_database, run, running_cluster
 
 pytestmark = pytest.mark.django_db(transaction=True)

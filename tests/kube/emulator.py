@@ -50,6 +50,7 @@ import yaml
 from . import emulator_admission as admission
 from . import emulator_discovery as discovery
 from .emulator_api import KIND_TO_RESOURCE, RESOURCES, ApiError, api_version, group_version, qualified
+from .emulator_crds import serve_stored_definitions
 from .emulator_defaults import apply_defaults, pod_name_causes, validate
 from .emulator_patch import json_patch, merge_patch, strategic_merge_patch
 from .emulator_schema import kind_schema, prune_unknown
@@ -502,6 +503,7 @@ class KubernetesApiEmulator:
             return
         request = Request(method, parts.path, parse_qs(parts.query), raw, http.headers.get("Content-Type", ""),
                           http.headers.get("Accept", ""), http.headers.get("User-Agent", ""))
+        serve_stored_definitions(self.store)
         if method == "GET" and request.param("watch") in ("true", "1"):
             self._watch(http, request)
             return

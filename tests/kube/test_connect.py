@@ -44,7 +44,7 @@ def test_add_and_check_name_exactly_the_missing_permissions(kubeconfig_file, kub
     out = target("add", "prod", "--kubeconfig", str(kubeconfig_file))
     missing = [line.strip() for line in out.splitlines() if line.startswith("  ")]
     assert missing == ["create secrets", "delete secrets", "get secrets", "list secrets", "patch secrets",
-                       "delete statefulsets.apps"]
+                       "watch secrets", "delete statefulsets.apps"]
     kube_emulator.denied.clear()
     assert "all permissions" in target("check", "prod")
     assert Target.objects.get(name="prod").missing_permissions == []

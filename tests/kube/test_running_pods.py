@@ -272,7 +272,7 @@ def test_a_replica_still_in_full_sync_is_not_promoted_by_an_upgrade(kube_env, li
 def test_a_sharded_database_forms_one_redis_cluster_across_pods(kube_env, live_kube, team):
     cluster = make_cluster(kube_env, namespace=NAMESPACE)
     converge(cluster, lambda c: c.state == managed.RUNNING)
-    database = make_database(cluster, team, shardCount=3, replication=False)
+    database = make_database(cluster, team, shardCount=3, replication=False, memorySize="300MB")
     converge(database, lambda d: d.state == managed.DB_ACTIVE)
     namespace = client_pod(kube_env, live_kube)
     # A cluster client in another namespace starts at any pod's name and follows MOVED to the others.

@@ -9,7 +9,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from targets import drivers
+from core import drivers
 from timeline.models import Event
 
 from .conftest import settle

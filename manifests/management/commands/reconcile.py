@@ -2,17 +2,20 @@
 
 Without NAME, every object (clusters first). With --wait, reconcile them in rounds until every object
 settles (a cluster being deleted waits for its databases, so no object waits alone), and fail if one
-does not within the timeout.
+does not within the timeout. First, what users declared on the targets themselves (REC/REDB custom
+resources made with kubectl on Kubernetes targets) is taken in, so no watcher is needed.
 """
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
 from core import kinds as registry
+from core.drivers import driver_for
 from core.errors import InternalError, TargetError
 from core.locks import LockBusy
 from engine.reconcile import Outcome, reconcile, reconcile_all_until_settled
 from manifests.management.lookup import parse_kind, queryset
+from targets.models import Target
 
 
 class Command(BaseCommand):
@@ -27,6 +30,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, name: str | None, kind: str | None, cluster: str | None, wait: bool, timeout: float,
                **options):
+        self._take_in()
         wanted = [registry.get(parse_kind(kind))] if kind else registry.all_kinds()
         if cluster:  # only kinds that live on a cluster
             wanted = [k for k in wanted if k.parent]
@@ -51,6 +55,14 @@ class Command(BaseCommand):
                 unsettled.append(label)
         if wait and unsettled:
             raise CommandError(f"not settled within {timeout:g}s: {', '.join(unsettled)}")
+
+    def _take_in(self) -> None:
+        for target in Target.objects.all():
+            try:
+                for line in driver_for(target).take_in():
+                    self.stdout.write(f"target {target.name}: {line}")
+            except TargetError as exc:
+                self.stderr.write(f"target {target.name}: custom resources not read: {exc}")
 
     @staticmethod
     def _deleted_children_of(work: list[tuple[str, int, str]]) -> list[tuple[str, int, str]]:

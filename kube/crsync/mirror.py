@@ -1,0 +1,64 @@
+"""The outbound half of the sync, run by the reconciler after every reconcile of an object.
+
+What an object became through the API, the dashboard or `manage.py apply` is written as its
+custom resource, and every status change reaches the custom resource's status subresource, without
+waiting for the watcher. Inside a periodic pass the custom resources are listed once per kind.
+A target without the CRDs (installing them needs a permission the control plane may lack) is left
+alone for a while instead of costing a failed call per reconcile.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Iterator
+
+from core.errors import TargetError
+
+from ..client import KubeApi, NotFound
+from .resources import RESOURCE_KINDS
+from .sync import sync_resource
+
+log = logging.getLogger(__name__)
+RETRY_MISSING_DEFINITIONS = 300.0
+
+
+class Mirror:
+    def __init__(self, api: Callable[[], KubeApi], target):
+        self._api = api
+        self.target = target
+        self._snapshot: dict[str, dict[tuple[str, str], dict]] | None = None
+        self._unavailable_until = 0.0
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        self._snapshot = {}
+        try:
+            yield
+        finally:
+            self._snapshot = None
+
+    def after_reconcile(self, obj) -> None:
+        """Write `obj` (or, once its row is deleted, the end of its custom resource) to the target. Never raises:
+        the reconcile already did its work; the next one or the watcher catches up."""
+        if time.monotonic() < self._unavailable_until:
+            return
+        rkind = RESOURCE_KINDS[obj.kind]
+        try:
+            resource = self._read(rkind, obj.namespace, obj.name)
+            sync_resource(self._api(), self.target, rkind, obj.namespace, obj.name, resource=resource,
+                          inbound=False, read=False)
+        except NotFound as exc:
+            self._unavailable_until = time.monotonic() + RETRY_MISSING_DEFINITIONS
+            log.info("target %s does not serve %s custom resources (%s); not written for %.0f s",
+                     self.target.name, rkind.custom.kind, exc, RETRY_MISSING_DEFINITIONS)
+        except TargetError as exc:
+            log.warning("writing the %s of %s %s failed: %s", rkind.custom.kind, obj.kind, obj.name, exc)
+
+    def _read(self, rkind, namespace: str, name: str) -> dict | None:
+        if self._snapshot is None:
+            return self._api().get(rkind.client_kind, namespace, name)
+        if rkind.kind not in self._snapshot:
+            self._snapshot[rkind.kind] = {(r["metadata"]["namespace"], r["metadata"]["name"]): r
+                                          for r in self._api().list(rkind.client_kind)}
+        return self._snapshot[rkind.kind].get((namespace, name))
