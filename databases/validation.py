@@ -18,7 +18,6 @@ from core.validation import (
     FieldSet,
     Problems,
     check_fields,
-    dns_label_problem,
     dns_subdomain_problem,
     downgrade_problem,
     expect_bool,
@@ -27,6 +26,7 @@ from core.validation import (
     expect_mapping,
     expect_memory,
     expect_string,
+    object_name_problem,
     version_problem,
 )
 from operatorapi.redb import REDB_SPEC
@@ -103,7 +103,7 @@ def stored_database_problems(database, driver) -> list[str]:
 def _check_identity(problems: Problems, *, cluster, name: str) -> None:
     from .models import Database
 
-    problem = dns_label_problem(name)
+    problem = object_name_problem(name)
     if problem:
         problems.add("name", problem)
     elif name in (cluster.name, f"{cluster.name}-ui"):

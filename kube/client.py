@@ -63,6 +63,7 @@ KINDS: dict[str, Kind] = {k.kind: k for k in [
     Kind("Role", "apis/rbac.authorization.k8s.io/v1", "roles"),
     Kind("RoleBinding", "apis/rbac.authorization.k8s.io/v1", "rolebindings"),
     Kind("Ingress", "apis/networking.k8s.io/v1", "ingresses"),
+    Kind("NetworkPolicy", "apis/networking.k8s.io/v1", "networkpolicies"),
     Kind("StorageClass", "apis/storage.k8s.io/v1", "storageclasses", namespaced=False),
     Kind("CustomResourceDefinition", "apis/apiextensions.k8s.io/v1", "customresourcedefinitions", namespaced=False),
     # The custom resources users write with kubectl (kube/crsync), at their storage versions.

@@ -98,6 +98,9 @@ def test_full_replace_keeps_assigned_port_secret_and_version(cluster):
 
 def test_names(cluster):
     assert "DNS-1123 label" in errors_of(create, cluster, {}, name="Cache")["name"][0]
+    # 53 characters would render a StatefulSet whose pods' revision label exceeds 63 characters.
+    assert "at most 52 characters" in errors_of(create, cluster, {}, name="c" * 53)["name"][0]
+    assert not Database.objects.filter(name="c" * 53).exists()
     assert errors_of(create, cluster, {}, name="rec")["name"] == [
         "rec is taken by a service of cluster rec; choose another name"]
     create(cluster, {})
