@@ -76,7 +76,7 @@ REDB_SPEC = Field('spec', OBJECT, 'RedisEnterpriseDatabaseSpec defines the desir
         Field('name', STRING, 'The name of the module, e.g. "search" or "ReJSON".'),
         Field('version', STRING, "The semantic version of the module, e.g. '1.6.12'."),
     )),
-    Field('ossCluster', BOOLEAN, 'Enables OSS cluster mode for this database.'),
+    Field('ossCluster', BOOLEAN, 'Enables OSS cluster mode for this database.', USED),
     Field('ossClusterSettings', OBJECT, 'Additional OSS cluster mode settings.', fields=(
         Field('enableExternalAccess', BOOLEAN, 'Toggles whether this database supports external access in OSS cluster mode.'),
     )),
