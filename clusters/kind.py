@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from core import kinds
+from operatorapi.schema import GROUP, REC
 from targets.managed import CLUSTER_STATUSES
 
 from . import services
@@ -23,15 +24,17 @@ def deletion_blocker(cluster: Cluster) -> str:
 
 CLUSTER = kinds.Kind(
     name="cluster",
-    api_kind="RedisEnterpriseCluster",
-    short_name="REC",
-    api_versions=("app.redislabs.com/v1", "app.redislabs.com/v1alpha1"),
+    api_kind=REC.kind,
+    short_name=REC.short_name.upper(),
+    api_versions=tuple(f"{GROUP}/{version}" for version in REC.versions),
     model=Cluster,
     statuses=CLUSTER_STATUSES,
     stored_problems=stored_cluster_problems,
+    update=services.update_cluster,
     upgrade=services.upgrade_cluster,
     request_deletion=services.delete_cluster,
     summary=summary,
     target_field="target",
+    namespace_field="namespace",
     deletion_blocker=deletion_blocker,
 )

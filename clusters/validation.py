@@ -26,6 +26,7 @@ from core.validation import (
     expect_memory,
     expect_string,
     expect_string_map,
+    object_name_problem,
     version_problem,
 )
 from operatorapi.images import is_enterprise_version
@@ -81,7 +82,7 @@ def stored_cluster_problems(cluster, driver) -> list[str]:
 def _check_identity(problems: Problems, *, name: str, namespace: str, target: Target) -> None:
     from .models import Cluster
 
-    problem = dns_label_problem(name)
+    problem = object_name_problem(name)
     if problem:
         problems.add("name", problem)
     elif Cluster.objects.filter(name=name).exists():

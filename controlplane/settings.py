@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "timeline",
     "clusters",
     "databases",
+    "backups",
     "localtarget",
     "metrics",
     "kube",
@@ -212,11 +213,21 @@ CELERY_BEAT_SCHEDULE = {
     },
     # The services rigger of kubernetes targets: database Services follow a sentinel failover within seconds.
     "follow-masters": {"task": "kube.tasks.follow_masters", "schedule": timedelta(seconds=2)},
+    # Periodic backups (REDB spec.backup.interval): the planner decides which are due at each pass.
+    "backups-due": {
+        "task": "backups.tasks.run_due_backups",
+        "schedule": timedelta(seconds=int(os.environ.get("CONTROLPLANE_RESYNC_SECONDS", "30"))),
+    },
     # Chart points and alerts of every database (metrics/sampler.py).
     "sample-databases": {"task": "metrics.tasks.sample_databases",
                          "schedule": timedelta(seconds=int(os.environ.get("CONTROLPLANE_SAMPLE_SECONDS", "15")))},
 }
 
+# How many backups each location keeps per database (docs/backups.md).
+CONTROLPLANE_BACKUP_RETAIN = int(os.environ.get("CONTROLPLANE_BACKUP_RETAIN", "7"))
+# Folders a REDB's spec.backup.mount.path may be in (colon-separated; default var/backups).
+CONTROLPLANE_BACKUP_MOUNT_ROOTS = [Path(p) for p in os.environ.get("CONTROLPLANE_BACKUP_MOUNT_ROOTS", "").split(":")
+                                   if p] or [VAR_DIR / "backups"]
 # Seconds between two samples of a database (charts keep an hour of them: 3600 / this, at most 720 points).
 CONTROLPLANE_SAMPLE_SECONDS = max(5, min(300, int(os.environ.get("CONTROLPLANE_SAMPLE_SECONDS", "15"))))
 # A bearer token that may read /metrics without being a user (empty: only staff tokens and sessions may).

@@ -56,10 +56,12 @@ class Kind:
     model: type
     statuses: StatusSet
     stored_problems: Callable[[Any, Any], list[str]]  # (object, driver) -> why the stored spec is not realisable
+    update: Callable[..., Any]  # the service: (obj, *, spec, actor, expected_generation, name, metadata) -> WriteResult
     upgrade: Callable[..., Any]  # the service: (obj, *, version, actor, expected_generation) -> WriteResult
     request_deletion: Callable[..., None]  # the service: (obj, *, actor, delete_data)
     summary: Callable[[Any], dict]  # spec fields dashboards show (no secrets)
     target_field: str  # the lookup from an object to its Target ("target", "cluster__target")
+    namespace_field: str  # the lookup from an object to its Kubernetes namespace ("namespace", "cluster__namespace")
     team_scoped: bool = False  # True: only the owning team (and staff) see objects of this kind
     parent: str | None = None  # the foreign key naming the object this one lives on ("cluster")
     # Called before the driver applies: an Observation to report instead (e.g. waiting for the parent).
@@ -67,6 +69,8 @@ class Kind:
     # Called before deletion: why the object cannot go yet (e.g. databases still present), or "".
     deletion_blocker: Callable[[Any], str] | None = None
     may_manage: Callable[[Any, Any], bool] = field(default=lambda user, obj: bool(user.is_staff))
+    # Fields the custom resource's status carries besides the stored status (e.g. the REDB's secret name).
+    resource_status: Callable[[Any], dict] = field(default=lambda obj: {})
 
     @property
     def plural(self) -> str:
@@ -85,6 +89,14 @@ class Kind:
     def queryset(self):
         """Every object of the kind with its target and team joined in (what every page and pass reads)."""
         return self.model.objects.select_related(self.target_field, "team")
+
+    def on_target(self, target):
+        """The kind's objects on `target`."""
+        return self.queryset().filter(**{self.target_field: target})
+
+    def find(self, target, namespace: str, name: str):
+        """The object Kubernetes names `namespace/name` on `target`, or None."""
+        return self.on_target(target).filter(**{self.namespace_field: namespace, "name": name}).first()
 
     def apply(self, driver, obj):
         return getattr(driver, f"apply_{self.name}")(obj)

@@ -19,6 +19,9 @@ from .engines import describe, engine_of, version_key
 from .quantity import QuantityError, parse_memory
 
 DNS_LABEL_MAX = 63
+# A cluster or database name becomes a StatefulSet name; its pods carry the label
+# `controller-revision-hash: <name>-<10 characters>`, and label values stop at 63.
+OBJECT_NAME_MAX = DNS_LABEL_MAX - 11
 DNS_SUBDOMAIN_MAX = 253
 # Free-text fields (storage class, labels, versions ...) are short in every real spec.
 STRING_MAX = 253
@@ -146,6 +149,16 @@ def dns_label_problem(value: object, *, what: str = "name") -> str | None:
         return ("must be a DNS-1123 label: lowercase letters, digits and '-', starting and ending "
                 "with a letter or digit")
     return None
+
+
+def object_name_problem(value: object) -> str | None:
+    """Why `value` cannot name a cluster or database (a DNS-1123 label short enough for every object
+    Kubernetes derives from it), or None."""
+    problem = dns_label_problem(value)
+    if problem is None and len(value) > OBJECT_NAME_MAX:
+        problem = (f"must be at most {OBJECT_NAME_MAX} characters (it has {len(value)}): Kubernetes derives "
+                   "longer names and labels from it")
+    return problem
 
 
 def dns_subdomain_problem(value: object) -> str | None:

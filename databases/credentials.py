@@ -22,7 +22,7 @@ class Credentials:
 def redis_cli_command(info: ConnectionInfo, password: str, spec: DatabaseSpec) -> str:
     """A copy-and-paste `redis-cli` line: cluster mode for sharded databases, TLS when it is on."""
     parts = ["redis-cli", "-h", info.host, "-p", str(info.port)]
-    if spec.shard_count > 1:
+    if spec.is_cluster:
         parts.append("-c")
     parts += ["-a", password, "--no-auth-warning"]
     return " ".join(shlex.quote(part) for part in parts)

@@ -4,6 +4,7 @@ from __future__ import annotations
 from accounts.permissions import is_owner_or_staff
 from core import kinds
 from core.drivers import Condition, Observation
+from operatorapi.schema import GROUP, REDB
 from targets import managed
 
 from . import services
@@ -20,6 +21,11 @@ def summary(database: Database) -> dict:
         "persistence": spec.persistence, "evictionPolicy": spec.eviction_policy,
         "databasePort": spec.port, "redisVersion": spec.redis_version,
     }
+
+
+def resource_status(database: Database) -> dict:
+    """The REDB status field naming the Secret that holds the database's password (the operator's field)."""
+    return {"databaseSecretName": database.typed_spec.secret_name}
 
 
 def wait_for_cluster(database: Database) -> Observation | None:
@@ -39,18 +45,21 @@ def wait_for_cluster(database: Database) -> Observation | None:
 
 DATABASE = kinds.Kind(
     name="database",
-    api_kind="RedisEnterpriseDatabase",
-    short_name="REDB",
-    api_versions=("app.redislabs.com/v1alpha1",),
+    api_kind=REDB.kind,
+    short_name=REDB.short_name.upper(),
+    api_versions=tuple(f"{GROUP}/{version}" for version in REDB.versions),
     model=Database,
     statuses=managed.DATABASE_STATUSES,
     stored_problems=stored_database_problems,
+    update=services.update_database,
     upgrade=services.upgrade_database,
     request_deletion=services.delete_database,
     summary=summary,
     target_field="cluster__target",
+    namespace_field="cluster__namespace",
     team_scoped=True,
     parent="cluster",
     precondition=wait_for_cluster,
     may_manage=is_owner_or_staff,
+    resource_status=resource_status,
 )

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import copy
 
+from django.conf import settings
+
 from clusters.capacity import capacity_problem, database_footprints
 from core.drivers import driver_for
 from core.engines import default_version
@@ -18,7 +20,6 @@ from core.validation import (
     FieldSet,
     Problems,
     check_fields,
-    dns_label_problem,
     dns_subdomain_problem,
     downgrade_problem,
     expect_bool,
@@ -28,6 +29,7 @@ from core.validation import (
     expect_memory,
     expect_string,
     unknown_field_message,
+    object_name_problem,
     version_problem,
 )
 from operatorapi.redb import REDB_SPEC
@@ -44,6 +46,8 @@ from targets.modules import CATALOG as MODULE_CATALOG
 from targets.modules import names_of
 from targets.shape import check_defined
 
+from .backup_spec import check_backup
+
 # Every field the Redis Enterprise operator defines is known (operatorapi/redb.py says which are used here).
 SPEC_FIELDS = FieldSet.defined(REDB_SPEC)
 ALERT_FIELDS = FieldSet.defined(REDB_SPEC["alertSettings"])
@@ -52,7 +56,7 @@ MODULE_FIELDS = FieldSet.of(REDB_SPEC["modulesList"].names())  # name is acted o
 DEFAULTS = {"memorySize": "100MB", "shardCount": 1, "replication": False, "persistence": "disabled",
             "evictionPolicy": DEFAULT_EVICTION_POLICY, "tlsMode": "disabled"}
 # Fields that, once assigned, keep their value when a full replace leaves them out.
-ASSIGNED_ONCE = ("databasePort", "databaseSecretName", "redisVersion")
+ASSIGNED_ONCE = ("databasePort", "databaseSecretName", "redisVersion", "ossCluster")
 MAX_PORT = 65535
 DEFAULT_MEMORY_BYTES = parse_memory(DEFAULTS["memorySize"])
 
@@ -76,6 +80,8 @@ def validate_database(spec: object, *, cluster, name: str, current=None) -> Chec
     check_defined(problems, spec, REDB_SPEC, "spec")  # the operator's rules, on writes only
     if current is not None:
         _check_transition(problems, spec, current)
+        if not problems.has("spec.shardCount"):
+            _check_running_reshard(problems, spec, current)
     if not problems.has("spec"):
         _check_target_supports(problems, spec, driver=driver, name=name, current=current)
     if not problems.has("spec"):
@@ -103,7 +109,7 @@ def stored_database_problems(database, driver) -> list[str]:
 def _check_identity(problems: Problems, *, cluster, name: str) -> None:
     from .models import Database
 
-    problem = dns_label_problem(name)
+    problem = object_name_problem(name)
     if problem:
         problems.add("name", problem)
     elif name in (cluster.name, f"{cluster.name}-ui"):
@@ -156,6 +162,7 @@ def _check_spec(problems: Problems, spec: dict, *, cluster, versions: list[str])
                                         "shards")
     expect_bool(problems, spec.get("replication"), "spec.replication")
     _check_alert_settings(problems, spec.get("alertSettings"))
+    expect_bool(problems, spec.get("ossCluster"), "spec.ossCluster")
     expect_string(problems, spec.get("persistence"), "spec.persistence", choices=PERSISTENCE_MODES)
     expect_string(problems, spec.get("evictionPolicy"), "spec.evictionPolicy", choices=EVICTION_POLICIES)
     expect_int(problems, spec.get("databasePort"), "spec.databasePort", minimum=1, maximum=MAX_PORT)
@@ -171,6 +178,8 @@ def _check_spec(problems: Problems, spec: dict, *, cluster, versions: list[str])
         problems.add("spec.redisVersion", problem)
     expect_string(problems, spec.get("tlsMode"), "spec.tlsMode", choices=TLS_MODES)
     _check_modules(problems, spec.get("modulesList"))
+    check_backup(problems, spec.get("backup"), target_kind=cluster.target.kind,
+                 mount_roots=[str(root) for root in settings.CONTROLPLANE_BACKUP_MOUNT_ROOTS])
     reference = expect_mapping(problems, spec.get("redisEnterpriseCluster"), "spec.redisEnterpriseCluster")
     if reference is not None:
         check_fields(problems, reference, CLUSTER_REF_FIELDS, "spec.redisEnterpriseCluster")
@@ -218,6 +227,10 @@ def _check_target_supports(problems: Problems, spec: dict, *, driver, name: str,
 def _check_transition(problems: Problems, spec: dict, current) -> None:
     """Rules about changing a stored spec."""
     port, stored_port = spec.get("databasePort"), current.spec.get("databasePort")
+    oss, stored_oss = spec.get("ossCluster"), current.spec.get("ossCluster") is True
+    if isinstance(oss, bool) and oss != stored_oss:
+        problems.add("spec.ossCluster", f"cannot change once the database exists (it is {str(stored_oss).lower()}): "
+                     "clients of a Redis Cluster speak another protocol; create a new database instead")
     if port is not None and stored_port is not None and port != stored_port:
         problems.add("spec.databasePort", f"cannot change once set (it is {stored_port})")
     version = spec.get("redisVersion")
@@ -230,6 +243,16 @@ def _check_transition(problems: Problems, spec: dict, current) -> None:
             problems.add("spec.modulesList", f"cannot change once the database exists (it is [{', '.join(before)}]): "
                          "modules load when the server starts and data of a module's types cannot be read without "
                          "it; create a new database with the modules you need")
+
+
+def _check_running_reshard(problems: Problems, spec: dict, current) -> None:
+    """Writes only: one reshard at a time (`status.resharding` shows slots left to move while one runs)."""
+    running = current.status.get("resharding") if current.status else None
+    shards, before = spec.get("shardCount") or 1, current.spec.get("shardCount") or 1
+    if shards != before and isinstance(running, dict) and running.get("slotsMoved", 0) < running.get("slotsTotal", 0):
+        problems.add("spec.shardCount", f"a reshard to {running.get('shards')} shards is still running "
+                     f"({running.get('slotsMoved', 0)} of {running.get('slotsTotal')} slots moved); change "
+                     "shardCount again once it has finished")
 
 
 def _taken_ports(cluster, *, exclude_pk: int | None) -> dict[int, str]:

@@ -21,6 +21,9 @@ class Node:
     flags: set[str]
     master_id: str
     slots: list[int] = field(default_factory=list)
+    # Open slots as this node itself reports them (only on its own `myself` line): slot -> peer node id.
+    migrating: dict[int, str] = field(default_factory=dict)
+    importing: dict[int, str] = field(default_factory=dict)
 
     @property
     def is_master(self) -> bool:
@@ -36,7 +39,7 @@ class Node:
 
 
 def parse_nodes(text: object) -> list[Node]:
-    """`CLUSTER NODES` output -> nodes (slot ranges expanded; migrating/importing markers ignored)."""
+    """`CLUSTER NODES` output -> nodes (slot ranges expanded; `[slot->-id]`/`[slot-<-id]` markers kept apart)."""
     nodes = []
     for line in str(text).strip().splitlines():
         parts = line.split()
@@ -44,15 +47,28 @@ def parse_nodes(text: object) -> list[Node]:
             continue
         address = parts[1].split("@")[0]
         host, _, port = address.rpartition(":")
-        slots = []
+        slots: list[int] = []
+        migrating: dict[int, str] = {}
+        importing: dict[int, str] = {}
         for item in parts[8:]:
             if item.startswith("["):
+                slot, arrow, peer = _marker(item)
+                (migrating if arrow == "->-" else importing)[slot] = peer
                 continue
             first, _, last = item.partition("-")
             slots.extend(range(int(first), int(last or first) + 1))
         nodes.append(Node(id=parts[0], host=host.split(",")[0], port=int(port or 0), flags=set(parts[2].split(",")),
-                          master_id=parts[3] if parts[3] != "-" else "", slots=slots))
+                          master_id=parts[3] if parts[3] != "-" else "", slots=slots,
+                          migrating=migrating, importing=importing))
     return nodes
+
+
+def _marker(item: str) -> tuple[int, str, str]:
+    """`[93->-<id>]` (migrating to id) or `[93-<-<id>]` (importing from id) -> (93, arrow, id)."""
+    body = item.strip("[]")
+    arrow = "->-" if "->-" in body else "-<-"
+    slot, _, peer = body.partition(arrow)
+    return int(slot), arrow, peer
 
 
 def myself(nodes: list[Node]) -> Node | None:

@@ -47,7 +47,13 @@ def summarize(payload: dict) -> dict:
 
 def _fraction(status: dict, spec: dict) -> tuple[int | None, int | None, str]:
     """How far a rolling operation got, as (done, total): pods ready ("nodes"/"shards": "2/3", Kubernetes)
-    or processes already on the desired version (per-process "version", local target)."""
+    or processes already on the desired version (per-process "version", local target), or slots moved
+    while a sharded database reshards ("resharding")."""
+    resharding = status.get("resharding")
+    if isinstance(resharding, dict) and resharding.get("slotsTotal"):
+        return (int(resharding.get("slotsMoved") or 0), int(resharding["slotsTotal"]),
+                f"slots moved ({int(resharding.get('keysMoved') or 0):,} of "
+                f"{int(resharding.get('keysTotal') or 0):,} keys) to reach {resharding.get('shards')} shards")
     for key in ("shards", "nodes"):
         match = _FRACTION.match(str(status.get(key) or ""))
         if match and match.group(1) != match.group(2):

@@ -21,6 +21,8 @@ from kubernetes import config as k8s_config
 from kubernetes.client.exceptions import ApiException
 
 from core.errors import TargetError
+from operatorapi.schema import GROUP
+from operatorapi.schema import KINDS as CUSTOM_KINDS
 
 FIELD_MANAGER = "redis-controlplane"
 DEFAULT_TIMEOUT = 10.0
@@ -61,11 +63,11 @@ KINDS: dict[str, Kind] = {k.kind: k for k in [
     Kind("Role", "apis/rbac.authorization.k8s.io/v1", "roles"),
     Kind("RoleBinding", "apis/rbac.authorization.k8s.io/v1", "rolebindings"),
     Kind("Ingress", "apis/networking.k8s.io/v1", "ingresses"),
+    Kind("NetworkPolicy", "apis/networking.k8s.io/v1", "networkpolicies"),
     Kind("StorageClass", "apis/storage.k8s.io/v1", "storageclasses", namespaced=False),
     Kind("CustomResourceDefinition", "apis/apiextensions.k8s.io/v1", "customresourcedefinitions", namespaced=False),
     # The custom resources users write with kubectl (kube/crsync), at their storage versions.
-    Kind("RedisEnterpriseCluster", "apis/app.redislabs.com/v1", "redisenterpriseclusters"),
-    Kind("RedisEnterpriseDatabase", "apis/app.redislabs.com/v1alpha1", "redisenterprisedatabases"),
+    *(Kind(custom.kind, f"apis/{GROUP}/{custom.versions[0]}", custom.plural) for custom in CUSTOM_KINDS),
 ]}
 
 

@@ -16,6 +16,7 @@ services rigger last saw (pod 0 at bootstrap).
 """
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import socket
 
@@ -25,11 +26,19 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from dataplane import formation
 from dataplane.cluster import Node, myself, parse_info, parse_nodes, settled
+from dataplane.replication import parse_info as parse_replication_info
+from dataplane.replication import promotion_problem
 from dataplane.sentinel import monitor as sentinel_monitor
-from dataplane.slots import even_ranges
 from kube.render.cluster import SENTINEL_PORT, sentinel_hosts
-from kube.render.database import CLUSTER_BUS_PORT, REDIS_PORT
+from kube.render.database import CLUSTER_BUS_PORT, REDIS_PORT, sentinel_user
+from kube.render.inputs import ClusterInputs
+
+# What a database's pods may ask the sentinels: who the master is and which replicas they know.
+# Not FAILOVER, not other commands.
+SENTINEL_POD_RULES = ("on", "resetchannels", "-@all", "+ping", "+sentinel|get-master-addr-by-name",
+                      "+sentinel|replicas")
 
 DOWN_AFTER_MS = 5000
 FAILOVER_TIMEOUT_MS = 30000
@@ -86,7 +95,7 @@ class DataPlane:
 
     def _sentinels(self, cluster):
         """A client per quorum member whose name resolves (one that does not counts as not answering)."""
-        for host in sentinel_hosts(cluster):
+        for host in sentinel_hosts(ClusterInputs.of(cluster)):
             try:
                 yield host, self._connect(host, SENTINEL_PORT, cluster.admin_password)
             except redis.ConnectionError:
@@ -122,11 +131,12 @@ class DataPlane:
     def monitor(self, database, master_host: str) -> int:
         """Register the database with every sentinel that does not watch it yet; returns how many did it now."""
         cluster = database.cluster
-        quorum = len(sentinel_hosts(cluster)) // 2 + 1
+        quorum = cluster.typed_spec.nodes // 2 + 1
         registered = 0
         host, port = self.registered_address(master_host, REDIS_PORT)
         for _, sentinel in self._sentinels(cluster):
             try:
+                self._grant_pod_user(sentinel, database)
                 registered += sentinel_monitor(sentinel, database.name, host, port, quorum=quorum,
                                                password=database.password, down_after_ms=DOWN_AFTER_MS,
                                                failover_timeout_ms=FAILOVER_TIMEOUT_MS)
@@ -135,6 +145,87 @@ class DataPlane:
             finally:
                 sentinel.close()
         return registered
+
+    @staticmethod
+    def _grant_pod_user(sentinel: redis.Redis, database) -> None:
+        """The database's own sentinel user (password: the database's), so its pods need no cluster password."""
+        user = sentinel_user(database)
+        if sentinel.execute_command("ACL", "GETUSER", user) is None:
+            sentinel.execute_command("ACL", "SETUSER", user, "reset", *SENTINEL_POD_RULES, f">{database.password}")
+            sentinel.execute_command("SENTINEL", "FLUSHCONFIG")
+
+    @contextlib.contextmanager
+    def _pod(self, host: str, password: str):
+        """A connection to a pod, closed afterwards; resolving or connecting fails as a redis.RedisError."""
+        connection = self._connect(host, REDIS_PORT, password)
+        try:
+            yield connection
+        finally:
+            connection.close()
+
+    def promotion_problems(self, database, master_host: str, replica_hosts: list[str]) -> list[str]:
+        """Why a switchover away from `master_host` must wait: one line per replica not caught up (none: go)."""
+        master_offset = None
+        try:
+            with self._pod(master_host, database.password) as master:
+                master_offset = int(parse_replication_info(master.info("replication"))["master_repl_offset"])
+        except (redis.RedisError, KeyError, ValueError):
+            pass  # the replicas' own view decides
+        problems = []
+        for host in replica_hosts:
+            try:
+                with self._pod(host, database.password) as replica:
+                    info = parse_replication_info(replica.info("replication"))
+                    info.update(parse_replication_info(replica.info("persistence")))
+                problem = promotion_problem(info, master_offset)
+            except redis.RedisError as exc:
+                problem = f"it does not answer ({exc})"
+            if problem:
+                problems.append(f"{host.split('.', 1)[0]}: {problem}")
+        return problems
+
+    def roles(self, database, hosts: list[str]) -> dict[str, str]:
+        """`ROLE` of each pod that answers: {host: "master" | "slave"} (Redis Cluster decides who is master)."""
+        result = {}
+        for host in hosts:
+            try:
+                with self._pod(host, database.password) as pod:
+                    result[host] = str(pod.execute_command("ROLE")[0])
+            except redis.RedisError:
+                continue
+        return result
+
+    def cluster_failover(self, database, master_host: str, hosts: list[str]) -> str:
+        """Switch a Redis Cluster shard's master over to one of its caught-up replicas with CLUSTER FAILOVER
+        (Redis Cluster is the authority of sharded databases; sentinels do not watch them). Returns the
+        replica's host; raises DataPlaneError when none is caught up."""
+        try:
+            with self._pod(master_host, database.password) as master:
+                master_id = self._myself(master).id
+        except redis.RedisError as exc:
+            raise DataPlaneError(f"cannot read CLUSTER NODES of {master_host.split('.', 1)[0]}: {exc}") from exc
+        replicas = []
+        for host in hosts:
+            if host == master_host:
+                continue
+            try:
+                with self._pod(host, database.password) as pod:
+                    if self._myself(pod).master_id == master_id:
+                        replicas.append(host)
+            except redis.RedisError:
+                continue
+        if not replicas:
+            raise DataPlaneError(f"{master_host.split('.', 1)[0]} has no replica to switch over to")
+        problems = self.promotion_problems(database, master_host, replicas)
+        ready = [h for h in replicas if not any(p.startswith(h.split(".", 1)[0] + ":") for p in problems)]
+        if not ready:
+            raise DataPlaneError("no replica may take over yet: " + "; ".join(problems))
+        try:
+            with self._pod(ready[0], database.password) as replica:
+                replica.execute_command("CLUSTER", "FAILOVER")
+        except redis.RedisError as exc:
+            raise DataPlaneError(f"CLUSTER FAILOVER on {ready[0].split('.', 1)[0]} failed: {exc}") from exc
+        return ready[0]
 
     def forget(self, database) -> None:
         """Stop the sentinels watching a deleted database (best effort: they may be gone already)."""
@@ -148,8 +239,12 @@ class DataPlane:
             finally:
                 sentinel.close()
 
-    def failover(self, database) -> None:
-        """Ask the sentinels to switch the master over to a replica (they pick which)."""
+    def failover(self, database, master_host: str, replica_hosts: list[str]) -> None:
+        """Ask the sentinels to switch the master over to a replica (they pick which), once every replica
+        they could pick is caught up; otherwise DataPlaneError saying which is not."""
+        problems = self.promotion_problems(database, master_host, replica_hosts)
+        if problems:
+            raise DataPlaneError("no switchover yet: " + "; ".join(problems))
         for _, sentinel in self._sentinels(database.cluster):
             try:
                 sentinel.execute_command("SENTINEL", "FAILOVER", database.name)
@@ -180,43 +275,36 @@ class DataPlane:
                     connection.close()
 
     def form_cluster(self, database, hosts: list[str]) -> tuple[bool, list[str]]:
-        """Make the pods of a sharded database one Redis Cluster; idempotent, one step per call.
-
-        `hosts`: the pods' data-plane names by ordinal. The first `shardCount` pods are masters and own
-        equal slot ranges; pod `shardCount + i` replicates master `i % shardCount`. Returns (formed, what
-        was done now); gossip takes a moment, so a caller looks again until formed.
-        """
+        """Make the pods of a sharded database one Redis Cluster, or repair it; one round of steps per call
+        (dataplane/formation.py plans them). `hosts`: the pods' data-plane names by ordinal. Returns
+        (formed, what was done now); gossip takes a moment, so a caller looks again until formed."""
         spec = database.typed_spec
-        masters, replicas = hosts[:spec.shard_count], hosts[spec.shard_count:]
         connections: dict[str, redis.Redis] = {}
-        done: list[str] = []
         try:
             connections.update({host: self._connect(host, REDIS_PORT, database.password) for host in hosts})
-            first = connections[hosts[0]]
-            known = parse_info(first.execute_command("CLUSTER", "INFO"))["cluster_known_nodes"]
-            if int(known) < len(hosts):
-                for host in hosts[1:]:
-                    first.execute_command("CLUSTER", "MEET", *self._meet_address(host))
-                done.append(f"introduced {len(hosts)} nodes to each other")
-            ids = {host: connection.execute_command("CLUSTER", "MYID") for host, connection in connections.items()}
-            for host, (start, end) in zip(masters, even_ranges(len(masters)), strict=True):
-                if not self._myself(connections[host]).slots:
-                    connections[host].execute_command("CLUSTER", "ADDSLOTSRANGE", start, end)
-                    done.append(f"slots {start}-{end} to {host.split('.', 1)[0]}")
-            for index, host in enumerate(replicas):
-                master_id = ids[masters[index % len(masters)]]
-                nodes = parse_nodes(connections[host].execute_command("CLUSTER", "NODES"))
-                me = myself(nodes)
-                if (me is not None and me.master_id == master_id) or all(node.id != master_id for node in nodes):
-                    continue  # already its replica, or it has not heard of the master yet
-                connections[host].execute_command("CLUSTER", "REPLICATE", master_id)
-                done.append(f"{host.split('.', 1)[0]} replicates {masters[index % len(masters)].split('.', 1)[0]}")
-            if done:
-                return False, done
-            replicas_follow = all(self._myself(connections[host]).master_id == ids[masters[index % len(masters)]]
-                                  for index, host in enumerate(replicas))
-            return replicas_follow and all(settled(parse_info(c.execute_command("CLUSTER", "INFO")), len(hosts))
-                                           for c in connections.values()), done
+            views = {host: parse_nodes(c.execute_command("CLUSTER", "NODES")) for host, c in connections.items()}
+            steps = formation.plan(hosts, views, spec.shard_count)
+            for step in steps:
+                connection = connections[step.host]
+                try:
+                    if step.action == formation.FORGET:
+                        connection.execute_command("CLUSTER", "FORGET", step.argument)
+                    elif step.action == formation.MEET:
+                        connection.execute_command("CLUSTER", "MEET", *self._meet_address(step.argument))
+                    elif step.action == formation.ADD_SLOTS:
+                        connection.execute_command("CLUSTER", "ADDSLOTSRANGE", *step.argument)
+                    else:
+                        connection.execute_command("CLUSTER", "REPLICATE", step.argument)
+                except redis.ResponseError:
+                    if step.action == formation.ADD_SLOTS:
+                        raise
+                    continue  # a handshake or forget already under way: the next round looks again
+            if steps:
+                said = [step.says for step in steps[:6]]
+                return False, said + ([f"{len(steps) - 6} more"] if len(steps) > 6 else [])
+            every_role_set = all(self._myself(c).slots or self._myself(c).master_id for c in connections.values())
+            return every_role_set and all(settled(parse_info(c.execute_command("CLUSTER", "INFO")), len(hosts))
+                                          for c in connections.values()), []
         except redis.RedisError as exc:
             raise DataPlaneError(f"forming the Redis Cluster of {database.name} failed: {exc}") from exc
         finally:

@@ -36,7 +36,7 @@ from .crsync.mirror import Mirror
 from .crsync.sync import sync_target
 from .dataplane import DataPlane, DataPlaneError
 from .live import LiveReader, named, of_kind
-from .podspec import CONFIG_HASH_ANNOTATION, MANAGED_BY, content_hash
+from .podspec import CONFIG_HASH_ANNOTATION, MANAGED_BY, cluster_domain, content_hash
 from .status import cluster_observation, database_observation, pod_health
 from .versions import available_versions, module_problems, resolve_version
 
@@ -70,7 +70,7 @@ class KubernetesDriver:
         port = database_port(database)
         namespace = database.namespace
         return ConnectionInfo(
-            host=f"{database.name}.{namespace}.svc.cluster.local",
+            host=f"{database.name}.{namespace}.svc.{cluster_domain(self.target)}",
             port=port,
             service_names=service_names(database),
             hints=[f"kubectl -n {namespace} port-forward svc/{database.name} {port}:{port}"],
@@ -83,6 +83,9 @@ class KubernetesDriver:
         problem = current and resharding_problem(current.shard_count, wanted.shard_count)
         if problem:
             problems["spec.shardCount"] = problem
+        if wanted.oss_cluster and wanted.shard_count == 1:
+            problems["spec.ossCluster"] = ("a single-shard Redis Cluster is not rendered on a kubernetes target yet; "
+                                           "leave ossCluster out (a database with shardCount > 1 is a Redis Cluster)")
         return problems
 
     def database_ports(self) -> range:
@@ -178,7 +181,7 @@ class KubernetesDriver:
                 step = rollout.Step(rollout.WAIT, None, f"waiting for cluster {cluster.name} to finish its rollout "
                                     "first", step.updated, step.total)
         if step.action in (rollout.REPLACE, rollout.FAILOVER):
-            happenings.append(self._roll_database_pod(database, step))
+            happenings.append(self._roll_database_pod(database, step, pods))
         details = {"redisVersion": _image_version(desired, database.name)}
         observation = database_observation(statefulset, pods, claims, spec.process_count, step,
                                            ever_active=bool(database.status.get("everRunning")), masters=masters,
@@ -231,6 +234,12 @@ class KubernetesDriver:
                    if (p["metadata"].get("labels") or {}).get(rigger.ROLE_LABEL) == MASTER]
         sentinel_master = self.dataplane.master_host(database) if spec.shard_count == 1 else None
         masters = rigger.choose_masters(names, current, sentinel_master, spec.shard_count)
+        if spec.shard_count > 1 and self.dataplane.enabled:
+            # Redis Cluster decides who is master (after a CLUSTER FAILOVER or a failure): follow it.
+            roles = self.dataplane.roles(database, [_pod_host(database, n) for n in names])
+            answered = [n for n in names if _pod_host(database, n) in roles]
+            if len(answered) == len(names) and any(r == MASTER for r in roles.values()):
+                masters = sorted(n for n in names if roles[_pod_host(database, n)] == MASTER)
         happenings = rigger.rig(self.api, pods, masters)
         if self.dataplane.enabled and spec.shard_count == 1 and masters:
             try:
@@ -296,10 +305,15 @@ class KubernetesDriver:
         self.api.delete("Pod", namespace, step.pod)
         return Happening("RollingUpdate", f"{step.progress} updated: {step.message}")
 
-    def _roll_database_pod(self, database, step: rollout.Step) -> Happening:
+    def _roll_database_pod(self, database, step: rollout.Step, pods: list[dict]) -> Happening:
         if step.action == rollout.FAILOVER and self.dataplane.enabled:
+            master = _pod_host(database, step.pod)
+            others = [_pod_host(database, p["metadata"]["name"]) for p in pods if p["metadata"]["name"] != step.pod]
             try:
-                self.dataplane.failover(database)
+                if database.typed_spec.shard_count > 1:
+                    self.dataplane.cluster_failover(database, master, [master, *others])
+                else:
+                    self.dataplane.failover(database, master, others)
             except DataPlaneError as exc:
                 raise TargetError(str(exc)) from exc
             return Happening("RollingUpdate", f"{step.progress} updated: {step.message}")
@@ -345,7 +359,7 @@ def _config_hash(pod: dict) -> str:
 
 
 def _pod_host(database, pod_name: str) -> str:
-    return f"{pod_name}.{database.name}-headless.{database.namespace}.svc.cluster.local"
+    return f"{pod_name}.{database.name}-headless.{database.namespace}.svc.{cluster_domain(database.cluster.target)}"
 
 
 def _no_rollout() -> rollout.Step:
@@ -356,5 +370,6 @@ def resharding_problem(current: int, wanted: int) -> str | None:
     """This target's one wording for refusing to reshard: the write check and the stored-spec check say the same."""
     if current == wanted:
         return None
-    return (f"cannot change from {current} to {wanted} on a kubernetes target yet: online resharding is done by "
-            "the local target only")
+    return (f"cannot change from {current} to {wanted} on a kubernetes target yet: online resharding (moving hash "
+            "slots between pods) is done by the local target only; here, create a new database with the shard count "
+            "you need and copy the data over")

@@ -30,6 +30,7 @@ VERBS: dict[str, tuple[str, ...]] = {
     "PodDisruptionBudget": MANAGE,
     "ResourceQuota": MANAGE,
     "Ingress": MANAGE,
+    "NetworkPolicy": MANAGE,
     "Pod": ("get", "list", "watch", "patch", "delete"),
     "PersistentVolumeClaim": ("get", "list", "patch", "delete"),
     "StorageClass": ("get", "list"),

@@ -25,6 +25,10 @@ VALKEY_IMAGE = "valkey/valkey"
 REDIS_STACK_IMAGE = "redis/redis-stack-server"
 STACK_MODULE_DIR = "/opt/redis-stack/lib"
 MI = 1024**2
+# The `redis` user of the stock image. The image's entrypoint would switch to it; our `command`
+# replaces the entrypoint, so the pod runs as it from the start.
+REDIS_UID = 999
+DEFAULT_CLUSTER_DOMAIN = "cluster.local"
 
 
 def labels(cluster_name: str, *, component: str, database: str | None = None,
@@ -80,6 +84,29 @@ def mebibytes(nbytes: int) -> str:
             break
         value, unit = value // 1024, bigger
     return f"{value}{unit}"
+
+
+def cluster_domain(target) -> str:
+    """The target's DNS domain for Services (`settings["cluster_domain"]`, cluster.local by default)."""
+    return (getattr(target, "settings", None) or {}).get("cluster_domain") or DEFAULT_CLUSTER_DOMAIN
+
+
+def pod_security() -> dict:
+    """Pod securityContext meeting Pod Security "restricted": non-root, volumes group-owned by redis."""
+    return {"runAsNonRoot": True, "runAsUser": REDIS_UID, "runAsGroup": REDIS_UID, "fsGroup": REDIS_UID,
+            "fsGroupChangePolicy": "OnRootMismatch", "seccompProfile": {"type": "RuntimeDefault"}}
+
+
+def container_security() -> dict:
+    """Container securityContext meeting Pod Security "restricted"; the root filesystem stays read-only
+    (Redis writes only to its data volume and `/run/redis`)."""
+    return {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}, "readOnlyRootFilesystem": True,
+            "runAsNonRoot": True}
+
+
+def run_volume() -> dict:
+    """`/run/redis`: the generated config and password file, in memory, writable by the pod's user."""
+    return {"name": "run", "emptyDir": {"medium": "Memory", "sizeLimit": "1Mi"}}
 
 
 def content_hash(*parts: object) -> str:

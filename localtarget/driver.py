@@ -17,10 +17,12 @@ from django.conf import settings
 from core.drivers import ConnectionInfo, Happening, Observation, Probe, common_spec_problems, register_driver
 from core.engines import describe
 from core.errors import SpecNotRealisable, TargetError
+from engine.progress import report
 from specs.database import DatabaseSpec
 from targets.private_files import made_private_once
 
 from . import (
+    backup_sources,
     exporter,
     haproxy,
     layout,
@@ -38,8 +40,12 @@ from . import (
 from .ports import PortRegistry, is_listening, port_range
 
 # The one wording of this target's refusal, for the write check and the stored-spec check alike.
-NOT_SHARDED_IN_PLACE = ("a database created with shardCount 1 runs without Redis Cluster and cannot become sharded "
-                        "in place on the local target; create a new database with the shard count you need")
+NOT_SHARDED_IN_PLACE = ("a database created with shardCount 1 and without ossCluster: true is a plain Redis server "
+                        "and cannot become sharded in place: a sharded database is a Redis Cluster, which only "
+                        "clients speaking the cluster protocol can use (redis-cli -c, RedisCluster clients). To get "
+                        "there, create a new database with ossCluster: true (a Redis Cluster from its first shard, "
+                        "which then grows online) or with the shard count you need, move cluster-aware clients to "
+                        "it and copy the data over")
 
 
 def _endpoint_key(database) -> str:
@@ -102,10 +108,18 @@ class LocalDriver:
             endpoint=haproxy.Endpoint(layout.endpoint_directory(root), self.endpoint_port(database)),
             monitor=layout.monitor_name(database.name, 0),
             release_port=release,
-            cluster_mode=spec.shard_count > 1 or any((root / f"shard-{s}-{r}" / "nodes.conf").exists()
+            cluster_mode=spec.is_cluster or any((root / f"shard-{s}-{r}" / "nodes.conf").exists()
                                                      for s, r in wanted),
             modules=tuple(modules.library_paths(spec.module_names)) if spec.module_names else (),
         )
+
+    def backup_sources(self, database) -> list[backup_sources.ShardSource]:
+        """Where to copy each shard's RDB from (backups/): an in-sync replica, else the master."""
+        return backup_sources.shard_sources(self.database_parts(database))
+
+    def server_binary(self, database) -> Path:
+        """The redis-server the database runs (restores load RDB files with it)."""
+        return versions.server_binary(self.database_parts(database).version)
 
     # -- the write path's questions ---------------------------------------------------------
     def redis_versions(self) -> list[str]:
@@ -123,7 +137,7 @@ class LocalDriver:
     def database_spec_problems(self, wanted: DatabaseSpec, current: DatabaseSpec | None) -> dict[str, str]:
         problems = common_spec_problems(wanted, "local")
         problems.update(modules.problems(wanted.modules, wanted.redis_version or versions.newest_version() or ""))
-        if current is not None and current.shard_count == 1 and wanted.shard_count > 1:
+        if current is not None and not current.is_cluster and wanted.shard_count > 1:
             problems["spec.shardCount"] = NOT_SHARDED_IN_PLACE
         shard_ports = port_range("shard")
         remembered = self.ports.all().values()
@@ -294,7 +308,14 @@ class LocalDriver:
     def _apply_sharded(self, database, parts: shards.DatabaseParts) -> Observation:
         """Redis Cluster mode: processes, cluster formation, replicas, online resharding, live config."""
         happenings = shards.ensure_running(parts)
-        happenings += redis_cluster.ensure_cluster(parts)
+        shards_wanted = parts.spec.shard_count
+
+        def progress(slots: int, slots_total: int, keys: int, keys_total: int) -> None:
+            report(database, "resharding", {"shards": shards_wanted, "slotsMoved": slots, "slotsTotal": slots_total,
+                                            "keysMoved": keys, "keysTotal": keys_total},
+                   final=slots in (0, slots_total))
+
+        happenings += redis_cluster.ensure_cluster(parts, progress)
         if parts.retired and redis_cluster.slots_of(parts, parts.retired) == 0:
             redis_cluster.forget(parts, parts.retired)
             happenings += shards.retire(parts)

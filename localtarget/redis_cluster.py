@@ -7,12 +7,14 @@ changes (plan: slots.py) and restarts processes, the same way roles.py rules for
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import redis
 
 from core.drivers import Happening
 from core.errors import TargetError
-from dataplane.cluster import Node, parse_info, parse_nodes
+from dataplane.cluster import Node, myself, parse_info, parse_nodes
+from dataplane.migration import SlotMover, keys_in, open_moves, ranges, settle_atomic
 from dataplane.slots import even_ranges, plan_moves
 
 from . import processes
@@ -20,6 +22,8 @@ from .layout import ShardProcess
 from .shards import DatabaseParts
 
 JOIN_TIMEOUT = 20.0
+# (slots moved, slots to move, keys moved, keys to move) while a reshard runs
+Progress = Callable[[int, int, int, int], None]
 
 
 def _conn(proc: ShardProcess, parts: DatabaseParts) -> redis.Redis:
@@ -34,7 +38,7 @@ def live(parts: DatabaseParts, members: list[ShardProcess]) -> list[ShardProcess
     return [p for p in members if processes.server_info(p, parts.passwords(p)) is not None]
 
 
-def ensure_cluster(parts: DatabaseParts) -> list[Happening]:
+def ensure_cluster(parts: DatabaseParts, progress: Progress | None = None) -> list[Happening]:
     """Form the cluster, attach replicas, and move slots until the layout matches `shardCount`."""
     members = live(parts, parts.processes + parts.retired)
     if not members:
@@ -47,7 +51,7 @@ def ensure_cluster(parts: DatabaseParts) -> list[Happening]:
         happenings.append(Happening("ClusterFormed", f"Redis Cluster formed over {parts.spec.shard_count} shards"))
         _wait_state_ok(parts, members)
     happenings += _attach_replicas(parts)
-    happenings += _reshard(parts)
+    happenings += _reshard(parts, progress)
     return happenings
 
 
@@ -98,7 +102,9 @@ def _attach_replicas(parts: DatabaseParts) -> list[Happening]:
     return happenings
 
 
-def _reshard(parts: DatabaseParts) -> list[Happening]:
+def _reshard(parts: DatabaseParts, progress: Progress | None = None) -> list[Happening]:
+    """Finish moves a killed worker left open, then move the fewest slots that even the layout out."""
+    happenings = _finish_open_moves(parts)
     members = live(parts, parts.processes + parts.retired)
     view = cluster_nodes(members[0], parts)
     by_port = _by_port(parts)
@@ -112,32 +118,57 @@ def _reshard(parts: DatabaseParts) -> list[Happening]:
             owners[index] = node
     moves = plan_moves({i: n.slots for i, n in owners.items()}, parts.spec.shard_count)
     if not moves:
+        return happenings
+    # A node that just joined answers CLUSTERDOWN (to MIGRATE's RESTORE too) until it has learnt who serves
+    # every slot: wait for it before moving anything.
+    _wait_state_ok(parts, live(parts, parts.processes + parts.retired))
+    mover = _mover(parts, view)
+    total = sum(len(m.slots) for m in moves)
+    keys_total = sum(keys_in(mover.dial(owners[m.source]), m.slots) for m in moves)
+    started = time.monotonic()
+    if progress:
+        progress(0, total, 0, keys_total)
+
+    def step(slots: int, moved: int) -> None:
+        if progress:
+            progress(slots, total, moved, max(keys_total, moved))
+
+    keys = mover.move_all([(owners[m.source], owners[m.target], m.slots) for m in moves], step)
+    done = total
+    seconds = max(time.monotonic() - started, 1e-3)
+    return happenings + [Happening("Resharded", f"{done} slots and {keys} keys moved online to reach "
+                                                f"{parts.spec.shard_count} shards in {seconds:.1f} s "
+                                                f"({keys / seconds:,.0f} keys/s, "
+                                                f"{' + '.join(sorted(mover.engines_used))})")]
+
+
+def _mover(parts: DatabaseParts, view: list[Node]) -> SlotMover:
+    masters = [n for n in view if n.is_master and not n.failed]
+    return SlotMover(lambda node: processes.client(node.port, parts.password, timeout=30), masters,
+                     auth=parts.password)
+
+
+def _finish_open_moves(parts: DatabaseParts) -> list[Happening]:
+    """A worker killed mid-move leaves slots MIGRATING/IMPORTING (or a Valkey job running): finish them."""
+    members = live(parts, parts.processes + parts.retired)
+    settle_atomic(_conn(p, parts) for p in members)
+    selves = [me for p in members if (me := myself(cluster_nodes(p, parts))) is not None and me.is_master]
+    pending = open_moves(selves)
+    if not pending:
         return []
-    masters = [by_port[n.port] for n in view if n.is_master and n.port in by_port and not n.failed]
-    moved = 0
-    for move in moves:
-        source, target = owners[move.source], owners[move.target]
-        migrate_slots(parts, by_port[source.port], source.id, by_port[target.port], target.id, move.slots, masters)
-        moved += len(move.slots)
-    return [Happening("Resharded", f"{moved} slots moved online to reach {parts.spec.shard_count} shards")]
-
-
-def migrate_slots(parts: DatabaseParts, source: ShardProcess, source_id: str, target: ShardProcess,
-                  target_id: str, slots: tuple[int, ...], masters: list[ShardProcess]) -> None:
-    """Move slots with their keys (IMPORTING/MIGRATING, MIGRATE, SETSLOT NODE): clients follow ASK."""
-    src, dst = _conn(source, parts), _conn(target, parts)
-    others = [_conn(m, parts) for m in masters if m.port not in (source.port, target.port)]
-    try:
-        for slot in slots:
-            dst.execute_command("CLUSTER", "SETSLOT", slot, "IMPORTING", source_id)
-            src.execute_command("CLUSTER", "SETSLOT", slot, "MIGRATING", target_id)
-            while keys := src.execute_command("CLUSTER", "GETKEYSINSLOT", slot, 500):
-                src.execute_command("MIGRATE", "127.0.0.1", target.port, "", 0, 10000, "AUTH", parts.password,
-                                    "KEYS", *keys)
-            for conn in (dst, src, *others):
-                conn.execute_command("CLUSTER", "SETSLOT", slot, "NODE", target_id)
-    except redis.RedisError as exc:
-        raise TargetError(f"moving slots from {source.name} to {target.name} stopped: {exc}") from exc
+    view = cluster_nodes(members[0], parts)
+    by_id = {n.id: n for n in view}
+    mover = _mover(parts, view)
+    finished = 0
+    for move in pending:
+        source, target = by_id.get(move.source_id), by_id.get(move.target_id)
+        if source is None or target is None or source.failed or target.failed:
+            raise TargetError(f"slots {ranges(move.slots)[:3]} were left half moved between nodes that are not "
+                              "both up; they are finished once both are back")
+        mover.move(source, target, move.slots)
+        finished += len(move.slots)
+    return [Happening("ReshardResumed", f"{finished} slots left half moved by an interrupted reconcile were "
+                                        "finished")]
 
 
 def forget(parts: DatabaseParts, gone: list[ShardProcess]) -> None:

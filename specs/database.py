@@ -47,6 +47,12 @@ class DatabaseSpec:
     redis_version: str | None = None
     tls_mode: str = "disabled"
     modules: list = field(default_factory=list)
+    oss_cluster: bool = False  # `ossCluster: true`: a Redis Cluster from its first shard, so it can grow online
+
+    @property
+    def is_cluster(self) -> bool:
+        """Served as a Redis Cluster (clients speak the cluster protocol): sharded, or asked for with ossCluster."""
+        return self.shard_count > 1 or self.oss_cluster
 
     @property
     def module_names(self) -> list[str]:
@@ -95,4 +101,5 @@ class DatabaseSpec:
             redis_version=spec.get("redisVersion"),
             tls_mode=str(spec.get("tlsMode", "disabled")),
             modules=list(spec.get("modulesList") or []),
+            oss_cluster=spec.get("ossCluster") is True,
         )

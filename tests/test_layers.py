@@ -23,6 +23,7 @@ LAYERS = [
     ["localtarget", "kube"],  # target drivers, plugged in through core's registries
     ["metrics"],  # /metrics, database samples and alerts (docs/metrics.md)
     ["manifests"],  # YAML documents, /api/v1/apply/, the kubectl-like commands
+    ["backups"],  # backups, restore, import, live migration (drivers reached through core's registry)
     ["frontend"],  # the dashboard
     ["controlplane"],  # settings, URLs, ASGI, Celery: the project itself
 ]

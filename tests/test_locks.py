@@ -75,3 +75,24 @@ def test_a_long_reconcile_keeps_its_lock_past_the_ttl(controlplane_redis):
         worker.join(timeout=10)
     with object_lock("cluster", 4243, wait=0, ttl=TTL):  # released at the end
         pass
+
+
+def test_a_dead_holder_on_this_host_is_taken_over_at_once(controlplane_redis):
+    """A worker killed mid-migration: the next reconcile on the same host need not wait out the TTL."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "DJANGO_SETTINGS_MODULE": "controlplane.settings"}
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER.replace("4242", "4244"), controlplane_redis, "600"],
+                              env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        assert f":{holder.pid}:" in redis_client().get("controlplane:reconcile:database:4244").decode()
+        with pytest.raises(LockBusy):  # alive: busy
+            with object_lock("database", 4244, wait=0, ttl=TTL):
+                pass
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(timeout=10)
+        assert redis_client().pttl("controlplane:reconcile:database:4244") > 60_000  # its TTL has long to run
+        with object_lock("database", 4244, wait=0, ttl=TTL):  # dead: taken over without waiting
+            pass
+    finally:
+        holder.kill()
+        holder.wait(timeout=10)

@@ -13,10 +13,10 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 
+from core import kinds
 from core.errors import TargetError
 
 from ..client import KubeApi, NotFound
-from .resources import RESOURCE_KINDS
 from .sync import sync_resource
 
 log = logging.getLogger(__name__)
@@ -43,22 +43,22 @@ class Mirror:
         the reconcile already did its work; the next one or the watcher catches up."""
         if time.monotonic() < self._unavailable_until:
             return
-        rkind = RESOURCE_KINDS[obj.kind]
+        kind = kinds.of(obj)
         try:
-            resource = self._read(rkind, obj.namespace, obj.name)
-            sync_resource(self._api(), self.target, rkind, obj.namespace, obj.name, resource=resource,
+            resource = self._read(kind, obj.namespace, obj.name)
+            sync_resource(self._api(), self.target, kind, obj.namespace, obj.name, resource=resource,
                           inbound=False, read=False)
         except NotFound as exc:
             self._unavailable_until = time.monotonic() + RETRY_MISSING_DEFINITIONS
             log.info("target %s does not serve %s custom resources (%s); not written for %.0f s",
-                     self.target.name, rkind.custom.kind, exc, RETRY_MISSING_DEFINITIONS)
+                     self.target.name, kind.api_kind, exc, RETRY_MISSING_DEFINITIONS)
         except TargetError as exc:
-            log.warning("writing the %s of %s %s failed: %s", rkind.custom.kind, obj.kind, obj.name, exc)
+            log.warning("writing the %s of %s %s failed: %s", kind.api_kind, obj.kind, obj.name, exc)
 
-    def _read(self, rkind, namespace: str, name: str) -> dict | None:
+    def _read(self, kind: kinds.Kind, namespace: str, name: str) -> dict | None:
         if self._snapshot is None:
-            return self._api().get(rkind.client_kind, namespace, name)
-        if rkind.kind not in self._snapshot:
-            self._snapshot[rkind.kind] = {(r["metadata"]["namespace"], r["metadata"]["name"]): r
-                                          for r in self._api().list(rkind.client_kind)}
-        return self._snapshot[rkind.kind].get((namespace, name))
+            return self._api().get(kind.api_kind, namespace, name)
+        if kind.name not in self._snapshot:
+            self._snapshot[kind.name] = {(r["metadata"]["namespace"], r["metadata"]["name"]): r
+                                         for r in self._api().list(kind.api_kind)}
+        return self._snapshot[kind.name].get((namespace, name))

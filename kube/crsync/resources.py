@@ -6,10 +6,7 @@ the finalizer that makes `kubectl delete` wait until the object's Kubernetes obj
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from operatorapi.schema import GROUP, REC, REDB
-from operatorapi.schema import Kind as CustomKind
+from core import kinds
 
 from ..client import FIELD_MANAGER
 from .plan import ResourceView, RowView
@@ -22,27 +19,6 @@ TEAM_ANNOTATION = "redis-controlplane.io/team"
 # Kept by kubectl on what it applies; not part of what a user declared, so not stored.
 NOT_STORED = ("kubectl.kubernetes.io/last-applied-configuration",)
 REFUSED = "SpecValid"
-
-
-@dataclass(frozen=True)
-class ResourceKind:
-    """Where a stored kind lives as a custom resource."""
-    kind: str  # "cluster" | "database"
-    custom: CustomKind
-
-    @property
-    def api_version(self) -> str:
-        return f"{GROUP}/{self.custom.versions[0]}"
-
-    @property
-    def client_kind(self) -> str:
-        """The name kube.client.KINDS knows it by."""
-        return self.custom.kind
-
-
-CLUSTER = ResourceKind("cluster", REC)
-DATABASE = ResourceKind("database", REDB)
-RESOURCE_KINDS = {"cluster": CLUSTER, "database": DATABASE}
 
 
 def view(resource: dict) -> ResourceView:
@@ -70,7 +46,7 @@ def row_view(obj) -> RowView:
 
 def desired(obj, *, resource_version: str | None = None) -> dict:
     """The custom resource of a stored object, as the control plane applies it (server-side apply)."""
-    kind = RESOURCE_KINDS[obj.kind]
+    kind = kinds.of(obj)
     metadata: dict = {"name": obj.name, "namespace": obj.namespace,
                       "annotations": {**(obj.annotations or {}), GENERATION_ANNOTATION: str(obj.generation)},
                       "finalizers": [FINALIZER]}
@@ -78,16 +54,14 @@ def desired(obj, *, resource_version: str | None = None) -> dict:
         metadata["labels"] = dict(obj.labels)
     if resource_version:
         metadata["resourceVersion"] = resource_version
-    return {"apiVersion": kind.api_version, "kind": kind.custom.kind, "metadata": metadata, "spec": obj.spec}
+    return {"apiVersion": kind.api_versions[0], "kind": kind.api_kind, "metadata": metadata, "spec": obj.spec}
 
 
 def status_of(obj, observed_generation: int) -> dict:
     """The custom resource's status: the stored status, observedGeneration counted in CR generations."""
     status = {k: v for k, v in (obj.status or {}).items() if k not in ("observedGeneration", "everRunning")}
     status["observedGeneration"] = observed_generation
-    if obj.kind == "database":
-        status["databaseSecretName"] = obj.spec.get("databaseSecretName") or f"redb-{obj.name}"
-    return status
+    return {**status, **kinds.of(obj).resource_status(obj)}
 
 
 def refused_status(resource: dict, errors: dict[str, list[str]], *, final: bool) -> dict:

@@ -20,11 +20,12 @@ from dataclasses import dataclass
 from django.db.models import Q
 
 from accounts.models import Team
-from clusters.models import Cluster
-from clusters.services import create_cluster, delete_cluster, update_cluster
+from clusters.kind import CLUSTER
+from clusters.services import create_cluster
+from core import kinds
 from core.errors import TargetError
-from databases.models import Database
-from databases.services import create_database, delete_database, update_database
+from databases.kind import DATABASE
+from databases.services import create_database
 from targets.writes import SpecError, StaleGeneration
 from timeline.models import Event
 from timeline.record import record_event
@@ -35,9 +36,7 @@ from .resources import (
     FINALIZER,
     GENERATION_ANNOTATION,
     REFUSED,
-    RESOURCE_KINDS,
     TEAM_ANNOTATION,
-    ResourceKind,
     author,
     declared_metadata,
     desired,
@@ -62,66 +61,51 @@ class Step:
     actions: list[str]
 
 
-# --- rows ------------------------------------------------------------------------------------------
-
-def find_row(target, kind: str, namespace: str, name: str):
-    if kind == "cluster":
-        return Cluster.objects.select_related("target").filter(target=target, namespace=namespace, name=name).first()
-    return Database.objects.select_related("cluster__target", "team").filter(
-        cluster__target=target, cluster__namespace=namespace, name=name).first()
-
-
-def rows_of(target, kind: str) -> list:
-    if kind == "cluster":
-        return list(Cluster.objects.select_related("target").filter(target=target))
-    return list(Database.objects.select_related("cluster__target", "team").filter(cluster__target=target))
-
-
 # --- one resource ----------------------------------------------------------------------------------
 
-def sync_resource(api: KubeApi, target, rkind: ResourceKind, namespace: str, name: str, *,
+def sync_resource(api: KubeApi, target, kind: kinds.Kind, namespace: str, name: str, *,
                   resource: dict | None = None, row=None, inbound: bool = True, read: bool = True) -> Step:
     """Bring the custom resource `namespace/name` and its row in step. `resource`/`row` may be passed
     when already read (a watch event, a list); otherwise they are read here."""
-    step = Step(rkind.kind, namespace, name, [])
+    step = Step(kind.name, namespace, name, [])
     if read and resource is None:
-        resource = api.get(rkind.client_kind, namespace, name)
+        resource = api.get(kind.api_kind, namespace, name)
     if row is None:
-        row = find_row(target, rkind.kind, namespace, name)
+        row = kind.find(target, namespace, name)
     for _ in range(MAX_STEPS):
         move = moves.plan(view(resource) if resource else None, row_view(row) if row else None)
         if move.action == moves.NOTHING or (move.action in INBOUND and not inbound):
             break
         step.actions.append(move.action)
         try:
-            resource, row, again = _act(api, target, rkind, move, resource, row)
+            resource, row, again = _act(api, target, kind, move, resource, row)
         except Conflict:  # the custom resource changed while we acted: look again
-            resource, row, again = api.get(rkind.client_kind, namespace, name), \
-                find_row(target, rkind.kind, namespace, name), True
+            resource, row, again = api.get(kind.api_kind, namespace, name), \
+                kind.find(target, namespace, name), True
         except StaleGeneration:
-            row, again = find_row(target, rkind.kind, namespace, name), True
+            row, again = kind.find(target, namespace, name), True
         if not again:
             break
     if resource is not None and row is not None and not resource["metadata"].get("deletionTimestamp"):
-        _mirror_status(api, rkind, resource, row)
+        _mirror_status(api, kind, resource, row)
     return step
 
 
-def _act(api: KubeApi, target, rkind: ResourceKind, move: moves.Move, resource: dict | None, row):
+def _act(api: KubeApi, target, kind: kinds.Kind, move: moves.Move, resource: dict | None, row):
     """Carry out one move; returns (resource, row, plan again?)."""
     if move.action == moves.ADOPT:
-        created, resource = _adopt(api, target, rkind, resource)
+        created, resource = _adopt(api, target, kind, resource)
         if created is None:
             return resource, None, False
         return _push(api, created, resource, observed=_generation(resource)), created, True
     if move.action == moves.PULL:
-        pulled, resource = _pull(api, rkind, resource, row)
+        pulled, resource = _pull(api, kind, resource, row)
         if pulled is None:
             return resource, row, False
         return _push(api, pulled, resource, observed=_generation(resource)), pulled, True
     if move.action == moves.CONFLICT:
         record_event(row, "CustomResourceConflict",
-                     f"generation {_generation(resource)} of the {rkind.custom.kind} (by {author(resource)}) was not "
+                     f"generation {_generation(resource)} of the {kind.api_kind} (by {author(resource)}) was not "
                      f"applied: the stored spec changed at the same time (generation {row.generation}); the custom "
                      "resource was set back to the stored spec", type=Event.WARNING, actor=author(resource))
         return _push(api, row, resource, observed=None), row, True
@@ -129,15 +113,15 @@ def _act(api: KubeApi, target, rkind: ResourceKind, move: moves.Move, resource: 
         observed = _generation(resource) if move.action == moves.RECORD and resource else None
         return _push(api, row, resource, observed=observed), row, True
     if move.action == moves.REQUEST_DELETION:
-        _request_deletion(api, rkind, resource, row)
+        _request_deletion(api, kind, resource, row)
         return resource, row, False
     if move.action == moves.RELEASE:
-        return _release(api, rkind, resource), row, False
+        return _release(api, kind, resource), row, False
     if move.action == moves.DELETE_RESOURCE:
         if row is None and FINALIZER in (resource["metadata"].get("finalizers") or []):
-            resource = _release(api, rkind, resource)
+            resource = _release(api, kind, resource)
         if resource is not None:
-            api.delete(rkind.client_kind, resource["metadata"]["namespace"], resource["metadata"]["name"])
+            api.delete(kind.api_kind, resource["metadata"]["namespace"], resource["metadata"]["name"])
         return resource, row, False
     raise AssertionError(move.action)
 
@@ -146,26 +130,37 @@ def _generation(resource: dict | None) -> int:
     return int(((resource or {}).get("metadata") or {}).get("generation") or 1)
 
 
-def _adopt(api: KubeApi, target, rkind: ResourceKind, resource: dict) -> tuple[object, dict]:
+def _adopt(api: KubeApi, target, kind: kinds.Kind, resource: dict) -> tuple[object, dict]:
     """Create the row of a custom resource made with kubectl; no row when refused (the status says why)."""
+    try:
+        return _CREATE[kind.name](target, resource).obj, resource
+    except _Waiting as exc:
+        return None, _write_status(api, kind, resource, refused_status(resource, exc.errors, final=False))
+    except SpecError as exc:
+        return None, _write_status(api, kind, resource, refused_status(resource, exc.errors, final=True))
+
+
+def _create_cluster(target, resource: dict):
+    meta = resource["metadata"]
+    return create_cluster(name=meta["name"], spec=resource.get("spec") or {}, namespace=meta["namespace"],
+                          target=target, actor=author(resource), metadata=declared_metadata(resource))
+
+
+def _create_database(target, resource: dict):
     meta = resource["metadata"]
     spec = resource.get("spec") or {}
-    try:
-        if rkind.kind == "cluster":
-            return create_cluster(name=meta["name"], spec=spec, namespace=meta["namespace"], target=target,
-                                  actor=author(resource), metadata=declared_metadata(resource)).obj, resource
-        cluster = _cluster_for(target, meta["namespace"], spec)
-        team = None
-        if team_name(resource):
-            team = Team.objects.filter(name=team_name(resource)).first()
-            if team is None:
-                raise SpecError({f"metadata.annotations.{TEAM_ANNOTATION}": [f"no team named {team_name(resource)}"]})
-        return create_database(cluster=cluster, name=meta["name"], spec=spec, team=team, actor=author(resource),
-                               metadata=declared_metadata(resource)).obj, resource
-    except _Waiting as exc:
-        return None, _write_status(api, rkind, resource, refused_status(resource, exc.errors, final=False))
-    except SpecError as exc:
-        return None, _write_status(api, rkind, resource, refused_status(resource, exc.errors, final=True))
+    cluster = _cluster_for(target, meta["namespace"], spec)
+    team = None
+    if team_name(resource):
+        team = Team.objects.filter(name=team_name(resource)).first()
+        if team is None:
+            raise SpecError({f"metadata.annotations.{TEAM_ANNOTATION}": [f"no team named {team_name(resource)}"]})
+    return create_database(cluster=cluster, name=meta["name"], spec=spec, team=team, actor=author(resource),
+                           metadata=declared_metadata(resource))
+
+
+# How a custom resource made with kubectl becomes a row: what the create services take differs by kind.
+_CREATE = {CLUSTER.name: _create_cluster, DATABASE.name: _create_database}
 
 
 class _Waiting(SpecError):
@@ -176,8 +171,8 @@ def _cluster_for(target, namespace: str, spec: dict):
     """The REC a REDB names (spec.redisEnterpriseCluster.name), or the only cluster in its namespace."""
     reference = spec.get("redisEnterpriseCluster")
     named = reference.get("name") if isinstance(reference, dict) else None
-    candidates = Cluster.objects.select_related("target").filter(
-        Q(name=named) if named else Q(), target=target, namespace=namespace, deletion_requested_at__isnull=True)
+    candidates = CLUSTER.on_target(target).filter(Q(name=named) if named else Q(), namespace=namespace,
+                                                  deletion_requested_at__isnull=True)
     found = list(candidates[:2])
     if named and not found:
         raise _Waiting({"spec.redisEnterpriseCluster.name": [f"no cluster named {named} in namespace {namespace}"]})
@@ -189,27 +184,26 @@ def _cluster_for(target, namespace: str, spec: dict):
     return found[0]
 
 
-def _pull(api: KubeApi, rkind: ResourceKind, resource: dict, row) -> tuple[object, dict]:
+def _pull(api: KubeApi, kind: kinds.Kind, resource: dict, row) -> tuple[object, dict]:
     """Update the row from a changed custom resource; no row when refused (the status says why)."""
-    update = update_cluster if rkind.kind == "cluster" else update_database
     expected = view(resource).synced_generation
     try:
-        return update(row, spec=resource.get("spec") or {}, actor=author(resource), expected_generation=expected,
+        return kind.update(row, spec=resource.get("spec") or {}, actor=author(resource), expected_generation=expected,
                       name=resource["metadata"]["name"], metadata=declared_metadata(resource)).obj, resource
     except SpecError as exc:
-        return None, _write_status(api, rkind, resource, refused_status(resource, exc.errors, final=True))
+        return None, _write_status(api, kind, resource, refused_status(resource, exc.errors, final=True))
 
 
-def _request_deletion(api: KubeApi, rkind: ResourceKind, resource: dict, row) -> None:
+def _request_deletion(api: KubeApi, kind: kinds.Kind, resource: dict, row) -> None:
     try:
-        (delete_cluster if rkind.kind == "cluster" else delete_database)(row, actor=author(resource))
+        kind.request_deletion(row, actor=author(resource))
     except SpecError as exc:  # a REC with databases: Kubernetes cannot refuse the delete, so it waits and says why
         status = dict(resource.get("status") or {})
         message = "; ".join(" ".join(messages) for messages in exc.errors.values())
         conditions = [c for c in status.get("conditions") or [] if c.get("type") != "Deleting"]
         conditions.append({"type": "Deleting", "status": "False", "reason": "WaitingForDatabases",
                            "message": message})
-        _write_status(api, rkind, resource, {**status, "conditions": conditions})
+        _write_status(api, kind, resource, {**status, "conditions": conditions})
 
 
 def _push(api: KubeApi, row, resource: dict | None, *, observed: int | None) -> dict:
@@ -230,22 +224,22 @@ def _push(api: KubeApi, row, resource: dict | None, *, observed: int | None) -> 
                               body=manifest, content_type="application/apply-patch+yaml")
     generation = _generation(written)
     status = status_of(row, observed if observed is not None else generation)
-    return _write_status(api, RESOURCE_KINDS[row.kind], written, status)
+    return _write_status(api, kinds.of(row), written, status)
 
 
-def _release(api: KubeApi, rkind: ResourceKind, resource: dict) -> dict | None:
+def _release(api: KubeApi, kind: kinds.Kind, resource: dict) -> dict | None:
     """Remove our finalizer (conditional on the version read); Kubernetes then deletes a deleting resource."""
     meta = resource["metadata"]
     finalizers = [f for f in meta.get("finalizers") or [] if f != FINALIZER]
     try:
-        return api.merge_patch(rkind.client_kind, meta["namespace"], meta["name"],
+        return api.merge_patch(kind.api_kind, meta["namespace"], meta["name"],
                                {"metadata": {"finalizers": finalizers or None,
                                              "resourceVersion": meta.get("resourceVersion")}})
     except NotFound:
         return None
 
 
-def _mirror_status(api: KubeApi, rkind: ResourceKind, resource: dict, row) -> None:
+def _mirror_status(api: KubeApi, kind: kinds.Kind, resource: dict, row) -> None:
     """The row's status on the custom resource, keeping a refusal of the current generation in view."""
     current = resource.get("status") or {}
     observed = int(current.get("observedGeneration") or 0)
@@ -254,16 +248,16 @@ def _mirror_status(api: KubeApi, rkind: ResourceKind, resource: dict, row) -> No
     if refusal and current.get("specStatus") == "Invalid" and observed == _generation(resource):
         wanted["specStatus"] = "Invalid"
         wanted["conditions"] = [*(wanted.get("conditions") or []), *refusal]
-    _write_status(api, rkind, resource, wanted)
+    _write_status(api, kind, resource, wanted)
 
 
-def _write_status(api: KubeApi, rkind: ResourceKind, resource: dict, status: dict) -> dict:
+def _write_status(api: KubeApi, kind: kinds.Kind, resource: dict, status: dict) -> dict:
     if _comparable(resource.get("status") or {}) == _comparable(status):
         return resource
     meta = resource["metadata"]
     removed = {key: None for key in (resource.get("status") or {}) if key not in status}
     try:
-        return api.merge_patch(rkind.client_kind, meta["namespace"], meta["name"], {"status": {**removed, **status}},
+        return api.merge_patch(kind.api_kind, meta["namespace"], meta["name"], {"status": {**removed, **status}},
                                subresource="status")
     except NotFound:
         return resource
@@ -274,41 +268,44 @@ def _comparable(status: dict) -> dict:
 
 
 def _path(row, name: str | None = None) -> str:
-    return KINDS[RESOURCE_KINDS[row.kind].client_kind].path(row.namespace, name)
+    return KINDS[kinds.of(row).api_kind].path(row.namespace, name)
 
 
 # --- a whole target --------------------------------------------------------------------------------
 
 def sync_target(api: KubeApi, target, *, inbound: bool = True) -> list[Step]:
     """Bring every REC/REDB custom resource of a target and every row in step (clusters first)."""
-    clusters, databases = RESOURCE_KINDS["cluster"], RESOURCE_KINDS["database"]
-    steps = sync_listed(api, target, clusters, api.list(clusters.client_kind), inbound=inbound)
-    steps += sync_listed(api, target, databases, api.list(databases.client_kind), inbound=inbound)
-    if any(moves.REQUEST_DELETION in step.actions for step in steps if step.kind == "cluster"):
-        # A REC deleted with its REDBs (`kubectl delete -f`) waited for them; they are being deleted now.
-        steps += sync_listed(api, target, clusters, api.list(clusters.client_kind), inbound=inbound)
+    steps = []
+    for kind in kinds.all_kinds():
+        steps += sync_listed(api, target, kind, api.list(kind.api_kind), inbound=inbound)
+    # A REC deleted with its REDBs (`kubectl delete -f`) waited for them; they are being deleted now.
+    parents = {kind.parent for kind in kinds.all_kinds()}
+    waited = {step.kind for step in steps if step.kind in parents and moves.REQUEST_DELETION in step.actions}
+    for kind in kinds.all_kinds():
+        if kind.name in waited:
+            steps += sync_listed(api, target, kind, api.list(kind.api_kind), inbound=inbound)
     return [step for step in steps if step.actions]
 
 
-def sync_listed(api: KubeApi, target, rkind: ResourceKind, resources: list[dict], *, inbound: bool = True
+def sync_listed(api: KubeApi, target, kind: kinds.Kind, resources: list[dict], *, inbound: bool = True
                 ) -> list[Step]:
     """Sync a full list of one kind's custom resources with that kind's rows (after a list or a relist)."""
-    rows = {(row.namespace, row.name): row for row in rows_of(target, rkind.kind)}
+    rows = {(row.namespace, row.name): row for row in kind.on_target(target)}
     steps = []
     seen = set()
     for resource in resources:
         key = (resource["metadata"]["namespace"], resource["metadata"]["name"])
         seen.add(key)
-        steps.append(_guarded(api, target, rkind, key, resource=resource, row=rows.get(key), inbound=inbound))
+        steps.append(_guarded(api, target, kind, key, resource=resource, row=rows.get(key), inbound=inbound))
     for key, row in rows.items():
         if key not in seen:
-            steps.append(_guarded(api, target, rkind, key, resource=None, row=row, inbound=inbound, read=False))
+            steps.append(_guarded(api, target, kind, key, resource=None, row=row, inbound=inbound, read=False))
     return steps
 
 
-def _guarded(api, target, rkind, key, **kwargs) -> Step:
+def _guarded(api, target, kind: kinds.Kind, key, **kwargs) -> Step:
     try:
-        return sync_resource(api, target, rkind, *key, **kwargs)
+        return sync_resource(api, target, kind, *key, **kwargs)
     except TargetError as exc:
-        log.warning("sync of %s %s/%s failed: %s", rkind.custom.kind, key[0], key[1], exc)
-        return Step(rkind.kind, key[0], key[1], ["failed"])
+        log.warning("sync of %s %s/%s failed: %s", kind.api_kind, key[0], key[1], exc)
+        return Step(kind.name, key[0], key[1], ["failed"])

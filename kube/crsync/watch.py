@@ -24,15 +24,16 @@ from django.db import close_old_connections
 from kubernetes import watch
 from kubernetes.client.exceptions import ApiException
 
-from clusters.models import Cluster
+from clusters.kind import CLUSTER
+from core import kinds
 from core.drivers import driver_for
 from core.errors import TargetError
-from databases.models import Database
+from databases.kind import DATABASE
 from engine.enqueue import request_reconcile
+from engine.reconcile import load
 
 from ..client import KINDS, KubeApi
 from ..podspec import CLUSTER_LABEL, DATABASE_LABEL, MANAGED_BY
-from .resources import RESOURCE_KINDS, ResourceKind
 from .sync import sync_listed, sync_resource, sync_target
 
 log = logging.getLogger(__name__)
@@ -163,11 +164,11 @@ class TargetWatcher:
         self._pending: set[tuple[str, int]] = set()
         self._pending_lock = threading.Lock()
         self.reconciles_requested = 0
-        for rkind in (RESOURCE_KINDS["cluster"], RESOURCE_KINDS["database"]):
+        for kind in kinds.all_kinds():
             self.watches.append(ResourceWatch(
-                self.api, rkind.client_kind,
-                on_list=lambda items, rkind=rkind: self._resources_listed(rkind, items),
-                on_event=lambda kind, obj, rkind=rkind: self._resource_changed(rkind, kind, obj)))
+                self.api, kind.api_kind,
+                on_list=lambda items, kind=kind: self._resources_listed(kind, items),
+                on_event=lambda change, obj, kind=kind: self._resource_changed(kind, change, obj)))
         for kind in OWNED_KINDS:
             self.watches.append(ResourceWatch(self.api, kind, selector=OWNED_SELECTOR,
                                               on_list=lambda items: None, on_event=self._owned_changed))
@@ -195,28 +196,27 @@ class TargetWatcher:
             thread.join(max(deadline - time.monotonic(), 0))
 
     # --- custom resources -------------------------------------------------------------------------
-    def _resources_listed(self, rkind: ResourceKind, items: list[dict]) -> None:
-        sync_listed(self.api, self.target, rkind, items)
+    def _resources_listed(self, kind: kinds.Kind, items: list[dict]) -> None:
+        sync_listed(self.api, self.target, kind, items)
 
-    def _resource_changed(self, rkind: ResourceKind, change: str, obj: dict) -> None:
+    def _resource_changed(self, kind: kinds.Kind, change: str, obj: dict) -> None:
         meta = obj["metadata"]
         try:
-            sync_resource(self.api, self.target, rkind, meta["namespace"], meta["name"],
+            sync_resource(self.api, self.target, kind, meta["namespace"], meta["name"],
                           resource=None if change == "DELETED" else obj, read=False)
         except TargetError as exc:
-            log.warning("sync of %s %s/%s failed: %s", rkind.custom.kind, meta["namespace"], meta["name"], exc)
+            log.warning("sync of %s %s/%s failed: %s", kind.api_kind, meta["namespace"], meta["name"], exc)
 
     # --- owned objects ----------------------------------------------------------------------------
     def _owned_changed(self, change: str, obj: dict) -> None:
         labels = obj["metadata"].get("labels") or {}
         cluster, database = labels.get(CLUSTER_LABEL), labels.get(DATABASE_LABEL)
         if database:
-            pk = Database.objects.filter(cluster__target=self.target, cluster__name=cluster, name=database) \
-                .values_list("pk", flat=True).first()
-            key = ("database", pk)
+            kind, rows = DATABASE, DATABASE.on_target(self.target).filter(cluster__name=cluster, name=database)
         else:
-            pk = Cluster.objects.filter(target=self.target, name=cluster).values_list("pk", flat=True).first()
-            key = ("cluster", pk)
+            kind, rows = CLUSTER, CLUSTER.on_target(self.target).filter(name=cluster)
+        pk = rows.values_list("pk", flat=True).first()
+        key = (kind.name, pk)
         if pk is not None:
             with self._pending_lock:
                 self._pending.add(key)
@@ -234,7 +234,7 @@ class TargetWatcher:
             close_old_connections()
 
     def _reconcile(self, kind: str, pk: int) -> None:
-        obj = (Cluster if kind == "cluster" else Database).objects.filter(pk=pk).first()
+        obj = load(kind, pk)
         if obj is not None:
             self.reconciles_requested += 1
             request_reconcile(obj)

@@ -30,13 +30,15 @@ if [ ! -f "$conf" ]; then
   printf 'port %s\\ndir /data\\nsentinel resolve-hostnames yes\\nsentinel announce-hostnames yes\\n' \\
     "$SENTINEL_PORT" > "$conf"
 fi
-grep -v -e '^requirepass ' -e '^sentinel announce-ip ' "$conf" > /tmp/sentinel.conf || true
-printf 'sentinel announce-ip %s.%s\\nrequirepass "%s"\\n' "$(hostname)" "$PEER_DOMAIN" "$SENTINEL_PASSWORD" \\
-  >> /tmp/sentinel.conf
-cat /tmp/sentinel.conf > "$conf" && rm -f /tmp/sentinel.conf
+umask 077
+grep -v -e '^requirepass ' -e '^sentinel announce-ip ' "$conf" > /data/sentinel.conf.new || true
+printf 'sentinel announce-ip %s.%s\\nrequirepass "%s"\\n' "$(hostname)" "$PEER_DOMAIN" "$REDISCLI_AUTH" \\
+  >> /data/sentinel.conf.new
+mv /data/sentinel.conf.new "$conf"
 exec redis-sentinel "$conf"
 """
-SENTINEL_PING = 'redis-cli -p "$SENTINEL_PORT" -a "$SENTINEL_PASSWORD" --no-auth-warning ping | grep -q PONG'
+# redis-cli reads the password from REDISCLI_AUTH: it is on no command line.
+SENTINEL_PING = 'redis-cli -p "$SENTINEL_PORT" --no-auth-warning ping | grep -q PONG'
 
 
 def cluster_labels(cluster, component: str) -> dict[str, str]:
@@ -53,7 +55,7 @@ def headless_service_name(cluster) -> str:
 
 def sentinel_hosts(cluster) -> list[str]:
     """DNS names of the quorum members, as pods and other services reach them."""
-    domain = f"{headless_service_name(cluster)}.{cluster.namespace}.svc.cluster.local"
+    domain = f"{headless_service_name(cluster)}.{cluster.namespace}.svc.{cluster.cluster_domain}"
     return [f"{cluster.name}-{i}.{domain}" for i in range(cluster.typed_spec.nodes)]
 
 
@@ -142,7 +144,7 @@ def _ui_service(cluster, spec: ClusterSpec, common: dict) -> dict:
 def _statefulset(cluster, spec: ClusterSpec) -> dict:
     pod_labels = cluster_labels(cluster, QUORUM_COMPONENT)
     version = cluster.version
-    domain = f"{headless_service_name(cluster)}.{cluster.namespace}.svc.cluster.local"
+    domain = f"{headless_service_name(cluster)}.{cluster.namespace}.svc.{cluster.cluster_domain}"
     container = {
         "name": "sentinel",
         "image": podspec.image(version),
@@ -150,7 +152,7 @@ def _statefulset(cluster, spec: ClusterSpec) -> dict:
         "env": [
             {"name": "SENTINEL_PORT", "value": str(SENTINEL_PORT)},
             {"name": "PEER_DOMAIN", "value": domain},
-            podspec.secret_env("SENTINEL_PASSWORD", cluster.name, "password"),
+            podspec.secret_env("REDISCLI_AUTH", cluster.name, "password"),
         ],
         "ports": [{"name": "sentinel", "containerPort": SENTINEL_PORT}],
         "readinessProbe": podspec.exec_probe(SENTINEL_PING, initial_delay=5),
@@ -159,6 +161,7 @@ def _statefulset(cluster, spec: ClusterSpec) -> dict:
             "requests": {"cpu": "50m", "memory": podspec.mebibytes(QUORUM_MEMORY_REQUEST)},
             "limits": {"memory": podspec.mebibytes(QUORUM_MEMORY_LIMIT)},
         },
+        "securityContext": podspec.container_security(),
         "volumeMounts": [{"name": "start", "mountPath": "/etc/sentinel"}],
     }
     volumes = [{"name": "start", "configMap": {"name": f"{cluster.name}-sentinel"}}]
@@ -170,6 +173,7 @@ def _statefulset(cluster, spec: ClusterSpec) -> dict:
         "serviceAccountName": cluster.name,
         "containers": [container],
         "volumes": volumes,
+        "securityContext": podspec.pod_security(),
         **podspec.placement(spec, quorum_selector(cluster), spread_required=True),
     }
     config_hash = podspec.content_hash(version, SENTINEL_START, domain)

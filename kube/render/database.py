@@ -10,11 +10,13 @@ a PodDisruptionBudget; and an Ingress with TLS passthrough when the cluster rout
 """
 from __future__ import annotations
 
+from core.engines import version_key
 from dataplane.cluster import MASTER
 from kube import podspec
 from kube.render.cluster import SENTINEL_PORT
 from kube.render.exporter import exporter_container, metrics_service_port
 from kube.render.inputs import DatabaseInputs
+from kube.render.redis_scripts import REDIS_ALIVE, REDIS_READY, REDIS_START
 from specs.cluster import ClusterSpec
 from specs.database import DatabaseSpec, RedisConfig
 from targets.modules import CATALOG as MODULES
@@ -25,54 +27,27 @@ DEFAULT_DATABASE_PORT = REDIS_PORT
 SHARD_COMPONENT = "shard"
 SHARD_COUNT_ANNOTATION = "redis.io/shard-count"
 
-# Restart-only settings. `live.conf` (below) holds what CONFIG SET changes without a restart.
-STATIC_CONFIG = """port {port}
-bind 0.0.0.0
+# Restart-only settings. `live.conf` (below) holds what CONFIG SET changes without a restart. The start
+# script fills the {placeholders} (kube/render/redis_scripts.py). `bind * -::*`: IPv4 and, where the
+# pod has it, IPv6.
+STATIC_CONFIG = """port {{port}}
+bind * -::*
 protected-mode no
-dir /data
-replica-announce-ip {announce}
-include /etc/redis/live.conf
-include /run/redis/auth.conf
+dir {{data_dir}}
+replica-announce-ip {{announce}}
+include {{conf_dir}}/live.conf
+include {{run_dir}}/auth.conf
 """
-SHARDED_CONFIG = "cluster-enabled yes\ncluster-config-file /data/nodes.conf\ncluster-announce-hostname {announce}\n"
-
-# Reads the password from the Secret-backed environment into a file only the pod sees; asks the
-# cluster's sentinels who the master is, so a restarted master never comes back as a second master.
-# When they still name this pod master, it restarted (kill -9, OOM, pod deleted) before they noticed:
-# coming back as master, empty or behind, would make its replica resync from it and lose every write
-# the replica had acknowledged. So it waits until they have failed over to a healthy replica (at once
-# when there is none) and then replicates from the new master.
-REDIS_START = """set -eu
-mkdir -p /run/redis
-umask 077
-printf 'requirepass "%s"\\nmasterauth "%s"\\n' "$REDIS_PASSWORD" "$REDIS_PASSWORD" > /run/redis/auth.conf
-me="$(hostname).$PEER_DOMAIN"
-sed "s/{announce}/$me/" /etc/redis/redis.conf > /run/redis/redis.conf
-sentinel() {
-  redis-cli -h "$SENTINEL_HOST" -p "$SENTINEL_PORT" -a "$SENTINEL_PASSWORD" --no-auth-warning sentinel "$@" \\
-    2>/dev/null || true
-}
-healthy_replica() {
-  sentinel replicas "$DB_NAME" | awk 'prev == "flags" && $0 !~ /down|disconnected/ {n++} {prev = $0} END {exit !n}'
-}
-if [ "$SHARDED" = "no" ]; then
-  master=$(sentinel get-master-addr-by-name "$DB_NAME" | head -n 1)
-  while [ "$master" = "$me" ] && healthy_replica; do
-    echo "the sentinels still name $me master; waiting for them to fail over to a replica"
-    sleep 1
-    master=$(sentinel get-master-addr-by-name "$DB_NAME" | head -n 1)
-  done
-  if [ -n "$master" ] && [ "$master" != "$me" ]; then
-    echo "replicaof $master $REDIS_PORT" >> /run/redis/redis.conf
-  elif [ -z "$master" ] && [ "${HOSTNAME##*-}" != "0" ]; then
-    echo "replicaof $DB_NAME-0.$PEER_DOMAIN $REDIS_PORT" >> /run/redis/redis.conf
-  fi
-  echo "sentinels name ${master:-no master}; starting as $(grep -q '^replicaof' /run/redis/redis.conf && \\
-    grep '^replicaof' /run/redis/redis.conf || echo master)"
-fi
-exec redis-server /run/redis/redis.conf
-"""
-REDIS_PING = 'redis-cli -p "$REDIS_PORT" -a "$REDIS_PASSWORD" --no-auth-warning ping | grep -q PONG'
+SHARDED_CONFIG = "cluster-enabled yes\ncluster-config-file {data_dir}/nodes.conf\n"
+# Redis 6.2 has no cluster-announce-hostname: its nodes announce IP addresses.
+ANNOUNCE_HOSTNAME = "cluster-announce-hostname {announce}\n"
+# Redis' default hard limit of a replica's output buffer (client-output-buffer-limit replica).
+REPLICA_BUFFER_BYTES = 256 * podspec.MI
+BASE_OVERHEAD_BYTES = 64 * podspec.MI
+# How long an empty pod waits for its peers to answer before it may start as the first master, when
+# peers may hold data on their volumes (persistence on). Without persistence a peer that does not
+# answer holds nothing, so there is nothing to wait for.
+PEER_WAIT_SECONDS = 10
 
 
 def database_port(database) -> int:
@@ -97,12 +72,27 @@ def live_config(config: RedisConfig) -> str:
     return "".join(f'{key} "{value}"\n' for key, value in config.as_config_set().items())
 
 
-def static_config(spec: DatabaseSpec) -> str:
-    text = STATIC_CONFIG.format(port=REDIS_PORT, announce="{announce}")
+def static_config(spec: DatabaseSpec, version: str) -> str:
+    text = STATIC_CONFIG.format()
     if spec.shard_count > 1:
-        text += SHARDED_CONFIG.format(announce="{announce}")
+        text += SHARDED_CONFIG
+        if version_key(version) >= version_key("7.0"):  # every Valkey version too
+            text += ANNOUNCE_HOSTNAME
     text += "".join(f"loadmodule {podspec.STACK_MODULE_DIR}/{MODULES[name].library}\n" for name in spec.module_names)
     return text
+
+
+def memory_limit_bytes(spec: DatabaseSpec) -> int:
+    """What a shard process may really use: maxmemory, plus (when it forks for a snapshot or a full sync)
+    copy-on-write up to its whole data set and a replica's output buffer, plus Redis' own overhead."""
+    shard = spec.shard_memory_bytes
+    forks = spec.replication or spec.persistence != "disabled"
+    return shard + BASE_OVERHEAD_BYTES + ((shard + REPLICA_BUFFER_BYTES) if forks else shard // 4)
+
+
+def sentinel_user(database) -> str:
+    """The sentinel ACL user a database's pods ask who their master is (they hold no cluster password)."""
+    return f"db-{database.name}"
 
 
 def render_database(database, *, reveal_secrets: bool = True) -> list[dict]:
@@ -117,6 +107,7 @@ def database_manifests(database: DatabaseInputs, *, reveal_secrets: bool = True)
     name, namespace = database.name, database.namespace
     common = database_labels(database, "database")
     port = database_port(database)
+    version = database.version
     manifests = [
         podspec.secret(spec.secret_name, namespace, common, {
             "port": str(port),
@@ -127,7 +118,7 @@ def database_manifests(database: DatabaseInputs, *, reveal_secrets: bool = True)
             "apiVersion": "v1",
             "kind": "ConfigMap",
             "metadata": podspec.metadata(f"{name}-config", namespace, common),
-            "data": {"redis.conf": static_config(spec), "live.conf": live_config(spec.redis_config()),
+            "data": {"redis.conf": static_config(spec, version), "live.conf": live_config(spec.redis_config()),
                      "start.sh": REDIS_START},
         },
         {
@@ -139,8 +130,9 @@ def database_manifests(database: DatabaseInputs, *, reveal_secrets: bool = True)
         },
         podspec.headless_service(f"{name}-headless", namespace, common, shard_selector(database),
                                  [*_ports(spec), metrics_service_port()]),
-        _statefulset(database, spec, cluster_spec),
+        _statefulset(database, spec, cluster_spec, version),
         podspec.disruption_budget(name, namespace, common, shard_selector(database), max_unavailable=1),
+        _network_policy(database, spec, common),
     ]
     if cluster_spec.ingress:
         manifests.append(_ingress(database, cluster_spec, common, port))
@@ -154,13 +146,12 @@ def _ports(spec: DatabaseSpec) -> list[dict]:
     return ports
 
 
-def _statefulset(database, spec: DatabaseSpec, cluster_spec: ClusterSpec) -> dict:
+def _statefulset(database, spec: DatabaseSpec, cluster_spec: ClusterSpec, version: str) -> dict:
     cluster = database.cluster
     pod_labels = database_labels(database, SHARD_COMPONENT)
-    version = database.version
-    peer_domain = f"{database.name}-headless.{database.namespace}.svc.cluster.local"
-    sentinel_host = f"{cluster.name}.{cluster.namespace}.svc.cluster.local"
-    shard_memory = spec.shard_memory_bytes
+    domain = cluster.cluster_domain
+    peer_domain = f"{headless_service_name_of(database)}.{database.namespace}.svc.{domain}"
+    peers = " ".join(f"{database.name}-{i}.{peer_domain}:{REDIS_PORT}" for i in range(spec.process_count))
     container = {
         "name": "redis",
         "image": database.image,
@@ -169,33 +160,42 @@ def _statefulset(database, spec: DatabaseSpec, cluster_spec: ClusterSpec) -> dic
             {"name": "DB_NAME", "value": database.name},
             {"name": "REDIS_PORT", "value": str(REDIS_PORT)},
             {"name": "PEER_DOMAIN", "value": peer_domain},
+            {"name": "PEERS", "value": peers},
+            {"name": "PEER_WAIT_SECONDS", "value": str(PEER_WAIT_SECONDS if spec.persistence != "disabled" else 0)},
             {"name": "SHARDED", "value": "yes" if spec.shard_count > 1 else "no"},
-            {"name": "SENTINEL_HOST", "value": sentinel_host},
+            {"name": "SENTINEL_HOST", "value": f"{cluster.name}.{cluster.namespace}.svc.{domain}"},
             {"name": "SENTINEL_PORT", "value": str(SENTINEL_PORT)},
-            podspec.secret_env("REDIS_PASSWORD", spec.secret_name, "password"),
-            podspec.secret_env("SENTINEL_PASSWORD", cluster.name, "password"),
+            {"name": "SENTINEL_USER", "value": sentinel_user(database)},
+            # redis-cli reads REDISCLI_AUTH itself: the password is on no command line.
+            podspec.secret_env("REDISCLI_AUTH", spec.secret_name, "password"),
         ],
         "ports": [{"name": p["name"], "containerPort": p["targetPort"]} for p in _ports(spec)],
-        "readinessProbe": podspec.exec_probe(REDIS_PING, initial_delay=5),
-        "livenessProbe": podspec.exec_probe(REDIS_PING, initial_delay=30, failures=5),
-        # Requests match the memory the validator charged to the cluster; the limit leaves room for
-        # Redis' own overhead (replication buffers, fork for persistence).
+        # Startup: up to 5 minutes to listen (the start-up guard may wait for peers); LOADING is alive.
+        "startupProbe": podspec.exec_probe(REDIS_ALIVE, initial_delay=0, period=5, failures=60),
+        "livenessProbe": podspec.exec_probe(REDIS_ALIVE, initial_delay=0, failures=3),
+        "readinessProbe": podspec.exec_probe(REDIS_READY, initial_delay=0, period=5),
+        # Requests match the memory the validator charged to the cluster; the limit covers what a fork
+        # and a replica's buffer can add (memory_limit_bytes).
         "resources": {
-            "requests": {"cpu": "100m", "memory": podspec.mebibytes(shard_memory)},
-            "limits": {"memory": podspec.mebibytes(shard_memory + max(64 * podspec.MI, shard_memory // 4))},
+            "requests": {"cpu": "100m", "memory": podspec.mebibytes(spec.shard_memory_bytes)},
+            "limits": {"memory": podspec.mebibytes(memory_limit_bytes(spec))},
         },
-        "volumeMounts": [{"name": "config", "mountPath": "/etc/redis"}, {"name": "data", "mountPath": "/data"}],
+        "securityContext": podspec.container_security(),
+        "volumeMounts": [{"name": "config", "mountPath": "/etc/redis"}, {"name": "data", "mountPath": "/data"},
+                         {"name": "run", "mountPath": "/run/redis"}],
     }
-    volumes = [{"name": "config", "configMap": {"name": f"{database.name}-config"}}]
+    volumes = [{"name": "config", "configMap": {"name": f"{database.name}-config"}}, podspec.run_volume()]
     persistent = spec.persistence != "disabled"
     if not persistent:
         volumes.append({"name": "data", "emptyDir": {}})
-    config_hash = podspec.content_hash(version, static_config(spec), REDIS_START, peer_domain)
+    config_hash = podspec.content_hash(version, static_config(spec, version), REDIS_START, REDIS_ALIVE,
+                                       REDIS_READY, peers)
     pod_spec = {
         "containers": [container, exporter_container(REDIS_PORT, podspec.secret_env("REDIS_PASSWORD",
                                                                                   spec.secret_name, "password"))],
         "volumes": volumes,
         "automountServiceAccountToken": False,
+        "securityContext": podspec.pod_security(),
         **podspec.placement(cluster_spec, shard_selector(database), spread_required=True),
     }
     claims = [podspec.volume_claim("data", cluster_spec, pod_labels)] if persistent else []
@@ -208,6 +208,26 @@ def _statefulset(database, spec: DatabaseSpec, cluster_spec: ClusterSpec) -> dic
         pod_selector=shard_selector(database), pod_labels=pod_labels, config_hash=config_hash, pod_spec=pod_spec,
         claims=claims,
     )
+
+
+def _network_policy(database, spec: DatabaseSpec, common: dict) -> dict:
+    """Who may reach a database's pods: any pod of its namespace (clients, the sentinels) on the Redis
+    port, and its own pods on the Redis and cluster-bus ports. Anything else is refused once a
+    NetworkPolicy selects the pods (policies add up: allow more with another policy)."""
+    own = [{"protocol": "TCP", "port": p["targetPort"]} for p in _ports(spec)]
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": podspec.metadata(database.name, database.namespace, common),
+        "spec": {
+            "podSelector": {"matchLabels": shard_selector(database)},
+            "policyTypes": ["Ingress"],
+            "ingress": [
+                {"from": [{"podSelector": {}}], "ports": [{"protocol": "TCP", "port": REDIS_PORT}]},
+                {"from": [{"podSelector": {"matchLabels": shard_selector(database)}}], "ports": own},
+            ],
+        },
+    }
 
 
 def headless_service_name_of(database) -> str:

@@ -7,6 +7,8 @@ port `metrics` so a Prometheus (or a ServiceMonitor selecting the database's lab
 """
 from __future__ import annotations
 
+from kube import podspec
+
 EXPORTER_IMAGE = "oliver006/redis_exporter:v1.62.0"
 METRICS_PORT = 9121
 
@@ -23,6 +25,7 @@ def exporter_container(redis_port: int, password_env: dict) -> dict:
         # No memory request: the cluster's ResourceQuota charges databases by their memorySize alone (a
         # request is needed all the same, or the quota admission refuses the pod; a limit alone would set one).
         "resources": {"requests": {"cpu": "10m", "memory": "0"}, "limits": {"memory": "64Mi"}},
+        "securityContext": podspec.container_security(),
     }
 
 

@@ -22,13 +22,15 @@ class ClusterInputs:
     version: str  # the Redis image tag the quorum runs (the spec's, or the target's newest)
     admin_username: str
     admin_password: str  # rendered into Secret `<rec>` only when secrets are revealed
+    cluster_domain: str = podspec.DEFAULT_CLUSTER_DOMAIN  # the target's DNS domain (settings["cluster_domain"])
 
     @classmethod
     def of(cls, cluster) -> ClusterInputs:
         spec = cluster.typed_spec
         return cls(name=cluster.name, namespace=cluster.namespace, typed_spec=spec,
                    version=resolve_version(spec.redis_version, cluster.target),
-                   admin_username=cluster.admin_username, admin_password=cluster.admin_password)
+                   admin_username=cluster.admin_username, admin_password=cluster.admin_password,
+                   cluster_domain=podspec.cluster_domain(cluster.target))
 
 
 @dataclass(frozen=True)

@@ -29,8 +29,18 @@ def database_row(database) -> list[str]:
     status = database.status or {}
     spec = database.spec
     return [database.name, str(status.get("version") or spec.get("redisVersion", "")),
-            str(spec.get("databasePort", "")), database.cluster.name, str(spec.get("shardCount", "")),
+            str(spec.get("databasePort", "")), database.cluster.name, shards_cell(spec, status),
             status.get("state", ""), status.get("specStatus", ""), age(database.created_at)]
+
+
+def shards_cell(spec: dict, status: dict) -> str:
+    """The shard count, and how far a reshard got while one runs."""
+    count = str(spec.get("shardCount", ""))
+    moving = status.get("resharding")
+    if not isinstance(moving, dict) or not moving.get("slotsTotal"):
+        return count
+    return (f"{count} (resharding: {moving.get('slotsMoved', 0)}/{moving['slotsTotal']} slots, "
+            f"{moving.get('keysMoved', 0)}/{moving.get('keysTotal', 0)} keys)")
 
 
 # The columns and the row of each kind, by kind name.

@@ -49,3 +49,17 @@ def test_an_unobserved_generation_is_progress():
 def test_deletion_is_shown():
     view = summarize(payload(status={"state": "active"}, deleting=True))
     assert view["deleting"] and view["progress"] == "Deleting."
+
+
+def test_a_reshard_shows_slots_and_keys_moved_as_a_progress_bar():
+    from manifests.management.tables import shards_cell
+
+    moving = {"shards": 5, "slotsMoved": 2048, "slotsTotal": 6553, "keysMoved": 25100, "keysTotal": 80581}
+    view = summarize(payload(status={"state": "active", "observedGeneration": 1, "resharding": moving},
+                             generation=2))
+    assert (view["progressDone"], view["progressTotal"]) == (2048, 6553)
+    assert "2048 of 6553 slots moved (25,100 of 80,581 keys) to reach 5 shards" in view["progress"]
+    assert shards_cell({"shardCount": 5}, {"resharding": moving}) == \
+        "5 (resharding: 2048/6553 slots, 25100/80581 keys)"
+    assert shards_cell({"shardCount": 5}, {}) == "5"
+    assert summarize(payload(status={"state": "active", "observedGeneration": 1}))["progressTotal"] is None

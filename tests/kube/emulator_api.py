@@ -21,6 +21,7 @@ RESOURCES: dict[tuple[str, str], tuple[str, bool, bool]] = {
     ("apis/rbac.authorization.k8s.io/v1", "roles"): ("Role", True, False),
     ("apis/rbac.authorization.k8s.io/v1", "rolebindings"): ("RoleBinding", True, False),
     ("apis/networking.k8s.io/v1", "ingresses"): ("Ingress", True, True),
+    ("apis/networking.k8s.io/v1", "networkpolicies"): ("NetworkPolicy", True, False),
     ("apis/storage.k8s.io/v1", "storageclasses"): ("StorageClass", False, False),
     ("apis/apiextensions.k8s.io/v1", "customresourcedefinitions"): ("CustomResourceDefinition", False, True),
 }

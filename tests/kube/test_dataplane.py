@@ -94,6 +94,12 @@ def test_live_settings_are_applied_with_config_set_without_restart(kube_env, wir
     assert events(database, "SentinelsRegistered")
     sentinel = client(sentinel_port, database.cluster.admin_password)
     assert sentinel.execute_command("SENTINEL", "get-master-addr-by-name", "cache")[1] == str(ports["cache-0"])
+    # The database's pods ask as their own sentinel user (no cluster password): they may read, not fail over.
+    as_pod = redis.Redis(host="127.0.0.1", port=sentinel_port, username="db-cache", password=database.password,
+                         decode_responses=True)
+    assert as_pod.execute_command("SENTINEL", "get-master-addr-by-name", "cache")[1] == str(ports["cache-0"])
+    with pytest.raises(redis.exceptions.NoPermissionError):
+        as_pod.execute_command("SENTINEL", "FAILOVER", "cache")
 
     uids = {p["metadata"]["uid"] for p in kube_env.store.all_of("Pod", "redis", "redis.io/database=cache")}
     update_database(database, spec={**database.spec, "memorySize": "200MB", "evictionPolicy": "allkeys-lru"},

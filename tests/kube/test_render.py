@@ -13,6 +13,8 @@ from kube.render.cluster import render_cluster
 from kube.render.database import render_database
 from targets.models import Target
 
+from .emulator_admission import violations
+
 MAXIMAL_CLUSTER = {
     "nodes": 5,
     "redisEnterpriseNodeResources": {"limits": {"cpu": "4", "memory": "8Gi"}},
@@ -57,8 +59,11 @@ def test_every_manifest_of_a_maximal_spec_passes_strict_1_30_schemas(objects):
         "Role/rec", "RoleBinding/rec", "Secret/rec", "Service/rec", "Service/rec-headless", "Service/rec-ui",
         "ServiceAccount/rec", "StatefulSet/rec"]
     assert kinds(render_database(database)) == [
-        "ConfigMap/cache-config", "Ingress/cache", "PodDisruptionBudget/cache", "Secret/cache-credentials",
-        "Service/cache", "Service/cache-headless", "StatefulSet/cache"]
+        "ConfigMap/cache-config", "Ingress/cache", "NetworkPolicy/cache", "PodDisruptionBudget/cache",
+        "Secret/cache-credentials", "Service/cache", "Service/cache-headless", "StatefulSet/cache"]
+    for manifest in manifests:
+        if manifest["kind"] == "StatefulSet":  # Pod Security "restricted", as the emulator's admission checks it
+            assert violations(manifest["spec"]["template"]["spec"], "restricted") == [], manifest["metadata"]["name"]
 
 
 def test_minimal_spec_is_valid_too_and_has_no_ingress(objects):
@@ -214,6 +219,89 @@ def test_volume_sizes_are_canonical(objects):
     cluster.spec = {**MAXIMAL_CLUSTER, "persistentSpec": {"enabled": True, "volumeSize": "5120Mi"}}
     quorum = next(m for m in render_cluster(cluster) if m["kind"] == "StatefulSet")
     assert quorum["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"] == "5Gi"
+
+
+def pod_of(manifests: list[dict]) -> dict:
+    return next(m for m in manifests if m["kind"] == "StatefulSet")["spec"]["template"]["spec"]
+
+
+def test_pods_run_as_redis_with_no_password_in_any_command(objects):
+    cluster, database = objects
+    for manifests in (render_cluster(cluster), render_database(database)):
+        pod = pod_of(manifests)
+        assert pod["securityContext"]["runAsUser"] == 999 and pod["securityContext"]["fsGroup"] == 999
+        container = pod["containers"][0]
+        assert container["securityContext"]["readOnlyRootFilesystem"] is True
+        env = {e["name"]: e for e in container["env"]}
+        assert env["REDISCLI_AUTH"]["valueFrom"]["secretKeyRef"]["key"] == "password"
+        probes = str([container[k] for k in container if k.endswith("Probe")])
+        assert " -a " not in probes and "PASSWORD" not in probes
+    pod = pod_of(render_database(database))
+    assert {m["mountPath"] for m in pod["containers"][0]["volumeMounts"]} >= {"/run/redis", "/data"}
+    # The database pods hold their own credentials only: not the cluster's Secret (its admin password).
+    refs = {e["valueFrom"]["secretKeyRef"]["name"] for e in pod["containers"][0]["env"] if "valueFrom" in e}
+    assert refs == {"cache-credentials"}
+    assert pod["containers"][0]["env"][[e["name"] for e in pod["containers"][0]["env"]].index("SENTINEL_USER")] \
+        == {"name": "SENTINEL_USER", "value": "db-cache"}
+
+
+def test_probes_startup_liveness_readiness(objects):
+    _, database = objects
+    container = pod_of(render_database(database))["containers"][0]
+    assert container["startupProbe"]["failureThreshold"] * container["startupProbe"]["periodSeconds"] >= 300
+    assert "LOADING" in container["livenessProbe"]["exec"]["command"][2]
+    assert "master_link_status:up" in container["readinessProbe"]["exec"]["command"][2]
+
+
+def test_memory_limit_covers_fork_and_replica_buffer(objects):
+    _, database = objects  # 2GB over 3 shards, replicated
+    shard = database.typed_spec.shard_memory_bytes
+    limits = pod_of(render_database(database))["containers"][0]["resources"]["limits"]["memory"]
+    assert limits == f"{-(-(2 * shard) // 1024**2) + 256 + 64}Mi"  # maxmemory + fork copy + replica buffer
+    database = Database(name="plain", cluster=database.cluster, spec={"memorySize": "1GB"})
+    shard = database.typed_spec.shard_memory_bytes  # no replica, no persistence: nothing forks
+    limits = pod_of(render_database(database))["containers"][0]["resources"]["limits"]["memory"]
+    assert limits == f"{-(-(shard + shard // 4) // 1024**2) + 64}Mi"
+
+
+def test_network_policy_admits_the_namespace_and_the_databases_own_pods(objects):
+    _, database = objects
+    policy = next(m for m in render_database(database) if m["kind"] == "NetworkPolicy")["spec"]
+    assert policy["policyTypes"] == ["Ingress"]
+    namespace_rule, own_rule = policy["ingress"]
+    assert namespace_rule == {"from": [{"podSelector": {}}], "ports": [{"protocol": "TCP", "port": 6379}]}
+    assert own_rule["from"][0]["podSelector"]["matchLabels"] == policy["podSelector"]["matchLabels"]
+    assert {p["port"] for p in own_rule["ports"]} == {6379, 16379}
+
+
+def test_cluster_domain_ipv6_and_6_2_cluster_config(objects):
+    cluster, database = objects
+    cluster.target.settings = {"cluster_domain": "corp.internal"}
+    env = {e["name"]: e.get("value") for e in pod_of(render_database(database))["containers"][0]["env"]}
+    assert env["PEER_DOMAIN"] == "cache-headless.redis.svc.corp.internal"
+    assert env["SENTINEL_HOST"] == "rec.redis.svc.corp.internal"
+    assert env["PEERS"].split()[0] == "cache-0.cache-headless.redis.svc.corp.internal:6379"
+    assert "cluster.local" not in str(render_cluster(cluster) + render_database(database))
+    config = next(m for m in render_database(database) if m["kind"] == "ConfigMap")["data"]["redis.conf"]
+    assert "bind * -::*" in config and "cluster-announce-hostname" in config
+    database.spec = {**MAXIMAL_DATABASE, "redisVersion": "6.2"}
+    config = next(m for m in render_database(database) if m["kind"] == "ConfigMap")["data"]["redis.conf"]
+    assert "cluster-enabled yes" in config and "cluster-announce-hostname" not in config
+
+
+def test_the_longest_names_the_validator_admits_fit_every_kubernetes_limit(objects):
+    from core.validation import OBJECT_NAME_MAX
+
+    cluster, database = objects
+    cluster.name, database.name = "r" * OBJECT_NAME_MAX, "c" * OBJECT_NAME_MAX
+    for manifest in render_cluster(cluster) + render_database(database):
+        name = manifest["metadata"]["name"]
+        if manifest["kind"] in ("Service", "StatefulSet", "NetworkPolicy"):
+            assert len(name) <= 63, name  # DNS-1035 label; pods' hostnames
+        if manifest["kind"] == "StatefulSet":
+            assert len(f"{name}-{'h' * 10}") <= 63  # controller-revision-hash label value
+            assert len(f"{name}-{manifest['spec']['replicas'] - 1}") <= 63
+        assert all(len(value) <= 63 for value in manifest["metadata"]["labels"].values())
 
 
 @pytest.mark.parametrize(("memory_size", "maxmemory", "pod_request"), [

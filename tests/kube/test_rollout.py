@@ -96,3 +96,23 @@ def test_cluster_upgrades_before_its_databases(kube_env, team):
     assert cluster.state == managed.RUNNING
     run(database)
     assert database.status["rollout"].startswith("replacing replica")
+
+
+IN_SYNC = {"role": "slave", "loading": "0", "master_link_status": "up", "master_sync_in_progress": "0",
+           "master_last_io_seconds_ago": "1", "slave_repl_offset": "5000"}
+
+
+@pytest.mark.parametrize(("change", "master_offset", "problem"), [
+    ({}, 5000, None),
+    ({}, None, None),
+    ({"master_sync_in_progress": "1"}, 5000, "a full sync from the master is in progress"),
+    ({"master_link_status": "down"}, 5000, "its replication link is down"),
+    ({"loading": "1"}, 5000, "it is still loading its data set"),
+    ({"role": "master"}, 5000, "it is not a replica (role master)"),
+    ({"master_last_io_seconds_ago": "60"}, 5000, "it has not heard from its master for 60 s"),
+    ({"slave_repl_offset": "0"}, 5000 + 2 * 1024 * 1024, f"it is {5000 + 2 * 1024 * 1024} bytes behind its master"),
+])
+def test_a_replica_is_promotable_only_when_caught_up(change, master_offset, problem):
+    from dataplane.replication import promotion_problem
+
+    assert promotion_problem({**IN_SYNC, **change}, master_offset) == problem

@@ -11,8 +11,8 @@ import pytest
 import redis
 from redis.cluster import ClusterNode, RedisCluster
 
-from core.errors import SpecError
-from databases.services import update_database
+from core.errors import SpecError, TargetError
+from databases.services import update_database, upgrade_database
 from targets import managed
 
 from ..servers import free_port, redis_server
@@ -22,33 +22,50 @@ from .test_lifecycle import make_database, run, running_cluster
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+def pod_process(stack: ExitStack, kube_env, password: str, ordinal: int) -> int:
+    """A cluster-enabled redis-server standing for pod `cache-<ordinal>` (a fresh node id each time)."""
+    bus = free_port()
+    url = stack.enter_context(redis_server("--cluster-enabled", "yes", "--cluster-port", str(bus),
+                                           "--cluster-node-timeout", "3000", "--requirepass", password,
+                                           "--masterauth", password))
+    addresses = dict(kube_env.target.settings.get("dataplane_addresses") or {})
+    addresses[f"cache-{ordinal}.{POD_DOMAIN}:6379"] = f"127.0.0.1:{port_of(url)}"
+    addresses[f"cache-{ordinal}.{POD_DOMAIN}:16379"] = f"127.0.0.1:{bus}"
+    kube_env.target.settings = {**kube_env.target.settings, "dataplane_addresses": addresses}
+    kube_env.target.save()
+    return port_of(url)
+
+
+def run_until_active(kube_env, database, *, allowed=(managed.DB_PENDING,), timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            run(database)
+        except TargetError:
+            if managed.ERROR not in allowed:
+                raise
+            database.refresh_from_db()
+        if database.state == managed.DB_ACTIVE:
+            return
+        assert database.state in allowed, database.status
+        assert time.monotonic() < deadline, database.status
+        kube_env.settle()
+        time.sleep(0.2)
+
+
+def roles_of(ports: list[int], password: str) -> list[str]:
+    return [redis.Redis(port=p, password=password).execute_command("ROLE")[0].decode() for p in ports]
+
+
 def test_sharded_database_forms_a_redis_cluster_and_refuses_resharding(kube_env, team):
     cluster = running_cluster(kube_env)
-    database = make_database(cluster, team, shardCount=2, replication=True, memorySize="200MB")
+    database = make_database(cluster, team, shardCount=2, replication=True, memorySize="300MB")
     password = database.password
     with ExitStack() as stack:
-        ports = []
-        addresses = {}
-        for ordinal in range(4):
-            bus = free_port()
-            url = stack.enter_context(redis_server("--cluster-enabled", "yes", "--cluster-port", str(bus),
-                                                   "--requirepass", password, "--masterauth", password))
-            ports.append(port_of(url))
-            addresses[f"cache-{ordinal}.{POD_DOMAIN}:6379"] = f"127.0.0.1:{port_of(url)}"
-            addresses[f"cache-{ordinal}.{POD_DOMAIN}:16379"] = f"127.0.0.1:{bus}"
-        kube_env.target.settings = {**kube_env.target.settings, "dataplane_addresses": addresses}
-        kube_env.target.save()
-
+        ports = [pod_process(stack, kube_env, password, ordinal) for ordinal in range(4)]
         run(database)
         kube_env.settle()
-        deadline = time.monotonic() + 30
-        while True:
-            run(database)
-            if database.state == managed.DB_ACTIVE:
-                break
-            assert database.state == managed.DB_PENDING, database.status
-            assert time.monotonic() < deadline, database.status
-            time.sleep(0.2)
+        run_until_active(kube_env, database)
         formed = next(c for c in database.status["conditions"] if c["type"] == "ClusterFormed")
         assert formed["status"] == "True"
 
@@ -57,8 +74,7 @@ def test_sharded_database_forms_a_redis_cluster_and_refuses_resharding(kube_env,
         for n in range(200):
             client.set(f"key:{n}", n)
         assert [client.get(f"key:{n}") for n in range(200)] == [str(n) for n in range(200)]
-        roles = [redis.Redis(port=p, password=password).execute_command("ROLE")[0] for p in ports]
-        assert roles == [b"master", b"master", b"slave", b"slave"]
+        assert roles_of(ports, password) == ["master", "master", "slave", "slave"]
         client.close()
 
         with pytest.raises(SpecError) as refused:  # the validator refuses it up front; nothing is stored
@@ -77,3 +93,41 @@ def test_sharded_database_without_data_plane_is_invalid(kube_env, team):
     run(database)
     assert database.state == managed.INVALID
     assert "data plane" in database.status["conditions"][0]["message"]
+
+
+def test_sharded_rollout_switches_masters_with_cluster_failover_and_a_replaced_pod_rejoins(kube_env, team):
+    """Item 5: sentinels do not watch sharded databases; the rollout asks each shard's replica to take
+    over (CLUSTER FAILOVER), and a pod back on empty storage (a new node id) is introduced again."""
+    cluster = running_cluster(kube_env)
+    database = make_database(cluster, team, shardCount=2, replication=True, memorySize="200MB",
+                             redisVersion="7.2")
+    password = database.password
+    with ExitStack() as stack:
+        ports = [pod_process(stack, kube_env, password, ordinal) for ordinal in range(4)]
+        run(database)
+        kube_env.settle()
+        run_until_active(kube_env, database)
+        client = RedisCluster(startup_nodes=[ClusterNode("127.0.0.1", ports[0])], password=password)
+        for n in range(200):
+            client.set(f"key:{n}", n)
+        client.close()
+
+        upgrade_database(database, version="7.4", actor="test")
+        # A replica still syncing is refused as the new master (an Error, retried) until it caught up.
+        run_until_active(kube_env, database, allowed=(managed.DB_CHANGE_PENDING, managed.ERROR), timeout=60)
+        assert roles_of(ports, password) == ["slave", "slave", "master", "master"]
+        masters = {p["metadata"]["name"] for p in kube_env.store.all_of("Pod", "redis", "redis.io/role=master")}
+        assert masters == {"cache-2", "cache-3"}  # the Service follows Redis Cluster's masters
+
+        # Pod cache-1 comes back on empty storage: a new node id on a new address.
+        with ExitStack() as replaced:
+            ports[1] = pod_process(replaced, kube_env, password, 1)
+            stack.callback(replaced.pop_all().close)
+        run_until_active(kube_env, database, allowed=(managed.DB_CHANGE_PENDING,), timeout=30)
+        fresh = redis.Redis(port=ports[1], password=password, decode_responses=True)
+        assert fresh.execute_command("ROLE")[0] == "slave"
+        assert "cluster_known_nodes:4" in fresh.execute_command("CLUSTER", "INFO")
+        client = RedisCluster(startup_nodes=[ClusterNode("127.0.0.1", ports[2])], password=password,
+                              decode_responses=True)
+        assert [client.get(f"key:{n}") for n in range(200)] == [str(n) for n in range(200)]
+        client.close()

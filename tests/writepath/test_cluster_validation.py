@@ -31,6 +31,7 @@ def test_operator_example_is_valid_and_gets_defaults(local_target, rec_spec):
     ("rec_1", "DNS-1123 label"),
     ("-rec", "DNS-1123 label"),
     ("r" * 64, "at most 63 characters"),
+    ("r" * 53, "at most 52 characters (it has 53): Kubernetes derives longer names"),
     ("", "name is required"),
 ])
 def test_name_must_be_dns_label(local_target, rec_spec, name, message):

@@ -98,6 +98,9 @@ def test_full_replace_keeps_assigned_port_secret_and_version(cluster):
 
 def test_names(cluster):
     assert "DNS-1123 label" in errors_of(create, cluster, {}, name="Cache")["name"][0]
+    # 53 characters would render a StatefulSet whose pods' revision label exceeds 63 characters.
+    assert "at most 52 characters" in errors_of(create, cluster, {}, name="c" * 53)["name"][0]
+    assert not Database.objects.filter(name="c" * 53).exists()
     assert errors_of(create, cluster, {}, name="rec")["name"] == [
         "rec is taken by a service of cluster rec; choose another name"]
     create(cluster, {})
@@ -135,9 +138,9 @@ def test_unknown_and_unused_fields(cluster):
     errors = errors_of(create, cluster, {"memorySise": "1GB", "shardcount": 2})
     assert errors["spec.memorySise"] == ["unknown field 'memorySise'; did you mean 'memorySize'?"]
     assert errors["spec.shardcount"] == ["unknown field 'shardcount'; did you mean 'shardCount'?"]
-    result = create(cluster, {"alertSettings": {"bdb_backup_delayed": {"enabled": True}}, "ossCluster": False})
+    result = create(cluster, {"alertSettings": {"bdb_backup_delayed": {"enabled": True}}, "defaultUser": False})
     assert sorted(w.split(":")[0] for w in result.warnings) == ["spec.alertSettings.bdb_backup_delayed",
-                                                                 "spec.ossCluster"]
+                                                                 "spec.defaultUser"]
     assert Event.objects.filter(object_kind="database", object_id=result.obj.pk, reason="UnusedFields",
                                 type=Event.WARNING).count() == 1
 
@@ -231,3 +234,36 @@ def test_reconciler_shows_invalid_when_a_stored_spec_becomes_impossible(cluster,
     assert outcome.state == "Invalid" and database.status["specStatus"] == "Invalid"
     assert database.status["conditions"][0]["message"] == (
         "redisVersion: version 7.0 is not available on target local; available: 7.2")
+
+
+def test_no_second_reshard_while_one_runs(cluster):
+    database = create(cluster, {"memorySize": "1GB", "shardCount": 3}).obj
+    running = {"shards": 5, "slotsMoved": 1200, "slotsTotal": 5529, "keysMoved": 100, "keysTotal": 900}
+    Database.objects.filter(pk=database.pk).update(status={"state": "active", "resharding": running})
+    database.refresh_from_db()
+    errors = errors_of(update_database, database, spec={**database.spec, "shardCount": 2}, actor="test")
+    assert errors["spec.shardCount"] == ["a reshard to 5 shards is still running (1200 of 5529 slots moved); change "
+                                         "shardCount again once it has finished"]
+    database.refresh_from_db()
+    assert database.spec["shardCount"] == 3 and database.generation == 1
+    # other changes still go through, and once every slot is moved the count may change again
+    assert update_database(database, spec={**database.spec, "evictionPolicy": "allkeys-lru"}, actor="test").obj
+    Database.objects.filter(pk=database.pk).update(status={"state": "active", "resharding": {**running,
+                                                                                             "slotsMoved": 5529}})
+    database.refresh_from_db()
+    assert update_database(database, spec={**database.spec, "shardCount": 2}, actor="test").obj.spec["shardCount"] == 2
+
+
+def test_oss_cluster_is_a_boolean_fixed_at_creation_and_lets_one_shard_grow(cluster):
+    assert errors_of(create, cluster, {"ossCluster": "yes"})["spec.ossCluster"] == ["must be true or false"]
+    plain = create(cluster, {"memorySize": "300MB"}, name="plain").obj
+    errors = errors_of(update_database, plain, spec={**plain.spec, "ossCluster": True}, actor="test")
+    assert errors["spec.ossCluster"] == ["cannot change once the database exists (it is false): clients of a Redis "
+                                         "Cluster speak another protocol; create a new database instead"]
+    errors = errors_of(update_database, plain, spec={**plain.spec, "shardCount": 3}, actor="test")
+    assert "clients speaking the cluster protocol" in errors["spec.shardCount"][0]
+    assert "ossCluster: true" in errors["spec.shardCount"][0]
+    grows = create(cluster, {"memorySize": "300MB", "ossCluster": True}, name="grows").obj
+    assert grows.spec["ossCluster"] is True
+    spec = {key: value for key, value in grows.spec.items() if key != "ossCluster"}  # kept when left out
+    assert update_database(grows, spec={**spec, "shardCount": 3}, actor="test").obj.spec["ossCluster"] is True

@@ -35,6 +35,9 @@ class FailingDriver:
 
         return contextlib.nullcontext()
 
+    def mirror(self, obj) -> None:
+        """No copy of its own to keep in step (as the local target)."""
+
 
 @pytest.fixture
 def failing_cluster(db):

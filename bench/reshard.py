@@ -1,0 +1,215 @@
+"""Benchmark of online resharding on the local target, in one run, on real processes:
+
+1. KEYS keys written with a cluster client to a 3-shard database; a writer keeps overwriting them (and
+   adding new ones) with retries while the database is resharded 3 -> 5 -> 2 through the control plane;
+2. for each reshard: slots and keys moved, keys/s of the migration (from the Resharded event) and end to
+   end (spec change -> settled), and the writer's client error rate during it;
+3. every key reads back with its last acknowledged value; `redis-cli --cluster check` is clean;
+4. the baseline, in the same run: the old one-slot-at-a-time loop (SETSLOT, GETKEYSINSLOT, MIGRATE,
+   SETSLOT NODE per slot) moves SLOTS slots, and the new engine (batched on Redis, atomic on Valkey)
+   moves them back; their ratio.
+
+Run: .venv/bin/python bench/reshard.py [--keys 200000] [--version 7.0|valkey-9.1 ...] [--baseline-slots 1000]
+Everything runs under a temporary directory, with its own SQLite and broker Redis; all processes are stopped.
+"""
+from __future__ import annotations
+
+import argparse
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.local_endpoint import setup_django, stop_all  # noqa: E402
+
+
+class Writer(threading.Thread):
+    """Overwrites existing keys and adds new ones, retrying each write until acknowledged."""
+
+    def __init__(self, client_for, keys: int):
+        super().__init__(daemon=True)
+        self.client_for, self.keys = client_for, keys
+        self.acked: dict[str, str] = {}
+        self.attempts = self.errors = 0
+        self.stopping = threading.Event()
+        self.lock = threading.Lock()
+
+    def run(self) -> None:
+        client, i = self.client_for(), 0
+        while not self.stopping.is_set():
+            key = f"k:{i % self.keys}" if i % 2 else f"new:{i}"
+            value = f"w{i}"
+            for _ in range(200):
+                with self.lock:
+                    self.attempts += 1
+                try:
+                    client.set(key, value)
+                    self.acked[key] = value
+                    break
+                except Exception:  # noqa: BLE001  (redis-py's cluster client also raises plain errors mid-reshard)
+                    with self.lock:
+                        self.errors += 1
+                    time.sleep(0.02)
+                    client = self.client_for()
+            else:
+                raise RuntimeError(f"{key} could not be written")
+            i += 1
+
+    def window(self) -> tuple[int, int]:
+        with self.lock:
+            return self.attempts, self.errors
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--keys", type=int, default=200_000)
+    parser.add_argument("--version", action="append", help="versions to run (default: 7.0 and valkey-9.1 if offered)")
+    parser.add_argument("--baseline-slots", type=int, default=1000)
+    args = parser.parse_args()
+
+    from tests.servers import redis_server
+
+    workdir = Path(tempfile.mkdtemp(prefix="cp-bench-reshard-"))
+    with redis_server() as broker_url:
+        setup_django(workdir, broker_url)
+        try:
+            from localtarget import versions
+            offered = versions.available_versions()
+            wanted = args.version or [v for v in (min(offered, key=len, default=None), "valkey-9.1") if v in offered]
+            for version in wanted:
+                run(args, version)
+        finally:
+            stop_all(workdir)
+
+
+def run(args, version: str) -> None:
+    from redis.cluster import RedisCluster
+
+    from accounts.models import Team
+    from clusters.services import create_cluster
+    from databases.services import create_database
+    from engine.reconcile import reconcile_until_settled
+
+    print(f"--- {version}: {args.keys:,} keys, 3 -> 5 -> 2 shards, a writer with retries")
+    label = f"bench-{version.replace('.', '-')}"
+    cluster = create_cluster(name=label, namespace=label, spec={"nodes": 3}, actor="bench").obj
+    reconcile_until_settled("cluster", cluster.pk, timeout=60, interval=0.1)
+    team, _ = Team.objects.get_or_create(name="bench")
+    database = create_database(cluster=cluster, name="shop", team=team, actor="bench",
+                               spec={"memorySize": "1GB", "shardCount": 3, "redisVersion": version}).obj
+    reconcile_until_settled("database", database.pk, timeout=120, interval=0.1)
+    database.refresh_from_db()
+    port = int(database.status["endpoint"].rsplit(":", 1)[1])
+
+    def client_for():
+        return RedisCluster(host="127.0.0.1", port=port, password=database.password, decode_responses=True,
+                            socket_timeout=5)
+
+    client = client_for()
+    started = time.monotonic()
+    for first in range(0, args.keys, 5000):
+        pipe = client.pipeline()
+        for i in range(first, min(first + 5000, args.keys)):
+            pipe.set(f"k:{i}", f"v{i}")
+        pipe.execute()
+    print(f"wrote {args.keys:,} keys in {time.monotonic() - started:.1f} s")
+    expected = {f"k:{i}": f"v{i}" for i in range(args.keys)}
+
+    writer = Writer(client_for, args.keys)
+    writer.start()
+    for shards in (5, 2):
+        reshard(database, shards, writer)
+    writer.stopping.set()
+    writer.join(timeout=30)
+    expected.update(writer.acked)
+    check(database, client_for(), expected)
+    baseline(database, args.baseline_slots)
+
+
+def reshard(database, shards: int, writer: Writer) -> None:
+    from databases.services import update_database
+    from engine.reconcile import reconcile_until_settled
+    from timeline.models import Event
+
+    before = writer.window()
+    latest = Event.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    started = time.monotonic()
+    was = database.spec["shardCount"]
+    update_database(database, spec={**database.spec, "shardCount": shards}, actor="bench")
+    outcome = reconcile_until_settled("database", database.pk, timeout=600, interval=0.1)
+    seconds = time.monotonic() - started
+    after = writer.window()
+    database.refresh_from_db()
+    events = Event.objects.filter(id__gt=latest, object_kind="database", object_id=database.pk)
+    event = events.filter(reason="Resharded").last()
+    if event is None:
+        print("events:", [(e.reason, e.message) for e in events])
+    keys = int(re.search(r"and (\d+) keys", event.message).group(1)) if event else 0
+    attempts, errors = after[0] - before[0], after[1] - before[1]
+    print(f"{was} -> {shards} shards: {outcome.state}; {event.message if event else 'no Resharded event'}; "
+          f"end to end {seconds:.1f} s ({keys / seconds:,.0f} keys/s); writer {attempts:,} attempts, "
+          f"{errors:,} errors ({100 * errors / max(attempts, 1):.2f} %), every write retried until acknowledged")
+
+
+def check(database, client, expected: dict[str, str]) -> None:
+    keys = list(expected)
+    wrong = 0
+    for first in range(0, len(keys), 5000):
+        chunk = keys[first:first + 5000]
+        pipe = client.pipeline()
+        for key in chunk:
+            pipe.get(key)
+        wrong += sum(1 for key, value in zip(chunk, pipe.execute(), strict=True) if value != expected[key])
+    print(f"read back {len(keys):,} keys: {wrong} missing or stale (target 0)")
+    port = int(database.status["endpoint"].rsplit(":", 1)[1])
+    out = subprocess.run(["redis-cli", "--cluster", "check", f"127.0.0.1:{port}", "-a", database.password],
+                         capture_output=True, text=True, timeout=120).stdout
+    clean = "[OK] All 16384 slots covered." in out and "[ERR]" not in out and "[WARNING]" not in out
+    print(f"redis-cli --cluster check: {'clean' if clean else 'NOT clean'}")
+    if not clean:
+        print(out)
+
+
+def old_loop(src, dst, others, src_id: str, dst_id: str, port: int, password: str, slots: list[int]) -> None:
+    """The engine this replaces: one slot at a time, several round trips each (kept here as the baseline)."""
+    for slot in slots:
+        dst.execute_command("CLUSTER", "SETSLOT", slot, "IMPORTING", src_id)
+        src.execute_command("CLUSTER", "SETSLOT", slot, "MIGRATING", dst_id)
+        while keys := src.execute_command("CLUSTER", "GETKEYSINSLOT", slot, 500):
+            src.execute_command("MIGRATE", "127.0.0.1", port, "", 0, 10000, "AUTH", password, "KEYS", *keys)
+        for conn in (dst, src, *others):
+            conn.execute_command("CLUSTER", "SETSLOT", slot, "NODE", dst_id)
+
+
+def baseline(database, count: int) -> None:
+    from dataplane.cluster import myself, parse_nodes
+    from dataplane.migration import SlotMover, keys_in
+    from localtarget.processes import client
+
+    ports = [database.status["processes"][name]["port"] for name in database.status["shardMasters"]]
+    conns = [client(p, database.password, timeout=30) for p in ports]
+    view = parse_nodes(conns[0].execute_command("CLUSTER", "NODES"))
+    selves = [myself(parse_nodes(c.execute_command("CLUSTER", "NODES"))) for c in conns]
+    source, target = selves[0], selves[1]
+    slots = source.slots[:count]
+    keys = keys_in(conns[0], slots)
+    started = time.monotonic()
+    old_loop(conns[0], conns[1], conns[2:], source.id, target.id, target.port, database.password, slots)
+    old = keys / (time.monotonic() - started)
+    masters = [n for n in view if n.is_master]
+    mover = SlotMover(lambda node: client(node.port, database.password, timeout=30), masters,
+                      auth=database.password)  # atomic on Valkey, batched on Redis
+    started = time.monotonic()
+    back = mover.move(target, source, slots)
+    new = back / (time.monotonic() - started)
+    print(f"baseline, {len(slots)} slots with {keys:,} keys: one slot at a time {old:,.0f} keys/s; "
+          f"{' + '.join(sorted(mover.engines_used))} {new:,.0f} keys/s ({new / max(old, 1):.1f}x)")
+
+if __name__ == "__main__":
+    main()

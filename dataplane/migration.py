@@ -1,0 +1,282 @@
+"""Moving hash slots with their keys between masters: batched, resumable, with progress.
+
+Two engines behind one call, `SlotMover.move`:
+
+- atomic (Valkey >= 9, `CLUSTER MIGRATESLOTS`): the source streams whole slot ranges to the target and
+  hands them over at once; the server runs it, so a killed worker leaves a job Valkey finishes by itself
+  (`settle_atomic` waits for such jobs before anything is planned again).
+- classic (Redis): per batch of slots one pipeline of `SETSLOT IMPORTING` to the target, one of
+  `SETSLOT MIGRATING` to the source, pipelined `GETKEYSINSLOT` + `MIGRATE ... KEYS` (one per slot:
+  MIGRATE refuses keys of several slots) until every slot of the batch is empty on the source, then
+  `SETSLOT NODE` pipelined to the target first, the source next, every other master last. Keys written
+  during the move stay safe: a key still on the source is written there and moved later; a new key is
+  redirected (ASK) to the target. Every step is idempotent, so `open_moves` (slots left MIGRATING or
+  IMPORTING by a killed worker) are finished with the same call.
+
+The callers own the connections: `dial(node)` returns a redis client for a node of `CLUSTER NODES`.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+
+import redis
+
+from core.errors import TargetError
+
+from .cluster import Node, myself, parse_nodes
+
+PARALLEL_MOVES = 4  # classic moves run side by side: each has its own slots, so they are independent
+BATCH_SLOTS = 1024  # slots per classic round (one pipeline per step)
+KEYS_PER_CALL = 1000  # GETKEYSINSLOT count, so MIGRATE ... KEYS carries up to this many keys
+MIGRATE_TIMEOUT_MS = 10000
+MAX_DRAIN_ROUNDS = 10000  # a slot that never empties (a writer outrunning MIGRATE) stops with an error
+ATOMIC_TIMEOUT = 600.0
+ATOMIC_DONE = {"success", "failed", "cancelled"}
+# SETSLOT errors that mean "this step is already done" when a move is finished after a crash.
+_DONE_ALREADY = ("already the owner", "not the owner")
+# A master whose last slot left becomes a replica of the receiver (cluster-allow-replica-migration); it
+# then refuses SETSLOT and follows its new master's view instead.
+_NOW_A_REPLICA = ("only with masters",)
+
+ATOMIC = "CLUSTER MIGRATESLOTS"
+BATCHED = "batched MIGRATE"
+
+Dial = Callable[[Node], redis.Redis]
+Progress = Callable[[int, int], None]  # (slots moved in this call so far, keys moved so far)
+
+
+def batches(slots: Iterable[int], size: int = BATCH_SLOTS) -> list[tuple[int, ...]]:
+    """Sorted slots cut into batches of at most `size`."""
+    ordered = sorted(set(slots))
+    return [tuple(ordered[i:i + size]) for i in range(0, len(ordered), max(size, 1))]
+
+
+def ranges(slots: Iterable[int]) -> list[tuple[int, int]]:
+    """Slots as inclusive contiguous ranges: [1, 2, 3, 7] -> [(1, 3), (7, 7)]."""
+    out: list[tuple[int, int]] = []
+    for slot in sorted(set(slots)):
+        if out and slot == out[-1][1] + 1:
+            out[-1] = (out[-1][0], slot)
+        else:
+            out.append((slot, slot))
+    return out
+
+
+@dataclass(frozen=True)
+class OpenMove:
+    """Slots a crashed move left open, from `source_id` to `target_id`."""
+    source_id: str
+    target_id: str
+    slots: tuple[int, ...]
+
+
+def open_moves(selves: Iterable[Node]) -> list[OpenMove]:
+    """Open slots from each master's own view (`myself` lines): MIGRATING on a source, IMPORTING on a target."""
+    pairs: dict[int, tuple[str, str]] = {}
+    for node in selves:
+        for slot, target in node.migrating.items():
+            pairs[slot] = (node.id, target)
+        for slot, source in node.importing.items():
+            pairs.setdefault(slot, (source, node.id))
+    grouped: dict[tuple[str, str], list[int]] = {}
+    for slot, pair in pairs.items():
+        grouped.setdefault(pair, []).append(slot)
+    return [OpenMove(s, t, tuple(sorted(slots))) for (s, t), slots in sorted(grouped.items())]
+
+
+def supports_atomic(conn: redis.Redis) -> bool:
+    """Whether the server offers atomic slot migration (Valkey 9: CLUSTER MIGRATESLOTS/GETSLOTMIGRATIONS)."""
+    try:
+        conn.execute_command("CLUSTER", "GETSLOTMIGRATIONS")
+        return True
+    except redis.ResponseError:
+        return False
+
+
+def keys_in(conn: redis.Redis, slots: Iterable[int]) -> int:
+    """How many keys the node holds in these slots (one pipeline of COUNTKEYSINSLOT)."""
+    pipe = conn.pipeline(transaction=False)
+    for slot in slots:
+        pipe.execute_command("CLUSTER", "COUNTKEYSINSLOT", slot)
+    return sum(int(n) for n in pipe.execute())
+
+
+class SlotMover:
+    """Moves slots between masters of one cluster; `auth` is the password MIGRATE presents to the target."""
+
+    def __init__(self, dial: Dial, masters: list[Node], *, auth: str | None = None, atomic: bool | None = None,
+                 batch_slots: int = BATCH_SLOTS, keys_per_call: int = KEYS_PER_CALL):
+        self.dial, self.masters, self.auth = dial, masters, auth
+        self.atomic, self.batch_slots, self.keys_per_call = atomic, batch_slots, keys_per_call
+        self.engines_used: set[str] = set()  # "atomic" / "batched": what moved the slots, for the event
+
+    def move_all(self, moves: list[tuple[Node, Node, tuple[int, ...]]], progress: Progress | None = None) -> int:
+        """Every (source, target, slots) move; returns the keys moved. Classic moves run side by side (a move's
+        slots are its own); atomic ones one after another (Valkey runs each job itself). `progress` is called
+        from this thread only, with the sums, so a caller may write to its database from it."""
+        if not moves:
+            return 0
+        if self.atomic is None:
+            self.atomic = supports_atomic(self.dial(moves[0][0]))
+        slots_done, keys_done = [0] * len(moves), [0] * len(moves)
+
+        def run(index: int, source: Node, target: Node, slots: tuple[int, ...]) -> int:
+            def step(slots_moved: int, keys_moved: int) -> None:
+                slots_done[index], keys_done[index] = slots_moved, keys_moved
+            return self.move(source, target, slots, step)
+
+        workers = 1 if self.atomic else min(PARALLEL_MOVES, len(moves))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="slot-move") as pool:
+            futures = [pool.submit(run, i, *move) for i, move in enumerate(moves)]
+            pending = set(futures)
+            while pending:
+                finished, pending = wait(pending, timeout=0.25, return_when=FIRST_EXCEPTION)
+                if progress:
+                    progress(sum(slots_done), sum(keys_done))
+                if any(f.exception() for f in finished):
+                    break  # the other moves end their current step; the first error is raised below
+        return sum(f.result() for f in futures)
+
+    def move(self, source: Node, target: Node, slots: Iterable[int], progress: Progress | None = None) -> int:
+        """Move `slots` from `source` to `target`; returns the keys moved. Raises TargetError and stops on failure."""
+        slots = sorted(set(slots))
+        src = self.dial(source)
+        atomic = supports_atomic(src) if self.atomic is None else self.atomic
+        self.engines_used.add(ATOMIC if atomic else BATCHED)
+        try:
+            if atomic:
+                return self._move_atomic(src, source, target, slots, progress)
+            return self._move_classic(src, source, target, slots, progress)
+        except redis.RedisError as exc:
+            raise TargetError(f"moving slots from {_name(source)} to {_name(target)} stopped: {exc}") from exc
+
+    # -- atomic (Valkey 9) --------------------------------------------------------------------------
+    def _move_atomic(self, src: redis.Redis, source: Node, target: Node, slots: list[int],
+                     progress: Progress | None) -> int:
+        done_slots = moved = 0
+        for batch in batches(slots, self.batch_slots * 4):
+            keys = keys_in(src, batch)
+            args: list[object] = ["SLOTSRANGE"]
+            for first, last in ranges(batch):
+                args += [first, last]
+            started = time.time()
+            src.execute_command("CLUSTER", "MIGRATESLOTS", *args, "NODE", target.id)
+            _wait_atomic(src, target.id, started)
+            _wait_handed_over(src, batch, f"{_name(source)} to let go of slots it exported to {_name(target)}")
+            done_slots += len(batch)
+            moved += keys
+            if progress:
+                progress(done_slots, moved)
+        return moved
+
+    # -- classic (IMPORTING/MIGRATING, MIGRATE, SETSLOT NODE) ---------------------------------------
+    def _move_classic(self, src: redis.Redis, source: Node, target: Node, slots: list[int],
+                      progress: Progress | None) -> int:
+        dst = self.dial(target)
+        others = [self.dial(m) for m in self.masters if m.id not in (source.id, target.id)]
+        done_slots = moved = 0
+        for batch in batches(slots, self.batch_slots):
+            _setslot_all(dst, batch, "IMPORTING", source.id)
+            _setslot_all(src, batch, "MIGRATING", target.id)
+            moved += self._drain(src, target, batch)
+            _setslot_all(dst, batch, "NODE", target.id)  # the target first: it owns the slots before the source lets go
+            for conn in (src, *others):  # a master left without slots may turn replica (replica migration)
+                _setslot_all(conn, batch, "NODE", target.id, tolerate=_NOW_A_REPLICA)
+            done_slots += len(batch)
+            if progress:
+                progress(done_slots, moved)
+        return moved
+
+    def _drain(self, src: redis.Redis, target: Node, batch: tuple[int, ...]) -> int:
+        """MIGRATE every key of the batch's slots to the target, until GETKEYSINSLOT finds none."""
+        pending, moved = list(batch), 0
+        auth = ["AUTH", self.auth] if self.auth else []
+        for _ in range(MAX_DRAIN_ROUNDS):
+            if not pending:
+                return moved
+            pipe = src.pipeline(transaction=False)
+            for slot in pending:
+                pipe.execute_command("CLUSTER", "GETKEYSINSLOT", slot, self.keys_per_call)
+            found = [(slot, keys) for slot, keys in zip(pending, pipe.execute(), strict=True) if keys]
+            if found:
+                pipe = src.pipeline(transaction=False)
+                for _slot, keys in found:
+                    pipe.execute_command("MIGRATE", target.host, target.port, "", 0, MIGRATE_TIMEOUT_MS, *auth,
+                                         "KEYS", *keys)
+                for reply in pipe.execute(raise_on_error=False):
+                    if isinstance(reply, Exception):
+                        raise reply
+                moved += sum(len(keys) for _slot, keys in found)
+            # A slot that gave fewer keys than asked is empty now: while it is MIGRATING, a key it lacks is
+            # created on the target (ASK), never here. A full answer may have more: ask again.
+            pending = [slot for slot, keys in found if len(keys) >= self.keys_per_call]
+        raise TargetError(f"slots {ranges(pending)[:3]} kept receiving keys while they were moved")
+
+
+def settle_atomic(conns: Iterable[redis.Redis], timeout: float = ATOMIC_TIMEOUT) -> None:
+    """Wait for atomic migrations still running on these masters (started by a worker that was killed)."""
+    for conn in conns:
+        if supports_atomic(conn):
+            _wait_atomic(conn, None, 0.0, timeout)
+
+
+def _wait_atomic(conn: redis.Redis, target_id: str | None, since: float, timeout: float = ATOMIC_TIMEOUT) -> None:
+    """Until every migration job (to `target_id`, created at or after `since`) has ended; a failed one raises."""
+    deadline = time.monotonic() + timeout
+    while True:
+        jobs = [_decoded(job) for job in conn.execute_command("CLUSTER", "GETSLOTMIGRATIONS") or []]
+        mine = [job for job in jobs if (target_id is None or job.get("target_node") == target_id)
+                and int(job.get("create_time") or 0) >= int(since) - 1]
+        failed = [job for job in mine if job.get("state") in ("failed", "cancelled")]
+        if failed and target_id is not None:
+            job = failed[0]
+            raise TargetError(f"slot migration {job.get('slot_ranges')} {job.get('state')}: {job.get('message')}")
+        if all(job.get("state") in ATOMIC_DONE for job in mine):
+            return
+        if time.monotonic() > deadline:
+            raise TargetError(f"slot migration still running after {timeout:g}s")
+        time.sleep(0.02)
+
+
+def _decoded(job: object) -> dict[str, str]:
+    if isinstance(job, dict):
+        items = job.items()
+    else:  # RESP2 flat list
+        flat = list(job)  # type: ignore[call-overload]
+        items = zip(flat[::2], flat[1::2], strict=False)
+    return {_text(k): _text(v) for k, v in items}
+
+
+def _text(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _wait_handed_over(conn: redis.Redis, slots: tuple[int, ...], what: str, timeout: float = 30.0) -> None:
+    """Until the source's own view no longer lists these slots (it lets go just after the job reports success)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        me = myself(parse_nodes(_text(conn.execute_command("CLUSTER", "NODES"))))
+        if not (me and set(me.slots) & set(slots)):
+            return
+        if time.monotonic() > deadline:
+            raise TargetError(f"timed out waiting for {what}")
+        time.sleep(0.02)
+
+
+def _setslot_all(conn: redis.Redis, slots: tuple[int, ...], state: str, node_id: str,
+                 tolerate: tuple[str, ...] = ()) -> None:
+    """One pipeline of `CLUSTER SETSLOT <slot> <state> <node_id>`; a step a crash already did is not an error."""
+    pipe = conn.pipeline(transaction=False)
+    for slot in slots:
+        pipe.execute_command("CLUSTER", "SETSLOT", slot, state, node_id)
+    allowed = tolerate + (_DONE_ALREADY if state != "NODE" else ())
+    for reply in pipe.execute(raise_on_error=False):
+        if isinstance(reply, Exception) and not any(words in str(reply) for words in allowed):
+            raise reply
+
+
+def _name(node: Node) -> str:
+    return f"{node.host}:{node.port}"

@@ -1,0 +1,113 @@
+"""The shell a database pod runs: its start script and its probes (POSIX sh, stock `redis` image).
+
+They are text in the rendered ConfigMap and pod spec; tests run them for real against redis-server
+processes on 127.0.0.1 (tests/kube/test_pod_scripts.py). Paths default to the pod's mounts and
+can be pointed elsewhere with REDIS_CONF_DIR / REDIS_RUN_DIR / REDIS_DATA_DIR / POD_ADDRESS.
+Every password comes from the environment (`REDISCLI_AUTH`, which redis-cli reads itself), never
+from a command line.
+
+Start-up guard (Redis docs, "Safety of replication when master has persistence turned off"): a
+pod never starts as master while a peer has data. It replicates the master the cluster's sentinels
+name (while they still name this pod and know a healthy replica, it waits for their failover
+first); failing that, a peer that is master; failing that, when its own data directory is empty, the
+peer holding the most keys; only then (ordinal 0 at bootstrap, or the master the sentinels name)
+does it start as master.
+"""
+from __future__ import annotations
+
+REDIS_START = r"""set -eu
+conf_dir="${REDIS_CONF_DIR:-/etc/redis}"
+run_dir="${REDIS_RUN_DIR:-/run/redis}"
+data_dir="${REDIS_DATA_DIR:-/data}"
+me="${POD_ADDRESS:-$(hostname).$PEER_DOMAIN:$REDIS_PORT}"
+umask 077
+printf 'requirepass "%s"\nmasterauth "%s"\n' "$REDISCLI_AUTH" "$REDISCLI_AUTH" > "$run_dir/auth.conf"
+sed -e "s#{announce}#${me%:*}#" -e "s#{data_dir}#$data_dir#" -e "s#{run_dir}#$run_dir#" \
+  -e "s#{conf_dir}#$conf_dir#" -e "s#{port}#$REDIS_PORT#" "$conf_dir/redis.conf" > "$run_dir/redis.conf"
+
+ask() {  # ask HOST:PORT COMMAND... -> the reply without CRs (empty when the peer does not answer)
+  addr=$1; shift
+  timeout 3 redis-cli -h "${addr%:*}" -p "${addr##*:}" --no-auth-warning "$@" 2>/dev/null | tr -d '\r'
+}
+field() { printf '%s\n' "$1" | sed -n "s/^$2://p" | head -n 1; }
+keys_of() { printf '%s\n' "$1" | sed -n 's/^db[0-9]*:keys=\([0-9]*\).*/\1/p' | awk '{n += $1} END {print n + 0}'; }
+has_data() {
+  [ -s "$data_dir/dump.rdb" ] || [ -s "$data_dir/appendonly.aof" ] \
+    || [ -n "$(ls -A "$data_dir/appendonlydir" 2>/dev/null)" ]
+}
+
+sentinel() {  # sentinel SUBCOMMAND... as this database's own sentinel user
+  timeout 3 redis-cli -h "$SENTINEL_HOST" -p "$SENTINEL_PORT" --user "$SENTINEL_USER" --no-auth-warning \
+    sentinel "$@" 2>/dev/null | tr -d '\r' || true
+}
+named_master() {  # host:port the sentinels name master, or nothing
+  reply=$(sentinel get-master-addr-by-name "$DB_NAME")
+  port=$(printf '%s\n' "$reply" | sed -n 2p)
+  case "$port" in ''|*[!0-9]*) ;; *) echo "$(printf '%s\n' "$reply" | sed -n 1p):$port" ;; esac
+}
+healthy_replica() {
+  sentinel replicas "$DB_NAME" | awk 'prev == "flags" && $0 !~ /down|disconnected/ {n++} {prev = $0} END {exit !n}'
+}
+
+source=""
+if [ "$SHARDED" = "no" ]; then
+  named=$(named_master)
+  # Still named master: it restarted (kill -9, OOM, pod deleted) before the sentinels noticed. Coming
+  # back as master, empty or behind, would make its replica resync from it; so while they know a
+  # healthy replica it waits for their failover, then replicates from the new master.
+  while [ -n "$named" ] && [ "$named" = "$me" ] && healthy_replica; do
+    echo "the sentinels still name $me master; waiting for them to fail over to a replica"
+    sleep 1
+    named=$(named_master)
+  done
+  if [ -n "$named" ] && [ "$named" != "$me" ]; then
+    source="$named"
+  else
+    # Nobody else is named master: look at the peers before ever starting as one.
+    deadline=$(( $(date +%s) + ${PEER_WAIT_SECONDS:-10} ))
+    while :; do
+      answered=0; richest=""; most=0
+      for peer in $PEERS; do
+        [ "$peer" = "$me" ] && continue
+        info=$(ask "$peer" info)
+        [ -n "$info" ] || continue
+        answered=1
+        if [ "$(field "$info" role)" = "master" ]; then source="$peer"; break; fi
+        keys=$(keys_of "$info")
+        if [ "$keys" -gt "$most" ]; then most=$keys; richest=$peer; fi
+      done
+      [ -n "$source" ] && break
+      if ! has_data && [ -n "$richest" ]; then
+        echo "start-up guard: my data directory is empty and $richest holds $most keys: starting as its replica"
+        source="$richest"; break
+      fi
+      if [ "$answered" = 1 ] || has_data || [ "$(date +%s)" -ge "$deadline" ]; then break; fi
+      sleep 1
+    done
+    if [ -z "$source" ] && [ -z "$named" ] && [ "$me" != "${PEERS%% *}" ]; then
+      source="${PEERS%% *}"  # bootstrap, no sentinel knows the database: the first pod is master
+    fi
+  fi
+fi
+if [ -n "$source" ]; then
+  echo "replicaof ${source%:*} ${source##*:}" >> "$run_dir/redis.conf"
+fi
+echo "sentinels name ${named:-no master}; starting as ${source:+replica of }${source:-master}"
+exec redis-server "$run_dir/redis.conf"
+"""
+
+# Alive while it answers at all: LOADING (reading its data set) and MASTERDOWN (a replica that may
+# not serve stale data) are alive, not reasons to restart it.
+REDIS_ALIVE = r"""reply=$(timeout 4 redis-cli -p "$REDIS_PORT" --no-auth-warning ping 2>&1 | tr -d '\r')
+case "$reply" in PONG*|LOADING*|MASTERDOWN*) exit 0 ;; esac
+echo "$reply"; exit 1"""
+
+# Ready: data loaded; a replica additionally has its replication link up and no sync in progress,
+# so a rollout never moves on (nor promotes it) while it holds a partial copy.
+REDIS_READY = r"""info=$(timeout 4 redis-cli -p "$REDIS_PORT" --no-auth-warning info 2>&1 | tr -d '\r') || exit 1
+printf '%s\n' "$info" | grep -q '^loading:0$' || { echo "loading or not answering"; exit 1; }
+if printf '%s\n' "$info" | grep -q '^role:slave$'; then
+  printf '%s\n' "$info" | grep -q '^master_link_status:up$' || { echo "replication link down"; exit 1; }
+  printf '%s\n' "$info" | grep -q '^master_sync_in_progress:0$' || { echo "full sync in progress"; exit 1; }
+fi
+exit 0"""
