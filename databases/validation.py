@@ -28,8 +28,8 @@ from core.validation import (
     expect_mapping,
     expect_memory,
     expect_string,
-    unknown_field_message,
     object_name_problem,
+    unknown_field_message,
     version_problem,
 )
 from operatorapi.redb import REDB_SPEC
