@@ -11,6 +11,7 @@ urlpatterns = [
     path("", include("databases.api.urls")),
     path("", include("targets.api.urls")),
     path("", include("manifests.urls")),
+    path("", include("backups.urls")),
     # Last: any other URL under /api/v1/ is a JSON 404, never Django's HTML page.
     re_path(r"^(?P<path>.*)$", api_not_found),
 ]

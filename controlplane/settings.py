@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "timeline",
     "clusters",
     "databases",
+    "backups",
     "localtarget",
     "kube",
     "engine",
@@ -211,7 +212,18 @@ CELERY_BEAT_SCHEDULE = {
     },
     # The services rigger of kubernetes targets: database Services follow a sentinel failover within seconds.
     "follow-masters": {"task": "kube.tasks.follow_masters", "schedule": timedelta(seconds=2)},
+    # Periodic backups (REDB spec.backup.interval): the planner decides which are due at each pass.
+    "backups-due": {
+        "task": "backups.tasks.run_due_backups",
+        "schedule": timedelta(seconds=int(os.environ.get("CONTROLPLANE_RESYNC_SECONDS", "30"))),
+    },
 }
+
+# How many backups each location keeps per database (docs/backups.md).
+CONTROLPLANE_BACKUP_RETAIN = int(os.environ.get("CONTROLPLANE_BACKUP_RETAIN", "7"))
+# Folders a REDB's spec.backup.mount.path may be in (colon-separated; default var/backups).
+CONTROLPLANE_BACKUP_MOUNT_ROOTS = [Path(p) for p in os.environ.get("CONTROLPLANE_BACKUP_MOUNT_ROOTS", "").split(":")
+                                   if p] or [VAR_DIR / "backups"]
 
 # Seconds a reconcile lock lives without renewal: its holder renews it every third of that while working,
 # so a dead worker's objects are free again within this time.

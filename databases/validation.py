@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import copy
 
+from django.conf import settings
+
 from clusters.capacity import capacity_problem, database_footprints
 from core.drivers import driver_for
 from core.engines import default_version
@@ -42,6 +44,8 @@ from specs.database import (
 from targets.modules import CATALOG as MODULE_CATALOG
 from targets.modules import names_of
 from targets.shape import check_defined
+
+from .backup_spec import check_backup
 
 # Every field the Redis Enterprise operator defines is known (operatorapi/redb.py says which are used here).
 SPEC_FIELDS = FieldSet.defined(REDB_SPEC)
@@ -140,6 +144,8 @@ def _check_spec(problems: Problems, spec: dict, *, cluster, versions: list[str])
         problems.add("spec.redisVersion", problem)
     expect_string(problems, spec.get("tlsMode"), "spec.tlsMode", choices=TLS_MODES)
     _check_modules(problems, spec.get("modulesList"))
+    check_backup(problems, spec.get("backup"), target_kind=cluster.target.kind,
+                 mount_roots=[str(root) for root in settings.CONTROLPLANE_BACKUP_MOUNT_ROOTS])
     reference = expect_mapping(problems, spec.get("redisEnterpriseCluster"), "spec.redisEnterpriseCluster")
     if reference is not None:
         check_fields(problems, reference, CLUSTER_REF_FIELDS, "spec.redisEnterpriseCluster")

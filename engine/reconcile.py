@@ -149,6 +149,10 @@ def _merge_conditions(old: list[dict], new: list[Condition]) -> list[dict]:
     return merged
 
 
+# Status fields the reconciler does not observe but keeps: status.backupInfo.
+CARRIED_STATUS_KEYS = ("backupInfo",)
+
+
 def write_status(obj, observation: Observation, generation: int, *, error: bool = False) -> bool:
     """Store the observed status if it differs from the stored one; True when something was written."""
     old = obj.status or {}
@@ -159,6 +163,9 @@ def write_status(obj, observation: Observation, generation: int, *, error: bool 
         "conditions": _merge_conditions(old.get("conditions", []), observation.conditions),
     }
     status.update(observation.details)
+    for key in CARRIED_STATUS_KEYS:  # written by others under the same lock (backups/services.py)
+        if key in old:
+            status[key] = old[key]
     if observation.state == kinds.of(obj).statuses.running or old.get("everRunning"):
         status["everRunning"] = True
     comparable_old = {k: v for k, v in old.items() if k != "lastReconcileTime"}

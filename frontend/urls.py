@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.staticfiles.views import serve
 from django.urls import include, path, re_path
 
-from .views import clusters, databases, home, lifecycle, state, targets
+from .views import backups, clusters, databases, home, lifecycle, state, targets
 
 dashboard_patterns = [
     path("", home.home, name="home"),
@@ -16,6 +16,8 @@ dashboard_patterns = [
     path("databases/<int:pk>/", databases.database_detail, name="database-detail"),
     path("databases/<int:pk>/edit/", databases.DatabaseEditView.as_view(), name="database-edit"),
     path("databases/<int:pk>/credentials/", databases.reveal_credentials, name="database-credentials"),
+    path("databases/<int:pk>/backup/", backups.backup_now, name="database-backup"),
+    path("databases/<int:pk>/restore/", backups.restore, name="database-restore"),
     re_path(r"^(?P<kind>cluster|database)s/(?P<pk>[0-9]+)/upgrade/$", lifecycle.upgrade, name="upgrade"),
     re_path(r"^(?P<kind>cluster|database)s/(?P<pk>[0-9]+)/delete/$", lifecycle.delete, name="delete"),
     path("targets/", targets.target_list, name="target-list"),

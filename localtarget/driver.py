@@ -22,6 +22,7 @@ from specs.database import DatabaseSpec
 from targets.private_files import made_private_once
 
 from . import (
+    backup_sources,
     haproxy,
     layout,
     live_config,
@@ -110,6 +111,14 @@ class LocalDriver:
                                                      for s, r in wanted),
             modules=tuple(modules.library_paths(spec.module_names)) if spec.module_names else (),
         )
+
+    def backup_sources(self, database) -> list[backup_sources.ShardSource]:
+        """Where to copy each shard's RDB from (backups/): an in-sync replica, else the master."""
+        return backup_sources.shard_sources(self.database_parts(database))
+
+    def server_binary(self, database) -> Path:
+        """The redis-server the database runs (restores load RDB files with it)."""
+        return versions.server_binary(self.database_parts(database).version)
 
     # -- the write path's questions ---------------------------------------------------------
     def redis_versions(self) -> list[str]:

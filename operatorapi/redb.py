@@ -23,7 +23,7 @@ REDB_SPEC = Field('spec', OBJECT, 'RedisEnterpriseDatabaseSpec defines the desir
         Field('bdb_shard_num_ram_values', ANY, "Number of values kept in a shard's RAM is lower than [values] -Note threshold is commented (allow string/int/float and support backwards compatibility) but i..."),
         Field('bdb_size', ANY, 'Dataset size has reached the threshold value [% of the memory limit] expected fields: -Note threshold is commented (allow string/int/float and support backwa...'),
     )),
-    Field('backup', OBJECT, 'Target for automatic database backups.', fields=(
+    Field('backup', OBJECT, 'Target for automatic database backups.', USED, fields=(
         Field('abs', OBJECT, '', required=('absSecretName', 'container'), fields=(
             Field('absSecretName', STRING, 'The name of the K8s secret that holds ABS credentials.'),
             Field('container', STRING, 'Azure Blob Storage container name.'),
@@ -37,16 +37,16 @@ REDB_SPEC = Field('spec', OBJECT, 'RedisEnterpriseDatabaseSpec defines the desir
             Field('gcsSecretName', STRING, 'The name of the K8s secret that holds the Google Cloud Storage credentials.'),
             Field('subdir', STRING, 'Optional.'),
         )),
-        Field('interval', INTEGER, 'Backup Interval in seconds.'),
+        Field('interval', INTEGER, 'Backup Interval in seconds.', USED),
         Field('intervalOffset', INTEGER, 'Backup Interval Offset in seconds.'),
-        Field('mount', OBJECT, 'MountPointStorage', required=('path',), fields=(
-            Field('path', STRING, 'Path to the local mount point.'),
+        Field('mount', OBJECT, 'MountPointStorage', USED, required=('path',), fields=(
+            Field('path', STRING, 'Path to the local mount point.', USED),
         )),
-        Field('s3', OBJECT, '', required=('awsSecretName', 'bucketName'), fields=(
-            Field('awsSecretName', STRING, 'The name of the K8s secret that holds the AWS credentials.'),
-            Field('bucketName', STRING, 'Amazon S3 bucket name.'),
-            Field('subdir', STRING, 'Optional.'),
-            Field('regionName', STRING, 'Optional.'),
+        Field('s3', OBJECT, '', USED, required=('awsSecretName', 'bucketName'), fields=(
+            Field('awsSecretName', STRING, 'The name of the K8s secret that holds the AWS credentials.', USED),
+            Field('bucketName', STRING, 'Amazon S3 bucket name.', USED),
+            Field('subdir', STRING, 'Optional.', USED),
+            Field('regionName', STRING, 'Optional.', USED),
         )),
         Field('sftp', OBJECT, '', required=('sftpSecretName', 'sftp_url'), fields=(
             Field('sftp_url', STRING, 'SFTP url'),

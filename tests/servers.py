@@ -47,6 +47,25 @@ def redis_server(*args: str):
 
 
 @contextmanager
+def s3_server():
+    """Yield the endpoint URL of a real S3-compatible server (moto_server, from `moto[server]`) on a free port."""
+    import sys
+
+    binary = Path(sys.executable).parent / "moto_server"
+    if not binary.exists():
+        raise RuntimeError("moto_server is not installed: pip install 'moto[server]' (the test extra)")
+    port = free_port()
+    proc = subprocess.Popen([str(binary), "-H", "127.0.0.1", "-p", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_port(port, timeout=30)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@contextmanager
 def postgres_server():
     """Yield a LocalPostgres (Debian's binaries, as the `postgres` user when root) in a temp dir; stop and
     remove it afterwards. Raises PostgresUnavailable when the binaries are missing."""

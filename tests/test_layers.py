@@ -22,6 +22,7 @@ LAYERS = [
     ["engine"],  # reconcile, periodic pass, tasks, enqueue
     ["localtarget", "kube"],  # target drivers, plugged in through core's registries
     ["manifests"],  # YAML documents, /api/v1/apply/, the kubectl-like commands
+    ["backups"],  # backups, restore, import, live migration (drivers reached through core's registry)
     ["frontend"],  # the dashboard
     ["controlplane"],  # settings, URLs, ASGI, Celery: the project itself
 ]

@@ -56,6 +56,7 @@ def detail_context(request: HttpRequest, database, **extra) -> dict:
         "events": timeline(database),
         "yaml": spec_yaml(DATABASE.registered, database.name, database.spec, database.namespace),
         "may_manage": DATABASE.may_manage(request.user, database),
+        "backup": database.spec.get("backup"), "backup_info": (database.status or {}).get("backupInfo") or {},
         **extra,
     }
 

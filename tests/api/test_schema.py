@@ -31,6 +31,10 @@ REQUIRED = {
     # Issue 11: connecting clusters.
     ("post", "/api/v1/targets/"), ("get", "/api/v1/targets/{name}/"), ("patch", "/api/v1/targets/{name}/"),
     ("delete", "/api/v1/targets/{name}/"), ("post", "/api/v1/targets/{name}/check/"),
+    # Issue 15: backups and restore.
+    ("post", "/api/v1/clusters/{cluster}/databases/{name}/backup/"),
+    ("get", "/api/v1/clusters/{cluster}/databases/{name}/backups/"),
+    ("post", "/api/v1/clusters/{cluster}/databases/{name}/restore/"),
 }
 METHODS = {"get", "post", "put", "patch", "delete"}
 

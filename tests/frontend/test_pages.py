@@ -279,6 +279,24 @@ def test_a_refusal_is_a_page_that_says_why(logged_in, member, cluster):
     assert "Not allowed" in response.content.decode() and "You may not change this." in response.content.decode()
 
 
+def test_database_page_offers_back_up_now_and_shows_a_failed_backup_with_its_reason(
+        logged_in, member, outsider, team, make_database, tmp_path):
+    from backups.models import BackupRun
+
+    plain = make_database("plain", team)
+    assert "No backups" in logged_in(member).get(f"/databases/{plain.pk}/").content.decode()
+    database = make_database("orders", team, port=12002, backup={"interval": 3600,
+                                                                 "mount": {"path": str(tmp_path / "b")}})
+    page = logged_in(member).get(f"/databases/{database.pk}/").content.decode()
+    assert "Back up now" in page and str(tmp_path / "b") in page and "none yet" in page
+    assert logged_in(outsider).post(f"/databases/{database.pk}/backup/").status_code == 404
+    # Nothing runs for this row: the backup fails, and the page says why.
+    page = logged_in(member).post(f"/databases/{database.pk}/backup/", follow=True).content.decode()
+    run = BackupRun.objects.get(database=database)
+    assert not run.ok and run.error and run.actor == "alice"
+    assert "failed" in page and "Last error" in page
+
+
 def test_huge_numbers_in_dashboard_urls_and_forms_are_not_server_errors(logged_in, member, team, cluster):
     client = logged_in(member)
     huge = "9" * 30

@@ -1,0 +1,40 @@
+"""`manage.py backup_secret NAME [--endpoint-url URL] [--region R] | --delete`: the S3 credentials a REDB's
+`backup.s3.awsSecretName` names, on the local target.
+
+The keys are read from the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY), never from the
+command line, and stored encrypted; no command or API shows them back.
+"""
+from __future__ import annotations
+
+import json
+import os
+
+from django.core.management.base import BaseCommand, CommandError
+
+from backups.models import StorageSecret
+from core.validation import dns_subdomain_problem
+
+
+class Command(BaseCommand):
+    help = "Store (or delete) S3 credentials for backups, read from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY."
+
+    def add_arguments(self, parser):
+        parser.add_argument("name", help="the name spec.backup.s3.awsSecretName uses")
+        parser.add_argument("--endpoint-url", default="", help="an S3-compatible server (default: AWS)")
+        parser.add_argument("--region", default="", help="the bucket's region (default us-east-1)")
+        parser.add_argument("--delete", action="store_true", help="remove the stored credentials")
+
+    def handle(self, *args, name: str, endpoint_url: str, region: str, delete: bool, **options):
+        problem = dns_subdomain_problem(name)
+        if problem:
+            raise CommandError(f"name: {problem}")
+        if delete:
+            deleted, _ = StorageSecret.objects.filter(name=name).delete()
+            self.stdout.write(f"credentials {name} {'deleted' if deleted else 'did not exist'}")
+            return
+        key_id, secret = os.environ.get("AWS_ACCESS_KEY_ID", ""), os.environ.get("AWS_SECRET_ACCESS_KEY", "")
+        if not key_id or not secret:
+            raise CommandError("set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment")
+        data = {"accessKeyId": key_id, "secretAccessKey": secret, "endpointUrl": endpoint_url, "region": region}
+        _, created = StorageSecret.objects.update_or_create(name=name, defaults={"data": json.dumps(data)})
+        self.stdout.write(f"credentials {name} {'stored' if created else 'replaced'} (encrypted)")

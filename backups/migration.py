@@ -1,0 +1,108 @@
+"""Live migration from another Redis: a staging replica follows the source (replica-of, so every write
+the source acknowledges reaches it), then the cut-over fences writes on the source, waits until the
+staging replica has the source's last offset, and copies every key into the database.
+
+The fence is `min-replicas-to-write` set above the source's replica count: from then on the source
+answers writes with NOREPLICAS (never acknowledges one), so a writer sees an error and moves to the new
+database, and no acknowledged write can be missing. `undo_fence` puts the setting back.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import redis
+
+from .loader import free_port
+
+SYNC_TIMEOUT_SECONDS = 300
+CATCH_UP_TIMEOUT_SECONDS = 60
+FENCE_REPLICAS = 1000
+
+
+class MigrationError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Source:
+    host: str
+    port: int
+    password: str | None = None
+
+    def client(self) -> redis.Redis:
+        return redis.Redis(host=self.host, port=self.port, password=self.password, socket_timeout=10)
+
+
+@contextlib.contextmanager
+def staging_replica(source: Source, binary: Path, folder: Path) -> Iterator[redis.Redis]:
+    """A private redis-server replicating `source`, in sync when yielded (stopped on exit)."""
+    password = secrets.token_urlsafe(24)
+    port = free_port()
+    config = folder / "staging.conf"
+    lines = [f"bind 127.0.0.1\nport {port}\ndir \"{folder}\"\nsave \"\"\nappendonly no\n",
+             f'requirepass "{password}"\nlogfile "{folder / "staging.log"}"\nreplica-read-only yes\n',
+             f"replicaof {source.host} {source.port}\n"]
+    if source.password:
+        lines.append(f'masterauth "{source.password}"\n')
+    fd = os.open(config, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:  # passwords in a 0600 file, never on a command line
+        handle.write("".join(lines))
+    process = subprocess.Popen([str(binary), str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    client = redis.Redis(port=port, password=password, socket_timeout=30)
+    try:
+        deadline = time.monotonic() + SYNC_TIMEOUT_SECONDS
+        while not _in_sync(client):
+            if process.poll() is not None:
+                raise MigrationError("the staging replica exited; see its log")
+            if time.monotonic() > deadline:
+                raise MigrationError(f"no full sync from {source.host}:{source.port} within "
+                                     f"{SYNC_TIMEOUT_SECONDS}s (wrong address or password?)")
+            time.sleep(0.1)
+        yield client
+    finally:
+        process.terminate()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=10)
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        client.close()
+
+
+def _in_sync(client: redis.Redis) -> bool:
+    with contextlib.suppress(redis.RedisError):
+        info = client.info("replication")
+        return info.get("master_link_status") == "up" and not int(info.get("master_sync_in_progress", 0))
+    return False
+
+
+def fence(source: Source) -> str:
+    """Make the source refuse every write from now on; returns the setting to put back."""
+    client = source.client()
+    before = client.config_get("min-replicas-to-write").get("min-replicas-to-write", "0")
+    client.config_set("min-replicas-to-write", FENCE_REPLICAS)
+    return str(before)
+
+
+def undo_fence(source: Source, before: str) -> None:
+    source.client().config_set("min-replicas-to-write", before)
+
+
+def wait_caught_up(source: Source, staging: redis.Redis) -> None:
+    """Until the staging replica has processed everything the (fenced) source wrote."""
+    deadline = time.monotonic() + CATCH_UP_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        wanted = int(source.client().info("replication")["master_repl_offset"])
+        info = staging.info("replication")
+        if info.get("master_link_status") == "up" and int(info.get("slave_repl_offset", -1)) >= wanted:
+            return
+        time.sleep(0.05)
+    raise MigrationError(f"the staging replica did not catch up within {CATCH_UP_TIMEOUT_SECONDS}s")
+

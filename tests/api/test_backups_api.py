@@ -1,0 +1,57 @@
+"""The backup endpoints' answers when nothing runs: field-level 400s for bad settings, 409 for a failed backup."""
+from __future__ import annotations
+
+import pytest
+
+from backups.models import BackupRun
+
+pytestmark = pytest.mark.django_db
+
+
+def test_backup_settings_are_checked_and_a_failed_backup_is_a_409_with_the_reason(member_api, cluster, settings,
+                                                                                   tmp_path):
+    settings.CONTROLPLANE_BACKUP_MOUNT_ROOTS = [tmp_path]
+    base = f"/api/v1/clusters/{cluster.name}/databases/"
+    refused = member_api.post(base, {"name": "orders", "spec": {"backup": {
+        "interval": 3600, "mount": {"path": "/etc"}, "gcs": {"bucketName": "b", "gcsSecretName": "s"}}}},
+        format="json")
+    assert refused.status_code == 400
+    errors = refused.json()["errors"]
+    assert "not supported yet" in errors["spec.backup.gcs"][0]
+    assert "must be inside" in errors["spec.backup.mount.path"][0]
+
+    created = member_api.post(base, {"name": "orders", "spec": {"backup": {
+        "interval": 3600, "mount": {"path": str(tmp_path / "b")}}}}, format="json")
+    assert created.status_code == 201, created.json()
+    failed = member_api.post(f"{base}orders/backup/")  # nothing runs: no master to copy from
+    assert failed.status_code == 409 and failed.json()["backup"]["ok"] is False
+    assert "failed" in failed.json()["detail"]
+    assert BackupRun.objects.get().error
+    listed = member_api.get(f"{base}orders/backups/").json()
+    assert listed["backups"] == [] and listed["backupInfo"]["lastError"]
+    assert member_api.post(f"{base}orders/restore/", {"confirm": "maybe"}, format="json").status_code == 400
+
+    member_api.post(base, {"name": "plain", "spec": {}}, format="json")
+    nothing = member_api.post(f"{base}plain/backup/")
+    assert nothing.status_code == 400 and "no spec.backup location" in nothing.json()["errors"]["spec.backup"][0]
+
+
+def test_s3_credentials_are_stored_encrypted_from_the_environment_and_never_shown(db, monkeypatch, capsys):
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+    from django.db import connection
+
+    from backups.models import StorageSecret
+
+    with pytest.raises(CommandError, match="AWS_SECRET_ACCESS_KEY"):
+        call_command("backup_secret", "aws-creds")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "very-secret-key-123")
+    call_command("backup_secret", "aws-creds", "--endpoint-url", "http://127.0.0.1:9000")
+    assert "very-secret-key-123" not in capsys.readouterr().out
+    assert StorageSecret.objects.get().values()["secretAccessKey"] == "very-secret-key-123"
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT data FROM backups_storagesecret")
+        assert "very-secret-key-123" not in cursor.fetchone()[0]  # encrypted at rest
+    call_command("backup_secret", "aws-creds", "--delete")
+    assert not StorageSecret.objects.exists()
