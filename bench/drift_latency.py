@@ -29,6 +29,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.local_endpoint import setup_django  # noqa: E402
+
 
 def serve_emulator(kubeconfig: str) -> None:
     """The emulator process: serves until killed. The simulated controller (pods for every StatefulSet)
@@ -66,11 +68,6 @@ def main() -> None:
         return
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-drift-"))
-    os.environ["DATABASE_URL"] = f"sqlite:///{workdir / 'bench.sqlite3'}"
-    os.environ["CONTROLPLANE_RECONCILE_MODE"] = "manual"
-    os.environ["CONTROLPLANE_VAR_DIR"] = str(workdir / "var")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")  # test-only secrets
-    os.environ.setdefault("CONTROLPLANE_LOG_LEVEL", "WARNING")
     kubeconfig = workdir / "kubeconfig"
     emulator = subprocess.Popen([sys.executable, __file__, "--serve-emulator", str(kubeconfig)], cwd=ROOT)
     try:
@@ -80,13 +77,7 @@ def main() -> None:
         from tests.servers import redis_server
 
         with redis_server() as redis_url:
-            os.environ["REDIS_URL"] = redis_url
-            import django
-
-            django.setup()
-            from django.core.management import call_command
-
-            call_command("migrate", verbosity=0)
+            setup_django(workdir, redis_url)
             run(kubeconfig.read_text(), args, lambda n: _step(emulator, kubeconfig, n))
     finally:
         emulator.terminate()

@@ -10,7 +10,6 @@ Uses a throwaway SQLite database and a throwaway redis-server (reconcile locks);
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
 import time
@@ -18,6 +17,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.local_endpoint import setup_django  # noqa: E402
 
 
 def main() -> None:
@@ -28,25 +29,14 @@ def main() -> None:
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-k8s-"))
-    os.environ["DATABASE_URL"] = f"sqlite:///{workdir / 'bench.sqlite3'}"
-    os.environ["CONTROLPLANE_RECONCILE_MODE"] = "manual"
-    os.environ["CONTROLPLANE_VAR_DIR"] = str(workdir / "var")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")  # test-only secrets
-    os.environ.setdefault("CONTROLPLANE_LOG_LEVEL", "WARNING")
 
     from tests.servers import redis_server
 
     with redis_server() as redis_url:
         # Locks, Channels layer and broker all on the throwaway Redis, set before settings load.
-        os.environ["REDIS_URL"] = redis_url
-        import django
-
-        django.setup()
-        from django.core.management import call_command
-
+        setup_django(workdir, redis_url)
         from tests.kube.emulator import KubernetesApiEmulator, SimulatedController
 
-        call_command("migrate", verbosity=0)
         emulator = KubernetesApiEmulator()
         emulator.start()
         try:

@@ -172,31 +172,26 @@ def dns_subdomain_problem(value: object) -> str | None:
     return None
 
 
-def expect_mapping(problems: Problems, value: object, path: str) -> dict | None:
+def _expect_type(problems: Problems, value: object, path: str, kind: type, message: str):
+    """`value` if it is a `kind`; None if absent, or (with `message` at `path`) if it is something else."""
     if value is None:
         return None
-    if not isinstance(value, dict):
-        problems.add(path, "must be an object (a mapping of fields)")
+    if not isinstance(value, kind):
+        problems.add(path, message)
         return None
     return value
+
+
+def expect_mapping(problems: Problems, value: object, path: str) -> dict | None:
+    return _expect_type(problems, value, path, dict, "must be an object (a mapping of fields)")
 
 
 def expect_list(problems: Problems, value: object, path: str) -> list | None:
-    if value is None:
-        return None
-    if not isinstance(value, list):
-        problems.add(path, "must be a list")
-        return None
-    return value
+    return _expect_type(problems, value, path, list, "must be a list")
 
 
 def expect_bool(problems: Problems, value: object, path: str) -> bool | None:
-    if value is None:
-        return None
-    if not isinstance(value, bool):
-        problems.add(path, "must be true or false")
-        return None
-    return value
+    return _expect_type(problems, value, path, bool, "must be true or false")
 
 
 def expect_int(problems: Problems, value: object, path: str, *, minimum: int | None = None,

@@ -16,7 +16,6 @@ import json
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -24,6 +23,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.servers import free_port, wait_for_port  # noqa: E402
+
 # Path parameters name the objects SETUP creates, so the fuzzer reaches the write path, not only 404s.
 CONFIG = """
 [parameters]
@@ -49,22 +52,6 @@ team.members.add(user)
 cluster = create_cluster(name="rec", spec={"nodes": 1}, actor=user).obj
 create_database(cluster=cluster, name="orders", spec={"memorySize": "200MB"}, team=team, actor=user)
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for_port(port: int, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout}s")
 
 
 def stop(proc: subprocess.Popen) -> None:
@@ -134,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
         processes.append(subprocess.Popen(
             [python, "-m", "daphne", "-b", "127.0.0.1", "-p", str(web_port), "controlplane.asgi:application"],
             env=env, cwd=ROOT, stdout=server_log, stderr=subprocess.STDOUT))
-        wait_for_port(web_port)
+        wait_for_port(web_port, timeout=30.0)
         report = workdir / "events.ndjson"
         (workdir / "schemathesis.toml").write_text(CONFIG)
         command = [

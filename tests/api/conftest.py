@@ -7,6 +7,8 @@ import pytest
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
+from tests.kube.conftest import kube_emulator  # noqa: F401  (the API server emulator, per test)
+
 CLUSTER_SPEC = {"nodes": 3, "redisEnterpriseNodeResources": {"limits": {"cpu": "2", "memory": "4Gi"}}}
 DATABASE_SPEC = {"memorySize": "256MB", "shardCount": 1, "replication": True}
 

@@ -5,26 +5,17 @@ import pytest
 import yaml
 
 from targets.models import Target
-from tests.kube.emulator import KubernetesApiEmulator
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def emulator():
-    server = KubernetesApiEmulator()
-    server.start()
-    yield server
-    server.stop()
 
 
 def add(api, emulator, name="prod", **extra):
     return api.post("/api/v1/targets/", {"name": name, "kubeconfig": emulator.kubeconfig(), **extra}, format="json")
 
 
-def test_staff_add_a_target_and_see_version_and_permissions_never_the_kubeconfig(staff_api, emulator):
-    emulator.deny("policy", "poddisruptionbudgets", "create")
-    response = add(staff_api, emulator)
+def test_staff_add_a_target_and_see_version_and_permissions_never_the_kubeconfig(staff_api, kube_emulator):
+    kube_emulator.deny("policy", "poddisruptionbudgets", "create")
+    response = add(staff_api, kube_emulator)
     assert response.status_code == 201, response.json()
     body = response.json()
     assert body["kind"] == "kubernetes" and body["serverVersion"] == "v1.32.0-emulator"
@@ -36,12 +27,12 @@ def test_staff_add_a_target_and_see_version_and_permissions_never_the_kubeconfig
     assert staff_api.get("/api/v1/targets/prod/").json()["checkedAt"]
 
 
-def test_check_and_patch(staff_api, emulator):
-    add(staff_api, emulator)
-    emulator.deny("", "pods", "delete")
+def test_check_and_patch(staff_api, kube_emulator):
+    add(staff_api, kube_emulator)
+    kube_emulator.deny("", "pods", "delete")
     checked = staff_api.post("/api/v1/targets/prod/check/")
     assert checked.status_code == 200 and checked.json()["missingPermissions"] == ["delete pods"]
-    config = yaml.safe_load(emulator.kubeconfig())
+    config = yaml.safe_load(kube_emulator.kubeconfig())
     config["contexts"].append({"name": "other", "context": {"cluster": "emulator", "user": "tester"}})
     patched = staff_api.patch("/api/v1/targets/prod/", {"kubeconfig": yaml.safe_dump(config), "context": "other"},
                               format="json")
@@ -59,18 +50,18 @@ def test_check_and_patch(staff_api, emulator):
     ({"inCluster": True}, "kubeconfig"),
     ({"inCluster": "maybe"}, "inCluster"),
 ])
-def test_bad_input_is_a_field_level_400_and_stores_nothing(staff_api, emulator, body, field):
+def test_bad_input_is_a_field_level_400_and_stores_nothing(staff_api, kube_emulator, body, field):
     Target.default()
     before = Target.objects.count()
-    response = staff_api.post("/api/v1/targets/", {"name": "prod", "kubeconfig": emulator.kubeconfig(), **body},
+    response = staff_api.post("/api/v1/targets/", {"name": "prod", "kubeconfig": kube_emulator.kubeconfig(), **body},
                               format="json")
     assert response.status_code == 400, response.json()
     assert field in response.json()["errors"]
     assert Target.objects.count() == before
 
 
-def test_an_unreachable_server_is_a_400_on_kubeconfig(staff_api, emulator):
-    config = yaml.safe_load(emulator.kubeconfig())
+def test_an_unreachable_server_is_a_400_on_kubeconfig(staff_api, kube_emulator):
+    config = yaml.safe_load(kube_emulator.kubeconfig())
     config["clusters"][0]["cluster"]["server"] = "http://127.0.0.1:9"
     response = staff_api.post("/api/v1/targets/", {"name": "far", "kubeconfig": yaml.safe_dump(config)},
                               format="json")
@@ -79,11 +70,11 @@ def test_an_unreachable_server_is_a_400_on_kubeconfig(staff_api, emulator):
     assert not Target.objects.filter(name="far").exists()
 
 
-def test_delete_refuses_a_target_with_clusters_with_409(staff_api, emulator):
+def test_delete_refuses_a_target_with_clusters_with_409(staff_api, kube_emulator):
     from clusters.services import create_cluster
 
-    add(staff_api, emulator)
-    add(staff_api, emulator, name="spare")
+    add(staff_api, kube_emulator)
+    add(staff_api, kube_emulator, name="spare")
     create_cluster(name="rec", spec={"nodes": 3}, target=Target.objects.get(name="prod"), actor="test")
     refused = staff_api.delete("/api/v1/targets/prod/")
     assert refused.status_code == 409 and "still has clusters (rec)" in refused.json()["detail"]
@@ -92,30 +83,30 @@ def test_delete_refuses_a_target_with_clusters_with_409(staff_api, emulator):
     assert not Target.objects.filter(name="spare").exists()
 
 
-def test_members_may_list_but_not_write(member_api, emulator):
+def test_members_may_list_but_not_write(member_api, kube_emulator):
     assert member_api.get("/api/v1/targets/").status_code == 200
-    assert add(member_api, emulator).status_code == 403
+    assert add(member_api, kube_emulator).status_code == 403
     assert member_api.post("/api/v1/targets/local/check/").status_code == 403
     assert member_api.delete("/api/v1/targets/local/").status_code == 403
     assert not Target.objects.filter(name="prod").exists()
 
 
-def test_adding_a_target_installs_the_rec_and_redb_crds_when_allowed(staff_api, emulator):
+def test_adding_a_target_installs_the_rec_and_redb_crds_when_allowed(staff_api, kube_emulator):
     from operatorapi.schema import REC, crd
 
-    response = add(staff_api, emulator)
+    response = add(staff_api, kube_emulator)
     assert response.status_code == 201 and response.json()["warnings"] == []
-    installed = emulator.store.find("CustomResourceDefinition", "", "redisenterpriseclusters.app.redislabs.com")
+    installed = kube_emulator.store.find("CustomResourceDefinition", "", "redisenterpriseclusters.app.redislabs.com")
     assert installed["spec"]["versions"] == crd(REC)["spec"]["versions"]
-    assert emulator.store.find("CustomResourceDefinition", "", "redisenterprisedatabases.app.redislabs.com")
+    assert kube_emulator.store.find("CustomResourceDefinition", "", "redisenterprisedatabases.app.redislabs.com")
 
 
-def test_without_the_permission_the_crds_are_a_warning_not_a_failure(staff_api, emulator):
-    emulator.deny("apiextensions.k8s.io", "customresourcedefinitions", "create")
-    response = add(staff_api, emulator)
+def test_without_the_permission_the_crds_are_a_warning_not_a_failure(staff_api, kube_emulator):
+    kube_emulator.deny("apiextensions.k8s.io", "customresourcedefinitions", "create")
+    response = add(staff_api, kube_emulator)
     assert response.status_code == 201
     (warning,) = response.json()["warnings"]
     assert "create customresourcedefinitions.apiextensions.k8s.io" in warning
     assert "kubectl apply -f deploy/kubernetes/crds/" in warning
-    assert emulator.store.find("CustomResourceDefinition", "", "redisenterpriseclusters.app.redislabs.com") is None
+    assert kube_emulator.store.find("CustomResourceDefinition", "", "redisenterpriseclusters.app.redislabs.com") is None
     assert response.json()["missingPermissions"] == []  # optional: the bundle installs the CRDs too

@@ -16,7 +16,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
-import os
 import shutil
 import signal
 import subprocess
@@ -32,6 +31,7 @@ from core.errors import TargetError
 from core.quantity import parse_memory
 from databases.models import Database
 from targets.models import Target
+from tests.kube.kubectl import kubectl
 from timeline.models import Event
 
 from .waiting import eventually
@@ -74,18 +74,6 @@ def standalone(tmp_path: Path):
             if process.poll() is None:
                 process.kill()
             process.stdout.close()
-
-
-def kubectl(standalone, *args: str, stdin: str | None = None, check: bool = True) -> subprocess.CompletedProcess:
-    kubeconfig, home = standalone
-    result = subprocess.run(["kubectl", "--kubeconfig", str(kubeconfig), "--cache-dir", str(home / "cache"), *args],
-                            input=stdin, capture_output=True, text=True, timeout=60,
-                            env={"HOME": str(home), "PATH": os.environ.get("PATH", "/usr/bin:/bin")})
-    if check:
-        assert result.returncode == 0, result.stderr
-    return result
-
-
 
 
 @pytest.fixture
@@ -234,7 +222,7 @@ def test_seed_walkthrough_with_kubectl_and_pods_running(kube_env, live_kube, liv
     settings.CONTROLPLANE_RECONCILE_MODE = "inline"
     kube_env.target.settings = {**kube_env.target.settings, "request_timeout": 10.0}
     kube_env.target.save()
-    live_kube_client = _client_pod(kube_env, live_kube)
+    live_kube_client = live_kube.client_pod()
 
     def open_database(password: str, maxmemory: int) -> None:
         database = Database.objects.get(name="mydb")
@@ -253,12 +241,3 @@ def test_seed_walkthrough_with_kubectl_and_pods_running(kube_env, live_kube, liv
     with running_control_plane(kube_env.target):
         walkthrough(live_definitions, tmp_path, client, staff_user, open_database=open_database)
     assert live_kube.errors == []
-
-
-def _client_pod(kube_env, runner, namespace: str = "apps") -> str:
-    kube_env.store.put_kind("Namespace", {"metadata": {"name": namespace}})
-    kube_env.store.put_kind("Pod", {"metadata": {"name": "client", "namespace": namespace},
-                                    "spec": {"containers": [{"name": "client", "image": "redis:7.2",
-                                                             "command": ["sleep", "3600"]}]}})
-    runner.wait_ready(namespace, "client", timeout=60)
-    return namespace

@@ -4,6 +4,8 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
+from tests.kube.conftest import kube_emulator  # noqa: F401  (the API server emulator, per test)
+
 
 @pytest.fixture
 def cluster(db):

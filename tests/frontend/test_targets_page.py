@@ -4,33 +4,24 @@ from __future__ import annotations
 import pytest
 
 from targets.models import Target
-from tests.kube.emulator import KubernetesApiEmulator
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def emulator():
-    server = KubernetesApiEmulator()
-    server.start()
-    yield server
-    server.stop()
-
-
-def test_staff_connect_a_cluster_and_see_version_and_missing_permissions(logged_in, staff_user, emulator):
-    emulator.deny("apps", "statefulsets", "patch")
+def test_staff_connect_a_cluster_and_see_version_and_missing_permissions(logged_in, staff_user, kube_emulator):
+    kube_emulator.deny("apps", "statefulsets", "patch")
     client = logged_in(staff_user)
     page = client.get("/targets/").content.decode()
     assert "Connect a Kubernetes cluster" in page and 'data-target="local"' in page
-    response = client.post("/targets/", {"name": "prod", "kubeconfig": emulator.kubeconfig()}, follow=True)
+    response = client.post("/targets/", {"name": "prod", "kubeconfig": kube_emulator.kubeconfig()}, follow=True)
     page = response.content.decode()
     assert "Target prod added: server v1.32.0-emulator" in page
     assert "patch statefulsets.apps" in page and 'data-target="prod"' in page
     assert "emulator-token" not in page
 
 
-def test_bad_input_shows_field_errors_and_adds_nothing(logged_in, staff_user, emulator):
-    response = logged_in(staff_user).post("/targets/", {"name": "prod", "kubeconfig": emulator.kubeconfig(),
+def test_bad_input_shows_field_errors_and_adds_nothing(logged_in, staff_user, kube_emulator):
+    response = logged_in(staff_user).post("/targets/", {"name": "prod", "kubeconfig": kube_emulator.kubeconfig(),
                                                         "context": "nope"})
     assert response.status_code == 400
     page = response.content.decode()
@@ -39,9 +30,9 @@ def test_bad_input_shows_field_errors_and_adds_nothing(logged_in, staff_user, em
     assert not Target.objects.filter(name="prod").exists()
 
 
-def test_members_see_targets_without_the_form_and_cannot_post(logged_in, member, emulator):
+def test_members_see_targets_without_the_form_and_cannot_post(logged_in, member, kube_emulator):
     client = logged_in(member)
     page = client.get("/targets/").content.decode()
     assert 'data-target="local"' in page and "Connect a Kubernetes cluster" not in page
-    assert client.post("/targets/", {"name": "prod", "kubeconfig": emulator.kubeconfig()}).status_code == 403
+    assert client.post("/targets/", {"name": "prod", "kubeconfig": kube_emulator.kubeconfig()}).status_code == 403
     assert not Target.objects.filter(name="prod").exists()

@@ -6,7 +6,6 @@ subprocess: `apply --server-side`, `get` (Table output, `-A`, short names), `get
 """
 from __future__ import annotations
 
-import os
 import shutil
 import signal
 import subprocess
@@ -14,6 +13,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from .kubectl import kubectl
 
 pytestmark = pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not on PATH")
 
@@ -64,16 +65,6 @@ def standalone(tmp_path: Path):
             if process.poll() is None:
                 process.kill()
             process.stdout.close()
-
-
-def kubectl(standalone, *args: str, stdin: str | None = None, check: bool = True) -> subprocess.CompletedProcess:
-    kubeconfig, home = standalone
-    result = subprocess.run(["kubectl", "--kubeconfig", str(kubeconfig), "--cache-dir", str(home / "cache"), *args],
-                            input=stdin, capture_output=True, text=True, timeout=60,
-                            env={"HOME": str(home), "PATH": os.environ.get("PATH", "/usr/bin:/bin")})
-    if check:
-        assert result.returncode == 0, result.stderr
-    return result
 
 
 def test_kubectl_applies_gets_and_deletes(standalone):

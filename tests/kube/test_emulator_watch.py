@@ -26,22 +26,28 @@ def _create(kube_client, name: str, labels: dict | None = None) -> dict:
     return body
 
 
+def _watch_config_maps(kube_client, actions: list, **params) -> list[tuple[str, str]]:
+    """Watch the ConfigMaps of `demo` (with `params`: selectors, resource_version) for one event more than
+    there are `actions`, running `actions[n]` after event n + 1: the change that event prompts.
+    Returns (type, name) per event."""
+    core = k8s.CoreV1Api(kube_client)
+    events = []
+    for item in watch.Watch().stream(core.list_namespaced_config_map, "demo", timeout_seconds=5, **params):
+        events.append((item["type"], item["object"].metadata.name))
+        if len(events) > len(actions):
+            break
+        actions[len(events) - 1]()
+    return events
+
+
 def test_watch_replays_from_a_version_and_streams_changes(kube_client):
     namespace(kube_client)
     first = _create(kube_client, "a")
     _create(kube_client, "b")
-    core = k8s.CoreV1Api(kube_client)
-    events = []
-    stream = watch.Watch().stream(core.list_namespaced_config_map, "demo", timeout_seconds=5,
-                                  resource_version=first["metadata"]["resourceVersion"])
-    for item in stream:
-        events.append((item["type"], item["object"].metadata.name))
-        if len(events) == 1:
-            raw(kube_client, "PATCH", f"{CM}/a", {"data": {"k": "v"}}, content_type="application/merge-patch+json")
-        if len(events) == 2:
-            raw(kube_client, "DELETE", f"{CM}/b")
-        if len(events) == 3:
-            break
+    events = _watch_config_maps(kube_client, [
+        lambda: raw(kube_client, "PATCH", f"{CM}/a", {"data": {"k": "v"}}, content_type="application/merge-patch+json"),
+        lambda: raw(kube_client, "DELETE", f"{CM}/b"),
+    ], resource_version=first["metadata"]["resourceVersion"])
     assert events == [("ADDED", "b"), ("MODIFIED", "a"), ("DELETED", "b")]
 
 
@@ -49,16 +55,10 @@ def test_watch_without_a_version_lists_first_and_follows_the_selector(kube_clien
     namespace(kube_client)
     _create(kube_client, "a", {"app": "x"})
     _create(kube_client, "b", {"app": "y"})
-    core = k8s.CoreV1Api(kube_client)
-    events = []
-    for item in watch.Watch().stream(core.list_namespaced_config_map, "demo", label_selector="app=x",
-                                     timeout_seconds=5):
-        events.append((item["type"], item["object"].metadata.name))
-        if len(events) == 1:
-            raw(kube_client, "PATCH", f"{CM}/a", {"metadata": {"labels": {"app": "z"}}},
-                content_type="application/merge-patch+json")
-        if len(events) == 2:
-            break
+    events = _watch_config_maps(kube_client, [
+        lambda: raw(kube_client, "PATCH", f"{CM}/a", {"metadata": {"labels": {"app": "z"}}},
+                    content_type="application/merge-patch+json"),
+    ], label_selector="app=x")
     assert events == [("ADDED", "a"), ("DELETED", "a")]
 
 
@@ -143,16 +143,12 @@ def test_watch_by_field_selector(kube_client):
     namespace(kube_client)
     _create(kube_client, "a")
     _create(kube_client, "b")
-    core = k8s.CoreV1Api(kube_client)
-    events = []
-    for item in watch.Watch().stream(core.list_namespaced_config_map, "demo", field_selector="metadata.name=b",
-                                     timeout_seconds=5):
-        events.append((item["type"], item["object"].metadata.name))
-        if len(events) == 1:
-            raw(kube_client, "DELETE", f"{CM}/a")
-            raw(kube_client, "DELETE", f"{CM}/b")
-        if len(events) == 2:
-            break
+
+    def delete_both():
+        raw(kube_client, "DELETE", f"{CM}/a")
+        raw(kube_client, "DELETE", f"{CM}/b")
+
+    events = _watch_config_maps(kube_client, [delete_both], field_selector="metadata.name=b")
     assert events == [("ADDED", "b"), ("DELETED", "b")]
 
 

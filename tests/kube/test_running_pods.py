@@ -63,16 +63,6 @@ def secret_password(kube_env, database) -> str:
     return base64.b64decode(secret["data"]["password"]).decode()
 
 
-def client_pod(kube_env, runner, namespace: str = "apps") -> str:
-    """A pod with redis-cli in another namespace, as an application would run."""
-    kube_env.store.put_kind("Namespace", {"metadata": {"name": namespace}})
-    kube_env.store.put_kind("Pod", {"metadata": {"name": "client", "namespace": namespace},
-                                    "spec": {"containers": [{"name": "client", "image": "redis:7.2",
-                                                             "command": ["sleep", "3600"]}]}})
-    runner.wait_ready(namespace, "client", timeout=30)
-    return namespace
-
-
 def test_replicated_database_runs_in_pods_and_a_client_pod_reaches_it_by_service_name(kube_env, live_kube, team):
     database = live_database(kube_env, live_kube, team)
     pods = {p["metadata"]["name"]: p for p in kube_env.store.all_of("Pod", NAMESPACE)}
@@ -94,7 +84,7 @@ def test_replicated_database_runs_in_pods_and_a_client_pod_reaches_it_by_service
     assert answer.split()[0] == "cache-0.cache-headless.redis.svc.cluster.local"
 
     # An application pod in another namespace: Service name -> ClusterIP -> the master; AUTH with the Secret's password.
-    namespace = client_pod(kube_env, live_kube)
+    namespace = live_kube.client_pod()
     port = str(database.spec["databasePort"])
     host = f"{database.name}.{NAMESPACE}.svc.cluster.local"
     cli = ["redis-cli", "-h", host, "-p", port]
@@ -285,7 +275,7 @@ def test_a_sharded_database_forms_one_redis_cluster_across_pods(kube_env, live_k
     converge(cluster, lambda c: c.state == managed.RUNNING)
     database = make_database(cluster, team, shardCount=3, replication=False, memorySize="300MB")
     converge(database, lambda d: d.state == managed.DB_ACTIVE)
-    namespace = client_pod(kube_env, live_kube)
+    namespace = live_kube.client_pod()
     # A cluster client in another namespace starts at any pod's name and follows MOVED to the others.
     cli = ["redis-cli", "-c", "-h", f"cache-0.cache-headless.{NAMESPACE}.svc.cluster.local"]
     password = {"REDISCLI_AUTH": secret_password(kube_env, database)}

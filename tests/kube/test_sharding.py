@@ -53,6 +53,16 @@ def run_until_active(kube_env, database, *, allowed=(managed.DB_PENDING,), timeo
         time.sleep(0.2)
 
 
+def run_pods_until_active(stack: ExitStack, kube_env, database) -> list[int]:
+    """The four pods of a 2-shard replicated `database` as redis-servers, reconciled until it is active
+    (its Redis Cluster formed); the servers' ports, by ordinal."""
+    ports = [pod_process(stack, kube_env, database.password, ordinal) for ordinal in range(4)]
+    run(database)
+    kube_env.settle()
+    run_until_active(kube_env, database)
+    return ports
+
+
 def roles_of(ports: list[int], password: str) -> list[str]:
     return [redis.Redis(port=p, password=password).execute_command("ROLE")[0].decode() for p in ports]
 
@@ -62,10 +72,7 @@ def test_sharded_database_forms_a_redis_cluster_and_refuses_resharding(kube_env,
     database = make_database(cluster, team, shardCount=2, replication=True, memorySize="300MB")
     password = database.password
     with ExitStack() as stack:
-        ports = [pod_process(stack, kube_env, password, ordinal) for ordinal in range(4)]
-        run(database)
-        kube_env.settle()
-        run_until_active(kube_env, database)
+        ports = run_pods_until_active(stack, kube_env, database)
         formed = next(c for c in database.status["conditions"] if c["type"] == "ClusterFormed")
         assert formed["status"] == "True"
 
@@ -103,10 +110,7 @@ def test_sharded_rollout_switches_masters_with_cluster_failover_and_a_replaced_p
                              redisVersion="7.2")
     password = database.password
     with ExitStack() as stack:
-        ports = [pod_process(stack, kube_env, password, ordinal) for ordinal in range(4)]
-        run(database)
-        kube_env.settle()
-        run_until_active(kube_env, database)
+        ports = run_pods_until_active(stack, kube_env, database)
         client = RedisCluster(startup_nodes=[ClusterNode("127.0.0.1", ports[0])], password=password)
         for n in range(200):
             client.set(f"key:{n}", n)

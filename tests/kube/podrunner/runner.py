@@ -329,6 +329,15 @@ class PodRunner:
             return pod if pod is not None and _pod_ready(pod) else None
         return self.wait_for(f"pod {namespace}/{name} to be ready", ready, timeout)
 
+    def client_pod(self, namespace: str = "apps", timeout: float = 60.0) -> str:
+        """A ready pod `client` with redis-cli in `namespace` (created with it), as an application would run."""
+        self.store.put_kind("Namespace", {"metadata": {"name": namespace}})
+        self.store.put_kind("Pod", {"metadata": {"name": "client", "namespace": namespace},
+                                    "spec": {"containers": [{"name": "client", "image": "redis:7.2",
+                                                             "command": ["sleep", "3600"]}]}})
+        self.wait_ready(namespace, "client", timeout)
+        return namespace
+
 
 def _claims_of(pod: dict) -> set[str]:
     return {v["persistentVolumeClaim"]["claimName"] for v in pod["spec"].get("volumes") or []
