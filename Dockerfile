@@ -36,6 +36,8 @@ COPY timeline ./timeline
 COPY frontend ./frontend
 COPY localtarget ./localtarget
 COPY kube ./kube
+COPY backups ./backups
+COPY metrics ./metrics
 COPY manage.py ./
 RUN pip install '.[postgres]'
 

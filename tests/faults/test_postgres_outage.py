@@ -42,9 +42,12 @@ def test_postgres_down_for_ten_seconds_is_a_503_then_everything_carries_on(tmp_p
         time.sleep(max(0.0, OUTAGE_SECONDS - (time.monotonic() - stopped)))
         server.start()
 
-        assert wait_until(lambda: call(api + "clusters/rec/", ops, "GET")[0] == 200, timeout=30, interval=0.5)
+        # Recovered = every worker answers again: a pooled connection broken by the restart can still give one
+        # 503 right after the first 200 (docs/reliability-load.md), so wait for several answers in a row.
+        assert wait_until(lambda: all(call(api + "clusters/rec/", ops, "GET")[0] == 200 for _ in range(8)),
+                          timeout=30, interval=0.5)
         code, cluster = call(api + "clusters/rec/", ops, "GET")
-        assert cluster["spec"] == created["spec"] and cluster["generation"] == 1
+        assert cluster.get("spec") == created.get("spec") and cluster.get("generation") == 1, (code, cluster, created)
         code, _ = call(api + "clusters/rec/databases/", ops, "POST",
                        {"name": "orders", "team": "payments", "spec": {"memorySize": "100MB"}})
         assert code == 201

@@ -21,7 +21,8 @@ def test_a_database_renders_from_its_typed_spec_alone():
     statefulset = next(m for m in manifests if m["kind"] == "StatefulSet" and m["metadata"]["name"] == "orders")
     assert statefulset["metadata"]["namespace"] == "prod"
     assert statefulset["spec"]["replicas"] == 2  # a master and its replica
-    assert all(c["image"].endswith(":7.2") for c in statefulset["spec"]["template"]["spec"]["containers"])
+    containers = statefulset["spec"]["template"]["spec"]["containers"]
+    assert all(c["image"].endswith(":7.2") for c in containers if c["name"] != "metrics")  # not the exporter sidecar
     service = next(m for m in manifests if m["kind"] == "Service" and m["metadata"]["name"] == "orders")
     assert [p["port"] for p in service["spec"]["ports"]] == [12000]
     redacted = str(cluster_manifests(database.cluster, reveal_secrets=False)
