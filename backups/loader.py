@@ -57,13 +57,18 @@ def loaded(rdb: Path, binary: Path) -> Iterator[redis.Redis]:
             time.sleep(0.05)
         yield client
     finally:
-        process.terminate()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(timeout=10)
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+        stop_throwaway(process)
         client.close()
+
+
+def stop_throwaway(process: subprocess.Popen) -> None:
+    """Stop a throwaway redis-server this module started: SIGTERM, then SIGKILL after 10 s."""
+    process.terminate()
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=10)
+    if process.poll() is None:
+        process.kill()
+        process.wait()
 
 
 def key_count(source: redis.Redis) -> int:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import redis
 
-from .loader import free_port
+from .loader import free_port, stop_throwaway
 
 SYNC_TIMEOUT_SECONDS = 300
 CATCH_UP_TIMEOUT_SECONDS = 60
@@ -67,12 +67,7 @@ def staging_replica(source: Source, binary: Path, folder: Path) -> Iterator[redi
             time.sleep(0.1)
         yield client
     finally:
-        process.terminate()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(timeout=10)
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+        stop_throwaway(process)
         client.close()
 
 

@@ -11,7 +11,6 @@ import contextlib
 import hashlib
 import os
 import shutil
-import signal
 import subprocess
 import time
 from pathlib import Path
@@ -19,6 +18,7 @@ from pathlib import Path
 from core.errors import TargetError
 from targets.private_files import PRIVATE_UMASK, open_private, private_dir, write_private
 
+from . import processes
 from .ports import is_listening
 
 PACKAGE = "prometheus-redis-exporter"
@@ -101,13 +101,7 @@ class Exporter:
         pid = self.running_pid()
         if pid is None:
             return False
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and Path(f"/proc/{pid}").exists():
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(pid, os.WNOHANG)
-            time.sleep(0.05)
+        processes.terminate_pid(pid)
         with contextlib.suppress(FileNotFoundError):
             self.pid_file.unlink()
         return True

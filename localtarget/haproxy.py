@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import os
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
@@ -20,6 +18,7 @@ from pathlib import Path
 from core.errors import TargetError
 from targets.private_files import PRIVATE_UMASK, write_private
 
+from . import processes
 from .layout import ShardProcess
 from .ports import is_listening
 
@@ -156,11 +155,7 @@ class Endpoint:
         pid = self.running_pid()
         if pid is None:
             return False
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and Path(f"/proc/{pid}").exists():
-            time.sleep(0.05)
+        processes.terminate_pid(pid)
         with contextlib.suppress(FileNotFoundError):
             self.socket_path.unlink()
         return True

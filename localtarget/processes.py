@@ -172,6 +172,17 @@ def stop(process: Process, *, timeout: float = 10.0) -> bool:
     return True
 
 
+def terminate_pid(pid: int, timeout: float = 10.0) -> None:
+    """SIGTERM a helper process (HAProxy, exporter) and wait until it is gone, reaping it if it is our child."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and Path(f"/proc/{pid}").exists():
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
+        time.sleep(0.05)
+
+
 def log_tail(process: Process, lines: int = 3) -> str:
     try:
         return " | ".join(process.log_file.read_text(errors="replace").strip().splitlines()[-lines:])
