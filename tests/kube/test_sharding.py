@@ -16,21 +16,25 @@ from databases.services import update_database, upgrade_database
 from targets import managed
 
 from ..servers import free_port, redis_server
-from .test_dataplane import POD_DOMAIN, port_of
+from .test_dataplane import POD_DOMAIN, events, port_of
 from .test_lifecycle import make_database, run, running_cluster
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def pod_process(stack: ExitStack, kube_env, password: str, ordinal: int) -> int:
-    """A cluster-enabled redis-server standing for pod `cache-<ordinal>` (a fresh node id each time)."""
+# The pods of a 2-shard replicated database `cache`: the shards' first pods, then their second.
+PODS = ["cache-shard-0-0", "cache-shard-1-0", "cache-shard-0-1", "cache-shard-1-1"]
+
+
+def pod_process(stack: ExitStack, kube_env, password: str, pod: str) -> int:
+    """A cluster-enabled redis-server standing for pod `pod` (a fresh node id each time)."""
     bus = free_port()
     url = stack.enter_context(redis_server("--cluster-enabled", "yes", "--cluster-port", str(bus),
                                            "--cluster-node-timeout", "3000", "--requirepass", password,
                                            "--masterauth", password))
     addresses = dict(kube_env.target.settings.get("dataplane_addresses") or {})
-    addresses[f"cache-{ordinal}.{POD_DOMAIN}:6379"] = f"127.0.0.1:{port_of(url)}"
-    addresses[f"cache-{ordinal}.{POD_DOMAIN}:16379"] = f"127.0.0.1:{bus}"
+    addresses[f"{pod}.{POD_DOMAIN}:6379"] = f"127.0.0.1:{port_of(url)}"
+    addresses[f"{pod}.{POD_DOMAIN}:16379"] = f"127.0.0.1:{bus}"
     kube_env.target.settings = {**kube_env.target.settings, "dataplane_addresses": addresses}
     kube_env.target.save()
     return port_of(url)
@@ -55,8 +59,8 @@ def run_until_active(kube_env, database, *, allowed=(managed.DB_PENDING,), timeo
 
 def run_pods_until_active(stack: ExitStack, kube_env, database) -> list[int]:
     """The four pods of a 2-shard replicated `database` as redis-servers, reconciled until it is active
-    (its Redis Cluster formed); the servers' ports, by ordinal."""
-    ports = [pod_process(stack, kube_env, database.password, ordinal) for ordinal in range(4)]
+    (its Redis Cluster formed); the servers' ports, in the order of PODS."""
+    ports = [pod_process(stack, kube_env, database.password, pod) for pod in PODS]
     run(database)
     kube_env.settle()
     run_until_active(kube_env, database)
@@ -67,7 +71,11 @@ def roles_of(ports: list[int], password: str) -> list[str]:
     return [redis.Redis(port=p, password=password).execute_command("ROLE")[0].decode() for p in ports]
 
 
-def test_sharded_database_forms_a_redis_cluster_and_refuses_resharding(kube_env, team):
+def cluster_client(port: int, password: str) -> RedisCluster:
+    return RedisCluster(startup_nodes=[ClusterNode("127.0.0.1", port)], password=password, decode_responses=True)
+
+
+def test_sharded_database_is_a_statefulset_per_shard_and_reshards_online(kube_env, team):
     cluster = running_cluster(kube_env)
     database = make_database(cluster, team, shardCount=2, replication=True, memorySize="300MB")
     password = database.password
@@ -75,23 +83,42 @@ def test_sharded_database_forms_a_redis_cluster_and_refuses_resharding(kube_env,
         ports = run_pods_until_active(stack, kube_env, database)
         formed = next(c for c in database.status["conditions"] if c["type"] == "ClusterFormed")
         assert formed["status"] == "True"
+        # A StatefulSet per shard: required anti-affinity keeps a shard's copies apart, not different shards.
+        for index in range(2):
+            shard = kube_env.store.find("StatefulSet", "redis", f"cache-shard-{index}")
+            assert shard["spec"]["replicas"] == 2
+            term = shard["spec"]["template"]["spec"]["affinity"]["podAntiAffinity"][
+                "requiredDuringSchedulingIgnoredDuringExecution"][0]
+            assert term["labelSelector"]["matchLabels"]["redis.io/shard"] == str(index)
+        assert kube_env.store.find("StatefulSet", "redis", "cache") is None
 
-        client = RedisCluster(startup_nodes=[ClusterNode("127.0.0.1", ports[0])], password=password,
-                              decode_responses=True)
-        for n in range(200):
+        client = cluster_client(ports[0], password)
+        for n in range(2000):
             client.set(f"key:{n}", n)
-        assert [client.get(f"key:{n}") for n in range(200)] == [str(n) for n in range(200)]
         assert roles_of(ports, password) == ["master", "master", "slave", "slave"]
-        client.close()
 
         with pytest.raises(SpecError) as refused:  # the validator refuses it up front; nothing is stored
-            update_database(database, spec={**database.spec, "shardCount": 3, "memorySize": "300MB"}, actor="test")
-        assert "online resharding" in refused.value.errors["spec.shardCount"][0]
-        database.refresh_from_db()
-        assert database.spec["shardCount"] == 2
-        run(database)
-        assert database.state == managed.DB_ACTIVE
-        assert kube_env.store.find("StatefulSet", "redis", "cache")["spec"]["replicas"] == 4
+            update_database(database, spec={**database.spec, "shardCount": 1}, actor="test")
+        assert "at least 2 shards" in refused.value.errors["spec.shardCount"][0]
+
+        # 2 -> 3: the new shard's pods join, take a third of the slots with their keys, online.
+        update_database(database, spec={**database.spec, "shardCount": 3, "memorySize": "450MB"}, actor="test")
+        ports += [pod_process(stack, kube_env, password, pod) for pod in ("cache-shard-2-0", "cache-shard-2-1")]
+        run_until_active(kube_env, database, allowed=(managed.DB_CHANGE_PENDING,), timeout=60)
+        new_shard = redis.Redis(port=ports[4], password=password, decode_responses=True)
+        assert new_shard.dbsize() > 500 and new_shard.execute_command("ROLE")[0] == "master"
+        assert redis.Redis(port=ports[5], password=password).execute_command("ROLE")[0] == b"slave"
+        assert "keys moved online to reach 3 shards" in events(database, "Resharded")[0]
+
+        # 3 -> 2: shard 2 drains, its StatefulSet goes, its nodes are forgotten.
+        update_database(database, spec={**database.spec, "shardCount": 2}, actor="test")
+        run_until_active(kube_env, database, allowed=(managed.DB_CHANGE_PENDING,), timeout=60)
+        assert kube_env.store.find("StatefulSet", "redis", "cache-shard-2") is None
+        assert new_shard.dbsize() == 0
+        info = redis.Redis(port=ports[0], password=password, decode_responses=True).execute_command("CLUSTER", "INFO")
+        assert "cluster_state:ok" in info and "cluster_known_nodes:4" in info
+        assert [client.get(f"key:{n}") for n in range(2000)] == [str(n) for n in range(2000)]
+        client.close()
 
 
 def test_sharded_database_without_data_plane_is_invalid(kube_env, team):
@@ -121,11 +148,11 @@ def test_sharded_rollout_switches_masters_with_cluster_failover_and_a_replaced_p
         run_until_active(kube_env, database, allowed=(managed.DB_CHANGE_PENDING, managed.ERROR), timeout=60)
         assert roles_of(ports, password) == ["slave", "slave", "master", "master"]
         masters = {p["metadata"]["name"] for p in kube_env.store.all_of("Pod", "redis", "redis.io/role=master")}
-        assert masters == {"cache-2", "cache-3"}  # the Service follows Redis Cluster's masters
+        assert masters == {"cache-shard-0-1", "cache-shard-1-1"}  # the Service follows Redis Cluster's masters
 
-        # Pod cache-1 comes back on empty storage: a new node id on a new address.
+        # Pod cache-shard-1-0 comes back on empty storage: a new node id on a new address.
         with ExitStack() as replaced:
-            ports[1] = pod_process(replaced, kube_env, password, 1)
+            ports[1] = pod_process(replaced, kube_env, password, PODS[1])
             stack.callback(replaced.pop_all().close)
         run_until_active(kube_env, database, allowed=(managed.DB_CHANGE_PENDING,), timeout=30)
         fresh = redis.Redis(port=ports[1], password=password, decode_responses=True)
