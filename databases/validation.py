@@ -16,6 +16,7 @@ from core.engines import default_version
 from core.errors import TargetError
 from core.quantity import format_memory, parse_memory
 from core.validation import (
+    OBJECT_NAME_MAX,
     Checked,
     FieldSet,
     Problems,
@@ -53,6 +54,7 @@ SPEC_FIELDS = FieldSet.defined(REDB_SPEC)
 ALERT_FIELDS = FieldSet.defined(REDB_SPEC["alertSettings"])
 CLUSTER_REF_FIELDS = FieldSet.defined(REDB_SPEC["redisEnterpriseCluster"])
 MODULE_FIELDS = FieldSet.of(REDB_SPEC["modulesList"].names())  # name is acted on; version, config: see below
+SHARDED_NAME_MAX = OBJECT_NAME_MAX - len(f"-shard-{MAX_SHARDS - 1}")
 DEFAULTS = {"memorySize": "100MB", "shardCount": 1, "replication": False, "persistence": "disabled",
             "evictionPolicy": DEFAULT_EVICTION_POLICY, "tlsMode": "disabled"}
 # Fields that, once assigned, keep their value when a full replace leaves them out.
@@ -84,6 +86,7 @@ def validate_database(spec: object, *, cluster, name: str, current=None) -> Chec
             _check_running_reshard(problems, spec, current)
     if not problems.has("spec"):
         _check_target_supports(problems, spec, driver=driver, name=name, current=current)
+        _check_sharded_name(problems, spec, name)
     if not problems.has("spec"):
         _check_port(problems, spec, cluster=cluster, current=current, allowed=driver.database_ports())
         _check_capacity(problems, spec, cluster=cluster, name=name, current=current)
@@ -222,6 +225,15 @@ def _check_target_supports(problems: Problems, spec: dict, *, driver, name: str,
     before = current.typed_spec if current is not None else None
     for path, message in driver.database_spec_problems(wanted, before).items():
         problems.add(path, message)
+
+
+def _check_sharded_name(problems: Problems, spec: dict, name: str) -> None:
+    """A sharded database's shards are named `<name>-shard-<i>` (a StatefulSet each on Kubernetes), so its
+    name leaves room for the longest suffix within Kubernetes' 63-character label values."""
+    shards = spec.get("shardCount")
+    if isinstance(shards, int) and shards > 1 and len(name) > SHARDED_NAME_MAX:
+        problems.add("spec.shardCount", f"a sharded database's name must be at most {SHARDED_NAME_MAX} characters "
+                     f"(it has {len(name)}): Kubernetes derives longer names for its shards")
 
 
 def _check_transition(problems: Problems, spec: dict, current) -> None:

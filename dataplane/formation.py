@@ -9,8 +9,10 @@ knows, while the old id lingers as failed):
    its id known until its replica has taken its slots over: forgetting it earlier denies the vote);
 2. introduce every pod to the pods it does not know;
 3. give each even slot range nobody owns to the first pod of that shard (first formation);
-4. make every other pod of a shard a replica of the shard's master (the pod owning its slots; for a
-   new shard, its first pod). Pods of shards being removed (`retiring`) stay members, never re-pointed.
+4. make every other master without slots of a shard a replica of the shard's master (the pod owning its
+   slots; for a new shard, its first pod). A replica is never re-pointed (it may hold the shard's only
+   copy while its failed master waits for Redis Cluster's failover); pods of shards being removed
+   (`retiring`) stay members, never re-pointed.
 """
 from __future__ import annotations
 
@@ -70,15 +72,20 @@ def plan(shards: Sequence[Sequence[str]], views: dict[str, list[Node]], retiring
             continue
         for host in group:
             node = me[host]
-            if host == primary or node.slots or node.master_id == ids[primary]:
-                continue
-            steps.append(Step(REPLICATE, host, ids[primary], f"{short[host]} replicates {short[primary]}"))
+            if host != primary and node.is_master and not node.slots:  # an existing replica is never re-pointed
+                steps.append(Step(REPLICATE, host, ids[primary], f"{short[host]} replicates {short[primary]}"))
     return steps
 
 
 def shard_master(group: Sequence[str], me: dict[str, Node | None]) -> str | None:
-    """The pod of a shard that is (or is to be) its master: the one owning slots, else its first master."""
-    owners = [h for h in group if me[h] is not None and me[h].is_master and me[h].slots]  # type: ignore[union-attr]
+    """The pod of a shard that is (or is to be) its master: the one owning slots; else, for a new shard, its
+    first master. None while a pod of the shard still follows a master no pod of it runs (a failed master
+    whose replica Redis Cluster is about to promote): nothing may be re-pointed before that."""
+    nodes = {h: me[h] for h in group if me[h] is not None}
+    owners = [h for h, n in nodes.items() if n.is_master and n.slots]
     if owners:
         return owners[0]
-    return next((h for h in group if me[h] is not None and me[h].is_master), None)  # type: ignore[union-attr]
+    ids = {n.id for n in nodes.values()}
+    if any(n.master_id and n.master_id not in ids for n in nodes.values()):
+        return None
+    return next((h for h, n in nodes.items() if n.is_master), None)

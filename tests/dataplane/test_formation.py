@@ -74,7 +74,7 @@ def test_new_shards_pods_follow_their_own_first_pod_and_retiring_pods_are_left_a
     # Slots all owned by a and b; a new shard (pods e, f: masters without slots) and a retiring pod g that
     # became a replica of b when it gave its last slot away.
     nodes = {"a": line("a", "master", slots="0-8191"), "b": line("b", "master", slots="8192-16383"),
-             "c": line("c", "slave", "a"), "d": line("d", "slave", "a"),  # d follows the wrong shard
+             "c": line("c", "slave", "a"), "d": line("d", "master"),
              "e": line("e", "master"), "f": line("f", "master"), "g": line("g", "slave", "b")}
     hosts = dict(zip(["db-0.h", "db-1.h", "db-2.h", "db-3.h", "new-0.h", "new-1.h", "old-0.h"], "abcdefg",
                      strict=True))
@@ -83,3 +83,24 @@ def test_new_shards_pods_follow_their_own_first_pod_and_retiring_pods_are_left_a
     steps = plan([*SHARDS, ["new-0.h", "new-1.h"]], views(lines), retiring=["old-0.h"])
     assert [(s.action, s.host, s.argument) for s in steps] == [(REPLICATE, "db-3.h", "b"),
                                                                 (REPLICATE, "new-1.h", "e")]
+
+
+def test_while_a_failed_masters_replica_waits_for_promotion_nothing_of_its_shard_is_re_pointed():
+    """Pod db-1 (master "b") was replaced empty ("e"); its replica d still follows b, which Redis Cluster
+    is about to fail over: making d follow the empty e would lose the shard's data."""
+    nodes = {"a": line("a", "master", slots="0-8191"), "b": line("b", "master,fail", slots="8192-16383"),
+             "c": line("c", "slave", "a"), "d": line("d", "slave", "b"), "e": line("e", "master")}
+    hosts = dict(zip(HOSTS, "aecd", strict=True))
+    lines = {h: [t.replace(f" {t.split()[2]} ", f" myself,{t.split()[2]} ") if n == me else t
+                 for n, t in nodes.items()] for h, me in hosts.items()}
+    assert plan(SHARDS, views(lines)) == []
+    # Redis Cluster promoted d: now e becomes its replica.
+    nodes["d"], nodes["b"] = line("d", "master", slots="8192-16383"), line("b", "master,fail")
+    lines = {h: [t.replace(f" {t.split()[2]} ", f" myself,{t.split()[2]} ") if n == me else t
+                 for n, t in nodes.items()] for h, me in hosts.items()}
+    assert {(s.action, s.host, s.argument) for s in plan(SHARDS, views(lines))} == {
+        (FORGET, h, "b") for h in HOSTS}
+    del nodes["b"]
+    lines = {h: [t.replace(f" {t.split()[2]} ", f" myself,{t.split()[2]} ") if n == me else t
+                 for n, t in nodes.items()] for h, me in hosts.items()}
+    assert [(s.action, s.host, s.argument) for s in plan(SHARDS, views(lines))] == [(REPLICATE, "db-1.h", "d")]
