@@ -301,7 +301,6 @@ def test_cluster_domain_ipv6_and_6_2_cluster_config(objects):
 
 def test_the_longest_names_the_validator_admits_fit_every_kubernetes_limit(objects):
     from core.validation import OBJECT_NAME_MAX
-
     from databases.validation import SHARDED_NAME_MAX
     from specs.database import MAX_SHARDS
 
