@@ -162,3 +162,38 @@ def test_sharded_rollout_switches_masters_with_cluster_failover_and_a_replaced_p
                               decode_responses=True)
         assert [client.get(f"key:{n}") for n in range(200)] == [str(n) for n in range(200)]
         client.close()
+
+
+def test_a_move_left_half_done_by_a_killed_worker_is_finished_by_the_next_reconcile(kube_env, team):
+    """What a worker killed mid-migration leaves: slots MIGRATING on the source and IMPORTING on the target,
+    some of their keys already moved. The next reconcile finishes them from what CLUSTER NODES says."""
+    cluster = running_cluster(kube_env)
+    database = make_database(cluster, team, shardCount=2, replication=False, memorySize="200MB")
+    password = database.password
+    with ExitStack() as stack:
+        ports = [pod_process(stack, kube_env, password, pod) for pod in ("cache-shard-0-0", "cache-shard-1-0")]
+        run(database)
+        kube_env.settle()
+        run_until_active(kube_env, database)
+        client = cluster_client(ports[0], password)
+        for n in range(2000):
+            client.set(f"key:{n}", n)
+        source, target = (redis.Redis(port=p, password=password, decode_responses=True) for p in ports)
+        source_id, target_id = source.execute_command("CLUSTER", "MYID"), target.execute_command("CLUSTER", "MYID")
+        slots = [slot for slot in range(200) if source.execute_command("CLUSTER", "COUNTKEYSINSLOT", slot)]
+        for slot in slots:
+            target.execute_command("CLUSTER", "SETSLOT", slot, "IMPORTING", source_id)
+            source.execute_command("CLUSTER", "SETSLOT", slot, "MIGRATING", target_id)
+        for slot in slots[: len(slots) // 2]:  # the worker died after moving half of them
+            keys = source.execute_command("CLUSTER", "GETKEYSINSLOT", slot, 100)
+            source.execute_command("MIGRATE", "127.0.0.1", ports[1], "", 0, 5000, "AUTH", password, "KEYS", *keys)
+        assert "->-" in source.execute_command("CLUSTER", "NODES")
+
+        run_until_active(kube_env, database, allowed=(managed.DB_CHANGE_PENDING,), timeout=60)
+        assert f"{len(slots)} slots left half moved by an interrupted reconcile were finished" in \
+            events(database, "Resharded")
+        for node in (source, target):
+            assert "->-" not in node.execute_command("CLUSTER", "NODES")
+            assert "-<-" not in node.execute_command("CLUSTER", "NODES")
+        assert [client.get(f"key:{n}") for n in range(2000)] == [str(n) for n in range(2000)]
+        client.close()
