@@ -11,8 +11,10 @@ import pytest
 import redis
 from redis.cluster import ClusterNode, RedisCluster
 
+from core.drivers import driver_for
 from core.errors import SpecError, TargetError
 from databases.services import update_database, upgrade_database
+from kube.render.database import render_database
 from targets import managed
 
 from ..servers import free_port, redis_server
@@ -196,4 +198,50 @@ def test_a_move_left_half_done_by_a_killed_worker_is_finished_by_the_next_reconc
             assert "->-" not in node.execute_command("CLUSTER", "NODES")
             assert "-<-" not in node.execute_command("CLUSTER", "NODES")
         assert [client.get(f"key:{n}") for n in range(2000)] == [str(n) for n in range(2000)]
+        client.close()
+
+
+def legacy_statefulset(database) -> dict:
+    """StatefulSet `<db>` of every shard's pods, as sharded databases were rendered before per-shard ones."""
+    shard = next(m for m in render_database(database) if m["kind"] == "StatefulSet")
+    shard["metadata"]["name"] = database.name
+    for labels in (shard["metadata"]["labels"], shard["spec"]["selector"]["matchLabels"],
+                   shard["spec"]["template"]["metadata"]["labels"]):
+        labels.pop("redis.io/shard", None)
+    shard["spec"]["replicas"] = database.typed_spec.process_count
+    return shard
+
+
+def test_a_sharded_database_of_one_statefulset_moves_onto_per_shard_statefulsets_online(kube_env, team):
+    cluster = running_cluster(kube_env)
+    database = make_database(cluster, team, shardCount=2, replication=True, memorySize="200MB")
+    password = database.password
+    with ExitStack() as stack:
+        old = [pod_process(stack, kube_env, password, f"cache-{i}") for i in range(4)]
+        driver_for(kube_env.target).api.apply(legacy_statefulset(database))
+        kube_env.settle()
+        nodes = [redis.Redis(port=p, password=password, decode_responses=True) for p in old]
+        bus = nodes[0].config_get("cluster-port")["cluster-port"]
+        for node in nodes[1:]:
+            node.execute_command("CLUSTER", "MEET", "127.0.0.1", old[0], bus)
+        nodes[0].execute_command("CLUSTER", "ADDSLOTSRANGE", 0, 8191)
+        nodes[1].execute_command("CLUSTER", "ADDSLOTSRANGE", 8192, 16383)
+        deadline = time.monotonic() + 20
+        while any("cluster_known_nodes:4" not in node.execute_command("CLUSTER", "INFO") for node in nodes):
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        for replica, master in ((2, 0), (3, 1)):
+            nodes[replica].execute_command("CLUSTER", "REPLICATE", nodes[master].execute_command("CLUSTER", "MYID"))
+        client = RedisCluster(startup_nodes=[ClusterNode("127.0.0.1", old[0])], password=password,
+                              decode_responses=True)
+        for n in range(1000):
+            client.set(f"key:{n}", n)
+
+        [pod_process(stack, kube_env, password, pod) for pod in PODS]
+        run_until_active(kube_env, database, allowed=(managed.DB_PENDING, managed.DB_CHANGE_PENDING), timeout=90)
+        assert kube_env.store.find("StatefulSet", "redis", "cache") is None
+        assert {s["metadata"]["name"] for s in kube_env.store.all_of("StatefulSet", "redis")} >= {
+            "cache-shard-0", "cache-shard-1"}
+        assert all(node.dbsize() == 0 for node in nodes)
+        assert [client.get(f"key:{n}") for n in range(1000)] == [str(n) for n in range(1000)]
         client.close()
