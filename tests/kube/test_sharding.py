@@ -244,3 +244,11 @@ def test_a_sharded_database_of_one_statefulset_moves_onto_per_shard_statefulsets
         assert all(node.dbsize() == 0 for node in nodes)
         assert [client.get(f"key:{n}") for n in range(1000)] == [str(n) for n in range(1000)]
         client.close()
+
+
+def test_a_plain_database_does_not_become_sharded_in_place(kube_env, team):
+    cluster = running_cluster(kube_env)
+    database = make_database(cluster, team, replication=False, memorySize="300MB")
+    with pytest.raises(SpecError) as refused:
+        update_database(database, spec={**database.spec, "shardCount": 3}, actor="test")
+    assert "a database with shardCount 1 is a plain Redis server" in refused.value.errors["spec.shardCount"][0]

@@ -267,3 +267,14 @@ def test_oss_cluster_is_a_boolean_fixed_at_creation_and_lets_one_shard_grow(clus
     assert grows.spec["ossCluster"] is True
     spec = {key: value for key, value in grows.spec.items() if key != "ossCluster"}  # kept when left out
     assert update_database(grows, spec={**spec, "shardCount": 3}, actor="test").obj.spec["ossCluster"] is True
+
+
+def test_a_sharded_databases_name_leaves_room_for_its_shards_names(cluster):
+    from databases.validation import SHARDED_NAME_MAX
+
+    errors = errors_of(create, cluster, {"memorySize": "300MB", "shardCount": 3}, name="c" * (SHARDED_NAME_MAX + 1))
+    assert errors["spec.shardCount"] == [f"a sharded database's name must be at most {SHARDED_NAME_MAX} characters "
+                                         f"(it has {SHARDED_NAME_MAX + 1}): Kubernetes derives longer names for its "
+                                         "shards"]
+    assert create(cluster, {"memorySize": "300MB", "shardCount": 3}, name="c" * SHARDED_NAME_MAX).obj
+    assert create(cluster, {"shardCount": 1}, name="d" * (SHARDED_NAME_MAX + 1)).obj  # unsharded: the usual limit
