@@ -170,3 +170,33 @@ def test_redis_cluster_fails_a_shard_over_and_the_lost_copy_comes_back_as_its_re
 
 def pods_node(kube_env, name: str) -> str:
     return kube_env.store.find("Pod", NAMESPACE, name)["spec"]["nodeName"]
+
+
+def test_a_shard_master_killed_and_restarted_empty_does_not_wipe_its_replica(kube_env, live_kube, team):
+    """kill -9 of a shard master without persistence: its container restarts within the node timeout with an
+    empty data set but its Redis Cluster identity (nodes.conf). Coming back as the slots' master, empty,
+    would make its replica resync to nothing; the start script drops that identity instead, so Redis
+    Cluster fails the shard over to the replica and the restarted node rejoins as its replica."""
+    cluster = make_cluster(kube_env, namespace=NAMESPACE)
+    converge(cluster, lambda c: c.state == managed.RUNNING)
+    # Three masters: a failover needs the votes of a majority of them.
+    database = make_database(cluster, team, shardCount=3, replication=True, memorySize="300MB")
+    converge(database, lambda d: d.state == managed.DB_ACTIVE)
+    client = cluster_client(kube_env, database)
+    for n in range(500):
+        client.set(f"key:{n}", n)
+    client.close()
+    live_kube.kill(NAMESPACE, "cache-shard-0-0")
+
+    def restarted(d) -> bool:
+        pod = kube_env.store.find("Pod", NAMESPACE, "cache-shard-0-0")
+        return d.state == managed.DB_ACTIVE and pod["status"]["containerStatuses"][0]["restartCount"] >= 1
+    converge(database, restarted, timeout=120)
+    client = cluster_client(kube_env, database)
+    values = [client.get(f"key:{n}") for n in range(500)]
+    client.close()
+    assert values == [str(n) for n in range(500)], f"{values.count(None)} of 500 keys lost"
+    assert database.status["master"] == "cache-shard-0-1, cache-shard-1-0, cache-shard-2-0"
+    role = live_kube.exec(NAMESPACE, "cache-shard-0-0", ["redis-cli", "--no-auth-warning", "role"],
+                          env={"REDISCLI_AUTH": secret_password(kube_env, database)})
+    assert role.stdout.split()[0] == "slave"
