@@ -277,12 +277,12 @@ def test_a_sharded_database_forms_one_redis_cluster_across_pods(kube_env, live_k
     converge(database, lambda d: d.state == managed.DB_ACTIVE)
     namespace = live_kube.client_pod()
     # A cluster client in another namespace starts at any pod's name and follows MOVED to the others.
-    cli = ["redis-cli", "-c", "-h", f"cache-0.cache-headless.{NAMESPACE}.svc.cluster.local"]
+    cli = ["redis-cli", "-c", "-h", f"cache-shard-0-0.cache-headless.{NAMESPACE}.svc.cluster.local"]
     password = {"REDISCLI_AUTH": secret_password(kube_env, database)}
     for key in ("a", "b", "c", "d"):
         assert live_kube.exec(namespace, "client", [*cli, "set", key, key], env=password).stdout.strip() == "OK"
     info = live_kube.exec(namespace, "client", [*cli, "cluster", "info"], env=password).stdout
     assert "cluster_state:ok" in info and "cluster_known_nodes:3" in info
-    keys = [live_kube.exec(NAMESPACE, f"cache-{i}", ["sh", "-c", 'redis-cli --no-auth-warning '
-                                                     "dbsize"]).stdout.strip() for i in range(3)]
+    keys = [live_kube.exec(NAMESPACE, f"cache-shard-{i}-0", ["sh", "-c", 'redis-cli --no-auth-warning '
+                                                             "dbsize"]).stdout.strip() for i in range(3)]
     assert sorted(keys) == ["1", "1", "2"]  # by slot: b on the first shard, c on the second, a and d on the third
