@@ -240,7 +240,14 @@ class KubernetesDriver:
             answered = [n for n in names if _pod_host(database, n) in roles]
             if len(answered) == len(names) and any(r == MASTER for r in roles.values()):
                 masters = sorted(n for n in names if roles[_pod_host(database, n)] == MASTER)
-        happenings = rigger.rig(self.api, pods, masters)
+        labelled = masters
+        if sentinel_master and masters and self.dataplane.enabled:
+            # As the pods' own rigger does (kube/render/rigger.py): the pod the sentinels name is labelled
+            # master only once its Redis says so, so the two never take turns on the label.
+            host = _pod_host(database, masters[0])
+            if self.dataplane.roles(database, [host]).get(host, MASTER) != MASTER:
+                labelled = []
+        happenings = rigger.rig(self.api, pods, labelled)
         if self.dataplane.enabled and spec.shard_count == 1 and masters:
             try:
                 if self.dataplane.monitor(database, _pod_host(database, masters[0])):
