@@ -207,6 +207,7 @@ def _statefulset(database, spec: DatabaseSpec, cluster_spec: ClusterSpec, versio
     if spec.shard_count == 1:
         config_hash = podspec.content_hash(config_hash, rigger.RIGGER_SCRIPT, REDIS_HANDOVER, HANDOVER_SECONDS)
         _add_in_pod_rigger(database, container, pod_spec)
+    podspec.pull_options(cluster_spec, pod_spec)
     claims = [podspec.volume_claim("data", cluster_spec, pod_labels)] if persistent else []
     # The control plane rolls replicas first and the master last (kube/rollout.py). The shard count a
     # running Redis Cluster was formed with is annotated: changing it needs resharding.
@@ -228,7 +229,7 @@ def _add_in_pod_rigger(database, container: dict, pod_spec: dict) -> None:
     container["env"].append({"name": "HANDOVER_SECONDS", "value": str(HANDOVER_SECONDS)})
     container["lifecycle"] = {"preStop": {"exec": {"command": ["sh", "-c", REDIS_HANDOVER]}}}
     pod_spec["containers"].append(rigger.rigger_container(
-        rigger.RIGGER_IMAGE, [dict(e) for e in container["env"] if e["name"] in shared]))
+        database.cluster.typed_spec.rigger_image, [dict(e) for e in container["env"] if e["name"] in shared]))
     pod_spec["volumes"].append(rigger.rigger_volume())
     pod_spec.update({"serviceAccountName": database.name, "automountServiceAccountToken": True,
                      "terminationGracePeriodSeconds": HANDOVER_SECONDS + 20})

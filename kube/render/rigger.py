@@ -23,6 +23,7 @@ from __future__ import annotations
 import copy
 
 from kube import podspec
+from operatorapi.images import reference
 
 RIGGER_IMAGE = "bitnami/kubectl:1.30"
 # What a database's pods may do through the Kubernetes API (limited to their own pods by resourceNames):
@@ -104,11 +105,16 @@ def rbac(name: str, namespace: str, common: dict, pods: list[str]) -> list[dict]
     ]
 
 
-def rigger_container(image: str, env: list[dict]) -> dict:
-    """The sidecar; `env`: DB_NAME, REDIS_PORT, PEER_DOMAIN, SENTINEL_* and REDISCLI_AUTH (the redis container's)."""
+def rigger_container(image_spec: dict | None, env: list[dict]) -> dict:
+    """The sidecar; `image_spec`: the REC's `redisEnterpriseServicesRiggerImageSpec` (None: RIGGER_IMAGE);
+    `env`: DB_NAME, REDIS_PORT, PEER_DOMAIN, SENTINEL_* and REDISCLI_AUTH (the redis container's)."""
+    image = reference(image_spec["repository"], image_spec.get("versionTag"), image_spec.get("digestHash")) \
+        if image_spec else RIGGER_IMAGE
+    policy = {"imagePullPolicy": image_spec["imagePullPolicy"]} if (image_spec or {}).get("imagePullPolicy") else {}
     return {
         "name": "rigger",
         "image": image,
+        **policy,
         "command": ["bash", "/etc/redis/rigger.sh"],
         "env": [*env,
                 {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
