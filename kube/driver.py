@@ -36,7 +36,7 @@ from .crsync.mirror import Mirror
 from .crsync.sync import sync_target
 from .dataplane import DataPlane, DataPlaneError
 from .live import LiveReader, named, of_kind
-from .podspec import CONFIG_HASH_ANNOTATION, MANAGED_BY, cluster_domain, content_hash
+from .podspec import CLUSTER_LABEL, CONFIG_HASH_ANNOTATION, DATABASE_LABEL, MANAGED_BY, cluster_domain, content_hash
 from .status import cluster_observation, database_observation, pod_health
 from .versions import available_versions, module_problems, resolve_version
 
@@ -154,6 +154,7 @@ class KubernetesDriver:
         spec = database.typed_spec
         live = self.live.database_objects(database)
         self._check_sharding_realisable(database, spec, named(live, "StatefulSet", database.name))
+        self._check_secret_is_ours(database, spec, live)
         desired = render_database(database)
         result = Applier(self.api).sync(desired, _applied_kinds(live),
                                         resize_allowed=cluster.typed_spec.enable_volume_resize,
@@ -288,6 +289,24 @@ class KubernetesDriver:
         problem = str(live_count).isdigit() and resharding_problem(int(live_count), spec.shard_count)
         if problem:
             raise SpecNotRealisable(f"shardCount {problem}; set it back")
+
+    def _check_secret_is_ours(self, database, spec: DatabaseSpec, live: list[dict]) -> None:
+        """`databaseSecretName` may name a Secret someone else made (an application's, another database's):
+        it is never taken over nor overwritten. Ours is among the database's live objects (listed by its
+        labels); one that is not but exists makes the spec `Invalid`, and nothing is applied."""
+        if named(live, "Secret", spec.secret_name) is not None:
+            return
+        existing = self.api.get("Secret", database.namespace, spec.secret_name)
+        if existing is None:
+            return
+        labels = existing["metadata"].get("labels") or {}
+        owner = "someone else (it was not created by the control plane)"
+        if labels.get("app.kubernetes.io/managed-by") == MANAGED_BY:
+            owner = f"database {labels[DATABASE_LABEL]}" if labels.get(DATABASE_LABEL) \
+                else f"cluster {labels.get(CLUSTER_LABEL, '?')}"
+        raise SpecNotRealisable(f"databaseSecretName: Secret {spec.secret_name} already exists in namespace "
+                                f"{database.namespace} and belongs to {owner}; it is never taken over. Choose "
+                                "another name, or delete that Secret")
 
     def _form_cluster(self, database, spec: DatabaseSpec, pods: list[dict], claims: list[dict],
                       conditions: list[Condition]) -> list[Happening]:
