@@ -22,6 +22,7 @@ from core.drivers import (
 )
 from core.errors import SpecNotRealisable, TargetError
 from dataplane.cluster import MASTER
+from engine import recovery
 from kube.render.cluster import render_cluster
 from kube.render.database import SHARD_COUNT_ANNOTATION, database_port, live_config, render_database, service_names
 from specs.database import DatabaseSpec
@@ -138,6 +139,12 @@ class KubernetesDriver:
             happenings.append(self._replace_pod(cluster.namespace, step))
         answering = self.dataplane.sentinels_answering(cluster) if self.dataplane.enabled and pods else None
         observation = cluster_observation(statefulset, pods, claims, spec.nodes, step, sentinels_answering=answering)
+        if spec.cluster_recovery and observation.state == managed.RUNNING:
+            # The StatefulSets bring pods back on their volumes by themselves and the start-up guard picks
+            # each master; recovery reconciles every database in the foreground (sentinel registration,
+            # labels, live settings) and clears the flag, as on the local target.
+            happenings += recovery.recover_cluster(cluster)
+            observation.settled = False  # the cleared flag bumped the generation
         observation.happenings = happenings
         if result.changed:
             observation.settled = False

@@ -243,3 +243,25 @@ def test_database_secret_name_never_takes_over_a_secret_it_did_not_create(kube_e
     assert other.state == managed.INVALID
     assert "belongs to database cache" in next(c["message"] for c in other.status["conditions"]
                                                if c["type"] == "SpecValid")
+
+
+def test_cluster_recovery_reconciles_every_database_then_clears_the_flag(kube_env, team):
+    kube_env.auto_settle()
+    cluster = running_cluster(kube_env)
+    database = active_database(kube_env, cluster, team)
+    # Every pod gone at once (a cluster restart); the StatefulSets bring them back on their volumes.
+    for pod in kube_env.store.all_of("Pod", "redis"):
+        kube_env.store.delete_kind("Pod", "redis", pod["metadata"]["name"])
+    update_cluster(cluster, spec={**cluster.spec, "clusterRecovery": True}, actor="test")
+    cluster.refresh_from_db()
+    run(cluster)
+    kube_env.settle()
+    run(cluster)
+    cluster.refresh_from_db()
+    database.refresh_from_db()
+    assert "clusterRecovery" not in cluster.spec  # cleared by the control plane once done
+    assert database.state == managed.DB_ACTIVE
+    from timeline.models import Event
+
+    completed = Event.objects.filter(object_kind="cluster", object_id=cluster.pk, reason="RecoveryCompleted")
+    assert [e.message for e in completed] == ["cluster recovery finished: cache: active"]
