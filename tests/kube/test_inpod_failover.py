@@ -53,18 +53,18 @@ def test_with_the_control_plane_stopped_the_service_follows_a_killed_and_a_delet
                        "resourceNames": ["cache-0", "cache-1"]}]
     kube_env.emulator.reset_requests()  # from here on the control plane does nothing
     with Writer(kube_env, database) as writer:
-        writer.wait_for_more(50)
+        writer.wait_for_more(20)
         # kill -9 of the master's Redis: the sentinels fail over, the pods relabel themselves.
         live_kube.kill(NAMESPACE, "cache-0", signal.SIGKILL)
         master, killed = follow(kube_env, live_kube, "cache-0", "kill -9")
         assert master == "cache-1"
-        writer.wait_for_more(50)
+        writer.wait_for_more(20)
         # The restarted pod rejoined as a replica; wait until it is in sync, then delete the master pod.
         live_kube.wait_for("cache-0 back as a ready replica", lambda: _ready_replica(live_kube, "cache-0"), 60)
         live_kube.delete_pod(NAMESPACE, "cache-1")
         master, deleted = follow(kube_env, live_kube, "cache-1", "deletion")
         assert master == "cache-0"
-        writer.wait_for_more(50)
+        writer.wait_for_more(20)
     with capsys.disabled():
         print(f"\nService moved to the new master, control plane stopped: {killed:.1f} s after kill -9 of the "
               f"master, {deleted:.1f} s after deleting the master pod (handover); {len(writer.acknowledged)} "
