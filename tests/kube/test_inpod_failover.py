@@ -8,6 +8,7 @@ acknowledged key is read back. Needs root (pods run for real), like test_running
 """
 from __future__ import annotations
 
+import shutil
 import signal
 import time
 
@@ -15,7 +16,9 @@ import pytest
 
 from .test_running_pods import NAMESPACE, Writer, live_database
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True),
+              # the pods' rigger sidecar runs this machine's kubectl (tests/kube/podrunner/images.py)
+              pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not on PATH")]
 
 
 def selected(kube_env, service: str) -> list[str]:
