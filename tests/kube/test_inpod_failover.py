@@ -51,8 +51,8 @@ def test_with_the_control_plane_stopped_the_service_follows_a_killed_and_a_delet
                                                                                           capsys):
     database = live_database(kube_env, live_kube, team)
     assert selected(kube_env, "cache") == ["cache-0"]
-    labels = kube_env.store.find("Role", NAMESPACE, "cache")["rules"]
-    assert labels == [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "patch"],
+    rules = kube_env.store.find("Role", NAMESPACE, "cache")["rules"]
+    assert rules == [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "patch"],
                        "resourceNames": ["cache-0", "cache-1"]}]
     kube_env.emulator.reset_requests()  # from here on the control plane does nothing
     with Writer(kube_env, database) as writer:
