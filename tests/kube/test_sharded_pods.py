@@ -154,20 +154,31 @@ def test_redis_cluster_fails_shards_over_and_their_lost_copies_come_back_as_repl
     client.close()
     password = {"REDISCLI_AUTH": secret_password(kube_env, database)}
 
+    def in_sync(shard: int) -> bool:
+        """The shard's replica has finished its first sync and holds what its master holds."""
+        replica = live_kube.exec(NAMESPACE, f"cache-shard-{shard}-1", ["sh", "-c", "redis-cli --no-auth-warning "
+                                 "info replication; redis-cli --no-auth-warning dbsize"], env=password).stdout
+        master = live_kube.exec(NAMESPACE, f"cache-shard-{shard}-0", ["redis-cli", "--no-auth-warning", "dbsize"],
+                                env=password).stdout.strip()
+        return "master_link_status:up" in replica and replica.split()[-1] == master != "0"
+    for shard in (0, 1):
+        live_kube.wait_for(f"shard {shard}'s replica to be in sync", lambda shard=shard: in_sync(shard), 60)
+
     def role_of(pod: str) -> str:
         return live_kube.exec(NAMESPACE, pod, ["redis-cli", "--no-auth-warning", "role"], env=password).stdout
 
-    def keys_intact() -> None:
+    def keys_intact(pod: str) -> None:
         client = cluster_client(kube_env, database)
         values = [client.get(f"key:{n}") for n in range(500)]
         client.close()
-        assert values == [str(n) for n in range(500)], f"{values.count(None)} of 500 keys lost"
+        assert values == [str(n) for n in range(500)], f"{values.count(None)} of 500 keys lost; {pod}: " \
+            + live_kube.logs(NAMESPACE, pod)[-3000:]
 
     live_kube.kill(NAMESPACE, "cache-shard-0-0")
     converge(database, lambda d: d.state == managed.DB_ACTIVE and "cache-shard-0-1" in d.status["master"]
              and pod_of(kube_env, "cache-shard-0-0")["status"]["containerStatuses"][0].get("restartCount", 0) >= 1,
              timeout=120)
-    keys_intact()
+    keys_intact("cache-shard-0-0")
     assert role_of("cache-shard-0-0").split()[0] == "slave"
 
     assert role_of("cache-shard-1-0").split()[0] == "master"
@@ -175,7 +186,7 @@ def test_redis_cluster_fails_shards_over_and_their_lost_copies_come_back_as_repl
     live_kube.delete_pod(NAMESPACE, "cache-shard-1-0")
     converge(database, lambda d: d.state == managed.DB_ACTIVE and "cache-shard-1-1" in d.status["master"]
              and pod_of(kube_env, "cache-shard-1-0")["metadata"].get("uid", uid) != uid, timeout=120)
-    keys_intact()
+    keys_intact("cache-shard-1-0")
     role = role_of("cache-shard-1-0")
     assert role.split()[0] == "slave" and pod_ip(kube_env, "cache-shard-1-1") in role
     failovers = events(database, "ShardFailover")
