@@ -35,15 +35,18 @@ CONTROL_PLANE_MARKERS = (b"controlplane.asgi", b"celery\x00-A\x00controlplane")
 MEMORY_GROWTH_LIMIT = 1.3  # RSS at the end / RSS after warm-up, per process
 
 
-def control_plane_rss() -> dict[int, int]:
-    """pid -> RSS in KiB of every web worker, Celery worker/pool process and beat on this machine."""
+def control_plane_rss(var_dir: Path) -> dict[int, int]:
+    """pid -> RSS in KiB of every web worker, Celery worker/pool process and beat of the stack whose var dir
+    is `var_dir` (their environment names it; other stacks on the machine are not counted)."""
     rss = {}
+    marker_env = f"CONTROLPLANE_VAR_DIR={var_dir}".encode()
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
             continue
         with contextlib.suppress(OSError):
             cmdline = (proc / "cmdline").read_bytes()
-            if any(marker in cmdline for marker in CONTROL_PLANE_MARKERS):
+            if any(marker in cmdline for marker in CONTROL_PLANE_MARKERS) and \
+                    marker_env in (proc / "environ").read_bytes().split(b"\0"):
                 match = re.search(r"VmRSS:\s+(\d+)", (proc / "status").read_text())
                 if match:
                     rss[int(proc.name)] = int(match.group(1))
@@ -162,8 +165,8 @@ async def soak(args) -> int:
                 await asyncio.sleep(0.2)
             await churn
             if not rss_start and time.monotonic() - started >= min(60, args.minutes * 30):
-                rss_start = control_plane_rss()
-        rss_end = control_plane_rss()
+                rss_start = control_plane_rss(var_dir)
+        rss_end = control_plane_rss(var_dir)
         lost = await asyncio.to_thread(writer.lost)
         # Clean up: delete everything the run left, then every database must be gone.
         for name in list(ledger.live):
