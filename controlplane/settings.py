@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "timeline",
     "clusters",
     "databases",
+    "access",
     "backups",
     "localtarget",
     "metrics",
