@@ -28,3 +28,9 @@ def login(database) -> Login:
     if database.typed_spec.default_user:
         return Login(None, database.password)
     return Login(ADMIN_USER, admin_password(database))
+
+
+def fallback_logins(database) -> tuple[tuple[str | None, str], ...]:
+    """Logins that may still work while the default user is turned on again: the control plane's own user."""
+    stored = InternalLogin.objects.filter(database=database).first()
+    return ((ADMIN_USER, stored.password),) if stored else ()

@@ -6,13 +6,14 @@ from django.db import transaction
 
 from clusters.models import generate_password
 from core.hooks import request_reconcile
-from core.validation import Problems, object_name_problem
+from core.validation import object_name_problem
 from databases.models import Database
 from targets.writes import WriteResult, actor_label
 from timeline.models import Event
 
+from . import internal, plan
 from .models import ACL, BINDING, ROLE, USER, AccessObject
-from .plan import AccessState
+from .plan import AccessState, WantedUser
 from .validation import checked_spec
 
 DEFAULT_NAMESPACE = "default"
@@ -98,7 +99,11 @@ def state_for(namespace: str) -> AccessState:
     )
 
 
-def check_database_fields(problems: Problems, spec: dict) -> None:
-    """Nothing beyond the shape: a rolesPermissions entry may name a role or ACL created later (as in the
-    operator, it takes effect once both exist)."""
-    return None
+def wanted_users(database) -> dict[str, WantedUser]:
+    """The ACL users `database` must have: its users through roles, and the control plane's own user where
+    the default user is off."""
+    spec = database.typed_spec
+    wanted = plan.wanted_users(state_for(database.namespace), database.name, spec.roles_permissions)
+    if not spec.default_user:
+        wanted[plan.ADMIN_USER] = plan.admin_user(internal.admin_password(database))
+    return wanted
