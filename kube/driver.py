@@ -152,6 +152,8 @@ class KubernetesDriver:
     def apply_database(self, database) -> Observation:
         cluster = database.cluster
         spec = database.typed_spec
+        if not spec.default_user:
+            raise SpecNotRealisable("defaultUser: false is realised on the local target only (docs/acl.md)")
         live = self.live.database_objects(database)
         self._check_sharding_realisable(database, spec, named(live, "StatefulSet", database.name))
         desired = render_database(database)
