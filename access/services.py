@@ -107,3 +107,29 @@ def wanted_users(database) -> dict[str, WantedUser]:
     if not spec.default_user:
         wanted[plan.ADMIN_USER] = plan.admin_user(internal.admin_password(database))
     return wanted
+
+
+def management_grants(user) -> dict[tuple[str, int], str]:
+    """(database, pk) -> DBViewer | DBMember for the control-plane account `user`: the RedisEnterpriseUsers
+    whose email or username is the account's, the roles bound to them, and the databases those roles name
+    (scopes, or a database's rolesPermissions)."""
+    email, username = (user.email or "").lower(), user.username
+    grants: dict[tuple[str, int], str] = {}
+    users = [o for o in AccessObject.objects.filter(api_kind=USER)
+             if (email and str(o.spec.get("email", "")).lower() == email) or o.spec.get("username") == username]
+    for namespace in {o.namespace for o in users}:
+        names = {o.name for o in users if o.namespace == namespace}
+        bound = {b.spec["roleRef"]["name"] for b in AccessObject.objects.filter(api_kind=BINDING, namespace=namespace)
+                 if names & {(s or {}).get("name") for s in b.spec.get("subjects") or []}}
+        roles = {r.name: r.spec for r in AccessObject.objects.filter(api_kind=ROLE, namespace=namespace, name__in=bound)
+                 if r.spec.get("managementRole") in ("DBViewer", "DBMember")}
+        if not roles:
+            continue
+        for database in Database.objects.filter(cluster__namespace=namespace):
+            spec = database.typed_spec
+            for name, role in roles.items():
+                scoped = any((s or {}).get("name") == database.name for s in role.get("scopes") or []) or any(
+                    p.get("role") == name for p in spec.roles_permissions)
+                if scoped and grants.get(("database", database.pk)) != "DBMember":
+                    grants[("database", database.pk)] = role["managementRole"]
+    return grants
