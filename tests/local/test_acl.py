@@ -2,6 +2,8 @@
 real redis-server processes behind sentinels and HAProxy; failover; the default user off."""
 from __future__ import annotations
 
+import contextlib
+import logging
 from pathlib import Path
 
 import pytest
@@ -16,6 +18,7 @@ from timeline.models import Event
 
 from .conftest import settle
 from .helpers import endpoint, endpoint_port, kill9, master_name, process_port, wait_until
+from .test_private_files import too_open
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 ACCESS = """
@@ -79,7 +82,8 @@ def test_a_bad_acl_rule_is_a_field_error_and_changes_nothing(rule, message):
     assert not AccessObject.objects.exists()
 
 
-def test_a_bound_user_reads_its_keys_only_survives_failover_and_default_user_off(make_database):
+def test_a_bound_user_reads_its_keys_only_survives_failover_and_default_user_off(make_database, tmp_path, caplog):
+    caplog.set_level(logging.DEBUG)
     database = make_database("orders", replication=True)
     apply_documents(ACCESS, actor="test")
     assert settle(database).state == "active"
@@ -114,6 +118,20 @@ def test_a_bound_user_reads_its_keys_only_survives_failover_and_default_user_off
     assert settle(database).state == "active"  # health checks and sentinels use the control plane's own user
     passwords = [old_password, AccessObject.objects.get(name="alice").password]
     assert not Event.objects.filter(message__regex="|".join(passwords)).exists()
+    assert_no_leak(AccessObject.objects.get(name="alice").password, tmp_path / "var", caplog.text)
+
+
+def assert_no_leak(password: str, var: Path, logged: str) -> None:
+    """The user's password is in no log record, no file under var/ (configs hold only its hash), no process's
+    command line, and every file there is private."""
+    assert password not in logged
+    assert too_open(var) == []
+    for path in var.rglob("*"):
+        if path.is_file():
+            assert password.encode() not in path.read_bytes(), path
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        with contextlib.suppress(OSError):
+            assert password.encode() not in cmdline.read_bytes()
 
 
 def _reads(client: redis.Redis) -> bool:
