@@ -120,6 +120,13 @@ def test_a_bound_user_reads_its_keys_only_survives_failover_and_default_user_off
     assert not Event.objects.filter(message__regex="|".join(passwords)).exists()
     assert_no_leak(AccessObject.objects.get(name="alice").password, tmp_path / "var", caplog.text)
 
+    # and back on: the database password works again, the control plane's own user is removed
+    update_database(database, spec={**database.spec, "defaultUser": True}, actor="test")
+    database.refresh_from_db()
+    assert settle(database).state == "active", database.status
+    assert endpoint(database).ping() and as_user(database).get("app:x") == "1"
+    assert "cp-admin" not in " ".join(endpoint(database).acl_users())
+
 
 def assert_no_leak(password: str, var: Path, logged: str) -> None:
     """The user's password is in no log record, no file under var/ (configs hold only its hash), no process's
