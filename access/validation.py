@@ -1,7 +1,9 @@
-"""The one validator for each access kind: every write path (YAML, API, dashboard) checks specs here."""
+"""The one validator for each access kind: every write path (YAML, API, dashboard) checks specs here.
+The fields are the operator's (operatorapi/access.py, which the CRDs are generated from too)."""
 from __future__ import annotations
 
 from core.validation import FieldSet, Problems, check_fields, expect_list, expect_mapping, expect_string
+from operatorapi.access import ACL_SPEC, BINDING_SPEC, ROLE_SPEC, USER_SPEC
 
 from .models import ACL, BINDING, ROLE, USER
 from .rules import rule_problems
@@ -46,7 +48,7 @@ def _references(problems: Problems, value: object, path: str, kind: str, *, requ
 
 
 def check_acl(problems: Problems, spec: dict) -> None:
-    check_fields(problems, spec, FieldSet.of(["acl"]), "spec")
+    check_fields(problems, spec, FieldSet.defined(ACL_SPEC), "spec")
     if spec.get("acl") is None:
         problems.add("spec.acl", "is required (a Redis ACL rule, e.g. +@read ~*)")
         return
@@ -55,7 +57,7 @@ def check_acl(problems: Problems, spec: dict) -> None:
 
 
 def check_role(problems: Problems, spec: dict) -> None:
-    check_fields(problems, spec, FieldSet.of(["managementRole", "scopes", "acl"]), "spec")
+    check_fields(problems, spec, FieldSet.defined(ROLE_SPEC), "spec")
     role = spec.get("managementRole", "None")
     if role not in MANAGEMENT_ROLES:
         problems.add("spec.managementRole", f"must be one of {', '.join(MANAGEMENT_ROLES)} (got {role!r})")
@@ -66,7 +68,7 @@ def check_role(problems: Problems, spec: dict) -> None:
 
 
 def check_user(problems: Problems, spec: dict) -> None:
-    check_fields(problems, spec, FieldSet.of(["username", "email", "passwordSecrets"]), "spec")
+    check_fields(problems, spec, FieldSet.defined(USER_SPEC), "spec")
     username = _required(problems, spec.get("username"), "spec.username", 128)
     if username and (username in ("default",) or username.startswith("cp-") or any(c.isspace() for c in username)
                      or username[:1] in "><#!~&%+-@("):
@@ -88,7 +90,7 @@ def check_user(problems: Problems, spec: dict) -> None:
 
 
 def check_binding(problems: Problems, spec: dict) -> None:
-    check_fields(problems, spec, FieldSet.of(["roleRef", "subjects"]), "spec")
+    check_fields(problems, spec, FieldSet.defined(BINDING_SPEC), "spec")
     if spec.get("roleRef") is None:
         problems.add("spec.roleRef", "is required")
     else:
