@@ -145,7 +145,7 @@ def _reshard(parts: DatabaseParts, progress: Progress | None = None) -> list[Hap
 def _mover(parts: DatabaseParts, view: list[Node]) -> SlotMover:
     masters = [n for n in view if n.is_master and not n.failed]
     return SlotMover(lambda node: parts.client(node.port, timeout=30), masters,
-                     auth=parts.password)
+                     auth=parts.password, auth_user=parts.username)
 
 
 def _finish_open_moves(parts: DatabaseParts) -> list[Happening]:
