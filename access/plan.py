@@ -14,6 +14,9 @@ from .rules import tokens
 ADMIN_USER = "cp-admin"  # the control plane's own user where the default user is off
 ADMIN_RULES = "~* &* +@all"
 RESERVED = ("default", ADMIN_USER)
+# What a Redis Cluster client needs besides its data commands: the topology and the redirects.
+CLUSTER_CLIENT_RULES = ("+cluster|slots +cluster|shards +cluster|nodes +cluster|myid +readonly +readwrite +asking "
+                        "+command")
 
 
 @dataclass(frozen=True)
@@ -51,8 +54,10 @@ def role_grants(state: AccessState, database: str, roles_permissions: list[dict]
     return grants
 
 
-def wanted_users(state: AccessState, database: str, roles_permissions: list[dict]) -> dict[str, WantedUser]:
-    """username -> what the user must be on every shard process of `database`."""
+def wanted_users(state: AccessState, database: str, roles_permissions: list[dict], *,
+                 cluster_mode: bool = False) -> dict[str, WantedUser]:
+    """username -> what the user must be on every shard process of `database`; on a Redis Cluster each user
+    may also read the topology and follow redirects (CLUSTER_CLIENT_RULES)."""
     grants = role_grants(state, database, roles_permissions)
     rules_of: dict[str, list[str]] = {}
     for binding in state.bindings:
@@ -65,7 +70,9 @@ def wanted_users(state: AccessState, database: str, roles_permissions: list[dict
     wanted = {}
     for user, rules in rules_of.items():
         username, password = state.users[user]
-        wanted[username] = WantedUser(username, join_rules(rules), password)
+        joined = join_rules(rules)
+        wanted[username] = WantedUser(username, f"{joined} {CLUSTER_CLIENT_RULES}" if cluster_mode else joined,
+                                      password)
     return wanted
 
 

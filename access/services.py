@@ -103,7 +103,8 @@ def wanted_users(database) -> dict[str, WantedUser]:
     """The ACL users `database` must have: its users through roles, and the control plane's own user where
     the default user is off."""
     spec = database.typed_spec
-    wanted = plan.wanted_users(state_for(database.namespace), database.name, spec.roles_permissions)
+    wanted = plan.wanted_users(state_for(database.namespace), database.name, spec.roles_permissions,
+                               cluster_mode=spec.is_cluster)
     if not spec.default_user:
         wanted[plan.ADMIN_USER] = plan.admin_user(internal.admin_password(database))
     return wanted

@@ -59,3 +59,8 @@ def test_sync_moves_defines_changed_deletes_unknown_and_switches_default():
     settled = sync_moves(acl_lines(["user default off", "user alice on #h2 -@all +@read"]), wanted,
                          {"alice": "on #h2 -@all +@read"}, default_enabled=False)
     assert not settled
+
+
+def test_cluster_clients_may_read_the_topology():
+    rules = wanted_users(STATE, "orders", [], cluster_mode=True)["alice"].rules
+    assert rules.startswith("+@read ~app:*") and "+cluster|slots" in rules and "+asking" in rules

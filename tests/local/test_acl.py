@@ -146,3 +146,25 @@ def _reads(client: redis.Redis) -> bool:
         return client.get("app:x") == "1"
     except redis.RedisError:
         return False
+
+
+def test_a_sharded_database_with_the_default_user_off_reshards_and_serves_its_users(make_database):
+    """Every shard has the users; slot moves and cluster checks use the control plane's own user."""
+    from redis.cluster import RedisCluster
+
+    database = make_database("orders", shardCount=2, memorySize="300MB", defaultUser=False)
+    apply_documents(ACCESS.replace("+@read ~app:*", "+@read +set ~app:*"), actor="test")
+    assert settle(database).state == "active"
+    password = AccessObject.objects.get(name="alice").password
+    alice = RedisCluster(host="127.0.0.1", port=endpoint_port(database), username="alice", password=password,
+                         decode_responses=True, socket_timeout=5)
+    for i in range(200):
+        alice.set(f"app:{i}", i)
+    update_database(database, spec={**database.spec, "shardCount": 3}, actor="test")
+    database.refresh_from_db()
+    assert settle(database, timeout=90).state == "active", database.status
+    alice = RedisCluster(host="127.0.0.1", port=endpoint_port(database), username="alice", password=password,
+                         decode_responses=True, socket_timeout=5)
+    assert all(alice.get(f"app:{i}") == str(i) for i in range(200))
+    with pytest.raises(redis.AuthenticationError):
+        endpoint(database).ping()
