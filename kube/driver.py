@@ -11,6 +11,7 @@ import logging
 
 from django.conf import settings
 
+from access import services as access_services
 from core.drivers import (
     Condition,
     ConnectionInfo,
@@ -169,6 +170,7 @@ class KubernetesDriver:
             masters, more = self._rig(database, spec, pods)
             happenings += more
             happenings += self._apply_live_config(database, pods, claims, conditions)
+            happenings += self._apply_users(database, pods, claims)
             if spec.shard_count > 1:
                 happenings += self._form_cluster(database, spec, pods, claims, conditions)
         views = [rollout.PodView(p["metadata"]["name"], _config_hash(p), pod_health(p, claims).ready,
@@ -251,6 +253,17 @@ class KubernetesDriver:
             except DataPlaneError as exc:
                 raise TargetError(str(exc)) from exc
         return masters, happenings
+
+    def _apply_users(self, database, pods: list[dict], claims: list[dict]) -> list[Happening]:
+        """The data-plane users (docs/acl.md) on every ready pod, when the data plane is reachable."""
+        if not self.dataplane.enabled:
+            return []
+        ready = [_pod_host(database, p["metadata"]["name"]) for p in pods if pod_health(p, claims).ready]
+        try:
+            changed = self.dataplane.sync_users(database, ready, access_services.wanted_users(database))
+        except DataPlaneError as exc:
+            raise TargetError(str(exc)) from exc
+        return [Happening("AclApplied", f"{host.split('.', 1)[0]}: {what}") for host, what in changed]
 
     def _apply_live_config(self, database, pods: list[dict], claims: list[dict],
                            conditions: list[Condition]) -> list[Happening]:
