@@ -12,7 +12,7 @@ from django.core.management import call_command
 
 from access.models import AccessObject
 from core.errors import SpecError
-from databases.services import update_database
+from databases.services import reveal_credentials, update_database
 from manifests.documents import apply_documents
 from timeline.models import Event
 
@@ -113,6 +113,9 @@ def test_a_bound_user_reads_its_keys_only_survives_failover_and_default_user_off
     with pytest.raises(redis.AuthenticationError):
         endpoint(database, password=old_password).ping()
     assert as_user(database).get("app:x") == "1"
+    credentials = reveal_credentials(database, actor="test")  # no default password to give any more
+    assert credentials.password == "" and old_password not in credentials.redis_cli
+    assert "--user" in credentials.redis_cli and any("defaultUser is false" in hint for hint in credentials.hints)
     database.refresh_from_db()
     assert database.status["processes"][master_name(database)]["role"] == "master"
     assert settle(database).state == "active"  # health checks and sentinels use the control plane's own user
