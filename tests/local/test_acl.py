@@ -67,6 +67,12 @@ def test_the_operators_example_files_apply_unchanged(capsys):
     listed = capsys.readouterr().out
     user = AccessObject.objects.get(name="some-user")
     assert "some-user@some-company.com" in listed and user.password not in listed
+    call_command("get", "reacl")
+    assert "read-only" in capsys.readouterr().out
+    call_command("delete", "rerb", "db-reader")
+    assert 'redisenterpriserolebinding.app.redislabs.com "db-reader" deleted' in capsys.readouterr().out
+    assert not AccessObject.objects.filter(api_kind="RedisEnterpriseRoleBinding").exists()
+    assert Event.objects.filter(object_kind="rolebinding", reason="Deleted").exists()
 
 
 @pytest.mark.django_db
