@@ -43,3 +43,24 @@ def test_members_may_not_use_the_users_page(logged_in, member):
     client = logged_in(member)
     assert client.get("/users/").status_code == 403
     assert "Users</a>" not in client.get("/").content.decode()
+
+
+def test_a_db_viewer_sees_the_database_page_and_may_not_edit_it(logged_in, outsider, make_database, team):
+    from access.services import apply_object
+
+    database = make_database("orders", team)
+    client = logged_in(outsider)
+    assert client.get(f"/databases/{database.pk}/").status_code == 404
+    outsider.email = "bob@example.com"
+    outsider.save()
+    for kind, name, spec in [
+            ("RedisEnterpriseACL", "reads", {"acl": "+@read ~*"}),
+            ("RedisEnterpriseRole", "viewer", {"managementRole": "DBViewer", "scopes": [{"name": "orders"}],
+                                               "acl": {"name": "reads"}}),
+            ("RedisEnterpriseUser", "bob", {"username": "bob", "email": "bob@example.com"}),
+            ("RedisEnterpriseRoleBinding", "bob-views",
+             {"roleRef": {"name": "viewer"}, "subjects": [{"name": "bob"}]})]:
+        apply_object(kind, name=name, namespace="main", spec=spec, actor="test")
+    assert client.get(f"/databases/{database.pk}/").status_code == 200
+    assert "orders" in client.get("/databases/").content.decode()
+    assert client.get(f"/databases/{database.pk}/edit/").status_code == 403
