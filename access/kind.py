@@ -11,12 +11,6 @@ API_VERSION = f"{GROUP}/v1alpha1"
 SHORT_NAMES = {ACL: "reacl", ROLE: "rerole", USER: "reuser", BINDING: "rerb"}
 
 
-def summary(obj: AccessObject) -> dict:
-    """What lists show: the spec, except that a user's password never appears (it is not in the spec)."""
-    return {"kind": obj.api_kind, "namespace": obj.namespace, "name": obj.name, "generation": obj.generation,
-            "spec": obj.spec}
-
-
 def _kind(api_kind: str) -> kinds.DocumentKind:
     def apply(**fields):
         return services.apply_object(api_kind, **fields)
@@ -24,7 +18,7 @@ def _kind(api_kind: str) -> kinds.DocumentKind:
     return kinds.DocumentKind(
         name=KIND_WORDS[api_kind], api_kind=api_kind, short_name=SHORT_NAMES[api_kind], api_versions=(API_VERSION,),
         queryset=lambda: AccessObject.objects.filter(api_kind=api_kind),
-        apply=apply, request_deletion=services.delete_object, summary=summary,
+        apply=apply, request_deletion=services.delete_object,
     )
 
 

@@ -14,6 +14,8 @@ from .rules import tokens
 ADMIN_USER = "cp-admin"  # the control plane's own user where the default user is off
 ADMIN_RULES = "~* &* +@all"
 RESERVED = ("default", ADMIN_USER)
+# Users named cp-* belong to the control plane (e.g. for its sentinels): never removed as unknown.
+CONTROL_PLANE_PREFIX = "cp-"
 # What a Redis Cluster client needs besides its data commands: the topology and the redirects.
 CLUSTER_CLIENT_RULES = ("+cluster|slots +cluster|shards +cluster|nodes +cluster|myid +readonly +readwrite +asking "
                         "+command")
@@ -112,7 +114,8 @@ def sync_moves(current: dict[str, str], wanted: dict[str, WantedUser], canonical
     """The moves from `current` (acl_lines of the server) to `wanted`; `canonical` is how the server writes
     each wanted user in ACL LIST (found with a probe), so equal users are left alone."""
     define = [user for name, user in wanted.items() if current.get(name) != canonical.get(name)]
-    delete = sorted(name for name in current if name not in wanted and name != "default")
+    delete = sorted(name for name in current if name not in wanted and name != "default"
+                    and (name == ADMIN_USER or not name.startswith(CONTROL_PLANE_PREFIX)))
     default_line = current.get("default", "")
     is_on = default_line.split(" ", 1)[0] == "on"
     default_on = None if is_on == default_enabled else default_enabled

@@ -156,7 +156,6 @@ class DocumentKind:
     queryset: Callable[[], Any]
     apply: Callable[..., Any]  # (name=, namespace=, spec=, actor=, labels=, annotations=) -> WriteResult
     request_deletion: Callable[..., None]  # (obj, *, actor)
-    summary: Callable[[Any], dict]  # a table row / API item: never a secret
 
     @property
     def cli_words(self) -> tuple[str, ...]:

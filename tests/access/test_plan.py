@@ -52,10 +52,11 @@ def test_join_rules_keeps_a_rule_with_selectors_as_is():
 
 def test_sync_moves_defines_changed_deletes_unknown_and_switches_default():
     wanted = {"alice": WantedUser("alice", "+@read", "pw")}
-    current = acl_lines(["user default on nopass ~* &* +@all", "user alice on #h ~* -@all", "user old on #x"])
+    current = acl_lines(["user default on nopass ~* &* +@all", "user alice on #h ~* -@all", "user old on #x",
+                         "user cp-sentinel on #y", "user cp-admin on #z"])
     moves = sync_moves(current, wanted, {"alice": "on #h2 -@all +@read"}, default_enabled=False)
     assert [user.username for user in moves.define] == ["alice"]
-    assert moves.delete == ["old"] and moves.default_on is False
+    assert moves.delete == ["cp-admin", "old"] and moves.default_on is False  # cp-sentinel is the control plane's
     settled = sync_moves(acl_lines(["user default off", "user alice on #h2 -@all +@read"]), wanted,
                          {"alice": "on #h2 -@all +@read"}, default_enabled=False)
     assert not settled
