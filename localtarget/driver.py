@@ -19,6 +19,7 @@ from access import services as access_services
 from core.drivers import ConnectionInfo, Happening, Observation, Probe, common_spec_problems, register_driver
 from core.engines import describe
 from core.errors import SpecNotRealisable, TargetError
+from engine import recovery
 from engine.progress import report
 from specs.database import DatabaseSpec
 from targets.private_files import made_private_once
@@ -33,7 +34,6 @@ from . import (
     modules,
     observe,
     processes,
-    recovery,
     redis_cluster,
     sentinel,
     shards,
