@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "timeline",
     "clusters",
     "databases",
+    "access",
     "backups",
     "localtarget",
     "metrics",
