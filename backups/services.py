@@ -41,7 +41,7 @@ from timeline.record import record_event
 from . import manifest as manifests
 from . import plan
 from .capture import CaptureError, dump_rdb
-from .loader import LoadError, copy_keys, key_count, loaded
+from .loader import LoadError, copy_keys, key_count, loaded, loader_binary
 from .manifest import CorruptBackup
 from .migration import FENCE_REPLICAS, MigrationError, Source, fence, staging_replica, undo_fence, wait_caught_up
 from .models import BackupRun
@@ -84,6 +84,16 @@ def _config(database: Database) -> BackupConfig:
     return config
 
 
+def _storages(database: Database, config: BackupConfig) -> list:
+    """The database's backup locations; S3 credentials from its target (a Kubernetes Secret) or the stored ones."""
+    def from_target(name: str) -> dict | None:
+        try:
+            return driver_for(database.target).storage_credentials(database, name)
+        except TargetError as exc:
+            raise StorageError(str(exc)) from None
+    return storages_for(config, database.cluster.name, database.name, from_target)
+
+
 def _scratch_root() -> Path:
     return private_dir(Path(settings.VAR_DIR) / "backup-scratch")
 
@@ -121,7 +131,7 @@ def _backup(database: Database, config: BackupConfig, *, actor, now: datetime | 
         with _scratch() as folder:
             manifest = _capture(database, run.name, started, folder, clock)
             stored = []
-            for storage in storages_for(config, database.cluster.name, database.name):
+            for storage in _storages(database, config):
                 storage.put(run.name, folder)
                 for old in plan.expired(storage.names(), retain_count()):
                     storage.delete(old)
@@ -148,7 +158,7 @@ def _capture(database: Database, name: str, started: datetime, folder: Path, clo
     files, shards = {}, []
     for source in sources:
         path = folder / manifests.shard_file(source.shard)
-        keys = dump_rdb(source.port, database.password, path)
+        keys = dump_rdb(source.port, database.password, path, host=source.host)
         files[source.shard] = path
         shards.append({"shard": source.shard, "slots": manifests.slot_ranges(list(source.slots)),
                        "source": f"{source.process} ({source.role})", "keys": keys})
@@ -236,7 +246,7 @@ def stored_backups(database: Database) -> list[dict]:
     """Backups in the database's locations: name and where, newest first (a name in two places: once)."""
     config = _config(database)
     found: dict[str, list[str]] = {}
-    for storage in storages_for(config, database.cluster.name, database.name):
+    for storage in _storages(database, config):
         for name in storage.names():
             found.setdefault(name, []).append(storage.label)
     return [{"name": name, "locations": found[name]} for name in sorted(found, reverse=True)]
@@ -245,7 +255,7 @@ def stored_backups(database: Database) -> list[dict]:
 def _fetch(source_db: Database, name: str | None, folder: Path) -> tuple[str, dict]:
     """Download backup `name` (the newest when None) into `folder` and verify it; CorruptBackup if it fails."""
     config = _config(source_db)
-    storages = storages_for(config, source_db.cluster.name, source_db.name)
+    storages = _storages(source_db, config)
     errors = []
     for storage in storages:
         names = storage.names()
@@ -298,10 +308,15 @@ def import_rdb(database: Database, rdb: Path, *, actor, confirm: bool = False) -
 
 
 def _endpoint_client(database: Database):
-    info = driver_for(database.target).connection_info(database)
+    """A client to the database as the control plane reaches it (its master; a Redis Cluster client for a
+    sharded one, which follows the addresses the nodes announce)."""
+    try:
+        host, port = driver_for(database.target).data_address(database)
+    except TargetError as exc:
+        raise BackupError(f"database {database.name} cannot be reached: {exc}") from None
     if DatabaseSpec.from_spec(database.spec, database.name).shard_count > 1:
-        return RedisCluster(host=info.host, port=info.port, password=database.password, socket_timeout=30)
-    return redis.Redis(host=info.host, port=info.port, password=database.password, socket_timeout=30)
+        return RedisCluster(host=host, port=port, password=database.password, socket_timeout=30)
+    return redis.Redis(host=host, port=port, password=database.password, socket_timeout=30)
 
 
 def _held_keys(client) -> int:
@@ -314,12 +329,14 @@ def _held_keys(client) -> int:
 def _load_into(database: Database, files: list[Path], *, actor, confirm: bool, label: str,
                expected_keys: int | None, reason: str) -> RestoreResult:
     who = actor_label(actor)
-    binary = driver_for(database.target).server_binary(database)
     destination = _endpoint_client(database)
     try:
         held = _held_keys(destination)
+        binary = loader_binary(destination)
     except redis.RedisError as exc:
         raise BackupError(f"database {database.name} cannot be reached: {exc}") from None
+    except LoadError as exc:
+        raise BackupError(str(exc)) from None
     if held and not confirm:
         raise ConfirmationRequired(f"database {database.name} holds {held} keys; restoring replaces them all. "
                                    "Confirm to overwrite (API: \"confirm\": true, CLI: --yes)")
@@ -366,7 +383,10 @@ def migrate_from(database: Database, source: Source, *, actor, confirm: bool = F
     if held and not confirm:
         raise ConfirmationRequired(f"database {database.name} holds {held} keys; migrating replaces them all. "
                                    "Confirm to overwrite (CLI: --yes)")
-    binary = driver_for(database.target).server_binary(database)
+    try:
+        binary = loader_binary(destination)
+    except LoadError as exc:
+        raise BackupError(str(exc)) from None
     with _scratch() as folder:
         try:
             with staging_replica(source, binary, folder) as staging:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
@@ -151,14 +152,17 @@ def s3_credentials(secret_name: str) -> dict[str, str]:
     return secret.values()
 
 
-def storages_for(config: BackupConfig, cluster: str, database: str) -> list[Storage]:
-    """The locations of a database's backup settings, mount first."""
+def storages_for(config: BackupConfig, cluster: str, database: str,
+                 target_credentials: Callable[[str], dict[str, str] | None] = lambda name: None) -> list[Storage]:
+    """The locations of a database's backup settings, mount first. `target_credentials(awsSecretName)`: the
+    credentials the database's target keeps under that name (a Kubernetes Secret), None for the stored ones."""
     prefix = f"{cluster}/{database}"
     found: list[Storage] = []
     if config.mount_path:
         found.append(MountStorage(config.mount_path, prefix))
     if config.s3:
-        found.append(S3Storage(config.s3, prefix, s3_credentials(config.s3.secret_name)))
+        credentials = target_credentials(config.s3.secret_name) or s3_credentials(config.s3.secret_name)
+        found.append(S3Storage(config.s3, prefix, credentials))
     return found
 
 

@@ -178,7 +178,7 @@ def _check_spec(problems: Problems, spec: dict, *, cluster, versions: list[str])
         problems.add("spec.redisVersion", problem)
     expect_string(problems, spec.get("tlsMode"), "spec.tlsMode", choices=TLS_MODES)
     _check_modules(problems, spec.get("modulesList"))
-    check_backup(problems, spec.get("backup"), target_kind=cluster.target.kind,
+    check_backup(problems, spec.get("backup"),
                  mount_roots=[str(root) for root in settings.CONTROLPLANE_BACKUP_MOUNT_ROOTS])
     reference = expect_mapping(problems, spec.get("redisEnterpriseCluster"), "spec.redisEnterpriseCluster")
     if reference is not None:

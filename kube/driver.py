@@ -9,6 +9,7 @@ import base64
 import contextlib
 import logging
 
+import redis
 from django.conf import settings
 
 from core.drivers import (
@@ -17,13 +18,21 @@ from core.drivers import (
     Happening,
     Observation,
     Probe,
+    ShardSource,
     common_spec_problems,
     register_driver,
 )
 from core.errors import SpecNotRealisable, TargetError
 from dataplane.cluster import MASTER
 from kube.render.cluster import render_cluster
-from kube.render.database import SHARD_COUNT_ANNOTATION, database_port, live_config, render_database, service_names
+from kube.render.database import (
+    REDIS_PORT,
+    SHARD_COUNT_ANNOTATION,
+    database_port,
+    live_config,
+    render_database,
+    service_names,
+)
 from specs.database import DatabaseSpec
 from targets import managed
 
@@ -43,6 +52,8 @@ from .versions import available_versions, module_problems, resolve_version
 log = logging.getLogger(__name__)
 
 LIVE_CONFIG_ANNOTATION = "redis.io/live-config-hash"
+DATAPLANE_NEEDED = ("need the data plane: the control plane reaches the pods (settings in_cluster, "
+                    "dataplane_nameserver or dataplane_addresses; docs/kubernetes.md)")
 
 
 @register_driver("kubernetes")
@@ -83,6 +94,8 @@ class KubernetesDriver:
         problem = current and resharding_problem(current.shard_count, wanted.shard_count)
         if problem:
             problems["spec.shardCount"] = problem
+        if wanted.backup and not self.dataplane.enabled:
+            problems["spec.backup"] = f"backups on a kubernetes target {DATAPLANE_NEEDED}"
         if wanted.oss_cluster and wanted.shard_count == 1:
             problems["spec.ossCluster"] = ("a single-shard Redis Cluster is not rendered on a kubernetes target yet; "
                                            "leave ossCluster out (a database with shardCount > 1 is a Redis Cluster)")
@@ -118,6 +131,48 @@ class KubernetesDriver:
     def mirror(self, obj) -> None:
         """The object as its REC/REDB custom resource, status included (kube/crsync)."""
         self.resources.after_reconcile(obj)
+
+    # --- what backups, restores and samples reach (docs/backups.md, docs/metrics.md) -----------------
+    def data_address(self, database) -> tuple[str, int]:
+        """The master pod (a master of a sharded database), as the data plane reaches it."""
+        master = self._master_hosts(database)[0]
+        try:
+            return self.dataplane.address(master, REDIS_PORT)
+        except redis.ConnectionError as exc:
+            raise TargetError(str(exc)) from exc
+
+    def backup_sources(self, database) -> list[ShardSource]:
+        pods = self.live.database_pods(database)
+        masters = self._master_hosts(database, pods)
+        try:
+            return self.dataplane.shard_sources(database, masters, [_pod_host(database, p["metadata"]["name"])
+                                                                    for p in pods])
+        except DataPlaneError as exc:
+            raise TargetError(str(exc)) from exc
+
+    def storage_credentials(self, database, name: str) -> dict[str, str]:
+        """The Secret `name` in the database's namespace, with the operator's keys AWS_ACCESS_KEY_ID and
+        AWS_SECRET_ACCESS_KEY (and, for an S3-compatible server, AWS_ENDPOINT_URL and AWS_REGION)."""
+        secret = self.api.get("Secret", database.namespace, name)
+        data = {k: base64.b64decode(v).decode() for k, v in ((secret or {}).get("data") or {}).items()}
+        if not data.get("AWS_ACCESS_KEY_ID") or not data.get("AWS_SECRET_ACCESS_KEY"):
+            raise TargetError(f"Secret {database.namespace}/{name} (backup.s3.awsSecretName) is missing or lacks "
+                              "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
+        return {"accessKeyId": data["AWS_ACCESS_KEY_ID"], "secretAccessKey": data["AWS_SECRET_ACCESS_KEY"],
+                "endpointUrl": data.get("AWS_ENDPOINT_URL", ""), "region": data.get("AWS_REGION", "")}
+
+    def _master_hosts(self, database, pods: list[dict] | None = None) -> list[str]:
+        """Data-plane names of the ready pods the services rigger labelled master; TargetError when there is
+        none or the data plane is off (nothing waits on a timeout)."""
+        if not self.dataplane.enabled:
+            raise TargetError(DATAPLANE_NEEDED)
+        pods = self.live.database_pods(database) if pods is None else pods
+        masters = sorted(p["metadata"]["name"] for p in pods
+                         if (p["metadata"].get("labels") or {}).get(rigger.ROLE_LABEL) == MASTER
+                         and pod_health(p, []).ready)
+        if not masters:
+            raise TargetError(f"database {database.name} has no ready master pod right now")
+        return [_pod_host(database, name) for name in masters]
 
     # --- clusters ----------------------------------------------------------------------------------
     def apply_cluster(self, cluster) -> Observation:

@@ -61,6 +61,9 @@ class LiveReader:
         """The cluster's own objects (not its databases')."""
         return [obj for kind in CLUSTER_KINDS for obj in self._objects(kind, cluster.namespace, cluster.name)]
 
+    def database_pods(self, database) -> list[dict]:
+        return self._objects("Pod", database.namespace, database.cluster.name, database.name)
+
     def database_objects(self, database) -> list[dict]:
         return [obj for kind in DATABASE_KINDS
                 for obj in self._objects(kind, database.namespace, database.cluster.name, database.name)]

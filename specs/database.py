@@ -48,6 +48,7 @@ class DatabaseSpec:
     tls_mode: str = "disabled"
     modules: list = field(default_factory=list)
     oss_cluster: bool = False  # `ossCluster: true`: a Redis Cluster from its first shard, so it can grow online
+    backup: bool = False  # has a `backup` field (what it says: databases/backup_spec.py)
 
     @property
     def is_cluster(self) -> bool:
@@ -102,4 +103,5 @@ class DatabaseSpec:
             tls_mode=str(spec.get("tlsMode", "disabled")),
             modules=list(spec.get("modulesList") or []),
             oss_cluster=spec.get("ossCluster") is True,
+            backup=isinstance(spec.get("backup"), dict),
         )

@@ -68,21 +68,14 @@ def test_a_manifest_refuses_a_changed_or_missing_file(tmp_path):
 ])
 def test_backup_settings_are_refused_with_a_field_level_message(backup, path, message):
     problems = Problems()
-    check_backup(problems, backup, target_kind="local", mount_roots=["/srv/backups"])
+    check_backup(problems, backup, mount_roots=["/srv/backups"])
     assert any(message in m for m in problems.errors.get(path, [])), problems.errors
 
 
 def test_a_mount_path_inside_an_allowed_root_is_accepted():
     problems = Problems()
-    check_backup(problems, {"interval": 60, "mount": {"path": "/srv/backups/team-a"}}, target_kind="local",
-                 mount_roots=["/srv/backups"])
+    check_backup(problems, {"interval": 60, "mount": {"path": "/srv/backups/team-a"}}, mount_roots=["/srv/backups"])
     assert not problems
-
-
-def test_backups_are_refused_on_kubernetes_targets_until_supported():
-    problems = Problems()
-    check_backup(problems, {"mount": {"path": "/b"}}, target_kind="kubernetes")
-    assert "local target only" in problems.errors["spec.backup"][0]
 
 
 def test_config_reads_interval_and_locations():

@@ -1,0 +1,111 @@
+"""Day-two operations on a Kubernetes database whose pods run for real (tests/kube/podrunner): a backup to a
+real S3 server (moto_server) with credentials from a Kubernetes Secret and to the control plane's mount
+folder, a restore that brings every key back, and the control plane's samples of the master pod.
+"""
+from __future__ import annotations
+
+import base64
+import json
+
+import boto3
+import pytest
+import redis
+from kubernetes import client as k8s
+
+from core.errors import SpecError
+from databases.services import create_database
+from tests.servers import s3_server
+
+from .test_lifecycle import make_cluster
+from .test_running_pods import NAMESPACE, converge, secret_password
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+BUCKET = "k8s-backups"
+KEYS = 300
+
+
+@pytest.fixture
+def s3_endpoint():
+    with s3_server() as url:
+        boto3.client("s3", endpoint_url=url, aws_access_key_id="k8s-key", aws_secret_access_key="k8s-secret",
+                     region_name="us-east-1").create_bucket(Bucket=BUCKET)
+        yield url
+
+
+def aws_secret(kube_client, name: str, endpoint: str) -> None:
+    """The Secret `backup.s3.awsSecretName` names, with the operator's keys (and an S3-compatible endpoint)."""
+    values = {"AWS_ACCESS_KEY_ID": "k8s-key", "AWS_SECRET_ACCESS_KEY": "k8s-secret", "AWS_ENDPOINT_URL": endpoint}
+    k8s.CoreV1Api(kube_client).create_namespaced_secret(NAMESPACE, {
+        "apiVersion": "v1", "kind": "Secret", "metadata": {"name": name},
+        "data": {k: base64.b64encode(v.encode()).decode() for k, v in values.items()}})
+
+
+def service_client(kube_env, database) -> redis.Redis:
+    """A client of the database Service (its ClusterIP), as an application reaches it."""
+    service = kube_env.store.find("Service", NAMESPACE, database.name)
+    return redis.Redis(host=service["spec"]["clusterIP"], port=int(service["spec"]["ports"][0]["port"]),
+                       password=secret_password(kube_env, database), socket_timeout=5, decode_responses=True)
+
+
+def test_backup_to_s3_and_the_mount_then_restore_brings_every_key_back_and_the_master_is_sampled(
+        kube_env, live_kube, kube_client, team, s3_endpoint, tmp_path, settings):
+    from backups import services
+    from metrics import store
+    from metrics.sampler import sample_everything
+
+    settings.CONTROLPLANE_BACKUP_MOUNT_ROOTS = [tmp_path]
+    cluster = make_cluster(kube_env, namespace=NAMESPACE)
+    converge(cluster, lambda c: c.state == "Running")
+    aws_secret(kube_client, "aws-creds", s3_endpoint)
+    database = create_database(cluster=cluster, name="cache", team=team, actor="test", spec={
+        "memorySize": "100MB", "replication": True,
+        "backup": {"interval": 3600, "mount": {"path": str(tmp_path / "mount")},
+                   "s3": {"awsSecretName": "aws-creds", "bucketName": BUCKET, "subdir": "k8s"}}}).obj
+    converge(database, lambda d: d.state == "active" and d.status.get("master"))
+    app = service_client(kube_env, database)
+    for i in range(KEYS):
+        app.set(f"key:{i}", f"value-{i}")
+    app.set("session", "x", ex=3000)
+    live_kube.wait_for("the replica to have every key", lambda: app.wait(1, 1000) == 1, 30)
+
+    run = services.backup_now(database, actor="alice")
+    assert run.ok, run.error
+    manifest = json.loads((tmp_path / "mount" / "rec" / "cache" / run.name / "manifest.json").read_text())
+    assert manifest["shards"][0]["keys"] == KEYS + 1
+    assert manifest["shards"][0]["source"] == "cache-1 (replica)"  # the master is not forked
+    s3 = boto3.client("s3", endpoint_url=s3_endpoint, aws_access_key_id="k8s-key",
+                      aws_secret_access_key="k8s-secret", region_name="us-east-1")
+    stored = {o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix="k8s/rec/cache/")["Contents"]}
+    assert stored == {f"k8s/rec/cache/{run.name}/shard-0.rdb", f"k8s/rec/cache/{run.name}/manifest.json"}
+
+    for i in range(0, KEYS, 2):
+        app.delete(f"key:{i}")
+    app.set("key:1", "changed")
+    with pytest.raises(services.ConfirmationRequired):
+        services.restore(database, actor="alice")
+    # From the bucket: the mount copy is gone.
+    (tmp_path / "mount" / "rec" / "cache" / run.name / "manifest.json").unlink()
+    result = services.restore(database, actor="alice", confirm=True)
+    assert result.keys == KEYS + 1 and "s3://" in result.source
+    assert app.mget([f"key:{i}" for i in range(KEYS)]) == [f"value-{i}" for i in range(KEYS)]
+    assert 0 < app.ttl("session") <= 3000
+
+    # The control plane samples the master pod: the charts show data.
+    assert sample_everything() == {"sampled": 1, "unreachable": 0}
+    sample = store.latest(database.pk)
+    assert sample.keys == KEYS + 1 and sample.maxmemory == 100 * 1024 * 1024 and sample.replication_lag is not None
+
+    # Credentials that are not there: the run fails and says which Secret.
+    k8s.CoreV1Api(kube_client).delete_namespaced_secret("aws-creds", NAMESPACE)
+    failed = services.backup_now(database, actor="alice")
+    assert not failed.ok and f"Secret {NAMESPACE}/aws-creds" in failed.error
+    assert live_kube.errors == []
+
+
+def test_backups_need_the_data_plane_on_a_kubernetes_target(kube_env, team):
+    cluster = make_cluster(kube_env, namespace=NAMESPACE)
+    with pytest.raises(SpecError) as refused:
+        create_database(cluster=cluster, name="cache", team=team, actor="test",
+                        spec={"memorySize": "100MB", "backup": {"s3": {"awsSecretName": "aws", "bucketName": "bkt"}}})
+    assert "need the data plane" in " ".join(refused.value.errors.get("spec.backup", [])), refused.value.errors
