@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import logging
+import time
 
 import redis
 from django.conf import settings
@@ -33,6 +34,8 @@ from kube.render.database import (
     render_database,
     service_names,
 )
+from kube.render.inputs import DatabaseInputs
+from kube.render.monitoring import RESOURCES, monitoring_manifests
 from specs.database import DatabaseSpec
 from targets import managed
 
@@ -52,6 +55,7 @@ from .versions import available_versions, module_problems, resolve_version
 log = logging.getLogger(__name__)
 
 LIVE_CONFIG_ANNOTATION = "redis.io/live-config-hash"
+MONITORING_RECHECK_SECONDS = 60
 DATAPLANE_NEEDED = ("need the data plane: the control plane reaches the pods (settings in_cluster, "
                     "dataplane_nameserver or dataplane_addresses; docs/kubernetes.md)")
 
@@ -65,6 +69,7 @@ class KubernetesDriver:
         self.live = LiveReader(lambda: self.api)
         self.dataplane = DataPlane(self.settings)
         self.resources = Mirror(lambda: self.api, target)
+        self._monitoring: tuple[float, tuple[str, ...]] | None = None
 
     @property
     def api(self) -> KubeApi:
@@ -207,9 +212,12 @@ class KubernetesDriver:
     def apply_database(self, database) -> Observation:
         cluster = database.cluster
         spec = database.typed_spec
-        live = self.live.database_objects(database)
+        monitoring = self._monitoring_kinds()
+        live = self.live.database_objects(database, monitoring)
         self._check_sharding_realisable(database, spec, named(live, "StatefulSet", database.name))
         desired = render_database(database)
+        if monitoring:
+            desired += monitoring_manifests(DatabaseInputs.of(database), database.spec.get("alertSettings"))
         result = Applier(self.api).sync(desired, _applied_kinds(live),
                                         resize_allowed=cluster.typed_spec.enable_volume_resize,
                                         spec_unchanged=database.observed_generation == database.generation)
@@ -378,10 +386,19 @@ class KubernetesDriver:
                                 "to an updated replica", step.updated, step.total)
         return self._replace_pod(database.namespace, step)
 
+    def _monitoring_kinds(self) -> tuple[str, ...]:
+        """The Prometheus operator's kinds when this target serves them (asked of discovery once a minute)."""
+        now = time.monotonic()
+        if self._monitoring is None or now - self._monitoring[0] > MONITORING_RECHECK_SECONDS:
+            self._monitoring = (now, tuple(RESOURCES) if self.api.serves(list(RESOURCES)) else ())
+        return self._monitoring[1]
+
     def _delete_objects(self, lister, namespace: str, selector: dict, *, delete_data: bool,
                         skip_database_objects: bool = False) -> bool:
         """Delete in reverse apply order; True once nothing (but kept volumes) is left."""
-        kinds = [k for k in reversed(APPLY_ORDER) if k != "Namespace"] + ["Pod", "PersistentVolumeClaim"]
+        absent = set(RESOURCES) - set(self._monitoring_kinds())
+        kinds = [k for k in reversed(APPLY_ORDER) if k != "Namespace" and k not in absent] \
+            + ["Pod", "PersistentVolumeClaim"]
         remaining = 0
         for kind in kinds:
             if kind == "PersistentVolumeClaim" and not delete_data:

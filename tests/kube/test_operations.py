@@ -1,11 +1,13 @@
 """Day-two operations on a Kubernetes database whose pods run for real (tests/kube/podrunner): a backup to a
 real S3 server (moto_server) with credentials from a Kubernetes Secret and to the control plane's mount
-folder, a restore that brings every key back, and the control plane's samples of the master pod.
+folder, a restore that brings every key back, the control plane's samples of the master pod, and the exporter
+series the PrometheusRules read.
 """
 from __future__ import annotations
 
 import base64
 import json
+import urllib.request
 
 import boto3
 import pytest
@@ -14,6 +16,9 @@ from kubernetes import client as k8s
 
 from core.errors import SpecError
 from databases.services import create_database
+from kube.render.inputs import DatabaseInputs
+from kube.render.monitoring import expression, series_used
+from specs.alerts import ALERT_KINDS
 from tests.servers import s3_server
 
 from .test_lifecycle import make_cluster
@@ -95,6 +100,15 @@ def test_backup_to_s3_and_the_mount_then_restore_brings_every_key_back_and_the_m
     assert sample_everything() == {"sampled": 1, "unreachable": 0}
     sample = store.latest(database.pk)
     assert sample.keys == KEYS + 1 and sample.maxmemory == 100 * 1024 * 1024 and sample.replication_lag is not None
+
+    # Every exporter series the PrometheusRule expressions read is one the master pod's sidecar serves.
+    master = kube_env.store.find("Pod", NAMESPACE, database.status["master"])
+    with urllib.request.urlopen(f"http://{master['status']['podIP']}:9121/metrics", timeout=5) as page:
+        served = {line.split("{")[0].split(" ")[0] for line in page.read().decode().splitlines()
+                  if line and not line.startswith("#")}
+    spec = DatabaseInputs.of(database)
+    used = set().union(*(series_used(expression(kind, 1, spec)) for kind in ALERT_KINDS))
+    assert used and used <= served, used - served
 
     # Credentials that are not there: the run fails and says which Secret.
     k8s.CoreV1Api(kube_client).delete_namespaced_secret("aws-creds", NAMESPACE)
