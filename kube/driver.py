@@ -101,6 +101,8 @@ class KubernetesDriver:
             problems["spec.shardCount"] = problem
         if wanted.backup and not self.dataplane.enabled:
             problems["spec.backup"] = f"backups on a kubernetes target {DATAPLANE_NEEDED}"
+        if wanted.follows and not self.dataplane.enabled:
+            problems["spec.replicaSources"] = f"following a source on a kubernetes target {DATAPLANE_NEEDED}"
         if wanted.oss_cluster and wanted.shard_count == 1:
             problems["spec.ossCluster"] = ("a single-shard Redis Cluster is not rendered on a kubernetes target yet; "
                                            "leave ossCluster out (a database with shardCount > 1 is a Redis Cluster)")

@@ -49,6 +49,7 @@ class DatabaseSpec:
     modules: list = field(default_factory=list)
     oss_cluster: bool = False  # `ossCluster: true`: a Redis Cluster from its first shard, so it can grow online
     backup: bool = False  # has a `backup` field (what it says: databases/backup_spec.py)
+    follows: bool = False  # has `replicaSources` (databases/replica_sources.py)
 
     @property
     def is_cluster(self) -> bool:
@@ -104,4 +105,5 @@ class DatabaseSpec:
             modules=list(spec.get("modulesList") or []),
             oss_cluster=spec.get("ossCluster") is True,
             backup=isinstance(spec.get("backup"), dict),
+            follows=bool(spec.get("replicaSources")),
         )

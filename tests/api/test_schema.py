@@ -35,6 +35,7 @@ REQUIRED = {
     ("post", "/api/v1/clusters/{cluster}/databases/{name}/backup/"),
     ("get", "/api/v1/clusters/{cluster}/databases/{name}/backups/"),
     ("post", "/api/v1/clusters/{cluster}/databases/{name}/restore/"),
+    ("post", "/api/v1/clusters/{cluster}/databases/{name}/cutover/"),
 }
 METHODS = {"get", "post", "put", "patch", "delete"}
 
