@@ -15,7 +15,7 @@ import redis
 from kubernetes import client as k8s
 
 from core.errors import SpecError
-from databases.services import create_database
+from databases.services import create_database, update_database
 from kube.render.inputs import DatabaseInputs
 from kube.render.monitoring import expression, series_used
 from specs.alerts import ALERT_KINDS
@@ -123,3 +123,48 @@ def test_backups_need_the_data_plane_on_a_kubernetes_target(kube_env, team):
         create_database(cluster=cluster, name="cache", team=team, actor="test",
                         spec={"memorySize": "100MB", "backup": {"s3": {"awsSecretName": "aws", "bucketName": "bkt"}}})
     assert "need the data plane" in " ".join(refused.value.errors.get("spec.backup", [])), refused.value.errors
+
+
+def test_a_sharded_database_is_backed_up_from_its_replicas_and_restored_to_the_shards_owning_each_key(
+        kube_env, team, tmp_path, settings):
+    """Pods mapped to real cluster-enabled redis-servers (tests/kube/test_sharding.py): two shards, each
+    copied from its replica; the restore routes every key to the master that owns its slot."""
+    from contextlib import ExitStack
+
+    from redis.cluster import ClusterNode, RedisCluster
+
+    from backups import services
+
+    from .test_lifecycle import make_database, running_cluster
+    from .test_sharding import run_pods_until_active
+
+    settings.CONTROLPLANE_BACKUP_MOUNT_ROOTS = [tmp_path]
+    cluster = running_cluster(kube_env)
+    database = make_database(cluster, team, shardCount=2, replication=True, memorySize="300MB")
+    with ExitStack() as stack:
+        ports = run_pods_until_active(stack, kube_env, database)
+        # Declared once the control plane reaches the pods (the data plane), as the validator requires.
+        update_database(database, spec={**database.spec, "backup": {"mount": {"path": str(tmp_path)}}}, actor="test")
+        database.refresh_from_db()
+        for port in ports:  # a copy starts at once (Redis waits 5 s for more replicas by default)
+            redis.Redis(port=port, password=database.password).config_set("repl-diskless-sync-delay", 0)
+        app = RedisCluster(startup_nodes=[ClusterNode("127.0.0.1", ports[0])], password=database.password,
+                           decode_responses=True)
+        for i in range(400):
+            app.set(f"key:{i}", i)
+        for port in ports[:2]:
+            assert redis.Redis(port=port, password=database.password).wait(1, 5000) == 1
+
+        run = services.backup_now(database, actor="alice")
+        assert run.ok, run.error
+        manifest = json.loads((tmp_path / "rec" / "cache" / run.name / "manifest.json").read_text())
+        assert [s["source"] for s in manifest["shards"]] == ["cache-2 (replica)", "cache-3 (replica)"]
+        assert sum(s["keys"] for s in manifest["shards"]) == 400
+        assert [s["slots"] for s in manifest["shards"]] == [[[0, 8191]], [[8192, 16383]]]
+
+        for i in range(0, 400, 3):
+            app.delete(f"key:{i}")
+        result = services.restore(database, actor="alice", confirm=True)
+        assert result.keys == 400
+        assert [app.get(f"key:{i}") for i in range(400)] == [str(i) for i in range(400)]
+        app.close()
