@@ -13,6 +13,7 @@ import os
 import secrets
 import subprocess
 import time
+import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +39,23 @@ class Source:
 
     def client(self) -> redis.Redis:
         return redis.Redis(host=self.host, port=self.port, password=self.password, socket_timeout=10)
+
+    @classmethod
+    def from_uri(cls, uri: str) -> Source:
+        """`redis://[[default]:password@]host[:port][/db]`; ValueError saying what is wrong."""
+        parsed = urllib.parse.urlsplit(uri)
+        if parsed.scheme != "redis":
+            raise ValueError("the uri must start with redis:// (TLS sources are not supported)")
+        if parsed.username not in (None, "", "default"):
+            raise ValueError("the uri may name no user but `default` (the password is enough)")
+        try:
+            port = parsed.port or 6379
+        except ValueError:
+            raise ValueError("the uri's port is not a number from 1 to 65535") from None
+        if not parsed.hostname:
+            raise ValueError("the uri names no host")
+        password = urllib.parse.unquote(parsed.password) if parsed.password else None
+        return cls(host=parsed.hostname, port=port, password=password)
 
 
 def start_staging(binary: Path, folder: Path, *, detach: bool = False) -> tuple[subprocess.Popen | None, int, str]:

@@ -30,7 +30,8 @@ from core.errors import TargetError
 from core.locks import LockBusy, object_lock
 from databases.backup_spec import BackupConfig
 from databases.models import Database
-from databases.replica_sources import source_name
+from databases.replica_sources import SECRET as SECRET_SOURCE
+from databases.replica_sources import source_name, source_of
 from databases.services import create_database, update_database
 from specs.database import DatabaseSpec
 from targets.private_files import private_dir, write_private
@@ -54,8 +55,8 @@ from .migration import (
     wait_caught_up,
     wait_in_sync,
 )
-from .models import BackupRun
-from .storage import StorageError, read_manifest, storages_for
+from .models import BackupRun, StorageSecret
+from .storage import StorageError, read_manifest, s3_credentials_of_secret, storages_for
 
 log = logging.getLogger(__name__)
 
@@ -99,9 +100,10 @@ def _storages(database: Database, config: BackupConfig) -> list:
     """The database's backup locations; S3 credentials from its target (a Kubernetes Secret) or the stored ones."""
     def from_target(name: str) -> dict | None:
         try:
-            return driver_for(database.target).storage_credentials(database, name)
+            values = driver_for(database.target).secret_values(database, name)
         except TargetError as exc:
             raise StorageError(str(exc)) from None
+        return None if values is None else s3_credentials_of_secret(values, f"{database.namespace}/{name}")
     return storages_for(config, database.cluster.name, database.name, from_target)
 
 
@@ -455,19 +457,41 @@ def _migrated(database: Database, label: str, copied: int, before: str, who: str
 
 # -- replicaSources: following a database, and the cut-over -------------------------------------
 
-def replica_source(database: Database) -> tuple[Database, Source] | None:
-    """The database `spec.replicaSources` names and where the control plane reaches its master, or None."""
-    name = source_name(database.spec)
-    if not name:
-        return None
-    found = Database.objects.filter(cluster=database.cluster, name=name).select_related("cluster__target").first()
+def replica_source(database: Database) -> tuple[str, Source] | None:
+    """What `spec.replicaSources` names (a label for messages) and where the control plane reaches it, or None."""
+    found = source_of(database.spec)
     if found is None:
+        return None
+    kind, name = found
+    if kind == SECRET_SOURCE:
+        return f"the Redis of secret {name}", _uri_source(database, name)
+    source_db = Database.objects.filter(cluster=database.cluster, name=name).select_related("cluster__target").first()
+    if source_db is None:
         raise BackupError(f"the source database {name} does not exist (any more)")
     try:
-        host, port = driver_for(found.target).data_address(found)
+        host, port = driver_for(source_db.target).data_address(source_db)
     except TargetError as exc:
         raise BackupError(f"the source database {name} cannot be reached: {exc}") from None
-    return found, Source(host=host, port=port, password=found.password)
+    return f"database {name}", Source(host=host, port=port, password=source_db.password)
+
+
+def _uri_source(database: Database, name: str) -> Source:
+    """The Redis a secret's `uri` names: the target's secret (a Kubernetes Secret), else the stored one."""
+    try:
+        values = driver_for(database.target).secret_values(database, name)
+    except TargetError as exc:
+        raise BackupError(f"secret {name} cannot be read: {exc}") from None
+    if values is None:
+        stored = StorageSecret.objects.filter(name=name).first()
+        values = stored.values() if stored else {}
+    uri = str(values.get("uri") or "")
+    if not uri:
+        raise BackupError(f"secret {name} has no `uri` (redis://[:password@]host:port); on the local target store "
+                          f"it with `SOURCE_REDIS_URI=... manage.py backup_secret {name} --redis-uri`")
+    try:
+        return Source.from_uri(uri)
+    except ValueError as exc:
+        raise BackupError(f"secret {name}: {exc}") from None
 
 
 def follow_replica_sources() -> dict:
@@ -494,14 +518,14 @@ def follow_replica_sources() -> dict:
 
 
 def _follow(database: Database) -> dict:
-    source_db, source = replica_source(database)
+    label, source = replica_source(database)
     try:
         destination = _endpoint_client(database)
         binary = _loader_binary(destination)
         follower = following.ensure(database.pk, source, binary)
-        return {**following.progress(follower, source), "source": source_db.name}
+        return {**following.progress(follower, source), "source": source_name(database.spec)}
     except (MigrationError, redis.RedisError) as exc:
-        raise BackupError(f"following {source_db.name}: {exc}") from None
+        raise BackupError(f"following {label}: {exc}") from None
 
 
 def cut_over(database: Database, *, actor, confirm: bool = False) -> RestoreResult:
@@ -512,8 +536,7 @@ def cut_over(database: Database, *, actor, confirm: bool = False) -> RestoreResu
     found = replica_source(database)
     if found is None:
         raise BackupError(f"database {database.name} has no spec.replicaSources to cut over from")
-    source_db, source = found
-    label = f"database {source_db.name}"
+    label, source = found
     destination = _endpoint_client(database)
     held = _held_to_replace(database, destination, confirm)
     try:

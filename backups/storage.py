@@ -152,6 +152,16 @@ def s3_credentials(secret_name: str) -> dict[str, str]:
     return secret.values()
 
 
+def s3_credentials_of_secret(values: dict[str, str], where: str) -> dict[str, str]:
+    """S3 credentials from a Kubernetes Secret's keys, as the operator names them: AWS_ACCESS_KEY_ID and
+    AWS_SECRET_ACCESS_KEY, and for an S3-compatible server AWS_ENDPOINT_URL and AWS_REGION."""
+    if not values.get("AWS_ACCESS_KEY_ID") or not values.get("AWS_SECRET_ACCESS_KEY"):
+        raise StorageError(f"Secret {where} (backup.s3.awsSecretName) is missing or lacks AWS_ACCESS_KEY_ID and "
+                           "AWS_SECRET_ACCESS_KEY")
+    return {"accessKeyId": values["AWS_ACCESS_KEY_ID"], "secretAccessKey": values["AWS_SECRET_ACCESS_KEY"],
+            "endpointUrl": values.get("AWS_ENDPOINT_URL", ""), "region": values.get("AWS_REGION", "")}
+
+
 def storages_for(config: BackupConfig, cluster: str, database: str,
                  target_credentials: Callable[[str], dict[str, str] | None] = lambda name: None) -> list[Storage]:
     """The locations of a database's backup settings, mount first. `target_credentials(awsSecretName)`: the

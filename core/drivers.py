@@ -132,10 +132,10 @@ class Driver(Protocol):
     def backup_sources(self, database: Database) -> list[ShardSource]:
         """One source per shard to copy its RDB from; TargetError when a shard has no live master."""
 
-    def storage_credentials(self, database: Database, name: str) -> dict[str, str] | None:
-        """The S3 credentials `backup.s3.awsSecretName` names where the target keeps them (a Kubernetes Secret
-        in the database's namespace): accessKeyId, secretAccessKey, optional endpointUrl and region; None when
-        the target keeps none (the control plane's own store applies)."""
+    def secret_values(self, database: Database, name: str) -> dict[str, str] | None:
+        """The keys of the secret `name` a field of the database names (`backup.s3.awsSecretName`, a
+        `replicaSources` SECRET) where the target keeps secrets (a Kubernetes Secret in the database's namespace),
+        decoded; {} when there is no such secret; None when the target keeps none (the control plane's store)."""
 
 
 def common_spec_problems(wanted: DatabaseSpec, target_kind: str) -> dict[str, str]:

@@ -157,16 +157,10 @@ class KubernetesDriver:
         except DataPlaneError as exc:
             raise TargetError(str(exc)) from exc
 
-    def storage_credentials(self, database, name: str) -> dict[str, str]:
-        """The Secret `name` in the database's namespace, with the operator's keys AWS_ACCESS_KEY_ID and
-        AWS_SECRET_ACCESS_KEY (and, for an S3-compatible server, AWS_ENDPOINT_URL and AWS_REGION)."""
+    def secret_values(self, database, name: str) -> dict[str, str]:
+        """The Secret `name` in the database's namespace, decoded ({} when there is none)."""
         secret = self.api.get("Secret", database.namespace, name)
-        data = {k: base64.b64decode(v).decode() for k, v in ((secret or {}).get("data") or {}).items()}
-        if not data.get("AWS_ACCESS_KEY_ID") or not data.get("AWS_SECRET_ACCESS_KEY"):
-            raise TargetError(f"Secret {database.namespace}/{name} (backup.s3.awsSecretName) is missing or lacks "
-                              "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
-        return {"accessKeyId": data["AWS_ACCESS_KEY_ID"], "secretAccessKey": data["AWS_SECRET_ACCESS_KEY"],
-                "endpointUrl": data.get("AWS_ENDPOINT_URL", ""), "region": data.get("AWS_REGION", "")}
+        return {k: base64.b64decode(v).decode() for k, v in ((secret or {}).get("data") or {}).items()}
 
     def _master_hosts(self, database, pods: list[dict] | None = None) -> list[str]:
         """Data-plane names of the ready pods the services rigger labelled master; TargetError when there is

@@ -130,8 +130,8 @@ class LocalDriver:
         info = self.connection_info(database)
         return info.host, info.port
 
-    def storage_credentials(self, database, name: str) -> None:
-        """This target keeps no credentials: `awsSecretName` names the control plane's stored ones."""
+    def secret_values(self, database, name: str) -> None:
+        """This target keeps no secrets: the names refer to the control plane's stored ones (backups/models.py)."""
         return None
 
     # -- the write path's questions ---------------------------------------------------------

@@ -84,3 +84,26 @@ def test_config_reads_interval_and_locations():
     assert (config.interval, config.mount_path, config.s3.bucket, config.s3.subdir) == (3600, "/b", "bk", "x")
     assert config.locations == ["mount", "s3"]
     assert BackupConfig.from_spec({}) is None
+
+
+@pytest.mark.parametrize("uri, expected", [
+    ("redis://10.0.0.5:6380", ("10.0.0.5", 6380, None)),
+    ("redis://:p%40ss@old-redis", ("old-redis", 6379, "p@ss")),
+    ("redis://default:pw@host:7000/0", ("host", 7000, "pw")),
+])
+def test_a_replica_source_uri_names_host_port_and_password(uri, expected):
+    from backups.migration import Source
+
+    source = Source.from_uri(uri)
+    assert (source.host, source.port, source.password) == expected
+
+
+@pytest.mark.parametrize("uri, message", [
+    ("rediss://host:6380", "TLS"), ("redis://alice:pw@host", "no user"), ("redis://host:99999", "port"),
+    ("redis://:pw@", "no host"), ("http://host", "redis://"),
+])
+def test_a_replica_source_uri_is_refused_with_the_reason(uri, message):
+    from backups.migration import Source
+
+    with pytest.raises(ValueError, match=message):
+        Source.from_uri(uri)

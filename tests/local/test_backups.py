@@ -343,3 +343,28 @@ def test_replica_sources_follow_a_database_and_the_api_cut_over_keeps_every_ackn
     assert following.followed() == []
     with pytest.raises(redis.ResponseError, match="NOREPLICAS"):
         writes.set("after", 1)  # the source stays fenced
+
+
+def test_replica_sources_follow_a_redis_named_by_a_secret_and_cut_over(make_database, monkeypatch):
+    from backups import following, services
+
+    with redis_server("--requirepass", "s3cret", "--repl-diskless-sync-delay", "0") as url:
+        port = int(url.rsplit(":", 1)[1].split("/")[0])
+        source = redis.Redis(port=port, password="s3cret", decode_responses=True)
+        source.mset({f"k:{i}": i for i in range(500)})
+        monkeypatch.setenv("SOURCE_REDIS_URI", f"redis://:s3cret@127.0.0.1:{port}")
+        call_command("backup_secret", "old-redis", "--redis-uri")
+        copy = make_database(name="new", replicaSources=[{"replicaSourceType": "SECRET",
+                                                          "replicaSourceName": "old-redis"}])
+        try:
+            services.follow_replica_sources()
+            copy.refresh_from_db()
+            assert copy.status["replicaSourceStatus"]["source"] == "old-redis"
+            result = services.cut_over(copy, actor="dave")
+        finally:
+            following.stop(copy.pk)
+        assert result.keys == 500 and "secret old-redis" in result.source
+        target = endpoint(copy)
+        assert [target.get(f"k:{i}") for i in range(500)] == [str(i) for i in range(500)]
+        with pytest.raises(redis.ResponseError, match="NOREPLICAS"):
+            source.set("after", 1)
