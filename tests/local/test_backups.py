@@ -345,7 +345,10 @@ def test_replica_sources_follow_a_database_and_the_api_cut_over_keeps_every_ackn
         writes.set("after", 1)  # the source stays fenced
 
 
-def test_replica_sources_follow_a_redis_named_by_a_secret_and_cut_over(make_database, monkeypatch):
+def test_replica_sources_follow_a_redis_named_by_a_secret_and_the_dashboard_cuts_over(make_database, monkeypatch,
+                                                                                        member):
+    from django.test import Client
+
     from backups import following, services
 
     with redis_server("--requirepass", "s3cret", "--repl-diskless-sync-delay", "0") as url:
@@ -356,14 +359,22 @@ def test_replica_sources_follow_a_redis_named_by_a_secret_and_cut_over(make_data
         call_command("backup_secret", "old-redis", "--redis-uri")
         copy = make_database(name="new", replicaSources=[{"replicaSourceType": "SECRET",
                                                           "replicaSourceName": "old-redis"}])
+        browser = Client()
+        browser.force_login(member)
         try:
-            services.follow_replica_sources()
-            copy.refresh_from_db()
-            assert copy.status["replicaSourceStatus"]["source"] == "old-redis"
-            result = services.cut_over(copy, actor="dave")
+            for _ in range(50):  # the follower's full sync, as the page shows it
+                services.follow_replica_sources()
+                page = browser.get(f"/databases/{copy.pk}/").content.decode()
+                if "in sync, 500 keys" in page:
+                    break
+                time.sleep(0.1)
+            assert "Replica of old-redis" in page and "in sync, 500 keys" in page, page
+            done = browser.post(f"/databases/{copy.pk}/cutover/", follow=True).content.decode()
         finally:
             following.stop(copy.pk)
-        assert result.keys == 500 and "secret old-redis" in result.source
+        assert "500 keys. Move writers here." in done and "Replica of" not in done
+        copy.refresh_from_db()
+        assert "replicaSources" not in copy.spec
         target = endpoint(copy)
         assert [target.get(f"k:{i}") for i in range(500)] == [str(i) for i in range(500)]
         with pytest.raises(redis.ResponseError, match="NOREPLICAS"):
