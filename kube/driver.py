@@ -208,8 +208,9 @@ class KubernetesDriver:
     def apply_database(self, database) -> Observation:
         cluster = database.cluster
         spec = database.typed_spec
+        live = self.live.database_objects(database)  # first: an API failing this pass fails here, at no cost
         monitoring = self._monitoring_kinds()
-        live = self.live.database_objects(database, monitoring)
+        live += self.live.database_objects(database, monitoring)
         self._check_sharding_realisable(database, spec, named(live, "StatefulSet", database.name))
         desired = render_database(database)
         if monitoring:

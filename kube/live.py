@@ -64,9 +64,9 @@ class LiveReader:
     def database_pods(self, database) -> list[dict]:
         return self._objects("Pod", database.namespace, database.cluster.name, database.name)
 
-    def database_objects(self, database, extra_kinds: tuple[str, ...] = ()) -> list[dict]:
-        """`extra_kinds`: kinds that exist only on some targets (the Prometheus operator's), when this one has them."""
-        return [obj for kind in (*DATABASE_KINDS, *extra_kinds)
+    def database_objects(self, database, kinds: tuple[str, ...] | list[str] = tuple(DATABASE_KINDS)) -> list[dict]:
+        """`kinds`: also kinds that exist only on some targets (the Prometheus operator's), when this one has them."""
+        return [obj for kind in kinds
                 for obj in self._objects(kind, database.namespace, database.cluster.name, database.name)]
 
 

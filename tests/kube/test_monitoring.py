@@ -92,3 +92,19 @@ def test_the_service_monitor_selects_the_headless_service_and_its_metrics_port()
     assert set(exprs) == {k.setting for k in ALERT_KINDS}
     assert exprs["bdb_low_throughput"].endswith("< 5") and exprs["bdb_high_throughput"].endswith("> 5")
     assert 'role="master"' in exprs["bdb_high_throughput"]  # replicas replay writes: masters only
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_api_failing_a_pass_is_not_asked_for_discovery_once_per_database(kube_env, team, monkeypatch):
+    from engine.sweep import reconcile_everything
+    from kube import driver
+
+    cluster = running_cluster(kube_env)
+    for name in ("a", "b", "c"):
+        active_database(kube_env, cluster, team, name=name)
+    monkeypatch.setattr(driver, "MONITORING_RECHECK_SECONDS", -1)  # discovery asked at every reconcile
+    kube_env.emulator.reset_requests()
+    kube_env.inject(status=500, count=1000)
+    counts = reconcile_everything()
+    assert counts["errors"] == 4
+    assert len(kube_env.emulator.requests) == 1
