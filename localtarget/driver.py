@@ -25,6 +25,7 @@ from core.drivers import (
 )
 from core.engines import describe
 from core.errors import SpecNotRealisable, TargetError
+from engine import recovery
 from engine.progress import report
 from specs.database import DatabaseSpec
 from targets.private_files import made_private_once
@@ -38,7 +39,6 @@ from . import (
     modules,
     observe,
     processes,
-    recovery,
     redis_cluster,
     sentinel,
     shards,
