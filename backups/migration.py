@@ -36,9 +36,11 @@ class Source:
     host: str
     port: int
     password: str | None = None
+    username: str | None = None  # None: the default user
 
     def client(self) -> redis.Redis:
-        return redis.Redis(host=self.host, port=self.port, password=self.password, socket_timeout=10)
+        return redis.Redis(host=self.host, port=self.port, username=self.username, password=self.password,
+                           socket_timeout=10)
 
     @classmethod
     def from_uri(cls, uri: str) -> Source:
@@ -89,6 +91,7 @@ def follow(staging: redis.Redis, source: Source) -> None:
             (source.host, source.port):
         return
     staging.config_set("masterauth", source.password or "")
+    staging.config_set("masteruser", source.username or "")
     staging.execute_command("REPLICAOF", source.host, source.port)
 
 

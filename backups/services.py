@@ -25,6 +25,7 @@ from django.db import transaction
 from django.utils import timezone
 from redis.cluster import RedisCluster
 
+from access import internal
 from core.drivers import driver_for
 from core.errors import TargetError
 from core.locks import LockBusy, object_lock
@@ -171,7 +172,8 @@ def _capture(database: Database, name: str, started: datetime, folder: Path, clo
     files, shards = {}, []
     for source in sources:
         path = folder / manifests.shard_file(source.shard)
-        keys = dump_rdb(source.port, database.password, path, host=source.host)
+        login = internal.login(database)
+        keys = dump_rdb(source.port, login.password, path, host=source.host, username=login.username)
         files[source.shard] = path
         shards.append({"shard": source.shard, "slots": manifests.slot_ranges(list(source.slots)),
                        "source": f"{source.process} ({source.role})", "keys": keys})
@@ -332,14 +334,16 @@ def import_rdb(database: Database, rdb: Path, *, actor, confirm: bool = False) -
 
 def _endpoint_client(database: Database):
     """A client to the database as the control plane reaches it (its master; a Redis Cluster client for a
-    sharded one, which follows the addresses the nodes announce)."""
+    sharded one, which follows the addresses the nodes announce), with the control plane's own login."""
     try:
         host, port = driver_for(database.target).data_address(database)
     except TargetError as exc:
         raise BackupError(f"database {database.name} cannot be reached: {exc}") from None
+    login = internal.login(database)
     if DatabaseSpec.from_spec(database.spec, database.name).shard_count > 1:
-        return RedisCluster(host=host, port=port, password=database.password, socket_timeout=30)
-    return redis.Redis(host=host, port=port, password=database.password, socket_timeout=30)
+        return RedisCluster(host=host, port=port, username=login.username, password=login.password,
+                            socket_timeout=30)
+    return redis.Redis(host=host, port=port, username=login.username, password=login.password, socket_timeout=30)
 
 
 def _held_keys(client) -> int:
@@ -472,7 +476,8 @@ def replica_source(database: Database) -> tuple[str, Source] | None:
         host, port = driver_for(source_db.target).data_address(source_db)
     except TargetError as exc:
         raise BackupError(f"the source database {name} cannot be reached: {exc}") from None
-    return f"database {name}", Source(host=host, port=port, password=source_db.password)
+    login = internal.login(source_db)
+    return f"database {name}", Source(host=host, port=port, password=login.password, username=login.username)
 
 
 def _uri_source(database: Database, name: str) -> Source:

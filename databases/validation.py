@@ -61,6 +61,8 @@ ASSIGNED_ONCE = ("databasePort", "databaseSecretName", "redisVersion", "ossClust
 MAX_PORT = 65535
 DEFAULT_MEMORY_BYTES = parse_memory(DEFAULTS["memorySize"])
 
+MAX_ROLES_PERMISSIONS = 100
+
 
 def validate_database(spec: object, *, cluster, name: str, current=None) -> Checked:
     """Check a create (`current` None) or a full replace of `current`; raise SpecError listing every problem."""
@@ -178,6 +180,8 @@ def _check_spec(problems: Problems, spec: dict, *, cluster, versions: list[str],
     if problem:
         problems.add("spec.redisVersion", problem)
     expect_string(problems, spec.get("tlsMode"), "spec.tlsMode", choices=TLS_MODES)
+    expect_bool(problems, spec.get("defaultUser"), "spec.defaultUser")
+    _check_roles_permissions(problems, spec.get("rolesPermissions"))
     _check_modules(problems, spec.get("modulesList"))
     check_replica_sources(problems, spec.get("replicaSources"), cluster=cluster, name=name)
     check_backup(problems, spec.get("backup"),
@@ -189,6 +193,25 @@ def _check_spec(problems: Problems, spec: dict, *, cluster, versions: list[str],
         if named is not None and named != cluster.name:
             problems.add("spec.redisEnterpriseCluster.name",
                          f"names cluster {named} but the database is on cluster {cluster.name}")
+
+
+def _check_roles_permissions(problems: Problems, value: object) -> None:
+    """`rolesPermissions: [{type: redis-enterprise, role, acl}]`: a role's users get the ACL on this database
+    (docs/acl.md). The role and ACL may be created later, as in the operator."""
+    entries = expect_list(problems, value, "spec.rolesPermissions") or []
+    if len(entries) > MAX_ROLES_PERMISSIONS:
+        problems.add("spec.rolesPermissions", f"at most {MAX_ROLES_PERMISSIONS} entries")
+        return
+    for index, entry in enumerate(entries):
+        path = f"spec.rolesPermissions[{index}]"
+        if expect_mapping(problems, entry, path) is None:
+            continue
+        for key in ("type", "role", "acl"):
+            if entry.get(key) is None:
+                problems.add(f"{path}.{key}", "is required")
+        expect_string(problems, entry.get("type"), f"{path}.type", choices=["redis-enterprise"])
+        expect_string(problems, entry.get("role"), f"{path}.role", max_length=253)
+        expect_string(problems, entry.get("acl"), f"{path}.acl", max_length=253)
 
 
 def _check_modules(problems: Problems, value: object) -> None:

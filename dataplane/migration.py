@@ -105,11 +105,12 @@ def keys_in(conn: redis.Redis, slots: Iterable[int]) -> int:
 
 
 class SlotMover:
-    """Moves slots between masters of one cluster; `auth` is the password MIGRATE presents to the target."""
+    """Moves slots between masters of one cluster; `auth` is the password MIGRATE presents to the target, as
+    the ACL user `auth_user` (AUTH2) where the default user is off."""
 
     def __init__(self, dial: Dial, masters: list[Node], *, auth: str | None = None, atomic: bool | None = None,
-                 batch_slots: int = BATCH_SLOTS, keys_per_call: int = KEYS_PER_CALL):
-        self.dial, self.masters, self.auth = dial, masters, auth
+                 batch_slots: int = BATCH_SLOTS, keys_per_call: int = KEYS_PER_CALL, auth_user: str | None = None):
+        self.dial, self.masters, self.auth, self.auth_user = dial, masters, auth, auth_user
         self.atomic, self.batch_slots, self.keys_per_call = atomic, batch_slots, keys_per_call
         self.engines_used: set[str] = set()  # "atomic" / "batched": what moved the slots, for the event
 
@@ -193,7 +194,8 @@ class SlotMover:
     def _drain(self, src: redis.Redis, target: Node, batch: tuple[int, ...]) -> int:
         """MIGRATE every key of the batch's slots to the target, until GETKEYSINSLOT finds none."""
         pending, moved = list(batch), 0
-        auth = ["AUTH", self.auth] if self.auth else []
+        auth = ["AUTH2", self.auth_user, self.auth] if self.auth and self.auth_user else \
+            ["AUTH", self.auth] if self.auth else []
         for _ in range(MAX_DRAIN_ROUNDS):
             if not pending:
                 return moved

@@ -26,6 +26,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from access import apply as acl_apply
 from core.drivers import ShardSource
 from dataplane import formation
 from dataplane.cluster import Node, myself, parse_info, parse_nodes, settled
@@ -317,6 +318,27 @@ class DataPlane:
             finally:
                 if connection is not None:
                     connection.close()
+
+    def sync_users(self, database, pod_hosts: list[str], wanted: dict) -> list[tuple[str, str]]:
+        """Make every pod hold exactly the wanted ACL users (access/apply.py); (host, what changed) per pod
+        changed. Level-triggered: a restarted pod or a new master gets them at the next reconcile."""
+        canonical = None
+        changed = []
+        for host in pod_hosts:
+            connection = None
+            try:
+                connection = self._connect(host, REDIS_PORT, database.password)
+                if canonical is None:
+                    canonical = acl_apply.canonical_lines(connection, wanted)
+                moves = acl_apply.sync(connection, wanted, canonical, default_enabled=True)
+            except redis.RedisError as exc:
+                raise DataPlaneError(f"ACL change on {host} failed: {exc}") from exc
+            finally:
+                if connection is not None:
+                    connection.close()
+            if moves:
+                changed.append((host, acl_apply.describe(moves)))
+        return changed
 
     def form_cluster(self, database, hosts: list[str]) -> tuple[bool, list[str]]:
         """Make the pods of a sharded database one Redis Cluster, or repair it; one round of steps per call

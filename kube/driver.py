@@ -13,6 +13,7 @@ import time
 import redis
 from django.conf import settings
 
+from access import services as access_services
 from core.drivers import (
     Condition,
     ConnectionInfo,
@@ -45,6 +46,7 @@ from .access import check_access
 from .apply import APPLIED_HASH, APPLY_ORDER, Applier
 from .client import DEFAULT_TIMEOUT, KubeApi, build_api_client
 from .crds import install_crds
+from .crsync.access import take_in_access
 from .crsync.mirror import Mirror
 from .crsync.sync import sync_target
 from .dataplane import DataPlane, DataPlaneError
@@ -133,8 +135,10 @@ class KubernetesDriver:
 
     def take_in(self) -> list[str]:
         """Every REC/REDB custom resource and stored object of this target in step, once (kube/crsync)."""
-        return [f"{step.kind} {step.namespace}/{step.name}: {', '.join(step.actions)}"
-                for step in sync_target(self.api, self.target)]
+        steps = [f"{step.kind} {step.namespace}/{step.name}: {', '.join(step.actions)}"
+                 for step in sync_target(self.api, self.target)]
+        return steps + [f"{kind} {namespace}/{name}: {what}"
+                        for kind, namespace, name, what in take_in_access(self.api, self.target)]
 
     def mirror(self, obj) -> None:
         """The object as its REC/REDB custom resource, status included (kube/crsync)."""
@@ -215,6 +219,8 @@ class KubernetesDriver:
     def apply_database(self, database) -> Observation:
         cluster = database.cluster
         spec = database.typed_spec
+        if not spec.default_user:
+            raise SpecNotRealisable("defaultUser: false is realised on the local target only (docs/acl.md)")
         live = self.live.database_objects(database)  # first: an API failing this pass fails here, at no cost
         monitoring = self._monitoring_kinds()
         live += self.live.database_objects(database, monitoring)
@@ -235,6 +241,7 @@ class KubernetesDriver:
             masters, more = self._rig(database, spec, pods)
             happenings += more
             happenings += self._apply_live_config(database, pods, claims, conditions)
+            happenings += self._apply_users(database, pods, claims)
             if spec.shard_count > 1:
                 happenings += self._form_cluster(database, spec, pods, claims, conditions)
         views = [rollout.PodView(p["metadata"]["name"], _config_hash(p), pod_health(p, claims).ready,
@@ -324,6 +331,17 @@ class KubernetesDriver:
             except DataPlaneError as exc:
                 raise TargetError(str(exc)) from exc
         return masters, happenings
+
+    def _apply_users(self, database, pods: list[dict], claims: list[dict]) -> list[Happening]:
+        """The data-plane users (docs/acl.md) on every ready pod, when the data plane is reachable."""
+        if not self.dataplane.enabled:
+            return []
+        ready = [_pod_host(database, p["metadata"]["name"]) for p in pods if pod_health(p, claims).ready]
+        try:
+            changed = self.dataplane.sync_users(database, ready, access_services.wanted_users(database))
+        except DataPlaneError as exc:
+            raise TargetError(str(exc)) from exc
+        return [Happening("AclApplied", f"{host.split('.', 1)[0]}: {what}") for host, what in changed]
 
     def _apply_live_config(self, database, pods: list[dict], claims: list[dict],
                            conditions: list[Condition]) -> list[Happening]:

@@ -27,7 +27,7 @@ Progress = Callable[[int, int, int, int], None]
 
 
 def _conn(proc: ShardProcess, parts: DatabaseParts) -> redis.Redis:
-    return processes.client(proc.port, parts.password, timeout=10)
+    return parts.client(proc.port, timeout=10)
 
 
 def cluster_nodes(proc: ShardProcess, parts: DatabaseParts) -> list[Node]:
@@ -35,7 +35,7 @@ def cluster_nodes(proc: ShardProcess, parts: DatabaseParts) -> list[Node]:
 
 
 def live(parts: DatabaseParts, members: list[ShardProcess]) -> list[ShardProcess]:
-    return [p for p in members if processes.server_info(p, parts.passwords(p)) is not None]
+    return [p for p in members if processes.server_info(p, parts.logins(p)) is not None]
 
 
 def ensure_cluster(parts: DatabaseParts, progress: Progress | None = None) -> list[Happening]:
@@ -144,8 +144,8 @@ def _reshard(parts: DatabaseParts, progress: Progress | None = None) -> list[Hap
 
 def _mover(parts: DatabaseParts, view: list[Node]) -> SlotMover:
     masters = [n for n in view if n.is_master and not n.failed]
-    return SlotMover(lambda node: processes.client(node.port, parts.password, timeout=30), masters,
-                     auth=parts.password)
+    return SlotMover(lambda node: parts.client(node.port, timeout=30), masters,
+                     auth=parts.password, auth_user=parts.username)
 
 
 def _finish_open_moves(parts: DatabaseParts) -> list[Happening]:

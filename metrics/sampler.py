@@ -16,6 +16,7 @@ import time
 import redis
 from django.conf import settings
 
+from access import internal
 from core.drivers import driver_for
 from core.errors import TargetError
 from databases.models import Database
@@ -29,8 +30,9 @@ from .samples import Sample, sample_from_info
 log = logging.getLogger(__name__)
 
 
-def read_info(host: str, port: int, password: str) -> dict:
-    client = redis.Redis(host=host, port=port, password=password, socket_timeout=2, socket_connect_timeout=1)
+def read_info(host: str, port: int, password: str, username: str | None = None) -> dict:
+    client = redis.Redis(host=host, port=port, username=username, password=password, socket_timeout=2,
+                         socket_connect_timeout=1)
     try:
         return client.info("all")
     finally:
@@ -42,7 +44,8 @@ def sample_database(database, info: dict | None = None) -> Sample | None:
     if info is None:
         try:
             host, port = driver_for(database.target).data_address(database)
-            info = read_info(host, port, database.password)
+            login = internal.login(database)
+            info = read_info(host, port, login.password, login.username)
         except (TargetError, redis.RedisError) as exc:
             log.info("no sample of database %s: %s", database.name, exc)
             return None

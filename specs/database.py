@@ -50,6 +50,8 @@ class DatabaseSpec:
     oss_cluster: bool = False  # `ossCluster: true`: a Redis Cluster from its first shard, so it can grow online
     backup: bool = False  # has a `backup` field (what it says: databases/backup_spec.py)
     follows: bool = False  # has `replicaSources` (databases/replica_sources.py)
+    default_user: bool = True  # `defaultUser: false`: the default user is off (docs/acl.md)
+    roles_permissions: list = field(default_factory=list)  # [{type, role, acl}]: role grants an ACL here
 
     @property
     def is_cluster(self) -> bool:
@@ -106,4 +108,6 @@ class DatabaseSpec:
             oss_cluster=spec.get("ossCluster") is True,
             backup=isinstance(spec.get("backup"), dict),
             follows=bool(spec.get("replicaSources")),
+            default_user=spec.get("defaultUser") is not False,
+            roles_permissions=[p for p in spec.get("rolesPermissions") or [] if isinstance(p, dict)],
         )
