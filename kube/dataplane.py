@@ -27,6 +27,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from access import apply as acl_apply
+from core.drivers import ShardSource
 from core.errors import TargetError
 from dataplane import formation
 from dataplane.cluster import Node, myself, parse_info, parse_nodes, settled
@@ -231,6 +232,49 @@ class DataPlane:
             raise DataPlaneError(f"CLUSTER FAILOVER on {ready[0].split('.', 1)[0]} failed: {exc}") from exc
         return ready[0]
 
+    def shard_sources(self, database, master_hosts: list[str], hosts: list[str]) -> list[ShardSource]:
+        """Where a backup copies each shard's RDB from: a replica caught up with its master (so the master is
+        not forked), else the master; addresses as the control plane reaches them. `master_hosts`: the pods
+        the services rigger labelled master; `hosts`: every pod. DataPlaneError when a shard has no master."""
+        if database.typed_spec.is_cluster:
+            return self._cluster_sources(database, hosts)
+        if not master_hosts:
+            raise DataPlaneError(f"database {database.name} has no master right now; no backup taken")
+        master = master_hosts[0]
+        problems = self.promotion_problems(database, master, [h for h in hosts if h != master])
+        caught_up = [h for h in hosts if h != master and not any(p.startswith(_pod_name(h) + ":") for p in problems)]
+        chosen = caught_up[0] if caught_up else master
+        return [self._source(0, chosen, "replica" if caught_up else "master", tuple(range(16384)))]
+
+    def _cluster_sources(self, database, hosts: list[str]) -> list[ShardSource]:
+        """Each pod's own `myself` line says its role, its master and its slots (no address translation)."""
+        me: dict[str, Node] = {}
+        for host in hosts:
+            try:
+                with self._pod(host, database.password) as pod:
+                    me[host] = self._myself(pod)
+            except redis.RedisError:
+                continue
+        masters = sorted(((h, n) for h, n in me.items() if n.is_master and n.slots), key=lambda hn: min(hn[1].slots))
+        if sum(len(n.slots) for _, n in masters) != 16384:
+            raise DataPlaneError(f"database {database.name}: not every slot has a master that answers; no backup taken")
+        sources = []
+        for index, (master, node) in enumerate(masters):
+            replicas = [h for h, n in me.items() if n.master_id == node.id]
+            problems = self.promotion_problems(database, master, replicas) if replicas else []
+            caught_up = [h for h in replicas if not any(p.startswith(_pod_name(h) + ":") for p in problems)]
+            chosen = caught_up[0] if caught_up else master
+            sources.append(self._source(index, chosen, "replica" if caught_up else "master", tuple(node.slots)))
+        return sources
+
+    def _source(self, shard: int, host: str, role: str, slots: tuple[int, ...]) -> ShardSource:
+        try:
+            real_host, real_port = self.address(host, REDIS_PORT)
+        except redis.ConnectionError as exc:
+            raise DataPlaneError(str(exc)) from exc
+        return ShardSource(shard=shard, process=_pod_name(host), port=real_port, role=role, slots=slots,
+                           host=real_host)
+
     def forget(self, database) -> None:
         """Stop the sentinels watching a deleted database (best effort: they may be gone already)."""
         if not self.enabled:
@@ -399,6 +443,10 @@ class DataPlane:
         real_host, port = self.address(host, REDIS_PORT)
         _, bus_port = self.address(host, CLUSTER_BUS_PORT)
         return socket.gethostbyname(real_host), port, bus_port
+
+
+def _pod_name(host: str) -> str:
+    return host.split(".", 1)[0]
 
 
 def _is_ip(host: str) -> bool:

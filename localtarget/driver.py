@@ -16,7 +16,15 @@ from django.conf import settings
 
 from access import internal
 from access import services as access_services
-from core.drivers import ConnectionInfo, Happening, Observation, Probe, common_spec_problems, register_driver
+from core.drivers import (
+    ConnectionInfo,
+    Happening,
+    Observation,
+    Probe,
+    ShardSource,
+    common_spec_problems,
+    register_driver,
+)
 from core.engines import describe
 from core.errors import SpecNotRealisable, TargetError
 from engine import recovery
@@ -118,13 +126,18 @@ class LocalDriver:
             modules=tuple(modules.library_paths(spec.module_names)) if spec.module_names else (),
         )
 
-    def backup_sources(self, database) -> list[backup_sources.ShardSource]:
+    def backup_sources(self, database) -> list[ShardSource]:
         """Where to copy each shard's RDB from (backups/): an in-sync replica, else the master."""
         return backup_sources.shard_sources(self.database_parts(database))
 
-    def server_binary(self, database) -> Path:
-        """The redis-server the database runs (restores load RDB files with it)."""
-        return versions.server_binary(self.database_parts(database).version)
+    def data_address(self, database) -> tuple[str, int]:
+        """The endpoint (HAProxy to the current master; a node of a sharded database)."""
+        info = self.connection_info(database)
+        return info.host, info.port
+
+    def secret_values(self, database, name: str) -> None:
+        """This target keeps no secrets: the names refer to the control plane's stored ones (backups/models.py)."""
+        return None
 
     # -- the write path's questions ---------------------------------------------------------
     def redis_versions(self) -> list[str]:
