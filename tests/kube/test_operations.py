@@ -158,7 +158,7 @@ def test_a_sharded_database_is_backed_up_from_its_replicas_and_restored_to_the_s
         run = services.backup_now(database, actor="alice")
         assert run.ok, run.error
         manifest = json.loads((tmp_path / "rec" / "cache" / run.name / "manifest.json").read_text())
-        assert [s["source"] for s in manifest["shards"]] == ["cache-2 (replica)", "cache-3 (replica)"]
+        assert [s["source"] for s in manifest["shards"]] == ["cache-shard-0-1 (replica)", "cache-shard-1-1 (replica)"]
         assert sum(s["keys"] for s in manifest["shards"]) == 400
         assert [s["slots"] for s in manifest["shards"]] == [[[0, 8191]], [[8192, 16383]]]
 
