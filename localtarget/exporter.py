@@ -7,7 +7,6 @@ tells our process from a reused pid. The password reaches the exporter through i
 """
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import shutil
@@ -50,14 +49,9 @@ class Exporter:
 
     def _running(self) -> tuple[int, list[bytes]] | None:
         """Our exporter's pid and arguments: the pid file's process, if it is an exporter on our port."""
-        try:
-            pid = int(self.pid_file.read_text().split()[0])
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().rstrip(b"\0").split(b"\0")
-        except (OSError, ValueError, IndexError):
-            return None
-        if PACKAGE.encode() in cmdline[0] and f"127.0.0.1:{self.port}".encode() in cmdline:
-            return pid, cmdline[1:]
-        return None
+        found = processes.helper_running(self.pid_file, lambda arguments: PACKAGE.encode() in arguments[0]
+                                         and f"127.0.0.1:{self.port}".encode() in arguments)
+        return (found[0], found[1][1:]) if found else None
 
     def running_pid(self) -> int | None:
         running = self._running()
@@ -98,10 +92,4 @@ class Exporter:
         raise TargetError(f"{PACKAGE} does not listen on {self.port}")
 
     def stop(self) -> bool:
-        pid = self.running_pid()
-        if pid is None:
-            return False
-        processes.terminate_pid(pid)
-        with contextlib.suppress(FileNotFoundError):
-            self.pid_file.unlink()
-        return True
+        return processes.stop_helper(self.running_pid(), self.pid_file)

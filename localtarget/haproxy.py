@@ -6,7 +6,6 @@ planned switchover drain the old master before the sentinels move the role.
 """
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import shutil
 import socket
@@ -113,14 +112,9 @@ class Endpoint:
         ]) + "\n"
 
     def running_pid(self) -> int | None:
-        try:
-            pid = int(self.pid_file.read_text().split()[0])
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-            if b"haproxy" in cmdline and str(self.config_file).encode() in cmdline:  # ours, not a reused pid
-                return pid
-        except (OSError, ValueError, IndexError):
-            pass
-        return None
+        found = processes.helper_running(self.pid_file, lambda arguments: b"haproxy" in arguments[0]
+                                         and str(self.config_file).encode() in arguments)  # ours, not a reused pid
+        return found[0] if found else None
 
     def ensure(self, processes: list[ShardProcess], password: str) -> str:
         """Start or reload HAProxy so it serves the current config; returns "started", "reloaded" or ""."""
@@ -152,13 +146,7 @@ class Endpoint:
         raise TargetError(f"haproxy does not listen on {self.port}")
 
     def stop(self) -> bool:
-        pid = self.running_pid()
-        if pid is None:
-            return False
-        processes.terminate_pid(pid)
-        with contextlib.suppress(FileNotFoundError):
-            self.socket_path.unlink()
-        return True
+        return processes.stop_helper(self.running_pid(), self.socket_path)
 
     def command(self, line: str) -> str:
         """One command on HAProxy's runtime socket."""
