@@ -9,7 +9,7 @@ import secrets
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import redis
@@ -30,35 +30,52 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def loaded(rdb: Path, binary: Path) -> Iterator[redis.Redis]:
-    """A client to a private redis-server that loaded `rdb` (stopped on exit); LoadError if it refuses."""
+def throwaway_server(binary: Path, config: Path, settings: str, ready: Callable[[redis.Redis], bool], *,
+                     timeout: float, exited: Callable[[], Exception], late: Callable[[], Exception]
+                     ) -> Iterator[redis.Redis]:
+    """A client to a private redis-server on a free loopback port, run from `config` (0600: its password is
+    there, never on the command line) holding `settings` too; yielded once `ready(client)`, stopped on exit.
+    `exited()` is raised if the server exits first, `late()` if it is not ready within `timeout` seconds."""
     password = secrets.token_urlsafe(24)
     port = free_port()
-    folder = rdb.parent
-    config = folder / f".{rdb.stem}.conf"
     fd = os.open(config, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:  # the password in a 0600 file, not on the command line
-        handle.write(f'bind 127.0.0.1\nport {port}\ndir "{folder}"\ndbfilename "{rdb.name}"\nsave ""\n'
-                     f'appendonly no\nrequirepass "{password}"\nlogfile "{folder / (rdb.stem + ".log")}"\n')
+    with os.fdopen(fd, "w") as handle:
+        handle.write(f'bind 127.0.0.1\nport {port}\nsave ""\nappendonly no\nrequirepass "{password}"\n{settings}')
     process = subprocess.Popen([str(binary), str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     client = redis.Redis(port=port, password=password, socket_timeout=30)
     try:
-        deadline = time.monotonic() + LOAD_TIMEOUT_SECONDS
-        while True:
+        deadline = time.monotonic() + timeout
+        while not ready(client):
             if process.poll() is not None:
-                log = folder / (rdb.stem + ".log")
-                tail = log.read_text(errors="replace").strip().splitlines()[-1:] if log.exists() else []
-                raise LoadError(f"{rdb.name} cannot be loaded: {tail[0] if tail else 'redis-server exited'}")
-            with contextlib.suppress(redis.RedisError):
-                if client.info("persistence").get("loading") == 0:
-                    break
+                raise exited()
             if time.monotonic() > deadline:
-                raise LoadError(f"{rdb.name} did not load within {LOAD_TIMEOUT_SECONDS}s")
+                raise late()
             time.sleep(0.05)
         yield client
     finally:
         stop_throwaway(process)
         client.close()
+
+
+def loaded(rdb: Path, binary: Path) -> contextlib.AbstractContextManager[redis.Redis]:
+    """A client to a private redis-server that loaded `rdb` (stopped on exit); LoadError if it refuses."""
+    folder = rdb.parent
+    log = folder / (rdb.stem + ".log")
+
+    def refused() -> LoadError:
+        tail = log.read_text(errors="replace").strip().splitlines()[-1:] if log.exists() else []
+        return LoadError(f"{rdb.name} cannot be loaded: {tail[0] if tail else 'redis-server exited'}")
+
+    return throwaway_server(
+        binary, folder / f".{rdb.stem}.conf", f'dir "{folder}"\ndbfilename "{rdb.name}"\nlogfile "{log}"\n',
+        _loaded, timeout=LOAD_TIMEOUT_SECONDS, exited=refused,
+        late=lambda: LoadError(f"{rdb.name} did not load within {LOAD_TIMEOUT_SECONDS}s"))
+
+
+def _loaded(client: redis.Redis) -> bool:
+    with contextlib.suppress(redis.RedisError):
+        return client.info("persistence").get("loading") == 0
+    return False
 
 
 def stop_throwaway(process: subprocess.Popen) -> None:

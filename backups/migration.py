@@ -9,17 +9,13 @@ database, and no acknowledged write can be missing. `undo_fence` puts the settin
 from __future__ import annotations
 
 import contextlib
-import os
-import secrets
-import subprocess
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import redis
 
-from .loader import free_port, stop_throwaway
+from .loader import throwaway_server
 
 SYNC_TIMEOUT_SECONDS = 300
 CATCH_UP_TIMEOUT_SECONDS = 60
@@ -40,35 +36,17 @@ class Source:
         return redis.Redis(host=self.host, port=self.port, password=self.password, socket_timeout=10)
 
 
-@contextlib.contextmanager
-def staging_replica(source: Source, binary: Path, folder: Path) -> Iterator[redis.Redis]:
+def staging_replica(source: Source, binary: Path, folder: Path) -> contextlib.AbstractContextManager[redis.Redis]:
     """A private redis-server replicating `source`, in sync when yielded (stopped on exit)."""
-    password = secrets.token_urlsafe(24)
-    port = free_port()
-    config = folder / "staging.conf"
-    lines = [f"bind 127.0.0.1\nport {port}\ndir \"{folder}\"\nsave \"\"\nappendonly no\n",
-             f'requirepass "{password}"\nlogfile "{folder / "staging.log"}"\nreplica-read-only yes\n',
-             f"replicaof {source.host} {source.port}\n"]
+    settings = (f'dir "{folder}"\nlogfile "{folder / "staging.log"}"\nreplica-read-only yes\n'
+                f"replicaof {source.host} {source.port}\n")
     if source.password:
-        lines.append(f'masterauth "{source.password}"\n')
-    fd = os.open(config, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:  # passwords in a 0600 file, never on a command line
-        handle.write("".join(lines))
-    process = subprocess.Popen([str(binary), str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    client = redis.Redis(port=port, password=password, socket_timeout=30)
-    try:
-        deadline = time.monotonic() + SYNC_TIMEOUT_SECONDS
-        while not _in_sync(client):
-            if process.poll() is not None:
-                raise MigrationError("the staging replica exited; see its log")
-            if time.monotonic() > deadline:
-                raise MigrationError(f"no full sync from {source.host}:{source.port} within "
-                                     f"{SYNC_TIMEOUT_SECONDS}s (wrong address or password?)")
-            time.sleep(0.1)
-        yield client
-    finally:
-        stop_throwaway(process)
-        client.close()
+        settings += f'masterauth "{source.password}"\n'  # in the 0600 config file, never on a command line
+    return throwaway_server(
+        binary, folder / "staging.conf", settings, _in_sync, timeout=SYNC_TIMEOUT_SECONDS,
+        exited=lambda: MigrationError("the staging replica exited; see its log"),
+        late=lambda: MigrationError(f"no full sync from {source.host}:{source.port} within "
+                                    f"{SYNC_TIMEOUT_SECONDS}s (wrong address or password?)"))
 
 
 def _in_sync(client: redis.Redis) -> bool:
