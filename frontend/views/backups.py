@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
@@ -16,9 +15,7 @@ from ..kinds import DATABASE
 @login_required
 @require_POST
 def backup_now(request: HttpRequest, pk: int) -> HttpResponse:
-    database = DATABASE.get(request.user, pk)
-    if not DATABASE.may_manage(request.user, database):
-        raise PermissionDenied("Only the owning team and staff may back this database up.")
+    database = DATABASE.get_managed(request.user, pk, "Only the owning team and staff may back this database up.")
     try:
         run = services.backup_now(database, actor=request.user)
     except services.BackupError as exc:
@@ -35,9 +32,7 @@ def backup_now(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def restore(request: HttpRequest, pk: int) -> HttpResponse:
     """Restore a backup (named, or the newest) into this database; replacing keys needs the confirm box."""
-    database = DATABASE.get(request.user, pk)
-    if not DATABASE.may_manage(request.user, database):
-        raise PermissionDenied("Only the owning team and staff may restore this database.")
+    database = DATABASE.get_managed(request.user, pk, "Only the owning team and staff may restore this database.")
     name = request.POST.get("backup", "").strip()[:40] or None
     confirm = request.POST.get("confirm") == "on"
     try:
