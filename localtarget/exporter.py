@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from core.errors import TargetError
+from core.paths import file_in
 from targets.private_files import PRIVATE_UMASK, open_private, private_dir, write_private
 
 from . import processes
@@ -30,14 +31,13 @@ def binary() -> str | None:
 class Exporter:
     """The exporter of one database, with its files in `directory`, serving http://127.0.0.1:`port`/metrics."""
 
+    pid_file = file_in("directory", "exporter.pid")
+    auth_file = file_in("directory", "exporter.auth")  # a digest of the password it runs with (0600)
+
     def __init__(self, directory: Path, port: int, redis_port: int = 0):
         self.directory = directory
         self.port = port
         self.redis_port = redis_port
-
-    @property
-    def pid_file(self) -> Path:
-        return self.directory / "exporter.pid"
 
     @property
     def url(self) -> str:
@@ -56,10 +56,6 @@ class Exporter:
     def running_pid(self) -> int | None:
         running = self._running()
         return running[0] if running else None
-
-    @property
-    def auth_file(self) -> Path:
-        return self.directory / "exporter.auth"
 
     def ensure(self, password: str) -> str:
         """Start the exporter unless ours already runs with this password; "started" or "". The exporter

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from core.errors import TargetError
+from core.paths import file_in
 from targets.private_files import PRIVATE_UMASK, write_private
 
 from . import processes
@@ -41,21 +42,13 @@ def _resp_hex(*words: str) -> str:
 class Endpoint:
     """The HAProxy of one database, with its files in `directory`."""
 
+    config_file = file_in("directory", "haproxy.cfg")
+    pid_file = file_in("directory", "haproxy.pid")
+    state_file = file_in("directory", "servers.state")
+
     def __init__(self, directory: Path, port: int):
         self.directory = directory
         self.port = port
-
-    @property
-    def config_file(self) -> Path:
-        return self.directory / "haproxy.cfg"
-
-    @property
-    def pid_file(self) -> Path:
-        return self.directory / "haproxy.pid"
-
-    @property
-    def state_file(self) -> Path:
-        return self.directory / "servers.state"
 
     def write_all_down_state(self, processes: list[ShardProcess]) -> None:
         """Servers start DOWN until their first check passes (HAProxy would otherwise start them UP and
