@@ -194,10 +194,14 @@ class LocalDriver:
         happenings += upgraded
         quorum = layout.quorum(spec.nodes)
         watched = self._register_databases(cluster, sentinels, quorum)
-        if spec.cluster_recovery:
-            happenings += recovery.recover_cluster(cluster)
+        step = recovery.recovery_step(cluster, lambda db: self.connection_info(db).port) \
+            if spec.cluster_recovery else None
         started = sum(h.reason in ("ProcessStarted", "ProcessRestarted") for h in happenings)
         result = observe.observe_cluster(sentinels, quorum, watched, cluster.status or {}, started=started)
+        if step is not None:
+            happenings += step.happenings
+            result.conditions.append(step.condition)
+            result.details.update(step.details)
         result.happenings = happenings + result.happenings
         result.details["redisVersion"] = version
         if spec.cluster_recovery or upgraded:
