@@ -12,11 +12,13 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+import redis
 from django.conf import settings
 
 from core.drivers import ConnectionInfo, Happening, Observation, Probe, common_spec_problems, register_driver
 from core.engines import describe
 from core.errors import SpecNotRealisable, TargetError
+from engine import recovery
 from engine.progress import report
 from specs.database import DatabaseSpec
 from targets.private_files import made_private_once
@@ -30,7 +32,6 @@ from . import (
     modules,
     observe,
     processes,
-    recovery,
     redis_cluster,
     sentinel,
     shards,
@@ -194,8 +195,7 @@ class LocalDriver:
         happenings += upgraded
         quorum = layout.quorum(spec.nodes)
         watched = self._register_databases(cluster, sentinels, quorum)
-        step = recovery.recovery_step(cluster, lambda db: self.connection_info(db).port) \
-            if spec.cluster_recovery else None
+        step = recovery.recovery_step(cluster, self._answers) if spec.cluster_recovery else None
         started = sum(h.reason in ("ProcessStarted", "ProcessRestarted") for h in happenings)
         result = observe.observe_cluster(sentinels, quorum, watched, cluster.status or {}, started=started)
         if step is not None:
@@ -207,6 +207,13 @@ class LocalDriver:
         if spec.cluster_recovery or upgraded:
             result.settled = False  # the cleared flag bumped the generation, or more members to upgrade
         return result
+
+    def _answers(self, database) -> bool:
+        """The database answers AUTH+PING through its endpoint (HAProxy routes to a live master)."""
+        try:
+            return bool(processes.client(self.connection_info(database).port, database.password, timeout=2).ping())
+        except (redis.RedisError, TargetError):
+            return False
 
     def _ensure_sentinel(self, member: layout.Process, version: str) -> list[Happening]:
         if processes.running_pid(member):

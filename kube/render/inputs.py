@@ -49,11 +49,13 @@ class DatabaseInputs:
         target = database.cluster.target
         version = resolve_version(spec.redis_version, target)
         return cls(name=database.name, namespace=database.namespace, typed_spec=spec, version=version,
-                   image=image_of(spec, version, target), password=database.password,
+                   image=image_of(spec, version, target, database.cluster.typed_spec.image_repository),
+                   password=database.password,
                    cluster=ClusterInputs.of(database.cluster))
 
 
-def image_of(spec: DatabaseSpec, version: str, target) -> str:
-    """The stock image of the version; the redis-stack-server image when the database lists modules."""
+def image_of(spec: DatabaseSpec, version: str, target, repository: str | None = None) -> str:
+    """The stock image of the version (from the cluster's Redis `repository` when set); the redis-stack-server
+    image when the database lists modules."""
     tag = stack_tags(target).get(version) if spec.module_names else None
-    return podspec.stack_image(tag) if tag else podspec.image(version)
+    return podspec.stack_image(tag) if tag else podspec.image(version, repository)
