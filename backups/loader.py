@@ -9,11 +9,14 @@ import secrets
 import socket
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import redis
 from redis.cluster import RedisCluster
+
+from core.engines import REDIS, VALKEY, describe, engine_of, version_name
+from localtarget import versions
 
 LOAD_TIMEOUT_SECONDS = 120
 BATCH = 500
@@ -30,26 +33,30 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def throwaway_server(binary: Path, config: Path, settings: str, ready: Callable[[redis.Redis], bool], *,
-                     timeout: float, exited: Callable[[], Exception], late: Callable[[], Exception]
-                     ) -> Iterator[redis.Redis]:
-    """A client to a private redis-server on a free loopback port, run from `config` (0600: its password is
-    there, never on the command line) holding `settings` too; yielded once `ready(client)`, stopped on exit.
-    `exited()` is raised if the server exits first, `late()` if it is not ready within `timeout` seconds."""
+def loaded(rdb: Path, binary: Path) -> Iterator[redis.Redis]:
+    """A client to a private redis-server that loaded `rdb` (stopped on exit); LoadError if it refuses."""
     password = secrets.token_urlsafe(24)
     port = free_port()
+    folder = rdb.parent
+    config = folder / f".{rdb.stem}.conf"
     fd = os.open(config, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(f'bind 127.0.0.1\nport {port}\nsave ""\nappendonly no\nrequirepass "{password}"\n{settings}')
+    with os.fdopen(fd, "w") as handle:  # the password in a 0600 file, not on the command line
+        handle.write(f'bind 127.0.0.1\nport {port}\ndir "{folder}"\ndbfilename "{rdb.name}"\nsave ""\n'
+                     f'appendonly no\nrequirepass "{password}"\nlogfile "{folder / (rdb.stem + ".log")}"\n')
     process = subprocess.Popen([str(binary), str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     client = redis.Redis(port=port, password=password, socket_timeout=30)
     try:
-        deadline = time.monotonic() + timeout
-        while not ready(client):
+        deadline = time.monotonic() + LOAD_TIMEOUT_SECONDS
+        while True:
             if process.poll() is not None:
-                raise exited()
+                log = folder / (rdb.stem + ".log")
+                tail = log.read_text(errors="replace").strip().splitlines()[-1:] if log.exists() else []
+                raise LoadError(f"{rdb.name} cannot be loaded: {tail[0] if tail else 'redis-server exited'}")
+            with contextlib.suppress(redis.RedisError):
+                if client.info("persistence").get("loading") == 0:
+                    break
             if time.monotonic() > deadline:
-                raise late()
+                raise LoadError(f"{rdb.name} did not load within {LOAD_TIMEOUT_SECONDS}s")
             time.sleep(0.05)
         yield client
     finally:
@@ -57,25 +64,21 @@ def throwaway_server(binary: Path, config: Path, settings: str, ready: Callable[
         client.close()
 
 
-def loaded(rdb: Path, binary: Path) -> contextlib.AbstractContextManager[redis.Redis]:
-    """A client to a private redis-server that loaded `rdb` (stopped on exit); LoadError if it refuses."""
-    folder = rdb.parent
-    log = folder / (rdb.stem + ".log")
-
-    def refused() -> LoadError:
-        tail = log.read_text(errors="replace").strip().splitlines()[-1:] if log.exists() else []
-        return LoadError(f"{rdb.name} cannot be loaded: {tail[0] if tail else 'redis-server exited'}")
-
-    return throwaway_server(
-        binary, folder / f".{rdb.stem}.conf", f'dir "{folder}"\ndbfilename "{rdb.name}"\nlogfile "{log}"\n',
-        _loaded, timeout=LOAD_TIMEOUT_SECONDS, exited=refused,
-        late=lambda: LoadError(f"{rdb.name} did not load within {LOAD_TIMEOUT_SECONDS}s"))
-
-
-def _loaded(client: redis.Redis) -> bool:
-    with contextlib.suppress(redis.RedisError):
-        return client.info("persistence").get("loading") == 0
-    return False
+def loader_binary(destination) -> Path:
+    """The server binary of this machine that loads RDB files for `destination` (a client of the database):
+    the engine and major.minor it runs (INFO server), so its DUMP payloads are ones the database accepts.
+    The database may run anywhere (a Kubernetes pod): what matters is what loads the files here."""
+    info = destination.info("server", target_nodes=RedisCluster.RANDOM) if isinstance(destination, RedisCluster) \
+        else destination.info("server")
+    valkey = info.get("server_name") == "valkey" or "valkey_version" in info
+    number = ".".join(str(info.get("valkey_version" if valkey else "redis_version", "")).split(".")[:2])
+    wanted = version_name(VALKEY if valkey else REDIS, number)
+    offered = {name: versions.server_binary(name) for name in versions.available_versions()}
+    for name, binary in offered.items():
+        if engine_of(name) == engine_of(wanted) and versions.binary_number(name) == number:
+            return binary
+    raise LoadError(f"the database runs {describe(wanted)}; loading its backups needs that server binary on the "
+                    f"control plane's machine, which offers {', '.join(map(describe, offered)) or 'none'}")
 
 
 def stop_throwaway(process: subprocess.Popen) -> None:

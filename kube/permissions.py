@@ -36,12 +36,20 @@ VERBS: dict[str, tuple[str, ...]] = {
     "Pod": ("get", "list", "watch", "patch", "delete"),
     "PersistentVolumeClaim": ("get", "list", "patch", "delete"),
     "StorageClass": ("get", "list"),
+    # Where the Prometheus operator's CRDs exist (kube/render/monitoring.py); harmless where they do not.
+    "ServiceMonitor": MANAGE,
+    "PrometheusRule": MANAGE,
     "RedisEnterpriseCluster": WATCHED,
     "RedisEnterpriseDatabase": WATCHED,
+    # Users, roles, role bindings, ACLs: taken in one way (kube/crsync/access.py).
+    **{kind: ("get", "list", "watch") for kind in ("RedisEnterpriseACL", "RedisEnterpriseRole", "RedisEnterpriseUser",
+                                                    "RedisEnterpriseRoleBinding")},
 }
 # Subresources written: the REC/REDB status.
-SUBRESOURCES: dict[str, tuple[str, ...]] = {"RedisEnterpriseCluster/status": ("patch",),
-                                            "RedisEnterpriseDatabase/status": ("patch",)}
+SUBRESOURCES: dict[str, tuple[str, ...]] = {
+    f"{kind}/status": ("patch",) for kind in ("RedisEnterpriseCluster", "RedisEnterpriseDatabase",
+                                              "RedisEnterpriseACL", "RedisEnterpriseRole", "RedisEnterpriseUser",
+                                              "RedisEnterpriseRoleBinding")}
 
 
 @dataclass(frozen=True, order=True)

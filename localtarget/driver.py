@@ -15,7 +15,17 @@ from pathlib import Path
 import redis
 from django.conf import settings
 
-from core.drivers import ConnectionInfo, Happening, Observation, Probe, common_spec_problems, register_driver
+from access import internal
+from access import services as access_services
+from core.drivers import (
+    ConnectionInfo,
+    Happening,
+    Observation,
+    Probe,
+    ShardSource,
+    common_spec_problems,
+    register_driver,
+)
 from core.engines import describe
 from core.errors import SpecNotRealisable, TargetError
 from engine import recovery
@@ -24,6 +34,7 @@ from specs.database import DatabaseSpec
 from targets.private_files import made_private_once
 
 from . import (
+    acl,
     backup_sources,
     exporter,
     haproxy,
@@ -99,9 +110,11 @@ class LocalDriver:
         def release(proc: layout.ShardProcess) -> None:
             registry.release(layout.shard_key(cluster.name, database.name, proc.shard, proc.replica_index))
 
+        login = internal.login(database)
         return shards.DatabaseParts(
             name=database.name, spec=spec, version=spec.redis_version or versions.newest_version() or "",
-            password=database.password,
+            password=login.password, username=login.username, fallback_logins=internal.fallback_logins(database),
+            wanted_users=access_services.wanted_users(database),
             processes=layout.shard_processes(root, ports),
             retired=layout.shard_processes(root, retired_ports),
             sentinels=self.sentinels(cluster),
@@ -114,13 +127,18 @@ class LocalDriver:
             modules=tuple(modules.library_paths(spec.module_names)) if spec.module_names else (),
         )
 
-    def backup_sources(self, database) -> list[backup_sources.ShardSource]:
+    def backup_sources(self, database) -> list[ShardSource]:
         """Where to copy each shard's RDB from (backups/): an in-sync replica, else the master."""
         return backup_sources.shard_sources(self.database_parts(database))
 
-    def server_binary(self, database) -> Path:
-        """The redis-server the database runs (restores load RDB files with it)."""
-        return versions.server_binary(self.database_parts(database).version)
+    def data_address(self, database) -> tuple[str, int]:
+        """The endpoint (HAProxy to the current master; a node of a sharded database)."""
+        info = self.connection_info(database)
+        return info.host, info.port
+
+    def secret_values(self, database, name: str) -> None:
+        """This target keeps no secrets: the names refer to the control plane's stored ones (backups/models.py)."""
+        return None
 
     # -- the write path's questions ---------------------------------------------------------
     def redis_versions(self) -> list[str]:
@@ -273,7 +291,8 @@ class LocalDriver:
             name = layout.monitor_name(database.name, 0)
             port = sentinel.master_port(sentinels, name)
             if port is not None:
-                sentinel.register(sentinels, name, port, quorum, database.password)
+                login = internal.login(database)
+                sentinel.register(sentinels, name, port, quorum, login.password, username=login.username)
                 watched.append(name)
         return watched
 
@@ -311,7 +330,8 @@ class LocalDriver:
         if spec.replication:
             master = shards.current_master(parts)
             if master is not None:
-                sentinel.register(parts.sentinels, parts.monitor, master.port, parts.quorum, parts.password)
+                sentinel.register(parts.sentinels, parts.monitor, master.port, parts.quorum, parts.password,
+                                  username=parts.username)
         else:
             sentinel.unregister(parts.sentinels, parts.monitor)
         return self._converge(database, parts, happenings, observe.observe_database)
@@ -337,6 +357,7 @@ class LocalDriver:
         """What every database shape does last: live settings, the next upgrade step, the endpoint, then
         observe; the happenings of this pass come before what observing adds."""
         happenings += live_config.apply(parts)
+        happenings += acl.apply(parts)
         happenings += upgrade.roll(parts)
         happenings += self._ensure_endpoint(database, parts)
         result = observe_parts(parts, database.status or {})
@@ -355,11 +376,11 @@ class LocalDriver:
         if exporter.binary() is None:
             return ""
         metrics = self._exporter(database, parts.endpoint.port)
-        metrics.ensure(parts.password)
+        metrics.ensure(parts.password, parts.username)
         return metrics.url
 
     def _ensure_endpoint(self, database, parts: shards.DatabaseParts) -> list[Happening]:
-        started = parts.endpoint.ensure(parts.processes, parts.password)
+        started = parts.endpoint.ensure(parts.processes, parts.password, parts.username)
         if started == "started" and database.status.get("everRunning"):
             return [Happening("EndpointRestarted", f"the endpoint on port {parts.endpoint.port} was not running; "
                               "restarted", warning=True)]
@@ -378,7 +399,7 @@ class LocalDriver:
             happenings.append(Happening("Switchover", f"{new_master.name} is master before {master.name} is "
                                         "removed (replication turned off)"))
         sentinel.unregister(parts.sentinels, parts.monitor)
-        parts.endpoint.ensure(parts.processes, parts.password)
+        parts.endpoint.ensure(parts.processes, parts.password, parts.username)
         return happenings + shards.retire(parts)
 
     def delete_database(self, database) -> bool:

@@ -34,9 +34,9 @@ def server_of(info: dict | None) -> str:
     return f"redis {info.get('redis_version', '')}"
 
 
-def endpoint_reaches(port: int, password: str, master_port: int) -> bool:
+def endpoint_reaches(parts: DatabaseParts, master_port: int) -> bool:
     try:
-        return int(processes.client(port, password, timeout=2).info("server")["tcp_port"]) == master_port
+        return int(parts.client(parts.endpoint.port, timeout=2).info("server")["tcp_port"]) == master_port
     except (redis.RedisError, KeyError, ValueError):
         return False
 
@@ -60,7 +60,7 @@ def observe_database(parts: DatabaseParts, previous: dict) -> Observation:
     master_ok = False
     if master is not None:
         try:
-            master_ok = bool(processes.client(master.port, parts.password, timeout=2).ping())
+            master_ok = bool(parts.client(master.port, timeout=2).ping())
         except redis.RedisError:
             master_ok = False
     conditions.append(Condition("MasterAvailable", "True" if master_ok else "False",
@@ -78,7 +78,7 @@ def observe_database(parts: DatabaseParts, previous: dict) -> Observation:
         failover_ok, message = sentinel.failover_ready(parts.sentinels, parts.monitor, parts.quorum)
         conditions.append(Condition("FailoverReady", "True" if failover_ok else "False",
                                     "QuorumWatches" if failover_ok else "QuorumNotReady", message))
-    endpoint_ok = master_ok and endpoint_reaches(parts.endpoint.port, parts.password, master.port)
+    endpoint_ok = master_ok and endpoint_reaches(parts, master.port)
     conditions.append(Condition("EndpointReady", "True" if endpoint_ok else "False",
                                 "RoutesToMaster" if endpoint_ok else "NotRouting",
                                 f"127.0.0.1:{parts.endpoint.port} reaches {master.name}" if endpoint_ok
@@ -153,7 +153,7 @@ def observe_sharded(parts: DatabaseParts, previous: dict) -> Observation:
     except redis.RedisError:
         pass
     all_masters = len(masters) == parts.spec.shard_count and all(
-        _pings(_by_name(parts, name).port, parts.password) for name in masters.values())
+        _pings(parts, _by_name(parts, name).port) for name in masters.values())
     conditions.append(Condition("ClusterStateOk", "True" if state_ok else "False",
                                 "AllSlotsServed" if state_ok else "ClusterNotOk",
                                 f"{len(masters)} of {parts.spec.shard_count} shards have a master answering; "
@@ -167,7 +167,7 @@ def observe_sharded(parts: DatabaseParts, previous: dict) -> Observation:
                                     "every shard has a replica in sync" if replica_ok else "replicas syncing"))
     endpoint_ok = False
     try:
-        info = processes.client(parts.endpoint.port, parts.password, timeout=2).info("replication")
+        info = parts.client(parts.endpoint.port, timeout=2).info("replication")
         endpoint_ok = info.get("role") == "master"
     except redis.RedisError:
         pass
@@ -204,8 +204,8 @@ def database_state(ready: bool, serving: bool, previous: dict) -> str:
     return managed.DB_CHANGE_PENDING if serving else managed.ERROR
 
 
-def _pings(port: int, password: str) -> bool:
+def _pings(parts: DatabaseParts, port: int) -> bool:
     try:
-        return bool(processes.client(port, password, timeout=2).ping())
+        return bool(parts.client(port, timeout=2).ping())
     except redis.RedisError:
         return False

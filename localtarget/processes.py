@@ -31,9 +31,12 @@ CONNECT_TIMEOUT = 1.0
 COMMAND_TIMEOUT = 5.0
 
 
-def client(port: int, password: str | None = None, *, timeout: float = COMMAND_TIMEOUT) -> redis.Redis:
-    """A connection that fails fast: no retries (a wrong password must not be retried with backoff)."""
-    return redis.Redis(host="127.0.0.1", port=port, password=password or None, socket_timeout=timeout,
+def client(port: int, password: str | None = None, *, timeout: float = COMMAND_TIMEOUT,
+           username: str | None = None) -> redis.Redis:
+    """A connection that fails fast: no retries (a wrong password must not be retried with backoff).
+    `username`: an ACL user (the control plane's own where the default user is off), else the default user."""
+    return redis.Redis(host="127.0.0.1", port=port, username=username, password=password or None,
+                       socket_timeout=timeout,
                        socket_connect_timeout=CONNECT_TIMEOUT, decode_responses=True,
                        retry=Retry(NoBackoff(), 0))
 
@@ -80,14 +83,15 @@ def configured_password(process: Process) -> str | None:
     return match.group(1) if match else None
 
 
-def server_info(process: Process, passwords: list[str | None]) -> dict | None:
-    """`INFO` of the process if it is ours and answering, trying each password in turn."""
+def server_info(process: Process, logins: list[tuple[str | None, str | None]]) -> dict | None:
+    """`INFO` of the process if it is ours and answering, trying each (username, password) in turn; the
+    one that worked is kept as `_username`, `_password`."""
     pid = running_pid(process)
     if pid is None:
         return None
-    for password in dict.fromkeys(passwords):
+    for username, password in dict.fromkeys(logins):
         try:
-            info = client(process.port, password).info()
+            info = client(process.port, password, username=username).info()
         except redis.AuthenticationError:
             continue
         except redis.ResponseError as exc:
@@ -98,7 +102,7 @@ def server_info(process: Process, passwords: list[str | None]) -> dict | None:
             return None
         if int(info.get("process_id", -1)) != pid:
             return None  # something else answers on our port
-        info["_password"] = password
+        info["_password"], info["_username"] = password, username
         return info
     return None
 
@@ -125,7 +129,7 @@ class PortTaken(TargetError):
 
 
 def start(process: Process, binary: Path, *, password: str | None = None, extra_args: list[str] | None = None,
-          timeout: float = 15.0) -> int:
+          timeout: float = 15.0, username: str | None = None) -> int:
     """Start the process from its config file and wait until it answers PING; returns its pid."""
     if running_pid(process):
         raise TargetError(f"{process.name} is already running")
@@ -145,7 +149,7 @@ def start(process: Process, binary: Path, *, password: str | None = None, extra_
         pid = running_pid(process)
         if pid:
             try:
-                if client(process.port, password, timeout=1).ping():
+                if client(process.port, password, timeout=1, username=username).ping():
                     return pid
             except redis.BusyLoadingError:
                 return pid  # loading its data set: alive, and it will answer soon

@@ -67,7 +67,7 @@ REDB_SPEC = Field('spec', OBJECT, 'RedisEnterpriseDatabaseSpec defines the desir
         Field('dbConnsAuditing', BOOLEAN, 'Enables auditing of database connection and authentication events.'),
     )),
     Field('databaseSecretName', STRING, 'Name of the secret containing the database password (Redis databases only).', USED),
-    Field('defaultUser', BOOLEAN, 'Allows connections with the default user.'),
+    Field('defaultUser', BOOLEAN, 'Allows connections with the default user.', USED),
     Field('evictionPolicy', STRING, 'Database eviction policy.', USED),
     Field('isRof', BOOLEAN, 'Enables Auto Tiering (formerly Redis on Flash) for Redis databases only.'),
     Field('memorySize', STRING, 'Memory size for the database using formats like 100MB or 0.1GB.', USED),
@@ -93,19 +93,19 @@ REDB_SPEC = Field('spec', OBJECT, 'RedisEnterpriseDatabaseSpec defines the desir
     Field('redisEnterpriseCluster', OBJECT, 'Connection to the Redis Enterprise Cluster.', USED, required=('name',), fields=(
         Field('name', STRING, 'The name of the Redis Enterprise Cluster where the database should be stored.', USED),
     )),
-    Field('replicaSources', ARRAY, 'Source databases to replicate from.', items=OBJECT, required=('replicaSourceName', 'replicaSourceType'), fields=(
+    Field('replicaSources', ARRAY, 'Source databases to replicate from.', USED, items=OBJECT, required=('replicaSourceName', 'replicaSourceType'), fields=(
         Field('clientKeySecret', STRING, 'Secret that defines the client certificate and key used by the syncer in the target database cluster.'),
         Field('compression', INTEGER, 'GZIP compression level (0-6) to use for replication.'),
-        Field('replicaSourceName', STRING, 'The name of the resource from which the source database URI is derived.'),
-        Field('replicaSourceType', STRING, 'The type of resource from which the source database URI is derived.'),
+        Field('replicaSourceName', STRING, 'The name of the resource from which the source database URI is derived.', USED),
+        Field('replicaSourceType', STRING, 'The type of resource from which the source database URI is derived.', USED),
         Field('serverCertSecret', STRING, 'Secret that defines the server certificate used by the proxy in the source database cluster.'),
         Field('tlsSniName', STRING, 'TLS SNI name to use for the replication link.'),
     )),
     Field('replication', BOOLEAN, 'Enables in-memory database replication for higher availability.', USED),
-    Field('rolesPermissions', ARRAY, 'Redis Enterprise ACL and role bindings to apply to the database.', items=OBJECT, required=('acl', 'role', 'type'), fields=(
-        Field('acl', STRING, 'Acl Name of RolePermissionType'),
-        Field('role', STRING, 'Role Name of RolePermissionType'),
-        Field('type', STRING, 'Type of Redis Enterprise Database Role Permission.', enum=('redis-enterprise',)),
+    Field('rolesPermissions', ARRAY, 'Redis Enterprise ACL and role bindings to apply to the database.', USED, items=OBJECT, required=('acl', 'role', 'type'), fields=(
+        Field('acl', STRING, 'Acl Name of RolePermissionType', USED),
+        Field('role', STRING, 'Role Name of RolePermissionType', USED),
+        Field('type', STRING, 'Type of Redis Enterprise Database Role Permission.', USED, enum=('redis-enterprise',)),
     )),
     Field('shardingEnabled', BOOLEAN, 'Enables database sharding for Active-Active databases.'),
     Field('shardCount', INTEGER, 'Number of database server-side shards.', USED),

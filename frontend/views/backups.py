@@ -1,4 +1,5 @@
-"""The database page's "Back up now" button (backups/services.py does the work and the timeline entry)."""
+"""The database page's "Back up now", "Restore" and "Cut over" buttons (backups/services.py does the work and
+the timeline entry)."""
 from __future__ import annotations
 
 from django.contrib import messages
@@ -41,4 +42,18 @@ def restore(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, str(exc))
     else:
         messages.success(request, f"Restored {result.source}: {result.keys} keys.")
+    return redirect("frontend:database-detail", pk=database.pk)
+
+
+@login_required
+@require_POST
+def cut_over(request: HttpRequest, pk: int) -> HttpResponse:
+    """End spec.replicaSources: the source is fenced and every write it acknowledged lands here."""
+    database = DATABASE.get_managed(request.user, pk, "Only the owning team and staff may cut this database over.")
+    try:
+        result = services.cut_over(database, actor=request.user, confirm=request.POST.get("confirm") == "on")
+    except services.BackupError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Cut over from {result.source}: {result.keys} keys. Move writers here.")
     return redirect("frontend:database-detail", pk=database.pk)

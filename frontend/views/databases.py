@@ -58,6 +58,8 @@ def detail_context(request: HttpRequest, database, **extra) -> dict:
         "may_manage": DATABASE.may_manage(request.user, database),
         "alerts": firing_alerts(database),
         "backup": database.spec.get("backup"), "backup_info": (database.status or {}).get("backupInfo") or {},
+        "replica_source": (database.spec.get("replicaSources") or [None])[0],
+        "replica_status": (database.status or {}).get("replicaSourceStatus") or {},
         **extra,
     }
 

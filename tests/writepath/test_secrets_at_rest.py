@@ -134,3 +134,17 @@ def test_kubeconfigs_sealed_with_the_old_derived_key_are_resealed(db, settings):
     migration = importlib.import_module("targets.migrations.0004_sealed_field")
     migration.reseal_with_the_configured_keys(apps, None)
     assert Target.objects.get(pk=target.pk).connection_settings()["kubeconfig"] == "apiVersion: v1"
+
+
+def test_a_data_plane_users_password_is_ciphertext_at_rest():
+    """Issue 14: a RedisEnterpriseUser's password (generated here) is encrypted like database passwords."""
+    from access.models import AccessObject
+    from access.services import apply_object
+
+    user = apply_object("RedisEnterpriseUser", name="carol", namespace=None, spec={"username": "carol"},
+                        actor="test").obj
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT password FROM access_accessobject WHERE name = %s", ["carol"])
+        raw = cursor.fetchone()[0]
+    assert user.password not in raw and decrypt(raw) == user.password
+    assert AccessObject.objects.get(pk=user.pk).password == user.password
