@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import socket
+from collections.abc import Callable
 
 import dns.exception
 import dns.resolver
@@ -34,6 +35,8 @@ from dataplane.cluster import Node, myself, parse_info, parse_nodes, settled
 from dataplane.migration import ReshardProgress, SlotMover, finish_open_moves, reshard, settle_atomic
 from dataplane.replication import parse_info as parse_replication_info
 from dataplane.replication import promotion_problem
+from dataplane.sentinel import failover as sentinel_failover
+from dataplane.sentinel import master_address as sentinel_master_address
 from dataplane.sentinel import monitor as sentinel_monitor
 from kube.render.cluster import SENTINEL_PORT, sentinel_hosts
 from kube.render.database import CLUSTER_BUS_PORT, REDIS_PORT, sentinel_user
@@ -100,11 +103,16 @@ class DataPlane:
 
     def _sentinels(self, cluster):
         """A client per quorum member whose name resolves (one that does not counts as not answering)."""
+        connect = self._sentinel_connect(cluster)
         for host in sentinel_hosts(ClusterInputs.of(cluster)):
             try:
-                yield host, self._connect(host, SENTINEL_PORT, cluster.admin_password)
+                yield host, connect(host)
             except redis.ConnectionError:
                 continue
+
+    def _sentinel_connect(self, cluster) -> Callable[[str], redis.Redis]:
+        """How to reach one quorum member of `cluster` by its host name."""
+        return lambda host: self._connect(host, SENTINEL_PORT, cluster.admin_password)
 
     def sentinels_answering(self, cluster) -> int:
         """How many quorum members answer PING (the quorum must answer for a cluster to be Running)."""
@@ -119,19 +127,13 @@ class DataPlane:
         return answering
 
     def master_host(self, database) -> str | None:
-        """The master's announced host name as the cluster's sentinels see it; None if none answers."""
+        """The master's announced host name as most of the cluster's sentinels see it; None if none answers."""
         if not self.enabled:
             return None
-        for _, sentinel in self._sentinels(database.cluster):
-            try:
-                answer = sentinel.execute_command("SENTINEL", "get-master-addr-by-name", database.name)
-            except redis.RedisError:
-                continue
-            finally:
-                sentinel.close()
-            if answer:
-                return self.name_of(answer[0], int(answer[1]))
-        return None
+        cluster = database.cluster
+        address = sentinel_master_address(sentinel_hosts(ClusterInputs.of(cluster)), self._sentinel_connect(cluster),
+                                          database.name)
+        return self.name_of(*address) if address else None
 
     def monitor(self, database, master_host: str) -> int:
         """Register the database with every sentinel that does not watch it yet; returns how many did it now."""
@@ -293,19 +295,11 @@ class DataPlane:
         problems = self.promotion_problems(database, master_host, replica_hosts)
         if problems:
             raise DataPlaneError("no switchover yet: " + "; ".join(problems))
-        for _, sentinel in self._sentinels(database.cluster):
-            try:
-                sentinel.execute_command("SENTINEL", "FAILOVER", database.name)
-                return
-            except redis.ResponseError as exc:
-                if "INPROG" in str(exc):
-                    return  # asked before; the sentinels are on it
-                continue
-            except redis.RedisError:
-                continue
-            finally:
-                sentinel.close()
-        raise DataPlaneError(f"no sentinel of {database.cluster.name} accepted a failover of {database.name}")
+        cluster = database.cluster
+        refusal = sentinel_failover(sentinel_hosts(ClusterInputs.of(cluster)), self._sentinel_connect(cluster),
+                                    database.name)
+        if refusal:
+            raise DataPlaneError(f"no sentinel of {cluster.name} accepted a failover of {database.name}: {refusal}")
 
     def config_set(self, database, pod_hosts: list[str]) -> None:
         """Apply the live settings (maxmemory, policy, persistence) to every pod with CONFIG SET."""

@@ -12,6 +12,7 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+import redis
 from django.conf import settings
 
 from access import internal
@@ -212,15 +213,25 @@ class LocalDriver:
         happenings += upgraded
         quorum = layout.quorum(spec.nodes)
         watched = self._register_databases(cluster, sentinels, quorum)
-        if spec.cluster_recovery:
-            happenings += recovery.recover_cluster(cluster)
+        step = recovery.recovery_step(cluster, self._answers) if spec.cluster_recovery else None
         started = sum(h.reason in ("ProcessStarted", "ProcessRestarted") for h in happenings)
         result = observe.observe_cluster(sentinels, quorum, watched, cluster.status or {}, started=started)
+        if step is not None:
+            happenings += step.happenings
+            result.conditions.append(step.condition)
+            result.details.update(step.details)
         result.happenings = happenings + result.happenings
         result.details["redisVersion"] = version
         if spec.cluster_recovery or upgraded:
             result.settled = False  # the cleared flag bumped the generation, or more members to upgrade
         return result
+
+    def _answers(self, database) -> bool:
+        """The database answers AUTH+PING through its endpoint (HAProxy routes to a live master)."""
+        try:
+            return bool(processes.client(self.connection_info(database).port, database.password, timeout=2).ping())
+        except (redis.RedisError, TargetError):
+            return False
 
     def _ensure_sentinel(self, member: layout.Process, version: str) -> list[Happening]:
         if processes.running_pid(member):
