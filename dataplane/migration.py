@@ -221,18 +221,33 @@ class SlotMover:
         raise TargetError(f"slots {ranges(pending)[:3]} kept receiving keys while they were moved")
 
 
-def settle_atomic(conns: Iterable[redis.Redis], timeout: float = ATOMIC_TIMEOUT) -> None:
-    """Wait for atomic migrations still running on these masters (started by a worker that was killed)."""
+def settle_atomic(conns: Iterable[redis.Redis], timeout: float = ATOMIC_TIMEOUT) -> int:
+    """Wait for atomic migrations still running on these masters (started by a worker that was killed), until
+    each source has let go of what it exported; returns how many were still running."""
+    running = 0
     for conn in conns:
-        if supports_atomic(conn):
-            _wait_atomic(conn, None, 0.0, timeout)
+        if not supports_atomic(conn):
+            continue
+        jobs = migration_jobs(conn)
+        exporting = [job for job in jobs if job.get("state") not in ATOMIC_DONE and job.get("operation") == "EXPORT"]
+        running += len(exporting)  # each job shows on its source (EXPORT) and its target (IMPORT): count it once
+        _wait_atomic(conn, None, 0.0, timeout)
+        for job in exporting:
+            slots = tuple(slot for part in job.get("slot_ranges", "").split() for slot in _slot_range(part))
+            _wait_handed_over(conn, slots, f"a resumed slot migration {job.get('slot_ranges')} to be handed over")
+    return running
+
+
+def _slot_range(text: str) -> range:
+    first, _, last = text.partition("-")
+    return range(int(first), int(last or first) + 1)
 
 
 def _wait_atomic(conn: redis.Redis, target_id: str | None, since: float, timeout: float = ATOMIC_TIMEOUT) -> None:
     """Until every migration job (to `target_id`, created at or after `since`) has ended; a failed one raises."""
     deadline = time.monotonic() + timeout
     while True:
-        jobs = [_decoded(job) for job in conn.execute_command("CLUSTER", "GETSLOTMIGRATIONS") or []]
+        jobs = migration_jobs(conn)
         mine = [job for job in jobs if (target_id is None or job.get("target_node") == target_id)
                 and int(job.get("create_time") or 0) >= int(since) - 1]
         failed = [job for job in mine if job.get("state") in ("failed", "cancelled")]
@@ -244,6 +259,11 @@ def _wait_atomic(conn: redis.Redis, target_id: str | None, since: float, timeout
         if time.monotonic() > deadline:
             raise TargetError(f"slot migration still running after {timeout:g}s")
         time.sleep(0.02)
+
+
+def migration_jobs(conn: redis.Redis) -> list[dict[str, str]]:
+    """The atomic slot migration jobs this node knows (CLUSTER GETSLOTMIGRATIONS), newest first, as dicts."""
+    return [_decoded(job) for job in conn.execute_command("CLUSTER", "GETSLOTMIGRATIONS") or []]
 
 
 def _decoded(job: object) -> dict[str, str]:

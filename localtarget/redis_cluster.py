@@ -132,14 +132,18 @@ def _mover(parts: DatabaseParts, view: list[Node]) -> SlotMover:
 def _finish_open_moves(parts: DatabaseParts) -> list[Happening]:
     """A worker killed mid-move leaves slots MIGRATING/IMPORTING (or a Valkey job running): finish them."""
     members = live(parts, parts.processes + parts.retired)
-    settle_atomic(_conn(p, parts) for p in members)
+    happenings = []
+    running = settle_atomic(_conn(p, parts) for p in members)
+    if running:
+        happenings.append(Happening("ReshardResumed", f"waited for {running} slot migration job(s) the server "
+                                                      "kept running after an interrupted reconcile"))
     selves = [me for p in members if (me := myself(cluster_nodes(p, parts))) is not None and me.is_master]
     view = cluster_nodes(members[0], parts)
     finished = finish_open_moves(_mover(parts, view), selves, view)
-    if not finished:
-        return []
-    return [Happening("ReshardResumed", f"{finished} slots left half moved by an interrupted reconcile were "
-                                        "finished")]
+    if finished:
+        happenings.append(Happening("ReshardResumed", f"{finished} slots left half moved by an interrupted "
+                                                      "reconcile were finished"))
+    return happenings
 
 
 def forget(parts: DatabaseParts, gone: list[ShardProcess]) -> None:

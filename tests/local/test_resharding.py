@@ -17,6 +17,7 @@ import redis
 from redis.cluster import RedisCluster
 
 from dataplane.cluster import myself, parse_nodes
+from dataplane.migration import ATOMIC_DONE, migration_jobs
 from tests.browser.stack import BASE_DIR, LiveStack, wait_until
 
 from .conftest import settle
@@ -133,6 +134,7 @@ class Stack(LiveStack):
 REC = "apiVersion: app.redislabs.com/v1\nkind: RedisEnterpriseCluster\nmetadata: {name: rec}\nspec: {nodes: 3}\n"
 REDB = ("apiVersion: app.redislabs.com/v1alpha1\nkind: RedisEnterpriseDatabase\nmetadata: {name: shop}\n"
         "spec: {memorySize: 400MB, shardCount: %d}\n")
+VALKEY_REDB = REDB.replace("shardCount: %d}", "shardCount: %d, redisVersion: valkey-9.1}")
 
 
 @pytest.fixture
@@ -247,3 +249,76 @@ def test_valkey_moves_slots_atomically_under_a_writer(make_database):
     cluster_check(port, database.password)
     moved = Event.objects.get(object_id=database.pk, reason="Resharded").message
     assert moved.startswith("5461 slots") and "CLUSTER MIGRATESLOTS" in moved
+
+
+def running_exports(ports: list[int], password: str) -> list[str]:
+    """Names of the atomic slot migrations (CLUSTER GETSLOTMIGRATIONS) these masters are exporting right now."""
+    names = []
+    for port in ports:
+        conn = redis.Redis(port=port, password=password, socket_timeout=1, decode_responses=True)
+        try:
+            jobs = migration_jobs(conn)
+        except redis.RedisError:
+            continue
+        names += [job["name"] for job in jobs
+                  if job.get("operation") == "EXPORT" and job.get("state") not in ATOMIC_DONE]
+    return names
+
+
+@pytest.fixture
+def valkey_stack(tmp_path):
+    from localtarget.versions import packaged_versions
+
+    live = Stack(tmp_path, STACK_EXTRA_VERSIONS=json.dumps({k: str(v) for k, v in packaged_versions().items()}))
+    live.start()
+    yield live
+    live.close()
+
+
+def test_a_worker_killed_during_a_valkey_atomic_migration_leaves_a_job_the_next_reconcile_waits_for(valkey_stack,
+                                                                                                   tmp_path):
+    stack = valkey_stack
+    (tmp_path / "rec.yaml").write_text(REC)
+    (tmp_path / "shop.yaml").write_text(VALKEY_REDB % 2)
+    stack.manage("apply", "-f", str(tmp_path / "rec.yaml"))
+    stack.reconcile("rec", "rec")
+    stack.manage("apply", "-f", str(tmp_path / "shop.yaml"), "--team", "payments")
+    stack.reconcile("shop", "redb")
+    status = stack.status("shop")
+    password = stack.manage("shell", "-c", "from databases.models import Database; "
+                                           "print(Database.objects.get(name='shop').password)").split()[-1]
+    port = int(status["endpoint"].rsplit(":", 1)[1])
+    masters = [status["processes"][name]["port"] for name in status["shardMasters"]]
+    expected = write_keys(RedisCluster(host="127.0.0.1", port=port, password=password, decode_responses=True), 3000)
+    for master in masters:  # Valkey's own debug knob slows the migration snapshot (5 ms a key): the kill lands in it
+        redis.Redis(port=master, password=password).config_set("rdb-key-save-delay", 5000)
+    writer = Writer(port, password, 3000)
+    writer.start()
+
+    (tmp_path / "shop.yaml").write_text(VALKEY_REDB % 3)
+    stack.manage("apply", "-f", str(tmp_path / "shop.yaml"))
+    worker = subprocess.Popen([sys.executable, "manage.py", "reconcile", "shop", "--kind", "redb"], cwd=BASE_DIR,
+                              env=stack.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        assert wait_until(lambda: running_exports(masters, password) or worker.poll() is not None, timeout=60,
+                          interval=0.01)
+        assert worker.poll() is None, "the reshard finished before the worker could be killed"
+        os.kill(worker.pid, signal.SIGKILL)
+    finally:
+        worker.kill()
+        worker.wait()
+    assert running_exports(masters, password), "Valkey keeps running its job after the worker is gone"
+    progress = stack.status("shop")["resharding"]
+    assert progress["shards"] == 3 and progress["slotsMoved"] < progress["slotsTotal"]
+
+    stack.reconcile("shop", "redb")
+    status = stack.status("shop")
+    assert status["state"] == "active" and len(status["shardMasters"]) == 3 and "resharding" not in status
+    assert running_exports([p["port"] for p in status["processes"].values()], password) == []
+    expected.update(writer.finish())
+    assert wrong_keys(RedisCluster(host="127.0.0.1", port=port, password=password, decode_responses=True),
+                      expected) == []
+    cluster_check(port, password)
+    events = stack.query("SELECT reason, message FROM timeline_event WHERE object_name = 'shop'")
+    assert any(reason == "ReshardResumed" and "slot migration job" in message for reason, message in events), events
+    assert any(reason == "Resharded" and "CLUSTER MIGRATESLOTS" in message for reason, message in events)
