@@ -114,10 +114,13 @@ class Driver(Protocol):
         it (the REC/REDB custom resources on Kubernetes); never raises."""
 
 
-def common_spec_problems(wanted: DatabaseSpec, target_kind: str) -> dict[str, str]:
-    """What no target realises yet; each driver's `database_spec_problems` starts from this."""
-    if wanted.tls_mode != "disabled":
-        return {"spec.tlsMode": f"TLS is not implemented on {target_kind} targets yet; use tlsMode: disabled"}
+def common_spec_problems(wanted: DatabaseSpec, target_kind: str,
+                         tls_modes: tuple[str, ...] = ("disabled",)) -> dict[str, str]:
+    """What a target does not realise, worded alike everywhere; each driver's `database_spec_problems` starts
+    from this, naming the tlsMode values it implements."""
+    if wanted.tls_mode not in tls_modes:
+        return {"spec.tlsMode": f"tlsMode {wanted.tls_mode} is not implemented on {target_kind} targets yet; "
+                                f"use tlsMode: {' or '.join(tls_modes)}"}
     return {}
 
 

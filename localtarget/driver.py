@@ -14,6 +14,7 @@ from pathlib import Path
 
 from django.conf import settings
 
+from clusters.certificates import cluster_ca
 from core.drivers import ConnectionInfo, Happening, Observation, Probe, common_spec_problems, register_driver
 from core.engines import describe
 from core.errors import SpecNotRealisable, TargetError
@@ -34,6 +35,7 @@ from . import (
     redis_cluster,
     sentinel,
     shards,
+    tls,
     upgrade,
     versions,
 )
@@ -46,6 +48,18 @@ NOT_SHARDED_IN_PLACE = ("a database created with shardCount 1 and without ossClu
                         "there, create a new database with ossCluster: true (a Redis Cluster from its first shard, "
                         "which then grows online) or with the shard count you need, move cluster-aware clients to "
                         "it and copy the data over")
+
+
+def tls_problems(spec: DatabaseSpec) -> dict[str, str]:
+    """What this target's TLS does not cover yet: replica_ssl (the cluster's sentinels are shared by plain and
+    TLS databases, and Redis has one tls-replication switch per sentinel), and TLS on a Redis Cluster."""
+    problems = common_spec_problems(spec, "local", tls_modes=("disabled", "enabled"))
+    if problems:
+        return problems
+    if spec.tls_mode != "disabled" and spec.is_cluster:
+        return {"spec.tlsMode": "TLS on a sharded database (Redis Cluster) is not implemented on the local target "
+                                "yet; use shardCount 1 without ossCluster, or tlsMode: disabled"}
+    return {}
 
 
 def _endpoint_key(database) -> str:
@@ -91,17 +105,22 @@ class LocalDriver:
         prefix = layout.database_key_prefix(cluster.name, database.name)
         ports = {slot: self.ports.allocate(layout.shard_key(cluster.name, database.name, *slot), "shard")
                  for slot in sorted(wanted)}
+        tls_on = spec.tls_mode != "disabled"
+        tls_ports = {slot: self.ports.allocate(layout.tls_key(cluster.name, database.name, *slot), "shard")
+                     for slot in sorted(wanted)} if tls_on else {}
+        tls_stem = tls.current(tls.tls_directory(root)) if tls_on else None
         retired_ports = {layout.slot_of_key(key): port for key, port in self.ports.all().items()
                          if key.startswith(prefix) and layout.slot_of_key(key) not in wanted}
         registry = self.ports
 
         def release(proc: layout.ShardProcess) -> None:
             registry.release(layout.shard_key(cluster.name, database.name, proc.shard, proc.replica_index))
+            registry.release(layout.tls_key(cluster.name, database.name, proc.shard, proc.replica_index))
 
         return shards.DatabaseParts(
             name=database.name, spec=spec, version=spec.redis_version or versions.newest_version() or "",
             password=database.password,
-            processes=layout.shard_processes(root, ports),
+            processes=layout.shard_processes(root, ports, tls_ports),
             retired=layout.shard_processes(root, retired_ports),
             sentinels=self.sentinels(cluster),
             quorum=layout.quorum(cluster.typed_spec.nodes),
@@ -111,6 +130,7 @@ class LocalDriver:
             cluster_mode=spec.is_cluster or any((root / f"shard-{s}-{r}" / "nodes.conf").exists()
                                                      for s, r in wanted),
             modules=tuple(modules.library_paths(spec.module_names)) if spec.module_names else (),
+            tls=tls.TlsFiles(tls.tls_directory(root), tls_stem) if tls_stem else None,
         )
 
     def backup_sources(self, database) -> list[backup_sources.ShardSource]:
@@ -135,7 +155,7 @@ class LocalDriver:
                               hints=["the endpoint always reaches the current master (HAProxy on this machine)"])
 
     def database_spec_problems(self, wanted: DatabaseSpec, current: DatabaseSpec | None) -> dict[str, str]:
-        problems = common_spec_problems(wanted, "local")
+        problems = tls_problems(wanted)
         problems.update(modules.problems(wanted.modules, wanted.redis_version or versions.newest_version() or ""))
         if current is not None and not current.is_cluster and wanted.shard_count > 1:
             problems["spec.shardCount"] = NOT_SHARDED_IN_PLACE
@@ -282,20 +302,21 @@ class LocalDriver:
     # -- databases --------------------------------------------------------------------------
     def apply_database(self, database) -> Observation:
         spec = database.typed_spec
-        if spec.tls_mode != "disabled":
-            raise SpecNotRealisable("tlsMode is not supported on the local target")
+        refused = tls_problems(spec)
+        if refused:
+            raise SpecNotRealisable("; ".join(refused.values()))
         version = spec.redis_version or versions.newest_version()
         if not version:
             raise SpecNotRealisable("no redis-server found on this machine (apt-get install redis-server)")
         refused = modules.problems(spec.modules, version)
         if refused:
             raise SpecNotRealisable("; ".join(f"{path.removeprefix('spec.')}: {why}" for path, why in refused.items()))
-        parts = self.database_parts(database)
+        parts, renewed = self._ensure_tls(database, self.database_parts(database))
         if parts.cluster_mode:
             return self._apply_sharded(database, parts)
         if spec.shard_count != 1:
             raise SpecNotRealisable(f"spec.shardCount: {NOT_SHARDED_IN_PLACE}")
-        happenings = self._retire_replica(parts)
+        happenings = self._retire_replica(parts) + renewed
         happenings += shards.ensure_running(parts)
         if spec.replication:
             master = shards.current_master(parts)
@@ -326,24 +347,50 @@ class LocalDriver:
         """What every database shape does last: live settings, the next upgrade step, the endpoint, then
         observe; the happenings of this pass come before what observing adds."""
         happenings += live_config.apply(parts)
+        if parts.tls is not None:
+            tls.remove_old(parts.tls)  # every live process serves the current pair now
         happenings += upgrade.roll(parts)
         happenings += self._ensure_endpoint(database, parts)
         result = observe_parts(parts, database.status or {})
         result.happenings = happenings + result.happenings
         result.details["metricsEndpoint"] = self._ensure_exporter(database, parts)
+        result.details["tlsCertificateExpires"] = (f"{parts.tls.expires:%Y-%m-%dT%H:%M:%SZ}"
+                                                   if parts.tls is not None else "")
         return result
 
-    def _exporter(self, database, endpoint_port: int) -> exporter.Exporter:
+    def _ensure_tls(self, database, parts: shards.DatabaseParts) -> tuple[shards.DatabaseParts, list[Happening]]:
+        """tlsMode on: the cluster CA's server certificate for the database, made or renewed (within
+        CONTROLPLANE_TLS_RENEW_DAYS of expiry); live_config then makes every process load it, no restart.
+        tlsMode off: the TLS ports are given back."""
+        cluster = database.cluster
+        if parts.spec.tls_mode == "disabled":
+            self.ports.release(f"tls/{cluster.name}/{database.name}/")
+            return parts, []
+        root = layout.database_root(self.var_dir, self.target.name, cluster.name, database.name)
+        had = parts.tls is not None
+        files, made = tls.ensure(tls.tls_directory(root), cluster_ca(cluster), common_name=database.name,
+                                 names=["localhost", "127.0.0.1", f"{database.name}.{cluster.name}.local"],
+                                 window_days=settings.CONTROLPLANE_TLS_RENEW_DAYS)
+        happenings = []
+        if made and had:
+            happenings.append(Happening("CertificateRenewed", f"a new server certificate (valid until "
+                                        f"{files.expires:%Y-%m-%d}) replaces the old one; loaded live, no restart"))
+        elif made:
+            happenings.append(Happening("CertificateIssued", f"server certificate signed by the cluster CA, valid "
+                                        f"until {files.expires:%Y-%m-%d}"))
+        return dataclasses.replace(parts, tls=files), happenings
+
+    def _exporter(self, database, endpoint_port: int, ca_file: Path | None = None) -> exporter.Exporter:
         root = layout.database_root(self.var_dir, self.target.name, database.cluster.name, database.name)
         port = self.ports.allocate(f"exporter/{database.cluster.name}/{database.name}", "exporter")
-        return exporter.Exporter(root / "exporter", port, endpoint_port)
+        return exporter.Exporter(root / "exporter", port, endpoint_port, ca_file)
 
     def _ensure_exporter(self, database, parts: shards.DatabaseParts) -> str:
         """The database's Prometheus exporter; its URL, or "" where the Debian package is missing (the
         database itself does not depend on it)."""
         if exporter.binary() is None:
             return ""
-        metrics = self._exporter(database, parts.endpoint.port)
+        metrics = self._exporter(database, parts.endpoint.port, parts.tls.ca_file if parts.tls else None)
         metrics.ensure(parts.password)
         return metrics.url
 
@@ -392,6 +439,7 @@ class LocalDriver:
         for proc in layout.shard_processes(root, allocated):
             processes.stop(proc)
         self.ports.release(prefix)
+        self.ports.release(f"tls/{cluster.name}/{database.name}/")
         self.ports.release(endpoint_key)
         if database.delete_data:
             shutil.rmtree(root, ignore_errors=True)

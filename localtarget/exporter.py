@@ -31,10 +31,11 @@ def binary() -> str | None:
 class Exporter:
     """The exporter of one database, with its files in `directory`, serving http://127.0.0.1:`port`/metrics."""
 
-    def __init__(self, directory: Path, port: int, redis_port: int = 0):
+    def __init__(self, directory: Path, port: int, redis_port: int = 0, ca_file: Path | None = None):
         self.directory = directory
         self.port = port
         self.redis_port = redis_port
+        self.ca_file = ca_file  # a TLS database: scrape over TLS, verifying the endpoint with this CA
 
     @property
     def pid_file(self) -> Path:
@@ -45,7 +46,9 @@ class Exporter:
         return f"http://127.0.0.1:{self.port}/metrics"
 
     def args(self) -> list[str]:
-        return [binary() or PACKAGE, "-redis.addr", f"redis://127.0.0.1:{self.redis_port}",
+        scheme = "rediss" if self.ca_file else "redis"
+        tls = ["-tls-ca-cert-file", str(self.ca_file)] if self.ca_file else []
+        return [binary() or PACKAGE, "-redis.addr", f"{scheme}://127.0.0.1:{self.redis_port}", *tls,
                 "-web.listen-address", f"127.0.0.1:{self.port}", "-include-system-metrics=false"]
 
     def _running(self) -> tuple[int, list[bytes]] | None:

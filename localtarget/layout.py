@@ -48,6 +48,13 @@ class Process:
 class ShardProcess(Process):
     shard: int = 0
     replica_index: int = 0
+    tls_port: int = 0  # with tlsMode: the port clients reach through the endpoint; `port` stays plain for
+    # the control plane, the replication link and the sentinels (loopback, password required)
+
+    @property
+    def client_port(self) -> int:
+        """Where the endpoint sends clients: the TLS port when the database has TLS on."""
+        return self.tls_port or self.port
 
     def has_data(self) -> bool:
         """Whether persistence files with content exist (an empty data dir must never become master)."""
@@ -102,10 +109,16 @@ def shard_slots(spec: DatabaseSpec) -> list[tuple[int, int]]:
     return [(s, r) for s in range(spec.shard_count) for r in range(spec.processes_per_shard)]
 
 
-def shard_processes(root: Path, ports: dict[tuple[int, int], int]) -> list[ShardProcess]:
+def shard_processes(root: Path, ports: dict[tuple[int, int], int],
+                    tls_ports: dict[tuple[int, int], int] | None = None) -> list[ShardProcess]:
     return [ShardProcess(name=f"shard-{s}-{r}", port=port, directory=root / f"shard-{s}-{r}", program="redis",
-                         shard=s, replica_index=r)
+                         shard=s, replica_index=r, tls_port=(tls_ports or {}).get((s, r), 0))
             for (s, r), port in sorted(ports.items())]
+
+
+def tls_key(cluster_name: str, database_name: str, shard: int, replica_index: int) -> str:
+    """The port registry key of a shard process's TLS port."""
+    return f"tls/{cluster_name}/{database_name}/{shard}/{replica_index}"
 
 
 def monitor_name(database_name: str, shard: int) -> str:
@@ -135,7 +148,8 @@ def _process_lines(process: Process, rewritten_by: str) -> list[str]:
 
 
 def redis_conf(process: ShardProcess, config: RedisConfig, *, password: str,
-               replica_of: int | None, cluster_mode: bool = False, modules: tuple[Path, ...] = ()) -> str:
+               replica_of: int | None, cluster_mode: bool = False, modules: tuple[Path, ...] = (),
+               tls: dict[str, str] | None = None) -> str:
     """redis.conf for a shard process. Redis itself rewrites it later (CONFIG REWRITE, sentinel)."""
     lines = [
         *_process_lines(process, "redis-server rewrites it on CONFIG REWRITE"),
@@ -156,6 +170,7 @@ def redis_conf(process: ShardProcess, config: RedisConfig, *, password: str,
         lines += ["cluster-enabled yes", f'cluster-config-file "{process.directory / "nodes.conf"}"',
                   "cluster-node-timeout 3000"]
     lines += [f'loadmodule "{library}"' for library in modules]
+    lines += [f'{key} "{value}"' for key, value in (tls or {}).items()]
     if replica_of is not None:
         lines.append(f"replicaof 127.0.0.1 {replica_of}")
     return "\n".join(lines) + "\n"

@@ -6,6 +6,8 @@ answers and, for every database they watch, SENTINEL CKQUORUM says a failover ca
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import redis
 
 from core.drivers import Condition, Happening, Observation
@@ -34,9 +36,11 @@ def server_of(info: dict | None) -> str:
     return f"redis {info.get('redis_version', '')}"
 
 
-def endpoint_reaches(port: int, password: str, master_port: int) -> bool:
+def endpoint_reaches(port: int, password: str, master_port: int, ca_file: Path | None = None) -> bool:
+    """Whether a client of the endpoint (over TLS with the database's CA when TLS is on) lands on the master."""
     try:
-        return int(processes.client(port, password, timeout=2).info("server")["tcp_port"]) == master_port
+        conn = processes.client(port, password, timeout=2, ca_file=ca_file)
+        return int(conn.info("server")["tcp_port"]) == master_port
     except (redis.RedisError, KeyError, ValueError):
         return False
 
@@ -78,7 +82,8 @@ def observe_database(parts: DatabaseParts, previous: dict) -> Observation:
         failover_ok, message = sentinel.failover_ready(parts.sentinels, parts.monitor, parts.quorum)
         conditions.append(Condition("FailoverReady", "True" if failover_ok else "False",
                                     "QuorumWatches" if failover_ok else "QuorumNotReady", message))
-    endpoint_ok = master_ok and endpoint_reaches(parts.endpoint.port, parts.password, master.port)
+    endpoint_ok = master_ok and endpoint_reaches(parts.endpoint.port, parts.password, master.port,
+                                                 parts.tls.ca_file if parts.tls else None)
     conditions.append(Condition("EndpointReady", "True" if endpoint_ok else "False",
                                 "RoutesToMaster" if endpoint_ok else "NotRouting",
                                 f"127.0.0.1:{parts.endpoint.port} reaches {master.name}" if endpoint_ok

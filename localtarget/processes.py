@@ -30,11 +30,14 @@ CONNECT_TIMEOUT = 1.0
 COMMAND_TIMEOUT = 5.0
 
 
-def client(port: int, password: str | None = None, *, timeout: float = COMMAND_TIMEOUT) -> redis.Redis:
-    """A connection that fails fast: no retries (a wrong password must not be retried with backoff)."""
+def client(port: int, password: str | None = None, *, timeout: float = COMMAND_TIMEOUT,
+           ca_file: Path | None = None) -> redis.Redis:
+    """A connection that fails fast: no retries (a wrong password must not be retried with backoff). With
+    `ca_file`, over TLS, verifying the server against that CA (a TLS database's endpoint)."""
+    tls = {"ssl": True, "ssl_ca_certs": str(ca_file)} if ca_file else {}
     return redis.Redis(host="127.0.0.1", port=port, password=password or None, socket_timeout=timeout,
                        socket_connect_timeout=CONNECT_TIMEOUT, decode_responses=True,
-                       retry=Retry(NoBackoff(), 0))
+                       retry=Retry(NoBackoff(), 0), **tls)
 
 
 def read_pid(process: Process) -> int | None:

@@ -134,3 +134,12 @@ def test_kubeconfigs_sealed_with_the_old_derived_key_are_resealed(db, settings):
     migration = importlib.import_module("targets.migrations.0004_sealed_field")
     migration.reseal_with_the_configured_keys(apps, None)
     assert Target.objects.get(pk=target.pk).connection_settings()["kubeconfig"] == "apiVersion: v1"
+
+
+def test_the_cluster_ca_key_is_ciphertext_in_its_column(database):
+    from clusters.certificates import ca_certificate, cluster_ca
+
+    certificate = ca_certificate(database.cluster)
+    raw = stored("clusters_cluster", "tls_ca", "rec")
+    assert "PRIVATE KEY" not in raw and "BEGIN" not in raw
+    assert cluster_ca(Cluster.objects.get(name="rec")).cert_pem == certificate

@@ -1,0 +1,104 @@
+"""Issue 14's TLS acceptance on the local target: real redis-server, redis-sentinel and HAProxy processes,
+real `redis-cli --tls` and Python's ssl module as clients."""
+from __future__ import annotations
+
+import ssl
+import subprocess
+
+import redis
+from cryptography import x509
+
+from timeline.models import Event
+
+from .conftest import settle
+from .helpers import direct, endpoint_port, kill9, master_name, wait_until
+from .test_private_files import too_open
+
+
+def tls_endpoint(database, ca_file, **kwargs) -> redis.Redis:
+    return redis.Redis(host="127.0.0.1", port=endpoint_port(database), password=database.password, ssl=True,
+                       ssl_ca_certs=str(ca_file), socket_timeout=2, socket_connect_timeout=1, decode_responses=True,
+                       **kwargs)
+
+
+def cli(database, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["redis-cli", "-h", "127.0.0.1", "-p", str(endpoint_port(database)), "-a", database.password,
+                           "--no-auth-warning", *args], capture_output=True, text=True, timeout=10)
+
+
+def served_serial(database) -> int:
+    """The serial number of the certificate a new TLS connection through the endpoint is shown."""
+    pem = ssl.get_server_certificate(("127.0.0.1", endpoint_port(database)), timeout=5)
+    return x509.load_pem_x509_certificate(pem.encode()).serial_number
+
+
+def test_tls_endpoint_pings_with_the_ca_refuses_plain_and_failover_keeps_writes(make_database, tmp_path):
+    from databases.services import reveal_credentials
+
+    database = make_database(tlsMode="enabled", replication=True)
+    credentials = reveal_credentials(database, actor="test")
+    assert "BEGIN CERTIFICATE" in credentials.ca_certificate and "PRIVATE" not in credentials.ca_certificate
+    assert "--tls --cacert ca.crt" in credentials.redis_cli
+    ca_file = tmp_path / "ca.crt"
+    ca_file.write_text(credentials.ca_certificate)
+
+    assert cli(database, "--tls", "--cacert", str(ca_file), "PING").stdout.strip() == "PONG"
+    plain = cli(database, "PING")
+    assert "PONG" not in plain.stdout, plain.stdout
+    wrong_ca = tmp_path / "other.crt"
+    wrong_ca.write_text(subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                                        "ec_paramgen_curve:P-256", "-nodes", "-keyout", "/dev/null", "-subj", "/CN=x",
+                                        "-days", "1"], capture_output=True, text=True, timeout=30).stdout)
+    assert "PONG" not in cli(database, "--tls", "--cacert", str(wrong_ca), "PING").stdout
+    assert database.status["tlsCertificateExpires"].endswith("Z")
+
+    client = tls_endpoint(database, ca_file)
+    for i in range(100):
+        client.set(f"key:{i}", i)
+    assert client.wait(1, 2000) >= 1  # acknowledged by the replica
+    kill9(direct(database, master_name(database)))  # the control port stays plain, on loopback, with a password
+    assert wait_until(lambda: tls_endpoint(database, ca_file).get("key:99") == "99"
+                      and tls_endpoint(database, ca_file).info("replication")["role"] == "master", timeout=15)
+    assert all(tls_endpoint(database, ca_file).get(f"key:{i}") == str(i) for i in range(100))
+
+
+def test_renewal_is_live_keeps_run_id_and_leaves_no_key_readable(make_database, tmp_path, settings):
+    database = make_database(tlsMode="enabled")
+    before = direct(database, "shard-0-0").info("server")["run_id"]
+    first = served_serial(database)
+
+    settings.CONTROLPLANE_TLS_RENEW_DAYS = 365  # longer than a certificate lives: it is due now
+    settle(database)
+    settings.CONTROLPLANE_TLS_RENEW_DAYS = 30
+    renewed = Event.objects.filter(object_kind="database", object_id=database.pk, reason="CertificateRenewed")
+    assert renewed.exists()
+    assert served_serial(database) != first  # a new connection is shown the new certificate
+    assert direct(database, "shard-0-0").info("server")["run_id"] == before  # no restart
+    database.refresh_from_db()
+    assert settle(database).settled and not Event.objects.filter(
+        object_kind="database", object_id=database.pk, reason="CertificateRenewed").count() > 1
+
+    var = tmp_path / "var"
+    keys = list(var.rglob("server-*.key"))
+    assert len(keys) == 1 and "PRIVATE KEY" in keys[0].read_text()  # the old pair was removed
+    assert too_open(var) == []
+    for log in var.rglob("*.log"):
+        assert "PRIVATE KEY" not in log.read_text(errors="replace")
+    messages = " ".join(Event.objects.values_list("message", flat=True))
+    assert "PRIVATE KEY" not in messages and "BEGIN CERTIFICATE" not in messages
+
+
+def test_turning_tls_off_and_on_is_live(make_database, tmp_path):
+    from databases.services import update_database
+
+    database = make_database()
+    run_id = direct(database, "shard-0-0").info("server")["run_id"]
+    update_database(database, spec={**database.spec, "tlsMode": "enabled"}, actor="test")
+    assert settle(database).state == "active"
+    assert "PONG" not in cli(database, "PING").stdout
+    assert cli(database, "--tls", "--insecure", "PING").stdout.strip() == "PONG"
+
+    update_database(database, spec={**database.spec, "tlsMode": "disabled"}, actor="test")
+    assert settle(database).state == "active"
+    assert cli(database, "PING").stdout.strip() == "PONG"
+    assert direct(database, "shard-0-0").info("server")["run_id"] == run_id
