@@ -54,7 +54,7 @@ def test_rotation_reencrypts_with_the_newest_key(database, settings):
     assert Database.objects.get(pk=database.pk).password == password
     out = io.StringIO()
     call_command("rotate_encryption_key", stdout=out)  # step 2
-    assert "re-encrypted 2 value(s)" in out.getvalue()
+    assert "re-encrypted 3 value(s)" in out.getvalue()  # both passwords and the cluster CA (empty until used)
 
     settings.CONTROLPLANE_ENCRYPTION_KEYS = [new_key]  # step 3: the old key is gone
     assert Database.objects.get(pk=database.pk).password == password
