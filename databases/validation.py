@@ -177,6 +177,7 @@ def _check_spec(problems: Problems, spec: dict, *, cluster, versions: list[str])
     if problem:
         problems.add("spec.redisVersion", problem)
     expect_string(problems, spec.get("tlsMode"), "spec.tlsMode", choices=TLS_MODES)
+    _check_client_certificates(problems, spec)
     _check_modules(problems, spec.get("modulesList"))
     check_backup(problems, spec.get("backup"), target_kind=cluster.target.kind,
                  mount_roots=[str(root) for root in settings.CONTROLPLANE_BACKUP_MOUNT_ROOTS])
@@ -187,6 +188,24 @@ def _check_spec(problems: Problems, spec: dict, *, cluster, versions: list[str])
         if named is not None and named != cluster.name:
             problems.add("spec.redisEnterpriseCluster.name",
                          f"names cluster {named} but the database is on cluster {cluster.name}")
+
+
+MAX_CLIENT_CERTIFICATES = 16
+
+
+def _check_client_certificates(problems: Problems, spec: dict) -> None:
+    """`clientAuthenticationCertificates`: secret names (whether they exist is the target's question)."""
+    path = "spec.clientAuthenticationCertificates"
+    names = expect_list(problems, spec.get("clientAuthenticationCertificates"), path) or []
+    if len(names) > MAX_CLIENT_CERTIFICATES:
+        problems.add(path, f"lists {len(names)} secrets; {MAX_CLIENT_CERTIFICATES} at most")
+        return
+    for index, name in enumerate(names):
+        problem = dns_subdomain_problem(name) if isinstance(name, str) else "must be a string (a secret name)"
+        if problem:
+            problems.add(f"{path}[{index}]", problem)
+    if names and spec.get("tlsMode", "disabled") == "disabled":
+        problems.add(path, "mutual TLS needs tlsMode: enabled")
 
 
 def _check_modules(problems: Problems, value: object) -> None:

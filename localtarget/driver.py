@@ -20,6 +20,7 @@ from core.engines import describe
 from core.errors import SpecNotRealisable, TargetError
 from engine.progress import report
 from specs.database import DatabaseSpec
+from targets.certificates import certificate_bundle, missing_secrets
 from targets.private_files import made_private_once
 
 from . import (
@@ -59,6 +60,10 @@ def tls_problems(spec: DatabaseSpec) -> dict[str, str]:
     if spec.tls_mode != "disabled" and spec.is_cluster:
         return {"spec.tlsMode": "TLS on a sharded database (Redis Cluster) is not implemented on the local target "
                                 "yet; use shardCount 1 without ossCluster, or tlsMode: disabled"}
+    missing = missing_secrets(spec.client_certificates)
+    if missing:
+        return {"spec.clientAuthenticationCertificates": f"no certificate secret named {', '.join(missing)} on this "
+                f"target; store it first: manage.py certificate_secret {missing[0]} --cert FILE.pem"}
     return {}
 
 
@@ -370,7 +375,10 @@ class LocalDriver:
         had = parts.tls is not None
         files, made = tls.ensure(tls.tls_directory(root), cluster_ca(cluster), common_name=database.name,
                                  names=["localhost", "127.0.0.1", f"{database.name}.{cluster.name}.local"],
-                                 window_days=settings.CONTROLPLANE_TLS_RENEW_DAYS)
+                                 window_days=settings.CONTROLPLANE_TLS_RENEW_DAYS,
+                                 client_cas=certificate_bundle(parts.spec.client_certificates))
+        # With mutual TLS the cluster CA is accepted too: the control plane's checks and the exporter show
+        # the database's own certificate (only this machine's control plane holds its key).
         happenings = []
         if made and had:
             happenings.append(Happening("CertificateRenewed", f"a new server certificate (valid until "
@@ -380,17 +388,17 @@ class LocalDriver:
                                         f"until {files.expires:%Y-%m-%d}"))
         return dataclasses.replace(parts, tls=files), happenings
 
-    def _exporter(self, database, endpoint_port: int, ca_file: Path | None = None) -> exporter.Exporter:
+    def _exporter(self, database, endpoint_port: int, tls_files: tls.TlsFiles | None = None) -> exporter.Exporter:
         root = layout.database_root(self.var_dir, self.target.name, database.cluster.name, database.name)
         port = self.ports.allocate(f"exporter/{database.cluster.name}/{database.name}", "exporter")
-        return exporter.Exporter(root / "exporter", port, endpoint_port, ca_file)
+        return exporter.Exporter(root / "exporter", port, endpoint_port, tls_files)
 
     def _ensure_exporter(self, database, parts: shards.DatabaseParts) -> str:
         """The database's Prometheus exporter; its URL, or "" where the Debian package is missing (the
         database itself does not depend on it)."""
         if exporter.binary() is None:
             return ""
-        metrics = self._exporter(database, parts.endpoint.port, parts.tls.ca_file if parts.tls else None)
+        metrics = self._exporter(database, parts.endpoint.port, parts.tls)
         metrics.ensure(parts.password)
         return metrics.url
 

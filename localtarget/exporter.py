@@ -20,6 +20,7 @@ from targets.private_files import PRIVATE_UMASK, open_private, private_dir, writ
 
 from . import processes
 from .ports import is_listening
+from .tls import TlsFiles
 
 PACKAGE = "prometheus-redis-exporter"
 
@@ -31,11 +32,11 @@ def binary() -> str | None:
 class Exporter:
     """The exporter of one database, with its files in `directory`, serving http://127.0.0.1:`port`/metrics."""
 
-    def __init__(self, directory: Path, port: int, redis_port: int = 0, ca_file: Path | None = None):
+    def __init__(self, directory: Path, port: int, redis_port: int = 0, tls: TlsFiles | None = None):
         self.directory = directory
         self.port = port
         self.redis_port = redis_port
-        self.ca_file = ca_file  # a TLS database: scrape over TLS, verifying the endpoint with this CA
+        self.tls = tls  # a TLS database: scrape over TLS, like the control plane's own checks
 
     @property
     def pid_file(self) -> Path:
@@ -46,8 +47,9 @@ class Exporter:
         return f"http://127.0.0.1:{self.port}/metrics"
 
     def args(self) -> list[str]:
-        scheme = "rediss" if self.ca_file else "redis"
-        tls = ["-tls-ca-cert-file", str(self.ca_file)] if self.ca_file else []
+        scheme = "rediss" if self.tls else "redis"
+        tls = ["-tls-ca-cert-file", str(self.tls.ca_file), "-tls-client-cert-file", str(self.tls.cert_file),
+               "-tls-client-key-file", str(self.tls.key_file)] if self.tls else []
         return [binary() or PACKAGE, "-redis.addr", f"{scheme}://127.0.0.1:{self.redis_port}", *tls,
                 "-web.listen-address", f"127.0.0.1:{self.port}", "-include-system-metrics=false"]
 

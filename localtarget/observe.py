@@ -6,8 +6,6 @@ answers and, for every database they watch, SENTINEL CKQUORUM says a failover ca
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import redis
 
 from core.drivers import Condition, Happening, Observation
@@ -16,6 +14,7 @@ from targets import managed
 from . import processes, sentinel
 from .layout import Process
 from .shards import DatabaseParts, observe_views
+from .tls import TlsFiles
 
 
 def in_sync_replicas(master_info: dict) -> int:
@@ -36,10 +35,10 @@ def server_of(info: dict | None) -> str:
     return f"redis {info.get('redis_version', '')}"
 
 
-def endpoint_reaches(port: int, password: str, master_port: int, ca_file: Path | None = None) -> bool:
-    """Whether a client of the endpoint (over TLS with the database's CA when TLS is on) lands on the master."""
+def endpoint_reaches(port: int, password: str, master_port: int, tls: TlsFiles | None = None) -> bool:
+    """Whether a client of the endpoint (over TLS when the database has it on) lands on the master."""
     try:
-        conn = processes.client(port, password, timeout=2, ca_file=ca_file)
+        conn = processes.client(port, password, timeout=2, tls=tls)
         return int(conn.info("server")["tcp_port"]) == master_port
     except (redis.RedisError, KeyError, ValueError):
         return False
@@ -83,7 +82,7 @@ def observe_database(parts: DatabaseParts, previous: dict) -> Observation:
         conditions.append(Condition("FailoverReady", "True" if failover_ok else "False",
                                     "QuorumWatches" if failover_ok else "QuorumNotReady", message))
     endpoint_ok = master_ok and endpoint_reaches(parts.endpoint.port, parts.password, master.port,
-                                                 parts.tls.ca_file if parts.tls else None)
+                                                 parts.tls)
     conditions.append(Condition("EndpointReady", "True" if endpoint_ok else "False",
                                 "RoutesToMaster" if endpoint_ok else "NotRouting",
                                 f"127.0.0.1:{parts.endpoint.port} reaches {master.name}" if endpoint_ok

@@ -24,6 +24,7 @@ from core.errors import TargetError
 from targets.private_files import PRIVATE_UMASK, write_private
 
 from .layout import Process
+from .tls import TlsFiles
 from .ports import is_bindable
 
 CONNECT_TIMEOUT = 1.0
@@ -31,10 +32,12 @@ COMMAND_TIMEOUT = 5.0
 
 
 def client(port: int, password: str | None = None, *, timeout: float = COMMAND_TIMEOUT,
-           ca_file: Path | None = None) -> redis.Redis:
+           tls: TlsFiles | None = None) -> redis.Redis:
     """A connection that fails fast: no retries (a wrong password must not be retried with backoff). With
-    `ca_file`, over TLS, verifying the server against that CA (a TLS database's endpoint)."""
-    tls = {"ssl": True, "ssl_ca_certs": str(ca_file)} if ca_file else {}
+    `tls`, over TLS (a TLS database's endpoint): the server verified against the cluster CA, and the
+    database's own certificate shown as the client's (mutual TLS accepts the cluster CA too)."""
+    tls = {"ssl": True, "ssl_ca_certs": str(tls.ca_file), "ssl_certfile": str(tls.cert_file),
+           "ssl_keyfile": str(tls.key_file)} if tls else {}
     return redis.Redis(host="127.0.0.1", port=port, password=password or None, socket_timeout=timeout,
                        socket_connect_timeout=CONNECT_TIMEOUT, decode_responses=True,
                        retry=Retry(NoBackoff(), 0), **tls)

@@ -8,6 +8,7 @@ uses the new ones. Which pair is current is in `current` (the file stem).
 from __future__ import annotations
 
 import contextlib
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -21,7 +22,12 @@ class TlsFiles:
     """What a TLS shard process is configured with (paths only: never the key itself)."""
     directory: Path
     stem: str
-    mutual: bool = False  # clients must present a certificate signed by a CA in client_ca_file
+    client_ca: str = ""  # mutual TLS: the file of client CAs (its name holds a digest: new content, new name)
+
+    @property
+    def mutual(self) -> bool:
+        """Whether clients must present a certificate signed by a CA in client_ca_file."""
+        return bool(self.client_ca)
 
     @property
     def cert_file(self) -> Path:
@@ -37,7 +43,7 @@ class TlsFiles:
 
     @property
     def client_ca_file(self) -> Path:
-        return self.directory / "client-ca.crt"
+        return self.directory / self.client_ca
 
     @property
     def expires(self) -> datetime:
@@ -71,8 +77,10 @@ def ensure(directory: Path, ca: KeyPair, *, common_name: str, names: list[str], 
     """The database's files, with a fresh server certificate when there is none or it expires within
     `window_days`; returns them and whether a new certificate was made."""
     write_private(directory / "ca.crt", ca.cert_pem)
-    if client_cas:
-        write_private(directory / "client-ca.crt", client_cas)
+    bundle = client_cas.rstrip("\n") + "\n" + ca.cert_pem if client_cas else ""
+    client_ca = f"client-ca-{hashlib.sha256(bundle.encode()).hexdigest()[:12]}.crt" if bundle else ""
+    if bundle:
+        write_private(directory / client_ca, bundle)
     stem = current(directory)
     made = stem is None or renewal_due((directory / f"{stem}.crt").read_text(), window_days=window_days) \
         or not _issued_by(directory / f"{stem}.crt", ca)
@@ -82,13 +90,13 @@ def ensure(directory: Path, ca: KeyPair, *, common_name: str, names: list[str], 
         write_private(directory / f"{stem}.key", pair.key_pem)
         write_private(directory / f"{stem}.crt", pair.cert_pem)
         write_private(directory / "current", stem)
-    return TlsFiles(directory, stem, mutual=bool(client_cas)), made
+    return TlsFiles(directory, stem, client_ca), made
 
 
 def remove_old(files: TlsFiles) -> None:
-    """Delete server pairs other than the current one (after every process switched to it)."""
-    for path in files.directory.glob("server-*"):
-        if path.stem != files.stem:
+    """Delete server pairs and client CA files other than the current ones (after every process switched)."""
+    for path in [*files.directory.glob("server-*"), *files.directory.glob("client-ca-*")]:
+        if path.stem != files.stem and path.name != files.client_ca:
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
 

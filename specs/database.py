@@ -48,6 +48,8 @@ class DatabaseSpec:
     tls_mode: str = "disabled"
     modules: list = field(default_factory=list)
     oss_cluster: bool = False  # `ossCluster: true`: a Redis Cluster from its first shard, so it can grow online
+    # `clientAuthenticationCertificates`: mutual TLS, only clients with a certificate these CAs signed connect
+    client_certificates: tuple[str, ...] = ()
 
     @property
     def is_cluster(self) -> bool:
@@ -102,4 +104,5 @@ class DatabaseSpec:
             tls_mode=str(spec.get("tlsMode", "disabled")),
             modules=list(spec.get("modulesList") or []),
             oss_cluster=spec.get("ossCluster") is True,
+            client_certificates=tuple(spec.get("clientAuthenticationCertificates") or ()),
         )

@@ -102,3 +102,31 @@ def test_turning_tls_off_and_on_is_live(make_database, tmp_path):
     assert settle(database).state == "active"
     assert cli(database, "PING").stdout.strip() == "PONG"
     assert direct(database, "shard-0-0").info("server")["run_id"] == run_id
+
+
+def test_mutual_tls_refuses_a_client_without_a_certificate_the_listed_ca_signed(make_database, tmp_path):
+    from django.core.management import call_command
+
+    from dataplane.certificates import new_ca, new_server_certificate
+    from databases.services import reveal_credentials
+
+    client_ca = new_ca("app team CA")
+    (tmp_path / "client-ca.pem").write_text(client_ca.cert_pem)
+    call_command("certificate_secret", "app-clients", "--cert", str(tmp_path / "client-ca.pem"))
+    database = make_database(tlsMode="enabled", clientAuthenticationCertificates=["app-clients"])
+    ca_file = tmp_path / "ca.crt"
+    ca_file.write_text(reveal_credentials(database, actor="test").ca_certificate)
+    signed = new_server_certificate(client_ca, "app", ["app"])
+    (tmp_path / "app.crt").write_text(signed.cert_pem)
+    (tmp_path / "app.key").write_text(signed.key_pem)
+    stranger = new_server_certificate(new_ca("someone else"), "x", ["x"])
+    (tmp_path / "x.crt").write_text(stranger.cert_pem)
+    (tmp_path / "x.key").write_text(stranger.key_pem)
+
+    tls = ["--tls", "--cacert", str(ca_file)]
+    assert cli(database, *tls, "--cert", str(tmp_path / "app.crt"), "--key", str(tmp_path / "app.key"),
+               "PING").stdout.strip() == "PONG"
+    assert "PONG" not in cli(database, *tls, "PING").stdout
+    assert "PONG" not in cli(database, *tls, "--cert", str(tmp_path / "x.crt"), "--key", str(tmp_path / "x.key"),
+                             "PING").stdout
+    assert database.status["state"] == "active"  # the control plane's own checks still pass
