@@ -24,8 +24,8 @@ from core.errors import TargetError
 from targets.private_files import PRIVATE_UMASK, write_private
 
 from .layout import Process
-from .tls import TlsFiles
 from .ports import is_bindable
+from .tls import TlsFiles
 
 CONNECT_TIMEOUT = 1.0
 COMMAND_TIMEOUT = 5.0

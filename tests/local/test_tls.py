@@ -107,8 +107,8 @@ def test_turning_tls_off_and_on_is_live(make_database, tmp_path):
 def test_mutual_tls_refuses_a_client_without_a_certificate_the_listed_ca_signed(make_database, tmp_path):
     from django.core.management import call_command
 
-    from dataplane.certificates import new_ca, new_server_certificate
     from databases.services import reveal_credentials
+    from dataplane.certificates import new_ca, new_server_certificate
 
     client_ca = new_ca("app team CA")
     (tmp_path / "client-ca.pem").write_text(client_ca.cert_pem)
