@@ -67,6 +67,17 @@ def tls_problems(spec: DatabaseSpec) -> dict[str, str]:
     return {}
 
 
+def _write_sentinel_config(member: layout.Process) -> None:
+    """A new member's config; for an existing one (it holds what the sentinel learned: kept) only the
+    password line is put right."""
+    if not member.config_file.exists():
+        processes.write_config(member, layout.sentinel_conf(member))
+        return
+    kept = [line for line in member.config_file.read_text().splitlines()  # the sentinel's rewrite keeps the
+            if not line.startswith(("requirepass ", "user default "))]  # password as a `user default` line too
+    processes.write_config(member, "\n".join([*kept, *layout.sentinel_password_lines(member)]) + "\n")
+
+
 def _endpoint_key(database) -> str:
     return f"endpoint/{database.cluster.name}/{database.name}"
 
@@ -100,7 +111,8 @@ class LocalDriver:
     def sentinels(self, cluster, nodes: int | None = None) -> list[layout.Process]:
         count = cluster.typed_spec.nodes if nodes is None else nodes
         ports = [self.ports.allocate(layout.sentinel_key(cluster.name, i), "sentinel") for i in range(count)]
-        return layout.sentinel_processes(layout.cluster_root(self.var_dir, self.target.name, cluster.name), ports)
+        return layout.sentinel_processes(layout.cluster_root(self.var_dir, self.target.name, cluster.name), ports,
+                                         cluster.admin_password)
 
     def database_parts(self, database) -> shards.DatabaseParts:
         spec = database.typed_spec
@@ -233,10 +245,10 @@ class LocalDriver:
         if processes.running_pid(member):
             return []
         restarted = member.config_file.exists()
-        if not restarted:  # an existing config holds what the sentinel learned: keep it
-            processes.write_config(member, layout.sentinel_conf(member))
+        _write_sentinel_config(member)
         try:
-            processes.start(member, versions.sentinel_binary(version), extra_args=["--sentinel"])
+            processes.start(member, versions.sentinel_binary(version), password=member.password,
+                            extra_args=["--sentinel"])
         except processes.PortTaken:
             self.ports.release(layout.sentinel_key(member.directory.parent.parent.name, int(member.directory.name)))
             shutil.rmtree(member.directory, ignore_errors=True)  # its config names the old port
@@ -248,16 +260,24 @@ class LocalDriver:
         return [Happening("ProcessStarted", f"{member.name} started on port {member.port}")]
 
     def _upgrade_one_sentinel(self, sentinels: list[layout.Process], version: str) -> list[Happening]:
-        """Restart one quorum member per reconcile on the wanted version, so a majority always answers."""
+        """Restart one quorum member per reconcile on the wanted version, or with its password (a member from
+        before sentinels had one), so a majority always answers."""
         for member in sentinels:
-            if processes.read_state(member).get("version") in (None, version):
+            upgrade = processes.read_state(member).get("version") not in (None, version)
+            secure = processes.configured_password(member) != member.password
+            if not (upgrade or secure):
                 continue
             if len(sentinel.answering(sentinels)) < len(sentinels):
                 return []  # wait until every member answers before taking one down
             processes.stop(member)
-            processes.start(member, versions.sentinel_binary(version), extra_args=["--sentinel"])
+            _write_sentinel_config(member)
+            processes.start(member, versions.sentinel_binary(version), password=member.password,
+                            extra_args=["--sentinel"])
             processes.write_state(member, version=version)
-            return [Happening("UpgradeStep", f"{member.name} restarted on {describe(version)}")]
+            if upgrade:
+                return [Happening("UpgradeStep", f"{member.name} restarted on {describe(version)}")]
+            return [Happening("SentinelSecured", f"{member.name} restarted with a password (requirepass); "
+                              "unauthenticated clients are refused")]
         return []
 
     def _retire_sentinels(self, cluster, nodes: int) -> list[Happening]:
@@ -269,7 +289,7 @@ class LocalDriver:
         happenings = []
         for key, port in extra:
             index = int(key.rsplit("/", 1)[1])
-            member = layout.Process(f"sentinel-{index}", port, root / "_sentinels" / str(index), "sentinel")
+            member = layout.sentinel_process(root, index, port, cluster.admin_password)
             processes.stop(member)
             shutil.rmtree(member.directory, ignore_errors=True)
             self.ports.release(key)
@@ -296,8 +316,7 @@ class LocalDriver:
         for key, port in self.ports.all().items():
             if key.startswith(f"cluster/{cluster.name}/sentinel/"):
                 index = int(key.rsplit("/", 1)[1])
-                processes.stop(layout.Process(f"sentinel-{index}", port, root / "_sentinels" / str(index),
-                                              "sentinel"))
+                processes.stop(layout.sentinel_process(root, index, port, cluster.admin_password))
         self.ports.release(f"cluster/{cluster.name}/")
         shutil.rmtree(root / "_sentinels", ignore_errors=True)
         if cluster.delete_data:
@@ -438,7 +457,8 @@ class LocalDriver:
         sentinels = layout.sentinel_processes(
             layout.cluster_root(self.var_dir, self.target.name, cluster.name),
             [port for _, port in sorted((int(key.rsplit("/", 1)[1]), port) for key, port in remembered.items()
-                                        if key.startswith(f"cluster/{cluster.name}/sentinel/"))])
+                                        if key.startswith(f"cluster/{cluster.name}/sentinel/"))],
+            cluster.admin_password)
         sentinel.unregister(sentinels, layout.monitor_name(database.name, 0))
         haproxy.Endpoint(layout.endpoint_directory(root), remembered.get(endpoint_key, 0)).stop()
         exporter_key = f"exporter/{cluster.name}/{database.name}"

@@ -9,7 +9,7 @@ run time by the cluster's sentinels, never by the layout.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from specs.database import DatabaseSpec, RedisConfig
@@ -25,6 +25,9 @@ class Process:
     port: int
     directory: Path
     program: str  # "redis" | "sentinel"
+    # A sentinel's own password (requirepass; the cluster's bootstrap password): clients of the quorum and the
+    # members among themselves authenticate with it. Shard processes carry theirs in DatabaseParts.
+    password: str = field(default="", repr=False, compare=False)
 
     @property
     def config_file(self) -> Path:
@@ -99,9 +102,13 @@ def slot_of_key(key: str) -> tuple[int, int]:
     return int(shard), int(replica_index)
 
 
-def sentinel_processes(root: Path, ports: list[int]) -> list[Process]:
-    return [Process(name=f"sentinel-{i}", port=port, directory=root / "_sentinels" / str(i), program="sentinel")
-            for i, port in enumerate(ports)]
+def sentinel_processes(root: Path, ports: list[int], password: str = "") -> list[Process]:
+    return [sentinel_process(root, i, port, password) for i, port in enumerate(ports)]
+
+
+def sentinel_process(root: Path, index: int, port: int, password: str = "") -> Process:
+    return Process(name=f"sentinel-{index}", port=port, directory=root / "_sentinels" / str(index),
+                   program="sentinel", password=password)
 
 
 def shard_slots(spec: DatabaseSpec) -> list[tuple[int, int]]:
@@ -180,6 +187,12 @@ def sentinel_conf(process: Process) -> str:
     """sentinel.conf for a quorum member; masters are added at run time with SENTINEL MONITOR."""
     return "\n".join([
         *_process_lines(process, "redis-sentinel rewrites it as it learns"),
+        *sentinel_password_lines(process),
         "sentinel resolve-hostnames no",
         "sentinel announce-hostnames no",
     ]) + "\n"
+
+
+def sentinel_password_lines(process: Process) -> list[str]:
+    """requirepass: clients must authenticate, and each member uses it to reach the others."""
+    return [f'requirepass "{process.password}"'] if process.password else []

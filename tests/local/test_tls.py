@@ -2,12 +2,15 @@
 real `redis-cli --tls` and Python's ssl module as clients."""
 from __future__ import annotations
 
+import contextlib
 import ssl
 import subprocess
 
+import pytest
 import redis
 from cryptography import x509
 
+from localtarget.ports import is_listening
 from timeline.models import Event
 
 from .conftest import settle
@@ -130,3 +133,33 @@ def test_mutual_tls_refuses_a_client_without_a_certificate_the_listed_ca_signed(
     assert "PONG" not in cli(database, *tls, "--cert", str(tmp_path / "x.crt"), "--key", str(tmp_path / "x.key"),
                              "PING").stdout
     assert database.status["state"] == "active"  # the control plane's own checks still pass
+
+
+def test_sentinels_refuse_clients_without_the_password_and_older_members_get_one(make_database, tmp_path):
+    from clusters.models import Cluster
+
+    database = make_database(replication=True)
+    cluster = Cluster.objects.get(pk=database.cluster_id)
+    confs = sorted((tmp_path / "var").rglob("sentinel.conf"))
+    ports = [int(next(line.split()[1] for line in conf.read_text().splitlines() if line.startswith("port ")))
+             for conf in confs]
+    for port in ports:
+        with pytest.raises(redis.AuthenticationError):
+            redis.Redis(host="127.0.0.1", port=port, socket_timeout=2).execute_command("SENTINEL", "MASTERS")
+        authenticated = redis.Redis(host="127.0.0.1", port=port, password=cluster.admin_password, socket_timeout=2)
+        assert authenticated.sentinel_get_master_addr_by_name(f"{database.name}-0")
+
+    # A member from before sentinels had passwords (running without one) is restarted with it.
+    conf = confs[0]
+    with contextlib.suppress(redis.ConnectionError):
+        redis.Redis(host="127.0.0.1", port=ports[0], password=cluster.admin_password).shutdown(nosave=True)
+    assert wait_until(lambda: not is_listening(ports[0]), timeout=10)
+    conf.write_text("".join(line + "\n" for line in conf.read_text().splitlines()
+                            if not line.startswith(("requirepass ", "user default "))))
+    subprocess.run(["redis-sentinel", str(conf)], check=True, timeout=10, umask=0o077)
+    assert wait_until(lambda: redis.Redis(host="127.0.0.1", port=ports[0]).ping(), timeout=10)
+    assert wait_until(lambda: settle(cluster) and Event.objects.filter(
+        object_kind="cluster", object_id=cluster.pk, reason="SentinelSecured").exists(), timeout=30)
+    assert "requirepass" in conf.read_text()
+    with pytest.raises(redis.AuthenticationError):
+        redis.Redis(host="127.0.0.1", port=ports[0], socket_timeout=2).execute_command("SENTINEL", "MASTERS")
