@@ -67,6 +67,11 @@ def tls_problems(spec: DatabaseSpec) -> dict[str, str]:
     return {}
 
 
+def _shard_ports_used(spec: DatabaseSpec) -> int:
+    """Ports of the shard range a database holds: one per process, two with TLS (a TLS port each)."""
+    return spec.process_count * (2 if spec.tls_mode != "disabled" else 1)
+
+
 def _write_sentinel_config(member: layout.Process) -> None:
     """A new member's config; for an existing one (it holds what the sentinel learned: kept) only the
     password line is put right."""
@@ -180,10 +185,12 @@ class LocalDriver:
         remembered = self.ports.all().values()
         # The database's own processes hold ports it keeps; every other allocation is gone from the range.
         free = (len(shard_ports) - sum(port in shard_ports for port in remembered)
-                + (current.process_count if current is not None else 0))
-        if wanted.process_count > free:
+                + (_shard_ports_used(current) if current is not None else 0))
+        if _shard_ports_used(wanted) > free:
             problems.setdefault("spec.shardCount", (
-                f"needs {wanted.process_count} shard processes but only {max(free, 0)} ports of the shard range "
+                f"needs {wanted.process_count} shard processes"
+                f"{' (two ports each with TLS)' if wanted.tls_mode != 'disabled' else ''} but only {max(free, 0)} "
+                "ports of the shard range "
                 f"{shard_ports.start}-{shard_ports.stop - 1} are free on target {self.target.name}"))
         new_port = wanted.port in self.database_ports() and (current is None or current.port != wanted.port)
         if new_port and (wanted.port in remembered or is_listening(wanted.port)):

@@ -66,9 +66,14 @@ def test_tls_endpoint_pings_with_the_ca_refuses_plain_and_failover_keeps_writes(
 
 
 def test_renewal_is_live_keeps_run_id_and_leaves_no_key_readable(make_database, tmp_path, settings):
+    from databases.services import reveal_credentials
+
     database = make_database(tlsMode="enabled")
     before = direct(database, "shard-0-0").info("server")["run_id"]
     first = served_serial(database)
+    (tmp_path / "ca.crt").write_text(reveal_credentials(database, actor="test").ca_certificate)
+    open_before = tls_endpoint(database, tmp_path / "ca.crt")
+    open_before.set("k", "v")
 
     settings.CONTROLPLANE_TLS_RENEW_DAYS = 365  # longer than a certificate lives: it is due now
     settle(database)
@@ -77,6 +82,7 @@ def test_renewal_is_live_keeps_run_id_and_leaves_no_key_readable(make_database, 
     assert renewed.exists()
     assert served_serial(database) != first  # a new connection is shown the new certificate
     assert direct(database, "shard-0-0").info("server")["run_id"] == before  # no restart
+    assert open_before.get("k") == "v"  # a connection made before the renewal goes on
     database.refresh_from_db()
     assert settle(database).settled and not Event.objects.filter(
         object_kind="database", object_id=database.pk, reason="CertificateRenewed").count() > 1
