@@ -57,6 +57,9 @@ class ConnectionInfo:
     service_names: list[str]
     # Extra lines a user needs to connect from outside, e.g. a `kubectl port-forward` command.
     hints: list[str] = field(default_factory=list)
+    # tlsMode on, where the control plane itself connects (metrics sampling on the local target): the CA,
+    # certificate and key files it connects over TLS with. Never shown to users.
+    control_tls: tuple[str, str, str] | None = None
 
 
 @dataclass

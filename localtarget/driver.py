@@ -174,7 +174,20 @@ class LocalDriver:
             raise TargetError(f"database {database.name} has no endpoint port yet; it gets one when it is applied")
         return ConnectionInfo(host="127.0.0.1", port=port,
                               service_names=[f"{database.name}@127.0.0.1"],
-                              hints=["the endpoint always reaches the current master (HAProxy on this machine)"])
+                              hints=["the endpoint always reaches the current master (HAProxy on this machine)"],
+                              control_tls=self._control_tls(database))
+
+    def _control_tls(self, database) -> tuple[str, str, str] | None:
+        """The files the control plane connects to a TLS database's endpoint with (None: plain, or not made yet)."""
+        if database.typed_spec.tls_mode == "disabled":
+            return None
+        directory = tls.tls_directory(layout.database_root(self.var_dir, self.target.name, database.cluster.name,
+                                                           database.name))
+        stem = tls.current(directory)
+        if stem is None:
+            return None
+        files = tls.TlsFiles(directory, stem)
+        return str(files.ca_file), str(files.cert_file), str(files.key_file)
 
     def database_spec_problems(self, wanted: DatabaseSpec, current: DatabaseSpec | None) -> dict[str, str]:
         problems = tls_problems(wanted)

@@ -27,8 +27,12 @@ from .samples import Sample, sample_from_info
 log = logging.getLogger(__name__)
 
 
-def read_info(host: str, port: int, password: str) -> dict:
-    client = redis.Redis(host=host, port=port, password=password, socket_timeout=2, socket_connect_timeout=1)
+def read_info(host: str, port: int, password: str, tls_files: tuple[str, str, str] | None = None) -> dict:
+    """INFO over the endpoint; over TLS with the control plane's files when the database has TLS on."""
+    tls = {"ssl": True, "ssl_ca_certs": tls_files[0], "ssl_certfile": tls_files[1],
+           "ssl_keyfile": tls_files[2]} if tls_files else {}
+    client = redis.Redis(host=host, port=port, password=password, socket_timeout=2, socket_connect_timeout=1,
+                         **tls)
     try:
         return client.info("all")
     finally:
@@ -40,7 +44,7 @@ def sample_database(database, info: dict | None = None) -> Sample | None:
     if info is None:
         connection = driver_for(database.target).connection_info(database)
         try:
-            info = read_info(connection.host, connection.port, database.password)
+            info = read_info(connection.host, connection.port, database.password, connection.control_tls)
         except redis.RedisError as exc:
             log.info("no sample of database %s: %s", database.name, exc)
             return None

@@ -9,19 +9,28 @@ import subprocess
 import pytest
 import redis
 from cryptography import x509
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from localtarget.ports import is_listening
+from metrics.sampler import sample_database
 from timeline.models import Event
 
 from .conftest import settle
 from .helpers import direct, endpoint_port, kill9, master_name, wait_until
 from .test_private_files import too_open
 
+NO_RETRY = Retry(NoBackoff(), 0)  # a refused AUTH is an answer, not something to retry with backoff
+
+
+def sentinel_client(port: int, password: str | None = None) -> redis.Redis:
+    return redis.Redis(host="127.0.0.1", port=port, password=password, socket_timeout=2, retry=NO_RETRY)
+
 
 def tls_endpoint(database, ca_file, **kwargs) -> redis.Redis:
     return redis.Redis(host="127.0.0.1", port=endpoint_port(database), password=database.password, ssl=True,
                        ssl_ca_certs=str(ca_file), socket_timeout=2, socket_connect_timeout=1, decode_responses=True,
-                       **kwargs)
+                       retry=NO_RETRY, **kwargs)
 
 
 def cli(database, *args: str) -> subprocess.CompletedProcess:
@@ -54,6 +63,7 @@ def test_tls_endpoint_pings_with_the_ca_refuses_plain_and_failover_keeps_writes(
                                         "-days", "1"], capture_output=True, text=True, timeout=30).stdout)
     assert "PONG" not in cli(database, "--tls", "--cacert", str(wrong_ca), "PING").stdout
     assert database.status["tlsCertificateExpires"].endswith("Z")
+    assert sample_database(database) is not None  # the control plane's sampler reads INFO over TLS too
 
     client = tls_endpoint(database, ca_file)
     for i in range(100):
@@ -151,21 +161,21 @@ def test_sentinels_refuse_clients_without_the_password_and_older_members_get_one
              for conf in confs]
     for port in ports:
         with pytest.raises(redis.AuthenticationError):
-            redis.Redis(host="127.0.0.1", port=port, socket_timeout=2).execute_command("SENTINEL", "MASTERS")
+            sentinel_client(port).execute_command("SENTINEL", "MASTERS")
         authenticated = redis.Redis(host="127.0.0.1", port=port, password=cluster.admin_password, socket_timeout=2)
         assert authenticated.sentinel_get_master_addr_by_name(f"{database.name}-0")
 
     # A member from before sentinels had passwords (running without one) is restarted with it.
     conf = confs[0]
     with contextlib.suppress(redis.ConnectionError):
-        redis.Redis(host="127.0.0.1", port=ports[0], password=cluster.admin_password).shutdown(nosave=True)
+        sentinel_client(ports[0], cluster.admin_password).shutdown(nosave=True)
     assert wait_until(lambda: not is_listening(ports[0]), timeout=10)
     conf.write_text("".join(line + "\n" for line in conf.read_text().splitlines()
                             if not line.startswith(("requirepass ", "user default "))))
     subprocess.run(["redis-sentinel", str(conf)], check=True, timeout=10, umask=0o077)
-    assert wait_until(lambda: redis.Redis(host="127.0.0.1", port=ports[0]).ping(), timeout=10)
+    assert wait_until(lambda: sentinel_client(ports[0]).ping(), timeout=10)
     assert wait_until(lambda: settle(cluster) and Event.objects.filter(
         object_kind="cluster", object_id=cluster.pk, reason="SentinelSecured").exists(), timeout=30)
     assert "requirepass" in conf.read_text()
     with pytest.raises(redis.AuthenticationError):
-        redis.Redis(host="127.0.0.1", port=ports[0], socket_timeout=2).execute_command("SENTINEL", "MASTERS")
+        sentinel_client(ports[0]).execute_command("SENTINEL", "MASTERS")
