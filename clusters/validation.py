@@ -17,6 +17,7 @@ from core.validation import (
     Problems,
     check_fields,
     dns_label_problem,
+    dns_subdomain_problem,
     downgrade_problem,
     expect_bool,
     expect_cpu,
@@ -29,7 +30,13 @@ from core.validation import (
     object_name_problem,
     version_problem,
 )
-from operatorapi.images import is_enterprise_version
+from operatorapi.images import (
+    PULL_POLICIES,
+    digest_problem,
+    is_enterprise_version,
+    repository_problem,
+    tag_problem,
+)
 from operatorapi.rec import REC_LEGACY, REC_SPEC
 from specs.cluster import ClusterSpec
 from targets.models import Target
@@ -43,6 +50,8 @@ PERSISTENT_FIELDS = FieldSet.defined(REC_SPEC["persistentSpec"])
 RESOURCES_FIELDS = FieldSet.defined(REC_SPEC["redisEnterpriseNodeResources"])
 RESOURCE_AMOUNT_FIELDS = FieldSet.of(["cpu", "memory"], unused=["ephemeral-storage"])
 IMAGE_FIELDS = FieldSet.defined(REC_SPEC["redisEnterpriseImageSpec"])
+RIGGER_IMAGE_FIELDS = FieldSet.defined(REC_SPEC["redisEnterpriseServicesRiggerImageSpec"])
+PULL_SECRET_FIELDS = FieldSet.defined(REC_SPEC["pullSecrets"])
 INGRESS_FIELDS = FieldSet.defined(REC_SPEC["ingressOrRouteSpec"])
 INGRESS_METHODS = ["ingress", "openShiftRoute", "istio"]
 UI_SERVICE_TYPES = ["ClusterIP", "NodePort", "LoadBalancer"]
@@ -97,6 +106,19 @@ def _check_identity(problems: Problems, *, name: str, namespace: str, target: Ta
                                       f"{taken.name}; one cluster per namespace per target")
 
 
+def _check_image(problems: Problems, image: dict, path: str, *, tag: bool) -> None:
+    """repository, digestHash, imagePullPolicy (and versionTag when `tag`: the rigger image's; the Redis image's
+    versionTag is a Redis version, checked above) of an image spec."""
+    checks = [("repository", repository_problem), ("digestHash", digest_problem)] + ([("versionTag", tag_problem)]
+                                                                                   if tag else [])
+    for key, problem_of in checks:
+        value = expect_string(problems, image.get(key), f"{path}.{key}")
+        problem = value is not None and problem_of(value)
+        if problem:
+            problems.add(f"{path}.{key}", problem)
+    expect_string(problems, image.get("imagePullPolicy"), f"{path}.imagePullPolicy", choices=PULL_POLICIES)
+
+
 def _check_spec(problems: Problems, spec: dict, *, target: Target, versions: list[str]) -> None:
     """Rules a spec must meet on its own, whatever it replaces."""
     check_fields(problems, spec, SPEC_FIELDS, "spec")
@@ -119,6 +141,25 @@ def _check_spec(problems: Problems, spec: dict, *, target: Target, versions: lis
             problem = version and version_problem(version, versions, target.name)
             if problem:
                 problems.add(VERSION_PATH, problem)
+        _check_image(problems, image, "spec.redisEnterpriseImageSpec", tag=False)
+        if image.get("digestHash") and not version:
+            problems.add("spec.redisEnterpriseImageSpec.digestHash",
+                         "needs versionTag: a digest names one image, the quorum members' Redis version")
+    rigger = expect_mapping(problems, spec.get("redisEnterpriseServicesRiggerImageSpec"),
+                            "spec.redisEnterpriseServicesRiggerImageSpec")
+    if rigger is not None:
+        check_fields(problems, rigger, RIGGER_IMAGE_FIELDS, "spec.redisEnterpriseServicesRiggerImageSpec")
+        _check_image(problems, rigger, "spec.redisEnterpriseServicesRiggerImageSpec", tag=True)
+        if not rigger.get("repository"):
+            problems.add("spec.redisEnterpriseServicesRiggerImageSpec.repository",
+                         "is required: the image of the pods' rigger sidecar (kubectl and bash), e.g. bitnami/kubectl")
+    for index, secret in enumerate(expect_list(problems, spec.get("pullSecrets"), "spec.pullSecrets") or []):
+        path = f"spec.pullSecrets[{index}]"
+        if expect_mapping(problems, secret, path) is not None:
+            check_fields(problems, secret, PULL_SECRET_FIELDS, path)
+            problem = dns_subdomain_problem(secret.get("name"))
+            if problem:
+                problems.add(f"{path}.name", problem)
     expect_string_map(problems, spec.get("nodeSelector"), "spec.nodeSelector")
     tolerations = expect_list(problems, spec.get("podTolerations"), "spec.podTolerations") or []
     for index, toleration in enumerate(tolerations):

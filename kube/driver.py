@@ -23,6 +23,7 @@ from core.drivers import (
 )
 from core.errors import SpecNotRealisable, TargetError
 from dataplane.cluster import MASTER
+from engine import recovery
 from kube.render.cluster import render_cluster
 from kube.render.database import SHARD_COUNT_ANNOTATION, database_port, live_config, render_database, service_names
 from specs.database import DatabaseSpec
@@ -37,7 +38,7 @@ from .crsync.mirror import Mirror
 from .crsync.sync import sync_target
 from .dataplane import DataPlane, DataPlaneError
 from .live import LiveReader, named, of_kind
-from .podspec import CONFIG_HASH_ANNOTATION, MANAGED_BY, cluster_domain, content_hash
+from .podspec import CLUSTER_LABEL, CONFIG_HASH_ANNOTATION, DATABASE_LABEL, MANAGED_BY, cluster_domain, content_hash
 from .status import cluster_observation, database_observation, pod_health
 from .versions import available_versions, module_problems, resolve_version
 
@@ -145,6 +146,12 @@ class KubernetesDriver:
             happenings.append(self._replace_pod(cluster.namespace, step))
         answering = self.dataplane.sentinels_answering(cluster) if self.dataplane.enabled and pods else None
         observation = cluster_observation(statefulset, pods, claims, spec.nodes, step, sentinels_answering=answering)
+        if spec.cluster_recovery and observation.state == managed.RUNNING:
+            # The StatefulSets bring pods back on their volumes by themselves and the start-up guard picks
+            # each master; recovery reconciles every database in the foreground (sentinel registration,
+            # labels, live settings) and clears the flag, as on the local target.
+            happenings += recovery.recover_cluster(cluster)
+            observation.settled = False  # the cleared flag bumped the generation
         observation.happenings = happenings
         if result.changed:
             observation.settled = False
@@ -161,6 +168,7 @@ class KubernetesDriver:
         spec = database.typed_spec
         live = self.live.database_objects(database)
         self._check_sharding_realisable(database, spec, named(live, "StatefulSet", database.name))
+        self._check_secret_is_ours(database, spec, live)
         desired = render_database(database)
         result = Applier(self.api).sync(desired, _applied_kinds(live),
                                         resize_allowed=cluster.typed_spec.enable_volume_resize,
@@ -250,7 +258,14 @@ class KubernetesDriver:
             answered = [n for n in names if _pod_host(database, n) in roles]
             if len(answered) == len(names) and any(r == MASTER for r in roles.values()):
                 masters = sorted(n for n in names if roles[_pod_host(database, n)] == MASTER)
-        happenings = rigger.rig(self.api, pods, masters)
+        labelled = masters
+        if sentinel_master and masters and self.dataplane.enabled:
+            # As the pods' own rigger does (kube/render/rigger.py): the pod the sentinels name is labelled
+            # master only once its Redis says so, so the two never take turns on the label.
+            host = _pod_host(database, masters[0])
+            if self.dataplane.roles(database, [host]).get(host, MASTER) != MASTER:
+                labelled = []
+        happenings = rigger.rig(self.api, pods, labelled)
         if self.dataplane.enabled and spec.shard_count == 1 and masters:
             try:
                 if self.dataplane.monitor(database, _pod_host(database, masters[0])):
@@ -291,6 +306,24 @@ class KubernetesDriver:
         problem = str(live_count).isdigit() and resharding_problem(int(live_count), spec.shard_count)
         if problem:
             raise SpecNotRealisable(f"shardCount {problem}; set it back")
+
+    def _check_secret_is_ours(self, database, spec: DatabaseSpec, live: list[dict]) -> None:
+        """`databaseSecretName` may name a Secret someone else made (an application's, another database's):
+        it is never taken over nor overwritten. Ours is among the database's live objects (listed by its
+        labels); one that is not but exists makes the spec `Invalid`, and nothing is applied."""
+        if named(live, "Secret", spec.secret_name) is not None:
+            return
+        existing = self.api.get("Secret", database.namespace, spec.secret_name)
+        if existing is None:
+            return
+        labels = existing["metadata"].get("labels") or {}
+        owner = "someone else (it was not created by the control plane)"
+        if labels.get("app.kubernetes.io/managed-by") == MANAGED_BY:
+            owner = f"database {labels[DATABASE_LABEL]}" if labels.get(DATABASE_LABEL) \
+                else f"cluster {labels.get(CLUSTER_LABEL, '?')}"
+        raise SpecNotRealisable(f"databaseSecretName: Secret {spec.secret_name} already exists in namespace "
+                                f"{database.namespace} and belongs to {owner}; it is never taken over. Choose "
+                                "another name, or delete that Secret")
 
     def _form_cluster(self, database, spec: DatabaseSpec, pods: list[dict], claims: list[dict],
                       conditions: list[Condition]) -> list[Happening]:

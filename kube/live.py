@@ -16,8 +16,9 @@ from .podspec import CLUSTER_LABEL, DATABASE_LABEL, MANAGED_BY
 
 CLUSTER_KINDS = ["ServiceAccount", "Role", "RoleBinding", "Secret", "ConfigMap", "Service", "StatefulSet",
                  "PodDisruptionBudget", "ResourceQuota", "Ingress", "Pod", "PersistentVolumeClaim"]
-DATABASE_KINDS = ["Secret", "ConfigMap", "Service", "StatefulSet", "PodDisruptionBudget", "Ingress", "NetworkPolicy",
-                  "Pod", "PersistentVolumeClaim"]
+DATABASE_KINDS = ["ServiceAccount", "Role", "RoleBinding", "Secret", "ConfigMap", "Service", "StatefulSet",
+                  "PodDisruptionBudget", "Ingress", "NetworkPolicy", "Pod",
+                  "PersistentVolumeClaim"]
 MANAGED_SELECTOR = {"app.kubernetes.io/managed-by": MANAGED_BY}
 
 

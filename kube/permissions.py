@@ -4,8 +4,9 @@ Derived from what the code does (kube/apply.py, kube/driver.py, kube/live.py, ku
 kube/crsync/): server-side apply of every rendered kind (create + patch), cluster-wide lists for the
 periodic pass, watches of the owned kinds and of the REC/REDB custom resources, deletes when pruning,
 pod label patches and pod deletion for rollouts, claim patches for volume expansion, storage class
-reads, and the custom resources' status subresource. Creating the quorum pods' Role also needs every permission
-that Role grants (the API server refuses to let anyone grant what it does not hold).
+reads, and the custom resources' status subresource. Creating the quorum pods' Role and the
+database pods' Role (their in-pod rigger) also needs every permission those Roles grant (the API
+server refuses to let anyone grant what it does not hold).
 `deploy/kubernetes/rbac.yaml` must equal `cluster_role_rules()`; tests/deploy checks it.
 """
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kube.render.cluster import SENTINEL_ROLE_RULES
+from kube.render.rigger import DATABASE_POD_ROLE_RULES
 
 from .client import KINDS
 
@@ -63,7 +65,7 @@ def required_permissions() -> list[Permission]:
     for path, verbs in SUBRESOURCES.items():
         kind, sub = path.split("/")
         found |= {Permission(_group(kind), f"{KINDS[kind].plural}/{sub}", verb) for verb in verbs}
-    for rule in SENTINEL_ROLE_RULES:
+    for rule in (*SENTINEL_ROLE_RULES, *DATABASE_POD_ROLE_RULES):
         found |= {Permission(group, resource, verb) for group in rule["apiGroups"]
                   for resource in rule["resources"] for verb in rule["verbs"]}
     return sorted(found)

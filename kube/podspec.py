@@ -11,6 +11,7 @@ import math
 
 from core.engines import VALKEY, engine_of, number_of
 from core.quantity import parse_memory
+from operatorapi.images import reference
 from specs.cluster import ClusterSpec
 
 MANAGED_BY = "redis-controlplane"
@@ -63,11 +64,22 @@ def metadata(name: str, namespace: str, object_labels: dict, annotations: dict |
     return meta
 
 
-def image(version: str) -> str:
-    """The stock image of a version: redis:7.2, or valkey/valkey:9.1 for valkey-9.1 (core/engines.py)."""
+def image(version: str, repository: str | None = None, digest: str | None = None) -> str:
+    """The stock image of a version: redis:7.2, or valkey/valkey:9.1 for valkey-9.1 (core/engines.py).
+    `repository` (the REC's `redisEnterpriseImageSpec.repository`) replaces `redis`, e.g. a mirror in a
+    private registry; `digest` pins the exact image (the quorum's, `digestHash`)."""
     if engine_of(version) == VALKEY:
         return f"{VALKEY_IMAGE}:{number_of(version)}"
-    return f"{REDIS_IMAGE}:{version}"
+    return reference(repository or REDIS_IMAGE, version, digest)
+
+
+def pull_options(cluster: ClusterSpec, pod_spec: dict) -> None:
+    """The cluster's `pullSecrets` on a pod spec and its `imagePullPolicy` on every container without one."""
+    if cluster.pull_secrets:
+        pod_spec["imagePullSecrets"] = [{"name": name} for name in cluster.pull_secrets]
+    if cluster.image_pull_policy:
+        for container in pod_spec["containers"]:
+            container.setdefault("imagePullPolicy", cluster.image_pull_policy)
 
 
 def stack_image(tag: str) -> str:

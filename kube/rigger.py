@@ -1,7 +1,11 @@
 """The services rigger: keep Service `<db>` selecting the current master after a failover.
 
 Service `<db>` selects pods labelled `redis.io/role=master`. The sentinels decide who the master is
-(the control plane never promotes); the rigger only moves the label to follow them. Without a
+(the control plane never promotes); the rigger only moves the label to follow them. Inside the
+cluster each pod of a non-sharded database also labels itself by the same rule (its `rigger`
+sidecar, kube/render/rigger.py), which keeps working while the control plane is down; this one is the
+level-triggered backup of the reconcile, and it agrees with the sidecar: the sentinels' choice,
+labelled master once its Redis reports ROLE master. Without a
 data plane it keeps the label where it is, and at bootstrap puts it on the pod the start script
 makes master (ordinal 0; for a sharded database the first `shardCount` pods).
 """
@@ -45,7 +49,7 @@ def rig(api: KubeApi, pods: list[dict], masters: list[str]) -> list[Happening]:
         if (meta.get("labels") or {}).get(ROLE_LABEL) != role:
             api.merge_patch("Pod", meta["namespace"], meta["name"], {"metadata": {"labels": {ROLE_LABEL: role}}})
             meta.setdefault("labels", {})[ROLE_LABEL] = role
-    if before and before != sorted(masters):
+    if before and masters and before != sorted(masters):
         happenings.append(Happening("MasterChanged", f"master moved from {', '.join(before)} to {', '.join(masters)}; "
                                     "the database Service follows it"))
     return happenings

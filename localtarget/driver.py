@@ -18,6 +18,7 @@ from clusters.certificates import cluster_ca
 from core.drivers import ConnectionInfo, Happening, Observation, Probe, common_spec_problems, register_driver
 from core.engines import describe
 from core.errors import SpecNotRealisable, TargetError
+from engine import recovery
 from engine.progress import report
 from specs.database import DatabaseSpec
 from targets.certificates import certificate_bundle, missing_secrets
@@ -32,7 +33,6 @@ from . import (
     modules,
     observe,
     processes,
-    recovery,
     redis_cluster,
     sentinel,
     shards,

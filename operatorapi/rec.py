@@ -192,15 +192,15 @@ REC_SPEC = Field('spec', OBJECT, 'RedisEnterpriseClusterSpec defines the desired
         Field('value', STRING, ''),
     )),
     Field('priorityClassName', STRING, 'Priority class name for pods managed by the operator.', USED),
-    Field('pullSecrets', ARRAY, 'Image pull secrets for accessing private container registries.', items=OBJECT, fields=(
-        Field('name', STRING, 'Secret name'),
+    Field('pullSecrets', ARRAY, 'Image pull secrets for accessing private container registries.', USED, items=OBJECT, fields=(
+        Field('name', STRING, 'Secret name', USED),
     )),
     Field('rackAwarenessNodeLabel', STRING, 'Node label that specifies rack ID for creating a rack-aware cluster.', USED),
     Field('redisEnterpriseAdditionalPodSpecAttributes', ANY, 'ADVANCED USAGE USE AT YOUR OWN RISK - specify pod attributes that are required for the statefulset - Redis Enterprise pods.'),
     Field('redisEnterpriseImageSpec', OBJECT, 'Container image specification for Redis Enterprise.', USED, fields=(
-        Field('digestHash', STRING, 'The digest hash of the container image to pull.'),
-        Field('imagePullPolicy', STRING, 'The image pull policy to be applied to the container image.'),
-        Field('repository', STRING, 'The repository (name) of the container image to be deployed.'),
+        Field('digestHash', STRING, 'The digest hash of the container image to pull.', USED),
+        Field('imagePullPolicy', STRING, 'The image pull policy to be applied to the container image.', USED),
+        Field('repository', STRING, 'The repository (name) of the container image to be deployed.', USED),
         Field('versionTag', STRING, 'The tag of the container image to be deployed.', USED),
     )),
     Field('redisEnterpriseNodeResources', OBJECT, 'Resource requirements for Redis Enterprise containers.', USED, fields=(
@@ -233,11 +233,11 @@ REC_SPEC = Field('spec', OBJECT, 'RedisEnterpriseClusterSpec defines the desired
             Field('operatingMode', STRING, 'Whether to enable/disable the stats archiver service', enum=('enabled', 'disabled')),
         )),
     )),
-    Field('redisEnterpriseServicesRiggerImageSpec', OBJECT, 'Container image specification for Services Rigger.', fields=(
-        Field('digestHash', STRING, 'The digest hash of the container image to pull.'),
-        Field('imagePullPolicy', STRING, 'The image pull policy to be applied to the container image.'),
-        Field('repository', STRING, 'The repository (name) of the container image to be deployed.'),
-        Field('versionTag', STRING, 'The tag of the container image to be deployed.'),
+    Field('redisEnterpriseServicesRiggerImageSpec', OBJECT, 'Container image specification for Services Rigger.', USED, fields=(
+        Field('digestHash', STRING, 'The digest hash of the container image to pull.', USED),
+        Field('imagePullPolicy', STRING, 'The image pull policy to be applied to the container image.', USED),
+        Field('repository', STRING, 'The repository (name) of the container image to be deployed.', USED),
+        Field('versionTag', STRING, 'The tag of the container image to be deployed.', USED),
     )),
     Field('redisEnterpriseServicesRiggerResources', OBJECT, 'Resource requirements for Services Rigger pods.', fields=(
         Field('claims', ARRAY, '', items=OBJECT, required=('name',), fields=(

@@ -31,6 +31,14 @@ class ClusterSpec:
     ingress: dict | None = None
     enable_volume_resize: bool = False
     cluster_recovery: bool = False
+    # Images on Kubernetes: `pullSecrets` names, the Redis image repository (`redisEnterpriseImageSpec.repository`,
+    # default `redis`) and the quorum image's digest, the pull policy of every container, and the in-pod
+    # rigger's image (`redisEnterpriseServicesRiggerImageSpec`); None = the defaults.
+    pull_secrets: tuple = ()
+    image_repository: str | None = None
+    image_digest: str | None = None
+    image_pull_policy: str | None = None
+    rigger_image: dict | None = None
 
     @property
     def capacity_bytes(self) -> int:
@@ -43,6 +51,7 @@ class ClusterSpec:
         limits = resources.get("limits") or resources.get("requests") or {}
         persistent = spec.get("persistentSpec") or {}
         ingress = spec.get("ingressOrRouteSpec") or None
+        image = spec.get("redisEnterpriseImageSpec") or {}
         return cls(
             nodes=int(spec.get("nodes", 3)),
             node_memory_bytes=parse_memory(limits.get("memory", DEFAULT_NODE_MEMORY)),
@@ -50,7 +59,7 @@ class ClusterSpec:
             persistence_enabled=bool(persistent.get("enabled", True)),
             storage_class=persistent.get("storageClassName"),
             volume_size=str(persistent.get("volumeSize", "5Gi")),
-            redis_version=(spec.get("redisEnterpriseImageSpec") or {}).get("versionTag"),
+            redis_version=image.get("versionTag"),
             node_selector=dict(spec.get("nodeSelector") or {}),
             tolerations=list(spec.get("podTolerations") or []),
             pod_anti_affinity=spec.get("podAntiAffinity"),
@@ -61,4 +70,10 @@ class ClusterSpec:
             ingress=ingress if ingress and ingress.get("method") == "ingress" else None,
             enable_volume_resize=bool(persistent.get("enablePersistentVolumeResize", False)),
             cluster_recovery=bool(spec.get("clusterRecovery", False)),
+            pull_secrets=tuple(s["name"] for s in spec.get("pullSecrets") or []
+                               if isinstance(s, dict) and s.get("name")),
+            image_repository=image.get("repository"),
+            image_digest=image.get("digestHash"),
+            image_pull_policy=image.get("imagePullPolicy"),
+            rigger_image=spec.get("redisEnterpriseServicesRiggerImageSpec") or None,
         )

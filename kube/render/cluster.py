@@ -147,7 +147,7 @@ def _statefulset(cluster, spec: ClusterSpec) -> dict:
     domain = f"{headless_service_name(cluster)}.{cluster.namespace}.svc.{cluster.cluster_domain}"
     container = {
         "name": "sentinel",
-        "image": podspec.image(version),
+        "image": podspec.image(version, spec.image_repository, spec.image_digest),
         "command": ["sh", "/etc/sentinel/start.sh"],
         "env": [
             {"name": "SENTINEL_PORT", "value": str(SENTINEL_PORT)},
@@ -176,6 +176,7 @@ def _statefulset(cluster, spec: ClusterSpec) -> dict:
         "securityContext": podspec.pod_security(),
         **podspec.placement(spec, quorum_selector(cluster), spread_required=True),
     }
+    podspec.pull_options(spec, pod_spec)
     config_hash = podspec.content_hash(version, SENTINEL_START, domain)
     # Quorum members are replaced one at a time by the control plane (kube/rollout.py).
     return podspec.statefulset(

@@ -16,10 +16,11 @@ from __future__ import annotations
 from core.engines import version_key
 from dataplane.cluster import MASTER
 from kube import podspec
+from kube.render import rigger
 from kube.render.cluster import SENTINEL_PORT
 from kube.render.exporter import exporter_container, metrics_service_port
 from kube.render.inputs import DatabaseInputs
-from kube.render.redis_scripts import REDIS_ALIVE, REDIS_READY, REDIS_START
+from kube.render.redis_scripts import REDIS_ALIVE, REDIS_HANDOVER, REDIS_READY, REDIS_START
 from specs.cluster import ClusterSpec
 from specs.database import DatabaseSpec, RedisConfig
 from targets.modules import CATALOG as MODULES
@@ -60,6 +61,9 @@ BASE_OVERHEAD_BYTES = 64 * podspec.MI
 # peers may hold data on their volumes (persistence on). Without persistence a peer that does not
 # answer holds nothing, so there is nothing to wait for.
 PEER_WAIT_SECONDS = 10
+# How long a master's preStop waits for a replica to catch up (REDIS_HANDOVER); the grace period covers
+# it plus Redis' own shutdown (it waits up to 10 s for lagging replicas).
+HANDOVER_SECONDS = 20
 
 
 def database_port(database) -> int:
@@ -142,7 +146,7 @@ def database_manifests(database: DatabaseInputs, *, reveal_secrets: bool = True)
             "kind": "ConfigMap",
             "metadata": podspec.metadata(f"{name}-config", namespace, common),
             "data": {"redis.conf": static_config(spec, version), "live.conf": live_config(spec.redis_config()),
-                     "start.sh": REDIS_START},
+                     "start.sh": REDIS_START, **({"rigger.sh": rigger.RIGGER_SCRIPT} if spec.shard_count == 1 else {})},
         },
         {
             "apiVersion": "v1",
@@ -163,6 +167,8 @@ def database_manifests(database: DatabaseInputs, *, reveal_secrets: bool = True)
         }, reveal=reveal_secrets))
         if cluster_spec.ingress:  # passthrough means something only when the database speaks TLS itself
             manifests.append(_ingress(database, cluster_spec, common, port))
+    if spec.shard_count == 1:  # the in-pod rigger's identity, before the pods that use it
+        manifests[:0] = rigger.rbac(name, namespace, common, rigger.pod_names(name, spec.process_count))
     return manifests
 
 
@@ -230,6 +236,10 @@ def _statefulset(database, spec: DatabaseSpec, cluster_spec: ClusterSpec, versio
         "securityContext": podspec.pod_security(),
         **podspec.placement(cluster_spec, shard_selector(database), spread_required=True),
     }
+    if spec.shard_count == 1:
+        config_hash = podspec.content_hash(config_hash, rigger.RIGGER_SCRIPT, REDIS_HANDOVER, HANDOVER_SECONDS)
+        _add_in_pod_rigger(database, container, pod_spec)
+    podspec.pull_options(cluster_spec, pod_spec)
     claims = [podspec.volume_claim("data", cluster_spec, pod_labels)] if persistent else []
     # The control plane rolls replicas first and the master last (kube/rollout.py). The shard count a
     # running Redis Cluster was formed with is annotated: changing it needs resharding.
@@ -240,6 +250,21 @@ def _statefulset(database, spec: DatabaseSpec, cluster_spec: ClusterSpec, versio
         pod_selector=shard_selector(database), pod_labels=pod_labels, config_hash=config_hash, pod_spec=pod_spec,
         claims=claims,
     )
+
+
+def _add_in_pod_rigger(database, container: dict, pod_spec: dict) -> None:
+    """High availability inside the cluster (sentinel-watched databases): the `rigger` sidecar labels its pod
+    master or replica as the sentinels and Redis say (kube/render/rigger.py) with the pod's own ServiceAccount,
+    and a master's preStop hands over to a caught-up replica before it stops (REDIS_HANDOVER)."""
+    shared = {"DB_NAME", "REDIS_PORT", "PEER_DOMAIN", "SENTINEL_HOST", "SENTINEL_PORT", "SENTINEL_USER",
+              "REDISCLI_AUTH"}
+    container["env"].append({"name": "HANDOVER_SECONDS", "value": str(HANDOVER_SECONDS)})
+    container["lifecycle"] = {"preStop": {"exec": {"command": ["sh", "-c", REDIS_HANDOVER]}}}
+    pod_spec["containers"].append(rigger.rigger_container(
+        database.cluster.typed_spec.rigger_image, [dict(e) for e in container["env"] if e["name"] in shared]))
+    pod_spec["volumes"].append(rigger.rigger_volume())
+    pod_spec.update({"serviceAccountName": database.name, "automountServiceAccountToken": True,
+                     "terminationGracePeriodSeconds": HANDOVER_SECONDS + 20})
 
 
 def _network_policy(database, spec: DatabaseSpec, common: dict) -> dict:

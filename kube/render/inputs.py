@@ -62,7 +62,8 @@ class DatabaseInputs:
             tls = server_certificate(cluster, database.name, tls_names(database.name, clustered, spec),
                                      window_days=settings.CONTROLPLANE_TLS_RENEW_DAYS)
         return cls(name=database.name, namespace=database.namespace, typed_spec=spec, version=version,
-                   image=image_of(spec, version, target), password=database.password, cluster=clustered,
+                   image=image_of(spec, version, target, cluster.typed_spec.image_repository),
+                   password=database.password, cluster=clustered,
                    tls=tls, tls_ca=ca_certificate(cluster) if tls else "")
 
 
@@ -78,7 +79,8 @@ def tls_names(name: str, cluster: ClusterInputs, spec: DatabaseSpec) -> list[str
     return names
 
 
-def image_of(spec: DatabaseSpec, version: str, target) -> str:
-    """The stock image of the version; the redis-stack-server image when the database lists modules."""
+def image_of(spec: DatabaseSpec, version: str, target, repository: str | None = None) -> str:
+    """The stock image of the version (from the cluster's Redis `repository` when set); the redis-stack-server
+    image when the database lists modules."""
     tag = stack_tags(target).get(version) if spec.module_names else None
-    return podspec.stack_image(tag) if tag else podspec.image(version)
+    return podspec.stack_image(tag) if tag else podspec.image(version, repository)

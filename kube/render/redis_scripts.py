@@ -111,3 +111,27 @@ if printf '%s\n' "$info" | grep -q '^role:slave$'; then
   printf '%s\n' "$info" | grep -q '^master_sync_in_progress:0$' || { echo "full sync in progress"; exit 1; }
 fi
 exit 0"""
+
+# preStop of a database pod (non-sharded): a master that is being stopped first stops taking writes
+# (CLIENT PAUSE WRITE: blocked clients get no acknowledgement), then waits, at most HANDOVER_SECONDS,
+# until a replica is online with every byte of its replication stream (the replica's acknowledged
+# offset equals the master's), and only then lets the pod stop. The sentinels then promote that
+# replica, which holds every write the master acknowledged. Replicas and lone masters stop at once.
+REDIS_HANDOVER = r"""cli() { timeout 3 redis-cli -p "$REDIS_PORT" --no-auth-warning "$@" 2>/dev/null | tr -d '\r'; }
+info=$(cli info replication)
+printf '%s\n' "$info" | grep -q '^role:master$' || exit 0
+printf '%s\n' "$info" | grep -q '^connected_slaves:0$' && exit 0
+wait=${HANDOVER_SECONDS:-20}
+cli client pause $(( (wait + 10) * 1000 )) write > /dev/null
+deadline=$(( $(date +%s) + wait ))
+while [ "$(date +%s)" -lt "$deadline" ]; do
+  info=$(cli info replication)
+  offset=$(printf '%s\n' "$info" | sed -n 's/^master_repl_offset://p')
+  if [ -n "$offset" ] && printf '%s\n' "$info" | grep -q "^slave[0-9]*:.*state=online,offset=$offset,"; then
+    echo "handover: a replica holds offset $offset; stopping"
+    exit 0
+  fi
+  sleep 0.2
+done
+echo "handover: no replica caught up within $wait s; stopping anyway"
+exit 0"""

@@ -39,11 +39,11 @@ def test_spec_is_the_crd_schema_in_the_served_document(staff_api):
 
 def test_every_operator_field_is_accepted_over_the_api(staff_api):
     spec = {**CLUSTER_SPEC, "slaveHA": {"slaveHAGracePeriod": 60}, "upgradeSpec": {"autoUpgradeRedisEnterprise": False},
-            "pullSecrets": []}
+            "bootstrapperImageSpec": {"versionTag": "7.8.6-13"}}
     response = staff_api.post("/api/v1/clusters/", {"name": "rec", "spec": spec}, format="json")
     assert response.status_code == 201, response.json()
     assert {w.split(":")[0] for w in response.json()["warnings"]} == {"spec.slaveHA", "spec.upgradeSpec",
-                                                                   "spec.pullSecrets"}
+                                                                   "spec.bootstrapperImageSpec"}
 
     bad = {**CLUSTER_SPEC, "slaveHA": {"slaveHAGracePeriod": "soon"}}
     response = staff_api.put("/api/v1/clusters/rec/", {"name": "rec", "spec": bad}, format="json")

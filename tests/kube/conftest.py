@@ -73,7 +73,8 @@ def live_kube(kube_env):
     reason = unavailable()
     if reason:
         pytest.skip(reason)
-    runner = PodRunner(kube_env.store, kube_env.controller).start()
+    port = int(kube_env.emulator.url.rsplit(":", 1)[1])
+    runner = PodRunner(kube_env.store, kube_env.controller, api_server=("127.0.0.1", port)).start()
     kube_env.target.settings = {**kube_env.target.settings, "dataplane_nameserver": runner.nameserver,
                                 "request_timeout": 5.0}
     kube_env.target.save()

@@ -217,3 +217,51 @@ def test_existing_cluster_secret_keeps_its_password(kube_env):
     assert base64.b64decode(secret["data"]["password"]).decode() == "pre-existing-pw"
     statefulset = kube_env.store.find("StatefulSet", "redis", "rec")
     assert statefulset is not None
+
+
+def test_database_secret_name_never_takes_over_a_secret_it_did_not_create(kube_env, team):
+    cluster = running_cluster(kube_env)
+    foreign = {"metadata": {"name": "app-credentials", "namespace": "redis", "labels": {"app": "shop"}},
+               "data": {"token": base64.b64encode(b"the application's own").decode()}}
+    kube_env.store.put_kind("Secret", foreign)
+    database = make_database(cluster, team, databaseSecretName="app-credentials")
+    run(database)
+    assert database.state == managed.INVALID
+    message = next(c["message"] for c in database.status["conditions"] if c["type"] == "SpecValid")
+    assert message.startswith("databaseSecretName: Secret app-credentials already exists in namespace redis and "
+                              "belongs to someone else")
+    secret = kube_env.store.find("Secret", "redis", "app-credentials")
+    assert secret["data"] == foreign["data"] and secret["metadata"]["labels"] == {"app": "shop"}
+    assert kube_env.store.find("StatefulSet", "redis", "cache") is None  # nothing applied
+    # Another database's Secret is not taken either; its own name works.
+    other = make_database(cluster, team, name="orders", databaseSecretName="redb-cache")
+    update_database(database, spec={**database.spec, "databaseSecretName": "redb-cache"}, actor="test")
+    database.refresh_from_db()
+    run(database)
+    assert database.state != managed.INVALID
+    run(other)
+    assert other.state == managed.INVALID
+    assert "belongs to database cache" in next(c["message"] for c in other.status["conditions"]
+                                               if c["type"] == "SpecValid")
+
+
+def test_cluster_recovery_reconciles_every_database_then_clears_the_flag(kube_env, team):
+    kube_env.auto_settle()
+    cluster = running_cluster(kube_env)
+    database = active_database(kube_env, cluster, team)
+    # Every pod gone at once (a cluster restart); the StatefulSets bring them back on their volumes.
+    for pod in kube_env.store.all_of("Pod", "redis"):
+        kube_env.store.delete_kind("Pod", "redis", pod["metadata"]["name"])
+    update_cluster(cluster, spec={**cluster.spec, "clusterRecovery": True}, actor="test")
+    cluster.refresh_from_db()
+    run(cluster)
+    kube_env.settle()
+    run(cluster)
+    cluster.refresh_from_db()
+    database.refresh_from_db()
+    assert "clusterRecovery" not in cluster.spec  # cleared by the control plane once done
+    assert database.state == managed.DB_ACTIVE
+    from timeline.models import Event
+
+    completed = Event.objects.filter(object_kind="cluster", object_id=cluster.pk, reason="RecoveryCompleted")
+    assert [e.message for e in completed] == ["cluster recovery finished: cache: active"]

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from clusters.models import Cluster
 from databases.models import Database
@@ -247,3 +249,36 @@ def test_a_sharded_master_is_switched_over_with_cluster_failover():
         assert replica.dbsize() == 1000
         with pytest.raises(DataPlaneError, match="no replica"):
             plane.cluster_failover(_Db(), "db-1", ["db-1"])
+
+
+def test_a_master_stopping_pauses_writes_until_a_replica_holds_every_one_then_lets_go():
+    """preStop (HA inside the cluster): a deleted master acknowledges nothing more and waits for its replica."""
+    _, container = rendered()
+    command = container["lifecycle"]["preStop"]["exec"]["command"]
+    with ExitStack() as stack:
+        master_port = int(stack.enter_context(populated()).rsplit(":", 1)[1].split("/")[0])
+        replica_port = int(stack.enter_context(populated("--replicaof", "127.0.0.1", str(master_port)))
+                           .rsplit(":", 1)[1].split("/")[0])
+        master, replica = client(master_port), client(replica_port)
+        wait_until(lambda: replica.info("replication")["master_link_status"] == "up", what="the replica's link")
+        for start in range(0, 20_000, 1000):  # replicated writes (DEBUG POPULATE is not replicated)
+            master.mset({f"key:{n}": n for n in range(start, start + 1000)})
+        env = {"PATH": os.environ["PATH"], "REDISCLI_AUTH": PASSWORD, "HANDOVER_SECONDS": "15"}
+        # A replica stops at once, untouched.
+        as_replica = subprocess.run(command, env={**env, "REDIS_PORT": str(replica_port)}, capture_output=True,
+                                    text=True, timeout=30, check=False)
+        assert as_replica.returncode == 0 and as_replica.stdout == ""
+        started = time.monotonic()
+        handover = subprocess.run(command, env={**env, "REDIS_PORT": str(master_port)}, capture_output=True,
+                                  text=True, timeout=30, check=False)
+        assert handover.returncode == 0 and "a replica holds offset" in handover.stdout, handover
+        assert time.monotonic() - started < 15  # well before HANDOVER_SECONDS: it did not time out
+        offset = master.info("replication")["master_repl_offset"]
+        assert replica.info("replication")["slave_repl_offset"] == offset
+        assert replica.dbsize() == master.dbsize() == 20_000
+        # Writes are paused from then on: a client gets no acknowledgement (the pod then stops).
+        blocked = redis.Redis(host="127.0.0.1", port=master_port, password=PASSWORD, socket_timeout=1,
+                              retry=Retry(NoBackoff(), 0))
+        with pytest.raises(redis.TimeoutError):
+            blocked.set("late", "write")
+        assert master.get("late") is None  # reads still answer

@@ -381,6 +381,7 @@ def test_tls_renders_its_secret_port_mount_and_the_passthrough_ingress(objects):
         x509.SubjectAlternativeName).value.get_values_for_type(x509.DNSName)
     assert {"secure", "secure.redis.svc.cluster.local", "secure-db.redis.example.com",
             "*.secure-headless.redis.svc.cluster.local"} <= set(san)
-    assert render_database(database)[1]["stringData"]["tls.crt"] == tls["tls.crt"]  # the same until renewal
+    again = next(m for m in render_database(database) if m["metadata"]["name"] == "secure-tls")
+    assert again["stringData"]["tls.crt"] == tls["tls.crt"]  # the same until renewal
     redacted = yaml.safe_dump(render_database(database, reveal_secrets=False))
     assert "PRIVATE KEY" not in redacted

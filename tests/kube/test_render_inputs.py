@@ -22,7 +22,7 @@ def test_a_database_renders_from_its_typed_spec_alone():
     assert statefulset["metadata"]["namespace"] == "prod"
     assert statefulset["spec"]["replicas"] == 2  # a master and its replica
     containers = statefulset["spec"]["template"]["spec"]["containers"]
-    assert all(c["image"].endswith(":7.2") for c in containers if c["name"] != "metrics")  # not the exporter sidecar
+    assert all(c["image"].endswith(":7.2") for c in containers if c["name"] == "redis")  # not the sidecars
     service = next(m for m in manifests if m["kind"] == "Service" and m["metadata"]["name"] == "orders")
     assert [p["port"] for p in service["spec"]["ports"]] == [12000]
     redacted = str(cluster_manifests(database.cluster, reveal_secrets=False)

@@ -230,3 +230,29 @@ def test_every_problem_is_reported_at_once(local_target, rec_spec):
     rec_spec["uiServiceType"] = "x"
     errors = errors_of(create, rec_spec, name="BAD")
     assert set(errors) == {"name", "spec.nodes", "spec.uiServiceType"}
+
+
+def test_image_fields_are_checked(db, versions, rec_spec):
+    from targets.models import Target
+
+    kube = Target.objects.create(name="prod", kind=Target.KUBERNETES, settings={})
+    rec_spec["redisEnterpriseImageSpec"] = {"repository": "Registry/Redis:7", "digestHash": "sha256:12",
+                                            "imagePullPolicy": "Sometimes"}
+    rec_spec["redisEnterpriseServicesRiggerImageSpec"] = {"versionTag": "1.30"}
+    rec_spec["pullSecrets"] = [{"name": "Bad_Name"}, "regcred"]
+    errors = errors_of(create, rec_spec, target=kube)
+    assert errors["spec.redisEnterpriseImageSpec.repository"][0].startswith("must be an image repository")
+    assert errors["spec.redisEnterpriseImageSpec.digestHash"] == [
+        "must be an image digest: sha256: and 64 lowercase hex digits",
+        "needs versionTag: a digest names one image, the quorum members' Redis version"]
+    assert "spec.redisEnterpriseImageSpec.imagePullPolicy" in errors
+    assert errors["spec.redisEnterpriseServicesRiggerImageSpec.repository"][0].startswith("is required")
+    assert "spec.pullSecrets[0].name" in errors and "spec.pullSecrets[1]" in errors
+    assert not Cluster.objects.exists()
+    rec_spec["redisEnterpriseImageSpec"] = {"versionTag": "7.2", "repository": "registry.example.com/redis",
+                                            "digestHash": "sha256:" + "0" * 64, "imagePullPolicy": "Always"}
+    rec_spec["redisEnterpriseServicesRiggerImageSpec"] = {"repository": "registry.example.com/kubectl"}
+    rec_spec["pullSecrets"] = [{"name": "regcred"}]
+    result = create(rec_spec, target=kube)
+    assert result.created and result.warnings == []
+    assert result.obj.typed_spec.pull_secrets == ("regcred",)

@@ -59,7 +59,7 @@ def test_the_validators_know_exactly_the_defined_fields():
     assert REC_FIELDS.used == REC_SPEC.used() and REDB_FIELDS.used == REDB_SPEC.used()
     assert REDB_FIELDS.unused == REDB_SPEC.unused()
     assert REC_SPEC.unused() <= REC_FIELDS.unused
-    for name in ("upgradeSpec", "pullSecrets", "slaveHA", "services", "volumes", "sso", "enforceIPv4",
+    for name in ("upgradeSpec", "bootstrapperImageSpec", "slaveHA", "services", "volumes", "sso", "enforceIPv4",
                  "usageReportFields", "redisEnterpriseIPFamily", "ossClusterSettings", "encryptPkeys"):
         assert name in REC_FIELDS.unused, name
     for name in ("ossClusterSettings", "connectionSettings", "auditing", "rofRamRatio", "searchOnBigstore",

@@ -1,29 +1,28 @@
-"""`manage.py recover all|CLUSTER`: the local equivalent of `rladmin recover all`."""
+"""`manage.py recover all|CLUSTER`: the equivalent of `rladmin recover all`, on every target."""
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
 from clusters.models import Cluster
 from engine.reconcile import reconcile_until_settled
-from localtarget.recovery import request_recovery
-from targets.models import Target
+from engine.recovery import request_recovery
 
 
 class Command(BaseCommand):
-    help = ("Bring clusters of the local target back after every process stopped (a machine restart): restart "
-            "the quorum and every database from its persistence files, in the foreground.")
+    help = ("Bring clusters back after every process or pod stopped (a machine or cluster restart): restart "
+            "the quorum and every database from its persistence files, in the foreground (any target).")
 
     def add_arguments(self, parser):
         parser.add_argument("which", help='"all", or the name of one cluster')
         parser.add_argument("--timeout", type=float, default=300.0)
 
     def handle(self, *args, which: str, timeout: float, **options):
-        clusters = Cluster.objects.filter(deletion_requested_at__isnull=True, target__kind=Target.LOCAL)
+        clusters = Cluster.objects.filter(deletion_requested_at__isnull=True)
         clusters = clusters.select_related("target")
         if which != "all":
             clusters = clusters.filter(name=which)
             if not clusters.exists():
-                raise CommandError(f'no cluster named "{which}" on a local target')
+                raise CommandError(f'no cluster named "{which}"')
         failed = False
         for cluster in clusters.order_by("name"):
             request_recovery(cluster, actor="cli")

@@ -2,7 +2,8 @@
 
 `redis:<version>` runs Debian's `redis-server`, `redis-sentinel` and `redis-cli` from /usr/bin (the
 version in the tag is reported, the installed one runs) with a POSIX shell, like the official image
-whose entrypoint runs `redis-server`; `oliver006/redis_exporter` runs Debian's `prometheus-redis-exporter`.
+whose entrypoint runs `redis-server`; `oliver006/redis_exporter` runs Debian's
+`prometheus-redis-exporter`; `bitnami/kubectl` runs this machine's `kubectl` and `bash`.
 Any other image fails to pull (`ErrImagePull`), as an unknown
 image does on a cluster.
 """
@@ -21,6 +22,8 @@ IMAGES = {
     "redis": Image(entrypoint=[], cmd=["redis-server"]),
     # the database pods' metrics sidecar: Debian packages the same exporter
     "oliver006/redis_exporter": Image(entrypoint=["prometheus-redis-exporter"], cmd=[]),
+    # the database pods' label mover: the real kubectl (and bash, which the image has)
+    "bitnami/kubectl": Image(entrypoint=["kubectl"], cmd=[]),
 }
 
 

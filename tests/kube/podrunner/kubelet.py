@@ -8,6 +8,7 @@ kubelet's doubling back-off), runs probes, and writes the pod's status. On delet
 """
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import subprocess
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import images
+from .apiserver import MOUNT_PATH as SERVICE_ACCOUNT_PATH
 from .network import NetworkError, Sandbox
 from .probes import LIVENESS, READINESS, STARTUP, Probe, run_probe
 from .process import ContainerProcess, Identity, Mount
@@ -199,6 +201,10 @@ class PodWorker(threading.Thread):
             return
         for name in ("hosts", "resolv.conf", "hostname"):
             mounts.append(Mount(self.pod_dir / "etc" / name, f"/etc/{name}", read_only=True))
+        if self.runner.api is not None and self.pod["spec"].get("automountServiceAccountToken") is not False:
+            # /var/run is a link to /run on this machine: mount under the pod's own /run, never through the link.
+            mounts.append(Mount(self._service_account_dir(), os.path.realpath(SERVICE_ACCOUNT_PATH), read_only=True))
+            env = {**self.runner.api.env(), **env}
         identity = _identity(self.pod, spec)
         run_dir = self.pod_dir / "containers" / container.name / str(container.restarts)
         if container.restarts:
@@ -215,6 +221,16 @@ class PodWorker(threading.Thread):
         started = time.monotonic()
         container.probes = {kind: Probe(kind, spec[kind], started) for kind in (STARTUP, READINESS, LIVENESS)
                             if kind in spec}
+
+    def _service_account_dir(self) -> Path:
+        """The token, CA and namespace of the pod's service account, as the kubelet mounts them."""
+        folder = self.pod_dir / "serviceaccount"
+        folder.mkdir(parents=True, exist_ok=True)
+        account = self.pod["spec"].get("serviceAccountName") or "default"
+        for name, content in self.runner.api.service_account_files(self.namespace, account).items():
+            (folder / name).write_bytes(content)
+            (folder / name).chmod(0o644)
+        return folder
 
     def _record_exit(self, container: Container, now: float) -> None:
         process = container.process

@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 from ..emulator import KIND_TO_RESOURCE, SimulatedController, Store, _pod_ready
+from .apiserver import ApiServerProxy
 from .dns import ClusterDns
 from .kubelet import PodWorker
 from .network import Bridge
@@ -32,7 +33,8 @@ DOMAIN = "svc.cluster.local"
 
 class PodRunner:
     def __init__(self, store: Store, controller: SimulatedController, *, nodes: int = 3,
-                 restart_backoff: float = 10.0, interval: float = 0.2) -> None:
+                 restart_backoff: float = 10.0, interval: float = 0.2,
+                 api_server: tuple[str, int] | None = None) -> None:
         self.store, self.controller = store, controller
         self.nodes = [f"node-{i}" for i in range(nodes)]
         self.cordoned: set[str] = set()
@@ -42,6 +44,8 @@ class PodRunner:
         self.bridge = Bridge()
         self.dns = ClusterDns(self.bridge.gateway)
         self.forwarder = Forwarder(lambda key: self._backends.get(key, []))
+        # Pods reach the API server (the emulator at `api_server`) over TLS, as in-cluster clients do.
+        self.api = ApiServerProxy(self.bridge.gateway, api_server, self.workdir / "apiserver") if api_server else None
         self.workers: dict[str, PodWorker] = {}  # pod uid -> worker (running or terminating)
         self.errors: list[str] = []
         self._backends: dict[tuple[str, int], list[Endpoint]] = {}
@@ -60,6 +64,8 @@ class PodRunner:
         try:
             self.dns.start()
             self.forwarder.start()
+            if self.api is not None:
+                self.api.start()
         except Exception:
             self.bridge.destroy()
             raise
@@ -78,6 +84,8 @@ class PodRunner:
         for worker in list(self.workers.values()):
             worker.join(timeout=15)
         self.forwarder.stop()
+        if self.api is not None:
+            self.api.stop()
         self.dns.stop()
         self.bridge.destroy()
         self.store.allocate_cluster_ip = None

@@ -1,8 +1,11 @@
-"""Cluster recovery: after every process stopped (a machine restart), bring each database back
-from its persistence files, then clear `clusterRecovery` from the spec.
+"""Cluster recovery (`clusterRecovery: true`, `manage.py recover`): after every process or pod stopped,
+bring each database back from its persistence files in the foreground, then clear the flag. Both
+targets' drivers call it once the cluster's quorum is back.
 
-The role of each shard process on the way back is decided by roles.py: the sentinels' master if
-it has data, else the process with the newest data; never an empty data directory over data.
+Who is master on the way back is decided where the processes start, never by promoting here: on
+the local target by localtarget/roles.py, on Kubernetes by the pods' start-up guard
+(kube/render/redis_scripts.py): the sentinels' master if it has data, else the peer with the data;
+never an empty data directory over data.
 """
 from __future__ import annotations
 
