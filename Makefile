@@ -40,4 +40,4 @@ fuzz: $(STAMP)
 	$(BIN)/python scripts/fuzz_api.py
 
 clean:
-	rm -rf $(VENV) var test-artifacts
+	rm -rf $(VENV) var var-postgres test-artifacts

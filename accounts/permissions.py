@@ -7,14 +7,16 @@ from __future__ import annotations
 
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
+from .grants import granted, may_change
+
 
 def is_owner_or_staff(user, obj) -> bool:
-    """Staff, or a member of the team that owns `obj`."""
+    """Staff, a member of the team that owns `obj`, or someone bound to a DBMember role on it (docs/acl.md)."""
     if not user.is_authenticated:
         return False
     if user.is_staff:
         return True
-    return obj.team_id is not None and obj.team.members.filter(pk=user.pk).exists()
+    return (obj.team_id is not None and obj.team.members.filter(pk=user.pk).exists()) or may_change(user, obj)
 
 
 class IsStaffOrReadOnly(BasePermission):
@@ -37,4 +39,7 @@ class IsOwnerOrStaff(BasePermission):
         return bool(request.user and request.user.is_authenticated)
 
     def has_object_permission(self, request, view, obj) -> bool:
+        """Reads also for a DBViewer role bound to the user (docs/acl.md); changes need owner, staff or DBMember."""
+        if request.method in SAFE_METHODS and (obj.kind, obj.pk) in granted(request.user):
+            return True
         return is_owner_or_staff(request.user, obj)

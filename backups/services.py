@@ -25,6 +25,7 @@ from django.db import transaction
 from django.utils import timezone
 from redis.cluster import RedisCluster
 
+from access import internal
 from core.drivers import driver_for
 from core.errors import TargetError
 from core.locks import LockBusy, object_lock
@@ -148,7 +149,8 @@ def _capture(database: Database, name: str, started: datetime, folder: Path, clo
     files, shards = {}, []
     for source in sources:
         path = folder / manifests.shard_file(source.shard)
-        keys = dump_rdb(source.port, database.password, path)
+        login = internal.login(database)
+        keys = dump_rdb(source.port, login.password, path, username=login.username)
         files[source.shard] = path
         shards.append({"shard": source.shard, "slots": manifests.slot_ranges(list(source.slots)),
                        "source": f"{source.process} ({source.role})", "keys": keys})
@@ -299,9 +301,12 @@ def import_rdb(database: Database, rdb: Path, *, actor, confirm: bool = False) -
 
 def _endpoint_client(database: Database):
     info = driver_for(database.target).connection_info(database)
+    login = internal.login(database)
     if DatabaseSpec.from_spec(database.spec, database.name).shard_count > 1:
-        return RedisCluster(host=info.host, port=info.port, password=database.password, socket_timeout=30)
-    return redis.Redis(host=info.host, port=info.port, password=database.password, socket_timeout=30)
+        return RedisCluster(host=info.host, port=info.port, username=login.username, password=login.password,
+                            socket_timeout=30)
+    return redis.Redis(host=info.host, port=info.port, username=login.username, password=login.password,
+                       socket_timeout=30)
 
 
 def _held_keys(client) -> int:

@@ -34,7 +34,12 @@ from pathlib import Path
 import aiohttp
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-WEIGHTS = {"GET list": 35, "GET detail": 35, "PATCH database": 15, "POST database": 8, "DELETE database": 7}
+WEIGHTS = {"GET list": 33, "GET detail": 33, "PATCH database": 15, "POST database": 8, "DELETE database": 7,
+           "GET baseline": 4}
+# The floor of the same run: a JSON 404 under /api/v1/ goes through the server, the ASGI handler and every
+# middleware but no view, no token check and no SQL. Its p99 is what any request waits in the queue on a
+# busy machine; list/detail p99 divided by it says how much the views themselves add.
+BASELINE_PATH = "no-such-endpoint/"
 CLUSTER_SPEC = {"nodes": 3, "redisEnterpriseNodeResources": {"limits": {"cpu": "2", "memory": "8Gi"}}}
 
 SETUP = """
@@ -143,7 +148,9 @@ async def client_loop(index: int, client: Client, cluster: str, ledger: Ledger, 
         if op == "GET detail" and not ledger.live:
             op = "GET list" if ledger.created >= creates else "POST database"
         base = f"clusters/{cluster}/databases/"
-        if op == "GET list":
+        if op == "GET baseline":
+            await client.call(op, "GET", BASELINE_PATH, expect=(404,))
+        elif op == "GET list":
             await client.call(op, "GET", "databases/?limit=50")
         elif op == "GET detail":
             await client.call(op, "GET", base + rng.choice(list(ledger.live)) + "/", expect=(200, 404))
@@ -300,9 +307,16 @@ def report(result: dict, label: str) -> str:
         print(f"  error: {sample}")
     if result["stuck"]:
         print(f"  not converged: {', '.join(result['stuck'])}")
+    baseline = p99s.get("GET baseline", 0)
+
+    def ratio(name: str) -> str:
+        return f"{p99s.get(name, 0) / baseline:.1f}" if baseline else "-"
+
     summary = (f"LOAD {label}: clients={result['clients']} watchers={result['watchers']} requests={requests} "
                f"rps={requests / result['elapsed']:.1f} errors={errors} conflicts={stats.conflicts} "
                f"list_p99_ms={p99s.get('GET list', 0):.1f} detail_p99_ms={p99s.get('GET detail', 0):.1f} "
+               f"baseline_p99_ms={baseline:.1f} list_ratio={ratio('GET list')} detail_ratio={ratio('GET detail')} "
+               f"loadavg={os.getloadavg()[0]:.1f} "
                f"ws_messages={stats.ws_messages} ws_errors={stats.ws_errors} "
                f"converged={result['converged']}/{result['total']}")
     print(summary, flush=True)

@@ -11,10 +11,15 @@
 
 Run: .venv/bin/python bench/reshard.py [--keys 200000] [--version 7.0|valkey-9.1 ...] [--baseline-slots 1000]
 Everything runs under a temporary directory, with its own SQLite and broker Redis; all processes are stopped.
+
+`--target kubernetes` runs steps 1-3 on a Kubernetes target instead: the API server emulator with its pods
+running for real (tests/kube/podrunner, needs root), a StatefulSet per shard, the cluster client reaching
+the pods' IPs; the baseline (step 4) is the local target's only.
 """
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import subprocess
 import sys
@@ -71,6 +76,7 @@ def main() -> None:
     parser.add_argument("--keys", type=int, default=200_000)
     parser.add_argument("--version", action="append", help="versions to run (default: 7.0 and valkey-9.1 if offered)")
     parser.add_argument("--baseline-slots", type=int, default=1000)
+    parser.add_argument("--target", choices=("local", "kubernetes"), default="local")
     args = parser.parse_args()
 
     from tests.servers import redis_server
@@ -78,6 +84,9 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="cp-bench-reshard-"))
     with redis_server() as broker_url:
         setup_django(workdir, broker_url)
+        if args.target == "kubernetes":
+            run_kubernetes(args)
+            return
         try:
             from localtarget import versions
             offered = versions.available_versions()
@@ -111,28 +120,78 @@ def run(args, version: str) -> None:
         return RedisCluster(host="127.0.0.1", port=port, password=database.password, decode_responses=True,
                             socket_timeout=5)
 
-    client = client_for()
-    started = time.monotonic()
-    for first in range(0, args.keys, 5000):
-        pipe = client.pipeline()
-        for i in range(first, min(first + 5000, args.keys)):
-            pipe.set(f"k:{i}", f"v{i}")
-        pipe.execute()
-    print(f"wrote {args.keys:,} keys in {time.monotonic() - started:.1f} s")
-    expected = {f"k:{i}": f"v{i}" for i in range(args.keys)}
-
-    writer = Writer(client_for, args.keys)
-    writer.start()
-    for shards in (5, 2):
-        reshard(database, shards, writer)
-    writer.stopping.set()
-    writer.join(timeout=30)
-    expected.update(writer.acked)
-    check(database, client_for(), expected)
+    reshard_under_writer(database, client_for, args.keys, f"127.0.0.1:{port}")
     baseline(database, args.baseline_slots)
 
 
-def reshard(database, shards: int, writer: Writer) -> None:
+def write_keys(client, keys: int) -> dict[str, str]:
+    started = time.monotonic()
+    for first in range(0, keys, 5000):
+        pipe = client.pipeline()
+        for i in range(first, min(first + 5000, keys)):
+            pipe.set(f"k:{i}", f"v{i}")
+        pipe.execute()
+    print(f"wrote {keys:,} keys in {time.monotonic() - started:.1f} s")
+    return {f"k:{i}": f"v{i}" for i in range(keys)}
+
+
+def reshard_under_writer(database, client_for, keys: int, address: str, timeout: float = 600) -> None:
+    """3 -> 5 -> 2 while the writer writes; then every key checked and `redis-cli --cluster check` at `address`."""
+    expected = write_keys(client_for(), keys)
+    writer = Writer(client_for, keys)
+    writer.start()
+    for shards in (5, 2):
+        reshard(database, shards, writer, timeout)
+    writer.stopping.set()
+    writer.join(timeout=30)
+    expected.update(writer.acked)
+    check(client_for(), expected, address, database.password)
+
+
+def run_kubernetes(args) -> None:
+    """The same reshards on a Kubernetes target whose pods run for real (the pod runner of the tests)."""
+    from redis.cluster import ClusterNode, RedisCluster
+
+    from accounts.models import Team
+    from clusters.services import create_cluster
+    from databases.services import create_database
+    from engine.reconcile import reconcile_until_settled
+    from targets.models import Target
+    from tests.kube.emulator import KubernetesApiEmulator, SimulatedController
+    from tests.kube.podrunner import PodRunner, unavailable
+
+    reason = unavailable()
+    if reason:
+        sys.exit(f"--target kubernetes: {reason}")
+    emulator = KubernetesApiEmulator()
+    emulator.start()
+    runner = PodRunner(emulator.store, SimulatedController(emulator.store)).start()
+    try:
+        target = Target.objects.create(name="bench-k8s", kind=Target.KUBERNETES, settings={
+            "kubeconfig": emulator.kubeconfig(), "request_timeout": 5.0, "dataplane_nameserver": runner.nameserver})
+        print(f"--- kubernetes (pod runner): {args.keys:,} keys, 3 -> 5 -> 2 shards, a writer with retries")
+        cluster = create_cluster(name="rec", namespace="redis", target=target, spec={"nodes": 3}, actor="bench").obj
+        reconcile_until_settled("cluster", cluster.pk, timeout=120, interval=0.5)
+        team, _ = Team.objects.get_or_create(name="bench")
+        memory = max(500, args.keys // 1000 * 3)  # MB: at least 100MB a shard at 5 shards
+        database = create_database(cluster=cluster, name="shop", team=team, actor="bench",
+                                   spec={"memorySize": f"{memory}MB", "shardCount": 3}).obj
+        reconcile_until_settled("database", database.pk, timeout=180, interval=0.5)
+        database.refresh_from_db()
+
+        def client_for():
+            pod = emulator.store.find("Pod", "redis", "shop-shard-0-0")
+            return RedisCluster(startup_nodes=[ClusterNode(pod["status"]["podIP"], 6379)],
+                                password=database.password, decode_responses=True, socket_timeout=5)
+
+        address = f"{emulator.store.find('Pod', 'redis', 'shop-shard-0-0')['status']['podIP']}:6379"
+        reshard_under_writer(database, client_for, args.keys, address)
+    finally:
+        runner.stop()
+        emulator.stop()
+
+
+def reshard(database, shards: int, writer: Writer, timeout: float = 600) -> None:
     from databases.services import update_database
     from engine.reconcile import reconcile_until_settled
     from timeline.models import Event
@@ -142,7 +201,7 @@ def reshard(database, shards: int, writer: Writer) -> None:
     started = time.monotonic()
     was = database.spec["shardCount"]
     update_database(database, spec={**database.spec, "shardCount": shards}, actor="bench")
-    outcome = reconcile_until_settled("database", database.pk, timeout=600, interval=0.1)
+    outcome = reconcile_until_settled("database", database.pk, timeout=timeout, interval=0.1)
     seconds = time.monotonic() - started
     after = writer.window()
     database.refresh_from_db()
@@ -157,7 +216,7 @@ def reshard(database, shards: int, writer: Writer) -> None:
           f"{errors:,} errors ({100 * errors / max(attempts, 1):.2f} %), every write retried until acknowledged")
 
 
-def check(database, client, expected: dict[str, str]) -> None:
+def check(client, expected: dict[str, str], address: str, password: str) -> None:
     keys = list(expected)
     wrong = 0
     for first in range(0, len(keys), 5000):
@@ -167,9 +226,8 @@ def check(database, client, expected: dict[str, str]) -> None:
             pipe.get(key)
         wrong += sum(1 for key, value in zip(chunk, pipe.execute(), strict=True) if value != expected[key])
     print(f"read back {len(keys):,} keys: {wrong} missing or stale (target 0)")
-    port = int(database.status["endpoint"].rsplit(":", 1)[1])
-    out = subprocess.run(["redis-cli", "--cluster", "check", f"127.0.0.1:{port}", "-a", database.password],
-                         capture_output=True, text=True, timeout=120).stdout
+    out = subprocess.run(["redis-cli", "--cluster", "check", address], capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "REDISCLI_AUTH": password}).stdout
     clean = "[OK] All 16384 slots covered." in out and "[ERR]" not in out and "[WARNING]" not in out
     print(f"redis-cli --cluster check: {'clean' if clean else 'NOT clean'}")
     if not clean:

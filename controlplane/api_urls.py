@@ -12,6 +12,7 @@ urlpatterns = [
     path("", include("metrics.urls")),
     path("", include("targets.api.urls")),
     path("", include("manifests.urls")),
+    path("", include("access.urls")),
     path("", include("backups.urls")),
     # Last: any other URL under /api/v1/ is a JSON 404, never Django's HTML page.
     re_path(r"^(?P<path>.*)$", api_not_found),

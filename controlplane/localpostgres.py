@@ -1,6 +1,6 @@
 """A private PostgreSQL cluster in a folder, from Debian's `postgresql` binaries.
 
-`make run-prod` keeps its database under var/postgres; the PostgreSQL tests start a throwaway one in
+`make run-prod` keeps its database in var-postgres/ (next to var/); the PostgreSQL tests start a throwaway one in
 a temp dir. PostgreSQL refuses to run as root, so as root the data folder belongs to the `postgres`
 user and the server runs as that user. It listens on 127.0.0.1 only, with a password (scram-sha-256).
 """

@@ -1,6 +1,6 @@
 """`make run-prod`: the production-shaped stack on one machine.
 
-The same processes as docker-compose.yml: PostgreSQL (a private cluster under var/postgres, from
+The same processes as docker-compose.yml: PostgreSQL (a private cluster in var-postgres/ next to var/, from
 Debian's binaries, unless DATABASE_URL names one), Redis, several uvicorn ASGI workers with DEBUG off
 and static files served by WhiteNoise, the Celery worker and beat. It generates DJANGO_SECRET_KEY once
 into var/secret-key and CONTROLPLANE_ENCRYPTION_KEYS into var/encryption-keys (0600) when the
@@ -54,11 +54,12 @@ def encryption_keys() -> str:
     return generated_secret("CONTROLPLANE_ENCRYPTION_KEYS", "encryption-keys", lambda: Fernet.generate_key().decode())
 
 
-def let_postgres_through(var_dir: Path) -> None:
-    """As root, PostgreSQL runs as `postgres` with its data in var/postgres (its own, 0700): var/ itself
-    becomes 0711 so that user can pass through it; everything else in it stays private."""
-    if os.geteuid() == 0:
-        var_dir.chmod(0o711)
+def postgres_root(var_dir: Path) -> Path:
+    """Where the private PostgreSQL cluster lives: next to var/, not in it. As root PostgreSQL runs as
+    `postgres`, which must pass through the folders above its data, and the local target keeps var/ and
+    everything in it 0700 (it re-applies that in every process): a cluster inside var/ lost its data
+    folder at its first checkpoint ("could not open pg_control: Permission denied")."""
+    return var_dir.with_name(var_dir.name + "-postgres")
 
 
 def write_env_file(keys: tuple[str, ...]) -> None:
@@ -81,8 +82,7 @@ def main() -> int:
     redis_url = os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6390/0")
     postgres = None
     if not os.environ.get("DATABASE_URL"):
-        let_postgres_through(VAR_DIR)
-        postgres = LocalPostgres(VAR_DIR / "postgres", port=int(os.environ.get("CONTROLPLANE_PG_PORT", "6432")))
+        postgres = LocalPostgres(postgres_root(VAR_DIR), port=int(os.environ.get("CONTROLPLANE_PG_PORT", "6432")))
         postgres.start()
         os.environ.update(postgres.env())
         print(f"PostgreSQL: {postgres.url} (data in {postgres.data_dir})")

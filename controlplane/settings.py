@@ -9,6 +9,7 @@ or development secret key or encryption key (`controlplane/secrets_check.py`).
 import os
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlparse, urlunparse
 
 import dj_database_url
 
@@ -70,6 +71,7 @@ INSTALLED_APPS = [
     "timeline",
     "clusters",
     "databases",
+    "access",
     "backups",
     "localtarget",
     "metrics",
@@ -128,9 +130,16 @@ if os.environ.get("DATABASE_PASSWORD"):
 # until the server refuses clients. Celery processes keep plain connections (their fork model).
 DB_POOL_SIZE = int(os.environ.get("CONTROLPLANE_DB_POOL", "0"))
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and DB_POOL_SIZE > 0:
+    # After a PostgreSQL restart the first request must succeed (tests/faults/test_postgres_outage.py):
+    # - CONN_HEALTH_CHECKS is how Django asks the pool to check a connection before lending it (psycopg_pool's
+    #   `check`; Django passes `check` itself, so it cannot go in the pool options): connections the restart
+    #   broke are dropped there instead of failing a request;
+    # - reconnect_timeout bounds the pool's reconnection backoff (1, 2, 4, 8 s...): it gives up after 4 s and
+    #   the next request connects at once, instead of waiting out a 16 s backoff past its 10 s timeout.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
-        "min_size": 1, "max_size": min(DB_POOL_SIZE, 100), "timeout": 10}
+        "min_size": 1, "max_size": min(DB_POOL_SIZE, 100), "timeout": 10, "reconnect_timeout": 4}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Concurrent writers wait instead of failing with "database is locked": a write transaction takes
     # the write lock when it begins (IMMEDIATE; a deferred one that reads first cannot wait for it),
@@ -156,14 +165,12 @@ AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_LOCKOUT_CALLABLE = "frontend.views.signin.locked_out"
 AXES_VERBOSE = False
 
-# API throttles (DRF, counted in the web process's cache): failed token authentications per client address,
+# API throttles (DRF, counted in the shared cache below): failed token authentications per client address,
 # and credential reveals per user (API and dashboard share the count). "N/s|min|hour|day"; 429 + Retry-After.
 THROTTLE_RATES = {
     "token_failures": os.environ.get("CP_THROTTLE_TOKEN_FAILURES", "20/min"),
     "credentials": os.environ.get("CP_THROTTLE_CREDENTIALS", "20/min"),
 }
-# One web process (Daphne) serves the API, so its memory is a shared enough place for throttle counts.
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "controlplane"}}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -184,6 +191,25 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_MAX_AGE = 3600
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6390/0")
+
+
+def cache_url(redis_url: str) -> str:
+    """The cache's own database on the control plane's Redis: the next database number after REDIS_URL's
+    (clearing a cache empties its whole database, which must never be the broker's)."""
+    parsed = urlparse(redis_url)
+    database = int(parsed.path.strip("/") or 0)
+    return urlunparse(parsed._replace(path=f"/{(database + 1) % 16}"))
+
+
+def shared_cache(url: str) -> dict:
+    """Django's Redis cache: what every web process counts in (throttles), so N uvicorn workers enforce one
+    limit. Short socket timeouts: throttles let a request through uncounted when Redis is away
+    (accounts/throttling.py), and must not make it wait long for that."""
+    return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url, "KEY_PREFIX": "cp",
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1}}
+
+
+CACHES = {"default": shared_cache(os.environ.get("CONTROLPLANE_CACHE_URL") or cache_url(REDIS_URL))}
 
 
 

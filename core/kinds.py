@@ -142,3 +142,46 @@ def by_api_kind(api_kind: str) -> Kind | None:
 def by_word(word: str) -> Kind | None:
     """The kind a kubectl-style word names (rec, redb, cluster, databases ...), or None."""
     return next((kind for kind in _KINDS.values() if word.lower() in kind.cli_words), None)
+
+
+@dataclass(frozen=True)
+class DocumentKind:
+    """A kind that is configuration only (no target, no reconcile of its own): the access kinds
+    (RedisEnterpriseACL, Role, User, RoleBinding). YAML documents, the CLI and the API find it here; what
+    it changes is realised by reconciling the managed objects it affects."""
+    name: str  # acl, role, user, rolebinding
+    api_kind: str
+    short_name: str  # reacl, rerole, reuser, rerb
+    api_versions: tuple[str, ...]
+    queryset: Callable[[], Any]
+    apply: Callable[..., Any]  # (name=, namespace=, spec=, actor=, labels=, annotations=) -> WriteResult
+    request_deletion: Callable[..., None]  # (obj, *, actor)
+
+    @property
+    def cli_words(self) -> tuple[str, ...]:
+        words = (self.short_name.lower(), self.api_kind.lower(), self.name)
+        return (*words, *(f"{word}s" for word in words))
+
+    @property
+    def resource_name(self) -> str:
+        return f"{self.api_kind.lower()}.{self.api_versions[0].split('/')[0]}"
+
+
+_DOCUMENT_KINDS: dict[str, DocumentKind] = {}
+
+
+def register_document_kind(kind: DocumentKind) -> DocumentKind:
+    _DOCUMENT_KINDS[kind.api_kind] = kind
+    return kind
+
+
+def document_kinds() -> list[DocumentKind]:
+    return list(_DOCUMENT_KINDS.values())
+
+
+def document_kind(api_kind: str) -> DocumentKind | None:
+    return _DOCUMENT_KINDS.get(api_kind)
+
+
+def document_kind_by_word(word: str) -> DocumentKind | None:
+    return next((kind for kind in _DOCUMENT_KINDS.values() if word.lower() in kind.cli_words), None)

@@ -16,6 +16,7 @@ from core.engines import default_version
 from core.errors import TargetError
 from core.quantity import format_memory, parse_memory
 from core.validation import (
+    OBJECT_NAME_MAX,
     Checked,
     FieldSet,
     Problems,
@@ -53,12 +54,15 @@ SPEC_FIELDS = FieldSet.defined(REDB_SPEC)
 ALERT_FIELDS = FieldSet.defined(REDB_SPEC["alertSettings"])
 CLUSTER_REF_FIELDS = FieldSet.defined(REDB_SPEC["redisEnterpriseCluster"])
 MODULE_FIELDS = FieldSet.of(REDB_SPEC["modulesList"].names())  # name is acted on; version, config: see below
+SHARDED_NAME_MAX = OBJECT_NAME_MAX - len(f"-shard-{MAX_SHARDS - 1}")
 DEFAULTS = {"memorySize": "100MB", "shardCount": 1, "replication": False, "persistence": "disabled",
             "evictionPolicy": DEFAULT_EVICTION_POLICY, "tlsMode": "disabled"}
 # Fields that, once assigned, keep their value when a full replace leaves them out.
 ASSIGNED_ONCE = ("databasePort", "databaseSecretName", "redisVersion", "ossCluster")
 MAX_PORT = 65535
 DEFAULT_MEMORY_BYTES = parse_memory(DEFAULTS["memorySize"])
+
+MAX_ROLES_PERMISSIONS = 100
 
 
 def validate_database(spec: object, *, cluster, name: str, current=None) -> Checked:
@@ -84,6 +88,7 @@ def validate_database(spec: object, *, cluster, name: str, current=None) -> Chec
             _check_running_reshard(problems, spec, current)
     if not problems.has("spec"):
         _check_target_supports(problems, spec, driver=driver, name=name, current=current)
+        _check_sharded_name(problems, spec, name)
     if not problems.has("spec"):
         _check_port(problems, spec, cluster=cluster, current=current, allowed=driver.database_ports())
         _check_capacity(problems, spec, cluster=cluster, name=name, current=current)
@@ -177,6 +182,8 @@ def _check_spec(problems: Problems, spec: dict, *, cluster, versions: list[str])
     if problem:
         problems.add("spec.redisVersion", problem)
     expect_string(problems, spec.get("tlsMode"), "spec.tlsMode", choices=TLS_MODES)
+    expect_bool(problems, spec.get("defaultUser"), "spec.defaultUser")
+    _check_roles_permissions(problems, spec.get("rolesPermissions"))
     _check_client_certificates(problems, spec)
     _check_modules(problems, spec.get("modulesList"))
     check_backup(problems, spec.get("backup"), target_kind=cluster.target.kind,
@@ -206,6 +213,25 @@ def _check_client_certificates(problems: Problems, spec: dict) -> None:
             problems.add(f"{path}[{index}]", problem)
     if names and spec.get("tlsMode", "disabled") == "disabled":
         problems.add(path, "mutual TLS needs tlsMode: enabled")
+
+
+def _check_roles_permissions(problems: Problems, value: object) -> None:
+    """`rolesPermissions: [{type: redis-enterprise, role, acl}]`: a role's users get the ACL on this database
+    (docs/acl.md). The role and ACL may be created later, as in the operator."""
+    entries = expect_list(problems, value, "spec.rolesPermissions") or []
+    if len(entries) > MAX_ROLES_PERMISSIONS:
+        problems.add("spec.rolesPermissions", f"at most {MAX_ROLES_PERMISSIONS} entries")
+        return
+    for index, entry in enumerate(entries):
+        path = f"spec.rolesPermissions[{index}]"
+        if expect_mapping(problems, entry, path) is None:
+            continue
+        for key in ("type", "role", "acl"):
+            if entry.get(key) is None:
+                problems.add(f"{path}.{key}", "is required")
+        expect_string(problems, entry.get("type"), f"{path}.type", choices=["redis-enterprise"])
+        expect_string(problems, entry.get("role"), f"{path}.role", max_length=253)
+        expect_string(problems, entry.get("acl"), f"{path}.acl", max_length=253)
 
 
 def _check_modules(problems: Problems, value: object) -> None:
@@ -241,6 +267,15 @@ def _check_target_supports(problems: Problems, spec: dict, *, driver, name: str,
     before = current.typed_spec if current is not None else None
     for path, message in driver.database_spec_problems(wanted, before).items():
         problems.add(path, message)
+
+
+def _check_sharded_name(problems: Problems, spec: dict, name: str) -> None:
+    """A sharded database's shards are named `<name>-shard-<i>` (a StatefulSet each on Kubernetes), so its
+    name leaves room for the longest suffix within Kubernetes' 63-character label values."""
+    shards = spec.get("shardCount")
+    if isinstance(shards, int) and shards > 1 and len(name) > SHARDED_NAME_MAX:
+        problems.add("spec.shardCount", f"a sharded database's name must be at most {SHARDED_NAME_MAX} characters "
+                     f"(it has {len(name)}): Kubernetes derives longer names for its shards")
 
 
 def _check_transition(problems: Problems, spec: dict, current) -> None:

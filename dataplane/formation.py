@@ -1,15 +1,22 @@
 """Which command forms (or repairs) a sharded database's Redis Cluster next: a pure plan of what each
 pod's `CLUSTER NODES` says, unit-tested without Redis; kube/dataplane.py runs the moves.
 
-Role-agnostic, so it stays right after a failover (a replica became master) and after a pod came
-back on empty storage (a new node id nobody knows, while the old id lingers as failed):
-1. forget node ids that no pod answers with any more;
+The pods come grouped by shard (on Kubernetes a StatefulSet per shard): a shard's pods are its master
+and its replicas, whichever of them Redis Cluster made master. Role-agnostic, so it stays right after
+a failover (a replica became master) and after a pod came back on empty storage (a new node id nobody
+knows, while the old id lingers as failed):
+1. forget node ids that no pod answers with any more, once they own no slots (a failed master keeps
+   its id known until its replica has taken its slots over: forgetting it earlier denies the vote);
 2. introduce every pod to the pods it does not know;
-3. give each even slot range nobody owns to the pod of that ordinal (first formation);
-4. make every master without slots a replica of the slot owner with the fewest replicas.
+3. give each even slot range nobody owns to the first pod of that shard (first formation);
+4. make every other master without slots of a shard a replica of the shard's master (the pod owning its
+   slots; for a new shard, its first pod). A replica is never re-pointed (it may hold the shard's only
+   copy while its failed master waits for Redis Cluster's failover); pods of shards being removed
+   (`retiring`) stay members, never re-pointed.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from dataplane.cluster import Node, myself
@@ -29,9 +36,10 @@ class Step:
     says: str
 
 
-def plan(hosts: list[str], views: dict[str, list[Node]], shard_count: int) -> list[Step]:
-    """Every step that is due now, in order; [] when nothing is left to do. `hosts`: pods by ordinal;
-    `views`: each pod's parsed CLUSTER NODES."""
+def plan(shards: Sequence[Sequence[str]], views: dict[str, list[Node]], retiring: Sequence[str] = ()) -> list[Step]:
+    """Every step that is due now, in order; [] when nothing is left to do. `shards`: each wanted shard's
+    pods, its first pod first; `retiring`: pods of shards being drained; `views`: each pod's CLUSTER NODES."""
+    hosts = [host for group in shards for host in group] + list(retiring)
     me = {host: myself(views[host]) for host in hosts}
     if any(node is None for node in me.values()):
         return []
@@ -42,7 +50,8 @@ def plan(hosts: list[str], views: dict[str, list[Node]], shard_count: int) -> li
         for node in views[host]:
             # A node in handshake has a temporary id until it answers; the node a replica follows
             # cannot be forgotten by that replica (it is re-pointed by step 4 first).
-            if node.id not in ids.values() and "handshake" not in node.flags and node.id != me[host].master_id:
+            if node.id not in ids.values() and "handshake" not in node.flags and node.id != me[host].master_id \
+                    and not node.slots:
                 steps.append(Step(FORGET, host, node.id, f"{short[host]} forgets node {node.id[:8]} no pod runs"))
     for host in hosts:
         known = {node.id for node in views[host]}
@@ -51,16 +60,32 @@ def plan(hosts: list[str], views: dict[str, list[Node]], shard_count: int) -> li
     if steps:
         return steps
     owned = {slot for host in hosts for node in views[host] for slot in node.slots}
-    for host, (first, last) in zip(hosts[:shard_count], even_ranges(shard_count), strict=True):
-        if me[host].is_master and not owned & set(range(first, last + 1)):
+    for group, (first, last) in zip(shards, even_ranges(len(shards)), strict=True):
+        host = group[0]
+        if not any(me[h].slots for h in group) and me[host].is_master and not owned & set(range(first, last + 1)):
             steps.append(Step(ADD_SLOTS, host, (first, last), f"slots {first}-{last} to {short[host]}"))
     if steps or len(owned) < SLOTS:
         return steps
-    owners = [host for host in hosts if me[host].slots]
-    replicas = {host: sum(1 for h in hosts if me[h].master_id == ids[host]) for host in owners}
-    for host in hosts:
-        if me[host].is_master and not me[host].slots and owners:
-            target = min(owners, key=lambda h: replicas[h])
-            replicas[target] += 1
-            steps.append(Step(REPLICATE, host, ids[target], f"{short[host]} replicates {short[target]}"))
+    for group in shards:
+        primary = shard_master(group, me)
+        if primary is None:
+            continue
+        for host in group:
+            node = me[host]
+            if host != primary and node.is_master and not node.slots:  # an existing replica is never re-pointed
+                steps.append(Step(REPLICATE, host, ids[primary], f"{short[host]} replicates {short[primary]}"))
     return steps
+
+
+def shard_master(group: Sequence[str], me: dict[str, Node | None]) -> str | None:
+    """The pod of a shard that is (or is to be) its master: the one owning slots; else, for a new shard, its
+    first master. None while a pod of the shard still follows a master no pod of it runs (a failed master
+    whose replica Redis Cluster is about to promote): nothing may be re-pointed before that."""
+    nodes = {h: me[h] for h in group if me[h] is not None}
+    owners = [h for h, n in nodes.items() if n.is_master and n.slots]
+    if owners:
+        return owners[0]
+    ids = {n.id for n in nodes.values()}
+    if any(n.master_id and n.master_id not in ids for n in nodes.values()):
+        return None
+    return next((h for h, n in nodes.items() if n.is_master), None)

@@ -27,6 +27,7 @@ import redis
 from core.errors import TargetError
 
 from .cluster import Node, myself, parse_nodes
+from .slots import plan_moves
 
 PARALLEL_MOVES = 4  # classic moves run side by side: each has its own slots, so they are independent
 BATCH_SLOTS = 1024  # slots per classic round (one pipeline per step)
@@ -46,6 +47,8 @@ BATCHED = "batched MIGRATE"
 
 Dial = Callable[[Node], redis.Redis]
 Progress = Callable[[int, int], None]  # (slots moved in this call so far, keys moved so far)
+# (slots moved, slots to move, keys moved, keys to move) while a reshard runs
+ReshardProgress = Callable[[int, int, int, int], None]
 
 
 def batches(slots: Iterable[int], size: int = BATCH_SLOTS) -> list[tuple[int, ...]]:
@@ -105,11 +108,12 @@ def keys_in(conn: redis.Redis, slots: Iterable[int]) -> int:
 
 
 class SlotMover:
-    """Moves slots between masters of one cluster; `auth` is the password MIGRATE presents to the target."""
+    """Moves slots between masters of one cluster; `auth` is the password MIGRATE presents to the target, as
+    the ACL user `auth_user` (AUTH2) where the default user is off."""
 
     def __init__(self, dial: Dial, masters: list[Node], *, auth: str | None = None, atomic: bool | None = None,
-                 batch_slots: int = BATCH_SLOTS, keys_per_call: int = KEYS_PER_CALL):
-        self.dial, self.masters, self.auth = dial, masters, auth
+                 batch_slots: int = BATCH_SLOTS, keys_per_call: int = KEYS_PER_CALL, auth_user: str | None = None):
+        self.dial, self.masters, self.auth, self.auth_user = dial, masters, auth, auth_user
         self.atomic, self.batch_slots, self.keys_per_call = atomic, batch_slots, keys_per_call
         self.engines_used: set[str] = set()  # "atomic" / "batched": what moved the slots, for the event
 
@@ -193,7 +197,8 @@ class SlotMover:
     def _drain(self, src: redis.Redis, target: Node, batch: tuple[int, ...]) -> int:
         """MIGRATE every key of the batch's slots to the target, until GETKEYSINSLOT finds none."""
         pending, moved = list(batch), 0
-        auth = ["AUTH", self.auth] if self.auth else []
+        auth = ["AUTH2", self.auth_user, self.auth] if self.auth and self.auth_user else \
+            ["AUTH", self.auth] if self.auth else []
         for _ in range(MAX_DRAIN_ROUNDS):
             if not pending:
                 return moved
@@ -280,3 +285,54 @@ def _setslot_all(conn: redis.Redis, slots: tuple[int, ...], state: str, node_id:
 
 def _name(node: Node) -> str:
     return f"{node.host}:{node.port}"
+
+
+def finish_open_moves(mover: SlotMover, selves: Iterable[Node], view: list[Node]) -> int:
+    """Finish the slots a killed worker left MIGRATING/IMPORTING (after `settle_atomic`); returns how many.
+    `selves`: each master's own `myself` line; `view`: one node's CLUSTER NODES (addresses by id)."""
+    by_id = {n.id: n for n in view}
+    finished = 0
+    for move in open_moves(selves):
+        source, target = by_id.get(move.source_id), by_id.get(move.target_id)
+        if source is None or target is None or source.failed or target.failed:
+            raise TargetError(f"slots {ranges(move.slots)[:3]} were left half moved between nodes that are not "
+                              "both up; they are finished once both are back")
+        mover.move(source, target, move.slots)
+        finished += len(move.slots)
+    return finished
+
+
+@dataclass(frozen=True)
+class Reshard:
+    """What one reshard moved, for the timeline."""
+    shards: int
+    slots: int
+    keys: int
+    seconds: float
+    engines: str
+
+    @property
+    def says(self) -> str:
+        return (f"{self.slots} slots and {self.keys} keys moved online to reach {self.shards} shards in "
+                f"{self.seconds:.1f} s ({self.keys / max(self.seconds, 1e-3):,.0f} keys/s, {self.engines})")
+
+
+def reshard(mover: SlotMover, owners: dict[int, Node], shards: int,
+            progress: ReshardProgress | None = None) -> Reshard | None:
+    """Move the fewest slots that leave masters 0..shards-1 of `owners` (shard index -> master) an even share
+    and every other one none (slots.plan_moves); None when nothing has to move."""
+    moves = plan_moves({i: n.slots for i, n in owners.items()}, shards)
+    if not moves:
+        return None
+    total = sum(len(m.slots) for m in moves)
+    keys_total = sum(keys_in(mover.dial(owners[m.source]), m.slots) for m in moves)
+    started = time.monotonic()
+    if progress:
+        progress(0, total, 0, keys_total)
+
+    def step(slots: int, moved: int) -> None:
+        if progress:
+            progress(slots, total, moved, max(keys_total, moved))
+
+    keys = mover.move_all([(owners[m.source], owners[m.target], m.slots) for m in moves], step)
+    return Reshard(shards, total, keys, time.monotonic() - started, " + ".join(sorted(mover.engines_used)))

@@ -10,7 +10,7 @@ import redis
 
 
 def monitor(sentinel: redis.Redis, name: str, host: str, port: int, *, quorum: int, password: str,
-            down_after_ms: int, failover_timeout_ms: int) -> bool:
+            down_after_ms: int, failover_timeout_ms: int, username: str | None = None) -> bool:
     """Make one sentinel watch `name` at host:port; True when it starts to now.
 
     A sentinel already watching keeps the master it tracks (it follows failovers itself) and only
@@ -25,6 +25,8 @@ def monitor(sentinel: redis.Redis, name: str, host: str, port: int, *, quorum: i
             sentinel.sentinel_set(name, "quorum", quorum)
         return False
     sentinel.sentinel_monitor(name, host, port, quorum)
+    if username:  # an ACL user (the default user is off)
+        sentinel.sentinel_set(name, "auth-user", username)
     for option, value in (("auth-pass", password), ("down-after-milliseconds", down_after_ms),
                           ("failover-timeout", failover_timeout_ms), ("parallel-syncs", 1)):
         sentinel.sentinel_set(name, option, value)

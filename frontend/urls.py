@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.staticfiles.views import serve
 from django.urls import include, path, re_path
 
-from .views import backups, clusters, databases, home, lifecycle, state, targets
+from .views import backups, clusters, databases, home, lifecycle, state, targets, users
 
 dashboard_patterns = [
     path("", home.home, name="home"),
@@ -21,6 +21,8 @@ dashboard_patterns = [
     re_path(r"^(?P<kind>cluster|database)s/(?P<pk>[0-9]+)/upgrade/$", lifecycle.upgrade, name="upgrade"),
     re_path(r"^(?P<kind>cluster|database)s/(?P<pk>[0-9]+)/delete/$", lifecycle.delete, name="delete"),
     path("targets/", targets.target_list, name="target-list"),
+    path("users/", users.users, name="user-list"),
+    re_path(r"^users/(?P<pk>[0-9]+)/(?P<action>reveal|rotate)-password/$", users.password, name="user-password"),
     path("state/", state.state, name="state"),
 ]
 

@@ -21,7 +21,7 @@ from kubernetes import config as k8s_config
 from kubernetes.client.exceptions import ApiException
 
 from core.errors import TargetError
-from operatorapi.schema import GROUP
+from operatorapi.schema import ACCESS_KINDS, GROUP
 from operatorapi.schema import KINDS as CUSTOM_KINDS
 
 FIELD_MANAGER = "redis-controlplane"
@@ -67,7 +67,8 @@ KINDS: dict[str, Kind] = {k.kind: k for k in [
     Kind("StorageClass", "apis/storage.k8s.io/v1", "storageclasses", namespaced=False),
     Kind("CustomResourceDefinition", "apis/apiextensions.k8s.io/v1", "customresourcedefinitions", namespaced=False),
     # The custom resources users write with kubectl (kube/crsync), at their storage versions.
-    *(Kind(custom.kind, f"apis/{GROUP}/{custom.versions[0]}", custom.plural) for custom in CUSTOM_KINDS),
+    *(Kind(custom.kind, f"apis/{GROUP}/{custom.versions[0]}", custom.plural)
+      for custom in (*CUSTOM_KINDS, *ACCESS_KINDS)),
 ]}
 
 

@@ -7,7 +7,8 @@ administrator can apply deploy/kubernetes/crds/ instead; lacking it is a note, n
 from __future__ import annotations
 
 from core.errors import TargetError
-from operatorapi.schema import KINDS, crd
+from operatorapi.schema import ACCESS_KINDS, crd
+from operatorapi.schema import KINDS as MANAGED_KINDS
 
 from .access import allowed
 from .client import KubeApi
@@ -18,8 +19,12 @@ CRD_PERMISSIONS = [Permission(GROUP, "customresourcedefinitions", verb) for verb
 MANUAL = "install them with `kubectl apply -f deploy/kubernetes/crds/` (deploy/bundle.yaml includes them)"
 
 
+KINDS = (*MANAGED_KINDS, *ACCESS_KINDS)
+
+
 def install_crds(api: KubeApi) -> list[str]:
-    """Apply both CRDs (server-side apply, idempotent); notes for the user about what could not be done."""
+    """Apply the CRDs: REC, REDB and the access kinds (server-side apply, idempotent); notes for the user about
+    what could not be done."""
     names = ", ".join(kind.crd_name for kind in KINDS)
     try:
         lacking = [str(permission) for permission in CRD_PERMISSIONS if not allowed(api, permission)]

@@ -26,8 +26,11 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from access import apply as acl_apply
+from core.errors import TargetError
 from dataplane import formation
 from dataplane.cluster import Node, myself, parse_info, parse_nodes, settled
+from dataplane.migration import ReshardProgress, SlotMover, finish_open_moves, reshard, settle_atomic
 from dataplane.replication import parse_info as parse_replication_info
 from dataplane.replication import promotion_problem
 from dataplane.sentinel import monitor as sentinel_monitor
@@ -42,6 +45,7 @@ SENTINEL_POD_RULES = ("on", "resetchannels", "-@all", "+ping", "+sentinel|get-ma
 
 DOWN_AFTER_MS = 5000
 FAILOVER_TIMEOUT_MS = 30000
+MIGRATION_TIMEOUT = 30.0  # seconds a MIGRATE of a batch of keys may take
 
 
 class DataPlaneError(Exception):
@@ -87,10 +91,10 @@ class DataPlane:
                 return name.rsplit(":", 1)[0]
         return host
 
-    def _connect(self, host: str, port: int, password: str) -> redis.Redis:
+    def _connect(self, host: str, port: int, password: str, *, timeout: float | None = None) -> redis.Redis:
         real_host, real_port = self.address(host, port)
         # No client-side retries: an unreachable member is reported at once, the reconcile is retried.
-        return redis.Redis(host=real_host, port=real_port, password=password, socket_timeout=self.timeout,
+        return redis.Redis(host=real_host, port=real_port, password=password, socket_timeout=timeout or self.timeout,
                            socket_connect_timeout=self.timeout, decode_responses=True, retry=Retry(NoBackoff(), 0))
 
     def _sentinels(self, cluster):
@@ -274,16 +278,36 @@ class DataPlane:
                 if connection is not None:
                     connection.close()
 
-    def form_cluster(self, database, hosts: list[str]) -> tuple[bool, list[str]]:
+    def sync_users(self, database, pod_hosts: list[str], wanted: dict) -> list[tuple[str, str]]:
+        """Make every pod hold exactly the wanted ACL users (access/apply.py); (host, what changed) per pod
+        changed. Level-triggered: a restarted pod or a new master gets them at the next reconcile."""
+        canonical = None
+        changed = []
+        for host in pod_hosts:
+            connection = None
+            try:
+                connection = self._connect(host, REDIS_PORT, database.password)
+                if canonical is None:
+                    canonical = acl_apply.canonical_lines(connection, wanted)
+                moves = acl_apply.sync(connection, wanted, canonical, default_enabled=True)
+            except redis.RedisError as exc:
+                raise DataPlaneError(f"ACL change on {host} failed: {exc}") from exc
+            finally:
+                if connection is not None:
+                    connection.close()
+            if moves:
+                changed.append((host, acl_apply.describe(moves)))
+        return changed
+
+    def form_cluster(self, database, shards: list[list[str]], retiring: list[str]) -> tuple[bool, list[str]]:
         """Make the pods of a sharded database one Redis Cluster, or repair it; one round of steps per call
-        (dataplane/formation.py plans them). `hosts`: the pods' data-plane names by ordinal. Returns
-        (formed, what was done now); gossip takes a moment, so a caller looks again until formed."""
-        spec = database.typed_spec
-        connections: dict[str, redis.Redis] = {}
-        try:
-            connections.update({host: self._connect(host, REDIS_PORT, database.password) for host in hosts})
+        (dataplane/formation.py plans them). `shards`: each shard's pods' data-plane names, by ordinal;
+        `retiring`: pods of shards being drained. Returns (formed, what was done now); gossip takes a
+        moment, so a caller looks again until formed."""
+        hosts = [host for group in shards for host in group] + list(retiring)
+        with self._cluster_connections(database, hosts) as connections:
             views = {host: parse_nodes(c.execute_command("CLUSTER", "NODES")) for host, c in connections.items()}
-            steps = formation.plan(hosts, views, spec.shard_count)
+            steps = formation.plan(shards, views, retiring)
             for step in steps:
                 connection = connections[step.host]
                 try:
@@ -302,11 +326,63 @@ class DataPlane:
             if steps:
                 said = [step.says for step in steps[:6]]
                 return False, said + ([f"{len(steps) - 6} more"] if len(steps) > 6 else [])
-            every_role_set = all(self._myself(c).slots or self._myself(c).master_id for c in connections.values())
-            return every_role_set and all(settled(parse_info(c.execute_command("CLUSTER", "INFO")), len(hosts))
-                                          for c in connections.values()), []
-        except redis.RedisError as exc:
-            raise DataPlaneError(f"forming the Redis Cluster of {database.name} failed: {exc}") from exc
+            # Formed: every pod of a shard but its master replicates (a new shard's master owns no slots
+            # until the reshard gives it some), and every node knows every pod and serves every slot.
+            me = {host: myself(view) for host, view in views.items()}
+            roles_set = all(me[h] is not None and (me[h].slots or me[h].master_id)  # type: ignore[union-attr]
+                            for group in shards for h in group if h != formation.shard_master(group, me))
+            return roles_set and all(settled(parse_info(c.execute_command("CLUSTER", "INFO")), len(hosts))
+                                     for c in connections.values()), []
+
+    def reshard(self, database, shards: list[list[str]], retiring: list[str],
+                progress: ReshardProgress | None = None) -> tuple[list[str], int]:
+        """Move slots online until shards 0..n-1 own an even share and the retiring pods none: first what a
+        killed worker left half moved, then the fewest slots (dataplane/migration.py, batched or Valkey's
+        atomic migration). Returns (what was done, slots the retiring pods still own)."""
+        hosts = [host for group in shards for host in group] + list(retiring)
+        done: list[str] = []
+        with self._cluster_connections(database, hosts) as connections:
+            views = {host: parse_nodes(c.execute_command("CLUSTER", "NODES")) for host, c in connections.items()}
+            me = {host: myself(view) for host, view in views.items()}
+            view = views[shards[0][0]]
+            mover = self._mover(database, view)
+            settle_atomic(connections.values())
+            finished = finish_open_moves(mover, [n for n in me.values() if n and n.is_master], view)
+            if finished:
+                done.append(f"{finished} slots left half moved by an interrupted reconcile were finished")
+                views = {host: parse_nodes(c.execute_command("CLUSTER", "NODES"))
+                         for host, c in connections.items()}
+                me = {host: myself(view) for host, view in views.items()}
+            owners: dict[int, Node] = {}
+            for index, group in enumerate(shards):
+                master = formation.shard_master(group, me)
+                if master is None:
+                    raise DataPlaneError(f"shard {index} of {database.name} has no master to take slots yet")
+                owners[index] = me[master]  # type: ignore[assignment]
+            donors = [n for h in retiring if (n := me[h]) is not None and n.is_master and n.slots]
+            owners.update({len(shards) + k: node for k, node in enumerate(donors)})
+            moved = reshard(mover, owners, len(shards), progress)
+            if moved:
+                done.append(moved.says)
+            left = sum(len(node.slots) for h in retiring
+                       if (node := myself(parse_nodes(connections[h].execute_command("CLUSTER", "NODES")))))
+        return done, left
+
+    def _mover(self, database, view: list[Node]) -> SlotMover:
+        """Slot moves between the masters of `view`, reached at the addresses Redis Cluster announces."""
+        def dial(node: Node) -> redis.Redis:
+            return self._connect(node.host, node.port, database.password, timeout=MIGRATION_TIMEOUT)
+        return SlotMover(dial, [n for n in view if n.is_master and not n.failed], auth=database.password)
+
+    @contextlib.contextmanager
+    def _cluster_connections(self, database, hosts: list[str]):
+        """A connection per pod; any Redis failure inside is a DataPlaneError naming the database."""
+        connections: dict[str, redis.Redis] = {}
+        try:
+            connections.update({host: self._connect(host, REDIS_PORT, database.password) for host in hosts})
+            yield connections
+        except (redis.RedisError, TargetError) as exc:
+            raise DataPlaneError(f"the Redis Cluster of {database.name}: {exc}") from exc
         finally:
             for connection in connections.values():
                 connection.close()

@@ -11,6 +11,7 @@ import logging
 
 from django.conf import settings
 
+from access import services as access_services
 from clusters.certificates import forget_server_certificate
 from core.drivers import (
     Condition,
@@ -24,16 +25,25 @@ from core.drivers import (
 from core.errors import SpecNotRealisable, TargetError
 from dataplane.cluster import MASTER
 from engine import recovery
+from engine.progress import report
 from kube.render.cluster import render_cluster
-from kube.render.database import SHARD_COUNT_ANNOTATION, database_port, live_config, render_database, service_names
+from kube.render.database import (
+    database_port,
+    live_config,
+    render_database,
+    service_names,
+    shard_index,
+    statefulset_names,
+)
 from specs.database import DatabaseSpec
 from targets import managed
 
-from . import rigger, rollout
+from . import rigger, rollout, shards
 from .access import check_access
 from .apply import APPLIED_HASH, APPLY_ORDER, Applier
 from .client import DEFAULT_TIMEOUT, KubeApi, build_api_client
 from .crds import install_crds
+from .crsync.access import take_in_access
 from .crsync.mirror import Mirror
 from .crsync.sync import sync_target
 from .dataplane import DataPlane, DataPlaneError
@@ -120,8 +130,10 @@ class KubernetesDriver:
 
     def take_in(self) -> list[str]:
         """Every REC/REDB custom resource and stored object of this target in step, once (kube/crsync)."""
-        return [f"{step.kind} {step.namespace}/{step.name}: {', '.join(step.actions)}"
-                for step in sync_target(self.api, self.target)]
+        steps = [f"{step.kind} {step.namespace}/{step.name}: {', '.join(step.actions)}"
+                 for step in sync_target(self.api, self.target)]
+        return steps + [f"{kind} {namespace}/{name}: {what}"
+                        for kind, namespace, name, what in take_in_access(self.api, self.target)]
 
     def mirror(self, obj) -> None:
         """The object as its REC/REDB custom resource, status included (kube/crsync)."""
@@ -166,30 +178,39 @@ class KubernetesDriver:
     def apply_database(self, database) -> Observation:
         cluster = database.cluster
         spec = database.typed_spec
+        if not spec.default_user:
+            raise SpecNotRealisable("defaultUser: false is realised on the local target only (docs/acl.md)")
         live = self.live.database_objects(database)
-        self._check_sharding_realisable(database, spec, named(live, "StatefulSet", database.name))
+        self._check_sharding_realisable(spec)
         self._check_secret_is_ours(database, spec, live)
         desired = render_database(database)
-        result = Applier(self.api).sync(desired, _applied_kinds(live),
+        names = statefulset_names(database)
+        # Shards being removed keep their StatefulSets until their slots have moved off (_shape_cluster).
+        layout = shards.group(names, of_kind(live, "StatefulSet") if spec.shard_count > 1 else [],
+                              of_kind(live, "Pod"))
+        keep = {id(s) for s in layout.retiring_sets}
+        result = Applier(self.api).sync(desired, [o for o in _applied_kinds(live) if id(o) not in keep],
                                         resize_allowed=cluster.typed_spec.enable_volume_resize,
                                         spec_unchanged=database.observed_generation == database.generation)
         happenings = list(result.happenings)
         conditions: list[Condition] = []
-        statefulset = named(live, "StatefulSet", database.name)
-        pods, claims = of_kind(live, "Pod"), of_kind(live, "PersistentVolumeClaim")
+        statefulset = named(live, "StatefulSet", names[0])
+        claims = of_kind(live, "PersistentVolumeClaim")
+        pods = layout.wanted if spec.shard_count > 1 else of_kind(live, "Pod")
         masters: list[str] = []
         if pods:
-            masters, more = self._rig(database, spec, pods)
+            masters, more = self._rig(database, spec, pods + layout.retiring)
             happenings += more
-            happenings += self._apply_live_config(database, pods, claims, conditions)
+            happenings += self._apply_live_config(database, pods + layout.retiring, claims, conditions)
+            happenings += self._apply_users(database, pods + layout.retiring, claims)
             if spec.shard_count > 1:
-                happenings += self._form_cluster(database, spec, pods, claims, conditions)
+                happenings += self._shape_cluster(database, layout, claims, conditions)
         views = [rollout.PodView(p["metadata"]["name"], _config_hash(p), pod_health(p, claims).ready,
                                  master=p["metadata"]["name"] in masters) for p in pods]
         if statefulset is None:
             step = _no_rollout()
         else:
-            step = rollout.plan(views, _template_hash(desired, database.name), spec.process_count)
+            step = rollout.plan(views, _template_hash(desired, names[0]), spec.process_count)
             cluster_busy = cluster.status.get("rollout", "done") != "done" \
                 or cluster.observed_generation < cluster.generation
             if step.action != rollout.DONE and cluster_busy:
@@ -197,12 +218,14 @@ class KubernetesDriver:
                                     "first", step.updated, step.total)
         if step.action in (rollout.REPLACE, rollout.FAILOVER):
             happenings.append(self._roll_database_pod(database, step, pods))
-        details = {"redisVersion": _image_version(desired, database.name)}
+        details = {"redisVersion": _image_version(desired, names[0])}
         observation = database_observation(statefulset, pods, claims, spec.process_count, step,
-                                           ever_active=bool(database.status.get("everRunning")), masters=masters,
+                                           ever_active=bool(database.status.get("everRunning")),
+                                           masters=[m for m in masters if any(p["metadata"]["name"] == m
+                                                                              for p in pods)],
                                            extra=conditions, details=details)
         observation.happenings = happenings
-        if any(c.type == "ClusterFormed" and c.status != "True" for c in conditions):
+        if any(c.type in ("ClusterFormed", "Resharding") and c.status != "True" for c in conditions):
             if observation.state == managed.DB_ACTIVE:
                 observation.state = managed.DB_CHANGE_PENDING if database.status.get("everRunning") \
                     else managed.DB_PENDING
@@ -266,6 +289,9 @@ class KubernetesDriver:
             if self.dataplane.roles(database, [host]).get(host, MASTER) != MASTER:
                 labelled = []
         happenings = rigger.rig(self.api, pods, labelled)
+        if spec.shard_count > 1:
+            happenings += _shard_failovers(pods, database.status.get("master") or "", masters,
+                                           rolling=database.status.get("rollout", "done") != "done")
         if self.dataplane.enabled and spec.shard_count == 1 and masters:
             try:
                 if self.dataplane.monitor(database, _pod_host(database, masters[0])):
@@ -274,6 +300,17 @@ class KubernetesDriver:
             except DataPlaneError as exc:
                 raise TargetError(str(exc)) from exc
         return masters, happenings
+
+    def _apply_users(self, database, pods: list[dict], claims: list[dict]) -> list[Happening]:
+        """The data-plane users (docs/acl.md) on every ready pod, when the data plane is reachable."""
+        if not self.dataplane.enabled:
+            return []
+        ready = [_pod_host(database, p["metadata"]["name"]) for p in pods if pod_health(p, claims).ready]
+        try:
+            changed = self.dataplane.sync_users(database, ready, access_services.wanted_users(database))
+        except DataPlaneError as exc:
+            raise TargetError(str(exc)) from exc
+        return [Happening("AclApplied", f"{host.split('.', 1)[0]}: {what}") for host, what in changed]
 
     def _apply_live_config(self, database, pods: list[dict], claims: list[dict],
                            conditions: list[Condition]) -> list[Happening]:
@@ -298,14 +335,10 @@ class KubernetesDriver:
         return [Happening("ConfigApplied", f"live settings applied with CONFIG SET on "
                           f"{', '.join(p['metadata']['name'] for p in stale)}")]
 
-    def _check_sharding_realisable(self, database, spec: DatabaseSpec, statefulset: dict | None) -> None:
+    def _check_sharding_realisable(self, spec: DatabaseSpec) -> None:
         if spec.shard_count > 1 and not self.dataplane.enabled:
             raise SpecNotRealisable("shardCount > 1 needs the data plane on a kubernetes target (in_cluster or "
                                     "dataplane_addresses or dataplane_nameserver) to form the Redis Cluster")
-        live_count = ((statefulset or {}).get("metadata", {}).get("annotations") or {}).get(SHARD_COUNT_ANNOTATION)
-        problem = str(live_count).isdigit() and resharding_problem(int(live_count), spec.shard_count)
-        if problem:
-            raise SpecNotRealisable(f"shardCount {problem}; set it back")
 
     def _check_secret_is_ours(self, database, spec: DatabaseSpec, live: list[dict]) -> None:
         """`databaseSecretName` may name a Secret someone else made (an application's, another database's):
@@ -325,24 +358,58 @@ class KubernetesDriver:
                                 f"{database.namespace} and belongs to {owner}; it is never taken over. Choose "
                                 "another name, or delete that Secret")
 
-    def _form_cluster(self, database, spec: DatabaseSpec, pods: list[dict], claims: list[dict],
-                      conditions: list[Condition]) -> list[Happening]:
-        """Once every shard pod is ready, make them one Redis Cluster (a step per reconcile until formed)."""
-        names = sorted((p["metadata"]["name"] for p in pods), key=lambda n: int(n.rsplit("-", 1)[1]))
-        if len(names) < spec.process_count or not all(pod_health(p, claims).ready for p in pods):
+    def _shape_cluster(self, database, layout: shards.ShardPods, claims: list[dict],
+                       conditions: list[Condition]) -> list[Happening]:
+        """Once every shard's pods are ready: form the Redis Cluster (a step per reconcile until formed), move
+        slots online until the layout matches shardCount, then remove the StatefulSets of drained shards.
+        Level-triggered: every pass starts from what CLUSTER NODES says, so a pass killed mid-move is
+        finished by the next one."""
+        spec = database.typed_spec
+        wanted = layout.wanted
+        if any(len(group) < spec.processes_per_shard for group in layout.shards) \
+                or not all(pod_health(p, claims).ready for p in wanted):
             conditions.append(Condition("ClusterFormed", "False", "WaitingForPods",
                                         "the Redis Cluster is formed once every shard process is ready"))
             return []
+        host_groups = [[_pod_host(database, p["metadata"]["name"]) for p in group] for group in layout.shards]
+        answering = [p for p in layout.retiring if pod_health(p, claims).ready]
+        retiring = [_pod_host(database, p["metadata"]["name"]) for p in answering]
         try:
-            formed, done = self.dataplane.form_cluster(database, [_pod_host(database, n) for n in names])
+            formed, done = self.dataplane.form_cluster(database, host_groups, retiring)
+            if not formed:
+                conditions.append(Condition("ClusterFormed", "False", "Forming",
+                                            "nodes are meeting and taking slots"))
+                return [Happening("ClusterFormation", "; ".join(done))] if done else []
+            done, left = self.dataplane.reshard(database, host_groups, retiring, self._progress(database))
         except DataPlaneError as exc:
             raise TargetError(str(exc)) from exc
-        if formed:
-            conditions.append(Condition("ClusterFormed", "True", "SlotsAssigned",
-                                        f"{spec.shard_count} shards own all 16384 slots"))
-            return []
-        conditions.append(Condition("ClusterFormed", "False", "Forming", "nodes are meeting and taking slots"))
-        return [Happening("ClusterFormation", "; ".join(done))] if done else []
+        conditions.append(Condition("ClusterFormed", "True", "SlotsAssigned",
+                                    f"{spec.shard_count} shards own all 16384 slots"))
+        happenings = [Happening("Resharded", said) for said in done]
+        if not layout.retiring_sets:
+            return happenings
+        gone = ", ".join(s["metadata"]["name"] for s in layout.retiring_sets)
+        if left or len(answering) < len(layout.retiring):
+            conditions.append(Condition("Resharding", "False", "Draining",
+                                        f"{gone}: {left} slots still to move off before removal"))
+            return happenings
+        for statefulset in layout.retiring_sets:
+            # Their slots live elsewhere now; their volumes hold nothing a later shard should start from.
+            self.api.delete("StatefulSet", database.namespace, statefulset["metadata"]["name"])
+            for claim in shards.claims_of(statefulset, claims):
+                self.api.delete("PersistentVolumeClaim", database.namespace, claim["metadata"]["name"])
+        conditions.append(Condition("Resharding", "False", "RemovingShards", f"{gone} drained and deleted"))
+        return happenings + [Happening("ShardsRemoved", f"{gone} owned no slots any more: deleted with their "
+                                       "volumes; their nodes are forgotten once their pods are gone")]
+
+    @staticmethod
+    def _progress(database):
+        """status.resharding while slots move, streamed to the dashboard (the local target's shape)."""
+        def progress(slots: int, slots_total: int, keys: int, keys_total: int) -> None:
+            report(database, "resharding", {"shards": database.typed_spec.shard_count, "slotsMoved": slots,
+                                            "slotsTotal": slots_total, "keysMoved": keys, "keysTotal": keys_total},
+                   final=slots in (0, slots_total))
+        return progress
 
     def _replace_pod(self, namespace: str, step: rollout.Step) -> Happening:
         self.api.delete("Pod", namespace, step.pod)
@@ -383,6 +450,21 @@ class KubernetesDriver:
         return remaining == 0
 
 
+def _shard_failovers(pods: list[dict], before: str, masters: list[str], *, rolling: bool) -> list[Happening]:
+    """A shard whose master is another pod than last observed: Redis Cluster failed it over (a warning), or a
+    rollout switched it over (CLUSTER FAILOVER asked by the control plane)."""
+    shard_of = {p["metadata"]["name"]: shard_index(p) for p in pods}
+    was = {shard_of[name]: name for name in before.split(", ") if shard_of.get(name) is not None}
+    happenings = []
+    for name in masters:
+        shard = shard_of.get(name)
+        if shard is not None and shard in was and was[shard] != name:
+            why = "the rollout switched it over" if rolling else "Redis Cluster failed it over"
+            happenings.append(Happening("ShardFailover", f"{name} is now master of shard {shard} (was {was[shard]}): "
+                                        f"{why}", warning=not rolling))
+    return happenings
+
+
 def _applied_kinds(live: list[dict]) -> list[dict]:
     return [obj for obj in live if obj["kind"] in APPLY_ORDER]
 
@@ -410,9 +492,14 @@ def _no_rollout() -> rollout.Step:
 
 
 def resharding_problem(current: int, wanted: int) -> str | None:
-    """This target's one wording for refusing to reshard: the write check and the stored-spec check say the same."""
-    if current == wanted:
+    """This target's one wording for refusing a shard count change: only between sharded layouts (a Redis
+    Cluster of 2+ shards) is it done online."""
+    if current == wanted or (current > 1 and wanted > 1):
         return None
-    return (f"cannot change from {current} to {wanted} on a kubernetes target yet: online resharding (moving hash "
-            "slots between pods) is done by the local target only; here, create a new database with the shard count "
-            "you need and copy the data over")
+    if current == 1:
+        return (f"cannot change from 1 to {wanted} in place: a database with shardCount 1 is a plain Redis server, "
+                "and a sharded database is a Redis Cluster, which only clients speaking the cluster protocol "
+                "can use (redis-cli -c, RedisCluster clients). Create a new database with the shard count you "
+                "need, move cluster-aware clients to it and copy the data over")
+    return (f"cannot change from {current} to 1 on a kubernetes target: a sharded database stays a Redis Cluster "
+            "of at least 2 shards here (a single-shard Redis Cluster is not rendered yet)")

@@ -38,10 +38,15 @@ VERBS: dict[str, tuple[str, ...]] = {
     "StorageClass": ("get", "list"),
     "RedisEnterpriseCluster": WATCHED,
     "RedisEnterpriseDatabase": WATCHED,
+    # Users, roles, role bindings, ACLs: taken in one way (kube/crsync/access.py).
+    **{kind: ("get", "list", "watch") for kind in ("RedisEnterpriseACL", "RedisEnterpriseRole", "RedisEnterpriseUser",
+                                                    "RedisEnterpriseRoleBinding")},
 }
 # Subresources written: the REC/REDB status.
-SUBRESOURCES: dict[str, tuple[str, ...]] = {"RedisEnterpriseCluster/status": ("patch",),
-                                            "RedisEnterpriseDatabase/status": ("patch",)}
+SUBRESOURCES: dict[str, tuple[str, ...]] = {
+    f"{kind}/status": ("patch",) for kind in ("RedisEnterpriseCluster", "RedisEnterpriseDatabase",
+                                              "RedisEnterpriseACL", "RedisEnterpriseRole", "RedisEnterpriseUser",
+                                              "RedisEnterpriseRoleBinding")}
 
 
 @dataclass(frozen=True, order=True)

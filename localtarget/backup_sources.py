@@ -26,7 +26,7 @@ def shard_sources(parts: DatabaseParts) -> list[ShardSource]:
 
 
 def _in_sync(parts: DatabaseParts, proc) -> bool:
-    return replica_in_sync(processes.server_info(proc, parts.passwords(proc)) or {})
+    return replica_in_sync(processes.server_info(proc, parts.logins(proc)) or {})
 
 
 def _single_source(parts: DatabaseParts) -> ShardSource:

@@ -14,6 +14,8 @@ from pathlib import Path
 
 from django.conf import settings
 
+from access import internal
+from access import services as access_services
 from clusters.certificates import cluster_ca
 from core.drivers import ConnectionInfo, Happening, Observation, Probe, common_spec_problems, register_driver
 from core.engines import describe
@@ -25,6 +27,7 @@ from targets.certificates import certificate_bundle, missing_secrets
 from targets.private_files import made_private_once
 
 from . import (
+    acl,
     backup_sources,
     exporter,
     haproxy,
@@ -139,9 +142,11 @@ class LocalDriver:
             registry.release(layout.shard_key(cluster.name, database.name, proc.shard, proc.replica_index))
             registry.release(layout.tls_key(cluster.name, database.name, proc.shard, proc.replica_index))
 
+        login = internal.login(database)
         return shards.DatabaseParts(
             name=database.name, spec=spec, version=spec.redis_version or versions.newest_version() or "",
-            password=database.password,
+            password=login.password, username=login.username, fallback_logins=internal.fallback_logins(database),
+            wanted_users=access_services.wanted_users(database),
             processes=layout.shard_processes(root, ports, tls_ports),
             retired=layout.shard_processes(root, retired_ports),
             sentinels=self.sentinels(cluster),
@@ -327,7 +332,8 @@ class LocalDriver:
             name = layout.monitor_name(database.name, 0)
             port = sentinel.master_port(sentinels, name)
             if port is not None:
-                sentinel.register(sentinels, name, port, quorum, database.password)
+                login = internal.login(database)
+                sentinel.register(sentinels, name, port, quorum, login.password, username=login.username)
                 watched.append(name)
         return watched
 
@@ -365,7 +371,8 @@ class LocalDriver:
         if spec.replication:
             master = shards.current_master(parts)
             if master is not None:
-                sentinel.register(parts.sentinels, parts.monitor, master.port, parts.quorum, parts.password)
+                sentinel.register(parts.sentinels, parts.monitor, master.port, parts.quorum, parts.password,
+                                  username=parts.username)
         else:
             sentinel.unregister(parts.sentinels, parts.monitor)
         return self._converge(database, parts, happenings, observe.observe_database)
@@ -391,6 +398,7 @@ class LocalDriver:
         """What every database shape does last: live settings, the next upgrade step, the endpoint, then
         observe; the happenings of this pass come before what observing adds."""
         happenings += live_config.apply(parts)
+        happenings += acl.apply(parts)
         if parts.tls is not None:
             tls.remove_old(parts.tls)  # every live process serves the current pair now
         happenings += upgrade.roll(parts)
@@ -438,11 +446,11 @@ class LocalDriver:
         if exporter.binary() is None:
             return ""
         metrics = self._exporter(database, parts.endpoint.port, parts.tls)
-        metrics.ensure(parts.password)
+        metrics.ensure(parts.password, parts.username)
         return metrics.url
 
     def _ensure_endpoint(self, database, parts: shards.DatabaseParts) -> list[Happening]:
-        started = parts.endpoint.ensure(parts.processes, parts.password)
+        started = parts.endpoint.ensure(parts.processes, parts.password, parts.username)
         if started == "started" and database.status.get("everRunning"):
             return [Happening("EndpointRestarted", f"the endpoint on port {parts.endpoint.port} was not running; "
                               "restarted", warning=True)]
@@ -461,7 +469,7 @@ class LocalDriver:
             happenings.append(Happening("Switchover", f"{new_master.name} is master before {master.name} is "
                                         "removed (replication turned off)"))
         sentinel.unregister(parts.sentinels, parts.monitor)
-        parts.endpoint.ensure(parts.processes, parts.password)
+        parts.endpoint.ensure(parts.processes, parts.password, parts.username)
         return happenings + shards.retire(parts)
 
     def delete_database(self, database) -> bool:

@@ -72,10 +72,10 @@ class Exporter:
     def auth_file(self) -> Path:
         return self.directory / "exporter.auth"
 
-    def ensure(self, password: str) -> str:
+    def ensure(self, password: str, username: str | None = None) -> str:
         """Start the exporter unless ours already runs with this password; "started" or "". The exporter
         reads the password once, so a changed one restarts it (a digest of it is kept, 0600, to notice)."""
-        digest = hashlib.sha256(password.encode()).hexdigest()
+        digest = hashlib.sha256(f"{username or ''}\0{password}".encode()).hexdigest()
         current = self.auth_file.read_text() if self.auth_file.exists() else ""
         running = self._running()
         if running:
@@ -87,7 +87,8 @@ class Exporter:
         if is_listening(self.port):
             raise TargetError(f"exporter port {self.port} is taken by another program")
         private_dir(self.directory)
-        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "REDIS_PASSWORD": password}
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "REDIS_PASSWORD": password,
+               **({"REDIS_USER": username} if username else {})}
         with open_private(self.directory / "exporter.log", "a") as log:
             proc = subprocess.Popen(self.args(), stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env,
                                     start_new_session=True, umask=PRIVATE_UMASK)

@@ -78,7 +78,8 @@ class Endpoint:
         digest = hashlib.sha1(str(path).encode()).hexdigest()[:16]  # unix socket paths are short
         return Path(tempfile.gettempdir()) / f"cp-haproxy-{digest}.sock"
 
-    def render(self, processes: list[ShardProcess], password: str) -> str:
+    def render(self, processes: list[ShardProcess], password: str, username: str | None = None) -> str:
+        auth = ("AUTH", username, password) if username else ("AUTH", password)
         # Clients go to the TLS port when there is one (HAProxy passes TLS through untouched, mode tcp); the
         # role check always asks the plain loopback port, which needs the password.
         servers = [f"    server {p.name} 127.0.0.1:{p.client_port} {CHECK}" + (f" port {p.port}" if p.tls_port else "")
@@ -107,7 +108,7 @@ class Endpoint:
             f"backend {BACKEND}",
             "    option tcp-check",
             "    tcp-check connect",
-            f"    tcp-check send-binary {_resp_hex('AUTH', password)}",
+            f"    tcp-check send-binary {_resp_hex(*auth)}",
             "    tcp-check expect string +OK",
             # INFO and QUIT in one write: the server closes right after its answer, so a replica fails the
             # check at once instead of after `timeout check`.
@@ -126,9 +127,9 @@ class Endpoint:
             pass
         return None
 
-    def ensure(self, processes: list[ShardProcess], password: str) -> str:
+    def ensure(self, processes: list[ShardProcess], password: str, username: str | None = None) -> str:
         """Start or reload HAProxy so it serves the current config; returns "started", "reloaded" or ""."""
-        text = self.render(processes, password)
+        text = self.render(processes, password, username)
         current = self.config_file.read_text() if self.config_file.exists() else None
         pid = self.running_pid()
         if pid and current == text:

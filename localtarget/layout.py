@@ -156,8 +156,11 @@ def _process_lines(process: Process, rewritten_by: str) -> list[str]:
 
 def redis_conf(process: ShardProcess, config: RedisConfig, *, password: str,
                replica_of: int | None, cluster_mode: bool = False, modules: tuple[Path, ...] = (),
-               tls: dict[str, str] | None = None) -> str:
-    """redis.conf for a shard process. Redis itself rewrites it later (CONFIG REWRITE, sentinel)."""
+               username: str | None = None, tls: dict[str, str] | None = None) -> str:
+    """redis.conf for a shard process. Redis itself rewrites it later (CONFIG REWRITE, sentinel).
+
+    With `username` (the default user off, docs/acl.md) the control plane's own user is defined here, so
+    replication and health checks work from the first second; other ACL users are set by the reconcile."""
     lines = [
         *_process_lines(process, "redis-server rewrites it on CONFIG REWRITE"),
         f'requirepass "{password}"',
@@ -173,6 +176,8 @@ def redis_conf(process: ShardProcess, config: RedisConfig, *, password: str,
         "repl-diskless-sync-delay 0",
         "protected-mode yes",
     ]
+    if username:
+        lines += [f'masteruser "{username}"', f"user {username} on >{password} ~* &* +@all", "user default off"]
     if cluster_mode:
         lines += ["cluster-enabled yes", f'cluster-config-file "{process.directory / "nodes.conf"}"',
                   "cluster-node-timeout 3000"]

@@ -21,7 +21,7 @@ SECRET_KEYS = ("masterauth", "requirepass")
 
 def wanted_settings(parts: DatabaseParts, process: ShardProcess) -> dict[str, str]:
     wanted = parts.spec.redis_config().as_config_set()
-    wanted.update({"masterauth": parts.password, "requirepass": parts.password})
+    wanted.update({"masterauth": parts.password, "requirepass": parts.password, "masteruser": parts.username or ""})
     wanted.update(parts.tls_settings(process))
     return wanted
 
@@ -40,7 +40,7 @@ def apply(parts: DatabaseParts) -> list[Happening]:
         info = infos.get(proc.name)
         if info is None:
             continue
-        conn = processes.client(proc.port, info["_password"])
+        conn = processes.client(proc.port, info["_password"], username=info["_username"])
         try:
             current = conn.config_get("*")
             diff = differences(current, wanted_settings(parts, proc))
@@ -64,7 +64,7 @@ def apply(parts: DatabaseParts) -> list[Happening]:
     happenings = []
     if rotated:
         if parts.spec.replication:
-            sentinel.set_password(parts.sentinels, parts.monitor, parts.password)
+            sentinel.set_password(parts.sentinels, parts.monitor, parts.password, username=parts.username)
         happenings.append(Happening("PasswordRotated", "the database password was changed live on every "
                                     "process; the old password is refused from now on"))
     for name, keys in changed.items():

@@ -14,7 +14,6 @@ from targets import managed
 from . import processes, sentinel
 from .layout import Process
 from .shards import DatabaseParts, observe_views
-from .tls import TlsFiles
 
 
 def in_sync_replicas(master_info: dict) -> int:
@@ -35,10 +34,11 @@ def server_of(info: dict | None) -> str:
     return f"redis {info.get('redis_version', '')}"
 
 
-def endpoint_reaches(port: int, password: str, master_port: int, tls: TlsFiles | None = None) -> bool:
+def endpoint_reaches(parts: DatabaseParts, master_port: int) -> bool:
     """Whether a client of the endpoint (over TLS when the database has it on) lands on the master."""
     try:
-        conn = processes.client(port, password, timeout=2, tls=tls)
+        conn = processes.client(parts.endpoint.port, parts.password, username=parts.username, timeout=2,
+                                tls=parts.tls)
         return int(conn.info("server")["tcp_port"]) == master_port
     except (redis.RedisError, KeyError, ValueError):
         return False
@@ -63,7 +63,7 @@ def observe_database(parts: DatabaseParts, previous: dict) -> Observation:
     master_ok = False
     if master is not None:
         try:
-            master_ok = bool(processes.client(master.port, parts.password, timeout=2).ping())
+            master_ok = bool(parts.client(master.port, timeout=2).ping())
         except redis.RedisError:
             master_ok = False
     conditions.append(Condition("MasterAvailable", "True" if master_ok else "False",
@@ -81,8 +81,7 @@ def observe_database(parts: DatabaseParts, previous: dict) -> Observation:
         failover_ok, message = sentinel.failover_ready(parts.sentinels, parts.monitor, parts.quorum)
         conditions.append(Condition("FailoverReady", "True" if failover_ok else "False",
                                     "QuorumWatches" if failover_ok else "QuorumNotReady", message))
-    endpoint_ok = master_ok and endpoint_reaches(parts.endpoint.port, parts.password, master.port,
-                                                 parts.tls)
+    endpoint_ok = master_ok and endpoint_reaches(parts, master.port)
     conditions.append(Condition("EndpointReady", "True" if endpoint_ok else "False",
                                 "RoutesToMaster" if endpoint_ok else "NotRouting",
                                 f"127.0.0.1:{parts.endpoint.port} reaches {master.name}" if endpoint_ok
@@ -157,7 +156,7 @@ def observe_sharded(parts: DatabaseParts, previous: dict) -> Observation:
     except redis.RedisError:
         pass
     all_masters = len(masters) == parts.spec.shard_count and all(
-        _pings(_by_name(parts, name).port, parts.password) for name in masters.values())
+        _pings(parts, _by_name(parts, name).port) for name in masters.values())
     conditions.append(Condition("ClusterStateOk", "True" if state_ok else "False",
                                 "AllSlotsServed" if state_ok else "ClusterNotOk",
                                 f"{len(masters)} of {parts.spec.shard_count} shards have a master answering; "
@@ -171,7 +170,7 @@ def observe_sharded(parts: DatabaseParts, previous: dict) -> Observation:
                                     "every shard has a replica in sync" if replica_ok else "replicas syncing"))
     endpoint_ok = False
     try:
-        info = processes.client(parts.endpoint.port, parts.password, timeout=2).info("replication")
+        info = parts.client(parts.endpoint.port, timeout=2).info("replication")
         endpoint_ok = info.get("role") == "master"
     except redis.RedisError:
         pass
@@ -208,8 +207,8 @@ def database_state(ready: bool, serving: bool, previous: dict) -> str:
     return managed.DB_CHANGE_PENDING if serving else managed.ERROR
 
 
-def _pings(port: int, password: str) -> bool:
+def _pings(parts: DatabaseParts, port: int) -> bool:
     try:
-        return bool(processes.client(port, password, timeout=2).ping())
+        return bool(parts.client(port, timeout=2).ping())
     except redis.RedisError:
         return False

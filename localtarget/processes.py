@@ -32,13 +32,15 @@ COMMAND_TIMEOUT = 5.0
 
 
 def client(port: int, password: str | None = None, *, timeout: float = COMMAND_TIMEOUT,
-           tls: TlsFiles | None = None) -> redis.Redis:
-    """A connection that fails fast: no retries (a wrong password must not be retried with backoff). With
-    `tls`, over TLS (a TLS database's endpoint): the server verified against the cluster CA, and the
+           username: str | None = None, tls: TlsFiles | None = None) -> redis.Redis:
+    """A connection that fails fast: no retries (a wrong password must not be retried with backoff).
+    `username`: an ACL user (the control plane's own where the default user is off), else the default user.
+    With `tls`, over TLS (a TLS database's endpoint): the server verified against the cluster CA, and the
     database's own certificate shown as the client's (mutual TLS accepts the cluster CA too)."""
     tls = {"ssl": True, "ssl_ca_certs": str(tls.ca_file), "ssl_certfile": str(tls.cert_file),
            "ssl_keyfile": str(tls.key_file)} if tls else {}
-    return redis.Redis(host="127.0.0.1", port=port, password=password or None, socket_timeout=timeout,
+    return redis.Redis(host="127.0.0.1", port=port, username=username, password=password or None,
+                       socket_timeout=timeout,
                        socket_connect_timeout=CONNECT_TIMEOUT, decode_responses=True,
                        retry=Retry(NoBackoff(), 0), **tls)
 
@@ -85,14 +87,15 @@ def configured_password(process: Process) -> str | None:
     return match.group(1) if match else None
 
 
-def server_info(process: Process, passwords: list[str | None]) -> dict | None:
-    """`INFO` of the process if it is ours and answering, trying each password in turn."""
+def server_info(process: Process, logins: list[tuple[str | None, str | None]]) -> dict | None:
+    """`INFO` of the process if it is ours and answering, trying each (username, password) in turn; the
+    one that worked is kept as `_username`, `_password`."""
     pid = running_pid(process)
     if pid is None:
         return None
-    for password in dict.fromkeys(passwords):
+    for username, password in dict.fromkeys(logins):
         try:
-            info = client(process.port, password).info()
+            info = client(process.port, password, username=username).info()
         except redis.AuthenticationError:
             continue
         except redis.ResponseError as exc:
@@ -103,7 +106,7 @@ def server_info(process: Process, passwords: list[str | None]) -> dict | None:
             return None
         if int(info.get("process_id", -1)) != pid:
             return None  # something else answers on our port
-        info["_password"] = password
+        info["_password"], info["_username"] = password, username
         return info
     return None
 
@@ -130,7 +133,7 @@ class PortTaken(TargetError):
 
 
 def start(process: Process, binary: Path, *, password: str | None = None, extra_args: list[str] | None = None,
-          timeout: float = 15.0) -> int:
+          timeout: float = 15.0, username: str | None = None) -> int:
     """Start the process from its config file and wait until it answers PING; returns its pid."""
     if running_pid(process):
         raise TargetError(f"{process.name} is already running")
@@ -150,7 +153,7 @@ def start(process: Process, binary: Path, *, password: str | None = None, extra_
         pid = running_pid(process)
         if pid:
             try:
-                if client(process.port, password, timeout=1).ping():
+                if client(process.port, password, timeout=1, username=username).ping():
                     return pid
             except redis.BusyLoadingError:
                 return pid  # loading its data set: alive, and it will answer soon

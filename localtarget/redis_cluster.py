@@ -7,14 +7,14 @@ changes (plan: slots.py) and restarts processes, the same way roles.py rules for
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 
 import redis
 
 from core.drivers import Happening
 from core.errors import TargetError
 from dataplane.cluster import Node, myself, parse_info, parse_nodes
-from dataplane.migration import SlotMover, keys_in, open_moves, ranges, settle_atomic
+from dataplane.migration import ReshardProgress as Progress
+from dataplane.migration import SlotMover, finish_open_moves, reshard, settle_atomic
 from dataplane.slots import even_ranges, plan_moves
 
 from . import processes
@@ -22,12 +22,10 @@ from .layout import ShardProcess
 from .shards import DatabaseParts
 
 JOIN_TIMEOUT = 20.0
-# (slots moved, slots to move, keys moved, keys to move) while a reshard runs
-Progress = Callable[[int, int, int, int], None]
 
 
 def _conn(proc: ShardProcess, parts: DatabaseParts) -> redis.Redis:
-    return processes.client(proc.port, parts.password, timeout=10)
+    return parts.client(proc.port, timeout=10)
 
 
 def cluster_nodes(proc: ShardProcess, parts: DatabaseParts) -> list[Node]:
@@ -35,7 +33,7 @@ def cluster_nodes(proc: ShardProcess, parts: DatabaseParts) -> list[Node]:
 
 
 def live(parts: DatabaseParts, members: list[ShardProcess]) -> list[ShardProcess]:
-    return [p for p in members if processes.server_info(p, parts.passwords(p)) is not None]
+    return [p for p in members if processes.server_info(p, parts.logins(p)) is not None]
 
 
 def ensure_cluster(parts: DatabaseParts, progress: Progress | None = None) -> list[Happening]:
@@ -116,36 +114,19 @@ def _reshard(parts: DatabaseParts, progress: Progress | None = None) -> list[Hap
             if node is None:
                 raise TargetError(f"shard {index} has no master to receive slots yet")
             owners[index] = node
-    moves = plan_moves({i: n.slots for i, n in owners.items()}, parts.spec.shard_count)
-    if not moves:
+    if not plan_moves({i: n.slots for i, n in owners.items()}, parts.spec.shard_count):
         return happenings
     # A node that just joined answers CLUSTERDOWN (to MIGRATE's RESTORE too) until it has learnt who serves
     # every slot: wait for it before moving anything.
     _wait_state_ok(parts, live(parts, parts.processes + parts.retired))
-    mover = _mover(parts, view)
-    total = sum(len(m.slots) for m in moves)
-    keys_total = sum(keys_in(mover.dial(owners[m.source]), m.slots) for m in moves)
-    started = time.monotonic()
-    if progress:
-        progress(0, total, 0, keys_total)
-
-    def step(slots: int, moved: int) -> None:
-        if progress:
-            progress(slots, total, moved, max(keys_total, moved))
-
-    keys = mover.move_all([(owners[m.source], owners[m.target], m.slots) for m in moves], step)
-    done = total
-    seconds = max(time.monotonic() - started, 1e-3)
-    return happenings + [Happening("Resharded", f"{done} slots and {keys} keys moved online to reach "
-                                                f"{parts.spec.shard_count} shards in {seconds:.1f} s "
-                                                f"({keys / seconds:,.0f} keys/s, "
-                                                f"{' + '.join(sorted(mover.engines_used))})")]
+    done = reshard(_mover(parts, view), owners, parts.spec.shard_count, progress)
+    return happenings + ([Happening("Resharded", done.says)] if done else [])
 
 
 def _mover(parts: DatabaseParts, view: list[Node]) -> SlotMover:
     masters = [n for n in view if n.is_master and not n.failed]
-    return SlotMover(lambda node: processes.client(node.port, parts.password, timeout=30), masters,
-                     auth=parts.password)
+    return SlotMover(lambda node: parts.client(node.port, timeout=30), masters,
+                     auth=parts.password, auth_user=parts.username)
 
 
 def _finish_open_moves(parts: DatabaseParts) -> list[Happening]:
@@ -153,20 +134,10 @@ def _finish_open_moves(parts: DatabaseParts) -> list[Happening]:
     members = live(parts, parts.processes + parts.retired)
     settle_atomic(_conn(p, parts) for p in members)
     selves = [me for p in members if (me := myself(cluster_nodes(p, parts))) is not None and me.is_master]
-    pending = open_moves(selves)
-    if not pending:
-        return []
     view = cluster_nodes(members[0], parts)
-    by_id = {n.id: n for n in view}
-    mover = _mover(parts, view)
-    finished = 0
-    for move in pending:
-        source, target = by_id.get(move.source_id), by_id.get(move.target_id)
-        if source is None or target is None or source.failed or target.failed:
-            raise TargetError(f"slots {ranges(move.slots)[:3]} were left half moved between nodes that are not "
-                              "both up; they are finished once both are back")
-        mover.move(source, target, move.slots)
-        finished += len(move.slots)
+    finished = finish_open_moves(_mover(parts, view), selves, view)
+    if not finished:
+        return []
     return [Happening("ReshardResumed", f"{finished} slots left half moved by an interrupted reconcile were "
                                         "finished")]
 

@@ -37,24 +37,27 @@ def monitored(sentinel: Process) -> dict[str, dict]:
         return {}
 
 
-def register(sentinels: list[Process], name: str, master_port: int, quorum: int, password: str) -> list[str]:
+def register(sentinels: list[Process], name: str, master_port: int, quorum: int, password: str, *,
+             username: str | None = None) -> list[str]:
     """Make every answering sentinel monitor `name`; returns the sentinels that newly started to."""
     added = []
     for sentinel in answering(sentinels):
         try:
             if monitor(_client(sentinel), name, "127.0.0.1", master_port, quorum=quorum, password=password,
-                       down_after_ms=SENTINEL_DOWN_AFTER_MS, failover_timeout_ms=SENTINEL_FAILOVER_TIMEOUT_MS):
+                       down_after_ms=SENTINEL_DOWN_AFTER_MS, failover_timeout_ms=SENTINEL_FAILOVER_TIMEOUT_MS,
+                       username=username):
                 added.append(sentinel.name)
         except redis.RedisError as exc:
             raise TargetError(f"{sentinel.name} refused to monitor {name}: {exc}") from exc
     return added
 
 
-def set_password(sentinels: list[Process], name: str, password: str) -> None:
-    """Password rotation: sentinels must use the new password to reach the shard."""
+def set_password(sentinels: list[Process], name: str, password: str, *, username: str | None = None) -> None:
+    """Password rotation: sentinels must use the new password (and user, "" for default) to reach the shard."""
     for sentinel in answering(sentinels):
         if name in monitored(sentinel):
             try:
+                _client(sentinel).sentinel_set(name, "auth-user", username or "")
                 _client(sentinel).sentinel_set(name, "auth-pass", password)
             except redis.RedisError as exc:
                 raise TargetError(f"{sentinel.name} refused the new auth-pass for {name}: {exc}") from exc

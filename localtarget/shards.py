@@ -33,6 +33,10 @@ class DatabaseParts:
     cluster_mode: bool = False  # sharded: Redis Cluster instead of sentinels
     modules: tuple[Path, ...] = ()  # module libraries every process loads at start
     release_port: object = field(default=None, repr=False)  # callable(process): forget its port
+    username: str | None = None  # the control plane's ACL user where the default user is off (access/internal.py)
+    # Other logins that may still work while the default user is being turned on or off.
+    fallback_logins: tuple[tuple[str | None, str], ...] = field(default=(), repr=False)
+    wanted_users: dict = field(default_factory=dict, repr=False)  # username -> access.plan.WantedUser
     tls: TlsFiles | None = None  # tlsMode on: the certificate files every process serves TLS with
 
     def tls_settings(self, process: ShardProcess) -> dict[str, str]:
@@ -41,9 +45,15 @@ class DatabaseParts:
             return {"tls-port": "0"}
         return self.tls.redis_settings(process.tls_port)
 
-    def passwords(self, process: Process) -> list[str | None]:
-        """Passwords to try on a process: the wanted one, then the one it runs with (mid-rotation)."""
-        return [self.password, processes.configured_password(process)]
+    def logins(self, process: Process) -> list[tuple[str | None, str | None]]:
+        """(username, password) to try on a process: the wanted login, then the default user with the wanted
+        password and the one the process runs with (mid-rotation), then the fallbacks."""
+        return [(self.username, self.password), (None, self.password), (None, processes.configured_password(process)),
+                *self.fallback_logins]
+
+    def client(self, port: int, *, timeout: float = processes.COMMAND_TIMEOUT):
+        """A connection as the control plane to one of the database's processes (or its endpoint)."""
+        return processes.client(port, self.password, username=self.username, timeout=timeout)
 
     def sentinel_master_port(self) -> int | None:
         if self.cluster_mode or not self.spec.replication:
@@ -55,7 +65,7 @@ def observe_views(parts: DatabaseParts, members: list[ShardProcess]) -> tuple[li
     """What each process is right now, and the INFO of each live one by name."""
     views, infos = [], {}
     for proc in members:
-        info = processes.server_info(proc, parts.passwords(proc))
+        info = processes.server_info(proc, parts.logins(proc))
         pid = processes.running_pid(proc)
         if info is not None:
             infos[proc.name] = info
@@ -66,13 +76,13 @@ def observe_views(parts: DatabaseParts, members: list[ShardProcess]) -> tuple[li
 
 
 def start_process(parts: DatabaseParts, proc: ShardProcess, replica_of: int | None, version: str) -> None:
-    config = layout.redis_conf(proc, parts.spec.redis_config(), password=parts.password,
+    config = layout.redis_conf(proc, parts.spec.redis_config(), password=parts.password, username=parts.username,
                                replica_of=None if parts.cluster_mode else replica_of, cluster_mode=parts.cluster_mode,
                                modules=parts.modules,
                                tls=parts.tls_settings(proc) if parts.tls is not None else None)
     processes.write_config(proc, config)
     try:
-        processes.start(proc, versions.server_binary(version), password=parts.password)
+        processes.start(proc, versions.server_binary(version), password=parts.password, username=parts.username)
     except processes.PortTaken:
         if parts.release_port:
             parts.release_port(proc)

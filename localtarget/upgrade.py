@@ -24,7 +24,7 @@ SWITCHOVER_TIMEOUT = 30.0
 
 
 def _info(proc: ShardProcess, parts: DatabaseParts) -> dict:
-    return processes.server_info(proc, parts.passwords(proc)) or {}
+    return processes.server_info(proc, parts.logins(proc)) or {}
 
 
 def replica_in_sync(info: dict) -> bool:
@@ -139,7 +139,7 @@ def _follow(parts: DatabaseParts, old_master: ShardProcess, new_master: ShardPro
     """Point the old master at the sentinels' new master now, as they would themselves some seconds later:
     until then it still says role:master, and the endpoint must never see two masters."""
     try:
-        conn = processes.client(old_master.port, parts.password, timeout=2)
+        conn = parts.client(old_master.port, timeout=2)
         if conn.info("replication").get("role") == "master":
             conn.execute_command("REPLICAOF", "127.0.0.1", str(new_master.port))
     except redis.ConnectionError:
@@ -169,7 +169,7 @@ def _wait_new_master(parts: DatabaseParts, old_master: ShardProcess) -> ShardPro
             new = next((p for p in parts.processes if p.port == port), None)
             if new is not None:
                 try:
-                    if processes.client(new.port, parts.password, timeout=1).info("replication")["role"] == "master":
+                    if parts.client(new.port, timeout=1).info("replication")["role"] == "master":
                         return new
                 except redis.RedisError:
                     pass
@@ -184,7 +184,7 @@ def _cluster_failover(parts: DatabaseParts, replica: ShardProcess) -> ShardProce
     deadline = time.monotonic() + SWITCHOVER_TIMEOUT
     while time.monotonic() < deadline:
         try:
-            processes.client(replica.port, parts.password).execute_command("CLUSTER", "FAILOVER")
+            parts.client(replica.port).execute_command("CLUSTER", "FAILOVER")
         except redis.RedisError as exc:
             raise TargetError(f"{replica.name} refused CLUSTER FAILOVER: {exc}") from exc
         attempt_ends = min(deadline, time.monotonic() + 6)

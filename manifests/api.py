@@ -22,7 +22,8 @@ from .documents import API_VERSIONS, apply_parsed, parse_documents
 
 
 class AppliedSerializer(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=list(API_VERSIONS))
+    kind = serializers.CharField(help_text=f"{', '.join(API_VERSIONS)}, or RedisEnterpriseACL, "
+                                           "RedisEnterpriseRole, RedisEnterpriseUser, RedisEnterpriseRoleBinding.")
     name = serializers.CharField()
     cluster = serializers.CharField(required=False, help_text="RedisEnterpriseDatabase only.")
     generation = serializers.IntegerField()
@@ -53,7 +54,8 @@ class ApplyView(APIView):
         documents = parse_documents(text)
         if not request.user.is_staff:
             for document in documents:
-                if not kinds.by_api_kind(document.kind).team_scoped:
+                managed = kinds.by_api_kind(document.kind)
+                if managed is None or not managed.team_scoped:
                     raise PermissionDenied(f"{document.path}: only staff may apply {document.kind} documents; "
                                            "nothing was applied.")
         team_name = request.query_params.get("team")
@@ -67,6 +69,10 @@ class ApplyView(APIView):
     @staticmethod
     def summary(result: WriteResult) -> dict:
         obj = result.obj
+        configuration = kinds.document_kind(getattr(obj, "api_kind", ""))
+        if configuration is not None:
+            return {"kind": configuration.api_kind, "name": obj.name, "generation": obj.generation,
+                    "created": result.created, "changed": result.changed, "warnings": result.warnings}
         kind = kinds.of(obj)
         item = {"kind": kind.api_kind, "name": obj.name, "generation": obj.generation,
                 "created": result.created, "changed": result.changed, "warnings": result.warnings}

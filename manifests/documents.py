@@ -30,6 +30,17 @@ from targets.writes import WriteResult
 REC_KIND = CLUSTER.api_kind
 REDB_KIND = DATABASE.api_kind
 API_VERSIONS = {kind.api_kind: kind.api_versions for kind in (CLUSTER, DATABASE)}
+
+
+def api_versions() -> dict[str, tuple[str, ...]]:
+    """Every kind a document may be: REC, REDB and the configuration kinds (users, roles, ACLs)."""
+    return {**API_VERSIONS, **{kind.api_kind: kind.api_versions for kind in kinds.document_kinds()}}
+
+
+def _apply_order(document: Document) -> int:
+    """Clusters, then the configuration kinds, then databases (a file may list them in any order)."""
+    managed = kinds.by_api_kind(document.kind)
+    return 1 if managed is None else 2 if managed.parent else 0
 # Which target a REC goes to; without it, the default target.
 TARGET_ANNOTATION = "redis-controlplane.io/target"
 DEFAULT_NAMESPACE = "default"
@@ -115,7 +126,7 @@ def apply_parsed(documents: list[Document], *, actor, team=None, may_change: Cal
     results: dict[str, WriteResult] = {}
     with transaction.atomic():
         # Clusters first, so a file may list a database before the cluster it goes on.
-        for document in sorted(documents, key=lambda d: kinds.by_api_kind(d.kind).parent is not None):
+        for document in sorted(documents, key=_apply_order):
             try:
                 results[document.path] = _apply_one(document, actor=actor, team=team, may_change=may_change)
             except SpecError as exc:
@@ -208,10 +219,11 @@ def _parse_one(problems: Problems, raw: object, path: str) -> list[Document]:
     start = len(problems.warnings)
     check_fields(problems, raw, DOCUMENT_FIELDS, path)
     kind, api_version = raw.get("kind"), raw.get("apiVersion")
-    if kind not in API_VERSIONS:
-        problems.add(f"{path}.kind", f"must be {REC_KIND} or {REDB_KIND} (got {kind!r})")
-    elif api_version not in API_VERSIONS[kind]:
-        problems.add(f"{path}.apiVersion", f"{kind} documents use apiVersion {' or '.join(API_VERSIONS[kind])} "
+    known = api_versions()
+    if kind not in known:
+        problems.add(f"{path}.kind", f"must be one of {', '.join(known)} (got {kind!r})")
+    elif api_version not in known[kind]:
+        problems.add(f"{path}.apiVersion", f"{kind} documents use apiVersion {' or '.join(known[kind])} "
                                            f"(got {api_version!r})")
     metadata = expect_mapping(problems, raw.get("metadata"), f"{path}.metadata") or {}
     check_fields(problems, metadata, METADATA_FIELDS, f"{path}.metadata")
@@ -247,9 +259,17 @@ def _document_path(document: Document, path: str) -> str:
 
 
 def _apply_one(document: Document, *, actor, team, may_change) -> WriteResult:
-    result = _APPLY[document.kind](document, actor=actor, team=team, may_change=may_change)
+    apply = _APPLY.get(document.kind) or _apply_configuration
+    result = apply(document, actor=actor, team=team, may_change=may_change)
     result.warnings = document.warnings + [f"{document.path}.{warning}" for warning in result.warnings]
     return result
+
+
+def _apply_configuration(document: Document, *, actor, team, may_change) -> WriteResult:
+    """A user, role, role binding or ACL: through its kind's one service and validator."""
+    return kinds.document_kind(document.kind).apply(name=document.name, namespace=document.namespace,
+                                                    spec=document.spec, actor=actor, labels=document.labels,
+                                                    annotations=document.annotations)
 
 
 def _apply_cluster(document: Document, *, actor, team, may_change) -> WriteResult:
@@ -315,8 +335,19 @@ _APPLY = {REC_KIND: _apply_cluster, REDB_KIND: _apply_database}
 
 # --- Writing objects back -------------------------------------------------------------------------
 
+def dump_configuration(obj) -> dict:
+    """A user, role, role binding or ACL as the operator's custom resource (a user's password is not in it)."""
+    metadata = {"name": obj.name, "namespace": obj.namespace, "generation": obj.generation,
+                "creationTimestamp": _timestamp(obj.created_at)}
+    metadata.update({key: dict(value) for key in ("labels", "annotations") if (value := getattr(obj, key))})
+    kind = kinds.document_kind(obj.api_kind)
+    return {"apiVersion": kind.api_versions[0], "kind": kind.api_kind, "metadata": metadata, "spec": obj.spec}
+
+
 def dump_object(obj) -> dict:
     """A cluster or database as the operator's custom resource: metadata, the stored spec, the status."""
+    if kinds.document_kind(getattr(obj, "api_kind", "")):
+        return dump_configuration(obj)
     kind = kinds.of(obj)
     metadata = {"name": obj.name, "namespace": obj.namespace, "generation": obj.generation,
                 "creationTimestamp": _timestamp(obj.created_at)}

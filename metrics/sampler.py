@@ -14,6 +14,7 @@ import time
 import redis
 from django.conf import settings
 
+from access import internal
 from core.drivers import driver_for
 from databases.models import Database
 from targets import managed
@@ -27,12 +28,13 @@ from .samples import Sample, sample_from_info
 log = logging.getLogger(__name__)
 
 
-def read_info(host: str, port: int, password: str, tls_files: tuple[str, str, str] | None = None) -> dict:
+def read_info(host: str, port: int, password: str, username: str | None = None,
+              tls_files: tuple[str, str, str] | None = None) -> dict:
     """INFO over the endpoint; over TLS with the control plane's files when the database has TLS on."""
     tls = {"ssl": True, "ssl_ca_certs": tls_files[0], "ssl_certfile": tls_files[1],
            "ssl_keyfile": tls_files[2]} if tls_files else {}
-    client = redis.Redis(host=host, port=port, password=password, socket_timeout=2, socket_connect_timeout=1,
-                         **tls)
+    client = redis.Redis(host=host, port=port, username=username, password=password, socket_timeout=2,
+                         socket_connect_timeout=1, **tls)
     try:
         return client.info("all")
     finally:
@@ -44,7 +46,9 @@ def sample_database(database, info: dict | None = None) -> Sample | None:
     if info is None:
         connection = driver_for(database.target).connection_info(database)
         try:
-            info = read_info(connection.host, connection.port, database.password, connection.control_tls)
+            login = internal.login(database)
+            info = read_info(connection.host, connection.port, login.password, login.username,
+                             connection.control_tls)
         except redis.RedisError as exc:
             log.info("no sample of database %s: %s", database.name, exc)
             return None

@@ -67,7 +67,7 @@ REDB_SPEC = Field('spec', OBJECT, 'RedisEnterpriseDatabaseSpec defines the desir
         Field('dbConnsAuditing', BOOLEAN, 'Enables auditing of database connection and authentication events.'),
     )),
     Field('databaseSecretName', STRING, 'Name of the secret containing the database password (Redis databases only).', USED),
-    Field('defaultUser', BOOLEAN, 'Allows connections with the default user.'),
+    Field('defaultUser', BOOLEAN, 'Allows connections with the default user.', USED),
     Field('evictionPolicy', STRING, 'Database eviction policy.', USED),
     Field('isRof', BOOLEAN, 'Enables Auto Tiering (formerly Redis on Flash) for Redis databases only.'),
     Field('memorySize', STRING, 'Memory size for the database using formats like 100MB or 0.1GB.', USED),
@@ -102,10 +102,10 @@ REDB_SPEC = Field('spec', OBJECT, 'RedisEnterpriseDatabaseSpec defines the desir
         Field('tlsSniName', STRING, 'TLS SNI name to use for the replication link.'),
     )),
     Field('replication', BOOLEAN, 'Enables in-memory database replication for higher availability.', USED),
-    Field('rolesPermissions', ARRAY, 'Redis Enterprise ACL and role bindings to apply to the database.', items=OBJECT, required=('acl', 'role', 'type'), fields=(
-        Field('acl', STRING, 'Acl Name of RolePermissionType'),
-        Field('role', STRING, 'Role Name of RolePermissionType'),
-        Field('type', STRING, 'Type of Redis Enterprise Database Role Permission.', enum=('redis-enterprise',)),
+    Field('rolesPermissions', ARRAY, 'Redis Enterprise ACL and role bindings to apply to the database.', USED, items=OBJECT, required=('acl', 'role', 'type'), fields=(
+        Field('acl', STRING, 'Acl Name of RolePermissionType', USED),
+        Field('role', STRING, 'Role Name of RolePermissionType', USED),
+        Field('type', STRING, 'Type of Redis Enterprise Database Role Permission.', USED, enum=('redis-enterprise',)),
     )),
     Field('shardingEnabled', BOOLEAN, 'Enables database sharding for Active-Active databases.'),
     Field('shardCount', INTEGER, 'Number of database server-side shards.', USED),

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .access import ACL_SPEC, BINDING_SPEC, ROLE_SPEC, USER_SPEC
 from .field import ANY, ARRAY, MAP, OBJECT, QUANTITY, Field
 from .rec import REC_SPEC
 from .redb import REDB_SPEC
@@ -110,6 +111,23 @@ REDB = Kind(
             "version": {"type": "string", "description": "The Redis version the database runs."}},
 )
 KINDS = (REC, REDB)
+_STATUS_ANY = {"observedGeneration": {"type": "integer", "description": "The generation the status was observed for."}}
+# Configuration-only kinds (docs/acl.md): CRDs so their YAML is accepted by kubectl; not synced both ways yet.
+ACCESS_KINDS = (
+    Kind(kind="RedisEnterpriseACL", plural="redisenterpriseacls", short_name="reacl", versions=("v1alpha1",),
+         spec=ACL_SPEC, description="A Redis ACL rule that roles grant on databases.",
+         columns=(Column("ACL", ".spec.acl"), AGE), status=_STATUS_ANY),
+    Kind(kind="RedisEnterpriseRole", plural="redisenterpriseroles", short_name="rerole", versions=("v1alpha1",),
+         spec=ROLE_SPEC, description="A role: an ACL on databases, and a management role on them.",
+         columns=(Column("Management Role", ".spec.managementRole"), Column("ACL", ".spec.acl.name"), AGE),
+         status=_STATUS_ANY),
+    Kind(kind="RedisEnterpriseUser", plural="redisenterpriseusers", short_name="reuser", versions=("v1alpha1",),
+         spec=USER_SPEC, description="A data-plane user.",
+         columns=(Column("Username", ".spec.username"), Column("Email", ".spec.email"), AGE), status=_STATUS_ANY),
+    Kind(kind="RedisEnterpriseRoleBinding", plural="redisenterpriserolebindings", short_name="rerb",
+         versions=("v1alpha1",), spec=BINDING_SPEC, description="Gives a RedisEnterpriseRole to users.",
+         columns=(Column("Role", ".spec.roleRef.name"), AGE), status=_STATUS_ANY),
+)
 
 
 def crd(kind: Kind) -> dict:

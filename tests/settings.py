@@ -10,3 +10,8 @@ os.environ.setdefault("DJANGO_SECRET_KEY", "tests-only-secret-key-0123456789-abc
 os.environ.setdefault("CONTROLPLANE_ENCRYPTION_KEYS", "dGVzdHMtb25seS1lbmNyeXB0aW9uLWtleS0wMTIzNDU=")
 
 from controlplane.settings import *  # noqa: E402, F403
+
+# In-process tests count throttles in the test process's memory (each test starts with none:
+# tests/conftest.py::fresh_throttles) and need no Redis for it; live stacks (tests/browser/stack_settings.py)
+# count in the product's shared Redis cache.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "tests"}}

@@ -19,6 +19,7 @@ LAYERS = [
     ["targets"],  # Target, and what every managed object shares (model base, write path, API base)
     ["clusters"],
     ["databases"],
+    ["access"],  # users, roles, role bindings, ACLs (docs/acl.md)
     ["engine"],  # reconcile, periodic pass, tasks, enqueue
     ["localtarget", "kube"],  # target drivers, plugged in through core's registries
     ["metrics"],  # /metrics, database samples and alerts (docs/metrics.md)

@@ -29,14 +29,15 @@ def database_queryset(user):
     return visible_databases(user, Database.objects.all()).select_related("cluster", "cluster__target", "team")
 
 
-# What the REDB JSON never shows: reads skip loading (and decrypting) it, and skip the cluster's target;
-# this cuts the cost of a list page by about a third.
-NOT_SHOWN = ("password", "cluster__spec", "cluster__status", "cluster__labels", "cluster__annotations",
-             "cluster__admin_password")
+# Reads (list, detail) load only the columns the REDB JSON shows: not the password (decrypted on load),
+# nor any other column of the cluster and the team than their names. Each column costs on every row
+# (model instances, timestamp conversions): a list page costs about half of loading whole rows.
+SHOWN = ("name", "spec", "generation", "status", "labels", "annotations", "deletion_requested_at", "created_at",
+         "updated_at", "cluster", "cluster__name", "team", "team__name")
 
 
 def database_read_queryset(user):
-    return visible_databases(user, Database.objects.all()).select_related("cluster", "team").defer(*NOT_SHOWN)
+    return visible_databases(user, Database.objects.all()).select_related("cluster", "team").only(*SHOWN)
 
 
 EXAMPLE = {"name": "orders", "team": "payments", "spec": {

@@ -3,8 +3,11 @@
 Per database `<db>` in its cluster's namespace: Secret `redb-<db>` (or `databaseSecretName`) with
 `port`, `service_names` and `password`; ConfigMap `<db>-config` (redis.conf, the live settings and a
 start script); StatefulSet `<db>` of stock `redis` pods (`valkey/valkey` for a Valkey version,
-`redis/redis-stack-server` with `loadmodule` lines when `modulesList` names modules), one per shard
-process (master + replica when `replication`), placed by the cluster's policy with no two on one node; Service `<db>` on
+`redis/redis-stack-server` with `loadmodule` lines when `modulesList` names modules): master + replica
+when `replication`, placed by the cluster's policy with no two on one node. A sharded database (a Redis
+Cluster) has a StatefulSet per shard instead, `<db>-shard-<i>`, so only a shard's own copies must be
+on different nodes (3 replicated shards fit on 2 nodes) and a shard is added or removed as a whole
+when `shardCount` changes (kube/driver.py, kube/shards.py); Service `<db>` on
 `databasePort` selecting the current master (the services rigger labels it) and `<db>-headless`;
 a PodDisruptionBudget; and, with `tlsMode` on, Secret `<db>-tls` (server certificate and key from the
 cluster CA, mounted 0400), a TLS port the Service `<db>` sends clients to (the plain port stays for the
@@ -31,7 +34,7 @@ TLS_DIR = "/etc/redis-tls"
 CLUSTER_BUS_PORT = 16379
 DEFAULT_DATABASE_PORT = REDIS_PORT
 SHARD_COMPONENT = "shard"
-SHARD_COUNT_ANNOTATION = "redis.io/shard-count"
+SHARD_LABEL = "redis.io/shard"  # a sharded database's pods: the index of their shard
 
 # Restart-only settings. `live.conf` (below) holds what CONFIG SET changes without a restart. The start
 # script fills the {placeholders} (kube/render/redis_scripts.py). `bind * -::*`: IPv4 and, where the
@@ -51,7 +54,10 @@ tls-key-file {TLS_DIR}/tls.key
 tls-ca-cert-file {TLS_DIR}/ca.crt
 tls-auth-clients no
 """
-SHARDED_CONFIG = "cluster-enabled yes\ncluster-config-file {data_dir}/nodes.conf\n"
+# A shard whose master stops answering for cluster-node-timeout is failed over by Redis Cluster itself.
+CLUSTER_NODE_TIMEOUT_MS = 5000
+SHARDED_CONFIG = ("cluster-enabled yes\ncluster-config-file {data_dir}/nodes.conf\n"
+                  f"cluster-node-timeout {CLUSTER_NODE_TIMEOUT_MS}\n")
 # Redis 6.2 has no cluster-announce-hostname: its nodes announce IP addresses.
 ANNOUNCE_HOSTNAME = "cluster-announce-hostname {announce}\n"
 # Redis' default hard limit of a replica's output buffer (client-output-buffer-limit replica).
@@ -84,7 +90,27 @@ def service_names(database) -> list[str]:
 
 
 def shard_selector(database) -> dict[str, str]:
+    """Every shard pod of a database (all shards)."""
     return podspec.selector(database.cluster.name, component=SHARD_COMPONENT, database=database.name)
+
+
+def shard_statefulset_name(database_name: str, index: int) -> str:
+    """The StatefulSet of shard `index` of a sharded database."""
+    return f"{database_name}-shard-{index}"
+
+
+def statefulset_names(database) -> list[str]:
+    """The StatefulSets a database's spec renders: `<db>`, or one per shard when sharded."""
+    spec = database.typed_spec
+    if spec.shard_count == 1:
+        return [database.name]
+    return [shard_statefulset_name(database.name, i) for i in range(spec.shard_count)]
+
+
+def shard_index(pod_or_statefulset: dict) -> int | None:
+    """The shard an object of a sharded database belongs to (its label), None for the single-StatefulSet layout."""
+    value = (pod_or_statefulset["metadata"].get("labels") or {}).get(SHARD_LABEL, "")
+    return int(value) if value.isdigit() else None
 
 
 def database_labels(database, component: str) -> dict[str, str]:
@@ -157,7 +183,7 @@ def database_manifests(database: DatabaseInputs, *, reveal_secrets: bool = True)
         },
         podspec.headless_service(f"{name}-headless", namespace, common, shard_selector(database),
                                  [*_ports(spec), metrics_service_port()]),
-        _statefulset(database, spec, cluster_spec, version),
+        *_statefulsets(database, spec, cluster_spec, version),
         podspec.disruption_budget(name, namespace, common, shard_selector(database), max_unavailable=1),
         _network_policy(database, spec, common),
     ]
@@ -181,12 +207,24 @@ def _ports(spec: DatabaseSpec) -> list[dict]:
     return ports
 
 
-def _statefulset(database, spec: DatabaseSpec, cluster_spec: ClusterSpec, version: str) -> dict:
+def _statefulsets(database, spec: DatabaseSpec, cluster_spec: ClusterSpec, version: str) -> list[dict]:
+    if spec.shard_count == 1:
+        return [_statefulset(database, spec, cluster_spec, version, None)]
+    return [_statefulset(database, spec, cluster_spec, version, index) for index in range(spec.shard_count)]
+
+
+def _statefulset(database, spec: DatabaseSpec, cluster_spec: ClusterSpec, version: str, shard: int | None) -> dict:
+    """The database's StatefulSet (`shard` None), or that of one shard of a sharded database."""
     cluster = database.cluster
+    name = database.name if shard is None else shard_statefulset_name(database.name, shard)
     pod_labels = database_labels(database, SHARD_COMPONENT)
+    pod_selector = shard_selector(database)
+    if shard is not None:
+        pod_labels[SHARD_LABEL] = pod_selector[SHARD_LABEL] = str(shard)
     domain = cluster.cluster_domain
     peer_domain = f"{headless_service_name_of(database)}.{database.namespace}.svc.{domain}"
-    peers = " ".join(f"{database.name}-{i}.{peer_domain}:{REDIS_PORT}" for i in range(spec.process_count))
+    replicas = spec.process_count if shard is None else spec.processes_per_shard
+    peers = " ".join(f"{name}-{i}.{peer_domain}:{REDIS_PORT}" for i in range(replicas))
     container = {
         "name": "redis",
         "image": database.image,
@@ -226,28 +264,28 @@ def _statefulset(database, spec: DatabaseSpec, cluster_spec: ClusterSpec, versio
     persistent = spec.persistence != "disabled"
     if not persistent:
         volumes.append({"name": "data", "emptyDir": {}})
+    # One hash for every shard's pods (their peers are their own shard's): adding a shard rolls no pod.
     config_hash = podspec.content_hash(version, static_config(spec, version), REDIS_START, REDIS_ALIVE,
-                                       REDIS_READY, peers)
+                                       REDIS_READY, peers if shard is None else "")
     pod_spec = {
         "containers": [container, exporter_container(REDIS_PORT, podspec.secret_env("REDIS_PASSWORD",
                                                                                   spec.secret_name, "password"))],
         "volumes": volumes,
         "automountServiceAccountToken": False,
         "securityContext": podspec.pod_security(),
-        **podspec.placement(cluster_spec, shard_selector(database), spread_required=True),
+        # No two copies of one shard on one node (a sharded database's shards may share nodes).
+        **podspec.placement(cluster_spec, pod_selector, spread_required=True),
     }
     if spec.shard_count == 1:
         config_hash = podspec.content_hash(config_hash, rigger.RIGGER_SCRIPT, REDIS_HANDOVER, HANDOVER_SECONDS)
         _add_in_pod_rigger(database, container, pod_spec)
     podspec.pull_options(cluster_spec, pod_spec)
     claims = [podspec.volume_claim("data", cluster_spec, pod_labels)] if persistent else []
-    # The control plane rolls replicas first and the master last (kube/rollout.py). The shard count a
-    # running Redis Cluster was formed with is annotated: changing it needs resharding.
+    # The control plane rolls replicas first and the master last (kube/rollout.py).
     return podspec.statefulset(
-        podspec.metadata(database.name, database.namespace, pod_labels,
-                         {SHARD_COUNT_ANNOTATION: str(spec.shard_count)}),
-        replicas=spec.process_count, service_name=headless_service_name_of(database),
-        pod_selector=shard_selector(database), pod_labels=pod_labels, config_hash=config_hash, pod_spec=pod_spec,
+        podspec.metadata(name, database.namespace, pod_labels),
+        replicas=replicas, service_name=headless_service_name_of(database),
+        pod_selector=pod_selector, pod_labels=pod_labels, config_hash=config_hash, pod_spec=pod_spec,
         claims=claims,
     )
 

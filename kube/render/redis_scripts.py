@@ -11,7 +11,8 @@ pod never starts as master while a peer has data. It replicates the master the c
 name (while they still name this pod and know a healthy replica, it waits for their failover
 first); failing that, a peer that is master; failing that, when its own data directory is empty, the
 peer holding the most keys; only then (ordinal 0 at bootstrap, or the master the sentinels name)
-does it start as master.
+does it start as master. A Redis Cluster node (sharded) back without data waits until a copy of its shard
+has taken over (see the guard below), so it never serves its slots empty.
 """
 from __future__ import annotations
 
@@ -91,6 +92,33 @@ if [ "$SHARDED" = "no" ]; then
 fi
 if [ -n "$source" ]; then
   echo "replicaof ${source%:*} ${source##*:}" >> "$run_dir/redis.conf"
+fi
+if [ "$SHARDED" = "yes" ] && [ -s "$data_dir/nodes.conf" ] && ! has_data; then
+  # A Redis Cluster node back without its data (no persistence; kill -9, OOM): listening now, as the master
+  # of its slots, it would serve them empty and its replica would resync to nothing. It waits, not
+  # listening, until a copy of its shard (PEERS: its own shard's pods) is master: Redis Cluster fails the
+  # shard over once this node is down for cluster-node-timeout (or, where it cannot - fewer than three
+  # masters vote - the copy is asked to take over after FAILOVER_WAIT_SECONDS). Then it starts with its
+  # identity, sees its slots owned by a newer epoch and becomes that master's replica.
+  deadline=$(( $(date +%s) + ${FAILOVER_WAIT_SECONDS:-20} ))
+  while :; do
+    answered=""; taken=""
+    for peer in $PEERS; do
+      [ "$peer" = "$me" ] && continue
+      role=$(ask "$peer" role | head -n 1)
+      [ -n "$role" ] && answered="$peer"
+      [ "$role" = "master" ] && taken="$peer"
+    done
+    if [ -n "$taken" ]; then echo "start-up guard: $taken serves this shard; rejoining as its replica"; break; fi
+    if [ -z "$answered" ]; then echo "start-up guard: no copy of this shard answers: nothing to protect"; break; fi
+    if [ "$(date +%s)" -ge "$deadline" ]; then
+      echo "start-up guard: no failover by Redis Cluster yet; asking $answered to take this shard over"
+      ask "$answered" cluster failover takeover >/dev/null
+      deadline=$(( $(date +%s) + ${FAILOVER_WAIT_SECONDS:-20} ))
+    fi
+    echo "start-up guard: no data but a Redis Cluster identity; waiting for a failover to $answered"
+    sleep 1
+  done
 fi
 echo "sentinels name ${named:-no master}; starting as ${source:+replica of }${source:-master}"
 exec redis-server "$run_dir/redis.conf"

@@ -11,9 +11,33 @@ def parse_kind(word: str) -> str:
     """The registered kind ("cluster", "database") a kubectl-style word (rec, redb, ...) names."""
     kind = kinds.by_word(word)
     if kind is None:
-        known = " or ".join(f"{k.short_name.lower()} ({k.api_kind})" for k in kinds.all_kinds())
+        known = ", ".join(f"{k.short_name.lower()} ({k.api_kind})"
+                          for k in [*kinds.all_kinds(), *kinds.document_kinds()])
         raise CommandError(f"unknown kind {word!r}: use {known}")
     return kind.name
+
+
+def configuration_kind(word: str) -> kinds.DocumentKind | None:
+    """The configuration kind (reuser, rerole, rerb, reacl ...) a word names, or None."""
+    return kinds.document_kind_by_word(word)
+
+
+def find_configuration(kind: kinds.DocumentKind, name: str, namespace: str | None = None):
+    qs = kind.queryset().filter(name=name)
+    if namespace:
+        qs = qs.filter(namespace=namespace)
+    matches = list(qs)
+    if not matches:
+        raise CommandError(f'{kind.resource_name} "{name}" not found')
+    if len(matches) > 1:
+        raise CommandError(f"several {kind.api_kind} are named {name}; say which with --namespace")
+    return matches[0]
+
+
+def resource_name(obj) -> str:
+    """redisenterprisecluster.app.redislabs.com-style name of any stored object's kind."""
+    configuration = kinds.document_kind(getattr(obj, "api_kind", ""))
+    return (configuration or kinds.of(obj)).resource_name
 
 
 def queryset(kind: str, *, namespace: str | None = None, cluster: str | None = None):

@@ -35,6 +35,12 @@ REQUIRED = {
     ("post", "/api/v1/clusters/{cluster}/databases/{name}/backup/"),
     ("get", "/api/v1/clusters/{cluster}/databases/{name}/backups/"),
     ("post", "/api/v1/clusters/{cluster}/databases/{name}/restore/"),
+    # Issue 14: users, roles, role bindings, ACLs.
+    ("get", "/api/v1/access/{kind}/"), ("post", "/api/v1/access/{kind}/"),
+    ("get", "/api/v1/access/{kind}/{namespace}/{name}/"), ("put", "/api/v1/access/{kind}/{namespace}/{name}/"),
+    ("delete", "/api/v1/access/{kind}/{namespace}/{name}/"),
+    ("post", "/api/v1/access/users/{namespace}/{name}/reveal-password/"),
+    ("post", "/api/v1/access/users/{namespace}/{name}/rotate-password/"),
 }
 METHODS = {"get", "post", "put", "patch", "delete"}
 
@@ -100,7 +106,8 @@ def test_every_operation_documents_its_errors_and_auth(schema):
 def test_credentials_are_only_in_the_credentials_body(schema):
     components = schema["components"]["schemas"]
     holders = {name for name, component in components.items() if "password" in component.get("properties", {})}
-    assert holders == {"Credentials"}
+    # a database's credentials, and a data-plane user's reveal/rotate answer (issue 14)
+    assert holders == {"Credentials", "UserCredentials"}
 
 
 def test_the_api_root_links_to_everything(member_api):

@@ -11,7 +11,9 @@ import yaml
 
 from operatorapi.rec import REC_SPEC
 from operatorapi.redb import REDB_SPEC
-from operatorapi.schema import KINDS, crd
+from operatorapi.schema import ACCESS_KINDS, KINDS, crd
+
+ALL_KINDS = (*KINDS, *ACCESS_KINDS)
 
 ROOT = Path(__file__).resolve().parents[2]
 CRDS = ROOT / "deploy" / "kubernetes" / "crds"
@@ -47,14 +49,14 @@ def structural_problems(schema: dict, path: str = "") -> list[str]:
     return problems
 
 
-@pytest.mark.parametrize("kind", KINDS, ids=lambda kind: kind.short_name)
+@pytest.mark.parametrize("kind", ALL_KINDS, ids=lambda kind: kind.short_name)
 def test_the_committed_crd_is_the_generated_one_and_validates_strictly(kind):
     document = committed(kind.plural)
     assert document == crd(kind), "run scripts/deploy_bundle.py"
     kubernetes_validate.validate(document, "1.30.0", strict=True)
 
 
-@pytest.mark.parametrize("kind", KINDS, ids=lambda kind: kind.short_name)
+@pytest.mark.parametrize("kind", ALL_KINDS, ids=lambda kind: kind.short_name)
 def test_the_schema_is_structural(kind):
     for version in committed(kind.plural)["spec"]["versions"]:
         assert structural_problems(version["schema"]["openAPIV3Schema"]) == []
@@ -109,7 +111,7 @@ def spec_documents() -> list[tuple[str, dict]]:
 
 @pytest.mark.parametrize(("where", "document"), spec_documents(), ids=[w for w, _ in spec_documents()])
 def test_every_example_is_admitted_by_its_crd(where, document):
-    (kind,) = [k for k in KINDS if k.kind == document["kind"]]
+    (kind,) = [k for k in ALL_KINDS if k.kind == document["kind"]]
     schema = committed(kind.plural)["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
     jsonschema.validate(document, schema)
 
@@ -122,11 +124,10 @@ def test_the_crd_schema_refuses_a_wrong_type():
     assert len(errors) == 2, errors
 
 
-def test_the_bundle_installs_both_crds():
+def test_the_bundle_installs_every_crd():
     bundle = [doc for doc in yaml.safe_load_all((ROOT / "deploy" / "bundle.yaml").read_text()) if doc]
     installed = {doc["metadata"]["name"]: doc for doc in bundle if doc["kind"] == "CustomResourceDefinition"}
-    assert set(installed) == {"redisenterpriseclusters.app.redislabs.com",
-                              "redisenterprisedatabases.app.redislabs.com"}
+    assert set(installed) == {f"{kind.plural}.app.redislabs.com" for kind in ALL_KINDS}
     assert "namespace" not in installed["redisenterpriseclusters.app.redislabs.com"]["metadata"]
 
 

@@ -186,3 +186,48 @@ def test_upgrade_switches_the_master_over_through_the_sentinels(kube_env, wired)
     assert database.status["master"] == "cache-1"
     rolled = " | ".join(events(database, "RollingUpdate"))
     assert "replacing replica cache-1" in rolled and "switching master cache-0 over" in rolled
+
+
+def test_data_plane_users_are_set_on_every_pod_and_follow_role_changes(kube_env, wired):
+    """Issue 14 on Kubernetes: a user bound through a role gets its ACL on master and replica pods."""
+    from access.models import AccessObject
+    from manifests.documents import apply_documents
+
+    database, ports, _ = wired
+    apply_documents("""
+apiVersion: app.redislabs.com/v1alpha1
+kind: RedisEnterpriseACL
+metadata: {name: app-read, namespace: redis}
+spec: {acl: "+@read ~app:*"}
+---
+apiVersion: app.redislabs.com/v1alpha1
+kind: RedisEnterpriseRole
+metadata: {name: reader, namespace: redis}
+spec: {scopes: [{name: cache}], acl: {name: app-read}}
+---
+apiVersion: app.redislabs.com/v1alpha1
+kind: RedisEnterpriseUser
+metadata: {name: alice, namespace: redis}
+spec: {username: alice}
+---
+apiVersion: app.redislabs.com/v1alpha1
+kind: RedisEnterpriseRoleBinding
+metadata: {name: alice-reads, namespace: redis}
+spec: {roleRef: {name: reader}, subjects: [{name: alice}]}
+""", actor="test")
+    run(database)
+    kube_env.settle()
+    run(database)
+    assert database.state == managed.DB_ACTIVE, database.status
+    password = AccessObject.objects.get(name="alice").password
+    client(ports["cache-0"], database.password).set("app:x", "1")
+    for port in ports.values():
+        alice = redis.Redis(host="127.0.0.1", port=port, username="alice", password=password, decode_responses=True)
+        assert alice.get("app:x") in ("1", None)  # the replica may not have it yet; the right to read it is what counts
+        with pytest.raises(redis.exceptions.NoPermissionError):
+            alice.set("app:x", "2")
+    assert events(database, "AclApplied")
+    AccessObject.objects.get(name="alice-reads").delete()  # as `manage.py delete rerb` does, without the event
+    run(database)
+    with pytest.raises(redis.AuthenticationError):
+        redis.Redis(host="127.0.0.1", port=ports["cache-0"], username="alice", password=password).ping()

@@ -62,7 +62,8 @@ def test_every_manifest_of_a_maximal_spec_passes_strict_1_30_schemas(objects):
         "ServiceAccount/rec", "StatefulSet/rec"]
     assert kinds(render_database(database)) == [  # no Ingress: passthrough needs the database to speak TLS
         "ConfigMap/cache-config", "NetworkPolicy/cache", "PodDisruptionBudget/cache",
-        "Secret/cache-credentials", "Service/cache", "Service/cache-headless", "StatefulSet/cache"]
+        "Secret/cache-credentials", "Service/cache", "Service/cache-headless", "StatefulSet/cache-shard-0",
+        "StatefulSet/cache-shard-1", "StatefulSet/cache-shard-2"]
     for manifest in manifests:
         if manifest["kind"] == "StatefulSet":  # Pod Security "restricted", as the emulator's admission checks it
             assert violations(manifest["spec"]["template"]["spec"], "restricted") == [], manifest["metadata"]["name"]
@@ -127,9 +128,18 @@ def test_statefulsets_follow_spec(objects):
     assert claim["storageClassName"] == "fast-ssd" and claim["resources"]["requests"]["storage"] == "20Gi"
     pdb = next(m for m in render_cluster(cluster) if m["kind"] == "PodDisruptionBudget")
     assert pdb["spec"]["minAvailable"] == 3  # a majority of 5
-    shards = next(m for m in render_database(database) if m["kind"] == "StatefulSet")
-    assert shards["spec"]["replicas"] == 6  # 3 shards x (master + replica)
-    assert shards["spec"]["template"]["spec"]["containers"][0]["image"] == "redis:7.4"
+    shards = [m for m in render_database(database) if m["kind"] == "StatefulSet"]
+    # A StatefulSet per shard (master + replica), whose required anti-affinity keeps only its own copies apart.
+    assert [s["metadata"]["name"] for s in shards] == ["cache-shard-0", "cache-shard-1", "cache-shard-2"]
+    assert {s["spec"]["replicas"] for s in shards} == {2}
+    assert {s["spec"]["template"]["spec"]["containers"][0]["image"] for s in shards} == {"redis:7.4"}
+    for index, shard in enumerate(shards):
+        assert shard["spec"]["selector"]["matchLabels"]["redis.io/shard"] == str(index)
+        terms = shard["spec"]["template"]["spec"]["affinity"]["podAntiAffinity"][
+            "requiredDuringSchedulingIgnoredDuringExecution"]
+        assert {t["labelSelector"]["matchLabels"]["redis.io/shard"] for t in terms} == {str(index)}
+    # One pod template hash for all shards: adding or removing a shard rolls no pod.
+    assert len({s["spec"]["template"]["metadata"]["annotations"]["redis.io/config-hash"] for s in shards}) == 1
     config = next(m for m in render_database(database) if m["kind"] == "ConfigMap")["data"]
     assert 'maxmemory "715827882"' in config["live.conf"]  # 2GB (2 x 1024^3 bytes) over 3 shards
     assert 'maxmemory-policy "allkeys-lru"' in config["live.conf"] and 'appendonly "yes"' in config["live.conf"]
@@ -282,7 +292,7 @@ def test_cluster_domain_ipv6_and_6_2_cluster_config(objects):
     env = {e["name"]: e.get("value") for e in pod_of(render_database(database))["containers"][0]["env"]}
     assert env["PEER_DOMAIN"] == "cache-headless.redis.svc.corp.internal"
     assert env["SENTINEL_HOST"] == "rec.redis.svc.corp.internal"
-    assert env["PEERS"].split()[0] == "cache-0.cache-headless.redis.svc.corp.internal:6379"
+    assert env["PEERS"].split()[0] == "cache-shard-0-0.cache-headless.redis.svc.corp.internal:6379"
     assert "cluster.local" not in str(render_cluster(cluster) + render_database(database))
     config = next(m for m in render_database(database) if m["kind"] == "ConfigMap")["data"]["redis.conf"]
     assert "bind * -::*" in config and "cluster-announce-hostname" in config
@@ -293,10 +303,16 @@ def test_cluster_domain_ipv6_and_6_2_cluster_config(objects):
 
 def test_the_longest_names_the_validator_admits_fit_every_kubernetes_limit(objects):
     from core.validation import OBJECT_NAME_MAX
+    from databases.validation import SHARDED_NAME_MAX
+    from specs.database import MAX_SHARDS
 
     cluster, database = objects
-    cluster.name, database.name = "r" * OBJECT_NAME_MAX, "c" * OBJECT_NAME_MAX
-    for manifest in render_cluster(cluster) + render_database(database):
+    cluster.name, database.name = "r" * OBJECT_NAME_MAX, "c" * SHARDED_NAME_MAX
+    database.spec = {**database.spec, "shardCount": MAX_SHARDS, "memorySize": f"{MAX_SHARDS}GB"}
+    rendered = render_database(database)
+    assert len([m for m in rendered if m["kind"] == "StatefulSet"]) == MAX_SHARDS
+    database.name, database.spec = "c" * OBJECT_NAME_MAX, {**database.spec, "shardCount": 1}
+    for manifest in render_cluster(cluster) + render_database(database) + rendered:
         name = manifest["metadata"]["name"]
         if manifest["kind"] in ("Service", "StatefulSet", "NetworkPolicy"):
             assert len(name) <= 63, name  # DNS-1035 label; pods' hostnames

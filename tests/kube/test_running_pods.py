@@ -277,14 +277,14 @@ def test_a_sharded_database_forms_one_redis_cluster_across_pods(kube_env, live_k
     converge(database, lambda d: d.state == managed.DB_ACTIVE)
     namespace = live_kube.client_pod()
     # A cluster client in another namespace starts at any pod's name and follows MOVED to the others.
-    cli = ["redis-cli", "-c", "-h", f"cache-0.cache-headless.{NAMESPACE}.svc.cluster.local"]
+    cli = ["redis-cli", "-c", "-h", f"cache-shard-0-0.cache-headless.{NAMESPACE}.svc.cluster.local"]
     password = {"REDISCLI_AUTH": secret_password(kube_env, database)}
     for key in ("a", "b", "c", "d"):
         assert live_kube.exec(namespace, "client", [*cli, "set", key, key], env=password).stdout.strip() == "OK"
     info = live_kube.exec(namespace, "client", [*cli, "cluster", "info"], env=password).stdout
     assert "cluster_state:ok" in info and "cluster_known_nodes:3" in info
-    keys = [live_kube.exec(NAMESPACE, f"cache-{i}", ["sh", "-c", 'redis-cli --no-auth-warning '
-                                                     "dbsize"]).stdout.strip() for i in range(3)]
+    keys = [live_kube.exec(NAMESPACE, f"cache-shard-{i}-0", ["sh", "-c", 'redis-cli --no-auth-warning '
+                                                             "dbsize"]).stdout.strip() for i in range(3)]
     assert sorted(keys) == ["1", "1", "2"]  # by slot: b on the first shard, c on the second, a and d on the third
 
 
@@ -304,3 +304,48 @@ def test_a_tls_database_answers_redis_cli_tls_through_its_service_and_refuses_pl
                               lambda: cli("--tls", "--cacert", "/etc/redis-tls/ca.crt") == "PONG", 30)
     assert "PONG" not in cli()  # plain through the Service: refused
     assert "PONG" not in cli("--tls")  # a client that does not trust the cluster CA: refused too
+
+
+def test_a_data_plane_user_works_in_the_pods(kube_env, live_kube, team):
+    """Issue 14: a user bound through a role reads its keys through the Service and is refused writes."""
+    from access.models import AccessObject
+    from manifests.documents import apply_documents
+    from timeline.models import Event
+
+    database = live_database(kube_env, live_kube, team)
+    apply_documents(f"""
+apiVersion: app.redislabs.com/v1alpha1
+kind: RedisEnterpriseACL
+metadata: {{name: app-read, namespace: {NAMESPACE}}}
+spec: {{acl: "+@read ~app:*"}}
+---
+apiVersion: app.redislabs.com/v1alpha1
+kind: RedisEnterpriseRole
+metadata: {{name: reader, namespace: {NAMESPACE}}}
+spec: {{scopes: [{{name: {database.name}}}], acl: {{name: app-read}}}}
+---
+apiVersion: app.redislabs.com/v1alpha1
+kind: RedisEnterpriseUser
+metadata: {{name: alice, namespace: {NAMESPACE}}}
+spec: {{username: alice}}
+---
+apiVersion: app.redislabs.com/v1alpha1
+kind: RedisEnterpriseRoleBinding
+metadata: {{name: alice-reads, namespace: {NAMESPACE}}}
+spec: {{roleRef: {{name: reader}}, subjects: [{{name: alice}}]}}
+""", actor="test")
+    converge(database, lambda d: Event.objects.filter(object_kind="database", object_id=d.pk,
+                                                      reason="AclApplied").count() >= 2)
+    namespace = live_kube.client_pod()
+    cli = ["redis-cli", "-h", f"{database.name}.{NAMESPACE}.svc.cluster.local", "-p",
+           str(database.spec["databasePort"])]
+    owner = {"REDISCLI_AUTH": secret_password(kube_env, database)}
+    assert live_kube.exec(namespace, "client", [*cli, "set", "app:x", "1"], env=owner).stdout.strip() == "OK"
+    alice = {"REDISCLI_AUTH": AccessObject.objects.get(name="alice").password}
+    assert live_kube.exec(namespace, "client", [*cli, "--user", "alice", "get", "app:x"],
+                          env=alice).stdout.strip() == "1"
+    refused = live_kube.exec(namespace, "client", [*cli, "--user", "alice", "set", "app:x", "2"], env=alice)
+    assert "NOPERM" in refused.stdout + refused.stderr
+    # the replica pod has the user too (a failover finds it there)
+    replica = live_kube.exec(NAMESPACE, "cache-1", ["sh", "-c", "redis-cli --no-auth-warning acl users"]).stdout
+    assert "alice" in replica.split()

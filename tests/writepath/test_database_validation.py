@@ -138,9 +138,9 @@ def test_unknown_and_unused_fields(cluster):
     errors = errors_of(create, cluster, {"memorySise": "1GB", "shardcount": 2})
     assert errors["spec.memorySise"] == ["unknown field 'memorySise'; did you mean 'memorySize'?"]
     assert errors["spec.shardcount"] == ["unknown field 'shardcount'; did you mean 'shardCount'?"]
-    result = create(cluster, {"alertSettings": {"bdb_backup_delayed": {"enabled": True}}, "defaultUser": False})
+    result = create(cluster, {"alertSettings": {"bdb_backup_delayed": {"enabled": True}}, "shardsPlacement": "dense"})
     assert sorted(w.split(":")[0] for w in result.warnings) == ["spec.alertSettings.bdb_backup_delayed",
-                                                                 "spec.defaultUser"]
+                                                                 "spec.shardsPlacement"]
     assert Event.objects.filter(object_kind="database", object_id=result.obj.pk, reason="UnusedFields",
                                 type=Event.WARNING).count() == 1
 
@@ -267,3 +267,28 @@ def test_oss_cluster_is_a_boolean_fixed_at_creation_and_lets_one_shard_grow(clus
     assert grows.spec["ossCluster"] is True
     spec = {key: value for key, value in grows.spec.items() if key != "ossCluster"}  # kept when left out
     assert update_database(grows, spec={**spec, "shardCount": 3}, actor="test").obj.spec["ossCluster"] is True
+
+
+def test_a_sharded_databases_name_leaves_room_for_its_shards_names(cluster):
+    from databases.validation import SHARDED_NAME_MAX
+
+    errors = errors_of(create, cluster, {"memorySize": "300MB", "shardCount": 3}, name="c" * (SHARDED_NAME_MAX + 1))
+    assert errors["spec.shardCount"] == [f"a sharded database's name must be at most {SHARDED_NAME_MAX} characters "
+                                         f"(it has {SHARDED_NAME_MAX + 1}): Kubernetes derives longer names for its "
+                                         "shards"]
+    assert create(cluster, {"memorySize": "300MB", "shardCount": 3}, name="c" * SHARDED_NAME_MAX).obj
+    assert create(cluster, {"shardCount": 1}, name="d" * (SHARDED_NAME_MAX + 1)).obj  # unsharded: the usual limit
+
+
+@pytest.mark.django_db
+def test_roles_permissions_and_default_user_are_checked(cluster):
+    """Issue 14: rolesPermissions [{type: redis-enterprise, role, acl}] and defaultUser are used, so checked."""
+    errors = errors_of(create, cluster, {"defaultUser": "no", "rolesPermissions": [
+        {"type": "other", "role": "r", "acl": "a"}, {"type": "redis-enterprise", "role": "r"}, "x"]})
+    assert "spec.defaultUser" in errors
+    assert "spec.rolesPermissions[0].type" in errors
+    assert "spec.rolesPermissions[1].acl" in errors
+    assert "spec.rolesPermissions[2]" in errors
+    result = create(cluster, {"defaultUser": False,
+                              "rolesPermissions": [{"type": "redis-enterprise", "role": "r", "acl": "a"}]})
+    assert result.warnings == []

@@ -107,7 +107,7 @@ def test_database_may_come_before_its_cluster_in_a_file(local_target):
     ("", "documents", "no documents found"),
     ("- just a list", "documents[0]", "must be a mapping with apiVersion, kind, metadata and spec"),
     ("apiVersion: v1\nkind: Pod\nmetadata: {name: x}\n", "documents[0].kind",
-     "must be RedisEnterpriseCluster or RedisEnterpriseDatabase (got 'Pod')"),
+     "must be one of RedisEnterpriseCluster, RedisEnterpriseDatabase, RedisEnterpriseACL"),
     ("apiVersion: app.redislabs.com/v1\nkind: RedisEnterpriseDatabase\nmetadata: {name: x}\n",
      "documents[0].apiVersion",
      "RedisEnterpriseDatabase documents use apiVersion app.redislabs.com/v1alpha1 (got 'app.redislabs.com/v1')"),

@@ -143,3 +143,17 @@ def test_the_cluster_ca_key_is_ciphertext_in_its_column(database):
     raw = stored("clusters_cluster", "tls_ca", "rec")
     assert "PRIVATE KEY" not in raw and "BEGIN" not in raw
     assert cluster_ca(Cluster.objects.get(name="rec")).cert_pem == certificate
+
+
+def test_a_data_plane_users_password_is_ciphertext_at_rest():
+    """Issue 14: a RedisEnterpriseUser's password (generated here) is encrypted like database passwords."""
+    from access.models import AccessObject
+    from access.services import apply_object
+
+    user = apply_object("RedisEnterpriseUser", name="carol", namespace=None, spec={"username": "carol"},
+                        actor="test").obj
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT password FROM access_accessobject WHERE name = %s", ["carol"])
+        raw = cursor.fetchone()[0]
+    assert user.password not in raw and decrypt(raw) == user.password
+    assert AccessObject.objects.get(pk=user.pk).password == user.password

@@ -6,14 +6,14 @@ import sys
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import Team
-from core import kinds
 from core.errors import SpecError
 from manifests.documents import apply_documents
-from manifests.management.lookup import spec_error_text
+from manifests.management.lookup import resource_name, spec_error_text
 
 
 class Command(BaseCommand):
-    help = ("Apply RedisEnterpriseCluster / RedisEnterpriseDatabase documents (several per file; a List too). "
+    help = ("Apply RedisEnterpriseCluster / RedisEnterpriseDatabase / User / Role / RoleBinding / ACL documents "
+            "(several per file; a List too). "
             "Any error in any document applies nothing.")
 
     def add_arguments(self, parser):
@@ -32,7 +32,7 @@ class Command(BaseCommand):
             for warning in result.warnings:
                 self.stderr.write(f"Warning: {warning}")
             verb = "created" if result.created else "configured" if result.changed else "unchanged"
-            self.stdout.write(f"{kinds.of(result.obj).resource_name}/{result.obj.name} {verb}")
+            self.stdout.write(f"{resource_name(result.obj)}/{result.obj.name} {verb}")
 
     @staticmethod
     def _read(filename: str) -> str:

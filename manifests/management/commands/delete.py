@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from core import kinds
 from core.errors import SpecError
-from manifests.management.lookup import find_one, parse_kind, spec_error_text
+from manifests.management.lookup import configuration_kind, find_configuration, find_one, parse_kind, spec_error_text
 
 
 class Command(BaseCommand):
@@ -19,6 +19,12 @@ class Command(BaseCommand):
         parser.add_argument("--as", dest="actor", default="cli", help="who the timeline names as the author")
 
     def handle(self, *args, kind: str, name: str, cluster: str | None, delete_data: bool, actor: str, **options):
+        configuration = configuration_kind(kind)
+        if configuration is not None:
+            obj = find_configuration(configuration, name)
+            configuration.request_deletion(obj, actor=actor)
+            self.stdout.write(f'{configuration.resource_name} "{name}" deleted')
+            return
         registered = kinds.get(parse_kind(kind))
         obj = find_one(registered.name, name, cluster=cluster)
         try:

@@ -1,0 +1,136 @@
+"""Writes of access objects (create, update, delete, password reveal/rotate), each validated by the one
+validator, audited in the timeline, and followed by a reconcile of the databases they may change."""
+from __future__ import annotations
+
+from django.db import transaction
+
+from clusters.models import generate_password
+from core.hooks import request_reconcile
+from core.validation import object_name_problem
+from databases.models import Database
+from targets.writes import WriteResult, actor_label
+from timeline.models import Event
+
+from . import internal, plan
+from .models import ACL, BINDING, ROLE, USER, AccessObject
+from .plan import AccessState, WantedUser
+from .validation import checked_spec
+
+DEFAULT_NAMESPACE = "default"
+
+
+def audit(obj: AccessObject, reason: str, message: str, actor) -> None:
+    """An event in the object's timeline (never a password)."""
+    Event.objects.create(object_kind=obj.kind, object_id=obj.pk, object_name=obj.name, reason=reason,
+                         message=message, actor=actor_label(actor))
+
+
+def _reconcile_namespace(namespace: str) -> None:
+    """Every database of the namespace may gain or lose users: ask for a reconcile of each."""
+    for database in Database.objects.filter(cluster__namespace=namespace, deletion_requested_at__isnull=True) \
+            .select_related("cluster__target"):
+        request_reconcile(database)
+
+
+def apply_object(api_kind: str, *, name: str, namespace: str | None, spec: dict, actor,
+                 labels: dict | None = None, annotations: dict | None = None) -> WriteResult:
+    """Create or update one access object by (kind, namespace, name)."""
+    problems = checked_spec(api_kind, spec)
+    name_problem = object_name_problem(name)
+    if name_problem:
+        problems.add("name", name_problem)
+    problems.raise_if_any()
+    namespace = namespace or DEFAULT_NAMESPACE
+    with transaction.atomic():
+        obj = AccessObject.objects.select_for_update().filter(api_kind=api_kind, namespace=namespace,
+                                                              name=name).first()
+        metadata = {"labels": labels or {}, "annotations": annotations or {}}
+        if obj is None:
+            obj = AccessObject.objects.create(api_kind=api_kind, namespace=namespace, name=name, spec=spec,
+                                              **metadata)
+            audit(obj, "Created", f"{api_kind} {name} created", actor)
+            result = WriteResult(obj, created=True, changed=True, warnings=list(problems.warnings))
+        elif obj.spec != spec or obj.labels != metadata["labels"] or obj.annotations != metadata["annotations"]:
+            obj.spec, obj.labels, obj.annotations = spec, metadata["labels"], metadata["annotations"]
+            obj.generation += 1
+            obj.save()
+            audit(obj, "SpecChanged", f"{api_kind} {name} changed (generation {obj.generation})", actor)
+            result = WriteResult(obj, changed=True, warnings=list(problems.warnings))
+        else:
+            result = WriteResult(obj, warnings=list(problems.warnings))
+        if result.changed:
+            _reconcile_namespace(namespace)
+    return result
+
+
+def delete_object(obj: AccessObject, *, actor) -> None:
+    with transaction.atomic():
+        audit(obj, "Deleted", f"{obj.api_kind} {obj.name} deleted", actor)
+        namespace = obj.namespace
+        obj.delete()
+        _reconcile_namespace(namespace)
+
+
+def rotate_password(user: AccessObject, *, actor) -> None:
+    """A new generated password for a user; every database it may use gets it at its next reconcile."""
+    if user.api_kind != USER:
+        raise ValueError("only users have passwords")
+    with transaction.atomic():
+        user.password = generate_password()
+        user.save(update_fields=["password", "updated_at"])
+        audit(user, "PasswordRotated", f"the password of {user.spec.get('username')} was rotated", actor)
+        _reconcile_namespace(user.namespace)
+
+
+def reveal_password(user: AccessObject, *, actor) -> str:
+    """The user's password; every reveal is an event."""
+    audit(user, "PasswordRevealed", f"the password of {user.spec.get('username')} was revealed", actor)
+    return user.password
+
+
+def state_for(namespace: str) -> AccessState:
+    """Every access object of a namespace, as the planner takes it."""
+    objects = list(AccessObject.objects.filter(namespace=namespace))
+    return AccessState(
+        acls={o.name: o.spec["acl"] for o in objects if o.api_kind == ACL},
+        roles={o.name: o.spec for o in objects if o.api_kind == ROLE},
+        bindings=[o.spec for o in objects if o.api_kind == BINDING],
+        users={o.name: (o.spec["username"], o.password) for o in objects if o.api_kind == USER},
+    )
+
+
+def wanted_users(database) -> dict[str, WantedUser]:
+    """The ACL users `database` must have: its users through roles, and the control plane's own user where
+    the default user is off."""
+    spec = database.typed_spec
+    wanted = plan.wanted_users(state_for(database.namespace), database.name, spec.roles_permissions,
+                               cluster_mode=spec.is_cluster)
+    if not spec.default_user:
+        wanted[plan.ADMIN_USER] = plan.admin_user(internal.admin_password(database))
+    return wanted
+
+
+def management_grants(user) -> dict[tuple[str, int], str]:
+    """(database, pk) -> DBViewer | DBMember for the control-plane account `user`: the RedisEnterpriseUsers
+    whose email or username is the account's, the roles bound to them, and the databases those roles name
+    (scopes, or a database's rolesPermissions)."""
+    email, username = (user.email or "").lower(), user.username
+    grants: dict[tuple[str, int], str] = {}
+    users = [o for o in AccessObject.objects.filter(api_kind=USER)
+             if (email and str(o.spec.get("email", "")).lower() == email) or o.spec.get("username") == username]
+    for namespace in {o.namespace for o in users}:
+        names = {o.name for o in users if o.namespace == namespace}
+        bound = {b.spec["roleRef"]["name"] for b in AccessObject.objects.filter(api_kind=BINDING, namespace=namespace)
+                 if names & {(s or {}).get("name") for s in b.spec.get("subjects") or []}}
+        roles = {r.name: r.spec for r in AccessObject.objects.filter(api_kind=ROLE, namespace=namespace, name__in=bound)
+                 if r.spec.get("managementRole") in ("DBViewer", "DBMember")}
+        if not roles:
+            continue
+        for database in Database.objects.filter(cluster__namespace=namespace):
+            spec = database.typed_spec
+            for name, role in roles.items():
+                scoped = any((s or {}).get("name") == database.name for s in role.get("scopes") or []) or any(
+                    p.get("role") == name for p in spec.roles_permissions)
+                if scoped and grants.get(("database", database.pk)) != "DBMember":
+                    grants[("database", database.pk)] = role["managementRole"]
+    return grants
