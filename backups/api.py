@@ -3,6 +3,7 @@
     POST .../databases/<name>/backup/    back up now (returns when stored; 409 with the reason if it failed)
     GET  .../databases/<name>/backups/   backups in its locations, recent runs, status.backupInfo
     POST .../databases/<name>/restore/   {"backup"?, "fromDatabase"?, "confirm"}: restore into this database
+    POST .../databases/<name>/cutover/   {"confirm"}: end spec.replicaSources (the source refuses writes after)
 """
 from __future__ import annotations
 
@@ -57,6 +58,11 @@ class RestoreResultSerializer(serializers.Serializer):
     database = serializers.CharField()
     source = serializers.CharField(help_text="Which backup, from where.")
     keys = serializers.IntegerField(help_text="Keys put into the database.")
+
+
+class CutOverSerializer(serializers.Serializer):
+    confirm = serializers.BooleanField(default=False, help_text="Required when this database holds keys: "
+                                                                "they are all replaced by the source's.")
 
 
 class DatabaseBackupViewSet(viewsets.GenericViewSet):
@@ -127,4 +133,21 @@ class DatabaseBackupViewSet(viewsets.GenericViewSet):
             raise Conflict(str(exc), errors={"confirm": [str(exc)]}) from None
         except services.BackupError as exc:
             raise ValidationError({"backup": [str(exc)]}) from None
+        return Response(RestoreResultSerializer(result).data)
+
+    @extend_schema(request=CutOverSerializer, responses={200: RestoreResultSerializer, **ERRORS})
+    @action(detail=True, methods=["post"], url_path="cutover")
+    def cutover(self, request, *args, **kwargs) -> Response:
+        """Cut over from spec.replicaSources: the source is fenced (it refuses writes from now on: move writers
+        here), every write it acknowledged is put into this database, and replicaSources is removed from the spec.
+        Keys this database holds are replaced only with `confirm` (409 otherwise); nothing changes on failure."""
+        database = self.get_object()
+        body = CutOverSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            result = services.cut_over(database, actor=request.user, confirm=body.validated_data["confirm"])
+        except services.ConfirmationRequired as exc:
+            raise Conflict(str(exc), errors={"confirm": [str(exc)]}) from None
+        except services.BackupError as exc:
+            raise ValidationError({"spec.replicaSources": [str(exc)]}) from None
         return Response(RestoreResultSerializer(result).data)

@@ -15,6 +15,9 @@ from pathlib import Path
 import redis
 from redis.cluster import RedisCluster
 
+from core.engines import REDIS, VALKEY, describe, engine_of, version_name
+from localtarget import versions
+
 LOAD_TIMEOUT_SECONDS = 120
 BATCH = 500
 
@@ -59,6 +62,23 @@ def loaded(rdb: Path, binary: Path) -> Iterator[redis.Redis]:
     finally:
         stop_throwaway(process)
         client.close()
+
+
+def loader_binary(destination) -> Path:
+    """The server binary of this machine that loads RDB files for `destination` (a client of the database):
+    the engine and major.minor it runs (INFO server), so its DUMP payloads are ones the database accepts.
+    The database may run anywhere (a Kubernetes pod): what matters is what loads the files here."""
+    info = destination.info("server", target_nodes=RedisCluster.RANDOM) if isinstance(destination, RedisCluster) \
+        else destination.info("server")
+    valkey = info.get("server_name") == "valkey" or "valkey_version" in info
+    number = ".".join(str(info.get("valkey_version" if valkey else "redis_version", "")).split(".")[:2])
+    wanted = version_name(VALKEY if valkey else REDIS, number)
+    offered = {name: versions.server_binary(name) for name in versions.available_versions()}
+    for name, binary in offered.items():
+        if engine_of(name) == engine_of(wanted) and versions.binary_number(name) == number:
+            return binary
+    raise LoadError(f"the database runs {describe(wanted)}; loading its backups needs that server binary on the "
+                    f"control plane's machine, which offers {', '.join(map(describe, offered)) or 'none'}")
 
 
 def stop_throwaway(process: subprocess.Popen) -> None:

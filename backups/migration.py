@@ -13,6 +13,7 @@ import os
 import secrets
 import subprocess
 import time
+import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,43 +36,100 @@ class Source:
     host: str
     port: int
     password: str | None = None
+    username: str | None = None  # None: the default user
 
     def client(self) -> redis.Redis:
-        return redis.Redis(host=self.host, port=self.port, password=self.password, socket_timeout=10)
+        return redis.Redis(host=self.host, port=self.port, username=self.username, password=self.password,
+                           socket_timeout=10)
+
+    @classmethod
+    def from_uri(cls, uri: str) -> Source:
+        """`redis://[[default]:password@]host[:port][/db]`; ValueError saying what is wrong."""
+        parsed = urllib.parse.urlsplit(uri)
+        if parsed.scheme != "redis":
+            raise ValueError("the uri must start with redis:// (TLS sources are not supported)")
+        if parsed.username not in (None, "", "default"):
+            raise ValueError("the uri may name no user but `default` (the password is enough)")
+        try:
+            port = parsed.port or 6379
+        except ValueError:
+            raise ValueError("the uri's port is not a number from 1 to 65535") from None
+        if not parsed.hostname:
+            raise ValueError("the uri names no host")
+        password = urllib.parse.unquote(parsed.password) if parsed.password else None
+        return cls(host=parsed.hostname, port=port, password=password)
+
+
+def start_staging(binary: Path, folder: Path, *, detach: bool = False) -> tuple[subprocess.Popen | None, int, str]:
+    """A private redis-server (loopback, no persistence, password in its 0600 config file) that is not a replica
+    yet; returns (its process, or None when `detach`ed as a daemon that outlives this process; port; password)."""
+    password = secrets.token_urlsafe(24)
+    port = free_port()
+    lines = [f"bind 127.0.0.1\nport {port}\ndir \"{folder}\"\nsave \"\"\nappendonly no\n",
+             f'requirepass "{password}"\nlogfile "{folder / "staging.log"}"\nreplica-read-only yes\n']
+    if detach:
+        lines.append(f'daemonize yes\npidfile "{folder / "staging.pid"}"\n')
+    config = folder / "staging.conf"
+    fd = os.open(config, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:  # passwords in a 0600 file, never on a command line
+        handle.write("".join(lines))
+    if detach:
+        done = subprocess.run([str(binary), str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              timeout=30, check=False)
+        if done.returncode != 0:
+            raise MigrationError(f"the staging replica did not start (exit {done.returncode}); see its log")
+        return None, port, password
+    return subprocess.Popen([str(binary), str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL), \
+        port, password
+
+
+def follow(staging: redis.Redis, source: Source) -> None:
+    """Make the staging server a replica of `source` (its password set over the connection, never a command
+    line); nothing changes when it follows that address already."""
+    info = staging.info("replication")
+    if info.get("role") == "slave" and (str(info.get("master_host")), int(info.get("master_port", 0))) == \
+            (source.host, source.port):
+        return
+    staging.config_set("masterauth", source.password or "")
+    staging.config_set("masteruser", source.username or "")
+    staging.execute_command("REPLICAOF", source.host, source.port)
+
+
+def wait_in_sync(staging: redis.Redis, source: Source, process: subprocess.Popen | None = None,
+                 timeout: float = SYNC_TIMEOUT_SECONDS) -> None:
+    deadline = time.monotonic() + timeout
+    while not in_sync(staging):
+        if process is not None and process.poll() is not None:
+            raise MigrationError("the staging replica exited; see its log")
+        if time.monotonic() > deadline:
+            raise MigrationError(f"no full sync from {source.host}:{source.port} within {timeout:.0f}s "
+                                 "(wrong address or password?)")
+        time.sleep(0.1)
 
 
 @contextlib.contextmanager
 def staging_replica(source: Source, binary: Path, folder: Path) -> Iterator[redis.Redis]:
-    """A private redis-server replicating `source`, in sync when yielded (stopped on exit)."""
-    password = secrets.token_urlsafe(24)
-    port = free_port()
-    config = folder / "staging.conf"
-    lines = [f"bind 127.0.0.1\nport {port}\ndir \"{folder}\"\nsave \"\"\nappendonly no\n",
-             f'requirepass "{password}"\nlogfile "{folder / "staging.log"}"\nreplica-read-only yes\n',
-             f"replicaof {source.host} {source.port}\n"]
-    if source.password:
-        lines.append(f'masterauth "{source.password}"\n')
-    fd = os.open(config, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:  # passwords in a 0600 file, never on a command line
-        handle.write("".join(lines))
-    process = subprocess.Popen([str(binary), str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    """A throwaway redis-server replicating `source`, in sync when yielded (stopped on exit)."""
+    process, port, password = start_staging(binary, folder)
     client = redis.Redis(port=port, password=password, socket_timeout=30)
     try:
-        deadline = time.monotonic() + SYNC_TIMEOUT_SECONDS
-        while not _in_sync(client):
-            if process.poll() is not None:
-                raise MigrationError("the staging replica exited; see its log")
-            if time.monotonic() > deadline:
-                raise MigrationError(f"no full sync from {source.host}:{source.port} within "
-                                     f"{SYNC_TIMEOUT_SECONDS}s (wrong address or password?)")
-            time.sleep(0.1)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                follow(client, source)
+                break
+            except redis.ConnectionError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise MigrationError("the staging replica did not start; see its log") from None
+                time.sleep(0.05)
+        wait_in_sync(client, source, process)
         yield client
     finally:
         stop_throwaway(process)
         client.close()
 
 
-def _in_sync(client: redis.Redis) -> bool:
+def in_sync(client: redis.Redis) -> bool:
     with contextlib.suppress(redis.RedisError):
         info = client.info("replication")
         return info.get("master_link_status") == "up" and not int(info.get("master_sync_in_progress", 0))

@@ -30,7 +30,8 @@ class BackupRun(models.Model):
 
 class StorageSecret(models.Model):
     """What `awsSecretName` names on the local target: access key id, secret key, optional endpoint URL and
-    region. Stored encrypted (targets/encryption.py); created with `manage.py backup_secret`; never shown back."""
+    region; or what a `replicaSources` SECRET names: a `uri`. Stored encrypted (targets/encryption.py); created
+    with `manage.py backup_secret`; never shown back."""
 
     name = models.CharField(max_length=253, unique=True)
     data = EncryptedTextField()

@@ -31,7 +31,9 @@ from core.errors import TargetError
 from core.locks import LockBusy, object_lock
 from databases.backup_spec import BackupConfig
 from databases.models import Database
-from databases.services import create_database
+from databases.replica_sources import SECRET as SECRET_SOURCE
+from databases.replica_sources import source_name, source_of
+from databases.services import create_database, update_database
 from specs.database import DatabaseSpec
 from targets.private_files import private_dir, write_private
 from targets.writes import actor_label
@@ -39,20 +41,30 @@ from timeline.broadcast import publish_status
 from timeline.models import Event
 from timeline.record import record_event
 
+from . import following, plan
 from . import manifest as manifests
-from . import plan
 from .capture import CaptureError, dump_rdb
-from .loader import LoadError, copy_keys, key_count, loaded
+from .loader import LoadError, copy_keys, key_count, loaded, loader_binary
 from .manifest import CorruptBackup
-from .migration import FENCE_REPLICAS, MigrationError, Source, fence, staging_replica, undo_fence, wait_caught_up
-from .models import BackupRun
-from .storage import StorageError, read_manifest, storages_for
+from .migration import (
+    FENCE_REPLICAS,
+    MigrationError,
+    Source,
+    fence,
+    staging_replica,
+    undo_fence,
+    wait_caught_up,
+    wait_in_sync,
+)
+from .models import BackupRun, StorageSecret
+from .storage import StorageError, read_manifest, s3_credentials_of_secret, storages_for
 
 log = logging.getLogger(__name__)
 
 BACKUP_LOCK_WAIT_SECONDS = 30
 RUNS_KEPT = 100  # backup runs remembered per database (status and the API show the last ones)
 BACKUP_LOCK_TTL_SECONDS = 60  # renewed while the backup runs (targets/locks.py)
+CUT_OVER_SYNC_SECONDS = 60  # a cut-over waits this long for a follower still in its full sync
 
 
 class BackupError(Exception):
@@ -83,6 +95,17 @@ def _config(database: Database) -> BackupConfig:
     if config is None or not config.locations:
         raise BackupError(f"database {database.name} has no spec.backup location (mount or s3)")
     return config
+
+
+def _storages(database: Database, config: BackupConfig) -> list:
+    """The database's backup locations; S3 credentials from its target (a Kubernetes Secret) or the stored ones."""
+    def from_target(name: str) -> dict | None:
+        try:
+            values = driver_for(database.target).secret_values(database, name)
+        except TargetError as exc:
+            raise StorageError(str(exc)) from None
+        return None if values is None else s3_credentials_of_secret(values, f"{database.namespace}/{name}")
+    return storages_for(config, database.cluster.name, database.name, from_target)
 
 
 def _scratch_root() -> Path:
@@ -122,7 +145,7 @@ def _backup(database: Database, config: BackupConfig, *, actor, now: datetime | 
         with _scratch() as folder:
             manifest = _capture(database, run.name, started, folder, clock)
             stored = []
-            for storage in storages_for(config, database.cluster.name, database.name):
+            for storage in _storages(database, config):
                 storage.put(run.name, folder)
                 for old in plan.expired(storage.names(), retain_count()):
                     storage.delete(old)
@@ -150,7 +173,7 @@ def _capture(database: Database, name: str, started: datetime, folder: Path, clo
     for source in sources:
         path = folder / manifests.shard_file(source.shard)
         login = internal.login(database)
-        keys = dump_rdb(source.port, login.password, path, username=login.username)
+        keys = dump_rdb(source.port, login.password, path, host=source.host, username=login.username)
         files[source.shard] = path
         shards.append({"shard": source.shard, "slots": manifests.slot_ranges(list(source.slots)),
                        "source": f"{source.process} ({source.role})", "keys": keys})
@@ -186,16 +209,26 @@ def backup_info(database: Database) -> dict:
 
 
 def _write_backup_info(database: Database) -> None:
-    """Store status.backupInfo, under the database's reconcile lock so no reconcile writes a stale status."""
+    _write_status(database, "backupInfo", backup_info)
+
+
+def _write_status(database: Database, key: str, value) -> None:
+    """Store status[key] = value(current row) (None removes it), under the database's reconcile lock so no
+    reconcile writes a stale status (the engine carries these keys: CARRIED_STATUS_KEYS)."""
     try:
         with object_lock("database", database.pk, wait=BACKUP_LOCK_WAIT_SECONDS):
             with transaction.atomic():
                 current = Database.objects.select_for_update().get(pk=database.pk)
-                status = {**(current.status or {}), "backupInfo": backup_info(current)}
+                status = {k: v for k, v in (current.status or {}).items() if k != key}
+                new = value(current)
+                if new is not None:
+                    status[key] = new
+                if status == (current.status or {}):
+                    return
                 Database.objects.filter(pk=database.pk).update(status=status)
             database.status = status
     except LockBusy:
-        log.warning("status.backupInfo of %s not written: its reconcile lock is busy", database.name)
+        log.warning("status.%s of %s not written: its reconcile lock is busy", key, database.name)
         return
     publish_status(database)
 
@@ -238,7 +271,7 @@ def stored_backups(database: Database) -> list[dict]:
     """Backups in the database's locations: name and where, newest first (a name in two places: once)."""
     config = _config(database)
     found: dict[str, list[str]] = {}
-    for storage in storages_for(config, database.cluster.name, database.name):
+    for storage in _storages(database, config):
         for name in storage.names():
             found.setdefault(name, []).append(storage.label)
     return [{"name": name, "locations": found[name]} for name in sorted(found, reverse=True)]
@@ -247,7 +280,7 @@ def stored_backups(database: Database) -> list[dict]:
 def _fetch(source_db: Database, name: str | None, folder: Path) -> tuple[str, dict]:
     """Download backup `name` (the newest when None) into `folder` and verify it; CorruptBackup if it fails."""
     config = _config(source_db)
-    storages = storages_for(config, source_db.cluster.name, source_db.name)
+    storages = _storages(source_db, config)
     errors = []
     for storage in storages:
         names = storage.names()
@@ -300,13 +333,17 @@ def import_rdb(database: Database, rdb: Path, *, actor, confirm: bool = False) -
 
 
 def _endpoint_client(database: Database):
-    info = driver_for(database.target).connection_info(database)
+    """A client to the database as the control plane reaches it (its master; a Redis Cluster client for a
+    sharded one, which follows the addresses the nodes announce), with the control plane's own login."""
+    try:
+        host, port = driver_for(database.target).data_address(database)
+    except TargetError as exc:
+        raise BackupError(f"database {database.name} cannot be reached: {exc}") from None
     login = internal.login(database)
     if DatabaseSpec.from_spec(database.spec, database.name).shard_count > 1:
-        return RedisCluster(host=info.host, port=info.port, username=login.username, password=login.password,
+        return RedisCluster(host=host, port=port, username=login.username, password=login.password,
                             socket_timeout=30)
-    return redis.Redis(host=info.host, port=info.port, username=login.username, password=login.password,
-                       socket_timeout=30)
+    return redis.Redis(host=host, port=port, username=login.username, password=login.password, socket_timeout=30)
 
 
 def _held_keys(client) -> int:
@@ -319,12 +356,14 @@ def _held_keys(client) -> int:
 def _load_into(database: Database, files: list[Path], *, actor, confirm: bool, label: str,
                expected_keys: int | None, reason: str) -> RestoreResult:
     who = actor_label(actor)
-    binary = driver_for(database.target).server_binary(database)
     destination = _endpoint_client(database)
     try:
         held = _held_keys(destination)
+        binary = loader_binary(destination)
     except redis.RedisError as exc:
         raise BackupError(f"database {database.name} cannot be reached: {exc}") from None
+    except LoadError as exc:
+        raise BackupError(str(exc)) from None
     if held and not confirm:
         raise ConfirmationRequired(f"database {database.name} holds {held} keys; restoring replaces them all. "
                                    "Confirm to overwrite (API: \"confirm\": true, CLI: --yes)")
@@ -367,31 +406,162 @@ def migrate_from(database: Database, source: Source, *, actor, confirm: bool = F
     who = actor_label(actor)
     label = f"Redis at {source.host}:{source.port}"
     destination = _endpoint_client(database)
-    held = _held_keys(destination)
-    if held and not confirm:
-        raise ConfirmationRequired(f"database {database.name} holds {held} keys; migrating replaces them all. "
-                                   "Confirm to overwrite (CLI: --yes)")
-    binary = driver_for(database.target).server_binary(database)
+    held = _held_to_replace(database, destination, confirm)
+    binary = _loader_binary(destination)
     with _scratch() as folder:
         try:
             with staging_replica(source, binary, folder) as staging:
-                before = fence(source)
-                try:
-                    wait_caught_up(source, staging)
-                    if held:
-                        _flush(destination)
-                    copied = copy_keys(staging, destination, password=database.password)
-                except (MigrationError, redis.RedisError) as exc:
-                    undo_fence(source, before)
-                    raise MigrationError(f"cut-over stopped, {label} accepts writes again: {exc}") from None
+                copied, before = _cut_over(source, staging, destination, database, held=held, label=label)
         except (MigrationError, redis.RedisError) as exc:
             record_event(database, "MigrationFailed", f"migration from {label} failed: {exc}", type=Event.WARNING,
                          actor=who)
             raise BackupError(str(exc)) from None
+    return _migrated(database, label, copied, before, who)
+
+
+def _held_to_replace(database: Database, destination, confirm: bool) -> int:
+    try:
+        held = _held_keys(destination)
+    except redis.RedisError as exc:
+        raise BackupError(f"database {database.name} cannot be reached: {exc}") from None
+    if held and not confirm:
+        raise ConfirmationRequired(f"database {database.name} holds {held} keys; migrating replaces them all. "
+                                   "Confirm to overwrite (API: \"confirm\": true, CLI: --yes)")
+    return held
+
+
+def _loader_binary(destination) -> Path:
+    try:
+        return loader_binary(destination)
+    except LoadError as exc:
+        raise BackupError(str(exc)) from None
+
+
+def _cut_over(source: Source, staging: redis.Redis, destination, database: Database, *, held: int,
+              label: str) -> tuple[int, str]:
+    """Fence the source, wait until `staging` has its last write, put every key into the destination; returns
+    (keys copied, the fence's previous setting). A failure lifts the fence again."""
+    before = fence(source)
+    try:
+        wait_caught_up(source, staging)
+        if held:
+            _flush(destination)
+        return copy_keys(staging, destination, password=database.password), before
+    except (MigrationError, redis.RedisError) as exc:
+        undo_fence(source, before)
+        raise MigrationError(f"cut-over stopped, {label} accepts writes again: {exc}") from None
+
+
+def _migrated(database: Database, label: str, copied: int, before: str, who: str) -> RestoreResult:
     record_event(database, "Migrated", f"{label}: {copied} keys put into {database.name} by {who}; the source "
                                        f"refuses writes (min-replicas-to-write {FENCE_REPLICAS}, was {before})",
                  actor=who)
     return RestoreResult(database=database.name, source=f"{label} (now refusing writes)", keys=copied)
+
+
+# -- replicaSources: following a database, and the cut-over -------------------------------------
+
+def replica_source(database: Database) -> tuple[str, Source] | None:
+    """What `spec.replicaSources` names (a label for messages) and where the control plane reaches it, or None."""
+    found = source_of(database.spec)
+    if found is None:
+        return None
+    kind, name = found
+    if kind == SECRET_SOURCE:
+        return f"the Redis of secret {name}", _uri_source(database, name)
+    source_db = Database.objects.filter(cluster=database.cluster, name=name).select_related("cluster__target").first()
+    if source_db is None:
+        raise BackupError(f"the source database {name} does not exist (any more)")
+    try:
+        host, port = driver_for(source_db.target).data_address(source_db)
+    except TargetError as exc:
+        raise BackupError(f"the source database {name} cannot be reached: {exc}") from None
+    login = internal.login(source_db)
+    return f"database {name}", Source(host=host, port=port, password=login.password, username=login.username)
+
+
+def _uri_source(database: Database, name: str) -> Source:
+    """The Redis a secret's `uri` names: the target's secret (a Kubernetes Secret), else the stored one."""
+    try:
+        values = driver_for(database.target).secret_values(database, name)
+    except TargetError as exc:
+        raise BackupError(f"secret {name} cannot be read: {exc}") from None
+    if values is None:
+        stored = StorageSecret.objects.filter(name=name).first()
+        values = stored.values() if stored else {}
+    uri = str(values.get("uri") or "")
+    if not uri:
+        raise BackupError(f"secret {name} has no `uri` (redis://[:password@]host:port); on the local target store "
+                          f"it with `SOURCE_REDIS_URI=... manage.py backup_secret {name} --redis-uri`")
+    try:
+        return Source.from_uri(uri)
+    except ValueError as exc:
+        raise BackupError(f"secret {name}: {exc}") from None
+
+
+def follow_replica_sources() -> dict:
+    """The periodic pass: every database with replicaSources has a follower in step with its source (progress in
+    status.replicaSourceStatus); a follower whose database no longer asks for one is stopped."""
+    counts = {"following": 0, "failed": 0, "stopped": 0}
+    wanted = set()
+    for database in Database.objects.filter(deletion_requested_at__isnull=True).select_related("cluster__target"):
+        if not source_name(database.spec):
+            continue
+        wanted.add(database.pk)
+        try:
+            status = _follow(database)
+            counts["following"] += 1
+        except BackupError as exc:
+            status = {"source": source_name(database.spec), "error": str(exc)}
+            counts["failed"] += 1
+        _write_status(database, "replicaSourceStatus", lambda current, status=status: status)
+    for database_id in following.followed():
+        if database_id not in wanted:
+            following.stop(database_id)
+            counts["stopped"] += 1
+    return counts
+
+
+def _follow(database: Database) -> dict:
+    label, source = replica_source(database)
+    try:
+        destination = _endpoint_client(database)
+        binary = _loader_binary(destination)
+        follower = following.ensure(database.pk, source, binary)
+        return {**following.progress(follower, source), "source": source_name(database.spec)}
+    except (MigrationError, redis.RedisError) as exc:
+        raise BackupError(f"following {label}: {exc}") from None
+
+
+def cut_over(database: Database, *, actor, confirm: bool = False) -> RestoreResult:
+    """End replica-of: fence the source's writes, wait until the follower has them all, put every key into
+    `database`, then remove `replicaSources` from its spec (a write like any other, by `actor`). The source
+    refuses writes from then on (the signal for writers to move); a failed cut-over lifts the fence."""
+    who = actor_label(actor)
+    found = replica_source(database)
+    if found is None:
+        raise BackupError(f"database {database.name} has no spec.replicaSources to cut over from")
+    label, source = found
+    destination = _endpoint_client(database)
+    held = _held_to_replace(database, destination, confirm)
+    try:
+        follower = following.ensure(database.pk, source, _loader_binary(destination))
+        staging = follower.client()
+        try:
+            wait_in_sync(staging, source, timeout=CUT_OVER_SYNC_SECONDS)
+            copied, before = _cut_over(source, staging, destination, database, held=held, label=label)
+        finally:
+            staging.close()
+    except (MigrationError, redis.RedisError) as exc:
+        record_event(database, "MigrationFailed", f"cut-over from {label} failed: {exc}", type=Event.WARNING,
+                     actor=who)
+        raise BackupError(str(exc)) from None
+    database.refresh_from_db()
+    spec = {key: value for key, value in database.spec.items() if key != "replicaSources"}
+    update_database(database, spec=spec, actor=actor)
+    following.stop(database.pk)
+    _write_status(database, "replicaSourceStatus", lambda current: None)
+    return _migrated(database, label, copied, before, who)
 
 
 def _flush(client) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
@@ -151,14 +152,27 @@ def s3_credentials(secret_name: str) -> dict[str, str]:
     return secret.values()
 
 
-def storages_for(config: BackupConfig, cluster: str, database: str) -> list[Storage]:
-    """The locations of a database's backup settings, mount first."""
+def s3_credentials_of_secret(values: dict[str, str], where: str) -> dict[str, str]:
+    """S3 credentials from a Kubernetes Secret's keys, as the operator names them: AWS_ACCESS_KEY_ID and
+    AWS_SECRET_ACCESS_KEY, and for an S3-compatible server AWS_ENDPOINT_URL and AWS_REGION."""
+    if not values.get("AWS_ACCESS_KEY_ID") or not values.get("AWS_SECRET_ACCESS_KEY"):
+        raise StorageError(f"Secret {where} (backup.s3.awsSecretName) is missing or lacks AWS_ACCESS_KEY_ID and "
+                           "AWS_SECRET_ACCESS_KEY")
+    return {"accessKeyId": values["AWS_ACCESS_KEY_ID"], "secretAccessKey": values["AWS_SECRET_ACCESS_KEY"],
+            "endpointUrl": values.get("AWS_ENDPOINT_URL", ""), "region": values.get("AWS_REGION", "")}
+
+
+def storages_for(config: BackupConfig, cluster: str, database: str,
+                 target_credentials: Callable[[str], dict[str, str] | None] = lambda name: None) -> list[Storage]:
+    """The locations of a database's backup settings, mount first. `target_credentials(awsSecretName)`: the
+    credentials the database's target keeps under that name (a Kubernetes Secret), None for the stored ones."""
     prefix = f"{cluster}/{database}"
     found: list[Storage] = []
     if config.mount_path:
         found.append(MountStorage(config.mount_path, prefix))
     if config.s3:
-        found.append(S3Storage(config.s3, prefix, s3_credentials(config.s3.secret_name)))
+        credentials = target_credentials(config.s3.secret_name) or s3_credentials(config.s3.secret_name)
+        found.append(S3Storage(config.s3, prefix, credentials))
     return found
 
 

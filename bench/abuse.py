@@ -12,7 +12,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from writepath import setup_django  # bench/ is on sys.path when run as a script
+from common import setup_django  # bench/ is on sys.path when run as a script
 
 
 def summary(codes: list[int]) -> str:

@@ -7,11 +7,10 @@ reconciliation left to the caller ("manual"), so the figures are the API and wri
 """
 from __future__ import annotations
 
-import argparse
 import tempfile
 from pathlib import Path
 
-from writepath import report, setup_django, timed  # bench/ is on sys.path when run as a script
+from common import options, report, setup_django, timed  # bench/ is on sys.path when run as a script
 
 
 def run(count: int, repeat: int) -> None:
@@ -61,10 +60,7 @@ def run(count: int, repeat: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--databases", type=int, default=200)
-    parser.add_argument("--repeat", type=int, default=50)
-    args = parser.parse_args()
+    args = options(__doc__, databases=200, repeat=50)
     with tempfile.TemporaryDirectory(prefix="bench-api-") as tmp:
         setup_django(Path(tmp))
         run(args.databases, args.repeat)

@@ -14,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from writepath import setup_django  # bench/ is on sys.path when run as a script
+from common import setup_django  # bench/ is on sys.path when run as a script
 
 
 def redb(index: int) -> str:

@@ -6,26 +6,19 @@ Everything runs under a temporary directory (own SQLite, broker Redis, S3 server
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from common import options, setup_django  # bench/ is on sys.path when run as a script
 
-from bench.local_endpoint import setup_django, stop_all  # noqa: E402
+from bench.local_endpoint import stop_all
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--keys", type=int, default=200_000)
-    parser.add_argument("--value-size", type=int, default=100)
-    parser.add_argument("--shards", type=int, default=1)
-    args = parser.parse_args()
+    args = options(__doc__, keys=200_000, value_size=100, shards=1)
 
     from tests.servers import redis_server, s3_server
 

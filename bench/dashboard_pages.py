@@ -8,11 +8,10 @@ reconciler's own `write_status`. Prints median / p95 time and the number of SQL 
 """
 from __future__ import annotations
 
-import argparse
 import tempfile
 from pathlib import Path
 
-from writepath import report, setup_django, timed  # bench/ is on sys.path when run as a script
+from common import options, report, setup_django, timed  # bench/ is on sys.path when run as a script
 
 
 def fill(count: int):
@@ -78,10 +77,7 @@ def run(count: int, repeat: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--databases", type=int, default=500)
-    parser.add_argument("--repeat", type=int, default=30)
-    args = parser.parse_args()
+    args = options(__doc__, databases=500, repeat=30)
     with tempfile.TemporaryDirectory(prefix="bench-dashboard-") as tmp:
         setup_django(Path(tmp))
         from django.conf import settings

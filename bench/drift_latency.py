@@ -26,10 +26,7 @@ import threading
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from bench.local_endpoint import setup_django  # noqa: E402
+from common import ROOT, setup_django  # bench/ is on sys.path when run as a script
 
 
 def serve_emulator(kubeconfig: str) -> None:

@@ -3,30 +3,23 @@
 Prints first-reconcile throughput (objects applied per second), the time of an idle periodic pass,
 and how many API calls that pass made (target: under 10 s on 2 cores, O(kinds) calls).
 
-    .venv/bin/python bench/k8s_reconcile.py [--clusters 10] [--databases 1000]
+    .venv/bin/python bench/k8s_reconcile.py [--clusters 10] [--databases 1000] [--profile]
+
+--profile prints where the idle pass spends its time.
 
 Uses a throwaway SQLite database and a throwaway redis-server (reconcile locks); touches nothing else.
 """
 from __future__ import annotations
 
-import argparse
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from bench.local_endpoint import setup_django  # noqa: E402
+from common import options, setup_django  # bench/ is on sys.path when run as a script
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clusters", type=int, default=10)
-    parser.add_argument("--databases", type=int, default=1000)
-    parser.add_argument("--profile", action="store_true", help="print where the idle pass spends its time")
-    args = parser.parse_args()
+    args = options(__doc__, clusters=10, databases=1000, profile=False)
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-k8s-"))
 

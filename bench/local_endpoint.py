@@ -17,29 +17,11 @@ import re
 import signal
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-
-def setup_django(workdir: Path, broker_url: str) -> None:
-    os.environ.update({
-        "DJANGO_SETTINGS_MODULE": "tests.settings",  # test-only secrets
-        "CONTROLPLANE_VAR_DIR": str(workdir / "var"),
-        "DATABASE_URL": f"sqlite:///{workdir / 'bench.sqlite3'}",
-        "REDIS_URL": broker_url,
-        "CONTROLPLANE_RECONCILE_MODE": "manual",
-        "CONTROLPLANE_LOG_LEVEL": "WARNING",
-    })
-    import django
-    from django.core.management import call_command
-
-    django.setup()
-    call_command("migrate", verbosity=0)
+from common import setup_django  # bench/ is on sys.path when run as a script
 
 
 def benchmark(port: int, password: str, requests: int, clients: int, pipeline: int) -> dict[str, float]:

@@ -6,32 +6,20 @@ plane's Redis and a database.
 """
 from __future__ import annotations
 
-import argparse
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.writepath import setup_django  # noqa: E402
+from common import options, setup_django  # bench/ is on sys.path when run as a script
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--databases", type=int, default=1000)
-    parser.add_argument("--samples", type=int, default=200)
-    args = parser.parse_args()
+    args = options(__doc__, databases=1000, samples=200)
     from tests.servers import redis_server
 
     with tempfile.TemporaryDirectory() as workdir, redis_server() as url:
-        import os
-
-        os.environ["REDIS_URL"] = url
-        setup_django(Path(workdir))
-        from django.conf import settings
-
-        settings.REDIS_URL = settings.CELERY_BROKER_URL = url
+        setup_django(Path(workdir), url)
         from accounts.models import Team
         from clusters.models import Cluster
         from databases.models import Database

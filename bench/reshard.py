@@ -28,10 +28,9 @@ import threading
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from common import setup_django  # bench/ is on sys.path when run as a script
 
-from bench.local_endpoint import setup_django, stop_all  # noqa: E402
+from bench.local_endpoint import stop_all
 
 
 class Writer(threading.Thread):

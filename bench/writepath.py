@@ -7,48 +7,14 @@ figures are the write path alone (validator, services, events), not Redis or Kub
 """
 from __future__ import annotations
 
-import argparse
-import os
-import statistics
-import sys
 import tempfile
-import time
 from pathlib import Path
 
-
-def setup_django(workdir: Path) -> None:
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    os.environ["DATABASE_URL"] = f"sqlite:///{workdir / 'bench.sqlite3'}"
-    os.environ["CONTROLPLANE_RECONCILE_MODE"] = "manual"
-    os.environ["CONTROLPLANE_VAR_DIR"] = str(workdir / "var")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")  # test-only secrets
-    import django
-    from django.conf import settings
-
-    django.setup()
-    settings.CHANNEL_LAYERS = {}  # no dashboards listening: publishing is skipped
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
-
-
-def timed(fn) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
-
-
-def report(label: str, samples: list[float]) -> None:
-    samples_ms = sorted(s * 1000 for s in samples)
-    p95 = samples_ms[int(len(samples_ms) * 0.95) - 1] if len(samples_ms) > 1 else samples_ms[0]
-    print(f"{label:<44} n={len(samples_ms):<5} median {statistics.median(samples_ms):7.2f} ms   "
-          f"p95 {p95:7.2f} ms   total {sum(samples_ms) / 1000:6.2f} s")
+from common import options, report, setup_django, timed  # bench/ is on sys.path when run as a script
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--databases", type=int, default=200)
-    args = parser.parse_args()
+    args = options(__doc__, databases=200)
     with tempfile.TemporaryDirectory(prefix="bench-writepath-") as tmp:
         setup_django(Path(tmp))
         from django.db import connection

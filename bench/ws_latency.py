@@ -28,8 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+import common  # noqa: F401  (puts the repository on sys.path; bench/ is on it when run as a script)
 
 
 def percentile(values: list[float], fraction: float) -> float:

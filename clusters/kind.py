@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from core import kinds
-from operatorapi.schema import GROUP, REC
+from operatorapi.schema import REC
 from targets.managed import CLUSTER_STATUSES
 
 from . import services
@@ -24,9 +24,7 @@ def deletion_blocker(cluster: Cluster) -> str:
 
 CLUSTER = kinds.Kind(
     name="cluster",
-    api_kind=REC.kind,
-    short_name=REC.short_name.upper(),
-    api_versions=tuple(f"{GROUP}/{version}" for version in REC.versions),
+    **REC.registry_names(),
     model=Cluster,
     statuses=CLUSTER_STATUSES,
     stored_problems=stored_cluster_problems,

@@ -16,6 +16,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.paths import file_in
+
 
 class PostgresUnavailable(RuntimeError):
     """The PostgreSQL server binaries are not installed."""
@@ -40,17 +42,9 @@ class LocalPostgres:
     user: str = "controlplane"
     database: str = "controlplane"
 
-    @property
-    def data_dir(self) -> Path:
-        return self.root / "data"
-
-    @property
-    def password_file(self) -> Path:
-        return self.root / "password"
-
-    @property
-    def log_file(self) -> Path:
-        return self.root / "postgres.log"
+    data_dir = file_in("root", "data")
+    password_file = file_in("root", "password")
+    log_file = file_in("root", "postgres.log")
 
     @property
     def url(self) -> str:

@@ -244,6 +244,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "backups.tasks.run_due_backups",
         "schedule": timedelta(seconds=int(os.environ.get("CONTROLPLANE_RESYNC_SECONDS", "30"))),
     },
+    # Followers of the databases with spec.replicaSources (docs/backups.md).
+    "replica-sources": {
+        "task": "backups.tasks.follow_replica_sources",
+        "schedule": timedelta(seconds=int(os.environ.get("CONTROLPLANE_RESYNC_SECONDS", "30"))),
+    },
     # Chart points and alerts of every database (metrics/sampler.py).
     "sample-databases": {"task": "metrics.tasks.sample_databases",
                          "schedule": timedelta(seconds=int(os.environ.get("CONTROLPLANE_SAMPLE_SECONDS", "15")))},

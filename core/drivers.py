@@ -62,6 +62,18 @@ class ConnectionInfo:
     control_tls: tuple[str, str, str] | None = None
 
 
+@dataclass(frozen=True)
+class ShardSource:
+    """Where a backup copies one shard's RDB from: an in-sync replica when there is one (so the master is
+    not forked), else the master; `host`/`port` as the control plane reaches it."""
+    shard: int
+    process: str
+    port: int
+    role: str  # "replica" | "master"
+    slots: tuple[int, ...] = ()
+    host: str = "127.0.0.1"
+
+
 @dataclass
 class Probe:
     """What checking a target found: the server's version and the permissions the control plane lacks there."""
@@ -115,6 +127,18 @@ class Driver(Protocol):
     def mirror(self, obj: Cluster | Database) -> None:
         """After a reconcile (or the row's deletion), show the object where the target keeps its own copy of
         it (the REC/REDB custom resources on Kubernetes); never raises."""
+
+    def data_address(self, database: Database) -> tuple[str, int]:
+        """Where the control plane itself reaches the database's master (a node of a sharded one) with a
+        Redis client: backups, restores, samples. TargetError at once when it cannot (no waiting on a timeout)."""
+
+    def backup_sources(self, database: Database) -> list[ShardSource]:
+        """One source per shard to copy its RDB from; TargetError when a shard has no live master."""
+
+    def secret_values(self, database: Database, name: str) -> dict[str, str] | None:
+        """The keys of the secret `name` a field of the database names (`backup.s3.awsSecretName`, a
+        `replicaSources` SECRET) where the target keeps secrets (a Kubernetes Secret in the database's namespace),
+        decoded; {} when there is no such secret; None when the target keeps none (the control plane's store)."""
 
 
 def common_spec_problems(wanted: DatabaseSpec, target_kind: str,

@@ -19,6 +19,8 @@ import redis
 from django.conf import settings
 from redis.exceptions import LockError, RedisError
 
+from . import own_redis
+
 log = logging.getLogger(__name__)
 
 
@@ -26,15 +28,9 @@ class LockBusy(Exception):
     """Another worker is reconciling this object right now."""
 
 
-_clients: dict[str, redis.Redis] = {}
-
-
 def redis_client() -> redis.Redis:
-    """The control plane's own Redis (broker and channel layer), one client per URL per process."""
-    url = settings.REDIS_URL
-    if url not in _clients:
-        _clients[url] = redis.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=5)
-    return _clients[url]
+    """The control plane's own Redis, patient enough that a slow answer does not lose a lock."""
+    return own_redis.client(timeout=10, connect_timeout=5)
 
 
 def _heartbeat(lock, stop: threading.Event, every: float) -> None:

@@ -12,22 +12,19 @@ import time
 from collections.abc import Iterator
 
 import redis
-from django.conf import settings
 from prometheus_client import Gauge
+
+from . import own_redis
 
 RECONCILE_HASH = "controlplane:metrics:reconcile"
 BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
 WEBSOCKET_CLIENTS = Gauge("controlplane_websocket_clients", "Dashboard websockets open on this web process")
 
-_clients: dict[str, redis.Redis] = {}
-
 
 def redis_client() -> redis.Redis:
-    url = settings.REDIS_URL
-    if url not in _clients:
-        _clients[url] = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=1)
-    return _clients[url]
+    """The control plane's own Redis, impatient: a figure is not worth waiting for."""
+    return own_redis.client(timeout=2, connect_timeout=1)
 
 
 def record_reconcile(kind: str, seconds: float, outcome: str) -> None:

@@ -54,18 +54,15 @@ class BackupConfig:
         )
 
 
-def check_backup(problems: Problems, value: object, *, target_kind: str, mount_roots: list[str] = (),
-                 path: str = "spec.backup") -> None:
-    """Every problem of a `backup` field (its shape against the operator's CRD is checked elsewhere).
+def check_backup(problems: Problems, value: object, *, mount_roots: list[str] = (), path: str = "spec.backup") -> None:
+    """Every problem of a `backup` field (its shape against the operator's CRD is checked elsewhere; what a
+    target needs for backups, by its driver's database_spec_problems).
 
     `mount_roots`: the folders a `mount.path` may be in (CONTROLPLANE_BACKUP_MOUNT_ROOTS), so a team cannot
-    make the control plane write wherever it may."""
+    make the control plane write wherever it may. The path is on the control plane's machine, whatever the
+    target: on Kubernetes, a volume mounted into the control plane's pods."""
     backup = expect_mapping(problems, value, path)
     if backup is None:
-        return
-    if target_kind != "local":
-        problems.add(path, f"backups are supported on the local target only for now (this cluster's target is "
-                           f"{target_kind})")
         return
     for name in NOT_SUPPORTED:
         if name in backup:

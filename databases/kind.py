@@ -4,7 +4,7 @@ from __future__ import annotations
 from accounts.permissions import is_owner_or_staff
 from core import kinds
 from core.drivers import Condition, Observation
-from operatorapi.schema import GROUP, REDB
+from operatorapi.schema import REDB
 from targets import managed
 
 from . import services
@@ -45,9 +45,7 @@ def wait_for_cluster(database: Database) -> Observation | None:
 
 DATABASE = kinds.Kind(
     name="database",
-    api_kind=REDB.kind,
-    short_name=REDB.short_name.upper(),
-    api_versions=tuple(f"{GROUP}/{version}" for version in REDB.versions),
+    **REDB.registry_names(),
     model=Database,
     statuses=managed.DATABASE_STATUSES,
     stored_problems=stored_database_problems,

@@ -48,6 +48,7 @@ from targets.modules import names_of
 from targets.shape import check_defined
 
 from .backup_spec import check_backup
+from .replica_sources import check_replica_sources
 
 # Every field the Redis Enterprise operator defines is known (operatorapi/redb.py says which are used here).
 SPEC_FIELDS = FieldSet.defined(REDB_SPEC)
@@ -80,7 +81,7 @@ def validate_database(spec: object, *, cluster, name: str, current=None) -> Chec
         problems.raise_if_any()
     driver = driver_for(cluster.target)
     versions = driver.redis_versions()
-    _check_spec(problems, spec, cluster=cluster, versions=versions)
+    _check_spec(problems, spec, cluster=cluster, versions=versions, name=name)
     check_defined(problems, spec, REDB_SPEC, "spec")  # the operator's rules, on writes only
     if current is not None:
         _check_transition(problems, spec, current)
@@ -105,7 +106,7 @@ def stored_database_problems(database, driver) -> list[str]:
     """Reasons a stored, once-valid spec can no longer be realised on its target (status Invalid)."""
     problems = Problems()
     cluster = database.cluster
-    _check_spec(problems, database.spec, cluster=cluster, versions=driver.redis_versions())
+    _check_spec(problems, database.spec, cluster=cluster, versions=driver.redis_versions(), name=database.name)
     if not problems:
         _check_capacity_in_order(problems, database)
     return [message.removeprefix("spec.") for message in problems.as_messages()]
@@ -154,7 +155,7 @@ def _check_alert_settings(problems: Problems, settings: object) -> None:
                                               "is accepted too)")
 
 
-def _check_spec(problems: Problems, spec: dict, *, cluster, versions: list[str]) -> None:
+def _check_spec(problems: Problems, spec: dict, *, cluster, versions: list[str], name: str) -> None:
     """Rules a spec must meet on its own, whatever it replaces."""
     check_fields(problems, spec, SPEC_FIELDS, "spec")
     memory = expect_memory(problems, spec.get("memorySize"), "spec.memorySize", minimum=MIN_MEMORY_BYTES,
@@ -186,7 +187,8 @@ def _check_spec(problems: Problems, spec: dict, *, cluster, versions: list[str])
     _check_roles_permissions(problems, spec.get("rolesPermissions"))
     _check_client_certificates(problems, spec)
     _check_modules(problems, spec.get("modulesList"))
-    check_backup(problems, spec.get("backup"), target_kind=cluster.target.kind,
+    check_replica_sources(problems, spec.get("replicaSources"), cluster=cluster, name=name)
+    check_backup(problems, spec.get("backup"),
                  mount_roots=[str(root) for root in settings.CONTROLPLANE_BACKUP_MOUNT_ROOTS])
     reference = expect_mapping(problems, spec.get("redisEnterpriseCluster"), "spec.redisEnterpriseCluster")
     if reference is not None:

@@ -150,8 +150,8 @@ def _merge_conditions(old: list[dict], new: list[Condition]) -> list[dict]:
     return merged
 
 
-# Status fields the reconciler does not observe but keeps: status.backupInfo.
-CARRIED_STATUS_KEYS = ("backupInfo",)
+# Status fields the reconciler does not observe but keeps: status.backupInfo, status.replicaSourceStatus (backups/).
+CARRIED_STATUS_KEYS = ("backupInfo", "replicaSourceStatus")
 
 
 def write_status(obj, observation: Observation, generation: int, *, error: bool = False) -> bool:

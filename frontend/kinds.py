@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
@@ -41,6 +42,13 @@ class Kind:
     def may_manage(self, user, obj) -> bool:
         """Staff change clusters; a database's team (and staff) change the database."""
         return self.registered.may_manage(user, obj)
+
+    def get_managed(self, user, pk: int, refusal: str) -> Any:
+        """The object as `get` finds it, when `user` may manage it; else 403 saying `refusal`."""
+        obj = self.get(user, pk)
+        if not self.may_manage(user, obj):
+            raise PermissionDenied(refusal)
+        return obj
 
     def versions(self, obj) -> list[str]:
         return driver_for(obj.target).redis_versions()

@@ -18,6 +18,7 @@ dashboard_patterns = [
     path("databases/<int:pk>/credentials/", databases.reveal_credentials, name="database-credentials"),
     path("databases/<int:pk>/backup/", backups.backup_now, name="database-backup"),
     path("databases/<int:pk>/restore/", backups.restore, name="database-restore"),
+    path("databases/<int:pk>/cutover/", backups.cut_over, name="database-cutover"),
     re_path(r"^(?P<kind>cluster|database)s/(?P<pk>[0-9]+)/upgrade/$", lifecycle.upgrade, name="upgrade"),
     re_path(r"^(?P<kind>cluster|database)s/(?P<pk>[0-9]+)/delete/$", lifecycle.delete, name="delete"),
     path("targets/", targets.target_list, name="target-list"),

@@ -21,7 +21,8 @@ from .podspec import content_hash
 APPLIED_HASH = "redis.io/applied-hash"
 # Kinds the renderers produce, in apply order; deletion goes the other way.
 APPLY_ORDER = ["Namespace", "ServiceAccount", "Role", "RoleBinding", "Secret", "ConfigMap", "Service",
-               "StatefulSet", "PodDisruptionBudget", "ResourceQuota", "Ingress", "NetworkPolicy"]
+               "StatefulSet", "PodDisruptionBudget", "ResourceQuota", "Ingress", "NetworkPolicy", "ServiceMonitor",
+               "PrometheusRule"]
 # StatefulSet fields Kubernetes refuses to change in place.
 IMMUTABLE_STATEFULSET_FIELDS = ("selector", "serviceName", "podManagementPolicy", "volumeClaimTemplates")
 

@@ -66,6 +66,9 @@ KINDS: dict[str, Kind] = {k.kind: k for k in [
     Kind("NetworkPolicy", "apis/networking.k8s.io/v1", "networkpolicies"),
     Kind("StorageClass", "apis/storage.k8s.io/v1", "storageclasses", namespaced=False),
     Kind("CustomResourceDefinition", "apis/apiextensions.k8s.io/v1", "customresourcedefinitions", namespaced=False),
+    # The Prometheus operator's kinds, rendered where its CRDs are served (kube/render/monitoring.py).
+    Kind("ServiceMonitor", "apis/monitoring.coreos.com/v1", "servicemonitors"),
+    Kind("PrometheusRule", "apis/monitoring.coreos.com/v1", "prometheusrules"),
     # The custom resources users write with kubectl (kube/crsync), at their storage versions.
     *(Kind(custom.kind, f"apis/{GROUP}/{custom.versions[0]}", custom.plural)
       for custom in (*CUSTOM_KINDS, *ACCESS_KINDS)),
@@ -143,6 +146,21 @@ class KubeApi:
             item.setdefault("kind", kind)
             item.setdefault("apiVersion", info.api_version)
         return items
+
+    def serves(self, kinds: list[str]) -> bool:
+        """Whether API discovery lists every one of `kinds` (custom kinds exist only once their CRD does)."""
+        listed: dict[str, set[str]] = {}
+        for kind in kinds:
+            info = KINDS[kind]
+            if info.prefix not in listed:
+                try:
+                    answer = self.request("GET", f"/{info.prefix}")
+                except NotFound:
+                    return False
+                listed[info.prefix] = {r.get("name") for r in answer.get("resources") or []}
+            if info.plural not in listed[info.prefix]:
+                return False
+        return True
 
     def apply(self, manifest: dict) -> dict:
         """Server-side apply with the control plane's field manager; conflicts are retried."""

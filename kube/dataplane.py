@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import socket
+from collections.abc import Callable
 
 import dns.exception
 import dns.resolver
@@ -27,12 +28,15 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from access import apply as acl_apply
+from core.drivers import ShardSource
 from core.errors import TargetError
 from dataplane import formation
 from dataplane.cluster import Node, myself, parse_info, parse_nodes, settled
 from dataplane.migration import ReshardProgress, SlotMover, finish_open_moves, reshard, settle_atomic
 from dataplane.replication import parse_info as parse_replication_info
 from dataplane.replication import promotion_problem
+from dataplane.sentinel import failover as sentinel_failover
+from dataplane.sentinel import master_address as sentinel_master_address
 from dataplane.sentinel import monitor as sentinel_monitor
 from kube.render.cluster import SENTINEL_PORT, sentinel_hosts
 from kube.render.database import CLUSTER_BUS_PORT, REDIS_PORT, sentinel_user
@@ -99,11 +103,16 @@ class DataPlane:
 
     def _sentinels(self, cluster):
         """A client per quorum member whose name resolves (one that does not counts as not answering)."""
+        connect = self._sentinel_connect(cluster)
         for host in sentinel_hosts(ClusterInputs.of(cluster)):
             try:
-                yield host, self._connect(host, SENTINEL_PORT, cluster.admin_password)
+                yield host, connect(host)
             except redis.ConnectionError:
                 continue
+
+    def _sentinel_connect(self, cluster) -> Callable[[str], redis.Redis]:
+        """How to reach one quorum member of `cluster` by its host name."""
+        return lambda host: self._connect(host, SENTINEL_PORT, cluster.admin_password)
 
     def sentinels_answering(self, cluster) -> int:
         """How many quorum members answer PING (the quorum must answer for a cluster to be Running)."""
@@ -118,19 +127,13 @@ class DataPlane:
         return answering
 
     def master_host(self, database) -> str | None:
-        """The master's announced host name as the cluster's sentinels see it; None if none answers."""
+        """The master's announced host name as most of the cluster's sentinels see it; None if none answers."""
         if not self.enabled:
             return None
-        for _, sentinel in self._sentinels(database.cluster):
-            try:
-                answer = sentinel.execute_command("SENTINEL", "get-master-addr-by-name", database.name)
-            except redis.RedisError:
-                continue
-            finally:
-                sentinel.close()
-            if answer:
-                return self.name_of(answer[0], int(answer[1]))
-        return None
+        cluster = database.cluster
+        address = sentinel_master_address(sentinel_hosts(ClusterInputs.of(cluster)), self._sentinel_connect(cluster),
+                                          database.name)
+        return self.name_of(*address) if address else None
 
     def monitor(self, database, master_host: str) -> int:
         """Register the database with every sentinel that does not watch it yet; returns how many did it now."""
@@ -231,6 +234,49 @@ class DataPlane:
             raise DataPlaneError(f"CLUSTER FAILOVER on {ready[0].split('.', 1)[0]} failed: {exc}") from exc
         return ready[0]
 
+    def shard_sources(self, database, master_hosts: list[str], hosts: list[str]) -> list[ShardSource]:
+        """Where a backup copies each shard's RDB from: a replica caught up with its master (so the master is
+        not forked), else the master; addresses as the control plane reaches them. `master_hosts`: the pods
+        the services rigger labelled master; `hosts`: every pod. DataPlaneError when a shard has no master."""
+        if database.typed_spec.is_cluster:
+            return self._cluster_sources(database, hosts)
+        if not master_hosts:
+            raise DataPlaneError(f"database {database.name} has no master right now; no backup taken")
+        master = master_hosts[0]
+        problems = self.promotion_problems(database, master, [h for h in hosts if h != master])
+        caught_up = [h for h in hosts if h != master and not any(p.startswith(_pod_name(h) + ":") for p in problems)]
+        chosen = caught_up[0] if caught_up else master
+        return [self._source(0, chosen, "replica" if caught_up else "master", tuple(range(16384)))]
+
+    def _cluster_sources(self, database, hosts: list[str]) -> list[ShardSource]:
+        """Each pod's own `myself` line says its role, its master and its slots (no address translation)."""
+        me: dict[str, Node] = {}
+        for host in hosts:
+            try:
+                with self._pod(host, database.password) as pod:
+                    me[host] = self._myself(pod)
+            except redis.RedisError:
+                continue
+        masters = sorted(((h, n) for h, n in me.items() if n.is_master and n.slots), key=lambda hn: min(hn[1].slots))
+        if sum(len(n.slots) for _, n in masters) != 16384:
+            raise DataPlaneError(f"database {database.name}: not every slot has a master that answers; no backup taken")
+        sources = []
+        for index, (master, node) in enumerate(masters):
+            replicas = [h for h, n in me.items() if n.master_id == node.id]
+            problems = self.promotion_problems(database, master, replicas) if replicas else []
+            caught_up = [h for h in replicas if not any(p.startswith(_pod_name(h) + ":") for p in problems)]
+            chosen = caught_up[0] if caught_up else master
+            sources.append(self._source(index, chosen, "replica" if caught_up else "master", tuple(node.slots)))
+        return sources
+
+    def _source(self, shard: int, host: str, role: str, slots: tuple[int, ...]) -> ShardSource:
+        try:
+            real_host, real_port = self.address(host, REDIS_PORT)
+        except redis.ConnectionError as exc:
+            raise DataPlaneError(str(exc)) from exc
+        return ShardSource(shard=shard, process=_pod_name(host), port=real_port, role=role, slots=slots,
+                           host=real_host)
+
     def forget(self, database) -> None:
         """Stop the sentinels watching a deleted database (best effort: they may be gone already)."""
         if not self.enabled:
@@ -249,19 +295,11 @@ class DataPlane:
         problems = self.promotion_problems(database, master_host, replica_hosts)
         if problems:
             raise DataPlaneError("no switchover yet: " + "; ".join(problems))
-        for _, sentinel in self._sentinels(database.cluster):
-            try:
-                sentinel.execute_command("SENTINEL", "FAILOVER", database.name)
-                return
-            except redis.ResponseError as exc:
-                if "INPROG" in str(exc):
-                    return  # asked before; the sentinels are on it
-                continue
-            except redis.RedisError:
-                continue
-            finally:
-                sentinel.close()
-        raise DataPlaneError(f"no sentinel of {database.cluster.name} accepted a failover of {database.name}")
+        cluster = database.cluster
+        refusal = sentinel_failover(sentinel_hosts(ClusterInputs.of(cluster)), self._sentinel_connect(cluster),
+                                    database.name)
+        if refusal:
+            raise DataPlaneError(f"no sentinel of {cluster.name} accepted a failover of {database.name}: {refusal}")
 
     def config_set(self, database, pod_hosts: list[str]) -> None:
         """Apply the live settings (maxmemory, policy, persistence) to every pod with CONFIG SET."""
@@ -399,6 +437,10 @@ class DataPlane:
         real_host, port = self.address(host, REDIS_PORT)
         _, bus_port = self.address(host, CLUSTER_BUS_PORT)
         return socket.gethostbyname(real_host), port, bus_port
+
+
+def _pod_name(host: str) -> str:
+    return host.split(".", 1)[0]
 
 
 def _is_ip(host: str) -> bool:

@@ -8,7 +8,9 @@ from __future__ import annotations
 import base64
 import contextlib
 import logging
+import time
 
+import redis
 from django.conf import settings
 
 from access import services as access_services
@@ -19,6 +21,7 @@ from core.drivers import (
     Happening,
     Observation,
     Probe,
+    ShardSource,
     common_spec_problems,
     register_driver,
 )
@@ -28,6 +31,7 @@ from engine import recovery
 from engine.progress import report
 from kube.render.cluster import render_cluster
 from kube.render.database import (
+    REDIS_PORT,
     database_port,
     live_config,
     render_database,
@@ -35,6 +39,8 @@ from kube.render.database import (
     shard_index,
     statefulset_names,
 )
+from kube.render.inputs import DatabaseInputs
+from kube.render.monitoring import RESOURCES, monitoring_manifests
 from specs.database import DatabaseSpec
 from targets import managed
 
@@ -55,6 +61,9 @@ from .versions import available_versions, module_problems, resolve_version
 log = logging.getLogger(__name__)
 
 LIVE_CONFIG_ANNOTATION = "redis.io/live-config-hash"
+MONITORING_RECHECK_SECONDS = 60
+DATAPLANE_NEEDED = ("need the data plane: the control plane reaches the pods (settings in_cluster, "
+                    "dataplane_nameserver or dataplane_addresses; docs/kubernetes.md)")
 
 
 @register_driver("kubernetes")
@@ -66,6 +75,7 @@ class KubernetesDriver:
         self.live = LiveReader(lambda: self.api)
         self.dataplane = DataPlane(self.settings)
         self.resources = Mirror(lambda: self.api, target)
+        self._monitoring: tuple[float, tuple[str, ...]] | None = None
 
     @property
     def api(self) -> KubeApi:
@@ -101,6 +111,10 @@ class KubernetesDriver:
         problem = current and resharding_problem(current.shard_count, wanted.shard_count)
         if problem:
             problems["spec.shardCount"] = problem
+        if wanted.backup and not self.dataplane.enabled:
+            problems["spec.backup"] = f"backups on a kubernetes target {DATAPLANE_NEEDED}"
+        if wanted.follows and not self.dataplane.enabled:
+            problems["spec.replicaSources"] = f"following a source on a kubernetes target {DATAPLANE_NEEDED}"
         if wanted.oss_cluster and wanted.shard_count == 1:
             problems["spec.ossCluster"] = ("a single-shard Redis Cluster is not rendered on a kubernetes target yet; "
                                            "leave ossCluster out (a database with shardCount > 1 is a Redis Cluster)")
@@ -138,6 +152,42 @@ class KubernetesDriver:
     def mirror(self, obj) -> None:
         """The object as its REC/REDB custom resource, status included (kube/crsync)."""
         self.resources.after_reconcile(obj)
+
+    # --- what backups, restores and samples reach (docs/backups.md, docs/metrics.md) -----------------
+    def data_address(self, database) -> tuple[str, int]:
+        """The master pod (a master of a sharded database), as the data plane reaches it."""
+        master = self._master_hosts(database)[0]
+        try:
+            return self.dataplane.address(master, REDIS_PORT)
+        except redis.ConnectionError as exc:
+            raise TargetError(str(exc)) from exc
+
+    def backup_sources(self, database) -> list[ShardSource]:
+        pods = self.live.database_pods(database)
+        masters = self._master_hosts(database, pods)
+        try:
+            return self.dataplane.shard_sources(database, masters, [_pod_host(database, p["metadata"]["name"])
+                                                                    for p in pods])
+        except DataPlaneError as exc:
+            raise TargetError(str(exc)) from exc
+
+    def secret_values(self, database, name: str) -> dict[str, str]:
+        """The Secret `name` in the database's namespace, decoded ({} when there is none)."""
+        secret = self.api.get("Secret", database.namespace, name)
+        return {k: base64.b64decode(v).decode() for k, v in ((secret or {}).get("data") or {}).items()}
+
+    def _master_hosts(self, database, pods: list[dict] | None = None) -> list[str]:
+        """Data-plane names of the ready pods the services rigger labelled master; TargetError when there is
+        none or the data plane is off (nothing waits on a timeout)."""
+        if not self.dataplane.enabled:
+            raise TargetError(DATAPLANE_NEEDED)
+        pods = self.live.database_pods(database) if pods is None else pods
+        masters = sorted(p["metadata"]["name"] for p in pods
+                         if (p["metadata"].get("labels") or {}).get(rigger.ROLE_LABEL) == MASTER
+                         and pod_health(p, []).ready)
+        if not masters:
+            raise TargetError(f"database {database.name} has no ready master pod right now")
+        return [_pod_host(database, name) for name in masters]
 
     # --- clusters ----------------------------------------------------------------------------------
     def apply_cluster(self, cluster) -> Observation:
@@ -180,10 +230,14 @@ class KubernetesDriver:
         spec = database.typed_spec
         if not spec.default_user:
             raise SpecNotRealisable("defaultUser: false is realised on the local target only (docs/acl.md)")
-        live = self.live.database_objects(database)
+        live = self.live.database_objects(database)  # first: an API failing this pass fails here, at no cost
+        monitoring = self._monitoring_kinds()
+        live += self.live.database_objects(database, monitoring)
         self._check_sharding_realisable(spec)
         self._check_secret_is_ours(database, spec, live)
         desired = render_database(database)
+        if monitoring:
+            desired += monitoring_manifests(DatabaseInputs.of(database), database.spec.get("alertSettings"))
         names = statefulset_names(database)
         # Shards being removed keep their StatefulSets until their slots have moved off (_shape_cluster).
         layout = shards.group(names, of_kind(live, "StatefulSet") if spec.shard_count > 1 else [],
@@ -433,10 +487,19 @@ class KubernetesDriver:
                                 "to an updated replica", step.updated, step.total)
         return self._replace_pod(database.namespace, step)
 
+    def _monitoring_kinds(self) -> tuple[str, ...]:
+        """The Prometheus operator's kinds when this target serves them (asked of discovery once a minute)."""
+        now = time.monotonic()
+        if self._monitoring is None or now - self._monitoring[0] > MONITORING_RECHECK_SECONDS:
+            self._monitoring = (now, tuple(RESOURCES) if self.api.serves(list(RESOURCES)) else ())
+        return self._monitoring[1]
+
     def _delete_objects(self, lister, namespace: str, selector: dict, *, delete_data: bool,
                         skip_database_objects: bool = False) -> bool:
         """Delete in reverse apply order; True once nothing (but kept volumes) is left."""
-        kinds = [k for k in reversed(APPLY_ORDER) if k != "Namespace"] + ["Pod", "PersistentVolumeClaim"]
+        absent = set(RESOURCES) - set(self._monitoring_kinds())
+        kinds = [k for k in reversed(APPLY_ORDER) if k != "Namespace" and k not in absent] \
+            + ["Pod", "PersistentVolumeClaim"]
         remaining = 0
         for kind in kinds:
             if kind == "PersistentVolumeClaim" and not delete_data:

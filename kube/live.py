@@ -62,8 +62,12 @@ class LiveReader:
         """The cluster's own objects (not its databases')."""
         return [obj for kind in CLUSTER_KINDS for obj in self._objects(kind, cluster.namespace, cluster.name)]
 
-    def database_objects(self, database) -> list[dict]:
-        return [obj for kind in DATABASE_KINDS
+    def database_pods(self, database) -> list[dict]:
+        return self._objects("Pod", database.namespace, database.cluster.name, database.name)
+
+    def database_objects(self, database, kinds: tuple[str, ...] | list[str] = tuple(DATABASE_KINDS)) -> list[dict]:
+        """`kinds`: also kinds that exist only on some targets (the Prometheus operator's), when this one has them."""
+        return [obj for kind in kinds
                 for obj in self._objects(kind, database.namespace, database.cluster.name, database.name)]
 
 

@@ -36,6 +36,9 @@ VERBS: dict[str, tuple[str, ...]] = {
     "Pod": ("get", "list", "watch", "patch", "delete"),
     "PersistentVolumeClaim": ("get", "list", "patch", "delete"),
     "StorageClass": ("get", "list"),
+    # Where the Prometheus operator's CRDs exist (kube/render/monitoring.py); harmless where they do not.
+    "ServiceMonitor": MANAGE,
+    "PrometheusRule": MANAGE,
     "RedisEnterpriseCluster": WATCHED,
     "RedisEnterpriseDatabase": WATCHED,
     # Users, roles, role bindings, ACLs: taken in one way (kube/crsync/access.py).

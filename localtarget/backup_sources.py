@@ -2,22 +2,12 @@
 the master. Sharded databases: the shards are Redis Cluster's masters, with their slots."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from core.drivers import ShardSource
 from core.errors import TargetError
 
 from . import processes, redis_cluster
 from .shards import DatabaseParts, current_master
 from .upgrade import replica_in_sync
-
-
-@dataclass(frozen=True)
-class ShardSource:
-    shard: int
-    process: str
-    port: int
-    role: str  # "replica" | "master"
-    slots: tuple[int, ...] = ()
 
 
 def shard_sources(parts: DatabaseParts) -> list[ShardSource]:

@@ -12,12 +12,21 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+import redis
 from django.conf import settings
 
 from access import internal
 from access import services as access_services
 from clusters.certificates import cluster_ca
-from core.drivers import ConnectionInfo, Happening, Observation, Probe, common_spec_problems, register_driver
+from core.drivers import (
+    ConnectionInfo,
+    Happening,
+    Observation,
+    Probe,
+    ShardSource,
+    common_spec_problems,
+    register_driver,
+)
 from core.engines import describe
 from core.errors import SpecNotRealisable, TargetError
 from engine import recovery
@@ -160,13 +169,18 @@ class LocalDriver:
             tls=tls.TlsFiles(tls.tls_directory(root), tls_stem) if tls_stem else None,
         )
 
-    def backup_sources(self, database) -> list[backup_sources.ShardSource]:
+    def backup_sources(self, database) -> list[ShardSource]:
         """Where to copy each shard's RDB from (backups/): an in-sync replica, else the master."""
         return backup_sources.shard_sources(self.database_parts(database))
 
-    def server_binary(self, database) -> Path:
-        """The redis-server the database runs (restores load RDB files with it)."""
-        return versions.server_binary(self.database_parts(database).version)
+    def data_address(self, database) -> tuple[str, int]:
+        """The endpoint (HAProxy to the current master; a node of a sharded database)."""
+        info = self.connection_info(database)
+        return info.host, info.port
+
+    def secret_values(self, database, name: str) -> None:
+        """This target keeps no secrets: the names refer to the control plane's stored ones (backups/models.py)."""
+        return None
 
     # -- the write path's questions ---------------------------------------------------------
     def redis_versions(self) -> list[str]:
@@ -256,15 +270,25 @@ class LocalDriver:
         happenings += upgraded
         quorum = layout.quorum(spec.nodes)
         watched = self._register_databases(cluster, sentinels, quorum)
-        if spec.cluster_recovery:
-            happenings += recovery.recover_cluster(cluster)
+        step = recovery.recovery_step(cluster, self._answers) if spec.cluster_recovery else None
         started = sum(h.reason in ("ProcessStarted", "ProcessRestarted") for h in happenings)
         result = observe.observe_cluster(sentinels, quorum, watched, cluster.status or {}, started=started)
+        if step is not None:
+            happenings += step.happenings
+            result.conditions.append(step.condition)
+            result.details.update(step.details)
         result.happenings = happenings + result.happenings
         result.details["redisVersion"] = version
         if spec.cluster_recovery or upgraded:
             result.settled = False  # the cleared flag bumped the generation, or more members to upgrade
         return result
+
+    def _answers(self, database) -> bool:
+        """The database answers AUTH+PING through its endpoint (HAProxy routes to a live master)."""
+        try:
+            return bool(processes.client(self.connection_info(database).port, database.password, timeout=2).ping())
+        except (redis.RedisError, TargetError):
+            return False
 
     def _ensure_sentinel(self, member: layout.Process, version: str) -> list[Happening]:
         if processes.running_pid(member):

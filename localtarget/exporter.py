@@ -7,7 +7,6 @@ tells our process from a reused pid. The password reaches the exporter through i
 """
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import shutil
@@ -16,6 +15,7 @@ import time
 from pathlib import Path
 
 from core.errors import TargetError
+from core.paths import file_in
 from targets.private_files import PRIVATE_UMASK, open_private, private_dir, write_private
 
 from . import processes
@@ -32,15 +32,14 @@ def binary() -> str | None:
 class Exporter:
     """The exporter of one database, with its files in `directory`, serving http://127.0.0.1:`port`/metrics."""
 
+    pid_file = file_in("directory", "exporter.pid")
+    auth_file = file_in("directory", "exporter.auth")  # a digest of the password it runs with (0600)
+
     def __init__(self, directory: Path, port: int, redis_port: int = 0, tls: TlsFiles | None = None):
         self.directory = directory
         self.port = port
         self.redis_port = redis_port
         self.tls = tls  # a TLS database: scrape over TLS, like the control plane's own checks
-
-    @property
-    def pid_file(self) -> Path:
-        return self.directory / "exporter.pid"
 
     @property
     def url(self) -> str:
@@ -55,22 +54,13 @@ class Exporter:
 
     def _running(self) -> tuple[int, list[bytes]] | None:
         """Our exporter's pid and arguments: the pid file's process, if it is an exporter on our port."""
-        try:
-            pid = int(self.pid_file.read_text().split()[0])
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().rstrip(b"\0").split(b"\0")
-        except (OSError, ValueError, IndexError):
-            return None
-        if PACKAGE.encode() in cmdline[0] and f"127.0.0.1:{self.port}".encode() in cmdline:
-            return pid, cmdline[1:]
-        return None
+        found = processes.helper_running(self.pid_file, lambda arguments: PACKAGE.encode() in arguments[0]
+                                         and f"127.0.0.1:{self.port}".encode() in arguments)
+        return (found[0], found[1][1:]) if found else None
 
     def running_pid(self) -> int | None:
         running = self._running()
         return running[0] if running else None
-
-    @property
-    def auth_file(self) -> Path:
-        return self.directory / "exporter.auth"
 
     def ensure(self, password: str, username: str | None = None) -> str:
         """Start the exporter unless ours already runs with this password; "started" or "". The exporter
@@ -104,10 +94,4 @@ class Exporter:
         raise TargetError(f"{PACKAGE} does not listen on {self.port}")
 
     def stop(self) -> bool:
-        pid = self.running_pid()
-        if pid is None:
-            return False
-        processes.terminate_pid(pid)
-        with contextlib.suppress(FileNotFoundError):
-            self.pid_file.unlink()
-        return True
+        return processes.stop_helper(self.running_pid(), self.pid_file)

@@ -6,7 +6,6 @@ planned switchover drain the old master before the sentinels move the role.
 """
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import shutil
 import socket
@@ -16,6 +15,7 @@ import time
 from pathlib import Path
 
 from core.errors import TargetError
+from core.paths import file_in
 from targets.private_files import PRIVATE_UMASK, write_private
 
 from . import processes
@@ -42,21 +42,13 @@ def _resp_hex(*words: str) -> str:
 class Endpoint:
     """The HAProxy of one database, with its files in `directory`."""
 
+    config_file = file_in("directory", "haproxy.cfg")
+    pid_file = file_in("directory", "haproxy.pid")
+    state_file = file_in("directory", "servers.state")
+
     def __init__(self, directory: Path, port: int):
         self.directory = directory
         self.port = port
-
-    @property
-    def config_file(self) -> Path:
-        return self.directory / "haproxy.cfg"
-
-    @property
-    def pid_file(self) -> Path:
-        return self.directory / "haproxy.pid"
-
-    @property
-    def state_file(self) -> Path:
-        return self.directory / "servers.state"
 
     def write_all_down_state(self, processes: list[ShardProcess]) -> None:
         """Servers start DOWN until their first check passes (HAProxy would otherwise start them UP and
@@ -118,14 +110,9 @@ class Endpoint:
         ]) + "\n"
 
     def running_pid(self) -> int | None:
-        try:
-            pid = int(self.pid_file.read_text().split()[0])
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-            if b"haproxy" in cmdline and str(self.config_file).encode() in cmdline:  # ours, not a reused pid
-                return pid
-        except (OSError, ValueError, IndexError):
-            pass
-        return None
+        found = processes.helper_running(self.pid_file, lambda arguments: b"haproxy" in arguments[0]
+                                         and str(self.config_file).encode() in arguments)  # ours, not a reused pid
+        return found[0] if found else None
 
     def ensure(self, processes: list[ShardProcess], password: str, username: str | None = None) -> str:
         """Start or reload HAProxy so it serves the current config; returns "started", "reloaded" or ""."""
@@ -157,13 +144,7 @@ class Endpoint:
         raise TargetError(f"haproxy does not listen on {self.port}")
 
     def stop(self) -> bool:
-        pid = self.running_pid()
-        if pid is None:
-            return False
-        processes.terminate_pid(pid)
-        with contextlib.suppress(FileNotFoundError):
-            self.socket_path.unlink()
-        return True
+        return processes.stop_helper(self.running_pid(), self.socket_path)
 
     def command(self, line: str) -> str:
         """One command on HAProxy's runtime socket."""

@@ -14,6 +14,7 @@ import re
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import redis
@@ -178,6 +179,28 @@ def stop(process: Process, *, timeout: float = 10.0) -> bool:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
         time.sleep(0.1)
+    return True
+
+
+def helper_running(pid_file: Path, ours: Callable[[list[bytes]], bool]) -> tuple[int, list[bytes]] | None:
+    """The pid and arguments of a helper process (HAProxy, exporter) its pid file names, if `ours(arguments)`
+    says it is ours (a pid reused by another program is not)."""
+    try:
+        pid = int(pid_file.read_text().split()[0])
+        arguments = Path(f"/proc/{pid}/cmdline").read_bytes().rstrip(b"\0").split(b"\0")
+    except (OSError, ValueError, IndexError):
+        return None
+    return (pid, arguments) if ours(arguments) else None
+
+
+def stop_helper(pid: int | None, *leftovers: Path) -> bool:
+    """Stop a helper process if one runs and remove the files it leaves behind; True if one was running."""
+    if pid is None:
+        return False
+    terminate_pid(pid)
+    for path in leftovers:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
     return True
 
 

@@ -1,12 +1,11 @@
 """Talking to a cluster's quorum members (redis-sentinel): the only authority that picks a master."""
 from __future__ import annotations
 
-from collections import Counter
-
 import redis
 
 from core.errors import TargetError
-from dataplane.sentinel import monitor
+from dataplane.sentinel import failover as sentinel_failover
+from dataplane.sentinel import master_address, monitor
 
 from .layout import SENTINEL_DOWN_AFTER_MS, SENTINEL_FAILOVER_TIMEOUT_MS, Process
 from .processes import client, configured_password
@@ -72,17 +71,14 @@ def unregister(sentinels: list[Process], name: str) -> None:
                 raise TargetError(f"{sentinel.name} refused to forget {name}: {exc}") from exc
 
 
+def _connect(sentinel: Process) -> redis.Redis:
+    return _client(sentinel, timeout=1)
+
+
 def master_port(sentinels: list[Process], name: str) -> int | None:
     """The port of `name`'s master as most answering sentinels see it (None if nobody monitors it)."""
-    votes: Counter[int] = Counter()
-    for sentinel in answering(sentinels):
-        try:
-            address = _client(sentinel, timeout=1).sentinel_get_master_addr_by_name(name)
-        except redis.RedisError:
-            continue
-        if address:
-            votes[int(address[1])] += 1
-    return votes.most_common(1)[0][0] if votes else None
+    address = master_address(sentinels, _connect, name)
+    return address[1] if address else None
 
 
 def ckquorum(sentinels: list[Process], name: str) -> tuple[bool, str]:
@@ -100,13 +96,9 @@ def ckquorum(sentinels: list[Process], name: str) -> tuple[bool, str]:
 
 def failover(sentinels: list[Process], name: str) -> None:
     """A planned switchover: ask the sentinels to promote a replica (SENTINEL FAILOVER)."""
-    for sentinel in answering(sentinels):
-        try:
-            _client(sentinel).execute_command("SENTINEL", "FAILOVER", name)
-            return
-        except redis.RedisError as exc:
-            raise TargetError(f"{sentinel.name} refused the switchover of {name}: {exc}") from exc
-    raise TargetError(f"no sentinel answers to switch {name} over")
+    refusal = sentinel_failover(sentinels, _connect, name)
+    if refusal:
+        raise TargetError(f"the sentinels refused the switchover of {name}: {refusal}")
 
 
 def reset(sentinels: list[Process]) -> None:

@@ -1,34 +1,26 @@
 """Alerts from the REDB `alertSettings` thresholds against the newest sample (pure).
 
-A setting is `{"enabled": true, "threshold": "80"}` as in the Redis Enterprise operator (the
-threshold may be a string or a number); disabled or unparsable settings are not evaluated.
+Which settings there are and how a threshold is read: specs/alerts.py (Prometheus evaluates the same on
+Kubernetes: kube/render/monitoring.py). Here: the value each one compares, from a sample.
 """
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from specs.alerts import ALERT_KINDS, AlertKind, enabled_alerts, threshold_of
+
 from .samples import Sample
 
-
-@dataclass(frozen=True)
-class Rule:
-    setting: str
-    what: str
-    unit: str
-    value: Callable[[Sample], float | None]
-    above: bool = True  # fires when the value is above the threshold (else below)
-
-
-RULES = (
-    Rule("bdb_size", "memory used", "% of the memory limit", lambda s: s.memory_percent),
-    Rule("bdb_high_throughput", "throughput", "ops/s", lambda s: s.ops_per_sec),
-    Rule("bdb_low_throughput", "throughput", "ops/s", lambda s: s.ops_per_sec, above=False),
-    Rule("bdb_high_latency", "latency", "µs per command", lambda s: s.latency_usec),
-    Rule("bdb_replica_src_high_syncer_lag", "replication lag", "s", lambda s: s.replication_lag),
-)
-SETTINGS = frozenset(rule.setting for rule in RULES)
+VALUES: dict[str, Callable[[Sample], float | None]] = {
+    "bdb_size": lambda s: s.memory_percent,
+    "bdb_high_throughput": lambda s: s.ops_per_sec,
+    "bdb_low_throughput": lambda s: s.ops_per_sec,
+    "bdb_high_latency": lambda s: s.latency_usec,
+    "bdb_replica_src_high_syncer_lag": lambda s: s.replication_lag,
+}
+SETTINGS = frozenset(kind.setting for kind in ALERT_KINDS)
+__all__ = ["Alert", "SETTINGS", "evaluate", "threshold_of", "transitions"]
 
 
 @dataclass(frozen=True)
@@ -43,29 +35,20 @@ class Alert:
                 "message": self.message}
 
 
-def threshold_of(setting) -> float | None:
-    """The threshold of an enabled setting, or None."""
-    if not isinstance(setting, dict) or setting.get("enabled") is not True:
-        return None
-    try:
-        threshold = float(setting.get("threshold"))
-    except (TypeError, ValueError):
-        return None
-    return threshold if math.isfinite(threshold) and threshold >= 0 else None
+def _fires(kind: AlertKind, value: float, threshold: float) -> bool:
+    return value > threshold if kind.above else value < threshold
 
 
 def evaluate(alert_settings: dict | None, sample: Sample) -> dict[str, Alert]:
     """The alerts firing for this sample, by setting name."""
     firing = {}
-    for rule in RULES:
-        threshold = threshold_of((alert_settings or {}).get(rule.setting))
-        value = rule.value(sample)
-        if threshold is None or value is None:
+    for kind, threshold in enabled_alerts(alert_settings):
+        value = VALUES[kind.setting](sample)
+        if value is None or not _fires(kind, value, threshold):
             continue
-        if (value > threshold) if rule.above else (value < threshold):
-            side = "above" if rule.above else "below"
-            firing[rule.setting] = Alert(rule.setting, value, threshold,
-                                         f"{rule.what} {value:.1f} {rule.unit} is {side} the threshold {threshold:g}")
+        side = "above" if kind.above else "below"
+        firing[kind.setting] = Alert(kind.setting, value, threshold,
+                                     f"{kind.what} {value:.1f} {kind.unit} is {side} the threshold {threshold:g}")
     return firing
 
 

@@ -1,9 +1,11 @@
 """The sampling pass: INFO of every database the control plane can reach -> a sample in the store
 -> alerts evaluated -> Warning events when one fires, Normal ones when it clears.
 
-Databases of the local target are reached on their endpoint (the current master). Kubernetes
-databases are measured by their exporter sidecar and Prometheus instead (docs/metrics.md): the
-control plane usually cannot reach pod networks, and a pass must not wait on timeouts.
+Every database is reached where its driver says the control plane reaches its master
+(`data_address`): the endpoint on the local target, the master pod on Kubernetes when the control
+plane reaches the pods (the data plane; docs/kubernetes.md). A Kubernetes target without it is
+skipped at once (its exporter sidecars and Prometheus measure it), so a pass never waits on timeouts.
+Within a pass each target is read in one `batch()` (the pods listed once per target).
 """
 from __future__ import annotations
 
@@ -16,9 +18,9 @@ from django.conf import settings
 
 from access import internal
 from core.drivers import driver_for
+from core.errors import TargetError
 from databases.models import Database
 from targets import managed
-from targets.models import Target
 from timeline.models import Event
 from timeline.record import record_event
 
@@ -44,12 +46,14 @@ def read_info(host: str, port: int, password: str, username: str | None = None,
 def sample_database(database, info: dict | None = None) -> Sample | None:
     """Take one sample of `database` (INFO read here unless given), store it, update its alerts."""
     if info is None:
-        connection = driver_for(database.target).connection_info(database)
         try:
+            host, port = driver_for(database.target).data_address(database)
             login = internal.login(database)
-            info = read_info(connection.host, connection.port, login.password, login.username,
-                             connection.control_tls)
-        except redis.RedisError as exc:
+            tls_files = None
+            if database.typed_spec.tls_mode != "disabled":  # the local endpoint speaks TLS only
+                tls_files = driver_for(database.target).connection_info(database).control_tls
+            info = read_info(host, port, login.password, login.username, tls_files)
+        except (TargetError, redis.RedisError) as exc:
             log.info("no sample of database %s: %s", database.name, exc)
             return None
     sample = sample_from_info(info, time.time(), store.latest(database.pk))
@@ -88,10 +92,20 @@ def sample_everything() -> dict:
 
 def _sample_all() -> dict:
     counts = {"sampled": 0, "unreachable": 0}
-    databases = Database.objects.filter(cluster__target__kind=Target.LOCAL, deletion_requested_at__isnull=True) \
-        .select_related("cluster__target", "team")
+    databases = Database.objects.filter(deletion_requested_at__isnull=True) \
+        .select_related("cluster__target", "team").order_by("cluster__target_id", "pk")
+    by_target: dict[int, list] = {}
     for database in databases:
-        if database.state not in (managed.DB_ACTIVE, managed.DB_CHANGE_PENDING):
+        if database.state in (managed.DB_ACTIVE, managed.DB_CHANGE_PENDING):
+            by_target.setdefault(database.cluster.target_id, []).append(database)
+    for group in by_target.values():
+        try:
+            batch = driver_for(group[0].target).batch()
+        except TargetError as exc:
+            log.info("no samples from target %s: %s", group[0].target.name, exc)
+            counts["unreachable"] += len(group)
             continue
-        counts["sampled" if sample_database(database) else "unreachable"] += 1
+        with batch:
+            for database in group:
+                counts["sampled" if sample_database(database) else "unreachable"] += 1
     return counts

@@ -76,6 +76,11 @@ class Kind:
     def crd_name(self) -> str:
         return f"{self.plural}.{GROUP}"
 
+    def registry_names(self) -> dict:
+        """The names core/kinds.py's Kind takes from the resource: kind, upper-case short name, apiVersions."""
+        return {"api_kind": self.kind, "short_name": self.short_name.upper(),
+                "api_versions": tuple(f"{GROUP}/{version}" for version in self.versions)}
+
 
 _CONDITIONS = {"type": "array", "description": "Conditions with type, status, reason, message and lastTransitionTime.",
                "items": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}}

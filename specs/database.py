@@ -48,6 +48,8 @@ class DatabaseSpec:
     tls_mode: str = "disabled"
     modules: list = field(default_factory=list)
     oss_cluster: bool = False  # `ossCluster: true`: a Redis Cluster from its first shard, so it can grow online
+    backup: bool = False  # has a `backup` field (what it says: databases/backup_spec.py)
+    follows: bool = False  # has `replicaSources` (databases/replica_sources.py)
     default_user: bool = True  # `defaultUser: false`: the default user is off (docs/acl.md)
     roles_permissions: list = field(default_factory=list)  # [{type, role, acl}]: role grants an ACL here
     # `clientAuthenticationCertificates`: mutual TLS, only clients with a certificate these CAs signed connect
@@ -106,6 +108,8 @@ class DatabaseSpec:
             tls_mode=str(spec.get("tlsMode", "disabled")),
             modules=list(spec.get("modulesList") or []),
             oss_cluster=spec.get("ossCluster") is True,
+            backup=isinstance(spec.get("backup"), dict),
+            follows=bool(spec.get("replicaSources")),
             default_user=spec.get("defaultUser") is not False,
             roles_permissions=[p for p in spec.get("rolesPermissions") or [] if isinstance(p, dict)],
             client_certificates=tuple(spec.get("clientAuthenticationCertificates") or ()),

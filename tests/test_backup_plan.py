@@ -68,21 +68,14 @@ def test_a_manifest_refuses_a_changed_or_missing_file(tmp_path):
 ])
 def test_backup_settings_are_refused_with_a_field_level_message(backup, path, message):
     problems = Problems()
-    check_backup(problems, backup, target_kind="local", mount_roots=["/srv/backups"])
+    check_backup(problems, backup, mount_roots=["/srv/backups"])
     assert any(message in m for m in problems.errors.get(path, [])), problems.errors
 
 
 def test_a_mount_path_inside_an_allowed_root_is_accepted():
     problems = Problems()
-    check_backup(problems, {"interval": 60, "mount": {"path": "/srv/backups/team-a"}}, target_kind="local",
-                 mount_roots=["/srv/backups"])
+    check_backup(problems, {"interval": 60, "mount": {"path": "/srv/backups/team-a"}}, mount_roots=["/srv/backups"])
     assert not problems
-
-
-def test_backups_are_refused_on_kubernetes_targets_until_supported():
-    problems = Problems()
-    check_backup(problems, {"mount": {"path": "/b"}}, target_kind="kubernetes")
-    assert "local target only" in problems.errors["spec.backup"][0]
 
 
 def test_config_reads_interval_and_locations():
@@ -91,3 +84,26 @@ def test_config_reads_interval_and_locations():
     assert (config.interval, config.mount_path, config.s3.bucket, config.s3.subdir) == (3600, "/b", "bk", "x")
     assert config.locations == ["mount", "s3"]
     assert BackupConfig.from_spec({}) is None
+
+
+@pytest.mark.parametrize("uri, expected", [
+    ("redis://10.0.0.5:6380", ("10.0.0.5", 6380, None)),
+    ("redis://:p%40ss@old-redis", ("old-redis", 6379, "p@ss")),
+    ("redis://default:pw@host:7000/0", ("host", 7000, "pw")),
+])
+def test_a_replica_source_uri_names_host_port_and_password(uri, expected):
+    from backups.migration import Source
+
+    source = Source.from_uri(uri)
+    assert (source.host, source.port, source.password) == expected
+
+
+@pytest.mark.parametrize("uri, message", [
+    ("rediss://host:6380", "TLS"), ("redis://alice:pw@host", "no user"), ("redis://host:99999", "port"),
+    ("redis://:pw@", "no host"), ("http://host", "redis://"),
+])
+def test_a_replica_source_uri_is_refused_with_the_reason(uri, message):
+    from backups.migration import Source
+
+    with pytest.raises(ValueError, match=message):
+        Source.from_uri(uri)

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_POST
@@ -59,6 +58,8 @@ def detail_context(request: HttpRequest, database, **extra) -> dict:
         "may_manage": DATABASE.may_manage(request.user, database),
         "alerts": firing_alerts(database),
         "backup": database.spec.get("backup"), "backup_info": (database.status or {}).get("backupInfo") or {},
+        "replica_source": (database.spec.get("replicaSources") or [None])[0],
+        "replica_status": (database.status or {}).get("replicaSourceStatus") or {},
         **extra,
     }
 
@@ -67,9 +68,7 @@ def detail_context(request: HttpRequest, database, **extra) -> dict:
 @require_POST
 def reveal_credentials(request: HttpRequest, pk: int) -> HttpResponse:
     """Show the password and a ready redis-cli line; the service writes who asked to the timeline."""
-    database = DATABASE.get(request.user, pk)
-    if not DATABASE.may_manage(request.user, database):
-        raise PermissionDenied("Only the owning team and staff may see the credentials.")
+    database = DATABASE.get_managed(request.user, pk, "Only the owning team and staff may see the credentials.")
     wants_json = "application/json" in request.headers.get("Accept", "")
     try:
         CredentialsThrottle().check(request)

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
@@ -16,10 +15,7 @@ from .common import view_of
 
 
 def _managed_object(request: HttpRequest, kind: Kind, pk: int):
-    obj = kind.get(request.user, pk)
-    if not kind.may_manage(request.user, obj):
-        raise PermissionDenied(f"You may not change this {kind.label}.")
-    return obj
+    return kind.get_managed(request.user, pk, f"You may not change this {kind.label}.")
 
 
 @login_required

@@ -62,6 +62,9 @@ if [ "${1:-}" = ask ]; then  # ask HOST PORT USER COMMAND...: AUTH, then one com
   exit 0
 fi
 
+# PID 1 of its container: bash ignores SIGTERM unless trapped, and runs a trap only between commands, so
+# the pause is a waited-for background sleep; a stopping pod ends at once, not after its grace period.
+trap 'exit 0' TERM
 have="" reassert=0
 while :; do
   role=$(timeout 3 bash "$0" ask 127.0.0.1 "$REDIS_PORT" "" ROLE 2>/dev/null | head -n 1)
@@ -81,7 +84,7 @@ while :; do
       have=$want reassert=$((now + REASSERT_SECONDS))
     fi
   fi
-  sleep "$CHECK_SECONDS"
+  sleep "$CHECK_SECONDS" & wait $!
 done
 """
 

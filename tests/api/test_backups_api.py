@@ -36,6 +36,45 @@ def test_backup_settings_are_checked_and_a_failed_backup_is_a_409_with_the_reaso
     assert nothing.status_code == 400 and "no spec.backup location" in nothing.json()["errors"]["spec.backup"][0]
 
 
+@pytest.mark.parametrize("sources, field, message", [
+    ([{"replicaSourceType": "REDB", "replicaSourceName": "a"}, {"replicaSourceType": "REDB",
+                                                                "replicaSourceName": "b"}],
+     "spec.replicaSources", "one source at a time"),
+    ([{"replicaSourceType": "URI", "replicaSourceName": "uri"}], "spec.replicaSources[0].replicaSourceType",
+     "not one of: REDB, SECRET"),
+    ([{"replicaSourceType": "SECRET", "replicaSourceName": "Bad_Name"}], "spec.replicaSources[0].replicaSourceName",
+     "DNS-1123"),
+    ([{"replicaSourceType": "REDB", "replicaSourceName": "nowhere"}], "spec.replicaSources[0].replicaSourceName",
+     "no database named nowhere"),
+    ([{"replicaSourceType": "REDB", "replicaSourceName": "copy"}], "spec.replicaSources[0].replicaSourceName",
+     "cannot follow itself"),
+    ([{"replicaSourceType": "REDB", "replicaSourceName": "sharded"}], "spec.replicaSources[0].replicaSourceName",
+     "only a single-shard database"),
+    ([{"replicaSourceType": "REDB"}], "spec.replicaSources[0].replicaSourceName", "required"),
+    ([{"replicaSourceType": "REDB", "replicaSourceName": "plain", "compression": "high"}],
+     "spec.replicaSources[0].compression", "whole number"),
+])
+def test_replica_sources_are_refused_field_by_field(member_api, cluster, sources, field, message):
+    base = f"/api/v1/clusters/{cluster.name}/databases/"
+    assert member_api.post(base, {"name": "plain", "spec": {}}, format="json").status_code == 201
+    assert member_api.post(base, {"name": "sharded", "spec": {"shardCount": 2, "memorySize": "200MB"}},
+                           format="json").status_code == 201
+    refused = member_api.post(base, {"name": "copy", "spec": {"replicaSources": sources}}, format="json")
+    assert refused.status_code == 400
+    assert any(message in m for m in refused.json()["errors"].get(field, [])), refused.json()
+
+
+def test_a_database_may_follow_another_and_cut_over_only_when_it_does(member_api, cluster):
+    base = f"/api/v1/clusters/{cluster.name}/databases/"
+    member_api.post(base, {"name": "plain", "spec": {}}, format="json")
+    created = member_api.post(base, {"name": "copy", "spec": {"replicaSources": [
+        {"replicaSourceType": "REDB", "replicaSourceName": "plain", "compression": 3}]}}, format="json")
+    assert created.status_code == 201, created.json()
+    assert any("compression" in w for w in created.json().get("warnings", [])), created.json()
+    refused = member_api.post(f"{base}plain/cutover/", {}, format="json")
+    assert refused.status_code == 400 and "no spec.replicaSources" in refused.json()["errors"]["spec.replicaSources"][0]
+
+
 def test_s3_credentials_are_stored_encrypted_from_the_environment_and_never_shown(db, monkeypatch, capsys):
     from django.core.management import call_command
     from django.core.management.base import CommandError

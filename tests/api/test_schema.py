@@ -35,6 +35,7 @@ REQUIRED = {
     ("post", "/api/v1/clusters/{cluster}/databases/{name}/backup/"),
     ("get", "/api/v1/clusters/{cluster}/databases/{name}/backups/"),
     ("post", "/api/v1/clusters/{cluster}/databases/{name}/restore/"),
+    ("post", "/api/v1/clusters/{cluster}/databases/{name}/cutover/"),
     # Issue 14: users, roles, role bindings, ACLs.
     ("get", "/api/v1/access/{kind}/"), ("post", "/api/v1/access/{kind}/"),
     ("get", "/api/v1/access/{kind}/{namespace}/{name}/"), ("put", "/api/v1/access/{kind}/{namespace}/{name}/"),

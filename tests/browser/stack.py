@@ -28,6 +28,10 @@ PORT_RANGES = {"CP_SENTINEL_PORT_MIN": "26900", "CP_SENTINEL_PORT_MAX": "26999",
                "CP_DB_PORT_MIN": "12900", "CP_DB_PORT_MAX": "12999",
                "CP_EXPORTER_PORT_MIN": "19900", "CP_EXPORTER_PORT_MAX": "19999"}
 
+MIGRATE = """
+from django.core.management import call_command
+call_command("migrate", interactive=False, verbosity=0)
+"""
 SEED = """
 from django.contrib.auth import get_user_model
 from accounts.models import Team
@@ -69,8 +73,7 @@ class LiveStack:
             "CONTROLPLANE_LOG_LEVEL": "WARNING",
             **self.env_overrides,
         }
-        self.manage("migrate", "--noinput")
-        self.manage("shell", "-c", SEED)
+        self.manage("shell", "-c", MIGRATE + SEED)  # one Django start-up for both
         self.start_web()
         return self
 

@@ -8,24 +8,13 @@ import urllib.request
 import pytest
 from playwright.sync_api import expect
 
+from ..documents import rec_and_redb
 from .stack import LiveStack
 
 pytestmark = pytest.mark.timeout(300)
 
-DOCUMENTS = """
-apiVersion: app.redislabs.com/v1
-kind: RedisEnterpriseCluster
-metadata: {name: charts}
-spec: {nodes: 3}
----
-apiVersion: app.redislabs.com/v1alpha1
-kind: RedisEnterpriseDatabase
-metadata: {name: sessions}
-spec:
-  memorySize: 100MB
-  alertSettings:
-    bdb_size: {enabled: true, threshold: "5"}
-"""
+DOCUMENTS = rec_and_redb("charts", "sessions", {
+    "memorySize": "100MB", "alertSettings": {"bdb_size": {"enabled": True, "threshold": "5"}}})
 
 # One sampling pass after filling (fill=True) or emptying the database: what the beat task does.
 SAMPLE = """

@@ -26,6 +26,7 @@ from .test_lifecycle import make_cluster, make_database, run
 pytestmark = pytest.mark.django_db(transaction=True)
 
 NAMESPACE = "redis"
+SYNC_PASSES = 8  # reconciles watched while a replica is in its full sync
 
 
 def converge(obj, done, timeout: float = 90.0) -> None:
@@ -259,14 +260,32 @@ def test_a_replica_still_in_full_sync_is_not_promoted_by_an_upgrade(kube_env, li
     with Writer(kube_env, database) as writer:
         writer.wait_for_more(50)
     upgrade_database(database, version="7.4", actor="test")
-    deadline = time.monotonic() + 45
-    while database.status.get("master") != "cache-1" and time.monotonic() < deadline:
+
+    def replica_in_full_sync() -> bool:
+        """The new replica runs and waits for its full sync (link down until the master streams its data)."""
+        try:
+            info = live_kube.exec(NAMESPACE, "cache-1", ["sh", "-c", "redis-cli --no-auth-warning info replication"])
+        except LookupError:  # between the old pod and the new one
+            return False
+        return "role:slave" in info.stdout and "master_link_status:down" in info.stdout
+
+    # The upgrade replaces the replica first; the new one waits 60 s for its full sync. The reconciles
+    # that run meanwhile are the ones that must not switch over to it: watch SYNC_PASSES of them (or
+    # 50 s, whichever first: fewer on a busy machine; a switchover ends the watch too, and the keys tell).
+    deadline = time.monotonic() + 50
+    passes_during_sync = 0
+    while database.status.get("master") != "cache-1" and passes_during_sync < SYNC_PASSES \
+            and time.monotonic() < deadline:
+        syncing = replica_in_full_sync()
         follow_masters()
         try:
             run(database)
         except TargetError:
             database.refresh_from_db()
+        passes_during_sync += syncing and replica_in_full_sync()
         time.sleep(0.5)
+    assert passes_during_sync >= 2 or database.status.get("master") == "cache-1", \
+        f"the replaced replica was seen in its full sync during {passes_during_sync} reconcile(s) only"
     assert writer.missing() == [], f"{len(writer.missing())} of {len(writer.acknowledged)} acknowledged keys lost"
 
 

@@ -95,6 +95,7 @@ def test_recovery_brings_data_back_from_persistence_files(make_database, local_t
 
 def test_cluster_recovery_flag_restarts_everything_and_clears_itself(make_database, tmp_path):
     from clusters.services import update_cluster
+    from engine.reconcile import reconcile_all_until_settled, reconcile_until_settled
 
     from .helpers import stop_everything
 
@@ -110,7 +111,17 @@ def test_cluster_recovery_flag_restarts_everything_and_clears_itself(make_databa
 
     cluster = database.cluster
     update_cluster(cluster, spec={**cluster.spec, "clusterRecovery": True}, actor="ops")
-    settle(cluster, timeout=120)
+    # The cluster's reconcile starts the quorum and asks for the database's reconcile; it does not run it
+    # under the cluster's lock (nor wait for it): the database is still down after it.
+    first = reconcile_until_settled("cluster", cluster.pk, timeout=0)
+    cluster.refresh_from_db()
+    assert not first.settled and "clusterRecovery" in cluster.spec
+    assert {"type": "Recovered", "status": "False", "reason": "WaitingForDatabases"}.items() <= next(
+        c for c in cluster.status["conditions"] if c["type"] == "Recovered").items()
+    with pytest.raises(redis.ConnectionError):
+        endpoint(database).ping()
+    # What the workers do with those requests (tests reconcile by hand): rounds over both.
+    reconcile_all_until_settled([("cluster", cluster.pk), ("database", database.pk)], timeout=120)
     cluster.refresh_from_db()
     database.refresh_from_db()
     assert cluster.state == "Running" and "clusterRecovery" not in cluster.spec

@@ -279,3 +279,103 @@ def test_live_migration_from_a_plain_redis_with_a_writer_running_keeps_every_ack
     missing = [key for key in acknowledged if target.get(key) is None]
     assert not missing and len(acknowledged) > 100
     assert [target.get(f"old:{i}") for i in range(2000)] == [str(i) for i in range(2000)]
+
+
+def test_replica_sources_follow_a_database_and_the_api_cut_over_keeps_every_acknowledged_key(make_database, member):
+    import threading
+
+    from backups import following, services
+    from tests.api.conftest import client_for
+
+    source = make_database(name="old")
+    copy = make_database(name="new", cluster=source.cluster,
+                         replicaSources=[{"replicaSourceType": "REDB", "replicaSourceName": "old"}])
+    writes, target = endpoint(source), endpoint(copy)
+    writes.mset({f"old:{i}": i for i in range(2000)})
+    acknowledged: list[str] = []
+    stop, moved = threading.Event(), threading.Event()
+
+    def writer() -> None:
+        """Writes to the source until it refuses (the cut-over), then to the new database."""
+        client = endpoint(source)
+        for i in range(1_000_000):
+            if stop.is_set():
+                return
+            try:
+                client.set(f"live:{i}", i)
+                acknowledged.append(f"live:{i}")
+            except redis.ResponseError as exc:
+                assert "NOREPLICAS" in str(exc)
+                client = target
+                moved.set()
+            time.sleep(0.001)
+
+    thread = threading.Thread(target=writer, daemon=True)
+    thread.start()
+    try:
+        assert services.follow_replica_sources() == {"following": 1, "failed": 0, "stopped": 0}
+        deadline = time.monotonic() + 30
+        while True:  # the follower's full sync, as status shows it
+            services.follow_replica_sources()
+            copy.refresh_from_db()
+            progress = copy.status["replicaSourceStatus"]
+            if progress.get("inSync"):
+                break
+            assert time.monotonic() < deadline, progress
+            time.sleep(0.2)
+        assert progress["source"] == "old" and progress["linkStatus"] == "up" and progress["keys"] >= 2000
+        assert target.dbsize() == 0  # following is not writing into the database yet
+
+        api = client_for(member)
+        answer = api.post(f"/api/v1/clusters/rec/databases/{copy.name}/cutover/", {}, format="json")
+        assert answer.status_code == 200, answer.json()
+        assert moved.wait(10)  # the writer hit the fence and moved
+        time.sleep(0.2)
+    finally:
+        stop.set()
+        thread.join(10)
+        following.stop(copy.pk)
+    missing = [key for key in acknowledged if target.get(key) is None]
+    assert not missing and len(acknowledged) > 100
+    assert [target.get(f"old:{i}") for i in range(2000)] == [str(i) for i in range(2000)]
+    copy.refresh_from_db()
+    assert "replicaSources" not in copy.spec and "replicaSourceStatus" not in copy.status
+    assert following.followed() == []
+    with pytest.raises(redis.ResponseError, match="NOREPLICAS"):
+        writes.set("after", 1)  # the source stays fenced
+
+
+def test_replica_sources_follow_a_redis_named_by_a_secret_and_the_dashboard_cuts_over(make_database, monkeypatch,
+                                                                                        member):
+    from django.test import Client
+
+    from backups import following, services
+
+    with redis_server("--requirepass", "s3cret", "--repl-diskless-sync-delay", "0") as url:
+        port = int(url.rsplit(":", 1)[1].split("/")[0])
+        source = redis.Redis(port=port, password="s3cret", decode_responses=True)
+        source.mset({f"k:{i}": i for i in range(500)})
+        monkeypatch.setenv("SOURCE_REDIS_URI", f"redis://:s3cret@127.0.0.1:{port}")
+        call_command("backup_secret", "old-redis", "--redis-uri")
+        copy = make_database(name="new", replicaSources=[{"replicaSourceType": "SECRET",
+                                                          "replicaSourceName": "old-redis"}])
+        browser = Client()
+        browser.force_login(member)
+        try:
+            for _ in range(50):  # the follower's full sync, as the page shows it
+                services.follow_replica_sources()
+                page = browser.get(f"/databases/{copy.pk}/").content.decode()
+                if "in sync, 500 keys" in page:
+                    break
+                time.sleep(0.1)
+            assert "Replica of old-redis" in page and "in sync, 500 keys" in page, page
+            done = browser.post(f"/databases/{copy.pk}/cutover/", follow=True).content.decode()
+        finally:
+            following.stop(copy.pk)
+        assert "500 keys. Move writers here." in done and "Replica of" not in done
+        copy.refresh_from_db()
+        assert "replicaSources" not in copy.spec
+        target = endpoint(copy)
+        assert [target.get(f"k:{i}") for i in range(500)] == [str(i) for i in range(500)]
+        with pytest.raises(redis.ResponseError, match="NOREPLICAS"):
+            source.set("after", 1)

@@ -6,21 +6,10 @@ import subprocess
 
 from django.core.management import call_command
 
-YAML = """
-apiVersion: app.redislabs.com/v1
-kind: RedisEnterpriseCluster
-metadata: {name: rec}
-spec: {nodes: 3}
----
-apiVersion: app.redislabs.com/v1alpha1
-kind: RedisEnterpriseDatabase
-metadata: {name: sessions}
-spec:
-  redisEnterpriseCluster: {name: rec}
-  memorySize: 100MB
-  replication: true
-  persistence: aofEverySecond
-"""
+from ..documents import rec_and_redb
+
+YAML = rec_and_redb("rec", "sessions", {"redisEnterpriseCluster": {"name": "rec"}, "memorySize": "100MB",
+                                         "replication": True, "persistence": "aofEverySecond"})
 
 
 def test_yaml_apply_then_reconcile_wait_gives_a_working_database(local_target, team, tmp_path):

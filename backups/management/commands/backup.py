@@ -1,23 +1,20 @@
 """`manage.py backup DB [--cluster C] [--list]`: back a database up now to its spec.backup locations."""
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from backups import services
-from manifests.management.lookup import find_one
+from backups.management.database_command import DatabaseCommand
 
 
-class Command(BaseCommand):
+class Command(DatabaseCommand):
     help = "Back up a database now (every shard, to every location of its spec.backup), or list its backups."
 
-    def add_arguments(self, parser):
-        parser.add_argument("database")
-        parser.add_argument("--cluster", help="the database's cluster, when several databases share the name")
+    def add_options(self, parser):
         parser.add_argument("--list", action="store_true", help="list the backups in its locations instead")
-        parser.add_argument("--as", dest="actor", default="cli", help="who the timeline names")
 
     def handle(self, *args, database: str, cluster: str | None, list: bool, actor: str, **options):
-        db = find_one("database", database, cluster=cluster)
+        db = self.database(database, cluster)
         try:
             if list:
                 for backup in services.stored_backups(db):

@@ -1,8 +1,9 @@
-"""`manage.py backup_secret NAME [--endpoint-url URL] [--region R] | --delete`: the S3 credentials a REDB's
-`backup.s3.awsSecretName` names, on the local target.
+"""`manage.py backup_secret NAME [--endpoint-url URL] [--region R] | --redis-uri | --delete`: the secrets a REDB
+names on the local target: the S3 credentials of `backup.s3.awsSecretName`, or (`--redis-uri`) the `uri` of a
+Redis that `replicaSources` (replicaSourceType SECRET) follows.
 
-The keys are read from the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY), never from the
-command line, and stored encrypted; no command or API shows them back.
+The values are read from the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY; SOURCE_REDIS_URI), never
+from the command line, and stored encrypted; no command or API shows them back.
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import os
 
 from django.core.management.base import BaseCommand, CommandError
 
+from backups.migration import Source
 from backups.models import StorageSecret
 from core.validation import dns_subdomain_problem
 
@@ -22,15 +24,26 @@ class Command(BaseCommand):
         parser.add_argument("name", help="the name spec.backup.s3.awsSecretName uses")
         parser.add_argument("--endpoint-url", default="", help="an S3-compatible server (default: AWS)")
         parser.add_argument("--region", default="", help="the bucket's region (default us-east-1)")
+        parser.add_argument("--redis-uri", action="store_true",
+                            help="store SOURCE_REDIS_URI (redis://[:password@]host:port) for replicaSources instead")
         parser.add_argument("--delete", action="store_true", help="remove the stored credentials")
 
-    def handle(self, *args, name: str, endpoint_url: str, region: str, delete: bool, **options):
+    def handle(self, *args, name: str, endpoint_url: str, region: str, delete: bool, redis_uri: bool, **options):
         problem = dns_subdomain_problem(name)
         if problem:
             raise CommandError(f"name: {problem}")
         if delete:
             deleted, _ = StorageSecret.objects.filter(name=name).delete()
             self.stdout.write(f"credentials {name} {'deleted' if deleted else 'did not exist'}")
+            return
+        if redis_uri:
+            uri = os.environ.get("SOURCE_REDIS_URI", "")
+            try:
+                Source.from_uri(uri)
+            except ValueError as exc:
+                raise CommandError(f"SOURCE_REDIS_URI: {exc}") from None
+            _, created = StorageSecret.objects.update_or_create(name=name, defaults={"data": json.dumps({"uri": uri})})
+            self.stdout.write(f"secret {name} {'stored' if created else 'replaced'} (encrypted)")
             return
         key_id, secret = os.environ.get("AWS_ACCESS_KEY_ID", ""), os.environ.get("AWS_SECRET_ACCESS_KEY", "")
         if not key_id or not secret:

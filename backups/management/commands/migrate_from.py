@@ -9,28 +9,25 @@ from __future__ import annotations
 
 import os
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from backups import services
+from backups.management.database_command import DatabaseCommand
 from backups.migration import Source
-from manifests.management.lookup import find_one
 
 
-class Command(BaseCommand):
+class Command(DatabaseCommand):
+    confirms = True
     help = "Migrate a live Redis (HOST:PORT) into a database: follow it, then cut over (the source refuses writes)."
 
-    def add_arguments(self, parser):
-        parser.add_argument("database")
+    def add_options(self, parser):
         parser.add_argument("--source", required=True, help="HOST:PORT of the Redis to migrate from")
-        parser.add_argument("--cluster", help="the database's cluster, when several databases share the name")
-        parser.add_argument("--yes", action="store_true", help="confirm overwriting a database that holds keys")
-        parser.add_argument("--as", dest="actor", default="cli", help="who the timeline names")
 
     def handle(self, *args, database: str, source: str, cluster: str | None, yes: bool, actor: str, **options):
         host, _, port = source.rpartition(":")
         if not host or not port.isdigit() or not 0 < int(port) < 65536:
             raise CommandError("--source must be HOST:PORT")
-        db = find_one("database", database, cluster=cluster)
+        db = self.database(database, cluster)
         origin = Source(host=host, port=int(port), password=os.environ.get("SOURCE_REDIS_PASSWORD") or None)
         try:
             result = services.migrate_from(db, origin, actor=actor, confirm=yes)

@@ -8,30 +8,27 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from backups import services
+from backups.management.database_command import DatabaseCommand
 from databases.models import Database
 from engine.reconcile import reconcile_all_until_settled
-from manifests.management.lookup import find_one
 
 
-class Command(BaseCommand):
+class Command(DatabaseCommand):
+    confirms = True
     help = "Restore a database from a backup (or import an RDB file); --yes to overwrite a database with keys."
 
-    def add_arguments(self, parser):
-        parser.add_argument("database")
-        parser.add_argument("--cluster", help="the database's cluster, when several databases share the name")
+    def add_options(self, parser):
         parser.add_argument("--from", dest="backup", help="the backup's name (default: the newest)")
         parser.add_argument("--into", help="restore into this database (created like DB when missing)")
         parser.add_argument("--rdb", type=Path, help="import this RDB file into DATABASE instead of a backup")
-        parser.add_argument("--yes", action="store_true", help="confirm overwriting a database that holds keys")
         parser.add_argument("--timeout", type=float, default=300, help="seconds to wait for a new database")
-        parser.add_argument("--as", dest="actor", default="cli", help="who the timeline names")
 
     def handle(self, *args, database: str, cluster: str | None, backup: str | None, into: str | None,
                rdb: Path | None, yes: bool, timeout: float, actor: str, **options):
-        source = find_one("database", database, cluster=cluster)
+        source = self.database(database, cluster)
         try:
             if rdb is not None:
                 result = services.import_rdb(source, rdb, actor=actor, confirm=yes)

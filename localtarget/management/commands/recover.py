@@ -4,7 +4,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 
 from clusters.models import Cluster
-from engine.reconcile import reconcile_until_settled
+from engine.reconcile import reconcile_all_until_settled
 from engine.recovery import request_recovery
 
 
@@ -26,7 +26,11 @@ class Command(BaseCommand):
         failed = False
         for cluster in clusters.order_by("name"):
             request_recovery(cluster, actor="cli")
-            outcome = reconcile_until_settled("cluster", cluster.pk, timeout=timeout)
+            # Rounds over the cluster and its databases: the cluster starts its quorum, each database comes
+            # back through its own reconcile, then the cluster clears the flag (engine/recovery.py).
+            databases = cluster.databases.filter(deletion_requested_at__isnull=True).values_list("pk", flat=True)
+            outcome = reconcile_all_until_settled([("cluster", cluster.pk), *(("database", pk) for pk in databases)],
+                                                  timeout=timeout)[0]
             cluster.refresh_from_db()
             self.stdout.write(f"cluster {cluster.name}: {cluster.state}"
                               + (f" ({outcome.error})" if outcome.error else ""))
