@@ -21,6 +21,7 @@ from databases.services import update_database
 from kube.rigger import follow_masters
 from targets import managed
 
+from ..documents import read_access
 from ..servers import free_port, redis_server, wait_for_port
 from .test_lifecycle import make_database, run, running_cluster
 
@@ -194,27 +195,7 @@ def test_data_plane_users_are_set_on_every_pod_and_follow_role_changes(kube_env,
     from manifests.documents import apply_documents
 
     database, ports, _ = wired
-    apply_documents("""
-apiVersion: app.redislabs.com/v1alpha1
-kind: RedisEnterpriseACL
-metadata: {name: app-read, namespace: redis}
-spec: {acl: "+@read ~app:*"}
----
-apiVersion: app.redislabs.com/v1alpha1
-kind: RedisEnterpriseRole
-metadata: {name: reader, namespace: redis}
-spec: {scopes: [{name: cache}], acl: {name: app-read}}
----
-apiVersion: app.redislabs.com/v1alpha1
-kind: RedisEnterpriseUser
-metadata: {name: alice, namespace: redis}
-spec: {username: alice}
----
-apiVersion: app.redislabs.com/v1alpha1
-kind: RedisEnterpriseRoleBinding
-metadata: {name: alice-reads, namespace: redis}
-spec: {roleRef: {name: reader}, subjects: [{name: alice}]}
-""", actor="test")
+    apply_documents(read_access("redis", "cache"), actor="test")
     run(database)
     kube_env.settle()
     run(database)

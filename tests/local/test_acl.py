@@ -14,6 +14,7 @@ from access.models import AccessObject
 from core.errors import SpecError
 from databases.services import reveal_credentials, update_database
 from manifests.documents import apply_documents
+from tests.documents import read_access
 from timeline.models import Event
 
 from .conftest import settle
@@ -21,32 +22,7 @@ from .helpers import endpoint, endpoint_port, kill9, master_name, process_port, 
 from .test_private_files import too_open
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-ACCESS = """
-apiVersion: app.redislabs.com/v1alpha1
-kind: RedisEnterpriseACL
-metadata: {name: app-read, namespace: rec}
-spec: {acl: "+@read ~app:*"}
----
-apiVersion: app.redislabs.com/v1alpha1
-kind: RedisEnterpriseRole
-metadata: {name: app-reader, namespace: rec}
-spec:
-  managementRole: DBViewer
-  scopes: [{kind: RedisEnterpriseDatabase, name: orders}]
-  acl: {kind: RedisEnterpriseACL, name: app-read}
----
-apiVersion: app.redislabs.com/v1alpha1
-kind: RedisEnterpriseUser
-metadata: {name: alice, namespace: rec}
-spec: {username: alice, email: alice@example.com}
----
-apiVersion: app.redislabs.com/v1alpha1
-kind: RedisEnterpriseRoleBinding
-metadata: {name: alice-reads, namespace: rec}
-spec:
-  roleRef: {kind: RedisEnterpriseRole, name: app-reader}
-  subjects: [{kind: RedisEnterpriseUser, name: alice}]
-"""
+ACCESS = read_access("rec", "orders", role="app-reader", management_role="DBViewer", email="alice@example.com")
 
 
 def as_user(database, port: int | None = None) -> redis.Redis:
@@ -162,7 +138,7 @@ def test_a_sharded_database_with_the_default_user_off_reshards_and_serves_its_us
     from redis.cluster import RedisCluster
 
     database = make_database("orders", shardCount=2, memorySize="300MB", defaultUser=False)
-    apply_documents(ACCESS.replace("+@read ~app:*", "+@read +set ~app:*"), actor="test")
+    apply_documents(read_access("rec", "orders", acl="+@read +set ~app:*"), actor="test")
     assert settle(database).state == "active"
     password = AccessObject.objects.get(name="alice").password
     alice = RedisCluster(host="127.0.0.1", port=endpoint_port(database), username="alice", password=password,
