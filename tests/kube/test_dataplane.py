@@ -189,6 +189,24 @@ def test_upgrade_switches_the_master_over_through_the_sentinels(kube_env, wired)
     assert "replacing replica cache-1" in rolled and "switching master cache-0 over" in rolled
 
 
+def test_a_database_is_back_after_a_recovery_once_its_labelled_master_answers_as_master(kube_env, wired):
+    """What a cluster recovery waits for on Kubernetes (engine/recovery.py): the pod labelled master answers ROLE
+    master through the data plane; a labelled pod that does not answer is not back."""
+    from core.drivers import driver_for
+
+    database, ports, _ = wired
+    run(database)
+    kube_env.settle()
+    run(database)
+    assert database.state == managed.DB_ACTIVE, database.status
+    assert driver_for(kube_env.target).database_is_back(database)
+    addresses = {**kube_env.target.settings["dataplane_addresses"],
+                 f"cache-0.{POD_DOMAIN}:6379": f"127.0.0.1:{free_port()}"}  # nothing listens there
+    kube_env.target.settings = {**kube_env.target.settings, "dataplane_addresses": addresses}
+    kube_env.target.save()
+    assert not driver_for(kube_env.target).database_is_back(database)
+
+
 def test_data_plane_users_are_set_on_every_pod_and_follow_role_changes(kube_env, wired):
     """Issue 14 on Kubernetes: a user bound through a role gets its ACL on master and replica pods."""
     from access.models import AccessObject
