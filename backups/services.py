@@ -346,6 +346,13 @@ def _endpoint_client(database: Database):
     return redis.Redis(host=host, port=port, username=login.username, password=login.password, socket_timeout=30)
 
 
+def _copy_keys(source: redis.Redis, destination, database: Database) -> int:
+    """Every key of `source` into `database`, server to server as the control plane's own login (`cp-admin`
+    where the default user is off: the database password would be refused)."""
+    login = internal.login(database)
+    return copy_keys(source, destination, password=login.password, username=login.username)
+
+
 def _held_keys(client) -> int:
     """Keys in the database: every shard's count for a sharded one."""
     if isinstance(client, RedisCluster):
@@ -381,7 +388,7 @@ def _load_into(database: Database, files: list[Path], *, actor, confirm: bool, l
         try:
             if held:
                 _flush(destination)
-            copied = sum(copy_keys(source, destination, password=database.password) for source in sources)
+            copied = sum(_copy_keys(source, destination, database) for source in sources)
         except redis.RedisError as exc:
             record_event(database, f"{reason[:-1]}Failed", f"{label} into {database.name} failed part way: {exc}",
                          type=Event.WARNING, actor=who)
@@ -446,7 +453,7 @@ def _cut_over(source: Source, staging: redis.Redis, destination, database: Datab
         wait_caught_up(source, staging)
         if held:
             _flush(destination)
-        return copy_keys(staging, destination, password=database.password), before
+        return _copy_keys(staging, destination, database), before
     except (MigrationError, redis.RedisError) as exc:
         undo_fence(source, before)
         raise MigrationError(f"cut-over stopped, {label} accepts writes again: {exc}") from None
