@@ -56,7 +56,8 @@ from .migration import (
     wait_caught_up,
     wait_in_sync,
 )
-from .models import BackupRun, StorageSecret
+from .models import BackupRun
+from .secrets import secret_values
 from .storage import StorageError, read_manifest, s3_credentials_of_secret, storages_for
 
 log = logging.getLogger(__name__)
@@ -490,12 +491,9 @@ def replica_source(database: Database) -> tuple[str, Source] | None:
 def _uri_source(database: Database, name: str) -> Source:
     """The Redis a secret's `uri` names: the target's secret (a Kubernetes Secret), else the stored one."""
     try:
-        values = driver_for(database.target).secret_values(database, name)
+        values = secret_values(database, name)
     except TargetError as exc:
         raise BackupError(f"secret {name} cannot be read: {exc}") from None
-    if values is None:
-        stored = StorageSecret.objects.filter(name=name).first()
-        values = stored.values() if stored else {}
     uri = str(values.get("uri") or "")
     if not uri:
         raise BackupError(f"secret {name} has no `uri` (redis://[:password@]host:port); on the local target store "
