@@ -99,8 +99,11 @@ def state_for(namespace: str, password_of=None) -> AccessState:
     """Every access object of a namespace, as the planner takes it; `password_of(user)` gives a user's password
     (default: the stored one), or None to leave the user out."""
     objects = list(AccessObject.objects.filter(namespace=namespace))
+    bound = {(subject or {}).get("name") for o in objects if o.api_kind == BINDING
+             for subject in o.spec.get("subjects") or []}
     password_of = password_of or (lambda user: user.password)
-    users = {o.name: (o.spec["username"], password_of(o)) for o in objects if o.api_kind == USER}
+    # Only users some binding names can be on a database: only theirs are read (a Secret read each).
+    users = {o.name: (o.spec["username"], password_of(o)) for o in objects if o.api_kind == USER and o.name in bound}
     return AccessState(
         acls={o.name: o.spec["acl"] for o in objects if o.api_kind == ACL},
         roles={o.name: o.spec for o in objects if o.api_kind == ROLE},
