@@ -22,6 +22,9 @@ class Cluster(ManagedObject):
     # the password is encrypted at rest (targets/encryption.py).
     admin_username = models.CharField(max_length=150, default="admin@redis.local")
     admin_password = EncryptedTextField(default=generate_password)
+    # The cluster's own CA (JSON {"cert", "key"}, PEM) that signs its TLS databases' server certificates;
+    # made on first need (clusters/certificates.py), encrypted at rest like the passwords.
+    tls_ca = EncryptedTextField(blank=True, default="")
 
     class Meta:
         ordering = ["name"]

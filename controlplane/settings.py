@@ -291,6 +291,10 @@ CONTROLPLANE_LOCAL_PORTS = {
     "exporter": env_port_range("EXPORTER", 19100, 19599),
 }
 
+# TLS databases (docs/tls.md): a server certificate is renewed, live, when it has fewer than this many
+# days left (they are made for 90 days).
+CONTROLPLANE_TLS_RENEW_DAYS = max(1, min(80, int(os.environ.get("CP_TLS_RENEW_DAYS", "30"))))
+
 # The `databasePort`s a kubernetes target assigns and accepts (inclusive; each port once per target).
 CONTROLPLANE_KUBERNETES_DATABASE_PORTS = env_port_range("KUBE_DB", 10000, 19999)
 

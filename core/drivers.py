@@ -57,6 +57,9 @@ class ConnectionInfo:
     service_names: list[str]
     # Extra lines a user needs to connect from outside, e.g. a `kubectl port-forward` command.
     hints: list[str] = field(default_factory=list)
+    # tlsMode on, where the control plane itself connects (metrics sampling on the local target): the CA,
+    # certificate and key files it connects over TLS with. Never shown to users.
+    control_tls: tuple[str, str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -138,10 +141,13 @@ class Driver(Protocol):
         decoded; {} when there is no such secret; None when the target keeps none (the control plane's store)."""
 
 
-def common_spec_problems(wanted: DatabaseSpec, target_kind: str) -> dict[str, str]:
-    """What no target realises yet; each driver's `database_spec_problems` starts from this."""
-    if wanted.tls_mode != "disabled":
-        return {"spec.tlsMode": f"TLS is not implemented on {target_kind} targets yet; use tlsMode: disabled"}
+def common_spec_problems(wanted: DatabaseSpec, target_kind: str,
+                         tls_modes: tuple[str, ...] = ("disabled",)) -> dict[str, str]:
+    """What a target does not realise, worded alike everywhere; each driver's `database_spec_problems` starts
+    from this, naming the tlsMode values it implements."""
+    if wanted.tls_mode not in tls_modes:
+        return {"spec.tlsMode": f"tlsMode {wanted.tls_mode} is not implemented on {target_kind} targets yet; "
+                                f"use tlsMode: {' or '.join(tls_modes)}"}
     return {}
 
 

@@ -17,6 +17,11 @@ class Credentials:
     redis_cli: str
     # Extra steps to connect from elsewhere, e.g. a `kubectl port-forward` line.
     hints: list[str] = field(default_factory=list)
+    # With TLS on: the CA certificate (PEM) that signed the server's certificate, for `--cacert`.
+    ca_certificate: str = ""
+
+
+CA_FILE = "ca.crt"  # the file name the redis-cli line expects the CA certificate in
 
 
 def redis_cli_command(info: ConnectionInfo, password: str, spec: DatabaseSpec) -> str:
@@ -24,18 +29,26 @@ def redis_cli_command(info: ConnectionInfo, password: str, spec: DatabaseSpec) -
     parts = ["redis-cli", "-h", info.host, "-p", str(info.port)]
     if spec.is_cluster:
         parts.append("-c")
+    if spec.tls_mode != "disabled":
+        parts += ["--tls", "--cacert", CA_FILE]
     parts += ["-a", password, "--no-auth-warning"]
     return " ".join(shlex.quote(part) for part in parts)
 
 
-def credentials_for(info: ConnectionInfo, password: str, spec: DatabaseSpec) -> Credentials:
+def credentials_for(info: ConnectionInfo, password: str, spec: DatabaseSpec, ca_certificate: str = "") -> Credentials:
+    hints = list(info.hints)
+    tls = ["--tls", "--cacert", CA_FILE] if spec.tls_mode != "disabled" else []
+    if ca_certificate:
+        hints.append(f"TLS: save the CA certificate (caCertificate) as {CA_FILE} next to where you run redis-cli; "
+                     "plain connections are refused")
     if not spec.default_user:  # the default user is off: no password to give, clients log in as their users
         cli = " ".join(shlex.quote(part) for part in ["redis-cli", "-h", info.host, "-p", str(info.port),
-                                                      *(["-c"] if spec.is_cluster else []), "--user", "USERNAME",
-                                                      "--askpass"])
+                                                      *(["-c"] if spec.is_cluster else []), *tls,
+                                                      "--user", "USERNAME", "--askpass"])
         hint = ("defaultUser is false: the default user is off; connect as a data-plane user (docs/acl.md: "
                 "its password from the Users page or /api/v1/access/users/NAMESPACE/NAME/reveal-password/)")
         return Credentials(host=info.host, port=info.port, service_names=list(info.service_names), password="",
-                           redis_cli=cli, hints=[*info.hints, hint])
+                           redis_cli=cli, hints=[*hints, hint], ca_certificate=ca_certificate)
     return Credentials(host=info.host, port=info.port, service_names=list(info.service_names), password=password,
-                       redis_cli=redis_cli_command(info, password, spec), hints=list(info.hints))
+                       redis_cli=redis_cli_command(info, password, spec), hints=hints,
+                       ca_certificate=ca_certificate)

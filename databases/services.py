@@ -9,6 +9,7 @@ import copy
 
 from django.db import IntegrityError, transaction
 
+from clusters.certificates import ca_certificate
 from clusters.models import Cluster
 from core.drivers import driver_for
 from core.errors import SpecError
@@ -79,7 +80,9 @@ def delete_database(database: Database, *, actor, delete_data: bool = False) -> 
 def reveal_credentials(database: Database, *, actor) -> Credentials:
     """Connection details with the password; each reveal is an event naming the actor, never the secret."""
     info = driver_for(database.target).connection_info(database)
-    credentials = credentials_for(info, database.password, database.typed_spec)
+    spec = database.typed_spec
+    credentials = credentials_for(info, database.password, spec,
+                                  ca_certificate(database.cluster) if spec.tls_mode != "disabled" else "")
     who = actor_label(actor)
     record_event(database, "CredentialsRevealed", f"credentials revealed to {who}", actor=who)
     return credentials

@@ -185,6 +185,7 @@ def _check_spec(problems: Problems, spec: dict, *, cluster, versions: list[str],
     expect_string(problems, spec.get("tlsMode"), "spec.tlsMode", choices=TLS_MODES)
     expect_bool(problems, spec.get("defaultUser"), "spec.defaultUser")
     _check_roles_permissions(problems, spec.get("rolesPermissions"))
+    _check_client_certificates(problems, spec)
     _check_modules(problems, spec.get("modulesList"))
     check_replica_sources(problems, spec.get("replicaSources"), cluster=cluster, name=name)
     check_backup(problems, spec.get("backup"),
@@ -196,6 +197,24 @@ def _check_spec(problems: Problems, spec: dict, *, cluster, versions: list[str],
         if named is not None and named != cluster.name:
             problems.add("spec.redisEnterpriseCluster.name",
                          f"names cluster {named} but the database is on cluster {cluster.name}")
+
+
+MAX_CLIENT_CERTIFICATES = 16
+
+
+def _check_client_certificates(problems: Problems, spec: dict) -> None:
+    """`clientAuthenticationCertificates`: secret names (whether they exist is the target's question)."""
+    path = "spec.clientAuthenticationCertificates"
+    names = expect_list(problems, spec.get("clientAuthenticationCertificates"), path) or []
+    if len(names) > MAX_CLIENT_CERTIFICATES:
+        problems.add(path, f"lists {len(names)} secrets; {MAX_CLIENT_CERTIFICATES} at most")
+        return
+    for index, name in enumerate(names):
+        problem = dns_subdomain_problem(name) if isinstance(name, str) else "must be a string (a secret name)"
+        if problem:
+            problems.add(f"{path}[{index}]", problem)
+    if names and spec.get("tlsMode", "disabled") == "disabled":
+        problems.add(path, "mutual TLS needs tlsMode: enabled")
 
 
 def _check_roles_permissions(problems: Problems, value: object) -> None:

@@ -14,6 +14,7 @@ import redis
 from django.conf import settings
 
 from access import services as access_services
+from clusters.certificates import forget_server_certificate
 from core.drivers import (
     Condition,
     ConnectionInfo,
@@ -98,7 +99,13 @@ class KubernetesDriver:
         )
 
     def database_spec_problems(self, wanted: DatabaseSpec, current: DatabaseSpec | None) -> dict[str, str]:
-        problems = common_spec_problems(wanted, "kubernetes")
+        problems = common_spec_problems(wanted, "kubernetes", tls_modes=("disabled", "enabled"))
+        if wanted.tls_mode != "disabled" and wanted.is_cluster:
+            problems["spec.tlsMode"] = ("TLS on a sharded database (Redis Cluster) is not rendered on a kubernetes "
+                                        "target yet; use shardCount 1, or tlsMode: disabled")
+        if wanted.client_certificates:
+            problems["spec.clientAuthenticationCertificates"] = ("mutual TLS is not rendered on a kubernetes target "
+                                                                 "yet (the local target has it)")
         problems.update(module_problems(wanted.modules, resolve_version(wanted.redis_version, self.target),
                                         self.target))
         problem = current and resharding_problem(current.shard_count, wanted.shard_count)
@@ -285,7 +292,10 @@ class KubernetesDriver:
         self.dataplane.forget(database)
         selector = {"app.kubernetes.io/managed-by": MANAGED_BY, "redis.io/cluster": database.cluster.name,
                     "redis.io/database": database.name}
-        return self._delete_objects(self.api.list, database.namespace, selector, delete_data=database.delete_data)
+        gone = self._delete_objects(self.api.list, database.namespace, selector, delete_data=database.delete_data)
+        if gone:
+            forget_server_certificate(database.cluster, database.name)
+        return gone
 
     # --- helpers -----------------------------------------------------------------------------------
     def _ensure_namespace(self, namespace: str) -> None:

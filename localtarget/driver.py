@@ -17,6 +17,7 @@ from django.conf import settings
 
 from access import internal
 from access import services as access_services
+from clusters.certificates import cluster_ca
 from core.drivers import (
     ConnectionInfo,
     Happening,
@@ -31,6 +32,7 @@ from core.errors import SpecNotRealisable, TargetError
 from engine import recovery
 from engine.progress import report
 from specs.database import DatabaseSpec
+from targets.certificates import certificate_bundle, missing_secrets
 from targets.private_files import made_private_once
 
 from . import (
@@ -46,6 +48,7 @@ from . import (
     redis_cluster,
     sentinel,
     shards,
+    tls,
     upgrade,
     versions,
 )
@@ -58,6 +61,38 @@ NOT_SHARDED_IN_PLACE = ("a database created with shardCount 1 and without ossClu
                         "there, create a new database with ossCluster: true (a Redis Cluster from its first shard, "
                         "which then grows online) or with the shard count you need, move cluster-aware clients to "
                         "it and copy the data over")
+
+
+def tls_problems(spec: DatabaseSpec) -> dict[str, str]:
+    """What this target's TLS does not cover yet: replica_ssl (the cluster's sentinels are shared by plain and
+    TLS databases, and Redis has one tls-replication switch per sentinel), and TLS on a Redis Cluster."""
+    problems = common_spec_problems(spec, "local", tls_modes=("disabled", "enabled"))
+    if problems:
+        return problems
+    if spec.tls_mode != "disabled" and spec.is_cluster:
+        return {"spec.tlsMode": "TLS on a sharded database (Redis Cluster) is not implemented on the local target "
+                                "yet; use shardCount 1 without ossCluster, or tlsMode: disabled"}
+    missing = missing_secrets(spec.client_certificates)
+    if missing:
+        return {"spec.clientAuthenticationCertificates": f"no certificate secret named {', '.join(missing)} on this "
+                f"target; store it first: manage.py certificate_secret {missing[0]} --cert FILE.pem"}
+    return {}
+
+
+def _shard_ports_used(spec: DatabaseSpec) -> int:
+    """Ports of the shard range a database holds: one per process, two with TLS (a TLS port each)."""
+    return spec.process_count * (2 if spec.tls_mode != "disabled" else 1)
+
+
+def _write_sentinel_config(member: layout.Process) -> None:
+    """A new member's config; for an existing one (it holds what the sentinel learned: kept) only the
+    password line is put right."""
+    if not member.config_file.exists():
+        processes.write_config(member, layout.sentinel_conf(member))
+        return
+    kept = [line for line in member.config_file.read_text().splitlines()  # the sentinel's rewrite keeps the
+            if not line.startswith(("requirepass ", "user default "))]  # password as a `user default` line too
+    processes.write_config(member, "\n".join([*kept, *layout.sentinel_password_lines(member)]) + "\n")
 
 
 def _endpoint_key(database) -> str:
@@ -93,7 +128,8 @@ class LocalDriver:
     def sentinels(self, cluster, nodes: int | None = None) -> list[layout.Process]:
         count = cluster.typed_spec.nodes if nodes is None else nodes
         ports = [self.ports.allocate(layout.sentinel_key(cluster.name, i), "sentinel") for i in range(count)]
-        return layout.sentinel_processes(layout.cluster_root(self.var_dir, self.target.name, cluster.name), ports)
+        return layout.sentinel_processes(layout.cluster_root(self.var_dir, self.target.name, cluster.name), ports,
+                                         cluster.admin_password)
 
     def database_parts(self, database) -> shards.DatabaseParts:
         spec = database.typed_spec
@@ -103,19 +139,24 @@ class LocalDriver:
         prefix = layout.database_key_prefix(cluster.name, database.name)
         ports = {slot: self.ports.allocate(layout.shard_key(cluster.name, database.name, *slot), "shard")
                  for slot in sorted(wanted)}
+        tls_on = spec.tls_mode != "disabled"
+        tls_ports = {slot: self.ports.allocate(layout.tls_key(cluster.name, database.name, *slot), "shard")
+                     for slot in sorted(wanted)} if tls_on else {}
+        tls_stem = tls.current(tls.tls_directory(root)) if tls_on else None
         retired_ports = {layout.slot_of_key(key): port for key, port in self.ports.all().items()
                          if key.startswith(prefix) and layout.slot_of_key(key) not in wanted}
         registry = self.ports
 
         def release(proc: layout.ShardProcess) -> None:
             registry.release(layout.shard_key(cluster.name, database.name, proc.shard, proc.replica_index))
+            registry.release(layout.tls_key(cluster.name, database.name, proc.shard, proc.replica_index))
 
         login = internal.login(database)
         return shards.DatabaseParts(
             name=database.name, spec=spec, version=spec.redis_version or versions.newest_version() or "",
             password=login.password, username=login.username, fallback_logins=internal.fallback_logins(database),
             wanted_users=access_services.wanted_users(database),
-            processes=layout.shard_processes(root, ports),
+            processes=layout.shard_processes(root, ports, tls_ports),
             retired=layout.shard_processes(root, retired_ports),
             sentinels=self.sentinels(cluster),
             quorum=layout.quorum(cluster.typed_spec.nodes),
@@ -125,6 +166,7 @@ class LocalDriver:
             cluster_mode=spec.is_cluster or any((root / f"shard-{s}-{r}" / "nodes.conf").exists()
                                                      for s, r in wanted),
             modules=tuple(modules.library_paths(spec.module_names)) if spec.module_names else (),
+            tls=tls.TlsFiles(tls.tls_directory(root), tls_stem) if tls_stem else None,
         )
 
     def backup_sources(self, database) -> list[ShardSource]:
@@ -151,10 +193,23 @@ class LocalDriver:
             raise TargetError(f"database {database.name} has no endpoint port yet; it gets one when it is applied")
         return ConnectionInfo(host="127.0.0.1", port=port,
                               service_names=[f"{database.name}@127.0.0.1"],
-                              hints=["the endpoint always reaches the current master (HAProxy on this machine)"])
+                              hints=["the endpoint always reaches the current master (HAProxy on this machine)"],
+                              control_tls=self._control_tls(database))
+
+    def _control_tls(self, database) -> tuple[str, str, str] | None:
+        """The files the control plane connects to a TLS database's endpoint with (None: plain, or not made yet)."""
+        if database.typed_spec.tls_mode == "disabled":
+            return None
+        directory = tls.tls_directory(layout.database_root(self.var_dir, self.target.name, database.cluster.name,
+                                                           database.name))
+        stem = tls.current(directory)
+        if stem is None:
+            return None
+        files = tls.TlsFiles(directory, stem)
+        return str(files.ca_file), str(files.cert_file), str(files.key_file)
 
     def database_spec_problems(self, wanted: DatabaseSpec, current: DatabaseSpec | None) -> dict[str, str]:
-        problems = common_spec_problems(wanted, "local")
+        problems = tls_problems(wanted)
         problems.update(modules.problems(wanted.modules, wanted.redis_version or versions.newest_version() or ""))
         if current is not None and not current.is_cluster and wanted.shard_count > 1:
             problems["spec.shardCount"] = NOT_SHARDED_IN_PLACE
@@ -162,10 +217,12 @@ class LocalDriver:
         remembered = self.ports.all().values()
         # The database's own processes hold ports it keeps; every other allocation is gone from the range.
         free = (len(shard_ports) - sum(port in shard_ports for port in remembered)
-                + (current.process_count if current is not None else 0))
-        if wanted.process_count > free:
+                + (_shard_ports_used(current) if current is not None else 0))
+        if _shard_ports_used(wanted) > free:
             problems.setdefault("spec.shardCount", (
-                f"needs {wanted.process_count} shard processes but only {max(free, 0)} ports of the shard range "
+                f"needs {wanted.process_count} shard processes"
+                f"{' (two ports each with TLS)' if wanted.tls_mode != 'disabled' else ''} but only {max(free, 0)} "
+                "ports of the shard range "
                 f"{shard_ports.start}-{shard_ports.stop - 1} are free on target {self.target.name}"))
         new_port = wanted.port in self.database_ports() and (current is None or current.port != wanted.port)
         if new_port and (wanted.port in remembered or is_listening(wanted.port)):
@@ -237,10 +294,10 @@ class LocalDriver:
         if processes.running_pid(member):
             return []
         restarted = member.config_file.exists()
-        if not restarted:  # an existing config holds what the sentinel learned: keep it
-            processes.write_config(member, layout.sentinel_conf(member))
+        _write_sentinel_config(member)
         try:
-            processes.start(member, versions.sentinel_binary(version), extra_args=["--sentinel"])
+            processes.start(member, versions.sentinel_binary(version), password=member.password,
+                            extra_args=["--sentinel"])
         except processes.PortTaken:
             self.ports.release(layout.sentinel_key(member.directory.parent.parent.name, int(member.directory.name)))
             shutil.rmtree(member.directory, ignore_errors=True)  # its config names the old port
@@ -252,16 +309,24 @@ class LocalDriver:
         return [Happening("ProcessStarted", f"{member.name} started on port {member.port}")]
 
     def _upgrade_one_sentinel(self, sentinels: list[layout.Process], version: str) -> list[Happening]:
-        """Restart one quorum member per reconcile on the wanted version, so a majority always answers."""
+        """Restart one quorum member per reconcile on the wanted version, or with its password (a member from
+        before sentinels had one), so a majority always answers."""
         for member in sentinels:
-            if processes.read_state(member).get("version") in (None, version):
+            upgrade = processes.read_state(member).get("version") not in (None, version)
+            secure = processes.configured_password(member) != member.password
+            if not (upgrade or secure):
                 continue
             if len(sentinel.answering(sentinels)) < len(sentinels):
                 return []  # wait until every member answers before taking one down
             processes.stop(member)
-            processes.start(member, versions.sentinel_binary(version), extra_args=["--sentinel"])
+            _write_sentinel_config(member)
+            processes.start(member, versions.sentinel_binary(version), password=member.password,
+                            extra_args=["--sentinel"])
             processes.write_state(member, version=version)
-            return [Happening("UpgradeStep", f"{member.name} restarted on {describe(version)}")]
+            if upgrade:
+                return [Happening("UpgradeStep", f"{member.name} restarted on {describe(version)}")]
+            return [Happening("SentinelSecured", f"{member.name} restarted with a password (requirepass); "
+                              "unauthenticated clients are refused")]
         return []
 
     def _retire_sentinels(self, cluster, nodes: int) -> list[Happening]:
@@ -273,7 +338,7 @@ class LocalDriver:
         happenings = []
         for key, port in extra:
             index = int(key.rsplit("/", 1)[1])
-            member = layout.Process(f"sentinel-{index}", port, root / "_sentinels" / str(index), "sentinel")
+            member = layout.sentinel_process(root, index, port, cluster.admin_password)
             processes.stop(member)
             shutil.rmtree(member.directory, ignore_errors=True)
             self.ports.release(key)
@@ -301,8 +366,7 @@ class LocalDriver:
         for key, port in self.ports.all().items():
             if key.startswith(f"cluster/{cluster.name}/sentinel/"):
                 index = int(key.rsplit("/", 1)[1])
-                processes.stop(layout.Process(f"sentinel-{index}", port, root / "_sentinels" / str(index),
-                                              "sentinel"))
+                processes.stop(layout.sentinel_process(root, index, port, cluster.admin_password))
         self.ports.release(f"cluster/{cluster.name}/")
         shutil.rmtree(root / "_sentinels", ignore_errors=True)
         if cluster.delete_data:
@@ -312,20 +376,21 @@ class LocalDriver:
     # -- databases --------------------------------------------------------------------------
     def apply_database(self, database) -> Observation:
         spec = database.typed_spec
-        if spec.tls_mode != "disabled":
-            raise SpecNotRealisable("tlsMode is not supported on the local target")
+        refused = tls_problems(spec)
+        if refused:
+            raise SpecNotRealisable("; ".join(refused.values()))
         version = spec.redis_version or versions.newest_version()
         if not version:
             raise SpecNotRealisable("no redis-server found on this machine (apt-get install redis-server)")
         refused = modules.problems(spec.modules, version)
         if refused:
             raise SpecNotRealisable("; ".join(f"{path.removeprefix('spec.')}: {why}" for path, why in refused.items()))
-        parts = self.database_parts(database)
+        parts, renewed = self._ensure_tls(database, self.database_parts(database))
         if parts.cluster_mode:
             return self._apply_sharded(database, parts)
         if spec.shard_count != 1:
             raise SpecNotRealisable(f"spec.shardCount: {NOT_SHARDED_IN_PLACE}")
-        happenings = self._retire_replica(parts)
+        happenings = self._retire_replica(parts) + renewed
         happenings += shards.ensure_running(parts)
         if spec.replication:
             master = shards.current_master(parts)
@@ -358,24 +423,53 @@ class LocalDriver:
         observe; the happenings of this pass come before what observing adds."""
         happenings += live_config.apply(parts)
         happenings += acl.apply(parts)
+        if parts.tls is not None:
+            tls.remove_old(parts.tls)  # every live process serves the current pair now
         happenings += upgrade.roll(parts)
         happenings += self._ensure_endpoint(database, parts)
         result = observe_parts(parts, database.status or {})
         result.happenings = happenings + result.happenings
         result.details["metricsEndpoint"] = self._ensure_exporter(database, parts)
+        result.details["tlsCertificateExpires"] = (f"{parts.tls.expires:%Y-%m-%dT%H:%M:%SZ}"
+                                                   if parts.tls is not None else "")
         return result
 
-    def _exporter(self, database, endpoint_port: int) -> exporter.Exporter:
+    def _ensure_tls(self, database, parts: shards.DatabaseParts) -> tuple[shards.DatabaseParts, list[Happening]]:
+        """tlsMode on: the cluster CA's server certificate for the database, made or renewed (within
+        CONTROLPLANE_TLS_RENEW_DAYS of expiry); live_config then makes every process load it, no restart.
+        tlsMode off: the TLS ports are given back."""
+        cluster = database.cluster
+        if parts.spec.tls_mode == "disabled":
+            self.ports.release(f"tls/{cluster.name}/{database.name}/")
+            return parts, []
+        root = layout.database_root(self.var_dir, self.target.name, cluster.name, database.name)
+        had = parts.tls is not None
+        files, made = tls.ensure(tls.tls_directory(root), cluster_ca(cluster), common_name=database.name,
+                                 names=["localhost", "127.0.0.1", f"{database.name}.{cluster.name}.local"],
+                                 window_days=settings.CONTROLPLANE_TLS_RENEW_DAYS,
+                                 client_cas=certificate_bundle(parts.spec.client_certificates))
+        # With mutual TLS the cluster CA is accepted too: the control plane's checks and the exporter show
+        # the database's own certificate (only this machine's control plane holds its key).
+        happenings = []
+        if made and had:
+            happenings.append(Happening("CertificateRenewed", f"a new server certificate (valid until "
+                                        f"{files.expires:%Y-%m-%d}) replaces the old one; loaded live, no restart"))
+        elif made:
+            happenings.append(Happening("CertificateIssued", f"server certificate signed by the cluster CA, valid "
+                                        f"until {files.expires:%Y-%m-%d}"))
+        return dataclasses.replace(parts, tls=files), happenings
+
+    def _exporter(self, database, endpoint_port: int, tls_files: tls.TlsFiles | None = None) -> exporter.Exporter:
         root = layout.database_root(self.var_dir, self.target.name, database.cluster.name, database.name)
         port = self.ports.allocate(f"exporter/{database.cluster.name}/{database.name}", "exporter")
-        return exporter.Exporter(root / "exporter", port, endpoint_port)
+        return exporter.Exporter(root / "exporter", port, endpoint_port, tls_files)
 
     def _ensure_exporter(self, database, parts: shards.DatabaseParts) -> str:
         """The database's Prometheus exporter; its URL, or "" where the Debian package is missing (the
         database itself does not depend on it)."""
         if exporter.binary() is None:
             return ""
-        metrics = self._exporter(database, parts.endpoint.port)
+        metrics = self._exporter(database, parts.endpoint.port, parts.tls)
         metrics.ensure(parts.password, parts.username)
         return metrics.url
 
@@ -415,7 +509,8 @@ class LocalDriver:
         sentinels = layout.sentinel_processes(
             layout.cluster_root(self.var_dir, self.target.name, cluster.name),
             [port for _, port in sorted((int(key.rsplit("/", 1)[1]), port) for key, port in remembered.items()
-                                        if key.startswith(f"cluster/{cluster.name}/sentinel/"))])
+                                        if key.startswith(f"cluster/{cluster.name}/sentinel/"))],
+            cluster.admin_password)
         sentinel.unregister(sentinels, layout.monitor_name(database.name, 0))
         haproxy.Endpoint(layout.endpoint_directory(root), remembered.get(endpoint_key, 0)).stop()
         exporter_key = f"exporter/{cluster.name}/{database.name}"
@@ -424,6 +519,7 @@ class LocalDriver:
         for proc in layout.shard_processes(root, allocated):
             processes.stop(proc)
         self.ports.release(prefix)
+        self.ports.release(f"tls/{cluster.name}/{database.name}/")
         self.ports.release(endpoint_key)
         if database.delete_data:
             shutil.rmtree(root, ignore_errors=True)

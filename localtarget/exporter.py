@@ -20,6 +20,7 @@ from targets.private_files import PRIVATE_UMASK, open_private, private_dir, writ
 
 from . import processes
 from .ports import is_listening
+from .tls import TlsFiles
 
 PACKAGE = "prometheus-redis-exporter"
 
@@ -34,17 +35,21 @@ class Exporter:
     pid_file = file_in("directory", "exporter.pid")
     auth_file = file_in("directory", "exporter.auth")  # a digest of the password it runs with (0600)
 
-    def __init__(self, directory: Path, port: int, redis_port: int = 0):
+    def __init__(self, directory: Path, port: int, redis_port: int = 0, tls: TlsFiles | None = None):
         self.directory = directory
         self.port = port
         self.redis_port = redis_port
+        self.tls = tls  # a TLS database: scrape over TLS, like the control plane's own checks
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/metrics"
 
     def args(self) -> list[str]:
-        return [binary() or PACKAGE, "-redis.addr", f"redis://127.0.0.1:{self.redis_port}",
+        scheme = "rediss" if self.tls else "redis"
+        tls = ["-tls-ca-cert-file", str(self.tls.ca_file), "-tls-client-cert-file", str(self.tls.cert_file),
+               "-tls-client-key-file", str(self.tls.key_file)] if self.tls else []
+        return [binary() or PACKAGE, "-redis.addr", f"{scheme}://127.0.0.1:{self.redis_port}", *tls,
                 "-web.listen-address", f"127.0.0.1:{self.port}", "-include-system-metrics=false"]
 
     def _running(self) -> tuple[int, list[bytes]] | None:

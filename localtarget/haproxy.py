@@ -57,7 +57,8 @@ class Endpoint:
                   "srv_time_since_last_change srv_check_status srv_check_result srv_check_health srv_check_state "
                   "srv_agent_state bk_f_forced_id srv_f_forced_id srv_fqdn srv_port srvrecord srv_use_ssl "
                   "srv_check_port srv_check_addr srv_agent_addr srv_agent_port")
-        lines = [f"3 {BACKEND} {i} {p.name} 127.0.0.1 0 0 1 1 0 1 0 0 6 0 0 0 - {p.port} - 0 0 - - 0"
+        lines = [f"3 {BACKEND} {i} {p.name} 127.0.0.1 0 0 1 1 0 1 0 0 6 0 0 0 - {p.client_port} - 0 "
+                 f"{p.port if p.tls_port else 0} - - 0"
                  for i, p in enumerate(processes, start=1)]
         write_private(self.state_file, "\n".join(["1", header, *lines]) + "\n")
 
@@ -71,7 +72,10 @@ class Endpoint:
 
     def render(self, processes: list[ShardProcess], password: str, username: str | None = None) -> str:
         auth = ("AUTH", username, password) if username else ("AUTH", password)
-        servers = [f"    server {p.name} 127.0.0.1:{p.port} {CHECK}" for p in processes]
+        # Clients go to the TLS port when there is one (HAProxy passes TLS through untouched, mode tcp); the
+        # role check always asks the plain loopback port, which needs the password.
+        servers = [f"    server {p.name} 127.0.0.1:{p.client_port} {CHECK}" + (f" port {p.port}" if p.tls_port else "")
+                   for p in processes]
         return "\n".join([
             "# Written by the control plane: the stable endpoint of one database.",
             "global",

@@ -9,7 +9,7 @@ run time by the cluster's sentinels, never by the layout.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from specs.database import DatabaseSpec, RedisConfig
@@ -25,6 +25,9 @@ class Process:
     port: int
     directory: Path
     program: str  # "redis" | "sentinel"
+    # A sentinel's own password (requirepass; the cluster's bootstrap password): clients of the quorum and the
+    # members among themselves authenticate with it. Shard processes carry theirs in DatabaseParts.
+    password: str = field(default="", repr=False, compare=False)
 
     @property
     def config_file(self) -> Path:
@@ -48,6 +51,13 @@ class Process:
 class ShardProcess(Process):
     shard: int = 0
     replica_index: int = 0
+    tls_port: int = 0  # with tlsMode: the port clients reach through the endpoint; `port` stays plain for
+    # the control plane, the replication link and the sentinels (loopback, password required)
+
+    @property
+    def client_port(self) -> int:
+        """Where the endpoint sends clients: the TLS port when the database has TLS on."""
+        return self.tls_port or self.port
 
     def has_data(self) -> bool:
         """Whether persistence files with content exist (an empty data dir must never become master)."""
@@ -92,9 +102,13 @@ def slot_of_key(key: str) -> tuple[int, int]:
     return int(shard), int(replica_index)
 
 
-def sentinel_processes(root: Path, ports: list[int]) -> list[Process]:
-    return [Process(name=f"sentinel-{i}", port=port, directory=root / "_sentinels" / str(i), program="sentinel")
-            for i, port in enumerate(ports)]
+def sentinel_processes(root: Path, ports: list[int], password: str = "") -> list[Process]:
+    return [sentinel_process(root, i, port, password) for i, port in enumerate(ports)]
+
+
+def sentinel_process(root: Path, index: int, port: int, password: str = "") -> Process:
+    return Process(name=f"sentinel-{index}", port=port, directory=root / "_sentinels" / str(index),
+                   program="sentinel", password=password)
 
 
 def shard_slots(spec: DatabaseSpec) -> list[tuple[int, int]]:
@@ -102,10 +116,16 @@ def shard_slots(spec: DatabaseSpec) -> list[tuple[int, int]]:
     return [(s, r) for s in range(spec.shard_count) for r in range(spec.processes_per_shard)]
 
 
-def shard_processes(root: Path, ports: dict[tuple[int, int], int]) -> list[ShardProcess]:
+def shard_processes(root: Path, ports: dict[tuple[int, int], int],
+                    tls_ports: dict[tuple[int, int], int] | None = None) -> list[ShardProcess]:
     return [ShardProcess(name=f"shard-{s}-{r}", port=port, directory=root / f"shard-{s}-{r}", program="redis",
-                         shard=s, replica_index=r)
+                         shard=s, replica_index=r, tls_port=(tls_ports or {}).get((s, r), 0))
             for (s, r), port in sorted(ports.items())]
+
+
+def tls_key(cluster_name: str, database_name: str, shard: int, replica_index: int) -> str:
+    """The port registry key of a shard process's TLS port."""
+    return f"tls/{cluster_name}/{database_name}/{shard}/{replica_index}"
 
 
 def monitor_name(database_name: str, shard: int) -> str:
@@ -136,7 +156,7 @@ def _process_lines(process: Process, rewritten_by: str) -> list[str]:
 
 def redis_conf(process: ShardProcess, config: RedisConfig, *, password: str,
                replica_of: int | None, cluster_mode: bool = False, modules: tuple[Path, ...] = (),
-               username: str | None = None) -> str:
+               username: str | None = None, tls: dict[str, str] | None = None) -> str:
     """redis.conf for a shard process. Redis itself rewrites it later (CONFIG REWRITE, sentinel).
 
     With `username` (the default user off, docs/acl.md) the control plane's own user is defined here, so
@@ -162,6 +182,7 @@ def redis_conf(process: ShardProcess, config: RedisConfig, *, password: str,
         lines += ["cluster-enabled yes", f'cluster-config-file "{process.directory / "nodes.conf"}"',
                   "cluster-node-timeout 3000"]
     lines += [f'loadmodule "{library}"' for library in modules]
+    lines += [f'{key} "{value}"' for key, value in (tls or {}).items()]
     if replica_of is not None:
         lines.append(f"replicaof 127.0.0.1 {replica_of}")
     return "\n".join(lines) + "\n"
@@ -171,6 +192,12 @@ def sentinel_conf(process: Process) -> str:
     """sentinel.conf for a quorum member; masters are added at run time with SENTINEL MONITOR."""
     return "\n".join([
         *_process_lines(process, "redis-sentinel rewrites it as it learns"),
+        *sentinel_password_lines(process),
         "sentinel resolve-hostnames no",
         "sentinel announce-hostnames no",
     ]) + "\n"
+
+
+def sentinel_password_lines(process: Process) -> list[str]:
+    """requirepass: clients must authenticate, and each member uses it to reach the others."""
+    return [f'requirepass "{process.password}"'] if process.password else []

@@ -1,7 +1,8 @@
 """Settings Redis changes live: CONFIG SET, then CONFIG REWRITE so they survive a restart.
 
-maxmemory, maxmemory-policy, persistence (appendonly/appendfsync/save) and the password
-(requirepass/masterauth) never need a restart; replicas are changed before their master so a
+maxmemory, maxmemory-policy, persistence (appendonly/appendfsync/save), the password
+(requirepass/masterauth) and TLS (the TLS port, a renewed certificate: new file names make Redis load the
+new pair) never need a restart; replicas are changed before their master so a
 password rotation never locks a replica out.
 """
 from __future__ import annotations
@@ -12,14 +13,16 @@ from core.drivers import Happening
 from core.errors import TargetError
 
 from . import processes, sentinel
+from .layout import ShardProcess
 from .shards import DatabaseParts, observe_views
 
 SECRET_KEYS = ("masterauth", "requirepass")
 
 
-def wanted_settings(parts: DatabaseParts) -> dict[str, str]:
+def wanted_settings(parts: DatabaseParts, process: ShardProcess) -> dict[str, str]:
     wanted = parts.spec.redis_config().as_config_set()
     wanted.update({"masterauth": parts.password, "requirepass": parts.password, "masteruser": parts.username or ""})
+    wanted.update(parts.tls_settings(process))
     return wanted
 
 
@@ -30,7 +33,6 @@ def differences(current: dict[str, str], wanted: dict[str, str]) -> dict[str, st
 
 def apply(parts: DatabaseParts) -> list[Happening]:
     views, infos = observe_views(parts, parts.processes)
-    wanted = wanted_settings(parts)
     order = sorted(parts.processes, key=lambda p: infos.get(p.name, {}).get("role") == "master")
     changed: dict[str, list[str]] = {}
     rotated = False
@@ -41,13 +43,17 @@ def apply(parts: DatabaseParts) -> list[Happening]:
         conn = processes.client(proc.port, info["_password"], username=info["_username"])
         try:
             current = conn.config_get("*")
-            diff = differences(current, wanted)
+            diff = differences(current, wanted_settings(parts, proc))
             if not diff:
                 continue
             if "masterauth" in diff:
                 conn.config_set("masterauth", diff.pop("masterauth"))
+            tls = {key: diff.pop(key) for key in list(diff) if key.startswith("tls-")}
             for key, value in diff.items():
                 conn.config_set(key, value)
+            if tls:  # in one CONFIG SET: a renewed certificate and its key are only valid together
+                conn.execute_command("CONFIG", "SET", *[word for pair in tls.items() for word in pair])
+                diff.update(tls)
             conn.config_rewrite()
         except redis.RedisError as exc:
             raise TargetError(f"{proc.name} refused a live config change: {exc}") from exc

@@ -35,8 +35,11 @@ def server_of(info: dict | None) -> str:
 
 
 def endpoint_reaches(parts: DatabaseParts, master_port: int) -> bool:
+    """Whether a client of the endpoint (over TLS when the database has it on) lands on the master."""
     try:
-        return int(parts.client(parts.endpoint.port, timeout=2).info("server")["tcp_port"]) == master_port
+        conn = processes.client(parts.endpoint.port, parts.password, username=parts.username, timeout=2,
+                                tls=parts.tls)
+        return int(conn.info("server")["tcp_port"]) == master_port
     except (redis.RedisError, KeyError, ValueError):
         return False
 

@@ -26,19 +26,24 @@ from targets.private_files import PRIVATE_UMASK, write_private
 
 from .layout import Process
 from .ports import is_bindable
+from .tls import TlsFiles
 
 CONNECT_TIMEOUT = 1.0
 COMMAND_TIMEOUT = 5.0
 
 
 def client(port: int, password: str | None = None, *, timeout: float = COMMAND_TIMEOUT,
-           username: str | None = None) -> redis.Redis:
+           username: str | None = None, tls: TlsFiles | None = None) -> redis.Redis:
     """A connection that fails fast: no retries (a wrong password must not be retried with backoff).
-    `username`: an ACL user (the control plane's own where the default user is off), else the default user."""
+    `username`: an ACL user (the control plane's own where the default user is off), else the default user.
+    With `tls`, over TLS (a TLS database's endpoint): the server verified against the cluster CA, and the
+    database's own certificate shown as the client's (mutual TLS accepts the cluster CA too)."""
+    tls = {"ssl": True, "ssl_ca_certs": str(tls.ca_file), "ssl_certfile": str(tls.cert_file),
+           "ssl_keyfile": str(tls.key_file)} if tls else {}
     return redis.Redis(host="127.0.0.1", port=port, username=username, password=password or None,
                        socket_timeout=timeout,
                        socket_connect_timeout=CONNECT_TIMEOUT, decode_responses=True,
-                       retry=Retry(NoBackoff(), 0))
+                       retry=Retry(NoBackoff(), 0), **tls)
 
 
 def read_pid(process: Process) -> int | None:

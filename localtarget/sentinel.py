@@ -8,14 +8,20 @@ from dataplane.sentinel import failover as sentinel_failover
 from dataplane.sentinel import master_address, monitor
 
 from .layout import SENTINEL_DOWN_AFTER_MS, SENTINEL_FAILOVER_TIMEOUT_MS, Process
-from .processes import client
+from .processes import client, configured_password
+
+
+def _client(sentinel: Process, *, timeout: float = 5.0) -> redis.Redis:
+    """A connection to a quorum member with the password it runs with (its config file's requirepass: the
+    wanted one, or none while a member from before sentinels had passwords waits for its restart)."""
+    return client(sentinel.port, configured_password(sentinel), timeout=timeout)
 
 
 def answering(sentinels: list[Process]) -> list[Process]:
     alive = []
     for sentinel in sentinels:
         try:
-            if client(sentinel.port, timeout=1).ping():
+            if _client(sentinel, timeout=1).ping():
                 alive.append(sentinel)
         except redis.RedisError:
             pass
@@ -25,7 +31,7 @@ def answering(sentinels: list[Process]) -> list[Process]:
 def monitored(sentinel: Process) -> dict[str, dict]:
     """{master name: SENTINEL MASTERS entry} as one sentinel sees it."""
     try:
-        return {m["name"]: m for m in client(sentinel.port, timeout=2).sentinel_masters().values()}
+        return {m["name"]: m for m in _client(sentinel, timeout=2).sentinel_masters().values()}
     except redis.RedisError:
         return {}
 
@@ -36,7 +42,7 @@ def register(sentinels: list[Process], name: str, master_port: int, quorum: int,
     added = []
     for sentinel in answering(sentinels):
         try:
-            if monitor(client(sentinel.port), name, "127.0.0.1", master_port, quorum=quorum, password=password,
+            if monitor(_client(sentinel), name, "127.0.0.1", master_port, quorum=quorum, password=password,
                        down_after_ms=SENTINEL_DOWN_AFTER_MS, failover_timeout_ms=SENTINEL_FAILOVER_TIMEOUT_MS,
                        username=username):
                 added.append(sentinel.name)
@@ -50,8 +56,8 @@ def set_password(sentinels: list[Process], name: str, password: str, *, username
     for sentinel in answering(sentinels):
         if name in monitored(sentinel):
             try:
-                client(sentinel.port).sentinel_set(name, "auth-user", username or "")
-                client(sentinel.port).sentinel_set(name, "auth-pass", password)
+                _client(sentinel).sentinel_set(name, "auth-user", username or "")
+                _client(sentinel).sentinel_set(name, "auth-pass", password)
             except redis.RedisError as exc:
                 raise TargetError(f"{sentinel.name} refused the new auth-pass for {name}: {exc}") from exc
 
@@ -60,13 +66,13 @@ def unregister(sentinels: list[Process], name: str) -> None:
     for sentinel in answering(sentinels):
         if name in monitored(sentinel):
             try:
-                client(sentinel.port).sentinel_remove(name)
+                _client(sentinel).sentinel_remove(name)
             except redis.RedisError as exc:
                 raise TargetError(f"{sentinel.name} refused to forget {name}: {exc}") from exc
 
 
 def _connect(sentinel: Process) -> redis.Redis:
-    return client(sentinel.port, timeout=1)
+    return _client(sentinel, timeout=1)
 
 
 def master_port(sentinels: list[Process], name: str) -> int | None:
@@ -79,7 +85,7 @@ def ckquorum(sentinels: list[Process], name: str) -> tuple[bool, str]:
     """SENTINEL CKQUORUM from the first sentinel that answers: can a failover of `name` be authorised?"""
     for sentinel in answering(sentinels):
         try:
-            reply = client(sentinel.port, timeout=2).execute_command("SENTINEL", "CKQUORUM", name)
+            reply = _client(sentinel, timeout=2).execute_command("SENTINEL", "CKQUORUM", name)
             return True, str(reply)
         except redis.ResponseError as exc:
             return False, str(exc)
@@ -99,7 +105,7 @@ def reset(sentinels: list[Process]) -> None:
     """Forget departed sentinels and replicas (after scaling the quorum down)."""
     for sentinel in answering(sentinels):
         try:
-            client(sentinel.port).execute_command("SENTINEL", "RESET", "*")
+            _client(sentinel).execute_command("SENTINEL", "RESET", "*")
         except redis.RedisError as exc:
             raise TargetError(f"{sentinel.name} refused SENTINEL RESET: {exc}") from exc
 

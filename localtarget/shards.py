@@ -14,6 +14,7 @@ from . import layout, processes, sentinel, versions
 from .haproxy import Endpoint
 from .layout import Process, ShardProcess
 from .roles import ProcessView, leader_of, start_plan
+from .tls import TlsFiles
 
 
 @dataclass
@@ -36,6 +37,13 @@ class DatabaseParts:
     # Other logins that may still work while the default user is being turned on or off.
     fallback_logins: tuple[tuple[str | None, str], ...] = field(default=(), repr=False)
     wanted_users: dict = field(default_factory=dict, repr=False)  # username -> access.plan.WantedUser
+    tls: TlsFiles | None = None  # tlsMode on: the certificate files every process serves TLS with
+
+    def tls_settings(self, process: ShardProcess) -> dict[str, str]:
+        """The TLS settings of a process: its TLS port and files, or the TLS port off."""
+        if self.tls is None or not process.tls_port:
+            return {"tls-port": "0"}
+        return self.tls.redis_settings(process.tls_port)
 
     def logins(self, process: Process) -> list[tuple[str | None, str | None]]:
         """(username, password) to try on a process: the wanted login, then the default user with the wanted
@@ -70,7 +78,8 @@ def observe_views(parts: DatabaseParts, members: list[ShardProcess]) -> tuple[li
 def start_process(parts: DatabaseParts, proc: ShardProcess, replica_of: int | None, version: str) -> None:
     config = layout.redis_conf(proc, parts.spec.redis_config(), password=parts.password, username=parts.username,
                                replica_of=None if parts.cluster_mode else replica_of, cluster_mode=parts.cluster_mode,
-                               modules=parts.modules)
+                               modules=parts.modules,
+                               tls=parts.tls_settings(proc) if parts.tls is not None else None)
     processes.write_config(proc, config)
     try:
         processes.start(proc, versions.server_binary(version), password=parts.password, username=parts.username)

@@ -30,9 +30,13 @@ from .samples import Sample, sample_from_info
 log = logging.getLogger(__name__)
 
 
-def read_info(host: str, port: int, password: str, username: str | None = None) -> dict:
+def read_info(host: str, port: int, password: str, username: str | None = None,
+              tls_files: tuple[str, str, str] | None = None) -> dict:
+    """INFO over the endpoint; over TLS with the control plane's files when the database has TLS on."""
+    tls = {"ssl": True, "ssl_ca_certs": tls_files[0], "ssl_certfile": tls_files[1],
+           "ssl_keyfile": tls_files[2]} if tls_files else {}
     client = redis.Redis(host=host, port=port, username=username, password=password, socket_timeout=2,
-                         socket_connect_timeout=1)
+                         socket_connect_timeout=1, **tls)
     try:
         return client.info("all")
     finally:
@@ -45,7 +49,10 @@ def sample_database(database, info: dict | None = None) -> Sample | None:
         try:
             host, port = driver_for(database.target).data_address(database)
             login = internal.login(database)
-            info = read_info(host, port, login.password, login.username)
+            tls_files = None
+            if database.typed_spec.tls_mode != "disabled":  # the local endpoint speaks TLS only
+                tls_files = driver_for(database.target).connection_info(database).control_tls
+            info = read_info(host, port, login.password, login.username, tls_files)
         except (TargetError, redis.RedisError) as exc:
             log.info("no sample of database %s: %s", database.name, exc)
             return None

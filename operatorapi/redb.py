@@ -59,7 +59,7 @@ REDB_SPEC = Field('spec', OBJECT, 'RedisEnterpriseDatabaseSpec defines the desir
             Field('swiftSecretName', STRING, 'The name of the K8s secret that holds Swift credentials.'),
         )),
     )),
-    Field('clientAuthenticationCertificates', ARRAY, 'Names of secrets containing TLS client certificates for authentication.', items=STRING),
+    Field('clientAuthenticationCertificates', ARRAY, 'Names of secrets containing TLS client certificates for authentication.', USED, items=STRING),
     Field('dataInternodeEncryption', BOOLEAN, 'Internode encryption (INE) setting that overrides the cluster-wide policy.'),
     Field('databasePort', INTEGER, 'TCP port assigned to the database within the Redis Enterprise cluster.', USED),
     Field('databaseServicePort', INTEGER, 'A custom port to be exposed by the database services.'),

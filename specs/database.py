@@ -52,6 +52,8 @@ class DatabaseSpec:
     follows: bool = False  # has `replicaSources` (databases/replica_sources.py)
     default_user: bool = True  # `defaultUser: false`: the default user is off (docs/acl.md)
     roles_permissions: list = field(default_factory=list)  # [{type, role, acl}]: role grants an ACL here
+    # `clientAuthenticationCertificates`: mutual TLS, only clients with a certificate these CAs signed connect
+    client_certificates: tuple[str, ...] = ()
 
     @property
     def is_cluster(self) -> bool:
@@ -110,4 +112,5 @@ class DatabaseSpec:
             follows=bool(spec.get("replicaSources")),
             default_user=spec.get("defaultUser") is not False,
             roles_permissions=[p for p in spec.get("rolesPermissions") or [] if isinstance(p, dict)],
+            client_certificates=tuple(spec.get("clientAuthenticationCertificates") or ()),
         )

@@ -44,3 +44,19 @@ class Target(models.Model):
         if target is None:
             target, _ = cls.objects.get_or_create(name="local", defaults={"kind": cls.LOCAL, "is_default": True})
         return target
+
+
+class CertificateSecret(models.Model):
+    """What a REDB's `clientAuthenticationCertificates` names on the local target: PEM certificates (CAs, or
+    single client certificates) whose holders may connect to a mutual-TLS database. Public material only:
+    no key is accepted. Kept with `manage.py certificate_secret` (targets/certificates.py checks the PEM)."""
+
+    name = models.CharField(max_length=253, unique=True)
+    certificate = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"certificate secret {self.name}"

@@ -24,3 +24,6 @@ class CredentialsSerializer(serializers.Serializer):
     redisCli = serializers.CharField(source="redis_cli", help_text="A ready redis-cli command.")
     hints = serializers.ListField(child=serializers.CharField(),
                                   help_text="Extra steps to connect from elsewhere, e.g. kubectl port-forward.")
+    caCertificate = serializers.CharField(source="ca_certificate", allow_blank=True,
+                                          help_text="With tlsMode on: the CA certificate (PEM) for redis-cli "
+                                                    "--cacert; empty without TLS.")

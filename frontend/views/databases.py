@@ -85,6 +85,7 @@ def reveal_credentials(request: HttpRequest, pk: int) -> HttpResponse:
         response = JsonResponse({
             "host": credentials.host, "port": credentials.port, "service_names": credentials.service_names,
             "password": credentials.password, "redis_cli": credentials.redis_cli,
+            "ca_certificate": credentials.ca_certificate,
         })
     else:
         response = render(request, "frontend/databases/detail.html",

@@ -9,7 +9,10 @@ Cluster) has a StatefulSet per shard instead, `<db>-shard-<i>`, so only a shard'
 on different nodes (3 replicated shards fit on 2 nodes) and a shard is added or removed as a whole
 when `shardCount` changes (kube/driver.py, kube/shards.py); Service `<db>` on
 `databasePort` selecting the current master (the services rigger labels it) and `<db>-headless`;
-a PodDisruptionBudget; and an Ingress with TLS passthrough when the cluster routes through one.
+a PodDisruptionBudget; and, with `tlsMode` on, Secret `<db>-tls` (server certificate and key from the
+cluster CA, mounted 0400), a TLS port the Service `<db>` sends clients to (the plain port stays for the
+probes, replicas and sentinels), and an Ingress with TLS passthrough (SNI: the database's host) when the
+cluster routes through one. docs/tls.md.
 """
 from __future__ import annotations
 
@@ -26,6 +29,8 @@ from specs.database import DatabaseSpec, RedisConfig
 from targets.modules import CATALOG as MODULES
 
 REDIS_PORT = 6379
+TLS_PORT = 6380
+TLS_DIR = "/etc/redis-tls"
 CLUSTER_BUS_PORT = 16379
 DEFAULT_DATABASE_PORT = REDIS_PORT
 SHARD_COMPONENT = "shard"
@@ -41,6 +46,13 @@ dir {{data_dir}}
 replica-announce-ip {{announce}}
 include {{conf_dir}}/live.conf
 include {{run_dir}}/auth.conf
+"""
+# tlsMode on: clients reach the TLS port (the Service's target); the files are the mounted Secret <db>-tls.
+TLS_CONFIG = f"""tls-port {TLS_PORT}
+tls-cert-file {TLS_DIR}/tls.crt
+tls-key-file {TLS_DIR}/tls.key
+tls-ca-cert-file {TLS_DIR}/ca.crt
+tls-auth-clients no
 """
 # A shard whose master stops answering for cluster-node-timeout is failed over by Redis Cluster itself.
 CLUSTER_NODE_TIMEOUT_MS = 5000
@@ -62,6 +74,15 @@ HANDOVER_SECONDS = 20
 
 def database_port(database) -> int:
     return database.typed_spec.port or DEFAULT_DATABASE_PORT
+
+
+def tls_secret_name(database) -> str:
+    return f"{database.name}-tls"
+
+
+def client_port(spec: DatabaseSpec) -> int:
+    """The container port the database Service sends clients to: the TLS port when TLS is on."""
+    return TLS_PORT if spec.tls_mode != "disabled" else REDIS_PORT
 
 
 def service_names(database) -> list[str]:
@@ -104,6 +125,8 @@ def live_config(config: RedisConfig) -> str:
 
 def static_config(spec: DatabaseSpec, version: str) -> str:
     text = STATIC_CONFIG.format()
+    if spec.tls_mode != "disabled":
+        text += TLS_CONFIG
     if spec.shard_count > 1:
         text += SHARDED_CONFIG
         if version_key(version) >= version_key("7.0"):  # every Valkey version too
@@ -156,7 +179,7 @@ def database_manifests(database: DatabaseInputs, *, reveal_secrets: bool = True)
             "kind": "Service",
             "metadata": podspec.metadata(name, namespace, common),
             "spec": {"type": "ClusterIP", "selector": {**shard_selector(database), podspec.ROLE_LABEL: MASTER},
-                     "ports": [{"name": "redis", "port": port, "targetPort": REDIS_PORT}]},
+                     "ports": [{"name": "redis", "port": port, "targetPort": client_port(spec)}]},
         },
         podspec.headless_service(f"{name}-headless", namespace, common, shard_selector(database),
                                  [*_ports(spec), metrics_service_port()]),
@@ -164,8 +187,12 @@ def database_manifests(database: DatabaseInputs, *, reveal_secrets: bool = True)
         podspec.disruption_budget(name, namespace, common, shard_selector(database), max_unavailable=1),
         _network_policy(database, spec, common),
     ]
-    if cluster_spec.ingress:
-        manifests.append(_ingress(database, cluster_spec, common, port))
+    if database.tls is not None:
+        manifests.insert(1, podspec.secret(tls_secret_name(database), namespace, common, {
+            "ca.crt": database.tls_ca, "tls.crt": database.tls.cert_pem, "tls.key": database.tls.key_pem,
+        }, reveal=reveal_secrets))
+        if cluster_spec.ingress:  # passthrough means something only when the database speaks TLS itself
+            manifests.append(_ingress(database, cluster_spec, common, port))
     if spec.shard_count == 1:  # the in-pod rigger's identity, before the pods that use it
         manifests[:0] = rigger.rbac(name, namespace, common, rigger.pod_names(name, spec.process_count))
     return manifests
@@ -173,6 +200,8 @@ def database_manifests(database: DatabaseInputs, *, reveal_secrets: bool = True)
 
 def _ports(spec: DatabaseSpec) -> list[dict]:
     ports = [{"name": "redis", "port": REDIS_PORT, "targetPort": REDIS_PORT}]
+    if spec.tls_mode != "disabled":
+        ports.append({"name": "redis-tls", "port": TLS_PORT, "targetPort": TLS_PORT})
     if spec.shard_count > 1:
         ports.append({"name": "cluster-bus", "port": CLUSTER_BUS_PORT, "targetPort": CLUSTER_BUS_PORT})
     return ports
@@ -229,6 +258,9 @@ def _statefulset(database, spec: DatabaseSpec, cluster_spec: ClusterSpec, versio
                          {"name": "run", "mountPath": "/run/redis"}],
     }
     volumes = [{"name": "config", "configMap": {"name": f"{database.name}-config"}}, podspec.run_volume()]
+    if spec.tls_mode != "disabled":  # the key readable by the pod's user (and fsGroup) only
+        volumes.append({"name": "tls", "secret": {"secretName": tls_secret_name(database), "defaultMode": 0o400}})
+        container["volumeMounts"].append({"name": "tls", "mountPath": TLS_DIR, "readOnly": True})
     persistent = spec.persistence != "disabled"
     if not persistent:
         volumes.append({"name": "data", "emptyDir": {}})
@@ -286,7 +318,8 @@ def _network_policy(database, spec: DatabaseSpec, common: dict) -> dict:
             "podSelector": {"matchLabels": shard_selector(database)},
             "policyTypes": ["Ingress"],
             "ingress": [
-                {"from": [{"podSelector": {}}], "ports": [{"protocol": "TCP", "port": REDIS_PORT}]},
+                {"from": [{"podSelector": {}}], "ports": [{"protocol": "TCP", "port": p}
+                                                          for p in sorted({REDIS_PORT, client_port(spec)})]},
                 {"from": [{"podSelector": {"matchLabels": shard_selector(database)}}], "ports": own},
             ],
         },
@@ -300,7 +333,7 @@ def headless_service_name_of(database) -> str:
 def _ingress(database, cluster_spec: ClusterSpec, common: dict, port: int) -> dict:
     ingress = cluster_spec.ingress or {}
     annotations = dict(ingress.get("ingressAnnotations") or {})
-    annotations["nginx.ingress.kubernetes.io/ssl-passthrough"] = "true"
+    annotations["nginx.ingress.kubernetes.io/ssl-passthrough"] = "true"  # the SNI host picks the database
     return {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "Ingress",

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.conf import settings
+
+from clusters.certificates import ca_certificate, server_certificate
+from dataplane.certificates import KeyPair
 from kube import podspec
 from kube.versions import resolve_version, stack_tags
 from specs.cluster import ClusterSpec
@@ -42,16 +46,37 @@ class DatabaseInputs:
     image: str  # the stock image of the version, or the redis-stack-server image when modules are listed
     password: str  # rendered into Secret `redb-<db>` only when secrets are revealed
     cluster: ClusterInputs
+    # tlsMode on: the server certificate (its key rendered only when secrets are revealed) and the CA's
+    tls: KeyPair | None = None
+    tls_ca: str = ""
 
     @classmethod
     def of(cls, database) -> DatabaseInputs:
         spec = database.typed_spec
-        target = database.cluster.target
+        cluster = database.cluster
+        target = cluster.target
         version = resolve_version(spec.redis_version, target)
+        clustered = ClusterInputs.of(cluster)
+        tls = None
+        if spec.tls_mode != "disabled":
+            tls = server_certificate(cluster, database.name, tls_names(database.name, clustered, spec),
+                                     window_days=settings.CONTROLPLANE_TLS_RENEW_DAYS)
         return cls(name=database.name, namespace=database.namespace, typed_spec=spec, version=version,
-                   image=image_of(spec, version, target, database.cluster.typed_spec.image_repository),
-                   password=database.password,
-                   cluster=ClusterInputs.of(database.cluster))
+                   image=image_of(spec, version, target, cluster.typed_spec.image_repository),
+                   password=database.password, cluster=clustered,
+                   tls=tls, tls_ca=ca_certificate(cluster) if tls else "")
+
+
+def tls_names(name: str, cluster: ClusterInputs, spec: DatabaseSpec) -> list[str]:
+    """The names a database's server certificate holds: its Service in every DNS form, its pods, the
+    Ingress host (SNI) when the cluster has one, and loopback (probes, port-forward)."""
+    namespace, domain = cluster.namespace, cluster.cluster_domain
+    names = [name, f"{name}.{namespace}", f"{name}.{namespace}.svc", f"{name}.{namespace}.svc.{domain}",
+             f"*.{name}-headless.{namespace}.svc.{domain}", "localhost", "127.0.0.1"]
+    ingress = cluster.typed_spec.ingress
+    if ingress:
+        names.insert(4, f"{name}{ingress.get('dbFqdnSuffix', '')}")
+    return names
 
 
 def image_of(spec: DatabaseSpec, version: str, target, repository: str | None = None) -> str:

@@ -32,6 +32,7 @@ class ApiRootSerializer(serializers.Serializer):
     clusters = serializers.URLField()
     databases = serializers.URLField()
     targets = serializers.URLField()
+    certificateSecrets = serializers.URLField()
     apply = serializers.URLField()
     schema = serializers.URLField()
     docs = serializers.URLField()
@@ -43,7 +44,8 @@ class ApiRootView(APIView):
     @extend_schema(responses={200: ApiRootSerializer, **READ_ERRORS})
     def get(self, request) -> Response:
         names = {"clusters": "cluster-list", "databases": "all-databases-list", "targets": "target-list",
-                 "apply": "apply", "schema": "schema", "docs": "api-docs"}
+                 "certificateSecrets": "certificate-secret-list", "apply": "apply", "schema": "schema",
+                 "docs": "api-docs"}
         return Response({key: request.build_absolute_uri(reverse(name)) for key, name in names.items()})
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 
+from clusters.certificates import cluster_ca
 from databases.models import Database
 from timeline.models import Event
 
@@ -123,6 +124,7 @@ def test_the_flat_list_filters_by_cluster_team_and_state(staff_api, database, ot
 
 
 def test_credentials_are_never_in_list_or_detail_output(member_api, staff_api, database):
+    ca_key = cluster_ca(database.cluster).key_pem  # the cluster CA exists: its key must not leak either
     bodies = [
         member_api.get(ORDERS),
         member_api.get("/api/v1/clusters/rec/databases/"),
@@ -136,6 +138,21 @@ def test_credentials_are_never_in_list_or_detail_output(member_api, staff_api, d
         assert response.status_code == 200, response.content
         assert database.password not in response.content.decode()
         assert "password" not in response.json().get("spec", {})
+        assert ca_key not in response.content.decode() and "PRIVATE KEY" not in response.content.decode()
+    for url in ["/api/v1/clusters/", "/api/v1/clusters/rec/", "/api/v1/clusters/rec/events/"]:
+        body = staff_api.get(url).content.decode()
+        assert "PRIVATE KEY" not in body and "BEGIN CERTIFICATE" not in body
+
+
+def test_a_tls_database_reveals_the_ca_certificate_and_a_tls_command_never_a_key(member_api, database):
+    assert member_api.patch(ORDERS, {"spec": {"tlsMode": "enabled"}}, format="json").status_code == 200
+    body = member_api.post(ORDERS + "credentials/").json()
+    assert body["caCertificate"].startswith("-----BEGIN CERTIFICATE-----")
+    assert "--tls --cacert ca.crt" in body["redisCli"] and any("ca.crt" in hint for hint in body["hints"])
+    assert "PRIVATE KEY" not in str(body)
+    assert member_api.patch(ORDERS, {"spec": {"tlsMode": "replica_ssl"}}, format="json").json()["errors"] == {
+        "spec.tlsMode": ["tlsMode replica_ssl is not implemented on local targets yet; use tlsMode: disabled or "
+                         "enabled"]}
 
 
 @pytest.mark.parametrize("who", ["member", "staff"])

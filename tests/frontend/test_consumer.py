@@ -7,6 +7,7 @@ import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 
+from clusters.certificates import cluster_ca
 from controlplane.asgi import application
 from core.drivers import Condition, Observation
 from engine.reconcile import write_status
@@ -126,6 +127,7 @@ async def test_staff_overview_sees_every_team(staff_user, team, other_team, make
 
 async def test_messages_never_carry_secrets(member, team, cluster, make_database):
     database = await sync_to_async(make_database)("orders", team)
+    ca = await sync_to_async(cluster_ca)(cluster)
     communicator = await subscribed(f"/ws/database/{database.pk}/", member)
 
     await set_state(database, managed.DB_ACTIVE)
@@ -135,6 +137,7 @@ async def test_messages_never_carry_secrets(member, team, cluster, make_database
     assert len(received) >= 3
     raw = json.dumps(received)
     assert database.password not in raw and cluster.admin_password not in raw
+    assert ca.key_pem not in raw and "PRIVATE KEY" not in raw
     assert {m["type"] for m in received} == {"object.changed", "object.event"}
     await communicator.disconnect()
 

@@ -181,6 +181,20 @@ def test_reveal_credentials_returns_the_password_and_records_who(logged_in, memb
     assert event.actor == "alice" and database.password not in event.message
 
 
+def test_a_tls_database_shows_its_certificate_expiry_and_reveals_the_ca(logged_in, member, team, make_database):
+    database = make_database("orders", team, tlsMode="enabled")
+    database.status = {"state": "active", "tlsCertificateExpires": "2027-02-25T15:00:00Z"}
+    database.save(update_fields=["status"])
+    client = logged_in(member)
+    page = client.get(f"/databases/{database.pk}/").content.decode()
+    assert 'valid until <time datetime="2027-02-25T15:00:00Z">' in page
+    body = client.post(f"/databases/{database.pk}/credentials/", HTTP_ACCEPT="application/json").json()
+    assert body["ca_certificate"].startswith("-----BEGIN CERTIFICATE-----")
+    assert "--tls --cacert ca.crt" in body["redis_cli"] and "PRIVATE KEY" not in str(body)
+    page = client.post(f"/databases/{database.pk}/credentials/").content.decode()  # without JavaScript
+    assert 'id="credential-ca-field" hidden' not in page and "BEGIN CERTIFICATE" in page
+
+
 def test_reveal_without_javascript_renders_the_page(logged_in, member, team, make_database):
     database = make_database("orders", team)
     page = logged_in(member).post(f"/databases/{database.pk}/credentials/").content.decode()

@@ -4,11 +4,13 @@ from __future__ import annotations
 import kubernetes_validate
 import pytest
 import yaml
+from cryptography import x509
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from clusters.models import Cluster
 from databases.models import Database
+from dataplane.certificates import signed_by
 from kube.render.cluster import render_cluster
 from kube.render.database import render_database
 from targets.models import Target
@@ -58,8 +60,8 @@ def test_every_manifest_of_a_maximal_spec_passes_strict_1_30_schemas(objects):
         "ConfigMap/rec-sentinel", "Ingress/rec-ui", "PodDisruptionBudget/rec", "ResourceQuota/rec-capacity",
         "Role/rec", "RoleBinding/rec", "Secret/rec", "Service/rec", "Service/rec-headless", "Service/rec-ui",
         "ServiceAccount/rec", "StatefulSet/rec"]
-    assert kinds(render_database(database)) == [
-        "ConfigMap/cache-config", "Ingress/cache", "NetworkPolicy/cache", "PodDisruptionBudget/cache",
+    assert kinds(render_database(database)) == [  # no Ingress: passthrough needs the database to speak TLS
+        "ConfigMap/cache-config", "NetworkPolicy/cache", "PodDisruptionBudget/cache",
         "Secret/cache-credentials", "Service/cache", "Service/cache-headless", "StatefulSet/cache-shard-0",
         "StatefulSet/cache-shard-1", "StatefulSet/cache-shard-2"]
     for manifest in manifests:
@@ -371,3 +373,31 @@ def test_kubernetes_offers_modules_only_where_a_stack_image_is_tagged(objects):
     assert driver.database_spec_problems(old, None) == {"spec.modulesList[0].name": (
         "modules need the redis-stack-server image, offered here for Redis 7.2, 7.4; this database runs Redis 7.0; "
         "available: none")}
+
+
+def test_tls_renders_its_secret_port_mount_and_the_passthrough_ingress(objects):
+    cluster, _ = objects
+    database = Database(name="secure", cluster=cluster, spec={"tlsMode": "enabled", "databasePort": 10002})
+    manifests = render_database(database)
+    for manifest in manifests:
+        kubernetes_validate.validate(manifest, "1.30.0", strict=True)
+    by_kind = {f"{m['kind']}/{m['metadata']['name']}": m for m in manifests}
+    tls = by_kind["Secret/secure-tls"]["stringData"]
+    assert signed_by(tls["tls.crt"], tls["ca.crt"]) and "PRIVATE KEY" in tls["tls.key"]
+    assert by_kind["Service/secure"]["spec"]["ports"] == [{"name": "redis", "port": 10002, "targetPort": 6380}]
+    assert "tls-port 6380\ntls-cert-file /etc/redis-tls/tls.crt\n" in by_kind["ConfigMap/secure-config"]["data"][
+        "redis.conf"]
+    pod = by_kind["StatefulSet/secure"]["spec"]["template"]["spec"]
+    assert {"name": "tls", "secret": {"secretName": "secure-tls", "defaultMode": 0o400}} in pod["volumes"]
+    assert {"name": "redis-tls", "containerPort": 6380} in pod["containers"][0]["ports"]
+    ingress = by_kind["Ingress/secure"]
+    assert ingress["spec"]["rules"][0]["host"] == "secure-db.redis.example.com"
+    assert ingress["metadata"]["annotations"]["nginx.ingress.kubernetes.io/ssl-passthrough"] == "true"
+    san = x509.load_pem_x509_certificate(tls["tls.crt"].encode()).extensions.get_extension_for_class(
+        x509.SubjectAlternativeName).value.get_values_for_type(x509.DNSName)
+    assert {"secure", "secure.redis.svc.cluster.local", "secure-db.redis.example.com",
+            "*.secure-headless.redis.svc.cluster.local"} <= set(san)
+    again = next(m for m in render_database(database) if m["metadata"]["name"] == "secure-tls")
+    assert again["stringData"]["tls.crt"] == tls["tls.crt"]  # the same until renewal
+    redacted = yaml.safe_dump(render_database(database, reveal_secrets=False))
+    assert "PRIVATE KEY" not in redacted

@@ -307,6 +307,24 @@ def test_a_sharded_database_forms_one_redis_cluster_across_pods(kube_env, live_k
     assert sorted(keys) == ["1", "1", "2"]  # by slot: b on the first shard, c on the second, a and d on the third
 
 
+def test_a_tls_database_answers_redis_cli_tls_through_its_service_and_refuses_plain(kube_env, live_kube, team):
+    cluster = make_cluster(kube_env, namespace=NAMESPACE)
+    converge(cluster, lambda c: c.state == managed.RUNNING)
+    database = make_database(cluster, team, replication=False, tlsMode="enabled")
+    converge(database, lambda d: d.state == managed.DB_ACTIVE)
+    port = database.spec["databasePort"]
+    key = live_kube.exec(NAMESPACE, "cache-0", ["sh", "-c", "stat -L -c %a /etc/redis-tls/tls.key"])
+    assert key.stdout.strip() in ("400", "440"), key  # the key: the pod's user (and its fsGroup) only
+
+    def cli(*args: str) -> str:
+        return live_kube.exec(NAMESPACE, "cache-0", ["sh", "-c", f"redis-cli -h cache -p {port} --no-auth-warning "
+                                                     f"{' '.join(args)} ping"]).stdout.strip()
+    assert live_kube.wait_for("the Service to answer over TLS",
+                              lambda: cli("--tls", "--cacert", "/etc/redis-tls/ca.crt") == "PONG", 30)
+    assert "PONG" not in cli()  # plain through the Service: refused
+    assert "PONG" not in cli("--tls")  # a client that does not trust the cluster CA: refused too
+
+
 def test_a_data_plane_user_works_in_the_pods(kube_env, live_kube, team):
     """Issue 14: a user bound through a role reads its keys through the Service and is refused writes."""
     from access.models import AccessObject

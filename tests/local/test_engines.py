@@ -94,7 +94,7 @@ def test_the_quorum_moves_to_valkey_sentinels(with_valkey, make_cluster):
     assert settle(cluster).state == "Running"
     for member in driver_for(cluster.target).sentinels(cluster):
         assert processes.read_state(member)["version"] == "valkey-9.1"
-        assert processes.client(member.port).info("server")["server_name"] == "valkey"
+        assert processes.client(member.port, member.password).info("server")["server_name"] == "valkey"
 
 
 def test_rejson_and_bf_work_through_the_endpoint_and_replicate(make_database):

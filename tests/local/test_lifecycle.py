@@ -145,7 +145,7 @@ def test_deleting_a_cluster_stops_its_quorum(make_cluster):
 
     cluster = make_cluster()
     ports = list(cluster.status["quorumMembers"].values())
-    assert all(redis.Redis(port=p, socket_connect_timeout=1).ping() for p in ports)
+    assert all(redis.Redis(port=p, password=cluster.admin_password, socket_connect_timeout=1).ping() for p in ports)
     delete_cluster(cluster, actor="test")
     assert reconcile_until_settled("cluster", cluster.pk, timeout=30, interval=0.2).gone
     for port in ports:

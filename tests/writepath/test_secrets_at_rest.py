@@ -54,7 +54,7 @@ def test_rotation_reencrypts_with_the_newest_key(database, settings):
     assert Database.objects.get(pk=database.pk).password == password
     out = io.StringIO()
     call_command("rotate_encryption_key", stdout=out)  # step 2
-    assert "re-encrypted 2 value(s)" in out.getvalue()
+    assert "re-encrypted 3 value(s)" in out.getvalue()  # both passwords and the cluster CA (empty until used)
 
     settings.CONTROLPLANE_ENCRYPTION_KEYS = [new_key]  # step 3: the old key is gone
     assert Database.objects.get(pk=database.pk).password == password
@@ -134,6 +134,15 @@ def test_kubeconfigs_sealed_with_the_old_derived_key_are_resealed(db, settings):
     migration = importlib.import_module("targets.migrations.0004_sealed_field")
     migration.reseal_with_the_configured_keys(apps, None)
     assert Target.objects.get(pk=target.pk).connection_settings()["kubeconfig"] == "apiVersion: v1"
+
+
+def test_the_cluster_ca_key_is_ciphertext_in_its_column(database):
+    from clusters.certificates import ca_certificate, cluster_ca
+
+    certificate = ca_certificate(database.cluster)
+    raw = stored("clusters_cluster", "tls_ca", "rec")
+    assert "PRIVATE KEY" not in raw and "BEGIN" not in raw
+    assert cluster_ca(Cluster.objects.get(name="rec")).cert_pem == certificate
 
 
 def test_a_data_plane_users_password_is_ciphertext_at_rest():

@@ -154,11 +154,27 @@ def test_redis_cli_for_sharded_database_follows_redirects(cluster):
     assert " -c -a " in reveal_credentials(db, actor="cli").redis_cli
 
 
-def test_tls_is_refused_up_front_while_no_target_implements_it(cluster):
-    errors = errors_of(create_database, cluster=cluster, name="secure", spec={"tlsMode": "enabled"}, team=None,
+def test_what_local_tls_does_not_cover_is_refused_up_front(cluster):
+    errors = errors_of(create_database, cluster=cluster, name="secure", spec={"tlsMode": "replica_ssl"}, team=None,
                        actor="t")
-    assert errors == {"spec.tlsMode": ["TLS is not implemented on local targets yet; use tlsMode: disabled"]}
+    assert errors == {"spec.tlsMode": ["tlsMode replica_ssl is not implemented on local targets yet; "
+                                       "use tlsMode: disabled or enabled"]}
+    errors = errors_of(create_database, cluster=cluster, name="secure", spec={"tlsMode": "enabled", "shardCount": 2,
+                                                                              "memorySize": "200MB"},
+                       team=None, actor="t")
+    assert "sharded database (Redis Cluster)" in errors["spec.tlsMode"][0]
     assert not Database.objects.filter(name="secure").exists()
+
+
+def test_credentials_of_a_tls_database_carry_the_cluster_ca_and_a_tls_command(cluster):
+    db = create_database(cluster=cluster, name="secure", spec={"tlsMode": "enabled", "databasePort": 12999},
+                         team=None, actor="t").obj
+    credentials = reveal_credentials(db, actor="cli")
+    assert credentials.ca_certificate.startswith("-----BEGIN CERTIFICATE-----")
+    assert "--tls --cacert ca.crt" in credentials.redis_cli
+    cluster.refresh_from_db()
+    assert "PRIVATE KEY" in cluster.tls_ca  # the CA's key stays on the cluster row, encrypted in the column
+    assert reveal_credentials(db, actor="cli").ca_certificate == credentials.ca_certificate  # made once
 
 
 def test_local_target_refuses_making_a_single_shard_database_sharded_in_place(cluster):

@@ -10,6 +10,8 @@
   var password = document.getElementById("credential-password");
   var command = document.getElementById("credential-cli");
   var status = document.getElementById("copy-status");
+  var ca = document.getElementById("credential-ca");
+  var caField = document.getElementById("credential-ca-field");
 
   form.addEventListener("submit", function (submitted) {
     submitted.preventDefault();
@@ -28,6 +30,8 @@
     }).then(function (credentials) {
       password.value = credentials.password;
       command.value = credentials.redis_cli;
+      ca.value = credentials.ca_certificate || "";
+      caField.hidden = !credentials.ca_certificate;
       status.textContent = "";
       panel.hidden = false;
       button.setAttribute("aria-expanded", "true");
@@ -41,6 +45,8 @@
   document.getElementById("hide-credentials").addEventListener("click", function () {
     password.value = "";
     command.value = "";
+    ca.value = "";
+    caField.hidden = true;
     status.textContent = "";
     panel.hidden = true;
     button.setAttribute("aria-expanded", "false");

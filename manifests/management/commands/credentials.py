@@ -27,3 +27,6 @@ class Command(BaseCommand):
         self.stdout.write(f"redis-cli:     {credentials.redis_cli}")
         for hint in credentials.hints:
             self.stdout.write(f"note:          {hint}")
+        if credentials.ca_certificate:
+            self.stdout.write("CA certificate (save as ca.crt):")
+            self.stdout.write(credentials.ca_certificate.rstrip())

@@ -1,0 +1,108 @@
+"""TLS files of one database on this machine: `<db>/tls/` holds the cluster CA certificate, the server
+certificate and key (0600, in a 0700 folder) and, with mutual TLS, the bundle of client CAs.
+
+A renewed certificate gets new file names (the serial number is in them): `CONFIG SET tls-cert-file` with
+a new path always makes Redis load the new pair, live, and the old files are removed once every process
+uses the new ones. Which pair is current is in `current` (the file stem).
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from dataplane.certificates import KeyPair, new_server_certificate, not_after, renewal_due, serial_hex, signed_by
+from targets.private_files import write_private
+
+
+@dataclass(frozen=True)
+class TlsFiles:
+    """What a TLS shard process is configured with (paths only: never the key itself)."""
+    directory: Path
+    stem: str
+    client_ca: str = ""  # mutual TLS: the file of client CAs (its name holds a digest: new content, new name)
+
+    @property
+    def mutual(self) -> bool:
+        """Whether clients must present a certificate signed by a CA in client_ca_file."""
+        return bool(self.client_ca)
+
+    @property
+    def cert_file(self) -> Path:
+        return self.directory / f"{self.stem}.crt"
+
+    @property
+    def key_file(self) -> Path:
+        return self.directory / f"{self.stem}.key"
+
+    @property
+    def ca_file(self) -> Path:
+        return self.directory / "ca.crt"
+
+    @property
+    def client_ca_file(self) -> Path:
+        return self.directory / self.client_ca
+
+    @property
+    def expires(self) -> datetime:
+        return not_after(self.cert_file.read_text())
+
+    def redis_settings(self, tls_port: int) -> dict[str, str]:
+        """The redis.conf / CONFIG SET settings, files before the port (a TLS port needs its pair first)."""
+        return {
+            "tls-cert-file": str(self.cert_file),
+            "tls-key-file": str(self.key_file),
+            "tls-ca-cert-file": str(self.client_ca_file if self.mutual else self.ca_file),
+            "tls-auth-clients": "yes" if self.mutual else "no",
+            "tls-port": str(tls_port),
+        }
+
+
+def tls_directory(db_root: Path) -> Path:
+    return db_root / "tls"
+
+
+def current(directory: Path) -> str | None:
+    try:
+        stem = (directory / "current").read_text().strip()
+    except OSError:
+        return None
+    return stem if (directory / f"{stem}.crt").exists() and (directory / f"{stem}.key").exists() else None
+
+
+def ensure(directory: Path, ca: KeyPair, *, common_name: str, names: list[str], window_days: int,
+           client_cas: str = "") -> tuple[TlsFiles, bool]:
+    """The database's files, with a fresh server certificate when there is none or it expires within
+    `window_days`; returns them and whether a new certificate was made."""
+    write_private(directory / "ca.crt", ca.cert_pem)
+    bundle = client_cas.rstrip("\n") + "\n" + ca.cert_pem if client_cas else ""
+    client_ca = f"client-ca-{hashlib.sha256(bundle.encode()).hexdigest()[:12]}.crt" if bundle else ""
+    if bundle:
+        write_private(directory / client_ca, bundle)
+    stem = current(directory)
+    made = stem is None or renewal_due((directory / f"{stem}.crt").read_text(), window_days=window_days) \
+        or not _issued_by(directory / f"{stem}.crt", ca)
+    if made:
+        pair = new_server_certificate(ca, common_name, names)
+        stem = f"server-{serial_hex(pair.cert_pem)}"
+        write_private(directory / f"{stem}.key", pair.key_pem)
+        write_private(directory / f"{stem}.crt", pair.cert_pem)
+        write_private(directory / "current", stem)
+    return TlsFiles(directory, stem, client_ca), made
+
+
+def remove_old(files: TlsFiles) -> None:
+    """Delete server pairs and client CA files other than the current ones (after every process switched)."""
+    for path in [*files.directory.glob("server-*"), *files.directory.glob("client-ca-*")]:
+        if path.stem != files.stem and path.name != files.client_ca:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+
+
+def _issued_by(cert_file: Path, ca: KeyPair) -> bool:
+    try:
+        return signed_by(cert_file.read_text(), ca.cert_pem)
+    except (OSError, ValueError):
+        return False
