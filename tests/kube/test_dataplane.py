@@ -7,6 +7,7 @@ redis-sentinel, all on 127.0.0.1. Kubernetes objects still come from the emulato
 """
 from __future__ import annotations
 
+import base64
 import shutil
 import subprocess
 import tempfile
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import pytest
 import redis
+from kubernetes import client as k8s
 
 from databases.services import update_database
 from kube.rigger import follow_masters
@@ -207,7 +209,7 @@ def test_a_database_is_back_after_a_recovery_once_its_labelled_master_answers_as
     assert not driver_for(kube_env.target).database_is_back(database)
 
 
-def test_data_plane_users_are_set_on_every_pod_and_follow_role_changes(kube_env, wired):
+def test_data_plane_users_are_set_on_every_pod_and_follow_role_changes(kube_env, kube_client, wired):
     """Issue 14 on Kubernetes: a user bound through a role gets its ACL on master and replica pods."""
     from access.models import AccessObject
     from manifests.documents import apply_documents
@@ -226,6 +228,25 @@ def test_data_plane_users_are_set_on_every_pod_and_follow_role_changes(kube_env,
         with pytest.raises(redis.exceptions.NoPermissionError):
             alice.set("app:x", "2")
     assert events(database, "AclApplied")
+
+    # passwordSecrets: the Secret in the namespace (key `password`) is the password on every pod
+    chosen = "from-the-secret-0123456789"
+    k8s.CoreV1Api(kube_client).create_namespaced_secret("redis", {
+        "apiVersion": "v1", "kind": "Secret", "metadata": {"name": "alice-pw"},
+        "data": {"password": base64.b64encode(chosen.encode()).decode()}})
+    apply_documents("""
+apiVersion: app.redislabs.com/v1alpha1
+kind: RedisEnterpriseUser
+metadata: {name: alice, namespace: redis}
+spec: {username: alice, passwordSecrets: [{name: alice-pw}]}
+""", actor="test")
+    run(database)
+    for port in ports.values():
+        assert redis.Redis(host="127.0.0.1", port=port, username="alice", password=chosen).get("app:x") in (b"1", None)
+        with pytest.raises(redis.AuthenticationError):
+            redis.Redis(host="127.0.0.1", port=port, username="alice", password=password).get("app:x")
+    assert AccessObject.objects.get(name="alice").status == {"passwordSecret": "alice-pw"}
+    password = chosen
     AccessObject.objects.get(name="alice-reads").delete()  # as `manage.py delete rerb` does, without the event
     run(database)
     with pytest.raises(redis.AuthenticationError):

@@ -153,3 +153,46 @@ def test_a_sharded_database_with_the_default_user_off_reshards_and_serves_its_us
     assert all(alice.get(f"app:{i}") == str(i) for i in range(200))
     with pytest.raises(redis.AuthenticationError):
         endpoint(database).ping()
+
+
+def test_a_users_password_is_read_from_the_secret_its_password_secrets_name(make_database, monkeypatch, tmp_path,
+                                                                             caplog):
+    """passwordSecrets on the local target: the stored secret (`manage.py backup_secret NAME --password`); a
+    missing one leaves the user out with a status error, never a generated password."""
+    from rest_framework.test import APIClient
+
+    from access.services import rotate_password
+
+    caplog.set_level(logging.DEBUG)
+    database = make_database("orders")
+    apply_documents(ACCESS.replace("spec: {username: alice, email: alice@example.com}",
+                                   "spec: {username: alice, passwordSecrets: [{name: alice-password}]}"), actor="test")
+    assert settle(database).state == "active"
+    alice = AccessObject.objects.get(name="alice")
+    assert alice.status["passwordSecret"] == "alice-password" and "does not exist" in alice.status["error"]
+    generated = alice.password
+    with pytest.raises(redis.AuthenticationError):  # the user is left out: no generated password works
+        redis.Redis(port=endpoint_port(database), username="alice", password=generated).ping()
+    assert Event.objects.filter(object_name="alice", reason="PasswordSecretMissing").count() == 1
+    assert settle(database).state == "active"  # a missing user secret does not stop the database's reconcile
+    assert Event.objects.filter(object_name="alice", reason="PasswordSecretMissing").count() == 1  # said once
+
+    password = "chosen-by-alice-0123456789"
+    monkeypatch.setenv("USER_PASSWORD", password)
+    call_command("backup_secret", "alice-password", "--password")
+    endpoint(database).set("app:x", "1")
+    assert settle(database).state == "active"
+    assert redis.Redis(port=endpoint_port(database), username="alice", password=password).get("app:x") == b"1"
+    alice.refresh_from_db()
+    assert alice.status == {"passwordSecret": "alice-password"} and alice.password == password
+    with pytest.raises(SpecError, match="comes from secret alice-password"):
+        rotate_password(alice, actor="test")
+
+    staff = __import__("django.contrib.auth", fromlist=["get_user_model"]).get_user_model().objects.create_user(
+        "root", is_staff=True)
+    api = APIClient()
+    api.force_authenticate(staff)
+    listed = api.get("/api/v1/access/users/").json()
+    assert password not in str(listed) and "alice-password" in str(listed)
+    assert not Event.objects.filter(message__contains=password).exists()
+    assert_no_leak(password, tmp_path / "var", caplog.text)

@@ -19,7 +19,7 @@ from tests.servers import redis_server, s3_server
 from tests.writers import CutOverWriter
 
 from .conftest import settle
-from .helpers import endpoint, endpoint_port
+from .helpers import endpoint, endpoint_port, master_name, process_port
 
 BUCKET = "backups"
 
@@ -172,6 +172,36 @@ def test_a_sharded_database_restores_every_key_to_the_shard_that_owns_it_and_imp
     with pytest.raises(services.BackupError, match="nothing changed"):
         services.import_rdb(database, garbage, actor="bob", confirm=True)
     assert client.hget("h:0", "n") == "0"
+
+
+def test_a_database_with_the_default_user_off_is_backed_up_and_restored_as_the_control_planes_user(
+        make_database, tmp_path):
+    """defaultUser: false: the database password is refused everywhere, so the capture, the checks and the
+    server-to-server copy (MIGRATE ... AUTH2) log in as `cp-admin`; every key comes back."""
+    from access import internal
+    from backups import services
+
+    database = make_database(defaultUser=False, backup={"mount": {"path": str(tmp_path / "mount")}})
+    login = internal.login(database)
+    assert login.username == "cp-admin"
+    client = endpoint(database, username=login.username, password=login.password)
+    for i in range(300):
+        client.set(f"key:{i}", f"value-{i}")
+    with pytest.raises(redis.AuthenticationError):
+        endpoint(database).ping()  # the database password is refused: only cp-admin gets in
+
+    master = redis.Redis(port=process_port(database, master_name(database)), username=login.username,
+                         password=login.password)
+    master.acl_log_reset()
+
+    run = services.backup_now(database, actor="alice")
+    assert run.ok, run.error
+    for i in range(0, 300, 3):
+        client.delete(f"key:{i}")
+    assert services.restore(database, actor="alice", confirm=True).keys == 300
+    assert [client.get(f"key:{i}") for i in range(300)] == [f"value-{i}" for i in range(300)]
+    refused = [entry for entry in master.acl_log() if entry["reason"] == "auth"]
+    assert refused == []  # the server-to-server copy logged in too (no MIGRATE refused, no client fallback)
 
 
 def test_the_api_backs_up_now_lists_and_restores_only_with_confirmation(make_database, member, outsider, tmp_path):
