@@ -31,6 +31,9 @@ class AccessObjectSerializer(serializers.Serializer):
     generation = serializers.IntegerField(read_only=True)
     spec = serializers.JSONField(help_text="The operator's spec of the kind (docs/acl.md).")
     createdAt = serializers.DateTimeField(source="created_at", read_only=True)  # noqa: N815
+    status = serializers.JSONField(read_only=True, help_text="A user's observed state: `passwordSecret` (the Secret "
+                                   "its password is read from) and `error` when that Secret is missing; never a "
+                                   "password.")
 
 
 class SpecSerializer(serializers.Serializer):

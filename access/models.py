@@ -25,8 +25,10 @@ class AccessObject(models.Model):
     generation = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-    # RedisEnterpriseUser only: the data-plane password (generated when no passwordSecrets Secret holds one).
+    # RedisEnterpriseUser only: the data-plane password (generated, or the last one its passwordSecrets
+    # Secret gave: access/passwords.py).
     password = EncryptedTextField(default=generate_password)
+    status = models.JSONField(default=dict, blank=True)  # observed: where the password comes from, or why not
 
     class Meta:
         ordering = ["api_kind", "namespace", "name"]

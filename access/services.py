@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from django.db import transaction
 
+from backups.secrets import secret_values
 from clusters.models import generate_password
+from core.errors import TargetError
 from core.hooks import request_reconcile
-from core.validation import object_name_problem
+from core.validation import Problems, object_name_problem
 from databases.models import Database
 from targets.writes import WriteResult, actor_label
 from timeline.models import Event
 
-from . import internal, plan
+from . import internal, passwords, plan
 from .models import ACL, BINDING, ROLE, USER, AccessObject
 from .plan import AccessState, WantedUser
 from .validation import checked_spec
@@ -75,6 +77,11 @@ def rotate_password(user: AccessObject, *, actor) -> None:
     """A new generated password for a user; every database it may use gets it at its next reconcile."""
     if user.api_kind != USER:
         raise ValueError("only users have passwords")
+    if passwords.secret_names(user.spec):
+        problems = Problems()
+        problems.add("spec.passwordSecrets", f"the password comes from secret {passwords.secret_names(user.spec)[0]}:"
+                                             " change it there, the databases follow at their next reconcile")
+        problems.raise_if_any()
     with transaction.atomic():
         user.password = generate_password()
         user.save(update_fields=["password", "updated_at"])
@@ -88,26 +95,65 @@ def reveal_password(user: AccessObject, *, actor) -> str:
     return user.password
 
 
-def state_for(namespace: str) -> AccessState:
-    """Every access object of a namespace, as the planner takes it."""
+def state_for(namespace: str, password_of=None) -> AccessState:
+    """Every access object of a namespace, as the planner takes it; `password_of(user)` gives a user's password
+    (default: the stored one), or None to leave the user out."""
     objects = list(AccessObject.objects.filter(namespace=namespace))
+    bound = {(subject or {}).get("name") for o in objects if o.api_kind == BINDING
+             for subject in o.spec.get("subjects") or []}
+    password_of = password_of or (lambda user: user.password)
+    # Only users some binding names can be on a database: only theirs are read (a Secret read each).
+    users = {o.name: (o.spec["username"], password_of(o)) for o in objects if o.api_kind == USER and o.name in bound}
     return AccessState(
         acls={o.name: o.spec["acl"] for o in objects if o.api_kind == ACL},
         roles={o.name: o.spec for o in objects if o.api_kind == ROLE},
         bindings=[o.spec for o in objects if o.api_kind == BINDING],
-        users={o.name: (o.spec["username"], o.password) for o in objects if o.api_kind == USER},
+        users={name: user for name, user in users.items() if user[1] is not None},
     )
 
 
 def wanted_users(database) -> dict[str, WantedUser]:
-    """The ACL users `database` must have: its users through roles, and the control plane's own user where
-    the default user is off."""
+    """The ACL users `database` must have: its users through roles (each with the password its passwordSecrets
+    Secret holds, read from the database's target, or the generated one), and the control plane's own user
+    where the default user is off."""
     spec = database.typed_spec
-    wanted = plan.wanted_users(state_for(database.namespace), database.name, spec.roles_permissions,
-                               cluster_mode=spec.is_cluster)
+    state = state_for(database.namespace, lambda user: user_password(user, database))
+    wanted = plan.wanted_users(state, database.name, spec.roles_permissions, cluster_mode=spec.is_cluster)
     if not spec.default_user:
         wanted[plan.ADMIN_USER] = plan.admin_user(internal.admin_password(database))
     return wanted
+
+
+def user_password(user: AccessObject, database) -> str | None:
+    """The user's password on `database`'s target; None (and `status.error`, an event) when its passwordSecrets
+    Secret is missing there. A password read from a Secret is kept (encrypted) so reveal shows what works."""
+    names = passwords.secret_names(user.spec)
+    try:
+        password = passwords.from_secrets(user.spec, user.namespace, lambda name: secret_values(database, name))
+    except (passwords.PasswordSecretMissing, TargetError) as exc:
+        _set_status(user, {"passwordSecret": names[0], "error": str(exc)}, "PasswordSecretMissing", str(exc))
+        return None
+    if password is None:
+        _set_status(user, {}, "", "")
+        return user.password
+    if password != user.password:
+        AccessObject.objects.filter(pk=user.pk).update(password=password)
+        user.password = password
+    _set_status(user, {"passwordSecret": names[0]}, "PasswordFromSecret",
+                f"the password of {user.spec.get('username')} is read from secret {names[0]}")
+    return password
+
+
+def _set_status(user: AccessObject, status: dict, reason: str, message: str) -> None:
+    """Store the user's observed status; an event only when it changes (not at every reconcile)."""
+    if user.status == status:
+        return
+    AccessObject.objects.filter(pk=user.pk).update(status=status)
+    user.status = status
+    if reason:
+        Event.objects.create(object_kind=user.kind, object_id=user.pk, object_name=user.name, reason=reason,
+                             message=message, type=Event.WARNING if "error" in status else Event.NORMAL,
+                             actor="control-plane")
 
 
 def management_grants(user) -> dict[tuple[str, int], str]:

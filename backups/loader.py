@@ -95,17 +95,18 @@ def key_count(source: redis.Redis) -> int:
     return int(source.dbsize())
 
 
-def copy_keys(source: redis.Redis, destination, *, password: str | None = None) -> int:
+def copy_keys(source: redis.Redis, destination, *, password: str | None = None, username: str | None = None) -> int:
     """Copy every key of `source` into `destination` (redis.Redis or RedisCluster); returns keys copied.
 
     With `password`, batches go server to server with MIGRATE ... COPY REPLACE (to the shard that owns
-    each key's slot); a batch MIGRATE refuses (a slot moving meanwhile) goes through the client instead."""
+    each key's slot), logged in as `username` (None: the default user); a batch MIGRATE refuses (a slot moving
+    meanwhile) goes through the client instead."""
     copied = 0
     cursor = 0
     while True:
         cursor, keys = source.scan(cursor=cursor, count=BATCH)
         if keys and password is not None:
-            left = _migrate(source, destination, keys, password)
+            left = _migrate(source, destination, keys, password, username)
             copied += len(keys) - len(left)
             keys = left
         if keys:
@@ -138,13 +139,14 @@ def _owners(destination, keys: list[bytes]) -> dict[tuple[str, int], list[bytes]
     return groups
 
 
-def _migrate(source: redis.Redis, destination, keys: list[bytes], password: str) -> list[bytes]:
+def _migrate(source: redis.Redis, destination, keys: list[bytes], password: str,
+             username: str | None) -> list[bytes]:
     """MIGRATE `keys` to their owners; returns the keys of batches that were refused."""
     left: list[bytes] = []
+    auth = ("AUTH2", username, password) if username else ("AUTH", password)
     for (host, port), batch in _owners(destination, keys).items():
         try:
-            source.execute_command("MIGRATE", host, port, "", 0, 30_000, "COPY", "REPLACE", "AUTH", password,
-                                   "KEYS", *batch)
+            source.execute_command("MIGRATE", host, port, "", 0, 30_000, "COPY", "REPLACE", *auth, "KEYS", *batch)
         except redis.RedisError:
             left.extend(batch)
     return left

@@ -56,7 +56,8 @@ from .migration import (
     wait_caught_up,
     wait_in_sync,
 )
-from .models import BackupRun, StorageSecret
+from .models import BackupRun
+from .secrets import secret_values
 from .storage import StorageError, read_manifest, s3_credentials_of_secret, storages_for
 
 log = logging.getLogger(__name__)
@@ -346,6 +347,13 @@ def _endpoint_client(database: Database):
     return redis.Redis(host=host, port=port, username=login.username, password=login.password, socket_timeout=30)
 
 
+def _copy_keys(source: redis.Redis, destination, database: Database) -> int:
+    """Every key of `source` into `database`, server to server as the control plane's own login (`cp-admin`
+    where the default user is off: the database password would be refused)."""
+    login = internal.login(database)
+    return copy_keys(source, destination, password=login.password, username=login.username)
+
+
 def _held_keys(client) -> int:
     """Keys in the database: every shard's count for a sharded one."""
     if isinstance(client, RedisCluster):
@@ -381,7 +389,7 @@ def _load_into(database: Database, files: list[Path], *, actor, confirm: bool, l
         try:
             if held:
                 _flush(destination)
-            copied = sum(copy_keys(source, destination, password=database.password) for source in sources)
+            copied = sum(_copy_keys(source, destination, database) for source in sources)
         except redis.RedisError as exc:
             record_event(database, f"{reason[:-1]}Failed", f"{label} into {database.name} failed part way: {exc}",
                          type=Event.WARNING, actor=who)
@@ -446,7 +454,7 @@ def _cut_over(source: Source, staging: redis.Redis, destination, database: Datab
         wait_caught_up(source, staging)
         if held:
             _flush(destination)
-        return copy_keys(staging, destination, password=database.password), before
+        return _copy_keys(staging, destination, database), before
     except (MigrationError, redis.RedisError) as exc:
         undo_fence(source, before)
         raise MigrationError(f"cut-over stopped, {label} accepts writes again: {exc}") from None
@@ -483,12 +491,9 @@ def replica_source(database: Database) -> tuple[str, Source] | None:
 def _uri_source(database: Database, name: str) -> Source:
     """The Redis a secret's `uri` names: the target's secret (a Kubernetes Secret), else the stored one."""
     try:
-        values = driver_for(database.target).secret_values(database, name)
+        values = secret_values(database, name)
     except TargetError as exc:
         raise BackupError(f"secret {name} cannot be read: {exc}") from None
-    if values is None:
-        stored = StorageSecret.objects.filter(name=name).first()
-        values = stored.values() if stored else {}
     uri = str(values.get("uri") or "")
     if not uri:
         raise BackupError(f"secret {name} has no `uri` (redis://[:password@]host:port); on the local target store "

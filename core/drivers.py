@@ -128,6 +128,10 @@ class Driver(Protocol):
         """After a reconcile (or the row's deletion), show the object where the target keeps its own copy of
         it (the REC/REDB custom resources on Kubernetes); never raises."""
 
+    def database_is_back(self, database: Database) -> bool:
+        """During a cluster recovery: the database serves again (its master answers where clients reach it),
+        checked at once without waiting; False, never an exception, when it does not."""
+
     def data_address(self, database: Database) -> tuple[str, int]:
         """Where the control plane itself reaches the database's master (a node of a sharded one) with a
         Redis client: backups, restores, samples. TargetError at once when it cannot (no waiting on a timeout)."""

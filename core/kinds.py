@@ -46,8 +46,22 @@ class StatusSet:
         return status.tone if status else "busy"
 
 
+class _Words:
+    """The names kubectl and the API give a kind, from its `name`, `api_kind`, `short_name` and `api_versions`."""
+
+    @property
+    def cli_words(self) -> tuple[str, ...]:
+        """The kubectl-style words naming the kind: rec, recs, redisenterprisecluster(s), cluster(s)."""
+        words = (self.short_name.lower(), self.api_kind.lower(), self.name)
+        return (*words, *(f"{word}s" for word in words))
+
+    @property
+    def resource_name(self) -> str:
+        return f"{self.api_kind.lower()}.{self.api_versions[0].split('/')[0]}"
+
+
 @dataclass(frozen=True)
-class Kind:
+class Kind(_Words):
     """A kind of managed object and the parts of it the layers above the apps use."""
     name: str  # the word in events, task arguments, URLs and payloads: "cluster" | "database"
     api_kind: str  # the custom resource kind, e.g. RedisEnterpriseCluster
@@ -75,16 +89,6 @@ class Kind:
     @property
     def plural(self) -> str:
         return f"{self.name}s"
-
-    @property
-    def cli_words(self) -> tuple[str, ...]:
-        """The kubectl-style words naming the kind: rec, recs, redisenterprisecluster(s), cluster(s)."""
-        words = (self.short_name.lower(), self.api_kind.lower(), self.name)
-        return (*words, *(f"{word}s" for word in words))
-
-    @property
-    def resource_name(self) -> str:
-        return f"{self.api_kind.lower()}.{self.api_versions[0].split('/')[0]}"
 
     def queryset(self):
         """Every object of the kind with its target and team joined in (what every page and pass reads)."""
@@ -145,7 +149,7 @@ def by_word(word: str) -> Kind | None:
 
 
 @dataclass(frozen=True)
-class DocumentKind:
+class DocumentKind(_Words):
     """A kind that is configuration only (no target, no reconcile of its own): the access kinds
     (RedisEnterpriseACL, Role, User, RoleBinding). YAML documents, the CLI and the API find it here; what
     it changes is realised by reconciling the managed objects it affects."""
@@ -156,15 +160,6 @@ class DocumentKind:
     queryset: Callable[[], Any]
     apply: Callable[..., Any]  # (name=, namespace=, spec=, actor=, labels=, annotations=) -> WriteResult
     request_deletion: Callable[..., None]  # (obj, *, actor)
-
-    @property
-    def cli_words(self) -> tuple[str, ...]:
-        words = (self.short_name.lower(), self.api_kind.lower(), self.name)
-        return (*words, *(f"{word}s" for word in words))
-
-    @property
-    def resource_name(self) -> str:
-        return f"{self.api_kind.lower()}.{self.api_versions[0].split('/')[0]}"
 
 
 _DOCUMENT_KINDS: dict[str, DocumentKind] = {}

@@ -7,11 +7,10 @@ the local target by localtarget/roles.py, on Kubernetes by the pods' start-up gu
 (kube/render/redis_scripts.py): the sentinels' master if it has data, else the peer with the data;
 never an empty data directory over data.
 
-`recovery_step` (the local target) never reconciles a database under the cluster's lock: the first
-pass asks for a reconcile of every database (each comes back through its own reconcile, under its own
-lock), and a later pass clears the flag once every database is back (`is_back`, the driver's check),
-or RECOVERY_TIMEOUT after the start, naming what is not. `recover_cluster` (Kubernetes, for now)
-reconciles every database in the foreground instead.
+`recovery_step` (both targets) never reconciles a database under the cluster's lock: the first pass
+asks for a reconcile of every database (each comes back through its own reconcile, under its own
+lock), and a later pass clears the flag once every database is back (the driver's `database_is_back`),
+or RECOVERY_TIMEOUT after the start, naming what is not.
 """
 from __future__ import annotations
 
@@ -23,11 +22,9 @@ from dataclasses import dataclass, field
 from clusters.services import set_recovery
 from core.drivers import Condition, Happening
 from engine.enqueue import request_reconcile
-from engine.reconcile import reconcile_until_settled
 from timeline.record import CONTROLPLANE_ACTOR
 
 log = logging.getLogger(__name__)
-DATABASE_TIMEOUT = 90.0
 RECOVERY_TIMEOUT = 300.0
 STARTED = "recoveryStartedAt"  # cluster status key (epoch seconds) while a recovery is under way
 
@@ -41,7 +38,8 @@ class RecoveryStep:
 
 
 def recovery_step(cluster, is_back: Callable[[object], bool]) -> RecoveryStep:
-    """One look at a cluster being recovered, its quorum already up. The first asks for a reconcile of
+    """One look at a cluster being recovered, its quorum already up (`is_back`: the driver's
+    `database_is_back`). The first asks for a reconcile of
     every database; the one that finds them all back clears the flag."""
     databases = list(cluster.databases.filter(deletion_requested_at__isnull=True).order_by("name"))
     started = (cluster.status or {}).get(STARTED)
@@ -59,17 +57,6 @@ def recovery_step(cluster, is_back: Callable[[object], bool]) -> RecoveryStep:
     return RecoveryStep(Condition("Recovered", "False" if waiting else "True", "RecoveryFinished", summary),
                         happenings=[Happening("RecoveryCompleted", f"cluster recovery finished: {summary}",
                                               warning=bool(waiting))])
-
-
-def recover_cluster(cluster) -> list[Happening]:
-    """Reconcile every database of the cluster in the foreground, then clear the recovery flag."""
-    results = []
-    for database in cluster.databases.filter(deletion_requested_at__isnull=True).order_by("name"):
-        outcome = reconcile_until_settled("database", database.pk, timeout=DATABASE_TIMEOUT)
-        results.append(f"{database.name}: {outcome.state}{' (' + outcome.error + ')' if outcome.error else ''}")
-    summary = "; ".join(results) or "no databases"
-    clear_flag(cluster, summary)
-    return [Happening("RecoveryCompleted", f"cluster recovery finished: {summary}")]
 
 
 def request_recovery(cluster, *, actor: str) -> None:

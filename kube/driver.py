@@ -171,6 +171,25 @@ class KubernetesDriver:
         except DataPlaneError as exc:
             raise TargetError(str(exc)) from exc
 
+    def database_is_back(self, database) -> bool:
+        """Each shard has a ready pod the database's reconcile labelled master (the Service routes to it; pods
+        the StatefulSets brought back carry no label before that reconcile), and with a data plane each of
+        them answers ROLE as a master."""
+        try:
+            pods = self.live.database_pods(database)
+            masters = [p["metadata"]["name"] for p in pods
+                       if (p["metadata"].get("labels") or {}).get(rigger.ROLE_LABEL) == MASTER
+                       and pod_health(p, []).ready]
+            if len(masters) < database.typed_spec.shard_count:
+                return False
+            if not self.dataplane.enabled:
+                return True
+            hosts = [_pod_host(database, name) for name in masters]
+            roles = self.dataplane.roles(database, hosts)
+        except (TargetError, DataPlaneError, redis.RedisError):
+            return False
+        return all(roles.get(host) == MASTER for host in hosts)
+
     def secret_values(self, database, name: str) -> dict[str, str]:
         """The Secret `name` in the database's namespace, decoded ({} when there is none)."""
         secret = self.api.get("Secret", database.namespace, name)
@@ -210,10 +229,13 @@ class KubernetesDriver:
         observation = cluster_observation(statefulset, pods, claims, spec.nodes, step, sentinels_answering=answering)
         if spec.cluster_recovery and observation.state == managed.RUNNING:
             # The StatefulSets bring pods back on their volumes by themselves and the start-up guard picks
-            # each master; recovery reconciles every database in the foreground (sentinel registration,
-            # labels, live settings) and clears the flag, as on the local target.
-            happenings += recovery.recover_cluster(cluster)
-            observation.settled = False  # the cleared flag bumped the generation
+            # each master; each database comes back through its own reconcile (sentinel registration,
+            # labels, live settings), asked for here and never run under the cluster's lock (engine/recovery.py).
+            step = recovery.recovery_step(cluster, self.database_is_back)
+            happenings += step.happenings
+            observation.conditions.append(step.condition)
+            observation.details.update(step.details)
+            observation.settled = False  # waiting for the databases, or the cleared flag bumped the generation
         observation.happenings = happenings
         if result.changed:
             observation.settled = False

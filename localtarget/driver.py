@@ -270,7 +270,7 @@ class LocalDriver:
         happenings += upgraded
         quorum = layout.quorum(spec.nodes)
         watched = self._register_databases(cluster, sentinels, quorum)
-        step = recovery.recovery_step(cluster, self._answers) if spec.cluster_recovery else None
+        step = recovery.recovery_step(cluster, self.database_is_back) if spec.cluster_recovery else None
         started = sum(h.reason in ("ProcessStarted", "ProcessRestarted") for h in happenings)
         result = observe.observe_cluster(sentinels, quorum, watched, cluster.status or {}, started=started)
         if step is not None:
@@ -283,7 +283,7 @@ class LocalDriver:
             result.settled = False  # the cleared flag bumped the generation, or more members to upgrade
         return result
 
-    def _answers(self, database) -> bool:
+    def database_is_back(self, database) -> bool:
         """The database answers AUTH+PING through its endpoint (HAProxy routes to a live master)."""
         try:
             return bool(processes.client(self.connection_info(database).port, database.password, timeout=2).ping())

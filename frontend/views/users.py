@@ -79,7 +79,11 @@ def password(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         response["Retry-After"] = str(exc.wait)
         return response
     if action == "rotate":
-        services.rotate_password(user, actor=request.user)
+        try:
+            services.rotate_password(user, actor=request.user)
+        except SpecError as exc:
+            messages.error(request, "; ".join(m for ms in exc.errors.values() for m in ms))
+            return render(request, "frontend/users/list.html", _context(_blank_forms()), status=400)
     revealed = {"user": user, "password": services.reveal_password(user, actor=request.user)}
     response = render(request, "frontend/users/list.html", _context(_blank_forms(), revealed))
     response["Cache-Control"] = "no-store"

@@ -7,6 +7,7 @@ redis-sentinel, all on 127.0.0.1. Kubernetes objects still come from the emulato
 """
 from __future__ import annotations
 
+import base64
 import shutil
 import subprocess
 import tempfile
@@ -16,11 +17,13 @@ from pathlib import Path
 
 import pytest
 import redis
+from kubernetes import client as k8s
 
 from databases.services import update_database
 from kube.rigger import follow_masters
 from targets import managed
 
+from ..documents import read_access
 from ..servers import free_port, redis_server, wait_for_port
 from .test_lifecycle import make_database, run, running_cluster
 
@@ -188,33 +191,31 @@ def test_upgrade_switches_the_master_over_through_the_sentinels(kube_env, wired)
     assert "replacing replica cache-1" in rolled and "switching master cache-0 over" in rolled
 
 
-def test_data_plane_users_are_set_on_every_pod_and_follow_role_changes(kube_env, wired):
+def test_a_database_is_back_after_a_recovery_once_its_labelled_master_answers_as_master(kube_env, wired):
+    """What a cluster recovery waits for on Kubernetes (engine/recovery.py): the pod labelled master answers ROLE
+    master through the data plane; a labelled pod that does not answer is not back."""
+    from core.drivers import driver_for
+
+    database, ports, _ = wired
+    run(database)
+    kube_env.settle()
+    run(database)
+    assert database.state == managed.DB_ACTIVE, database.status
+    assert driver_for(kube_env.target).database_is_back(database)
+    addresses = {**kube_env.target.settings["dataplane_addresses"],
+                 f"cache-0.{POD_DOMAIN}:6379": f"127.0.0.1:{free_port()}"}  # nothing listens there
+    kube_env.target.settings = {**kube_env.target.settings, "dataplane_addresses": addresses}
+    kube_env.target.save()
+    assert not driver_for(kube_env.target).database_is_back(database)
+
+
+def test_data_plane_users_are_set_on_every_pod_and_follow_role_changes(kube_env, kube_client, wired):
     """Issue 14 on Kubernetes: a user bound through a role gets its ACL on master and replica pods."""
     from access.models import AccessObject
     from manifests.documents import apply_documents
 
     database, ports, _ = wired
-    apply_documents("""
-apiVersion: app.redislabs.com/v1alpha1
-kind: RedisEnterpriseACL
-metadata: {name: app-read, namespace: redis}
-spec: {acl: "+@read ~app:*"}
----
-apiVersion: app.redislabs.com/v1alpha1
-kind: RedisEnterpriseRole
-metadata: {name: reader, namespace: redis}
-spec: {scopes: [{name: cache}], acl: {name: app-read}}
----
-apiVersion: app.redislabs.com/v1alpha1
-kind: RedisEnterpriseUser
-metadata: {name: alice, namespace: redis}
-spec: {username: alice}
----
-apiVersion: app.redislabs.com/v1alpha1
-kind: RedisEnterpriseRoleBinding
-metadata: {name: alice-reads, namespace: redis}
-spec: {roleRef: {name: reader}, subjects: [{name: alice}]}
-""", actor="test")
+    apply_documents(read_access("redis", "cache"), actor="test")
     run(database)
     kube_env.settle()
     run(database)
@@ -227,6 +228,25 @@ spec: {roleRef: {name: reader}, subjects: [{name: alice}]}
         with pytest.raises(redis.exceptions.NoPermissionError):
             alice.set("app:x", "2")
     assert events(database, "AclApplied")
+
+    # passwordSecrets: the Secret in the namespace (key `password`) is the password on every pod
+    chosen = "from-the-secret-0123456789"
+    k8s.CoreV1Api(kube_client).create_namespaced_secret("redis", {
+        "apiVersion": "v1", "kind": "Secret", "metadata": {"name": "alice-pw"},
+        "data": {"password": base64.b64encode(chosen.encode()).decode()}})
+    apply_documents("""
+apiVersion: app.redislabs.com/v1alpha1
+kind: RedisEnterpriseUser
+metadata: {name: alice, namespace: redis}
+spec: {username: alice, passwordSecrets: [{name: alice-pw}]}
+""", actor="test")
+    run(database)
+    for port in ports.values():
+        assert redis.Redis(host="127.0.0.1", port=port, username="alice", password=chosen).get("app:x") in (b"1", None)
+        with pytest.raises(redis.AuthenticationError):
+            redis.Redis(host="127.0.0.1", port=port, username="alice", password=password).get("app:x")
+    assert AccessObject.objects.get(name="alice").status == {"passwordSecret": "alice-pw"}
+    password = chosen
     AccessObject.objects.get(name="alice-reads").delete()  # as `manage.py delete rerb` does, without the event
     run(database)
     with pytest.raises(redis.AuthenticationError):

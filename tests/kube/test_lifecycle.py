@@ -245,7 +245,9 @@ def test_database_secret_name_never_takes_over_a_secret_it_did_not_create(kube_e
                                                if c["type"] == "SpecValid")
 
 
-def test_cluster_recovery_reconciles_every_database_then_clears_the_flag(kube_env, team):
+def test_cluster_recovery_brings_every_database_back_through_its_own_reconcile_then_clears_the_flag(kube_env, team):
+    from timeline.models import Event
+
     kube_env.auto_settle()
     cluster = running_cluster(kube_env)
     database = active_database(kube_env, cluster, team)
@@ -256,12 +258,24 @@ def test_cluster_recovery_reconciles_every_database_then_clears_the_flag(kube_en
     cluster.refresh_from_db()
     run(cluster)
     kube_env.settle()
+    outcome = run(cluster)
+    # The cluster's reconcile asks for the database's and does not run it under the cluster's lock: the
+    # database's pods are back but none is labelled master (the Service routes nowhere) until it runs.
+    assert not outcome.settled and "clusterRecovery" in cluster.spec
+    assert {"type": "Recovered", "status": "False", "reason": "WaitingForDatabases"}.items() <= next(
+        c for c in cluster.status["conditions"] if c["type"] == "Recovered").items()
+    pods = kube_env.store.all_of("Pod", "redis")
+    assert any(p["metadata"]["labels"].get("redis.io/database") == "cache" for p in pods)
+    assert not [p for p in pods if p["metadata"]["labels"].get("redis.io/role") == "master"]
+    assert not Event.objects.filter(object_kind="cluster", object_id=cluster.pk, reason="RecoveryCompleted")
+
+    run(database)  # what the worker does with the request
     run(cluster)
     cluster.refresh_from_db()
     database.refresh_from_db()
     assert "clusterRecovery" not in cluster.spec  # cleared by the control plane once done
     assert database.state == managed.DB_ACTIVE
-    from timeline.models import Event
-
+    assert [p["metadata"]["name"] for p in kube_env.store.all_of("Pod", "redis")
+            if p["metadata"]["labels"].get("redis.io/role") == "master"] == ["cache-0"]
     completed = Event.objects.filter(object_kind="cluster", object_id=cluster.pk, reason="RecoveryCompleted")
     assert [e.message for e in completed] == ["cluster recovery finished: cache: active"]

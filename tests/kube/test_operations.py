@@ -168,3 +168,39 @@ def test_a_sharded_database_is_backed_up_from_its_replicas_and_restored_to_the_s
         assert result.keys == 400
         assert [app.get(f"key:{i}") for i in range(400)] == [str(i) for i in range(400)]
         app.close()
+
+
+def test_replica_sources_follow_a_database_in_pods_and_the_cut_over_moves_every_key(kube_env, live_kube, team):
+    """replicaSources on Kubernetes: the follower replicates from the source's master pod (the driver's data
+    address, as backups reach pods), then the cut-over fences the source and copies every key into the pods of
+    the new database."""
+    from backups import following, services
+
+    cluster = make_cluster(kube_env, namespace=NAMESPACE)
+    converge(cluster, lambda c: c.state == "Running")
+    source = create_database(cluster=cluster, name="old", team=team, actor="test", spec={"memorySize": "100MB"}).obj
+    copy = create_database(cluster=cluster, name="new", team=team, actor="test", spec={
+        "memorySize": "100MB", "replicaSources": [{"replicaSourceType": "REDB", "replicaSourceName": "old"}]}).obj
+    for database in (source, copy):
+        converge(database, lambda d: d.state == "active" and d.status.get("master"))
+    writes, target = service_client(kube_env, source), service_client(kube_env, copy)
+    writes.mset({f"old:{i}": i for i in range(KEYS)})
+    try:
+        def in_sync() -> bool:
+            services.follow_replica_sources()
+            copy.refresh_from_db()
+            return bool(copy.status["replicaSourceStatus"].get("inSync"))
+
+        live_kube.wait_for("the follower's full sync from the source pod", in_sync, 30)
+        assert copy.status["replicaSourceStatus"]["keys"] >= KEYS and target.dbsize() == 0
+        writes.set("last", "1")
+        assert services.cut_over(copy, actor="alice").keys == KEYS + 1
+    finally:
+        following.stop(copy.pk)
+    assert target.mget([f"old:{i}" for i in range(KEYS)]) == [str(i) for i in range(KEYS)]
+    assert target.get("last") == "1"
+    with pytest.raises(redis.ResponseError, match="NOREPLICAS"):
+        writes.set("after", "1")  # the source refuses writes: the signal to move
+    copy.refresh_from_db()
+    assert "replicaSources" not in copy.spec and "replicaSourceStatus" not in copy.status
+    assert live_kube.errors == []

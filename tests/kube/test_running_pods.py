@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import signal
-import threading
 import time
 import urllib.request
 
@@ -20,6 +19,8 @@ from databases.services import upgrade_database
 from kube.rigger import follow_masters
 from targets import managed
 
+from ..documents import read_access
+from ..writers import BackgroundWriter
 from .emulator import _pod_ready
 from .test_lifecycle import make_cluster, make_database, run
 
@@ -114,19 +115,18 @@ def test_replicated_database_runs_in_pods_and_a_client_pod_reaches_it_by_service
     assert live_kube.errors == []
 
 
-class Writer:
+class Writer(BackgroundWriter):
     """Writes keys through the database Service from outside the pods, as an application does; a key counts as
     acknowledged once `WAIT 1` says a replica has it. Connection errors (during a failover) are retried."""
 
     def __init__(self, kube_env, database):
+        super().__init__()
         service = kube_env.store.find("Service", NAMESPACE, database.name)
         self.address = (service["spec"]["clusterIP"], int(service["spec"]["ports"][0]["port"]))
         self.password = secret_password(kube_env, database)
         self.acknowledged: list[str] = []
         self.errors = 0
         self.last_error = ""
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
 
     def connect(self) -> redis.Redis:
         return redis.Redis(host=self.address[0], port=self.address[1], password=self.password, socket_timeout=3,
@@ -134,7 +134,7 @@ class Writer:
 
     def _run(self) -> None:
         client, number = self.connect(), 0
-        while not self._stop.is_set():
+        while not self.stopping:
             key = f"key:{number}"
             try:
                 client.set(key, number)
@@ -147,14 +147,6 @@ class Writer:
                 client.close()
                 time.sleep(0.1)
                 client = self.connect()
-
-    def __enter__(self) -> Writer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join(timeout=10)
 
     def wait_for_more(self, count: int, timeout: float = 60) -> None:
         wanted = len(self.acknowledged) + count
@@ -332,27 +324,7 @@ def test_a_data_plane_user_works_in_the_pods(kube_env, live_kube, team):
     from timeline.models import Event
 
     database = live_database(kube_env, live_kube, team)
-    apply_documents(f"""
-apiVersion: app.redislabs.com/v1alpha1
-kind: RedisEnterpriseACL
-metadata: {{name: app-read, namespace: {NAMESPACE}}}
-spec: {{acl: "+@read ~app:*"}}
----
-apiVersion: app.redislabs.com/v1alpha1
-kind: RedisEnterpriseRole
-metadata: {{name: reader, namespace: {NAMESPACE}}}
-spec: {{scopes: [{{name: {database.name}}}], acl: {{name: app-read}}}}
----
-apiVersion: app.redislabs.com/v1alpha1
-kind: RedisEnterpriseUser
-metadata: {{name: alice, namespace: {NAMESPACE}}}
-spec: {{username: alice}}
----
-apiVersion: app.redislabs.com/v1alpha1
-kind: RedisEnterpriseRoleBinding
-metadata: {{name: alice-reads, namespace: {NAMESPACE}}}
-spec: {{roleRef: {{name: reader}}, subjects: [{{name: alice}}]}}
-""", actor="test")
+    apply_documents(read_access(NAMESPACE, database.name), actor="test")
     converge(database, lambda d: Event.objects.filter(object_kind="database", object_id=d.pk,
                                                       reason="AclApplied").count() >= 2)
     namespace = live_kube.client_pod()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import random
 import subprocess
-import threading
 import time
 
 import pytest
@@ -18,6 +17,7 @@ from redis.cluster import ClusterNode, RedisCluster
 from databases.services import update_database
 from targets import managed
 
+from ..writers import BackgroundWriter
 from .test_dataplane import events
 from .test_lifecycle import make_cluster, make_database
 from .test_running_pods import NAMESPACE, converge, secret_password
@@ -36,19 +36,20 @@ def cluster_client(kube_env, database) -> RedisCluster:
                         password=secret_password(kube_env, database), decode_responses=True, socket_timeout=5)
 
 
-class ClusterWriter:
+class ClusterWriter(BackgroundWriter):
     """Overwrites random keys of key:0..KEYS-1 with increasing values through a cluster client, retrying each
     write until it is acknowledged (MOVED/ASK are followed by the client; errors are counted)."""
 
+    join_timeout = 30.0
+
     def __init__(self, connect):
+        super().__init__()
         self.connect, self.client, self.last = connect, connect(), {f"key:{n}": "0" for n in range(KEYS)}
         self.writes = self.errors = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
         chooser = random.Random(13)
-        while not self._stop.is_set():
+        while not self.stopping:
             key, value = f"key:{chooser.randrange(KEYS)}", str(self.writes + 1)
             for _ in range(200):
                 try:
@@ -66,13 +67,6 @@ class ClusterWriter:
             self.last[key] = value
             self.writes += 1
 
-    def __enter__(self) -> ClusterWriter:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join(timeout=30)
 
 
 def cluster_check(kube_env, database) -> str:

@@ -14,6 +14,7 @@ from access.models import AccessObject
 from core.errors import SpecError
 from databases.services import reveal_credentials, update_database
 from manifests.documents import apply_documents
+from tests.documents import read_access
 from timeline.models import Event
 
 from .conftest import settle
@@ -21,32 +22,7 @@ from .helpers import endpoint, endpoint_port, kill9, master_name, process_port, 
 from .test_private_files import too_open
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-ACCESS = """
-apiVersion: app.redislabs.com/v1alpha1
-kind: RedisEnterpriseACL
-metadata: {name: app-read, namespace: rec}
-spec: {acl: "+@read ~app:*"}
----
-apiVersion: app.redislabs.com/v1alpha1
-kind: RedisEnterpriseRole
-metadata: {name: app-reader, namespace: rec}
-spec:
-  managementRole: DBViewer
-  scopes: [{kind: RedisEnterpriseDatabase, name: orders}]
-  acl: {kind: RedisEnterpriseACL, name: app-read}
----
-apiVersion: app.redislabs.com/v1alpha1
-kind: RedisEnterpriseUser
-metadata: {name: alice, namespace: rec}
-spec: {username: alice, email: alice@example.com}
----
-apiVersion: app.redislabs.com/v1alpha1
-kind: RedisEnterpriseRoleBinding
-metadata: {name: alice-reads, namespace: rec}
-spec:
-  roleRef: {kind: RedisEnterpriseRole, name: app-reader}
-  subjects: [{kind: RedisEnterpriseUser, name: alice}]
-"""
+ACCESS = read_access("rec", "orders", role="app-reader", management_role="DBViewer", email="alice@example.com")
 
 
 def as_user(database, port: int | None = None) -> redis.Redis:
@@ -162,7 +138,7 @@ def test_a_sharded_database_with_the_default_user_off_reshards_and_serves_its_us
     from redis.cluster import RedisCluster
 
     database = make_database("orders", shardCount=2, memorySize="300MB", defaultUser=False)
-    apply_documents(ACCESS.replace("+@read ~app:*", "+@read +set ~app:*"), actor="test")
+    apply_documents(read_access("rec", "orders", acl="+@read +set ~app:*"), actor="test")
     assert settle(database).state == "active"
     password = AccessObject.objects.get(name="alice").password
     alice = RedisCluster(host="127.0.0.1", port=endpoint_port(database), username="alice", password=password,
@@ -177,3 +153,46 @@ def test_a_sharded_database_with_the_default_user_off_reshards_and_serves_its_us
     assert all(alice.get(f"app:{i}") == str(i) for i in range(200))
     with pytest.raises(redis.AuthenticationError):
         endpoint(database).ping()
+
+
+def test_a_users_password_is_read_from_the_secret_its_password_secrets_name(make_database, monkeypatch, tmp_path,
+                                                                             caplog):
+    """passwordSecrets on the local target: the stored secret (`manage.py backup_secret NAME --password`); a
+    missing one leaves the user out with a status error, never a generated password."""
+    from rest_framework.test import APIClient
+
+    from access.services import rotate_password
+
+    caplog.set_level(logging.DEBUG)
+    database = make_database("orders")
+    apply_documents(ACCESS.replace("spec: {username: alice, email: alice@example.com}",
+                                   "spec: {username: alice, passwordSecrets: [{name: alice-password}]}"), actor="test")
+    assert settle(database).state == "active"
+    alice = AccessObject.objects.get(name="alice")
+    assert alice.status["passwordSecret"] == "alice-password" and "does not exist" in alice.status["error"]
+    generated = alice.password
+    with pytest.raises(redis.AuthenticationError):  # the user is left out: no generated password works
+        redis.Redis(port=endpoint_port(database), username="alice", password=generated).ping()
+    assert Event.objects.filter(object_name="alice", reason="PasswordSecretMissing").count() == 1
+    assert settle(database).state == "active"  # a missing user secret does not stop the database's reconcile
+    assert Event.objects.filter(object_name="alice", reason="PasswordSecretMissing").count() == 1  # said once
+
+    password = "chosen-by-alice-0123456789"
+    monkeypatch.setenv("USER_PASSWORD", password)
+    call_command("backup_secret", "alice-password", "--password")
+    endpoint(database).set("app:x", "1")
+    assert settle(database).state == "active"
+    assert redis.Redis(port=endpoint_port(database), username="alice", password=password).get("app:x") == b"1"
+    alice.refresh_from_db()
+    assert alice.status == {"passwordSecret": "alice-password"} and alice.password == password
+    with pytest.raises(SpecError, match="comes from secret alice-password"):
+        rotate_password(alice, actor="test")
+
+    staff = __import__("django.contrib.auth", fromlist=["get_user_model"]).get_user_model().objects.create_user(
+        "root", is_staff=True)
+    api = APIClient()
+    api.force_authenticate(staff)
+    listed = api.get("/api/v1/access/users/").json()
+    assert password not in str(listed) and "alice-password" in str(listed)
+    assert not Event.objects.filter(message__contains=password).exists()
+    assert_no_leak(password, tmp_path / "var", caplog.text)

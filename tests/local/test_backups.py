@@ -16,9 +16,10 @@ from django.utils import timezone
 from redis.cluster import RedisCluster
 
 from tests.servers import redis_server, s3_server
+from tests.writers import CutOverWriter
 
 from .conftest import settle
-from .helpers import endpoint, endpoint_port
+from .helpers import endpoint, endpoint_port, master_name, process_port
 
 BUCKET = "backups"
 
@@ -173,6 +174,36 @@ def test_a_sharded_database_restores_every_key_to_the_shard_that_owns_it_and_imp
     assert client.hget("h:0", "n") == "0"
 
 
+def test_a_database_with_the_default_user_off_is_backed_up_and_restored_as_the_control_planes_user(
+        make_database, tmp_path):
+    """defaultUser: false: the database password is refused everywhere, so the capture, the checks and the
+    server-to-server copy (MIGRATE ... AUTH2) log in as `cp-admin`; every key comes back."""
+    from access import internal
+    from backups import services
+
+    database = make_database(defaultUser=False, backup={"mount": {"path": str(tmp_path / "mount")}})
+    login = internal.login(database)
+    assert login.username == "cp-admin"
+    client = endpoint(database, username=login.username, password=login.password)
+    for i in range(300):
+        client.set(f"key:{i}", f"value-{i}")
+    with pytest.raises(redis.AuthenticationError):
+        endpoint(database).ping()  # the database password is refused: only cp-admin gets in
+
+    master = redis.Redis(port=process_port(database, master_name(database)), username=login.username,
+                         password=login.password)
+    master.acl_log_reset()
+
+    run = services.backup_now(database, actor="alice")
+    assert run.ok, run.error
+    for i in range(0, 300, 3):
+        client.delete(f"key:{i}")
+    assert services.restore(database, actor="alice", confirm=True).keys == 300
+    assert [client.get(f"key:{i}") for i in range(300)] == [f"value-{i}" for i in range(300)]
+    refused = [entry for entry in master.acl_log() if entry["reason"] == "auth"]
+    assert refused == []  # the server-to-server copy logged in too (no MIGRATE refused, no client fallback)
+
+
 def test_the_api_backs_up_now_lists_and_restores_only_with_confirmation(make_database, member, outsider, tmp_path):
     from django.test import Client
 
@@ -238,8 +269,6 @@ def test_the_api_backs_up_now_lists_and_restores_only_with_confirmation(make_dat
 
 
 def test_live_migration_from_a_plain_redis_with_a_writer_running_keeps_every_acknowledged_key(make_database):
-    import threading
-
     from backups import services
 
     database = make_database()
@@ -247,43 +276,19 @@ def test_live_migration_from_a_plain_redis_with_a_writer_running_keeps_every_ack
     with redis_server() as url:
         source = redis.Redis.from_url(url, decode_responses=True)
         source.mset({f"old:{i}": i for i in range(2000)})
-        acknowledged: list[str] = []
-        stop = threading.Event()
-        moved = threading.Event()
-
-        def writer() -> None:
-            """Writes to the source until it refuses (the cut-over), then to the new database."""
-            client = source
-            for i in range(1_000_000):
-                if stop.is_set():
-                    return
-                try:
-                    client.set(f"live:{i}", i)
-                    acknowledged.append(f"live:{i}")
-                except redis.ResponseError as exc:
-                    assert "NOREPLICAS" in str(exc)
-                    client = target
-                    moved.set()
-                time.sleep(0.001)
-
-        thread = threading.Thread(target=writer, daemon=True)
-        thread.start()
-        time.sleep(0.3)
-        port = int(url.rsplit(":", 1)[1].split("/")[0])
-        result = services.migrate_from(database, services.Source("127.0.0.1", port), actor="carol")
-        assert moved.wait(10)  # the writer hit the fence and moved
-        time.sleep(0.2)
-        stop.set()
-        thread.join(10)
+        with CutOverWriter(source, target) as writer:
+            time.sleep(0.3)
+            port = int(url.rsplit(":", 1)[1].split("/")[0])
+            result = services.migrate_from(database, services.Source("127.0.0.1", port), actor="carol")
+            assert writer.moved.wait(10)  # the writer hit the fence and moved
+            time.sleep(0.2)
     assert result.keys >= 2000 + 100
-    missing = [key for key in acknowledged if target.get(key) is None]
-    assert not missing and len(acknowledged) > 100
+    missing = [key for key in writer.acknowledged if target.get(key) is None]
+    assert not missing and len(writer.acknowledged) > 100
     assert [target.get(f"old:{i}") for i in range(2000)] == [str(i) for i in range(2000)]
 
 
 def test_replica_sources_follow_a_database_and_the_api_cut_over_keeps_every_acknowledged_key(make_database, member):
-    import threading
-
     from backups import following, services
     from tests.api.conftest import client_for
 
@@ -292,51 +297,30 @@ def test_replica_sources_follow_a_database_and_the_api_cut_over_keeps_every_ackn
                          replicaSources=[{"replicaSourceType": "REDB", "replicaSourceName": "old"}])
     writes, target = endpoint(source), endpoint(copy)
     writes.mset({f"old:{i}": i for i in range(2000)})
-    acknowledged: list[str] = []
-    stop, moved = threading.Event(), threading.Event()
-
-    def writer() -> None:
-        """Writes to the source until it refuses (the cut-over), then to the new database."""
-        client = endpoint(source)
-        for i in range(1_000_000):
-            if stop.is_set():
-                return
-            try:
-                client.set(f"live:{i}", i)
-                acknowledged.append(f"live:{i}")
-            except redis.ResponseError as exc:
-                assert "NOREPLICAS" in str(exc)
-                client = target
-                moved.set()
-            time.sleep(0.001)
-
-    thread = threading.Thread(target=writer, daemon=True)
-    thread.start()
     try:
-        assert services.follow_replica_sources() == {"following": 1, "failed": 0, "stopped": 0}
-        deadline = time.monotonic() + 30
-        while True:  # the follower's full sync, as status shows it
-            services.follow_replica_sources()
-            copy.refresh_from_db()
-            progress = copy.status["replicaSourceStatus"]
-            if progress.get("inSync"):
-                break
-            assert time.monotonic() < deadline, progress
-            time.sleep(0.2)
-        assert progress["source"] == "old" and progress["linkStatus"] == "up" and progress["keys"] >= 2000
-        assert target.dbsize() == 0  # following is not writing into the database yet
+        with CutOverWriter(endpoint(source), target) as writer:
+            assert services.follow_replica_sources() == {"following": 1, "failed": 0, "stopped": 0}
+            deadline = time.monotonic() + 30
+            while True:  # the follower's full sync, as status shows it
+                services.follow_replica_sources()
+                copy.refresh_from_db()
+                progress = copy.status["replicaSourceStatus"]
+                if progress.get("inSync"):
+                    break
+                assert time.monotonic() < deadline, progress
+                time.sleep(0.2)
+            assert progress["source"] == "old" and progress["linkStatus"] == "up" and progress["keys"] >= 2000
+            assert target.dbsize() == 0  # following is not writing into the database yet
 
-        api = client_for(member)
-        answer = api.post(f"/api/v1/clusters/rec/databases/{copy.name}/cutover/", {}, format="json")
-        assert answer.status_code == 200, answer.json()
-        assert moved.wait(10)  # the writer hit the fence and moved
-        time.sleep(0.2)
+            api = client_for(member)
+            answer = api.post(f"/api/v1/clusters/rec/databases/{copy.name}/cutover/", {}, format="json")
+            assert answer.status_code == 200, answer.json()
+            assert writer.moved.wait(10)  # the writer hit the fence and moved
+            time.sleep(0.2)
     finally:
-        stop.set()
-        thread.join(10)
         following.stop(copy.pk)
-    missing = [key for key in acknowledged if target.get(key) is None]
-    assert not missing and len(acknowledged) > 100
+    missing = [key for key in writer.acknowledged if target.get(key) is None]
+    assert not missing and len(writer.acknowledged) > 100
     assert [target.get(f"old:{i}") for i in range(2000)] == [str(i) for i in range(2000)]
     copy.refresh_from_db()
     assert "replicaSources" not in copy.spec and "replicaSourceStatus" not in copy.status

@@ -22,37 +22,36 @@ class Command(BaseCommand):
                cluster: str | None, **options):
         configuration = configuration_kind(kind)
         if configuration is not None:
-            self._configuration(configuration, name, output, namespace)
+            self._show(self._configurations(configuration, name, namespace), output, name is None,
+                       ["NAMESPACE", "NAME", "GENERATION", "SPEC"], configuration_row)
             return
         kind = parse_kind(kind)
         if name:
             objects = [find_one(kind, name, cluster=cluster)]
         else:
             objects = list(queryset(kind, namespace=namespace, cluster=cluster))
-        if output:
-            self.stdout.write(dump_objects(objects, output, as_list=name is None), ending="")
-            return
-        if not objects:
-            self.stdout.write("No resources found.")
-            return
-        columns, row = TABLES[kind]
-        self.stdout.write(render_table(columns, [row(obj) for obj in objects]), ending="")
+        self._show(objects, output, name is None, *TABLES[kind])
 
-    def _configuration(self, kind, name: str | None, output: str | None, namespace: str | None) -> None:
-        """Users, roles, role bindings, ACLs: NAMESPACE NAME and the spec (a user's password never)."""
+    @staticmethod
+    def _configurations(kind, name: str | None, namespace: str | None) -> list:
+        """Users, roles, role bindings, ACLs: the one named, or all of them (in one namespace)."""
         if name:
-            objects = [find_configuration(kind, name, namespace)]
-        else:
-            objects = list(kind.queryset().filter(**({"namespace": namespace} if namespace else {})))
-        if output:
-            self.stdout.write(dump_objects(objects, output, as_list=name is None), ending="")
-            return
-        if not objects:
-            self.stdout.write("No resources found.")
-            return
-        rows = [[obj.namespace, obj.name, str(obj.generation), summary_text(obj)] for obj in objects]
-        self.stdout.write(render_table(["NAMESPACE", "NAME", "GENERATION", "SPEC"], rows), ending="")
+            return [find_configuration(kind, name, namespace)]
+        return list(kind.queryset().filter(**({"namespace": namespace} if namespace else {})))
 
+    def _show(self, objects: list, output: str | None, as_list: bool, columns: list[str], row) -> None:
+        """The objects as YAML/JSON that `apply` accepts again, or as a table of `columns` (`row` fills one)."""
+        if output:
+            self.stdout.write(dump_objects(objects, output, as_list=as_list), ending="")
+        elif not objects:
+            self.stdout.write("No resources found.")
+        else:
+            self.stdout.write(render_table(columns, [row(obj) for obj in objects]), ending="")
+
+
+def configuration_row(obj) -> list[str]:
+    """NAMESPACE NAME GENERATION and the spec (a user's password never)."""
+    return [obj.namespace, obj.name, str(obj.generation), summary_text(obj)]
 
 def summary_text(obj) -> str:
     spec = obj.spec
