@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from backups.secrets import secret_values
 from clusters.models import generate_password
 from core.errors import TargetError
 from core.hooks import request_reconcile
+from core.secrets import secret_values
 from core.validation import Problems, object_name_problem
 from databases.models import Database
 from targets.writes import WriteResult, actor_label

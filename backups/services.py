@@ -29,6 +29,7 @@ from access import internal
 from core.drivers import driver_for
 from core.errors import TargetError
 from core.locks import LockBusy, object_lock
+from core.secrets import secret_values
 from databases.backup_spec import BackupConfig
 from databases.models import Database
 from databases.replica_sources import SECRET as SECRET_SOURCE
@@ -57,7 +58,6 @@ from .migration import (
     wait_in_sync,
 )
 from .models import BackupRun
-from .secrets import secret_values
 from .storage import StorageError, read_manifest, s3_credentials_of_secret, storages_for
 
 log = logging.getLogger(__name__)

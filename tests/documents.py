@@ -15,7 +15,8 @@ def rec_and_redb(cluster: str, database: str, database_spec: dict, *, nodes: int
 
 
 def read_access(namespace: str, database: str, *, acl: str = "+@read ~app:*", role: str = "reader",
-                management_role: str | None = None, email: str | None = None) -> str:
+                management_role: str | None = None, email: str | None = None,
+                user_spec: dict | None = None) -> str:
     """The operator's four access documents, as a user writes them: the ACL `app-read` (`acl`), a role over
     `database` with it, the user `alice` and the binding `alice-reads` of her to the role."""
     def document(kind: str, name: str, spec: dict) -> dict:
@@ -28,7 +29,8 @@ def read_access(namespace: str, database: str, *, acl: str = "+@read ~app:*", ro
         document("RedisEnterpriseACL", "app-read", {"acl": acl}),
         document("RedisEnterpriseRole", role, {**({"managementRole": management_role} if management_role else {}),
                                                **role_spec}),
-        document("RedisEnterpriseUser", "alice", {"username": "alice", **({"email": email} if email else {})}),
+        document("RedisEnterpriseUser", "alice", {"username": "alice", **({"email": email} if email else {}),
+                                                  **(user_spec or {})}),
         document("RedisEnterpriseRoleBinding", "alice-reads",
                  {"roleRef": {"kind": "RedisEnterpriseRole", "name": role},
                   "subjects": [{"kind": "RedisEnterpriseUser", "name": "alice"}]}),

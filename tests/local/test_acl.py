@@ -165,8 +165,8 @@ def test_a_users_password_is_read_from_the_secret_its_password_secrets_name(make
 
     caplog.set_level(logging.DEBUG)
     database = make_database("orders")
-    apply_documents(ACCESS.replace("spec: {username: alice, email: alice@example.com}",
-                                   "spec: {username: alice, passwordSecrets: [{name: alice-password}]}"), actor="test")
+    apply_documents(read_access("rec", "orders", role="app-reader", management_role="DBViewer",
+                                user_spec={"passwordSecrets": [{"name": "alice-password"}]}), actor="test")
     assert settle(database).state == "active"
     alice = AccessObject.objects.get(name="alice")
     assert alice.status["passwordSecret"] == "alice-password" and "does not exist" in alice.status["error"]
