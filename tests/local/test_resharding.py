@@ -157,9 +157,11 @@ def open_slot_count(ports: list[int], password: str) -> int:
     return count
 
 
-def test_a_worker_killed_mid_migration_leaves_what_the_next_reconcile_finishes(stack, tmp_path):
+def two_shard_shop(stack, tmp_path, redb: str) -> tuple[str, int, list[int]]:
+    """Cluster `rec` and database `shop` (`redb`) applied and reconciled by `manage.py` in `stack`: the
+    database's password, its endpoint port and its shard masters' ports."""
     (tmp_path / "rec.yaml").write_text(REC)
-    (tmp_path / "shop.yaml").write_text(REDB % 2)
+    (tmp_path / "shop.yaml").write_text(redb)
     stack.manage("apply", "-f", str(tmp_path / "rec.yaml"))
     stack.reconcile("rec", "rec")
     stack.manage("apply", "-f", str(tmp_path / "shop.yaml"), "--team", "payments")
@@ -168,7 +170,11 @@ def test_a_worker_killed_mid_migration_leaves_what_the_next_reconcile_finishes(s
     password = stack.manage("shell", "-c", "from databases.models import Database; "
                                            "print(Database.objects.get(name='shop').password)").split()[-1]
     port = int(status["endpoint"].rsplit(":", 1)[1])
-    masters = [status["processes"][name]["port"] for name in status["shardMasters"]]
+    return password, port, [status["processes"][name]["port"] for name in status["shardMasters"]]
+
+
+def test_a_worker_killed_mid_migration_leaves_what_the_next_reconcile_finishes(stack, tmp_path):
+    password, port, masters = two_shard_shop(stack, tmp_path, REDB % 2)
     client = RedisCluster(host="127.0.0.1", port=port, password=password, decode_responses=True)
     expected = write_keys(client, KEYS)
     writer = Writer(port, password, KEYS)
@@ -278,17 +284,7 @@ def valkey_stack(tmp_path):
 def test_a_worker_killed_during_a_valkey_atomic_migration_leaves_a_job_the_next_reconcile_waits_for(valkey_stack,
                                                                                                    tmp_path):
     stack = valkey_stack
-    (tmp_path / "rec.yaml").write_text(REC)
-    (tmp_path / "shop.yaml").write_text(VALKEY_REDB % 2)
-    stack.manage("apply", "-f", str(tmp_path / "rec.yaml"))
-    stack.reconcile("rec", "rec")
-    stack.manage("apply", "-f", str(tmp_path / "shop.yaml"), "--team", "payments")
-    stack.reconcile("shop", "redb")
-    status = stack.status("shop")
-    password = stack.manage("shell", "-c", "from databases.models import Database; "
-                                           "print(Database.objects.get(name='shop').password)").split()[-1]
-    port = int(status["endpoint"].rsplit(":", 1)[1])
-    masters = [status["processes"][name]["port"] for name in status["shardMasters"]]
+    password, port, masters = two_shard_shop(stack, tmp_path, VALKEY_REDB % 2)
     expected = write_keys(RedisCluster(host="127.0.0.1", port=port, password=password, decode_responses=True), 3000)
     # Valkey's own debug knob slows each migration's snapshot (8 ms a key, ~4 s a job): the kill lands in a
     # job, and the next reconcile (a new process, ~2 s to start) still finds it running.
