@@ -173,6 +173,25 @@ def two_shard_shop(stack, tmp_path, redb: str) -> tuple[str, int, list[int]]:
     return password, port, [status["processes"][name]["port"] for name in status["shardMasters"]]
 
 
+def reshard_in_a_worker(stack, tmp_path, redb: str) -> subprocess.Popen:
+    """`redb` (shop with its new shard count) applied, and its reconcile started as a worker process to kill."""
+    (tmp_path / "shop.yaml").write_text(redb)
+    stack.manage("apply", "-f", str(tmp_path / "shop.yaml"))
+    return subprocess.Popen([sys.executable, "manage.py", "reconcile", "shop", "--kind", "redb"], cwd=BASE_DIR,
+                            env=stack.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def kill_when(worker: subprocess.Popen, moment, interval: float) -> None:
+    """SIGKILL `worker` as soon as `moment()` holds (within 60 s); it must still be running then."""
+    try:
+        wait_until(lambda: moment() or worker.poll() is not None, timeout=60, interval=interval)
+        assert worker.poll() is None, "the reshard finished before the worker could be killed"
+        os.kill(worker.pid, signal.SIGKILL)
+    finally:
+        worker.kill()
+        worker.wait()
+
+
 def test_a_worker_killed_mid_migration_leaves_what_the_next_reconcile_finishes(stack, tmp_path):
     password, port, masters = two_shard_shop(stack, tmp_path, REDB % 2)
     client = RedisCluster(host="127.0.0.1", port=port, password=password, decode_responses=True)
@@ -180,20 +199,9 @@ def test_a_worker_killed_mid_migration_leaves_what_the_next_reconcile_finishes(s
     writer = Writer(port, password, KEYS)
     writer.start()
 
-    (tmp_path / "shop.yaml").write_text(REDB % 4)
-    stack.manage("apply", "-f", str(tmp_path / "shop.yaml"))
-    worker = subprocess.Popen([sys.executable, "manage.py", "reconcile", "shop", "--kind", "redb"], cwd=BASE_DIR,
-                              env=stack.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        # Kill -9 the worker while slots are open (MIGRATING/IMPORTING), once the reshard has begun.
-        assert wait_until(lambda: "resharding" in stack.status("shop") or worker.poll() is not None, timeout=60)
-        wait_until(lambda: open_slot_count(masters, password) > 0 or worker.poll() is not None, timeout=10,
-                   interval=0.005)
-        assert worker.poll() is None, "the reshard finished before the worker could be killed"
-        os.kill(worker.pid, signal.SIGKILL)
-    finally:
-        worker.kill()
-        worker.wait()
+    worker = reshard_in_a_worker(stack, tmp_path, REDB % 4)
+    # Kill -9 the worker while slots are open (MIGRATING/IMPORTING).
+    kill_when(worker, lambda: open_slot_count(masters, password) > 0, interval=0.005)
     left_open = open_slot_count(masters, password)
     print(f"killed with {left_open} open slots")
     progress = stack.status("shop")["resharding"]
@@ -293,18 +301,8 @@ def test_a_worker_killed_during_a_valkey_atomic_migration_leaves_a_job_the_next_
     writer = Writer(port, password, 3000)
     writer.start()
 
-    (tmp_path / "shop.yaml").write_text(VALKEY_REDB % 3)
-    stack.manage("apply", "-f", str(tmp_path / "shop.yaml"))
-    worker = subprocess.Popen([sys.executable, "manage.py", "reconcile", "shop", "--kind", "redb"], cwd=BASE_DIR,
-                              env=stack.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        assert wait_until(lambda: running_exports(masters, password) or worker.poll() is not None, timeout=60,
-                          interval=0.01)
-        assert worker.poll() is None, "the reshard finished before the worker could be killed"
-        os.kill(worker.pid, signal.SIGKILL)
-    finally:
-        worker.kill()
-        worker.wait()
+    worker = reshard_in_a_worker(stack, tmp_path, VALKEY_REDB % 3)
+    kill_when(worker, lambda: running_exports(masters, password), interval=0.01)
     assert running_exports(masters, password), "Valkey keeps running its job after the worker is gone"
     progress = stack.status("shop")["resharding"]
     assert progress["shards"] == 3 and progress["slotsMoved"] < progress["slotsTotal"]
