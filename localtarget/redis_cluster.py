@@ -108,16 +108,14 @@ def _reshard(parts: DatabaseParts, progress: Progress | None = None) -> list[Hap
     """Finish moves a killed worker left open, then move the fewest slots that even the layout out."""
     happenings = _finish_open_moves(parts)
     members = live(parts, parts.processes + parts.retired)
-    view = cluster_nodes(members[0], parts)
-    by_port = _by_port(parts)
-    owners = {by_port[n.port].shard: n for n in view if n.is_master and n.slots and n.port in by_port}
-    for index in range(parts.spec.shard_count):
-        if index not in owners:  # a new shard: its r=0 process (a master without slots) takes slots
-            proc = next((p for p in parts.processes if p.shard == index and p.replica_index == 0), None)
-            node = next((n for n in view if proc and n.port == proc.port and n.is_master), None)
-            if node is None:
-                raise TargetError(f"shard {index} has no master to receive slots yet")
-            owners[index] = node
+
+    def every_shard_owned() -> tuple[list[Node], dict[int, Node]] | None:
+        view = cluster_nodes(members[0], parts)
+        owners = _slot_owners(parts, view)
+        return (view, owners) if all(i in owners for i in range(parts.spec.shard_count)) else None
+
+    # A new shard's master may still be on its way into the first member's view (gossip): wait for it.
+    view, owners = _wait(every_shard_owned, "every new shard's master to join the cluster")
     if not plan_moves({i: n.slots for i, n in owners.items()}, parts.spec.shard_count):
         return happenings
     # A node that just joined answers CLUSTERDOWN (to MIGRATE's RESTORE too) until it has learnt who serves
@@ -178,12 +176,28 @@ def _wait_state_ok(parts: DatabaseParts, members: list[ShardProcess]) -> None:
           "the cluster state to be ok")
 
 
-def _wait(predicate, what: str, timeout: float = JOIN_TIMEOUT) -> None:
+def _slot_owners(parts: DatabaseParts, view: list[Node]) -> dict[int, Node]:
+    """Shard index -> the master that holds (or, for a new shard, is to receive) its slots in `view`: a new
+    shard's r=0 process, once `view` shows it as a master."""
+    by_port = _by_port(parts)
+    owners = {by_port[n.port].shard: n for n in view if n.is_master and n.slots and n.port in by_port}
+    for index in range(parts.spec.shard_count):
+        if index not in owners:
+            proc = next((p for p in parts.processes if p.shard == index and p.replica_index == 0), None)
+            node = next((n for n in view if proc and n.port == proc.port and n.is_master), None)
+            if node is not None:
+                owners[index] = node
+    return owners
+
+
+def _wait(predicate, what: str, timeout: float = JOIN_TIMEOUT):
+    """The predicate's first true value, polled until `timeout`; TargetError naming `what` after that."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            if predicate():
-                return
+            value = predicate()
+            if value:
+                return value
         except redis.RedisError:
             pass
         time.sleep(0.02)  # polled, not slept through: a reshard starts as soon as the cluster is ready
