@@ -152,7 +152,7 @@ def walkthrough(standalone, tmp_path, client, staff_user, *, open_database) -> N
     assert eventually(lambda: kubectl(standalone, "get", "redb", "mydb", "-o",
                                       "jsonpath={.status.state}").stdout == "active")
     assert eventually(lambda: dashboard_shows(client, "mydb", "active"))
-    created = Event.objects.get(object_kind="database", object_name="mydb", reason="Created")
+    created = eventually(lambda: Event.objects.get(object_kind="database", object_name="mydb", reason="Created"))
     assert created.actor.startswith("kubernetes:kubectl"), created.actor  # the field manager kubectl used
     encoded = eventually(lambda: kubectl(standalone, "get", "secret", "redb-mydb", "-o",
                                          "jsonpath={.data.password}").stdout)
@@ -225,8 +225,8 @@ def test_seed_walkthrough_with_kubectl_and_pods_running(kube_env, live_kube, liv
     live_kube_client = live_kube.client_pod()
 
     def open_database(password: str, maxmemory: int) -> None:
-        database = Database.objects.get(name="mydb")
-        cli = ["redis-cli", "-h", "mydb.default.svc.cluster.local", "-p", str(database.spec["databasePort"])]
+        port = eventually(lambda: Database.objects.get(name="mydb").spec["databasePort"])  # may meet a table lock
+        cli = ["redis-cli", "-h", "mydb.default.svc.cluster.local", "-p", str(port)]
 
         def info_memory() -> str:
             return live_kube.exec(live_kube_client, "client", [*cli, "info", "memory"],
