@@ -60,6 +60,12 @@ class TlsFiles:
         }
 
 
+def sentinel_settings(files: TlsFiles, tls_port: int) -> dict[str, str]:
+    """A member of the TLS sentinel group: TLS to the shards and to its peers (tls-replication yes), and its
+    TLS port only for peers showing a cluster-CA certificate (the control plane uses the plain loopback port)."""
+    return {**files.redis_settings(tls_port), "tls-auth-clients": "yes", "tls-replication": "yes"}
+
+
 def tls_directory(db_root: Path) -> Path:
     return db_root / "tls"
 
