@@ -1,0 +1,188 @@
+"""Issue 14 on the local target: `tlsMode: replica_ssl` (replication and sentinel links over TLS, next to plain
+databases of the same cluster), TLS on a sharded database (Redis Cluster, tls-cluster), and the cluster bus
+refusing a node without a cluster-CA certificate. Real redis-server, redis-sentinel and HAProxy processes."""
+from __future__ import annotations
+
+import contextlib
+import subprocess
+
+import redis
+from redis.backoff import NoBackoff
+from redis.cluster import RedisCluster
+from redis.retry import Retry
+
+from .conftest import settle
+from .helpers import direct, endpoint, endpoint_port, kill9, master_name, wait_until
+
+NO_RETRY = Retry(NoBackoff(), 0)
+
+
+def ca_file_of(database, tmp_path):
+    from databases.services import reveal_credentials
+
+    path = tmp_path / f"{database.name}-ca.crt"
+    path.write_text(reveal_credentials(database, actor="test").ca_certificate)
+    return path
+
+
+def tls_endpoint(database, ca_file) -> redis.Redis:
+    return redis.Redis(host="127.0.0.1", port=endpoint_port(database), password=database.password, ssl=True,
+                       ssl_ca_certs=str(ca_file), socket_timeout=2, socket_connect_timeout=1, decode_responses=True,
+                       retry=NO_RETRY)
+
+
+def tls_ports(database) -> dict[str, int]:
+    """Each process's TLS port, as the process itself says (CONFIG GET tls-port over its plain control port)."""
+    return {name: int(direct(database, name).config_get("tls-port")["tls-port"])
+            for name in database.status["processes"]}
+
+
+def sentinel_groups(cluster) -> dict[str, list[redis.Redis]]:
+    """The cluster's two sentinel groups, as connections to their members' (plain, loopback) ports."""
+    from core.drivers import driver_for
+    from localtarget import layout
+
+    driver = driver_for(cluster.target)
+    return {group.folder: [redis.Redis(port=member.port, password=cluster.admin_password, socket_timeout=2,
+                                       decode_responses=True, retry=NO_RETRY)
+                           for member in driver.allocated_sentinels(cluster, group)]
+            for group in (layout.PLAIN_SENTINELS, layout.TLS_SENTINELS)}
+
+
+def tls_sentinels(cluster):
+    from core.drivers import driver_for
+    from localtarget import layout
+
+    return driver_for(cluster.target).allocated_sentinels(cluster, layout.TLS_SENTINELS)
+
+
+def watched_by(members: list[redis.Redis], name: str) -> list[int]:
+    """The master port each member of a group names for `name` (members not watching it are left out)."""
+    ports = []
+    for member in members:
+        try:
+            ports.append(int(member.sentinel_get_master_addr_by_name(name)[1]))
+        except (redis.ResponseError, TypeError):
+            pass
+    return ports
+
+
+def test_replica_ssl_replicates_over_tls_fails_over_and_moves_between_sentinel_groups(make_database, tmp_path):
+    from clusters.models import Cluster
+    from databases.services import update_database
+
+    plain = make_database(name="plain", replication=True)
+    cluster = Cluster.objects.get(pk=plain.cluster_id)
+    database = make_database(name="secure", cluster=cluster, tlsMode="replica_ssl", replication=True)
+    ca_file = ca_file_of(database, tmp_path)
+    ports = tls_ports(database)
+    master = master_name(database)
+    replica = next(name for name in ports if name != master)
+
+    # The replica's link goes to the master's TLS port, and the master lists the replica at its TLS port.
+    link = direct(database, replica).info("replication")
+    assert link["master_port"] == ports[master] and link["master_link_status"] == "up"
+    assert direct(database, master).info("replication")["slave0"]["port"] == ports[replica]
+    assert direct(database, master).config_get("tls-replication")["tls-replication"] == "yes"
+
+    # The TLS group watches it at the TLS port; the plain group keeps watching the plain database only.
+    groups = sentinel_groups(cluster)
+    assert len(groups["_sentinels_tls"]) == 3
+    assert watched_by(groups["_sentinels_tls"], "secure-0") == [ports[master]] * 3
+    assert watched_by(groups["_sentinels"], "secure-0") == []
+    assert len(watched_by(groups["_sentinels"], "plain-0")) == 3
+    peers = groups["_sentinels_tls"][0].sentinel_sentinels("secure-0")
+    tls_group_ports = {member.tls_port for member in tls_sentinels(cluster)[1:]}
+    assert {int(peer["port"]) for peer in peers} == tls_group_ports  # the members reach each other over TLS
+
+    client = tls_endpoint(database, ca_file)
+    for i in range(200):
+        client.set(f"key:{i}", i)
+    assert client.wait(1, 2000) >= 1  # acknowledged by the replica
+    kill9(direct(database, master))
+    assert wait_until(lambda: tls_endpoint(database, ca_file).info("replication")["role"] == "master"
+                      and tls_endpoint(database, ca_file).get("key:199") == "199", timeout=30)
+    assert tls_endpoint(database, ca_file).mget([f"key:{i}" for i in range(200)]) == [str(i) for i in range(200)]
+    assert settle(database).state == "active", database.status
+    assert master_name(database) == replica  # the sentinels' choice: the only replica
+    assert wait_until(lambda: direct(database, master).info("replication")["master_port"] == ports[replica]
+                      and direct(database, master).info("replication")["master_link_status"] == "up", timeout=15)
+
+    # Switching to plain replication keeps the data and hands the database to the plain group.
+    update_database(database, spec={**database.spec, "tlsMode": "enabled"}, actor="test")
+    assert settle(database).state == "active", database.status
+    plain_port = database.status["processes"][replica]["port"]
+    assert wait_until(lambda: watched_by(sentinel_groups(cluster)["_sentinels"], "secure-0") == [plain_port] * 3,
+                      timeout=10)
+    link = direct(database, master).info("replication")
+    assert link["master_port"] == plain_port and link["master_link_status"] == "up"
+    assert tls_endpoint(database, ca_file).mget([f"key:{i}" for i in range(200)]) == [str(i) for i in range(200)]
+    assert settle(cluster).state == "Running"
+    assert sentinel_groups(cluster)["_sentinels_tls"] == []  # no replica_ssl database left: the group is gone
+    assert endpoint(plain).ping()
+
+
+def cluster_client(database, ca_file) -> RedisCluster:
+    return RedisCluster(host="127.0.0.1", port=endpoint_port(database), password=database.password, ssl=True,
+                        ssl_ca_certs=str(ca_file), decode_responses=True, socket_timeout=5)
+
+
+def test_a_tls_redis_cluster_sends_tls_clients_to_tls_ports_reshards_and_refuses_a_rogue_node(make_database,
+                                                                                              tmp_path):
+    from databases.services import update_database
+
+    database = make_database(shardCount=2, tlsMode="enabled", memorySize="300MB")
+    ca_file = ca_file_of(database, tmp_path)
+    ports = tls_ports(database)
+    client = cluster_client(database, ca_file)
+    # CLUSTER SLOTS answers a TLS client with the TLS ports, a plain one (the control plane) with the plain ports.
+    tls_slot_ports = {int(node[1]) for _slots, node in ((r[:2], r[2]) for r in client.execute_command(
+        "CLUSTER", "SLOTS", target_nodes=RedisCluster.RANDOM))}
+    assert tls_slot_ports <= set(ports.values())
+    plain_slot_ports = {int(r[2][1]) for r in direct(database, "shard-0-0").execute_command("CLUSTER", "SLOTS")}
+    assert plain_slot_ports <= {p["port"] for p in database.status["processes"].values()}
+    for i in range(1000):
+        client.set(f"user:{i}", i)
+
+    update_database(database, spec={**database.spec, "shardCount": 3}, actor="test")
+    assert settle(database, timeout=120).state == "active", database.status
+    assert len(database.status["shardMasters"]) == 3
+    client = cluster_client(database, ca_file)
+    assert [client.get(f"user:{i}") for i in range(1000)] == [str(i) for i in range(1000)]
+    assert direct(database, "shard-2-0").dbsize() > 200  # keys moved to the new shard (MIGRATE over TLS)
+
+    # A node with its own CA cannot join the bus: its MEET's handshake is refused, nobody lists it.
+    rogue = tmp_path / "rogue"
+    rogue.mkdir()
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                    "-keyout", str(rogue / "r.key"), "-out", str(rogue / "r.crt"), "-subj", "/CN=rogue", "-days", "1"],
+                   capture_output=True, check=True, timeout=30)
+    from localtarget.ports import port_range
+
+    rogue_port = next(p for p in reversed(port_range("shard")) if not _listening(p) and not _listening(p + 100))
+    (rogue / "redis.conf").write_text("\n".join([
+        "bind 127.0.0.1", "port 0", f"tls-port {rogue_port}", "daemonize yes", f'dir "{rogue}"',
+        f'pidfile "{rogue / "redis.pid"}"', f'logfile "{rogue / "redis.log"}"', "cluster-enabled yes",
+        f'cluster-config-file "{rogue / "nodes.conf"}"', "tls-cluster yes", "tls-replication yes",
+        f'tls-cert-file "{rogue / "r.crt"}"', f'tls-key-file "{rogue / "r.key"}"',
+        f'tls-ca-cert-file "{rogue / "r.crt"}"', "tls-auth-clients no"]) + "\n")
+    subprocess.run(["redis-server", str(rogue / "redis.conf")], check=True, timeout=10, umask=0o077)
+    rogue_client = redis.Redis(port=rogue_port, ssl=True, ssl_ca_certs=str(rogue / "r.crt"), socket_timeout=2,
+                               decode_responses=True, retry=NO_RETRY)
+    assert wait_until(rogue_client.ping, timeout=10)
+    rogue_client.execute_command("CLUSTER", "MEET", "127.0.0.1", ports["shard-0-0"])
+    assert wait_until(lambda: "handshake" in rogue_client.execute_command("CLUSTER", "NODES"), timeout=5)
+    try:
+        assert not wait_until(lambda: "connected" in [line.split()[7] for line in rogue_client.execute_command(
+            "CLUSTER", "NODES").splitlines() if "myself" not in line], timeout=6)
+        for name in database.status["processes"]:
+            assert str(rogue_port) not in direct(database, name).execute_command("CLUSTER", "NODES")
+    finally:
+        with contextlib.suppress(redis.ConnectionError):
+            rogue_client.shutdown(nosave=True)
+
+
+def _listening(port: int) -> bool:
+    from localtarget.ports import is_listening
+
+    return is_listening(port)
