@@ -151,35 +151,62 @@ def test_a_tls_redis_cluster_sends_tls_clients_to_tls_ports_reshards_and_refuses
     assert [client.get(f"user:{i}") for i in range(1000)] == [str(i) for i in range(1000)]
     assert direct(database, "shard-2-0").dbsize() > 200  # keys moved to the new shard (MIGRATE over TLS)
 
-    # A node with its own CA cannot join the bus: its MEET's handshake is refused, nobody lists it.
-    rogue = tmp_path / "rogue"
-    rogue.mkdir()
+    # The bus is authenticated (tls-cluster: Redis requires and verifies the peer's certificate on the bus): a
+    # node with its own CA is refused both ways (its MEET, and a MEET to it), one with a cluster-CA certificate
+    # (here the database's own pair) is accepted in the same time.
     subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-                    "-keyout", str(rogue / "r.key"), "-out", str(rogue / "r.crt"), "-subj", "/CN=rogue", "-days", "1"],
-                   capture_output=True, check=True, timeout=30)
+                    "-keyout", str(tmp_path / "rogue.key"), "-out", str(tmp_path / "rogue.crt"), "-subj", "/CN=rogue",
+                    "-days", "1"], capture_output=True, check=True, timeout=30)
+    tls_dir = next((tmp_path / "var").rglob("cache/tls"))
+    pair = next(tls_dir.glob("server-*.crt"))
+    rogue = bus_node(tmp_path / "rogue", tmp_path / "rogue.crt", tmp_path / "rogue.key", tmp_path / "rogue.crt")
+    friend = bus_node(tmp_path / "friend", pair, pair.with_suffix(".key"), tls_dir / "ca.crt")
+    try:
+        for node in (rogue, friend):
+            node.execute_command("CLUSTER", "MEET", "127.0.0.1", ports["shard-0-0"])
+        direct(database, "shard-1-0").execute_command("CLUSTER", "MEET", "127.0.0.1", port_of(rogue))
+        assert wait_until(lambda: linked(direct(database, "shard-0-0"), port_of(friend)), timeout=15)
+        assert not wait_until(lambda: linked(direct(database, "shard-0-0"), port_of(rogue))
+                              or linked(direct(database, "shard-1-0"), port_of(rogue)), timeout=3)
+        assert not linked(rogue, ports["shard-0-0"]) and not linked(rogue, ports["shard-1-0"])
+    finally:
+        for node in (rogue, friend):
+            with contextlib.suppress(redis.ConnectionError):
+                node.shutdown(nosave=True)
+
+
+def bus_node(directory, cert, key, ca) -> redis.Redis:
+    """A stray Redis Cluster node speaking TLS on the bus with the given certificate, on a free port."""
     from localtarget.ports import port_range
 
-    rogue_port = next(p for p in reversed(port_range("shard")) if not _listening(p) and not _listening(p + 100))
-    (rogue / "redis.conf").write_text("\n".join([
-        "bind 127.0.0.1", "port 0", f"tls-port {rogue_port}", "daemonize yes", f'dir "{rogue}"',
-        f'pidfile "{rogue / "redis.pid"}"', f'logfile "{rogue / "redis.log"}"', "cluster-enabled yes",
-        f'cluster-config-file "{rogue / "nodes.conf"}"', "tls-cluster yes", "tls-replication yes",
-        f'tls-cert-file "{rogue / "r.crt"}"', f'tls-key-file "{rogue / "r.key"}"',
-        f'tls-ca-cert-file "{rogue / "r.crt"}"', "tls-auth-clients no"]) + "\n")
-    subprocess.run(["redis-server", str(rogue / "redis.conf")], check=True, timeout=10, umask=0o077)
-    rogue_client = redis.Redis(port=rogue_port, ssl=True, ssl_ca_certs=str(rogue / "r.crt"), socket_timeout=2,
-                               decode_responses=True, retry=NO_RETRY)
-    assert wait_until(rogue_client.ping, timeout=10)
-    rogue_client.execute_command("CLUSTER", "MEET", "127.0.0.1", ports["shard-0-0"])
-    assert wait_until(lambda: "handshake" in rogue_client.execute_command("CLUSTER", "NODES"), timeout=5)
-    try:
-        assert not wait_until(lambda: "connected" in [line.split()[7] for line in rogue_client.execute_command(
-            "CLUSTER", "NODES").splitlines() if "myself" not in line], timeout=6)
-        for name in database.status["processes"]:
-            assert str(rogue_port) not in direct(database, name).execute_command("CLUSTER", "NODES")
-    finally:
-        with contextlib.suppress(redis.ConnectionError):
-            rogue_client.shutdown(nosave=True)
+    directory.mkdir()
+    port = next(p for p in reversed(port_range("shard")) if not _listening(p) and not _listening(p + 10000)
+                and not (directory.parent / f"port-{p}").exists())
+    (directory.parent / f"port-{port}").touch()  # two nodes started back to back pick different ports
+    (directory / "redis.conf").write_text("\n".join([
+        "bind 127.0.0.1", "port 0", f"tls-port {port}", "daemonize yes", f'dir "{directory}"',
+        f'pidfile "{directory / "redis.pid"}"', f'logfile "{directory / "redis.log"}"', "cluster-enabled yes",
+        f'cluster-config-file "{directory / "nodes.conf"}"', "tls-cluster yes", "tls-replication yes",
+        f'tls-cert-file "{cert}"', f'tls-key-file "{key}"', f'tls-ca-cert-file "{ca}"', "tls-auth-clients no"]) + "\n")
+    subprocess.run(["redis-server", str(directory / "redis.conf")], check=True, timeout=10, umask=0o077)
+    node = redis.Redis(port=port, ssl=True, ssl_cert_reqs="none", socket_timeout=2, decode_responses=True,
+                       retry=NO_RETRY)
+    assert wait_until(node.ping, timeout=10)
+    return node
+
+
+def port_of(node: redis.Redis) -> int:
+    return node.connection_pool.connection_kwargs["port"]
+
+
+def linked(node: redis.Redis, port: int) -> bool:
+    """Whether `node` lists the node on `port` (either port of it) as a connected peer past the handshake."""
+    for line in node.execute_command("CLUSTER", "NODES").splitlines():
+        fields = line.split()
+        address = fields[1].split("@")[0].rsplit(":", 1)[1]
+        if int(address) == port and "handshake" not in fields[2] and fields[7] == "connected":
+            return True
+    return False
 
 
 def _listening(port: int) -> bool:
