@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import subprocess
+from pathlib import Path
 
 import redis
 from redis.backoff import NoBackoff
@@ -213,3 +214,29 @@ def _listening(port: int) -> bool:
     from localtarget.ports import is_listening
 
     return is_listening(port)
+
+
+def test_the_tls_sentinel_group_renews_its_certificate_one_member_at_a_time(make_database, settings, tmp_path):
+    from clusters.models import Cluster
+    from engine.reconcile import reconcile
+    from localtarget import processes
+    from timeline.models import Event
+
+    database = make_database(name="secure", tlsMode="replica_ssl", replication=True)
+    cluster = Cluster.objects.get(pk=database.cluster_id)
+    members = tls_sentinels(cluster)
+    before = {processes.configured_value(member, "tls-cert-file") for member in members}
+    assert len(before) == 1
+
+    settings.CONTROLPLANE_TLS_RENEW_DAYS = 365  # longer than a certificate lives: due now, for one pass
+    reconcile("cluster", cluster.pk)
+    settings.CONTROLPLANE_TLS_RENEW_DAYS = 30
+    assert settle(cluster).state == "Running", cluster.status
+    after = {processes.configured_value(member, "tls-cert-file") for member in members}
+    assert len(after) == 1 and after != before  # every member restarted with the new pair
+    assert not Path(before.pop()).exists()  # the old pair is gone once no member uses it
+    renewed = Event.objects.filter(object_kind="cluster", object_id=cluster.pk, reason="CertificateRenewed")
+    assert renewed.count() == len(members)
+    peers = {int(peer["port"]) for peer in sentinel_groups(cluster)["_sentinels_tls"][0].sentinel_sentinels(
+        "secure-0")}
+    assert peers == {member.tls_port for member in members[1:]}  # the members still reach each other over TLS
