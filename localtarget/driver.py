@@ -45,6 +45,7 @@ from . import (
     modules,
     observe,
     processes,
+    quorum_members,
     redis_cluster,
     replication_links,
     sentinel,
@@ -93,18 +94,6 @@ def tls_mode_change_problems(wanted: DatabaseSpec, current: DatabaseSpec | None)
         return {}
     return {"spec.tlsMode": f"a sharded database (Redis Cluster) keeps the tlsMode it was created with "
                             f"({current.tls_mode}); create a new database to change it"}
-
-
-def _write_sentinel_config(member: layout.Process, tls_settings: dict[str, str] | None = None) -> None:
-    """A new member's config; for an existing one (it holds what the sentinel learned: kept) only the
-    password and TLS lines are put right."""
-    if not member.config_file.exists():
-        processes.write_config(member, layout.sentinel_conf(member, tls_settings))
-        return
-    kept = [line for line in member.config_file.read_text().splitlines()  # the sentinel's rewrite keeps the
-            if not line.startswith(("requirepass ", "user default ", "tls-"))]  # password as a `user default` too
-    processes.write_config(member, "\n".join([*kept, *layout.sentinel_password_lines(member),
-                                              *layout.sentinel_tls_lines(tls_settings)]) + "\n")
 
 
 def _endpoint_key(database) -> str:
@@ -302,8 +291,8 @@ class LocalDriver:
         sentinels = self.sentinels(cluster)
         happenings = self._retire_sentinels(cluster, spec.nodes, layout.PLAIN_SENTINELS)
         for member in sentinels:
-            happenings += self._ensure_sentinel(member, version)
-        upgraded = self._upgrade_one_sentinel(sentinels, version)
+            happenings += quorum_members.ensure(member, version, self.ports)
+        upgraded = quorum_members.restart_one(sentinels, version)
         quorum = layout.quorum(spec.nodes)
         watched = self._register_databases(cluster, sentinels, quorum, layout.PLAIN_SENTINELS)
         tls_group = None
@@ -354,8 +343,8 @@ class LocalDriver:
         members = self.sentinels(cluster, group=layout.TLS_SENTINELS)
         happenings = self._retire_sentinels(cluster, cluster.typed_spec.nodes, layout.TLS_SENTINELS)
         for member in members:
-            happenings += self._ensure_sentinel(member, version, files)
-        upgraded = self._upgrade_one_sentinel(members, version, files)
+            happenings += quorum_members.ensure(member, version, self.ports, files)
+        upgraded = quorum_members.restart_one(members, version, files)
         if all(processes.configured_value(m, "tls-cert-file") == str(files.cert_file) for m in members):
             tls.remove_old(files)
         return members, happenings, upgraded
@@ -366,7 +355,7 @@ class LocalDriver:
         version = cluster.typed_spec.redis_version or versions.newest_version() or ""
         files = self.sentinel_tls(cluster)
         return [happening for member in self.sentinels(cluster, group=layout.TLS_SENTINELS)
-                for happening in self._ensure_sentinel(member, version, files)]
+                for happening in quorum_members.ensure(member, version, self.ports, files)]
 
     def _remove_tls_sentinels(self, cluster) -> list[Happening]:
         """No database needs the TLS group any more: its members are stopped and their ports given back."""
@@ -381,58 +370,6 @@ class LocalDriver:
         self.ports.release(f"cluster/{cluster.name}/tls-sentinel-port/")
         return [Happening("ProcessRemoved", f"the TLS sentinel group ({len(members)} members) stopped: no "
                           "replica_ssl database left")]
-
-    def _sentinel_tls_settings(self, member: layout.SentinelProcess, files: tls.TlsFiles | None) -> dict | None:
-        return tls.sentinel_settings(files, member.tls_port) if files is not None and member.tls_port else None
-
-    def _ensure_sentinel(self, member: layout.SentinelProcess, version: str,
-                         files: tls.TlsFiles | None = None) -> list[Happening]:
-        if processes.running_pid(member):
-            return []
-        restarted = member.config_file.exists()
-        _write_sentinel_config(member, self._sentinel_tls_settings(member, files))
-        try:
-            processes.start(member, versions.sentinel_binary(version), password=member.password,
-                            extra_args=["--sentinel"])
-        except processes.PortTaken:
-            group = layout.TLS_SENTINELS if member.tls_port else layout.PLAIN_SENTINELS
-            cluster_name = member.directory.parent.parent.name
-            self.ports.release(group.key(cluster_name, int(member.directory.name)))
-            self.ports.release(group.tls_key(cluster_name, int(member.directory.name)))
-            shutil.rmtree(member.directory, ignore_errors=True)  # its config names the old port
-            raise
-        processes.write_state(member, version=version)
-        if restarted:
-            return [Happening("ProcessRestarted", f"{member.name} (port {member.port}) was not running; restarted",
-                              warning=True)]
-        return [Happening("ProcessStarted", f"{member.name} started on port {member.port}")]
-
-    def _upgrade_one_sentinel(self, sentinels: list[layout.SentinelProcess], version: str,
-                              files: tls.TlsFiles | None = None) -> list[Happening]:
-        """Restart one quorum member per reconcile on the wanted version, with its password (a member from
-        before sentinels had one), or with a renewed certificate, so a majority always answers."""
-        for member in sentinels:
-            upgrade = processes.read_state(member).get("version") not in (None, version)
-            secure = processes.configured_password(member) != member.password
-            tls_settings = self._sentinel_tls_settings(member, files)
-            renewed = tls_settings is not None and \
-                processes.configured_value(member, "tls-cert-file") != tls_settings["tls-cert-file"]
-            if not (upgrade or secure or renewed):
-                continue
-            if len(sentinel.answering(sentinels)) < len(sentinels):
-                return []  # wait until every member answers before taking one down
-            processes.stop(member)
-            _write_sentinel_config(member, tls_settings)
-            processes.start(member, versions.sentinel_binary(version), password=member.password,
-                            extra_args=["--sentinel"])
-            processes.write_state(member, version=version)
-            if upgrade:
-                return [Happening("UpgradeStep", f"{member.name} restarted on {describe(version)}")]
-            if renewed:
-                return [Happening("CertificateRenewed", f"{member.name} restarted with the renewed certificate")]
-            return [Happening("SentinelSecured", f"{member.name} restarted with a password (requirepass); "
-                              "unauthenticated clients are refused")]
-        return []
 
     def _retire_sentinels(self, cluster, nodes: int, group: layout.SentinelGroup) -> list[Happening]:
         extra = [member for member in self.allocated_sentinels(cluster, group)
