@@ -132,14 +132,14 @@ def test_a_tls_redis_cluster_sends_tls_clients_to_tls_ports_reshards_and_refuses
                                                                                               tmp_path):
     from databases.services import update_database
 
-    database = make_database(shardCount=2, tlsMode="enabled", memorySize="300MB")
+    database = make_database(shardCount=2, tlsMode="replica_ssl", replication=True, memorySize="300MB")
     ca_file = ca_file_of(database, tmp_path)
     ports = tls_ports(database)
     client = cluster_client(database, ca_file)
     # CLUSTER SLOTS answers a TLS client with the TLS ports, a plain one (the control plane) with the plain ports.
     tls_slot_ports = {int(node[1]) for _slots, node in ((r[:2], r[2]) for r in client.execute_command(
         "CLUSTER", "SLOTS", target_nodes=RedisCluster.RANDOM))}
-    assert tls_slot_ports <= set(ports.values())
+    assert len(tls_slot_ports) == 2 and tls_slot_ports <= set(ports.values())
     plain_slot_ports = {int(r[2][1]) for r in direct(database, "shard-0-0").execute_command("CLUSTER", "SLOTS")}
     assert plain_slot_ports <= {p["port"] for p in database.status["processes"].values()}
     for i in range(1000):
@@ -151,6 +151,11 @@ def test_a_tls_redis_cluster_sends_tls_clients_to_tls_ports_reshards_and_refuses
     client = cluster_client(database, ca_file)
     assert [client.get(f"user:{i}") for i in range(1000)] == [str(i) for i in range(1000)]
     assert direct(database, "shard-2-0").dbsize() > 200  # keys moved to the new shard (MIGRATE over TLS)
+    ports = tls_ports(database)
+    links = [direct(database, name).info("replication") for name in ports]
+    links = [link for link in links if link["role"] == "slave"]
+    assert len(links) == 3  # every shard's replica is linked to its master's TLS port (tls-replication yes)
+    assert all(link["master_port"] in ports.values() and link["master_link_status"] == "up" for link in links)
 
     # The bus is authenticated (tls-cluster: Redis requires and verifies the peer's certificate on the bus): a
     # node with its own CA is refused both ways (its MEET, and a MEET to it), one with a cluster-CA certificate
@@ -216,27 +221,49 @@ def _listening(port: int) -> bool:
     return is_listening(port)
 
 
-def test_the_tls_sentinel_group_renews_its_certificate_one_member_at_a_time(make_database, settings, tmp_path):
+def test_a_plain_database_moves_to_replica_ssl_with_its_data_and_the_tls_group_restarts_and_renews(
+        make_database, settings, tmp_path):
     from clusters.models import Cluster
+    from databases.services import update_database
     from engine.reconcile import reconcile
     from localtarget import processes
     from timeline.models import Event
 
-    database = make_database(name="secure", tlsMode="replica_ssl", replication=True)
+    database = make_database(name="secure", replication=True)
     cluster = Cluster.objects.get(pk=database.cluster_id)
+    for i in range(100):
+        endpoint(database).set(f"key:{i}", i)
+    assert endpoint(database).wait(1, 2000) >= 1
+    update_database(database, spec={**database.spec, "tlsMode": "replica_ssl"}, actor="test")
+    assert settle(database).state == "active", database.status
+    ports = tls_ports(database)
+    master = master_name(database)
+    link = next(direct(database, name).info("replication") for name in ports if name != master)
+    assert link["master_port"] == ports[master] and link["master_link_status"] == "up"
+    assert watched_by(sentinel_groups(cluster)["_sentinels_tls"], "secure-0") == [ports[master]] * 3
+    assert watched_by(sentinel_groups(cluster)["_sentinels"], "secure-0") == []
+    ca_file = ca_file_of(database, tmp_path)
+    assert tls_endpoint(database, ca_file).mget([f"key:{i}" for i in range(100)]) == [str(i) for i in range(100)]
+    reasons = set(Event.objects.filter(object_kind="database", object_id=database.pk).values_list("reason", flat=True))
+    assert {"ReplicationRelinked", "SentinelGroupChanged"} <= reasons
+
+    # A member killed -9 is started again by the cluster's pass, with its TLS settings.
     members = tls_sentinels(cluster)
+    kill9(sentinel_groups(cluster)["_sentinels_tls"][1])
+    assert settle(cluster).state == "Running", cluster.status
+    assert sentinel_groups(cluster)["_sentinels_tls"][1].ping()
+
     before = {processes.configured_value(member, "tls-cert-file") for member in members}
     assert len(before) == 1
-
     settings.CONTROLPLANE_TLS_RENEW_DAYS = 365  # longer than a certificate lives: due now, for one pass
     reconcile("cluster", cluster.pk)
     settings.CONTROLPLANE_TLS_RENEW_DAYS = 30
     assert settle(cluster).state == "Running", cluster.status
     after = {processes.configured_value(member, "tls-cert-file") for member in members}
-    assert len(after) == 1 and after != before  # every member restarted with the new pair
+    assert len(after) == 1 and after != before  # every member restarted with the new pair, one per pass
     assert not Path(before.pop()).exists()  # the old pair is gone once no member uses it
     renewed = Event.objects.filter(object_kind="cluster", object_id=cluster.pk, reason="CertificateRenewed")
     assert renewed.count() == len(members)
-    peers = {int(peer["port"]) for peer in sentinel_groups(cluster)["_sentinels_tls"][0].sentinel_sentinels(
-        "secure-0")}
-    assert peers == {member.tls_port for member in members[1:]}  # the members still reach each other over TLS
+    assert wait_until(lambda: {int(peer["port"]) for peer in sentinel_groups(cluster)["_sentinels_tls"][0]
+                               .sentinel_sentinels("secure-0")} == {member.tls_port for member in members[1:]},
+                      timeout=10)  # the members still reach each other over TLS
