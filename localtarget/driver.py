@@ -177,13 +177,18 @@ class LocalDriver:
         login = internal.login(database)
         group = layout.sentinel_group(spec)
         other = layout.PLAIN_SENTINELS if group is layout.TLS_SENTINELS else layout.TLS_SENTINELS
+        # The TLS group's ports are taken only for a database it is to watch (the cluster's pass gives them
+        # back when none is left); the plain group always exists.
+        watched = spec.replication and not spec.is_cluster
+        sentinels = (self.sentinels(cluster, group=group) if watched or group is layout.PLAIN_SENTINELS
+                     else self.allocated_sentinels(cluster, group))
         return shards.DatabaseParts(
             name=database.name, spec=spec, version=spec.redis_version or versions.newest_version() or "",
             password=login.password, username=login.username, fallback_logins=internal.fallback_logins(database),
             wanted_users=access_services.wanted_users(database),
             processes=layout.shard_processes(root, ports, tls_ports),
             retired=layout.shard_processes(root, retired_ports),
-            sentinels=self.sentinels(cluster, group=group),
+            sentinels=sentinels,
             former_sentinels=self.allocated_sentinels(cluster, other),
             quorum=layout.quorum(cluster.typed_spec.nodes),
             endpoint=haproxy.Endpoint(layout.endpoint_directory(root), self.endpoint_port(database)),
@@ -360,16 +365,15 @@ class LocalDriver:
     def _remove_tls_sentinels(self, cluster) -> list[Happening]:
         """No database needs the TLS group any more: its members are stopped and their ports given back."""
         members = self.allocated_sentinels(cluster, layout.TLS_SENTINELS)
-        for member in members:
-            processes.stop(member)
         if not members:
             return []
+        stopped = [member for member in members if processes.stop(member)]
         shutil.rmtree(layout.cluster_root(self.var_dir, self.target.name, cluster.name) / layout.TLS_SENTINELS.folder,
                       ignore_errors=True)
         self.ports.release(layout.TLS_SENTINELS.prefix(cluster.name))
-        self.ports.release(f"cluster/{cluster.name}/tls-sentinel-port/")
-        return [Happening("ProcessRemoved", f"the TLS sentinel group ({len(members)} members) stopped: no "
-                          "replica_ssl database left")]
+        self.ports.release(layout.TLS_SENTINELS.tls_prefix(cluster.name))
+        return [Happening("ProcessRemoved", f"the TLS sentinel group ({len(stopped)} members) stopped: no "
+                          "replica_ssl database left")] if stopped else []
 
     def _retire_sentinels(self, cluster, nodes: int, group: layout.SentinelGroup) -> list[Happening]:
         extra = [member for member in self.allocated_sentinels(cluster, group)

@@ -106,7 +106,10 @@ class SentinelGroup:
 
     def tls_key(self, cluster_name: str, index: int) -> str:
         """The registry key of a member's TLS port (the TLS group only)."""
-        return f"cluster/{cluster_name}/tls-sentinel-port/{index}"
+        return f"{self.tls_prefix(cluster_name)}{index}"
+
+    def tls_prefix(self, cluster_name: str) -> str:
+        return f"cluster/{cluster_name}/tls-sentinel-port/"
 
     def member_name(self, index: int) -> str:
         return f"{self.kind + '-' if self.kind else ''}sentinel-{index}"

@@ -133,6 +133,7 @@ def test_a_tls_redis_cluster_sends_tls_clients_to_tls_ports_reshards_and_refuses
     from databases.services import update_database
 
     database = make_database(shardCount=2, tlsMode="replica_ssl", replication=True, memorySize="300MB")
+    assert tls_sentinels(database.cluster) == []  # Redis Cluster fails over by itself: no sentinel group needed
     ca_file = ca_file_of(database, tmp_path)
     ports = tls_ports(database)
     client = cluster_client(database, ca_file)
