@@ -268,3 +268,27 @@ def test_a_plain_database_moves_to_replica_ssl_with_its_data_and_the_tls_group_r
     assert wait_until(lambda: {int(peer["port"]) for peer in sentinel_groups(cluster)["_sentinels_tls"][0]
                                .sentinel_sentinels("secure-0")} == {member.tls_port for member in members[1:]},
                       timeout=10)  # the members still reach each other over TLS
+
+
+def test_a_replica_ssl_database_upgrades_with_a_switchover_and_keeps_its_tls_links(make_database, tmp_path):
+    from databases.services import upgrade_database
+    from timeline.models import Event
+
+    database = make_database(name="secure", tlsMode="replica_ssl", replication=True, redisVersion="7.0")
+    ca_file = ca_file_of(database, tmp_path)
+    client = tls_endpoint(database, ca_file)
+    for i in range(100):
+        client.set(f"key:{i}", i)
+    assert client.wait(1, 2000) >= 1
+    first_master = master_name(database)
+
+    upgrade_database(database, version="7.2", actor="test")
+    assert settle(database, timeout=90).state == "active", database.status
+    assert {p["version"] for p in database.status["processes"].values()} == {"7.2"}
+    assert Event.objects.filter(object_kind="database", object_id=database.pk, reason="Switchover").exists()
+    master = master_name(database)
+    assert master != first_master  # the sentinels (TLS group) moved the role for the old master's restart
+    ports = tls_ports(database)
+    link = direct(database, first_master).info("replication")
+    assert link["master_port"] == ports[master] and link["master_link_status"] == "up"
+    assert tls_endpoint(database, ca_file).mget([f"key:{i}" for i in range(100)]) == [str(i) for i in range(100)]
