@@ -271,7 +271,7 @@ def test_a_plain_database_moves_to_replica_ssl_with_its_data_and_the_tls_group_r
 
 
 def test_a_replica_ssl_database_upgrades_with_a_switchover_and_keeps_its_tls_links(make_database, tmp_path):
-    from databases.services import upgrade_database
+    from databases.services import update_database, upgrade_database
     from timeline.models import Event
 
     database = make_database(name="secure", tlsMode="replica_ssl", replication=True, redisVersion="7.0")
@@ -292,3 +292,11 @@ def test_a_replica_ssl_database_upgrades_with_a_switchover_and_keeps_its_tls_lin
     link = direct(database, first_master).info("replication")
     assert link["master_port"] == ports[master] and link["master_link_status"] == "up"
     assert tls_endpoint(database, ca_file).mget([f"key:{i}" for i in range(100)]) == [str(i) for i in range(100)]
+
+    # Straight to plain (tlsMode disabled): the TLS ports close after the link moved to the master's plain port.
+    update_database(database, spec={**database.spec, "tlsMode": "disabled"}, actor="test")
+    assert settle(database).state == "active", database.status
+    link = direct(database, first_master).info("replication")
+    assert link["master_port"] == database.status["processes"][master]["port"] and link["master_link_status"] == "up"
+    assert all(port == 0 for port in tls_ports(database).values())
+    assert endpoint(database).mget([f"key:{i}" for i in range(100)]) == [str(i) for i in range(100)]
