@@ -7,6 +7,7 @@ import contextlib
 import subprocess
 from pathlib import Path
 
+import pytest
 import redis
 from redis.backoff import NoBackoff
 from redis.cluster import RedisCluster
@@ -26,10 +27,10 @@ def ca_file_of(database, tmp_path):
     return path
 
 
-def tls_endpoint(database, ca_file) -> redis.Redis:
+def tls_endpoint(database, ca_file, **kwargs) -> redis.Redis:
     return redis.Redis(host="127.0.0.1", port=endpoint_port(database), password=database.password, ssl=True,
                        ssl_ca_certs=str(ca_file), socket_timeout=2, socket_connect_timeout=1, decode_responses=True,
-                       retry=NO_RETRY)
+                       retry=NO_RETRY, **kwargs)
 
 
 def tls_ports(database) -> dict[str, int]:
@@ -270,13 +271,29 @@ def test_a_plain_database_moves_to_replica_ssl_with_its_data_and_the_tls_group_r
                       timeout=10)  # the members still reach each other over TLS
 
 
-def test_a_replica_ssl_database_upgrades_with_a_switchover_and_keeps_its_tls_links(make_database, tmp_path):
+def test_a_mutual_tls_replica_ssl_database_upgrades_with_a_switchover_and_keeps_its_tls_links(make_database,
+                                                                                             tmp_path):
+    """With mutual TLS, replicas and the TLS sentinels show their cluster-CA certificates to the shards' TLS ports
+    (the client CA bundle holds the cluster CA): the rolling upgrade's restarts and switchover go through them."""
+    from django.core.management import call_command
+
     from databases.services import update_database, upgrade_database
+    from dataplane.certificates import new_ca, new_server_certificate
     from timeline.models import Event
 
-    database = make_database(name="secure", tlsMode="replica_ssl", replication=True, redisVersion="7.0")
+    app_ca = new_ca("app team CA")
+    (tmp_path / "app-ca.pem").write_text(app_ca.cert_pem)
+    call_command("certificate_secret", "app-clients", "--cert", str(tmp_path / "app-ca.pem"))
+    app = new_server_certificate(app_ca, "app", ["app"])
+    (tmp_path / "app.crt").write_text(app.cert_pem)
+    (tmp_path / "app.key").write_text(app.key_pem)
+    mutual = {"ssl_certfile": str(tmp_path / "app.crt"), "ssl_keyfile": str(tmp_path / "app.key")}
+    database = make_database(name="secure", tlsMode="replica_ssl", replication=True, redisVersion="7.0",
+                             clientAuthenticationCertificates=["app-clients"])
     ca_file = ca_file_of(database, tmp_path)
-    client = tls_endpoint(database, ca_file)
+    with pytest.raises(redis.ConnectionError):
+        tls_endpoint(database, ca_file).ping()  # no client certificate: refused
+    client = tls_endpoint(database, ca_file, **mutual)
     for i in range(100):
         client.set(f"key:{i}", i)
     assert client.wait(1, 2000) >= 1
@@ -291,10 +308,12 @@ def test_a_replica_ssl_database_upgrades_with_a_switchover_and_keeps_its_tls_lin
     ports = tls_ports(database)
     link = direct(database, first_master).info("replication")
     assert link["master_port"] == ports[master] and link["master_link_status"] == "up"
-    assert tls_endpoint(database, ca_file).mget([f"key:{i}" for i in range(100)]) == [str(i) for i in range(100)]
+    assert tls_endpoint(database, ca_file, **mutual).mget([f"key:{i}" for i in range(100)]) == [
+        str(i) for i in range(100)]
 
     # Straight to plain (tlsMode disabled): the TLS ports close after the link moved to the master's plain port.
-    update_database(database, spec={**database.spec, "tlsMode": "disabled"}, actor="test")
+    update_database(database, spec={**database.spec, "tlsMode": "disabled", "clientAuthenticationCertificates": []},
+                    actor="test")
     assert settle(database).state == "active", database.status
     link = direct(database, first_master).info("replication")
     assert link["master_port"] == database.status["processes"][master]["port"] and link["master_link_status"] == "up"
