@@ -21,7 +21,9 @@ def align(parts: DatabaseParts) -> list[Happening]:
     """Turn TLS on first where it is wanted (files, TLS port, tls-replication: on every process, master first,
     so a re-pointed replica finds its master's TLS port open), then re-point the replicas whose link uses the
     other port. Turning TLS off only sets tls-replication no here; the TLS port closes later (live_config)
-    once no link uses it."""
+    once no link uses it. A database that never had TLS costs nothing here (its config files say so)."""
+    if parts.tls is None and not any(_had_tls(proc) for proc in parts.processes):
+        return []
     _, infos = observe_views(parts, parts.processes)
     masters = [p for p in parts.processes if infos.get(p.name, {}).get("role") == "master"]
     order = sorted(parts.processes, key=lambda p: infos.get(p.name, {}).get("role") != "master")
@@ -64,3 +66,9 @@ def _relink(conn: redis.Redis, info: dict, parts: DatabaseParts, masters: list) 
         return 0
     conn.execute_command("REPLICAOF", "127.0.0.1", str(wanted))
     return wanted
+
+
+def _had_tls(proc) -> bool:
+    """Whether the process's config (as Redis rewrote it) still has a TLS port or TLS replication on."""
+    return processes.configured_value(proc, "tls-port") not in (None, "0") or \
+        processes.configured_value(proc, "tls-replication") == "yes"
