@@ -15,6 +15,7 @@ from redis.retry import Retry
 
 from .conftest import settle
 from .helpers import direct, endpoint, endpoint_port, kill9, master_name, wait_until
+from .test_private_files import too_open
 
 NO_RETRY = Retry(NoBackoff(), 0)
 
@@ -269,6 +270,8 @@ def test_a_plain_database_moves_to_replica_ssl_with_its_data_and_the_tls_group_r
     assert wait_until(lambda: {int(peer["port"]) for peer in sentinel_groups(cluster)["_sentinels_tls"][0]
                                .sentinel_sentinels("secure-0")} == {member.tls_port for member in members[1:]},
                       timeout=10)  # the members still reach each other over TLS
+    assert too_open(tmp_path / "var") == []  # the TLS group's key and configs are private like the rest
+    assert list((tmp_path / "var").rglob("_sentinels_tls/tls/server-*.key"))
 
 
 def test_a_mutual_tls_replica_ssl_database_upgrades_with_a_switchover_and_keeps_its_tls_links(make_database,
