@@ -4,6 +4,8 @@ refusing a node without a cluster-CA certificate. Real redis-server, redis-senti
 from __future__ import annotations
 
 import contextlib
+import socket
+import ssl
 import subprocess
 from pathlib import Path
 
@@ -160,15 +162,16 @@ def test_a_tls_redis_cluster_sends_tls_clients_to_tls_ports_reshards_and_refuses
     assert len(links) == 3  # every shard's replica is linked to its master's TLS port (tls-replication yes)
     assert all(link["master_port"] in ports.values() and link["master_link_status"] == "up" for link in links)
 
-    # The bus is authenticated (tls-cluster: Redis requires and verifies the peer's certificate on the bus): a
-    # node with its own CA is refused both ways (its MEET, and a MEET to it), one with a cluster-CA certificate
-    # (here the database's own pair) is accepted in the same time.
+    # The bus is authenticated (tls-cluster: Redis requires and verifies the peer's certificate on the bus, even
+    # with tls-auth-clients no): a node whose certificate another CA signed is refused both ways (its MEET, and a
+    # MEET to it), though it trusts the cluster CA (public: every client gets it), so only our nodes' checks can
+    # stop it; a node with a cluster-CA certificate (here the database's own pair) is accepted in the same time.
     subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
                     "-keyout", str(tmp_path / "rogue.key"), "-out", str(tmp_path / "rogue.crt"), "-subj", "/CN=rogue",
                     "-days", "1"], capture_output=True, check=True, timeout=30)
     tls_dir = next((tmp_path / "var").rglob("cache/tls"))
     pair = next(tls_dir.glob("server-*.crt"))
-    rogue = bus_node(tmp_path / "rogue", tmp_path / "rogue.crt", tmp_path / "rogue.key", tmp_path / "rogue.crt")
+    rogue = bus_node(tmp_path / "rogue", tmp_path / "rogue.crt", tmp_path / "rogue.key", tls_dir / "ca.crt")
     friend = bus_node(tmp_path / "friend", pair, pair.with_suffix(".key"), tls_dir / "ca.crt")
     try:
         for node in (rogue, friend):
@@ -178,6 +181,12 @@ def test_a_tls_redis_cluster_sends_tls_clients_to_tls_ports_reshards_and_refuses
         assert not wait_until(lambda: linked(direct(database, "shard-0-0"), port_of(rogue))
                               or linked(direct(database, "shard-1-0"), port_of(rogue)), timeout=3)
         assert not linked(rogue, ports["shard-0-0"]) and not linked(rogue, ports["shard-1-0"])
+        # The handshake itself, on the bus port of a node that runs with tls-auth-clients no:
+        bus = ports["shard-0-0"] + 10000
+        assert bus_verdict(bus, tls_dir / "ca.crt") == "TLSV13_ALERT_CERTIFICATE_REQUIRED"
+        assert bus_verdict(bus, tls_dir / "ca.crt", tmp_path / "rogue.crt", tmp_path / "rogue.key") == \
+            "TLSV1_ALERT_UNKNOWN_CA"
+        assert bus_verdict(bus, tls_dir / "ca.crt", pair, pair.with_suffix(".key")) == "accepted"
     finally:
         for node in (rogue, friend):
             with contextlib.suppress(redis.ConnectionError):
@@ -202,6 +211,24 @@ def bus_node(directory, cert, key, ca) -> redis.Redis:
                        retry=NO_RETRY)
     assert wait_until(node.ping, timeout=10)
     return node
+
+
+def bus_verdict(port: int, ca, cert=None, key=None) -> str:
+    """What a cluster bus port says to a TLS client showing `cert` (or none): the alert's name, or "accepted"
+    (the bus then waits for a message). With TLS 1.3 the server's verdict on the client's certificate comes
+    after the handshake, with the first read."""
+    context = ssl.create_default_context(cafile=str(ca))
+    context.check_hostname = False
+    if cert:
+        context.load_cert_chain(str(cert), str(key))
+    with socket.create_connection(("127.0.0.1", port), timeout=1) as raw, context.wrap_socket(raw) as tls:
+        try:
+            tls.recv(1)
+        except ssl.SSLError as exc:
+            return exc.reason or str(exc)
+        except TimeoutError:
+            return "accepted"
+    return "closed"
 
 
 def port_of(node: redis.Redis) -> int:
