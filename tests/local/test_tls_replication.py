@@ -96,9 +96,9 @@ def test_replica_ssl_replicates_over_tls_fails_over_and_moves_between_sentinel_g
     assert watched_by(groups["_sentinels_tls"], "secure-0") == [ports[master]] * 3
     assert watched_by(groups["_sentinels"], "secure-0") == []
     assert len(watched_by(groups["_sentinels"], "plain-0")) == 3
-    peers = groups["_sentinels_tls"][0].sentinel_sentinels("secure-0")
     tls_group_ports = {member.tls_port for member in tls_sentinels(cluster)[1:]}
-    assert {int(peer["port"]) for peer in peers} == tls_group_ports  # the members reach each other over TLS
+    assert wait_until(lambda: {int(peer["port"]) for peer in groups["_sentinels_tls"][0].sentinel_sentinels(
+        "secure-0")} == tls_group_ports, timeout=10)  # the members find and reach each other over TLS
 
     client = tls_endpoint(database, ca_file)
     for i in range(200):
@@ -221,7 +221,8 @@ def bus_verdict(port: int, ca, cert=None, key=None) -> str:
     context.check_hostname = False
     if cert:
         context.load_cert_chain(str(cert), str(key))
-    with socket.create_connection(("127.0.0.1", port), timeout=1) as raw, context.wrap_socket(raw) as tls:
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as raw, context.wrap_socket(raw) as tls:
+        tls.settimeout(2)
         try:
             tls.recv(1)
         except ssl.SSLError as exc:
