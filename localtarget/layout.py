@@ -59,7 +59,8 @@ class ShardProcess(Process):
     shard: int = 0
     replica_index: int = 0
     tls_port: int = 0  # with tlsMode: the port clients reach through the endpoint; `port` stays plain for
-    # the control plane, the replication link and the sentinels (loopback, password required)
+    # the control plane (loopback, password required), and for the replication link and the sentinels unless
+    # tlsMode is replica_ssl (then they use the TLS port too; a TLS Redis Cluster's bus is the TLS port + 10000)
 
     @property
     def client_port(self) -> int:
