@@ -162,6 +162,13 @@ def test_a_tls_redis_cluster_sends_tls_clients_to_tls_ports_reshards_and_refuses
     assert len(links) == 3  # every shard's replica is linked to its master's TLS port (tls-replication yes)
     assert all(link["master_port"] in ports.values() and link["master_link_status"] == "up" for link in links)
 
+    update_database(database, spec={**database.spec, "shardCount": 2}, actor="test")
+    assert settle(database, timeout=120).state == "active", database.status
+    assert sorted(database.status["processes"]) == ["shard-0-0", "shard-0-1", "shard-1-0", "shard-1-1"]
+    client = cluster_client(database, ca_file)
+    assert [client.get(f"user:{i}") for i in range(1000)] == [str(i) for i in range(1000)]
+    ports = tls_ports(database)
+
     # The bus is authenticated (tls-cluster: Redis requires and verifies the peer's certificate on the bus, even
     # with tls-auth-clients no): a node whose certificate another CA signed is refused both ways (its MEET, and a
     # MEET to it), though it trusts the cluster CA (public: every client gets it), so only our nodes' checks can
