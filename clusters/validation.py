@@ -53,6 +53,7 @@ IMAGE_FIELDS = FieldSet.defined(REC_SPEC["redisEnterpriseImageSpec"])
 RIGGER_IMAGE_FIELDS = FieldSet.defined(REC_SPEC["redisEnterpriseServicesRiggerImageSpec"])
 PULL_SECRET_FIELDS = FieldSet.defined(REC_SPEC["pullSecrets"])
 INGRESS_FIELDS = FieldSet.defined(REC_SPEC["ingressOrRouteSpec"])
+CERTIFICATES_FIELDS = FieldSet.defined(REC_SPEC["certificates"])
 INGRESS_METHODS = ["ingress", "openShiftRoute", "istio"]
 UI_SERVICE_TYPES = ["ClusterIP", "NodePort", "LoadBalancer"]
 DEFAULT_NODES = 3
@@ -178,6 +179,13 @@ def _check_spec(problems: Problems, spec: dict, *, target: Target, versions: lis
         expect_string_map(problems, ingress.get("ingressAnnotations"), "spec.ingressOrRouteSpec.ingressAnnotations")
     expect_bool(problems, spec.get("clusterRecovery"), "spec.clusterRecovery")
     expect_string(problems, spec.get("username"), "spec.username")
+    certificates = expect_mapping(problems, spec.get("certificates"), "spec.certificates")
+    if certificates is not None:  # the databases' server certificate; the other names are the operator's only
+        check_fields(problems, certificates, CERTIFICATES_FIELDS, "spec.certificates")
+        name = certificates.get("proxyCertificateSecretName")
+        problem = name is not None and dns_subdomain_problem(name)
+        if problem:
+            problems.add("spec.certificates.proxyCertificateSecretName", problem)
 
 
 def _check_persistence(problems: Problems, value: object, target: Target) -> None:

@@ -32,7 +32,7 @@ from core.errors import SpecNotRealisable, TargetError
 from engine import recovery
 from engine.progress import report
 from specs.database import DatabaseSpec
-from targets.certificates import certificate_bundle, missing_secrets
+from targets.certificates import certificate_bundle, missing_secrets, provided_certificate
 from targets.private_files import made_private_once
 
 from . import (
@@ -444,13 +444,20 @@ class LocalDriver:
             return parts, []
         root = layout.database_root(self.var_dir, self.target.name, cluster.name, database.name)
         had = parts.tls is not None
-        files, made = tls.ensure(tls.tls_directory(root), cluster_ca(cluster), common_name=database.name,
-                                 names=["localhost", "127.0.0.1", f"{database.name}.{cluster.name}.local"],
-                                 window_days=settings.CONTROLPLANE_TLS_RENEW_DAYS,
-                                 client_cas=certificate_bundle(parts.spec.client_certificates))
+        provided = provided_certificate(database)  # TargetError when the named secret cannot serve
+        files, made, switched = tls.ensure(tls.tls_directory(root), cluster_ca(cluster), common_name=database.name,
+                                           names=["localhost", "127.0.0.1", f"{database.name}.{cluster.name}.local"],
+                                           window_days=settings.CONTROLPLANE_TLS_RENEW_DAYS,
+                                           client_cas=certificate_bundle(parts.spec.client_certificates),
+                                           provided=provided)
         # With mutual TLS the cluster CA is accepted too: the control plane's checks and the exporter show
         # the database's own certificate (only this machine's control plane holds its key).
         happenings = []
+        if switched:
+            happenings.append(Happening("CertificateFromSecret", (
+                f"the servers present the certificate of secret {cluster.typed_spec.proxy_certificate_secret} "
+                f"(valid until {files.expires:%Y-%m-%d}); loaded live, no restart") if provided else
+                "the servers present a certificate signed by the cluster CA again; loaded live, no restart"))
         if made and had:
             happenings.append(Happening("CertificateRenewed", f"a new server certificate (valid until "
                                         f"{files.expires:%Y-%m-%d}) replaces the old one; loaded live, no restart"))

@@ -16,6 +16,7 @@ from kube import podspec
 from kube.versions import resolve_version, stack_tags
 from specs.cluster import ClusterSpec
 from specs.database import DatabaseSpec
+from targets.certificates import provided_certificate
 
 
 @dataclass(frozen=True)
@@ -57,14 +58,19 @@ class DatabaseInputs:
         target = cluster.target
         version = resolve_version(spec.redis_version, target)
         clustered = ClusterInputs.of(cluster)
-        tls = None
-        if spec.tls_mode != "disabled":
+        tls, tls_ca = None, ""
+        # The user's own certificate when the REC names one (a Secret of the namespace, read at each reconcile:
+        # TargetError while it is missing or cannot serve), else one the cluster CA signs.
+        provided = provided_certificate(database) if spec.tls_mode != "disabled" else None
+        if provided is not None:
+            tls, tls_ca = provided.pair, provided.ca_pem
+        elif spec.tls_mode != "disabled":
             tls = server_certificate(cluster, database.name, tls_names(database.name, clustered, spec),
                                      window_days=settings.CONTROLPLANE_TLS_RENEW_DAYS)
+            tls_ca = ca_certificate(cluster)
         return cls(name=database.name, namespace=database.namespace, typed_spec=spec, version=version,
                    image=image_of(spec, version, target, cluster.typed_spec.image_repository),
-                   password=database.password, cluster=clustered,
-                   tls=tls, tls_ca=ca_certificate(cluster) if tls else "")
+                   password=database.password, cluster=clustered, tls=tls, tls_ca=tls_ca)
 
 
 def tls_names(name: str, cluster: ClusterInputs, spec: DatabaseSpec) -> list[str]:

@@ -1,0 +1,55 @@
+"""A REC's `certificates.proxyCertificateSecretName` on a Kubernetes target: the database's Secret `<db>-tls`
+carries the user's certificate, key and CA from the operator-format Secret (certificate/key) or a
+kubernetes.io/tls one (tls.crt/tls.key/ca.crt); a missing Secret is the database's Error, taken up once it
+exists. The real client over HTTP against the emulator."""
+from __future__ import annotations
+
+import base64
+
+import pytest
+from kubernetes import client as k8s
+
+from core.errors import TargetError
+from dataplane.certificates import new_ca, new_server_certificate
+from timeline.models import Event
+
+from .test_lifecycle import make_database, run, running_cluster
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def tls_secret(kube_env, name: str) -> dict[str, str]:
+    secret = kube_env.store.find("Secret", "redis", name)
+    return {k: base64.b64decode(v).decode() for k, v in secret["data"].items()}
+
+
+def test_the_databases_tls_secret_holds_the_users_certificate(kube_env, kube_client, team):
+    ca = new_ca("acme CA")
+    first = new_server_certificate(ca, "cache", ["cache.redis.svc"])
+    cluster = running_cluster(kube_env, certificates={"proxyCertificateSecretName": "acme-proxy"})
+    database = make_database(cluster, team, tlsMode="enabled", replication=False)
+    with pytest.raises(TargetError, match="proxyCertificateSecretName: secret acme-proxy does not exist"):
+        run(database)
+    database.refresh_from_db()
+    assert database.status["state"] == "Error"
+    assert kube_env.store.find("Secret", "redis", "cache-tls") is None
+
+    core = k8s.CoreV1Api(kube_client)  # the operator's format: kubectl create secret generic --from-file=...
+    core.create_namespaced_secret("redis", k8s.V1Secret(metadata=k8s.V1ObjectMeta(name="acme-proxy"), string_data={
+        "certificate": first.cert_pem + ca.cert_pem, "key": first.key_pem, "name": "proxy"}))
+    run(database)
+    kube_env.settle()
+    run(database)
+    assert database.state == "active", database.status
+    served = tls_secret(kube_env, "cache-tls")
+    assert served["tls.crt"].startswith(first.cert_pem) and served["tls.key"] == first.key_pem
+    assert served["ca.crt"].strip() == ca.cert_pem.strip()
+
+    renewed = new_server_certificate(ca, "cache", ["cache.redis.svc"])  # a kubernetes.io/tls Secret, CA apart
+    core.replace_namespaced_secret("acme-proxy", "redis", k8s.V1Secret(
+        metadata=k8s.V1ObjectMeta(name="acme-proxy"), type="kubernetes.io/tls",
+        string_data={"tls.crt": renewed.cert_pem, "tls.key": renewed.key_pem, "ca.crt": ca.cert_pem}))
+    run(database)
+    assert tls_secret(kube_env, "cache-tls")["tls.crt"] == renewed.cert_pem
+    messages = " ".join(Event.objects.values_list("message", flat=True))
+    assert "acme-proxy does not exist" in messages and "PRIVATE KEY" not in messages
