@@ -174,7 +174,14 @@ class LocalDriver:
         return backup_sources.shard_sources(self.database_parts(database))
 
     def data_address(self, database) -> tuple[str, int]:
-        """The endpoint (HAProxy to the current master; a node of a sharded database)."""
+        """The endpoint (HAProxy to the current master; a node of a sharded database). A TLS database's endpoint
+        speaks TLS only: its current master's plain port instead (loopback only, with the password), the one
+        the control plane's own checks, the replicas and the sentinels use."""
+        if database.typed_spec.tls_mode != "disabled":
+            master = shards.current_master(self.database_parts(database))
+            if master is None:
+                raise TargetError(f"database {database.name} has no master right now")
+            return "127.0.0.1", master.port
         info = self.connection_info(database)
         return info.host, info.port
 
