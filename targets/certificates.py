@@ -4,6 +4,11 @@ use them: client CAs for mutual TLS, and the server certificate a REC's `certifi
 names (a Kubernetes Secret on a Kubernetes target, a stored secret with its key on the local target)."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
+from cryptography import x509
+
 from core.drivers import driver_for
 from core.errors import SpecError, TargetError
 from core.validation import dns_subdomain_problem
@@ -76,6 +81,26 @@ def provided_certificate(database) -> ProvidedCertificate | None:
         return provided_server_certificate(cert, key, values.get("ca.crt", ""))
     except CertificateProblem as exc:
         raise TargetError(f"{where} cannot serve: {exc}") from None
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What lists of certificate secrets show (API, dashboard): public facts, never the key."""
+    subject: str  # of the first certificate
+    not_after: datetime | None  # when the first of them expires; None: one has expired since it was stored
+    has_key: bool
+
+
+def summary(secret: CertificateSecret) -> Summary:
+    try:
+        certs = check_certificates(secret.certificate)
+    except CertificateProblem:
+        certs = []
+    try:
+        subject = x509.load_pem_x509_certificate(secret.certificate.encode()).subject.rfc4514_string()
+    except ValueError:
+        subject = ""
+    return Summary(subject, min((c.not_valid_after_utc for c in certs), default=None), bool(secret.key))
 
 
 def missing_secrets(names: tuple[str, ...] | list[str]) -> list[str]:

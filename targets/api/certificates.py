@@ -4,14 +4,12 @@ target. Staff write them; anyone signed in may read them: the certificates are p
 (`hasKey` says whether one is stored). Bad input is a 400 by field and changes nothing (targets/certificates.py)."""
 from __future__ import annotations
 
-from cryptography import x509
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.response import Response
 
 from accounts.permissions import IsStaffOrReadOnly
-from dataplane.certificates import check_certificates
-from targets.certificates import store_certificate_secret
+from targets.certificates import store_certificate_secret, summary
 from targets.models import CertificateSecret
 
 from .managed import ERRORS, READ_ERRORS
@@ -33,20 +31,15 @@ class CertificateSecretSerializer(serializers.ModelSerializer):
         model = CertificateSecret
         fields = ["name", "certificate", "subject", "createdAt", "notAfter", "hasKey"]
 
+    def get_notAfter(self, obj: CertificateSecret) -> str | None:  # noqa: N802 (the API's camelCase name)
+        expires = summary(obj).not_after  # None: expired since it was stored
+        return f"{expires:%Y-%m-%dT%H:%M:%SZ}" if expires else None
+
     def get_subject(self, obj: CertificateSecret) -> str:
-        try:
-            return x509.load_pem_x509_certificate(obj.certificate.encode()).subject.rfc4514_string()
-        except ValueError:
-            return ""
+        return summary(obj).subject
 
     def get_hasKey(self, obj: CertificateSecret) -> bool:  # noqa: N802 (the API's camelCase name)
-        return bool(obj.key)
-
-    def get_notAfter(self, obj: CertificateSecret) -> str | None:  # noqa: N802 (the API's camelCase name)
-        try:
-            return f"{min(c.not_valid_after_utc for c in check_certificates(obj.certificate)):%Y-%m-%dT%H:%M:%SZ}"
-        except ValueError:
-            return None  # expired since it was stored
+        return summary(obj).has_key
 
 
 class CertificateSecretInput(serializers.Serializer):
