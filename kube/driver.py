@@ -43,6 +43,7 @@ from kube.render.inputs import DatabaseInputs
 from kube.render.monitoring import RESOURCES, monitoring_manifests
 from specs.database import DatabaseSpec
 from targets import managed
+from targets.certificates import provided_certificate
 
 from . import rigger, rollout, shards
 from .access import check_access
@@ -255,7 +256,8 @@ class KubernetesDriver:
         live += self.live.database_objects(database, monitoring)
         self._check_sharding_realisable(spec)
         self._check_secret_is_ours(database, spec, live)
-        desired = render_database(database)
+        provided = provided_certificate(database) if spec.tls_mode != "disabled" else None  # TargetError: missing
+        desired = render_database(database, provided=provided)
         if monitoring:
             desired += monitoring_manifests(DatabaseInputs.of(database), database.spec.get("alertSettings"))
         names = statefulset_names(database)

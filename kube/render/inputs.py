@@ -11,12 +11,11 @@ from dataclasses import dataclass
 from django.conf import settings
 
 from clusters.certificates import ca_certificate, server_certificate
-from dataplane.certificates import KeyPair
+from dataplane.certificates import KeyPair, ProvidedCertificate
 from kube import podspec
 from kube.versions import resolve_version, stack_tags
 from specs.cluster import ClusterSpec
 from specs.database import DatabaseSpec
-from targets.certificates import provided_certificate
 
 
 @dataclass(frozen=True)
@@ -52,18 +51,20 @@ class DatabaseInputs:
     tls_ca: str = ""
 
     @classmethod
-    def of(cls, database) -> DatabaseInputs:
+    def of(cls, database, provided: ProvidedCertificate | None = None) -> DatabaseInputs:
+        """`provided`: the certificate the REC's `certificates.proxyCertificateSecretName` names, as the driver
+        read it (rendering reads no Secret: without it, Secret `<db>-tls` shows where its content comes from)."""
         spec = database.typed_spec
         cluster = database.cluster
         target = cluster.target
         version = resolve_version(spec.redis_version, target)
         clustered = ClusterInputs.of(cluster)
         tls, tls_ca = None, ""
-        # The user's own certificate when the REC names one (a Secret of the namespace, read at each reconcile:
-        # TargetError while it is missing or cannot serve), else one the cluster CA signs.
-        provided = provided_certificate(database) if spec.tls_mode != "disabled" else None
-        if provided is not None:
+        own = cluster.typed_spec.proxy_certificate_secret
+        if spec.tls_mode != "disabled" and provided is not None:
             tls, tls_ca = provided.pair, provided.ca_pem
+        elif spec.tls_mode != "disabled" and own:
+            tls, tls_ca = KeyPair(f"<from secret {own}>", f"<from secret {own}>"), f"<from secret {own}>"
         elif spec.tls_mode != "disabled":
             tls = server_certificate(cluster, database.name, tls_names(database.name, clustered, spec),
                                      window_days=settings.CONTROLPLANE_TLS_RENEW_DAYS)

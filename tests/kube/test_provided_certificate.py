@@ -53,3 +53,25 @@ def test_the_databases_tls_secret_holds_the_users_certificate(kube_env, kube_cli
     assert tls_secret(kube_env, "cache-tls")["tls.crt"] == renewed.cert_pem
     messages = " ".join(Event.objects.values_list("message", flat=True))
     assert "acme-proxy does not exist" in messages and "PRIVATE KEY" not in messages
+
+
+def test_rendering_reads_no_secret_and_says_where_the_certificate_comes_from(tmp_path):
+    """`manage.py render` (and the API's manifests) touch no Kubernetes API: Secret `<db>-tls` names the source."""
+    import yaml
+    from django.core.management import call_command
+
+    out = tmp_path / "out.yaml"
+    (tmp_path / "in.yaml").write_text("""apiVersion: app.redislabs.com/v1
+kind: RedisEnterpriseCluster
+metadata: {name: rec, namespace: redis}
+spec: {nodes: 3, certificates: {proxyCertificateSecretName: acme-proxy}}
+---
+apiVersion: app.redislabs.com/v1alpha1
+kind: RedisEnterpriseDatabase
+metadata: {name: cache, namespace: redis}
+spec: {memorySize: 100MB, tlsMode: enabled}
+""")
+    with open(out, "w") as handle:
+        call_command("render", "-f", str(tmp_path / "in.yaml"), "--show-secrets", stdout=handle)
+    secret = next(m for m in yaml.safe_load_all(out.read_text()) if m["metadata"]["name"] == "cache-tls")
+    assert secret["stringData"] == {key: "<from secret acme-proxy>" for key in ("ca.crt", "tls.crt", "tls.key")}
