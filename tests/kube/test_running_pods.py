@@ -7,7 +7,6 @@ namespaces on a private bridge, with cluster DNS and Services. Needs root (skipp
 from __future__ import annotations
 
 import base64
-import signal
 import time
 import urllib.request
 
@@ -161,60 +160,6 @@ class Writer(BackgroundWriter):
         values = client.mget(self.acknowledged)
         client.close()
         return [key for key, value in zip(self.acknowledged, values, strict=True) if value is None]
-
-
-def survive(kube_env, runner, database, writer: Writer, event, happened) -> str:
-    """Write, cause `event`, keep writing while the sentinels fail over and the rigger follows; the new master.
-    `happened()` says the pods show the event (a restart counted, a new pod), so recovery is not mistaken
-    for the state before it."""
-    writer.wait_for_more(50)
-    event()
-    runner.wait_for("the event to show in the pods", happened, 30)
-    deadline = time.monotonic() + 90
-    while True:
-        follow_masters()  # the rigger's fast loop (Celery beat runs it every few seconds)
-        try:
-            run(database)
-        except TargetError:
-            database.refresh_from_db()
-        pods = kube_env.store.all_of("Pod", NAMESPACE, f"redis.io/database={database.name}")
-        if database.state == managed.DB_ACTIVE and len(pods) == 2 and all(_pod_ready(p) for p in pods):
-            break
-        assert time.monotonic() < deadline, f"never recovered: {database.status}; runner errors {runner.errors}"
-        time.sleep(0.5)
-    try:
-        writer.wait_for_more(50)
-    except AssertionError as exc:
-        raise AssertionError(f"{exc}; master {database.status['master']}\n" + runner.logs(NAMESPACE, "cache-0")
-                             + runner.logs(NAMESPACE, "cache-1")) from None
-    return database.status["master"]
-
-
-def pod(kube_env, name: str) -> dict:
-    return kube_env.store.find("Pod", NAMESPACE, name) or {"metadata": {}, "status": {}}
-
-
-def test_kill_9_of_the_master_process_keeps_every_acknowledged_key(kube_env, live_kube, team):
-    database = live_database(kube_env, live_kube, team)
-    with Writer(kube_env, database) as writer:
-        survive(kube_env, live_kube, database, writer, lambda: live_kube.kill(NAMESPACE, "cache-0", signal.SIGKILL),
-                lambda: pod(kube_env, "cache-0")["status"]["containerStatuses"][0]["restartCount"] == 1)
-    restarted = kube_env.store.find("Pod", NAMESPACE, "cache-0")["status"]["containerStatuses"][0]
-    assert restarted["restartCount"] == 1 and restarted["lastState"]["terminated"]["exitCode"] == 137
-    assert writer.missing() == [], f"{len(writer.missing())} of {len(writer.acknowledged)} acknowledged keys lost" \
-        + "\n" + live_kube.logs(NAMESPACE, "cache-0") + live_kube.logs(NAMESPACE, "cache-1")
-
-
-def test_deleting_the_master_pod_keeps_every_acknowledged_key(kube_env, live_kube, team):
-    database = live_database(kube_env, live_kube, team)
-    uid = kube_env.store.find("Pod", NAMESPACE, "cache-0")["metadata"]["uid"]
-    with Writer(kube_env, database) as writer:
-        master = survive(kube_env, live_kube, database, writer, lambda: live_kube.delete_pod(NAMESPACE, "cache-0"),
-                         lambda: pod(kube_env, "cache-0")["metadata"].get("uid", uid) != uid)
-    assert kube_env.store.find("Pod", NAMESPACE, "cache-0")["metadata"]["uid"] != uid  # recreated by the StatefulSet
-    assert master == "cache-1"
-    assert writer.missing() == [], f"{len(writer.missing())} of {len(writer.acknowledged)} acknowledged keys lost" \
-        + "\n" + live_kube.logs(NAMESPACE, "cache-0") + live_kube.logs(NAMESPACE, "cache-1")
 
 
 def test_rolling_upgrade_under_a_writer_keeps_every_acknowledged_key(kube_env, live_kube, team):
