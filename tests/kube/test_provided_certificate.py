@@ -1,7 +1,8 @@
 """A REC's `certificates.proxyCertificateSecretName` on a Kubernetes target: the database's Secret `<db>-tls`
 carries the user's certificate, key and CA from the operator-format Secret (certificate/key) or a
 kubernetes.io/tls one (tls.crt/tls.key/ca.crt); a missing Secret is the database's Error, taken up once it
-exists. The real client over HTTP against the emulator."""
+exists; running pods serve it to `redis-cli --tls --cacert` with the user's CA. The real client over HTTP
+against the emulator (the last test with the pod runner)."""
 from __future__ import annotations
 
 import base64
@@ -11,9 +12,11 @@ from kubernetes import client as k8s
 
 from core.errors import TargetError
 from dataplane.certificates import new_ca, new_server_certificate
+from targets import managed
 from timeline.models import Event
 
-from .test_lifecycle import make_database, run, running_cluster
+from .test_lifecycle import make_cluster, make_database, run, running_cluster
+from .test_running_pods import converge
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -75,3 +78,26 @@ spec: {memorySize: 100MB, tlsMode: enabled}
         call_command("render", "-f", str(tmp_path / "in.yaml"), "--show-secrets", stdout=handle)
     secret = next(m for m in yaml.safe_load_all(out.read_text()) if m["metadata"]["name"] == "cache-tls")
     assert secret["stringData"] == {key: "<from secret acme-proxy>" for key in ("ca.crt", "tls.crt", "tls.key")}
+
+
+def test_pods_serve_the_users_certificate_to_redis_cli_trusting_the_users_ca(kube_env, live_kube, kube_client, team):
+    ca = new_ca("acme CA")
+    names = ["cache", "cache.redis", "cache.redis.svc", "cache.redis.svc.cluster.local", "localhost", "127.0.0.1"]
+    server = new_server_certificate(ca, "cache", names)
+    cluster = make_cluster(kube_env, namespace="redis", certificates={"proxyCertificateSecretName": "acme-proxy"})
+    converge(cluster, lambda c: c.state == managed.RUNNING)
+    k8s.CoreV1Api(kube_client).create_namespaced_secret("redis", k8s.V1Secret(
+        metadata=k8s.V1ObjectMeta(name="acme-proxy"), type="kubernetes.io/tls",
+        string_data={"tls.crt": server.cert_pem, "tls.key": server.key_pem, "ca.crt": ca.cert_pem}))
+    database = make_database(cluster, team, replication=False, tlsMode="enabled")
+    converge(database, lambda d: d.state == managed.DB_ACTIVE)
+    port = database.spec["databasePort"]
+
+    def cli(*args: str) -> str:
+        return live_kube.exec("redis", "cache-0", ["sh", "-c", f"redis-cli -h cache -p {port} --no-auth-warning "
+                                                   f"{' '.join(args)} ping"]).stdout.strip()
+    assert live_kube.wait_for("the Service to answer over TLS with the user's certificate",
+                              lambda: cli("--tls", "--cacert", "/etc/redis-tls/ca.crt") == "PONG", 30)
+    mounted = live_kube.exec("redis", "cache-0", ["sh", "-c", "cat /etc/redis-tls/ca.crt /etc/redis-tls/tls.crt"])
+    assert mounted.stdout.strip() == (ca.cert_pem + server.cert_pem).strip()
+    assert "PONG" not in cli("--tls")  # not trusting the user's CA: refused
