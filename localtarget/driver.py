@@ -166,7 +166,8 @@ class LocalDriver:
             cluster_mode=spec.is_cluster or any((root / f"shard-{s}-{r}" / "nodes.conf").exists()
                                                      for s, r in wanted),
             modules=tuple(modules.library_paths(spec.module_names)) if spec.module_names else (),
-            tls=tls.TlsFiles(tls.tls_directory(root), tls_stem) if tls_stem else None,
+            tls=tls.TlsFiles(tls.tls_directory(root), tls_stem, served=tls.served(tls.tls_directory(root)))
+            if tls_stem else None,
         )
 
     def backup_sources(self, database) -> list[ShardSource]:

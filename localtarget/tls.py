@@ -95,6 +95,15 @@ def current(directory: Path) -> str | None:
     return stem if (directory / f"{stem}.crt").exists() and (directory / f"{stem}.key").exists() else None
 
 
+def served(directory: Path) -> str:
+    """The stem of the user's pair the servers present ("" when none, or its files are gone)."""
+    try:
+        stem = (directory / "served").read_text().strip()
+    except OSError:
+        return ""
+    return stem if stem and (directory / f"{stem}.crt").exists() and (directory / f"{stem}.key").exists() else ""
+
+
 def ensure(directory: Path, ca: KeyPair, *, common_name: str, names: list[str], window_days: int,
            client_cas: str = "", provided: ProvidedCertificate | None = None) -> tuple[TlsFiles, bool, bool]:
     """The database's files, with a fresh server certificate when there is none or it expires within
@@ -114,17 +123,13 @@ def ensure(directory: Path, ca: KeyPair, *, common_name: str, names: list[str], 
         write_private(directory / f"{stem}.key", pair.key_pem)
         write_private(directory / f"{stem}.crt", pair.cert_pem)
         write_private(directory / "current", stem)
-    served = ""
+    user = f"user-{serial_hex(provided.pair.cert_pem)}" if provided is not None else ""
     if provided is not None:
-        served = f"user-{serial_hex(provided.pair.cert_pem)}"
-        write_private(directory / f"{served}.key", provided.pair.key_pem)
-        write_private(directory / f"{served}.crt", provided.pair.cert_pem)
-    try:
-        switched = (directory / "served").read_text().strip() != served
-    except OSError:
-        switched = bool(served)
-    write_private(directory / "served", served)
-    return TlsFiles(directory, stem, client_ca, served), made, switched
+        write_private(directory / f"{user}.key", provided.pair.key_pem)
+        write_private(directory / f"{user}.crt", provided.pair.cert_pem)
+    switched = served(directory) != user
+    write_private(directory / "served", user)
+    return TlsFiles(directory, stem, client_ca, user), made, switched
 
 
 def remove_old(files: TlsFiles) -> None:
