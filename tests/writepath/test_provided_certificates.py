@@ -55,3 +55,4 @@ def test_the_rec_field_is_a_secret_name_and_the_others_are_accepted_unused():
                                                                 "apiCertificateSecretName": "api"}})
     assert written.obj.typed_spec.proxy_certificate_secret == "acme"
     assert any("spec.certificates.apiCertificateSecretName" in w for w in written.warnings)
+    assert any("no certificate secret acme with a key is stored yet" in w for w in written.warnings)
