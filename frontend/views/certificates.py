@@ -10,9 +10,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from clusters.models import Cluster
 from core.errors import SpecError
+from databases.models import Database
 from targets.certificates import store_certificate_secret, summary
-from targets.models import CertificateSecret
+from targets.models import CertificateSecret, Target
 
 from ..forms.certificate import CertificateSecretForm
 
@@ -42,11 +44,25 @@ def certificate_list(request: HttpRequest) -> HttpResponse:
                 return redirect("frontend:certificate-list")
         status = 400
         form.forget_key()
-    secrets = [(secret, summary(secret)) for secret in CertificateSecret.objects.all()]
+    users = _users()
+    secrets = [(secret, summary(secret), users.get(secret.name, [])) for secret in CertificateSecret.objects.all()]
     response = render(request, "frontend/certificates/list.html",
                       {"section": "certificates", "secrets": secrets, "form": form}, status=status)
     response["Cache-Control"] = "no-store"
     return response
+
+
+def _users() -> dict[str, list[str]]:
+    """Who names each secret: clusters (their databases' server certificate), databases (client CAs)."""
+    users: dict[str, list[str]] = {}
+    for cluster in Cluster.objects.filter(target__kind=Target.LOCAL).only("name", "spec"):
+        name = cluster.typed_spec.proxy_certificate_secret
+        if name:
+            users.setdefault(name, []).append(f"cluster {cluster.name} (server certificate)")
+    for database in Database.objects.filter(cluster__target__kind=Target.LOCAL).only("name", "spec"):
+        for name in database.typed_spec.client_certificates:
+            users.setdefault(name, []).append(f"database {database.name} (client CA)")
+    return users
 
 
 @login_required

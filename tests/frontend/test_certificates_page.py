@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from clusters.services import create_cluster
 from dataplane.certificates import new_ca, new_server_certificate
-from targets.models import CertificateSecret
+from targets.models import CertificateSecret, Target
 
 pytestmark = pytest.mark.django_db
 CA = new_ca("acme CA")
@@ -23,6 +24,9 @@ def test_staff_store_list_and_delete_certificate_secrets_and_never_see_a_key(log
     assert 'data-secret="acme-proxy"' in page and "CN=redis.acme,O=redis control plane" in page
     assert f"{SERVER.not_after:%Y-%m-%d}" in page and "held (server certificate)" in page
     assert "PRIVATE KEY" not in page
+    create_cluster(name="rec", namespace="rec", target=Target.default(), actor="test",
+                   spec={"nodes": 1, "certificates": {"proxyCertificateSecretName": "acme-proxy"}})
+    assert "cluster rec (server certificate)" in client.get("/certificates/").content.decode()
 
     page = client.post("/certificates/acme-proxy/delete/", follow=True).content.decode()
     assert "Certificate secret acme-proxy deleted" in page and 'data-secret="acme-proxy"' not in page
