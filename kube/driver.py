@@ -43,13 +43,14 @@ from kube.render.inputs import DatabaseInputs
 from kube.render.monitoring import RESOURCES, monitoring_manifests
 from specs.database import DatabaseSpec
 from targets import managed
+from targets.certificates import provided_certificate
 
 from . import rigger, rollout, shards
 from .access import check_access
 from .apply import APPLIED_HASH, APPLY_ORDER, Applier
 from .client import DEFAULT_TIMEOUT, KubeApi, build_api_client
 from .crds import install_crds
-from .crsync.access import take_in_access
+from .crsync.access import sync_access
 from .crsync.mirror import Mirror
 from .crsync.sync import sync_target
 from .dataplane import DataPlane, DataPlaneError
@@ -143,11 +144,9 @@ class KubernetesDriver:
         return install_crds(self.api)
 
     def take_in(self) -> list[str]:
-        """Every REC/REDB custom resource and stored object of this target in step, once (kube/crsync)."""
-        steps = [f"{step.kind} {step.namespace}/{step.name}: {', '.join(step.actions)}"
-                 for step in sync_target(self.api, self.target)]
-        return steps + [f"{kind} {namespace}/{name}: {what}"
-                        for kind, namespace, name, what in take_in_access(self.api, self.target)]
+        """Every REC/REDB and access custom resource and stored object of this target in step, once (kube/crsync)."""
+        return [f"{step.kind} {step.namespace}/{step.name}: {', '.join(step.actions)}"
+                for step in sync_target(self.api, self.target) + sync_access(self.api, self.target)]
 
     def mirror(self, obj) -> None:
         """The object as its REC/REDB custom resource, status included (kube/crsync)."""
@@ -257,7 +256,8 @@ class KubernetesDriver:
         live += self.live.database_objects(database, monitoring)
         self._check_sharding_realisable(spec)
         self._check_secret_is_ours(database, spec, live)
-        desired = render_database(database)
+        provided = provided_certificate(database) if spec.tls_mode != "disabled" else None  # TargetError: missing
+        desired = render_database(database, provided=provided)
         if monitoring:
             desired += monitoring_manifests(DatabaseInputs.of(database), database.spec.get("alertSettings"))
         names = statefulset_names(database)

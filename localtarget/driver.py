@@ -32,7 +32,7 @@ from core.errors import SpecNotRealisable, TargetError
 from engine import recovery
 from engine.progress import report
 from specs.database import DatabaseSpec
-from targets.certificates import certificate_bundle, missing_secrets
+from targets.certificates import certificate_bundle, missing_secrets, provided_certificate
 from targets.private_files import made_private_once
 
 from . import (
@@ -197,7 +197,8 @@ class LocalDriver:
             cluster_mode=spec.is_cluster or any((root / f"shard-{s}-{r}" / "nodes.conf").exists()
                                                      for s, r in wanted),
             modules=tuple(modules.library_paths(spec.module_names)) if spec.module_names else (),
-            tls=tls.TlsFiles(tls.tls_directory(root), tls_stem) if tls_stem else None,
+            tls=tls.TlsFiles(tls.tls_directory(root), tls_stem, served=tls.served(tls.tls_directory(root)))
+            if tls_stem else None,
         )
 
     def backup_sources(self, database) -> list[ShardSource]:
@@ -205,7 +206,14 @@ class LocalDriver:
         return backup_sources.shard_sources(self.database_parts(database))
 
     def data_address(self, database) -> tuple[str, int]:
-        """The endpoint (HAProxy to the current master; a node of a sharded database)."""
+        """The endpoint (HAProxy to the current master; a node of a sharded database). A TLS database's endpoint
+        speaks TLS only: its current master's plain port instead (loopback only, with the password), the one
+        the control plane's own checks, the replicas and the sentinels use."""
+        if database.typed_spec.tls_mode != "disabled":
+            master = shards.current_master(self.database_parts(database))
+            if master is None:
+                raise TargetError(f"database {database.name} has no master right now")
+            return "127.0.0.1", master.port
         info = self.connection_info(database)
         return info.host, info.port
 
@@ -498,13 +506,20 @@ class LocalDriver:
             return parts, []
         root = layout.database_root(self.var_dir, self.target.name, cluster.name, database.name)
         had = parts.tls is not None
-        files, made = tls.ensure(tls.tls_directory(root), cluster_ca(cluster), common_name=database.name,
-                                 names=["localhost", "127.0.0.1", f"{database.name}.{cluster.name}.local"],
-                                 window_days=settings.CONTROLPLANE_TLS_RENEW_DAYS,
-                                 client_cas=certificate_bundle(parts.spec.client_certificates))
+        provided = provided_certificate(database)  # TargetError when the named secret cannot serve
+        files, made, switched = tls.ensure(tls.tls_directory(root), cluster_ca(cluster), common_name=database.name,
+                                           names=["localhost", "127.0.0.1", f"{database.name}.{cluster.name}.local"],
+                                           window_days=settings.CONTROLPLANE_TLS_RENEW_DAYS,
+                                           client_cas=certificate_bundle(parts.spec.client_certificates),
+                                           provided=provided)
         # With mutual TLS the cluster CA is accepted too: the control plane's checks and the exporter show
         # the database's own certificate (only this machine's control plane holds its key).
         happenings = []
+        if switched:
+            happenings.append(Happening("CertificateFromSecret", (
+                f"the servers present the certificate of secret {cluster.typed_spec.proxy_certificate_secret} "
+                f"(valid until {files.expires:%Y-%m-%d}); loaded live, no restart") if provided else
+                "the servers present a certificate signed by the cluster CA again; loaded live, no restart"))
         if made and had:
             happenings.append(Happening("CertificateRenewed", f"a new server certificate (valid until "
                                         f"{files.expires:%Y-%m-%d}) replaces the old one; loaded live, no restart"))

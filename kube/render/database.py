@@ -10,13 +10,14 @@ on different nodes (3 replicated shards fit on 2 nodes) and a shard is added or 
 when `shardCount` changes (kube/driver.py, kube/shards.py); Service `<db>` on
 `databasePort` selecting the current master (the services rigger labels it) and `<db>-headless`;
 a PodDisruptionBudget; and, with `tlsMode` on, Secret `<db>-tls` (server certificate and key from the
-cluster CA, mounted 0400), a TLS port the Service `<db>` sends clients to (the plain port stays for the
-probes, replicas and sentinels), and an Ingress with TLS passthrough (SNI: the database's host) when the
-cluster routes through one. docs/tls.md.
+cluster CA, or the REC's `certificates.proxyCertificateSecretName` Secret, mounted 0400), a TLS port the
+Service `<db>` sends clients to (the plain port stays for the probes, replicas and sentinels), and an
+Ingress with TLS passthrough (SNI: the database's host) when the cluster routes through one. docs/tls.md.
 """
 from __future__ import annotations
 
 from core.engines import version_key
+from dataplane.certificates import ProvidedCertificate
 from dataplane.cluster import MASTER
 from kube import podspec
 from kube.render import rigger
@@ -148,9 +149,10 @@ def sentinel_user(database) -> str:
     return f"db-{database.name}"
 
 
-def render_database(database, *, reveal_secrets: bool = True) -> list[dict]:
-    """Every manifest of a stored database, in apply order."""
-    return database_manifests(DatabaseInputs.of(database), reveal_secrets=reveal_secrets)
+def render_database(database, *, reveal_secrets: bool = True, provided: ProvidedCertificate | None = None
+                    ) -> list[dict]:
+    """Every manifest of a stored database, in apply order (`provided`: the REC's own server certificate)."""
+    return database_manifests(DatabaseInputs.of(database, provided), reveal_secrets=reveal_secrets)
 
 
 def database_manifests(database: DatabaseInputs, *, reveal_secrets: bool = True) -> list[dict]:
