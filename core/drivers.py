@@ -198,3 +198,12 @@ def driver_for(target: Target) -> Driver:
 
 def now_iso() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def tls_mode_change_problems(wanted: DatabaseSpec, current: DatabaseSpec | None) -> dict[str, str]:
+    """A Redis Cluster's tlsMode is fixed at creation: its bus port follows the TLS port (tls-cluster), and its
+    replicas' links are made by the cluster, which does not re-point them for tls-replication."""
+    if current is None or not current.is_cluster or current.tls_mode == wanted.tls_mode:
+        return {}
+    return {"spec.tlsMode": f"a sharded database (Redis Cluster) keeps the tlsMode it was created with "
+                            f"({current.tls_mode}); create a new database to change it"}

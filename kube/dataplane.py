@@ -39,8 +39,9 @@ from dataplane.sentinel import failover as sentinel_failover
 from dataplane.sentinel import master_address as sentinel_master_address
 from dataplane.sentinel import monitor as sentinel_monitor
 from kube.render.cluster import SENTINEL_PORT, sentinel_hosts
-from kube.render.database import CLUSTER_BUS_PORT, REDIS_PORT, sentinel_user
+from kube.render.database import REDIS_PORT, cluster_ports, sentinel_user
 from kube.render.inputs import ClusterInputs
+from specs.database import DatabaseSpec
 
 # What a database's pods may ask the sentinels: who the master is and which replicas they know.
 # Not FAILOVER, not other commands.
@@ -352,7 +353,8 @@ class DataPlane:
                     if step.action == formation.FORGET:
                         connection.execute_command("CLUSTER", "FORGET", step.argument)
                     elif step.action == formation.MEET:
-                        connection.execute_command("CLUSTER", "MEET", *self._meet_address(step.argument))
+                        connection.execute_command("CLUSTER", "MEET",
+                                                   *self._meet_address(step.argument, database.typed_spec))
                     elif step.action == formation.ADD_SLOTS:
                         connection.execute_command("CLUSTER", "ADDSLOTSRANGE", *step.argument)
                     else:
@@ -410,7 +412,10 @@ class DataPlane:
         """Slot moves between the masters of `view`, reached at the addresses Redis Cluster announces."""
         def dial(node: Node) -> redis.Redis:
             return self._connect(node.host, node.port, database.password, timeout=MIGRATION_TIMEOUT)
-        return SlotMover(dial, [n for n in view if n.is_master and not n.failed], auth=database.password)
+        # With tls-cluster, MIGRATE connects over TLS: it must name the target's TLS port (IOERR on the plain one).
+        port = cluster_ports(database.typed_spec)[0]
+        return SlotMover(dial, [n for n in view if n.is_master and not n.failed], auth=database.password,
+                         migrate_port=(lambda node: port) if port != REDIS_PORT else None)
 
     @contextlib.contextmanager
     def _cluster_connections(self, database, hosts: list[str]):
@@ -432,10 +437,12 @@ class DataPlane:
             raise redis.RedisError("CLUSTER NODES has no 'myself' line")
         return me
 
-    def _meet_address(self, host: str) -> tuple[str, int, int]:
-        """IP, port and bus port a node is met at (CLUSTER MEET needs an IP, not a name)."""
-        real_host, port = self.address(host, REDIS_PORT)
-        _, bus_port = self.address(host, CLUSTER_BUS_PORT)
+    def _meet_address(self, host: str, spec: DatabaseSpec) -> tuple[str, int, int]:
+        """IP, port and bus port a node is met at (CLUSTER MEET needs an IP, not a name; with tls-cluster the
+        TLS port, from which Redis derives the bus port)."""
+        port, bus = cluster_ports(spec)
+        real_host, port = self.address(host, port)
+        _, bus_port = self.address(host, bus)
         return socket.gethostbyname(real_host), port, bus_port
 
 

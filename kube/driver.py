@@ -24,6 +24,7 @@ from core.drivers import (
     ShardSource,
     common_spec_problems,
     register_driver,
+    tls_mode_change_problems,
 )
 from core.errors import SpecNotRealisable, TargetError
 from dataplane.cluster import MASTER
@@ -101,9 +102,7 @@ class KubernetesDriver:
 
     def database_spec_problems(self, wanted: DatabaseSpec, current: DatabaseSpec | None) -> dict[str, str]:
         problems = common_spec_problems(wanted, "kubernetes", tls_modes=("disabled", "enabled"))
-        if wanted.tls_mode != "disabled" and wanted.is_cluster:
-            problems["spec.tlsMode"] = ("TLS on a sharded database (Redis Cluster) is not rendered on a kubernetes "
-                                        "target yet; use shardCount 1, or tlsMode: disabled")
+        problems.update(tls_mode_change_problems(wanted, current))  # tls-cluster moves the bus port
         if wanted.client_certificates:
             problems["spec.clientAuthenticationCertificates"] = ("mutual TLS is not rendered on a kubernetes target "
                                                                  "yet (the local target has it)")

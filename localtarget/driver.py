@@ -26,6 +26,7 @@ from core.drivers import (
     ShardSource,
     common_spec_problems,
     register_driver,
+    tls_mode_change_problems,
 )
 from core.engines import describe
 from core.errors import SpecNotRealisable, TargetError
@@ -85,15 +86,6 @@ def tls_problems(spec: DatabaseSpec) -> dict[str, str]:
 def _shard_ports_used(spec: DatabaseSpec) -> int:
     """Ports of the shard range a database holds: one per process, two with TLS (a TLS port each)."""
     return spec.process_count * (2 if spec.tls_mode != "disabled" else 1)
-
-
-def tls_mode_change_problems(wanted: DatabaseSpec, current: DatabaseSpec | None) -> dict[str, str]:
-    """A Redis Cluster's tlsMode is fixed at creation: its bus port follows the TLS port (tls-cluster), and its
-    replicas' links are made by the cluster, which does not re-point them for tls-replication."""
-    if current is None or not current.is_cluster or current.tls_mode == wanted.tls_mode:
-        return {}
-    return {"spec.tlsMode": f"a sharded database (Redis Cluster) keeps the tlsMode it was created with "
-                            f"({current.tls_mode}); create a new database to change it"}
 
 
 def _endpoint_key(database) -> str:

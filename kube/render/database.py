@@ -32,7 +32,6 @@ from targets.modules import CATALOG as MODULES
 REDIS_PORT = 6379
 TLS_PORT = 6380
 TLS_DIR = "/etc/redis-tls"
-CLUSTER_BUS_PORT = 16379
 DEFAULT_DATABASE_PORT = REDIS_PORT
 SHARD_COMPONENT = "shard"
 SHARD_LABEL = "redis.io/shard"  # a sharded database's pods: the index of their shard
@@ -55,6 +54,9 @@ tls-key-file {TLS_DIR}/tls.key
 tls-ca-cert-file {TLS_DIR}/ca.crt
 tls-auth-clients no
 """
+# A sharded database with TLS: its cluster bus speaks TLS too, on TLS_PORT + 10000 (Redis derives it), and
+# peers MEET it and MIGRATE to it at the TLS port (kube/dataplane.py); probes and scripts stay on the plain port.
+TLS_CLUSTER_CONFIG = "tls-cluster yes\n"
 # A shard whose master stops answering for cluster-node-timeout is failed over by Redis Cluster itself.
 CLUSTER_NODE_TIMEOUT_MS = 5000
 SHARDED_CONFIG = ("cluster-enabled yes\ncluster-config-file {data_dir}/nodes.conf\n"
@@ -84,6 +86,12 @@ def tls_secret_name(database) -> str:
 def client_port(spec: DatabaseSpec) -> int:
     """The container port the database Service sends clients to: the TLS port when TLS is on."""
     return TLS_PORT if spec.tls_mode != "disabled" else REDIS_PORT
+
+
+def cluster_ports(spec: DatabaseSpec) -> tuple[int, int]:
+    """The port a Redis Cluster node is met and migrated to at, and its bus port: the TLS ones with tls-cluster."""
+    port = TLS_PORT if spec.tls_mode != "disabled" else REDIS_PORT
+    return port, port + 10000
 
 
 def service_names(database) -> list[str]:
@@ -129,7 +137,7 @@ def static_config(spec: DatabaseSpec, version: str) -> str:
     if spec.tls_mode != "disabled":
         text += TLS_CONFIG
     if spec.shard_count > 1:
-        text += SHARDED_CONFIG
+        text += SHARDED_CONFIG + (TLS_CLUSTER_CONFIG if spec.tls_mode != "disabled" else "")
         if version_key(version) >= version_key("7.0"):  # every Valkey version too
             text += ANNOUNCE_HOSTNAME
     text += "".join(f"loadmodule {podspec.STACK_MODULE_DIR}/{MODULES[name].library}\n" for name in spec.module_names)
@@ -205,7 +213,8 @@ def _ports(spec: DatabaseSpec) -> list[dict]:
     if spec.tls_mode != "disabled":
         ports.append({"name": "redis-tls", "port": TLS_PORT, "targetPort": TLS_PORT})
     if spec.shard_count > 1:
-        ports.append({"name": "cluster-bus", "port": CLUSTER_BUS_PORT, "targetPort": CLUSTER_BUS_PORT})
+        bus = cluster_ports(spec)[1]
+        ports.append({"name": "cluster-bus", "port": bus, "targetPort": bus})
     return ports
 
 
