@@ -207,3 +207,13 @@ def tls_mode_change_problems(wanted: DatabaseSpec, current: DatabaseSpec | None)
         return {}
     return {"spec.tlsMode": f"a sharded database (Redis Cluster) keeps the tlsMode it was created with "
                             f"({current.tls_mode}); create a new database to change it"}
+
+
+def cluster_mutual_tls_problems(spec: DatabaseSpec) -> dict[str, str]:
+    """Mutual TLS on a Redis Cluster is refused on every target: Redis checks the cluster bus's peers against the
+    same CA file as clients (tls-cluster), so an application's client certificate could join the bus."""
+    if not (spec.client_certificates and spec.is_cluster):
+        return {}
+    return {"spec.clientAuthenticationCertificates": "mutual TLS on a sharded database (Redis Cluster) is not "
+            "offered: Redis verifies the cluster bus's peers with the same CA file as clients, so a client "
+            "certificate could join the bus; use shardCount 1, or TLS without client certificates"}

@@ -22,6 +22,7 @@ from core.drivers import (
     Observation,
     Probe,
     ShardSource,
+    cluster_mutual_tls_problems,
     common_spec_problems,
     register_driver,
     tls_mode_change_problems,
@@ -106,6 +107,7 @@ class KubernetesDriver:
         if wanted.client_certificates:
             problems["spec.clientAuthenticationCertificates"] = ("mutual TLS is not rendered on a kubernetes target "
                                                                  "yet (the local target has it)")
+        problems.update(cluster_mutual_tls_problems(wanted))  # stays refused on a Redis Cluster (docs/tls.md)
         problems.update(module_problems(wanted.modules, resolve_version(wanted.redis_version, self.target),
                                         self.target))
         problem = current and resharding_problem(current.shard_count, wanted.shard_count)

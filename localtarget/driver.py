@@ -24,6 +24,7 @@ from core.drivers import (
     Observation,
     Probe,
     ShardSource,
+    cluster_mutual_tls_problems,
     common_spec_problems,
     register_driver,
     tls_mode_change_problems,
@@ -72,10 +73,8 @@ def tls_problems(spec: DatabaseSpec) -> dict[str, str]:
     problems = common_spec_problems(spec, "local", tls_modes=("disabled", "enabled", "replica_ssl"))
     if problems:
         return problems
-    if spec.client_certificates and spec.is_cluster:
-        return {"spec.clientAuthenticationCertificates": "mutual TLS on a sharded database (Redis Cluster) is not "
-                "offered: Redis verifies the cluster bus's peers with the same CA file as clients, so a client "
-                "certificate could join the bus; use shardCount 1, or TLS without client certificates"}
+    if cluster_mutual_tls_problems(spec):
+        return cluster_mutual_tls_problems(spec)
     missing = missing_secrets(spec.client_certificates)
     if missing:
         return {"spec.clientAuthenticationCertificates": f"no certificate secret named {', '.join(missing)} on this "

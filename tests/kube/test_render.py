@@ -401,3 +401,35 @@ def test_tls_renders_its_secret_port_mount_and_the_passthrough_ingress(objects):
     assert again["stringData"]["tls.crt"] == tls["tls.crt"]  # the same until renewal
     redacted = yaml.safe_dump(render_database(database, reveal_secrets=False))
     assert "PRIVATE KEY" not in redacted
+
+
+def test_a_sharded_tls_database_renders_tls_cluster_with_its_bus_on_16380_and_keeps_its_tls_mode(objects):
+    from kube.driver import KubernetesDriver
+    from specs.database import DatabaseSpec
+
+    cluster, _ = objects
+    database = Database(name="secure", cluster=cluster, spec={"tlsMode": "enabled", "shardCount": 2,
+                                                              "memorySize": "200MB", "replication": False})
+    manifests = render_database(database)
+    for manifest in manifests:
+        kubernetes_validate.validate(manifest, "1.30.0", strict=True)
+    by_kind = {f"{m['kind']}/{m['metadata']['name']}": m for m in manifests}
+    assert "cluster-enabled yes\n" in by_kind["ConfigMap/secure-config"]["data"]["redis.conf"]
+    assert "tls-cluster yes\n" in by_kind["ConfigMap/secure-config"]["data"]["redis.conf"]
+    ports = by_kind["StatefulSet/secure-shard-1"]["spec"]["template"]["spec"]["containers"][0]["ports"]
+    assert [p["containerPort"] for p in ports] == [6379, 6380, 16380]  # no plain bus port
+    own = by_kind["NetworkPolicy/secure"]["spec"]["ingress"][1]["ports"]
+    assert {p["port"] for p in own} == {6379, 6380, 16380}
+    plain = render_database(Database(name="plain", cluster=cluster, spec={"shardCount": 2, "memorySize": "200MB"}))
+    assert "tls-cluster" not in next(m for m in plain if m["kind"] == "ConfigMap")["data"]["redis.conf"]
+
+    driver = KubernetesDriver(cluster.target)
+    sharded = DatabaseSpec.from_spec({"tlsMode": "enabled", "shardCount": 2, "memorySize": "200MB"})
+    assert driver.database_spec_problems(sharded, None) == {}
+    assert driver.database_spec_problems(DatabaseSpec.from_spec({"shardCount": 2, "memorySize": "200MB"}),
+                                         sharded)["spec.tlsMode"].startswith(
+        "a sharded database (Redis Cluster) keeps the tlsMode it was created with (enabled)")
+    mutual = DatabaseSpec.from_spec({"tlsMode": "enabled", "shardCount": 2, "memorySize": "200MB",
+                                     "clientAuthenticationCertificates": ["app"]})
+    assert driver.database_spec_problems(mutual, None)["spec.clientAuthenticationCertificates"].startswith(
+        "mutual TLS on a sharded database (Redis Cluster) is not offered")
