@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import socket
+import time
 from collections.abc import Callable
 
 import dns.exception
@@ -50,6 +51,8 @@ SENTINEL_POD_RULES = ("on", "resetchannels", "-@all", "+ping", "+sentinel|get-ma
 DOWN_AFTER_MS = 5000
 FAILOVER_TIMEOUT_MS = 30000
 MIGRATION_TIMEOUT = 30.0  # seconds a MIGRATE of a batch of keys may take
+FORM_WAIT = 3.0  # seconds one pass keeps forming (a new master is writable 2 s after it starts)
+FORM_POLL = 0.05
 
 
 class DataPlaneError(Exception):
@@ -338,39 +341,54 @@ class DataPlane:
         return changed
 
     def form_cluster(self, database, shards: list[list[str]], retiring: list[str]) -> tuple[bool, list[str]]:
-        """Make the pods of a sharded database one Redis Cluster, or repair it; one round of steps per call
-        (dataplane/formation.py plans them). `shards`: each shard's pods' data-plane names, by ordinal;
-        `retiring`: pods of shards being drained. Returns (formed, what was done now); gossip takes a
-        moment, so a caller looks again until formed."""
+        """Make the pods of a sharded database one Redis Cluster, or repair it (dataplane/formation.py plans
+        the steps). `shards`: each shard's pods' data-plane names, by ordinal; `retiring`: pods of shards
+        being drained. Rounds of steps run until formed or FORM_WAIT has passed (polled): gossip takes a
+        moment, and a new master refuses writes for its first 2 s (Redis's CLUSTER_WRITABLE_DELAY), which a
+        reshard would otherwise wait out a reconcile pass at a time. Returns (formed, what was done); when
+        not formed, a caller looks again at its next pass."""
         hosts = [host for group in shards for host in group] + list(retiring)
+        said: list[str] = []
+        deadline = time.monotonic() + FORM_WAIT
         with self._cluster_connections(database, hosts) as connections:
-            views = {host: parse_nodes(c.execute_command("CLUSTER", "NODES")) for host, c in connections.items()}
-            steps = formation.plan(shards, views, retiring)
-            for step in steps:
-                connection = connections[step.host]
-                try:
-                    if step.action == formation.FORGET:
-                        connection.execute_command("CLUSTER", "FORGET", step.argument)
-                    elif step.action == formation.MEET:
-                        connection.execute_command("CLUSTER", "MEET", *self._meet_address(step.argument))
-                    elif step.action == formation.ADD_SLOTS:
-                        connection.execute_command("CLUSTER", "ADDSLOTSRANGE", *step.argument)
-                    else:
-                        connection.execute_command("CLUSTER", "REPLICATE", step.argument)
-                except redis.ResponseError:
-                    if step.action == formation.ADD_SLOTS:
-                        raise
-                    continue  # a handshake or forget already under way: the next round looks again
-            if steps:
-                said = [step.says for step in steps[:6]]
-                return False, said + ([f"{len(steps) - 6} more"] if len(steps) > 6 else [])
-            # Formed: every pod of a shard but its master replicates (a new shard's master owns no slots
-            # until the reshard gives it some), and every node knows every pod and serves every slot.
-            me = {host: myself(view) for host, view in views.items()}
-            roles_set = all(me[h] is not None and (me[h].slots or me[h].master_id)  # type: ignore[union-attr]
-                            for group in shards for h in group if h != formation.shard_master(group, me))
-            return roles_set and all(settled(parse_info(c.execute_command("CLUSTER", "INFO")), len(hosts))
-                                     for c in connections.values()), []
+            while True:
+                formed, done, down = self._form_round(connections, shards, retiring)
+                said += done
+                if formed or down or time.monotonic() >= deadline:
+                    break  # a node seen down waits for Redis Cluster's failover, not for this pass
+                time.sleep(FORM_POLL)
+        return formed, said[:6] + ([f"{len(said) - 6} more"] if len(said) > 6 else [])
+
+    def _form_round(self, connections: dict[str, redis.Redis], shards: list[list[str]],
+                    retiring: list[str]) -> tuple[bool, list[str], bool]:
+        """One round of formation steps; (formed, what was done now, whether a node is seen down)."""
+        views = {host: parse_nodes(c.execute_command("CLUSTER", "NODES")) for host, c in connections.items()}
+        down = any(node.failed or "fail?" in node.flags for view in views.values() for node in view)
+        steps = formation.plan(shards, views, retiring)
+        for step in steps:
+            connection = connections[step.host]
+            try:
+                if step.action == formation.FORGET:
+                    connection.execute_command("CLUSTER", "FORGET", step.argument)
+                elif step.action == formation.MEET:
+                    connection.execute_command("CLUSTER", "MEET", *self._meet_address(step.argument))
+                elif step.action == formation.ADD_SLOTS:
+                    connection.execute_command("CLUSTER", "ADDSLOTSRANGE", *step.argument)
+                else:
+                    connection.execute_command("CLUSTER", "REPLICATE", step.argument)
+            except redis.ResponseError:
+                if step.action == formation.ADD_SLOTS:
+                    raise
+                continue  # a handshake or forget already under way: the next round looks again
+        if steps:
+            return False, [step.says for step in steps], down
+        # Formed: every pod of a shard but its master replicates (a new shard's master owns no slots
+        # until the reshard gives it some), and every node knows every pod and serves every slot.
+        me = {host: myself(view) for host, view in views.items()}
+        roles_set = all(me[h] is not None and (me[h].slots or me[h].master_id)  # type: ignore[union-attr]
+                        for group in shards for h in group if h != formation.shard_master(group, me))
+        return roles_set and all(settled(parse_info(c.execute_command("CLUSTER", "INFO")), len(connections))
+                                 for c in connections.values()), [], down
 
     def reshard(self, database, shards: list[list[str]], retiring: list[str],
                 progress: ReshardProgress | None = None) -> tuple[list[str], int]:

@@ -451,17 +451,18 @@ class KubernetesDriver:
         answering = [p for p in layout.retiring if pod_health(p, claims).ready]
         retiring = [_pod_host(database, p["metadata"]["name"]) for p in answering]
         try:
-            formed, done = self.dataplane.form_cluster(database, host_groups, retiring)
+            formed, steps = self.dataplane.form_cluster(database, host_groups, retiring)
+            formation = [Happening("ClusterFormation", "; ".join(steps))] if steps else []
             if not formed:
                 conditions.append(Condition("ClusterFormed", "False", "Forming",
                                             "nodes are meeting and taking slots"))
-                return [Happening("ClusterFormation", "; ".join(done))] if done else []
+                return formation
             done, left = self.dataplane.reshard(database, host_groups, retiring, self._progress(database))
         except DataPlaneError as exc:
             raise TargetError(str(exc)) from exc
         conditions.append(Condition("ClusterFormed", "True", "SlotsAssigned",
                                     f"{spec.shard_count} shards own all 16384 slots"))
-        happenings = [Happening("Resharded", said) for said in done]
+        happenings = formation + [Happening("Resharded", said) for said in done]
         if not layout.retiring_sets:
             return happenings
         gone = ", ".join(s["metadata"]["name"] for s in layout.retiring_sets)
