@@ -9,7 +9,7 @@ Two engines behind one call, `SlotMover.move`:
   `SETSLOT MIGRATING` to the source, pipelined `GETKEYSINSLOT` + `MIGRATE ... KEYS` (one per slot:
   MIGRATE refuses keys of several slots) until every slot of the batch is empty on the source, then
   `SETSLOT NODE` pipelined to the target first (with one epoch bump and one broadcast for the whole batch,
-  `take_over_commands`), the source next, every other master last. Keys written
+  `take_over_commands`, which tells every other node), then to the source. Keys written
   during the move stay safe: a key still on the source is written there and moved later; a new key is
   redirected (ASK) to the target. Every step is idempotent, so `open_moves` (slots left MIGRATING or
   IMPORTING by a killed worker) are finished with the same call.
@@ -141,9 +141,9 @@ class SlotMover:
     """Moves slots between masters of one cluster; `auth` is the password MIGRATE presents to the target, as
     the ACL user `auth_user` (AUTH2) where the default user is off."""
 
-    def __init__(self, dial: Dial, masters: list[Node], *, auth: str | None = None, atomic: bool | None = None,
+    def __init__(self, dial: Dial, *, auth: str | None = None, atomic: bool | None = None,
                  batch_slots: int = BATCH_SLOTS, keys_per_call: int = KEYS_PER_CALL, auth_user: str | None = None):
-        self.dial, self.masters, self.auth, self.auth_user = dial, masters, auth, auth_user
+        self.dial, self.auth, self.auth_user = dial, auth, auth_user
         self.atomic, self.batch_slots, self.keys_per_call = atomic, batch_slots, keys_per_call
         self.engines_used: set[str] = set()  # "atomic" / "batched": what moved the slots, for the event
 
@@ -210,15 +210,15 @@ class SlotMover:
     def _move_classic(self, src: redis.Redis, source: Node, target: Node, slots: list[int],
                       progress: Progress | None) -> int:
         dst = self.dial(target)
-        others = [self.dial(m) for m in self.masters if m.id not in (source.id, target.id)]
         done_slots = moved = 0
         for batch in batches(slots, self.batch_slots):
             _setslot_all(dst, batch, "IMPORTING", source.id)
             _setslot_all(src, batch, "MIGRATING", target.id)
             moved += self._drain(src, target, batch)
             _take_over(dst, batch, target.id)  # the target first: it owns the slots before the source lets go
-            for conn in (src, *others):  # a master left without slots may turn replica (replica migration)
-                _setslot_all(conn, batch, "NODE", target.id, tolerate=_NOW_A_REPLICA)
+            # The source next (a master left without slots may turn replica: replica migration). The other
+            # masters learn from the target's broadcast at once (its bumped epoch outranks the source's).
+            _setslot_all(src, batch, "NODE", target.id, tolerate=_NOW_A_REPLICA)
             done_slots += len(batch)
             if progress:
                 progress(done_slots, moved)

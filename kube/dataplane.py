@@ -401,7 +401,7 @@ class DataPlane:
             views = {host: parse_nodes(c.execute_command("CLUSTER", "NODES")) for host, c in connections.items()}
             me = {host: myself(view) for host, view in views.items()}
             view = views[shards[0][0]]
-            mover = self._mover(database, view)
+            mover = self._mover(database)
             settle_atomic(connections.values())
             finished = finish_open_moves(mover, [n for n in me.values() if n and n.is_master], view)
             if finished:
@@ -424,11 +424,11 @@ class DataPlane:
                        if (node := myself(parse_nodes(connections[h].execute_command("CLUSTER", "NODES")))))
         return done, left
 
-    def _mover(self, database, view: list[Node]) -> SlotMover:
-        """Slot moves between the masters of `view`, reached at the addresses Redis Cluster announces."""
+    def _mover(self, database) -> SlotMover:
+        """Slot moves between masters, reached at the addresses Redis Cluster announces."""
         def dial(node: Node) -> redis.Redis:
             return self._connect(node.host, node.port, database.password, timeout=MIGRATION_TIMEOUT)
-        return SlotMover(dial, [n for n in view if n.is_master and not n.failed], auth=database.password)
+        return SlotMover(dial, auth=database.password)
 
     @contextlib.contextmanager
     def _cluster_connections(self, database, hosts: list[str]):
