@@ -352,18 +352,21 @@ class DataPlane:
         deadline = time.monotonic() + FORM_WAIT
         with self._cluster_connections(database, hosts) as connections:
             while True:
-                formed, done, down = self._form_round(connections, shards, retiring)
+                formed, done, growing = self._form_round(connections, shards, retiring)
                 said += done
-                if formed or down or time.monotonic() >= deadline:
-                    break  # a node seen down waits for Redis Cluster's failover, not for this pass
+                if formed or not growing or time.monotonic() >= deadline:
+                    break  # first formation and repairs (a failover to wait for) go a pass at a time
                 time.sleep(FORM_POLL)
         return formed, said[:6] + ([f"{len(said) - 6} more"] if len(said) > 6 else [])
 
     def _form_round(self, connections: dict[str, redis.Redis], shards: list[list[str]],
                     retiring: list[str]) -> tuple[bool, list[str], bool]:
-        """One round of formation steps; (formed, what was done now, whether a node is seen down)."""
+        """One round of formation steps; (formed, what was done now, whether new shards are joining a formed
+        cluster with every node up: the case worth waiting for, as a reshard follows)."""
         views = {host: parse_nodes(c.execute_command("CLUSTER", "NODES")) for host, c in connections.items()}
+        owning = {host for host, view in views.items() if (me := myself(view)) is not None and me.slots}
         down = any(node.failed or "fail?" in node.flags for view in views.values() for node in view)
+        growing = bool(owning) and any(not owning & set(group) for group in shards) and not down
         steps = formation.plan(shards, views, retiring)
         for step in steps:
             connection = connections[step.host]
@@ -381,14 +384,14 @@ class DataPlane:
                     raise
                 continue  # a handshake or forget already under way: the next round looks again
         if steps:
-            return False, [step.says for step in steps], down
+            return False, [step.says for step in steps], growing
         # Formed: every pod of a shard but its master replicates (a new shard's master owns no slots
         # until the reshard gives it some), and every node knows every pod and serves every slot.
         me = {host: myself(view) for host, view in views.items()}
         roles_set = all(me[h] is not None and (me[h].slots or me[h].master_id)  # type: ignore[union-attr]
                         for group in shards for h in group if h != formation.shard_master(group, me))
         return roles_set and all(settled(parse_info(c.execute_command("CLUSTER", "INFO")), len(connections))
-                                 for c in connections.values()), [], down
+                                 for c in connections.values()), [], growing
 
     def reshard(self, database, shards: list[list[str]], retiring: list[str],
                 progress: ReshardProgress | None = None) -> tuple[list[str], int]:
