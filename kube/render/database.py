@@ -243,8 +243,9 @@ def _statefulset(database, spec: DatabaseSpec, cluster_spec: ClusterSpec, versio
             podspec.secret_env("REDISCLI_AUTH", spec.secret_name, "password"),
         ],
         "ports": [{"name": p["name"], "containerPort": p["targetPort"]} for p in _ports(spec)],
-        # Startup: up to 5 minutes to listen (the start-up guard may wait for peers); LOADING is alive.
-        "startupProbe": podspec.exec_probe(REDIS_ALIVE, initial_delay=0, period=5, failures=60),
+        # Startup: up to 5 minutes to listen (the start-up guard may wait for peers); LOADING is alive. Asked
+        # every second, so a pod (a new shard about to take slots) is ready within a second of listening.
+        "startupProbe": podspec.exec_probe(REDIS_ALIVE, initial_delay=0, period=1, failures=300),
         "livenessProbe": podspec.exec_probe(REDIS_ALIVE, initial_delay=0, failures=3),
         "readinessProbe": podspec.exec_probe(REDIS_READY, initial_delay=0, period=5),
         # Requests match the memory the validator charged to the cluster; the limit covers what a fork
