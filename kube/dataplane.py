@@ -316,6 +316,23 @@ class DataPlane:
                 if connection is not None:
                     connection.close()
 
+    def load_tls(self, database, host: str, wanted: dict[str, str]) -> str | None:
+        """Make one pod's Redis load the TLS files `wanted` names (kube/render/database.py tls_settings) with one
+        CONFIG SET, unless it already has them; returns the certificate file it had before (None: nothing to
+        do). DataPlaneError when Redis refuses them: not in the pod yet (the kubelet refreshes a mounted Secret
+        within about a minute), or unreadable."""
+        try:
+            with self._pod(host, database.password) as pod:
+                have = pod.config_get("tls-*")
+                if all(have.get(key) == value for key, value in wanted.items()):
+                    return None
+                pod.execute_command("CONFIG", "SET", *[part for pair in wanted.items() for part in pair])
+        except redis.ResponseError as exc:
+            raise DataPlaneError(str(exc)) from exc
+        except redis.RedisError as exc:
+            raise DataPlaneError(f"{_pod_name(host)} does not answer: {exc}") from exc
+        return have.get("tls-cert-file", "")
+
     def sync_users(self, database, pod_hosts: list[str], wanted: dict) -> list[tuple[str, str]]:
         """Make every pod hold exactly the wanted ACL users (access/apply.py); (host, what changed) per pod
         changed. Level-triggered: a restarted pod or a new master gets them at the next reconcile."""

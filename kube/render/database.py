@@ -10,13 +10,16 @@ on different nodes (3 replicated shards fit on 2 nodes) and a shard is added or 
 when `shardCount` changes (kube/driver.py, kube/shards.py); Service `<db>` on
 `databasePort` selecting the current master (the services rigger labels it) and `<db>-headless`;
 a PodDisruptionBudget; and, with `tlsMode` on, Secret `<db>-tls` (server certificate and key from the
-cluster CA, mounted 0400), a TLS port the Service `<db>` sends clients to (the plain port stays for the
-probes, replicas and sentinels), and an Ingress with TLS passthrough (SNI: the database's host) when the
-cluster routes through one. docs/tls.md.
+cluster CA, with `clientAuthenticationCertificates` the client CA bundle; mounted 0400), a TLS port the
+Service `<db>` sends clients to (the plain port stays for the probes, replicas and sentinels), and an
+Ingress with TLS passthrough (SNI: the database's host) when the cluster routes through one. docs/tls.md.
 """
 from __future__ import annotations
 
+import hashlib
+
 from core.engines import version_key
+from dataplane.certificates import serial_hex
 from dataplane.cluster import MASTER
 from kube import podspec
 from kube.render import rigger
@@ -47,12 +50,13 @@ replica-announce-ip {{announce}}
 include {{conf_dir}}/live.conf
 include {{run_dir}}/auth.conf
 """
-# tlsMode on: clients reach the TLS port (the Service's target); the files are the mounted Secret <db>-tls.
+# tlsMode on: clients reach the TLS port (the Service's target). Which files Redis loads is `tls.conf` in the
+# mounted Secret <db>-tls (tls_settings): their names carry the certificate's serial and the client bundle's
+# digest, so a renewal is new files that the control plane makes Redis load live with CONFIG SET (kube/driver.py).
+# Whether clients must show a certificate stays here: turning mutual TLS on or off rolls the pods.
 TLS_CONFIG = f"""tls-port {TLS_PORT}
-tls-cert-file {TLS_DIR}/tls.crt
-tls-key-file {TLS_DIR}/tls.key
-tls-ca-cert-file {TLS_DIR}/ca.crt
-tls-auth-clients no
+include {TLS_DIR}/tls.conf
+tls-auth-clients {{auth_clients}}
 """
 # A shard whose master stops answering for cluster-node-timeout is failed over by Redis Cluster itself.
 CLUSTER_NODE_TIMEOUT_MS = 5000
@@ -78,6 +82,27 @@ def database_port(database) -> int:
 
 def tls_secret_name(database) -> str:
     return f"{database.name}-tls"
+
+
+def tls_files(database: DatabaseInputs) -> dict[str, str]:
+    """The keys of Secret <db>-tls: the cluster CA, the server pair named by its serial, with mutual TLS the
+    bundle of client CAs (the listed certificate secrets and the cluster CA) named by its digest, and tls.conf."""
+    assert database.tls is not None
+    stem = f"server-{serial_hex(database.tls.cert_pem)}"
+    files = {"ca.crt": database.tls_ca, f"{stem}.crt": database.tls.cert_pem, f"{stem}.key": database.tls.key_pem}
+    if database.client_cas:
+        files[f"client-ca-{hashlib.sha256(database.client_cas.encode()).hexdigest()[:12]}.crt"] = database.client_cas
+    files["tls.conf"] = "".join(f"{key} {value}\n" for key, value in tls_settings(files).items()
+                                if key != "tls-auth-clients")
+    return files
+
+
+def tls_settings(files: dict[str, str]) -> dict[str, str]:
+    """What Redis must have loaded for the Secret's files `files` (tls_files): the CONFIG SET that loads them."""
+    stem = next(name for name in files if name.startswith("server-") and name.endswith(".crt"))[:-len(".crt")]
+    bundle = next((name for name in files if name.startswith("client-ca-")), "")
+    return {"tls-cert-file": f"{TLS_DIR}/{stem}.crt", "tls-key-file": f"{TLS_DIR}/{stem}.key",
+            "tls-ca-cert-file": f"{TLS_DIR}/{bundle or 'ca.crt'}", "tls-auth-clients": "yes" if bundle else "no"}
 
 
 def client_port(spec: DatabaseSpec) -> int:
@@ -126,7 +151,7 @@ def live_config(config: RedisConfig) -> str:
 def static_config(spec: DatabaseSpec, version: str) -> str:
     text = STATIC_CONFIG.format()
     if spec.tls_mode != "disabled":
-        text += TLS_CONFIG
+        text += TLS_CONFIG.format(auth_clients="yes" if spec.client_certificates else "no")
     if spec.shard_count > 1:
         text += SHARDED_CONFIG
         if version_key(version) >= version_key("7.0"):  # every Valkey version too
@@ -188,9 +213,8 @@ def database_manifests(database: DatabaseInputs, *, reveal_secrets: bool = True)
         _network_policy(database, spec, common),
     ]
     if database.tls is not None:
-        manifests.insert(1, podspec.secret(tls_secret_name(database), namespace, common, {
-            "ca.crt": database.tls_ca, "tls.crt": database.tls.cert_pem, "tls.key": database.tls.key_pem,
-        }, reveal=reveal_secrets))
+        manifests.insert(1, podspec.secret(tls_secret_name(database), namespace, common, tls_files(database),
+                                           reveal=reveal_secrets))
         if cluster_spec.ingress:  # passthrough means something only when the database speaks TLS itself
             manifests.append(_ingress(database, cluster_spec, common, port))
     if spec.shard_count == 1:  # the in-pod rigger's identity, before the pods that use it

@@ -16,6 +16,7 @@ from kube import podspec
 from kube.versions import resolve_version, stack_tags
 from specs.cluster import ClusterSpec
 from specs.database import DatabaseSpec
+from targets.certificates import certificate_bundle
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,8 @@ class DatabaseInputs:
     # tlsMode on: the server certificate (its key rendered only when secrets are revealed) and the CA's
     tls: KeyPair | None = None
     tls_ca: str = ""
+    # mutual TLS: the listed certificate secrets and the cluster CA (the control plane's own checks), one bundle
+    client_cas: str = ""
 
     @classmethod
     def of(cls, database) -> DatabaseInputs:
@@ -64,7 +67,14 @@ class DatabaseInputs:
         return cls(name=database.name, namespace=database.namespace, typed_spec=spec, version=version,
                    image=image_of(spec, version, target, cluster.typed_spec.image_repository),
                    password=database.password, cluster=clustered,
-                   tls=tls, tls_ca=ca_certificate(cluster) if tls else "")
+                   tls=tls, tls_ca=ca_certificate(cluster) if tls else "",
+                   client_cas=client_bundle(spec, ca_certificate(cluster)) if tls else "")
+
+
+def client_bundle(spec: DatabaseSpec, ca_pem: str) -> str:
+    """Mutual TLS: the certificates of the listed certificate secrets, then the cluster CA ("" without the list)."""
+    listed = certificate_bundle(spec.client_certificates) if spec.client_certificates else ""
+    return listed.rstrip("\n") + "\n" + ca_pem if listed else ""
 
 
 def tls_names(name: str, cluster: ClusterInputs, spec: DatabaseSpec) -> list[str]:

@@ -305,7 +305,7 @@ def test_a_tls_database_answers_redis_cli_tls_through_its_service_and_refuses_pl
     database = make_database(cluster, team, replication=False, tlsMode="enabled")
     converge(database, lambda d: d.state == managed.DB_ACTIVE)
     port = database.spec["databasePort"]
-    key = live_kube.exec(NAMESPACE, "cache-0", ["sh", "-c", "stat -L -c %a /etc/redis-tls/tls.key"])
+    key = live_kube.exec(NAMESPACE, "cache-0", ["sh", "-c", "stat -L -c %a /etc/redis-tls/server-*.key"])
     assert key.stdout.strip() in ("400", "440"), key  # the key: the pod's user (and its fsGroup) only
 
     def cli(*args: str) -> str:
