@@ -109,6 +109,10 @@ class KubernetesDriver:
             problems["spec.tlsMode"] = ("TLS on a sharded database (Redis Cluster) is not rendered on a kubernetes "
                                         "target yet; use shardCount 1, or tlsMode: disabled")
         problems.update(client_certificate_problems(wanted.client_certificates))
+        if current is not None and current.default_user != wanted.default_user:
+            problems["spec.defaultUser"] = ("is chosen when the database is created on a kubernetes target: its pods "
+                                            "start with the default user on or off (their probes, sentinels and "
+                                            "replication log in accordingly); changing it in place is not done yet")
         problems.update(module_problems(wanted.modules, resolve_version(wanted.redis_version, self.target),
                                         self.target))
         problem = current and resharding_problem(current.shard_count, wanted.shard_count)
@@ -253,8 +257,6 @@ class KubernetesDriver:
     def apply_database(self, database) -> Observation:
         cluster = database.cluster
         spec = database.typed_spec
-        if not spec.default_user:
-            raise SpecNotRealisable("defaultUser: false is realised on the local target only (docs/acl.md)")
         live = self.live.database_objects(database)  # first: an API failing this pass fails here, at no cost
         monitoring = self._monitoring_kinds()
         live += self.live.database_objects(database, monitoring)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 
+from access.plan import ADMIN_USER
 from core.engines import version_key
 from dataplane.certificates import serial_hex
 from dataplane.cluster import MASTER
@@ -30,6 +31,8 @@ from kube.render.redis_scripts import REDIS_ALIVE, REDIS_HANDOVER, REDIS_READY, 
 from specs.cluster import ClusterSpec
 from specs.database import DatabaseSpec, RedisConfig
 from targets.modules import CATALOG as MODULES
+
+INTERNAL_USER = ADMIN_USER  # the pods' own login where the default user is off: the control plane's (docs/acl.md)
 
 REDIS_PORT = 6379
 TLS_PORT = 6380
@@ -78,6 +81,21 @@ HANDOVER_SECONDS = 20
 
 def database_port(database) -> int:
     return database.typed_spec.port or DEFAULT_DATABASE_PORT
+
+
+def internal_secret_name(database) -> str:
+    """defaultUser: false: the Secret of the pods' own login (user INTERNAL_USER), referenced, never copied."""
+    return f"{database.name}-internal"
+
+
+def login_env(database, spec: DatabaseSpec) -> list[dict]:
+    """How a pod's scripts, probes and sidecars log in to Redis: REDISCLI_AUTH (redis-cli reads it itself: the
+    password is on no command line) from the database Secret, or, with the default user off, from Secret
+    <db>-internal with REDIS_USER naming the user."""
+    if spec.default_user:
+        return [podspec.secret_env("REDISCLI_AUTH", spec.secret_name, "password")]
+    return [{"name": "REDIS_USER", "value": INTERNAL_USER},
+            podspec.secret_env("REDISCLI_AUTH", internal_secret_name(database), "password")]
 
 
 def tls_secret_name(database) -> str:
@@ -186,12 +204,16 @@ def database_manifests(database: DatabaseInputs, *, reveal_secrets: bool = True)
     common = database_labels(database, "database")
     port = database_port(database)
     version = database.version
+    # defaultUser: false: the database Secret holds no default password (as with the operator); the pods log in
+    # as the control plane's own user, whose password only Secret <db>-internal holds.
     manifests = [
         podspec.secret(spec.secret_name, namespace, common, {
             "port": str(port),
             "service_names": ",".join(service_names(database)),
-            "password": database.password,
+            **({"password": database.password} if spec.default_user else {}),
         }, reveal=reveal_secrets),
+        *([] if spec.default_user else [podspec.secret(internal_secret_name(database), namespace, common, {
+            "username": INTERNAL_USER, "password": database.internal_password}, reveal=reveal_secrets)]),
         {
             "apiVersion": "v1",
             "kind": "ConfigMap",
@@ -263,8 +285,7 @@ def _statefulset(database, spec: DatabaseSpec, cluster_spec: ClusterSpec, versio
             {"name": "SENTINEL_HOST", "value": f"{cluster.name}.{cluster.namespace}.svc.{domain}"},
             {"name": "SENTINEL_PORT", "value": str(SENTINEL_PORT)},
             {"name": "SENTINEL_USER", "value": sentinel_user(database)},
-            # redis-cli reads REDISCLI_AUTH itself: the password is on no command line.
-            podspec.secret_env("REDISCLI_AUTH", spec.secret_name, "password"),
+            *login_env(database, spec),
         ],
         "ports": [{"name": p["name"], "containerPort": p["targetPort"]} for p in _ports(spec)],
         # Startup: up to 5 minutes to listen (the start-up guard may wait for peers); LOADING is alive.
@@ -292,8 +313,9 @@ def _statefulset(database, spec: DatabaseSpec, cluster_spec: ClusterSpec, versio
     config_hash = podspec.content_hash(version, static_config(spec, version), REDIS_START, REDIS_ALIVE,
                                        REDIS_READY, peers if shard is None else "")
     pod_spec = {
-        "containers": [container, exporter_container(REDIS_PORT, podspec.secret_env("REDIS_PASSWORD",
-                                                                                  spec.secret_name, "password"))],
+        "containers": [container, exporter_container(REDIS_PORT, [
+            {**e, "name": "REDIS_PASSWORD" if e["name"] == "REDISCLI_AUTH" else e["name"]}
+            for e in login_env(database, spec)])],
         "volumes": volumes,
         "automountServiceAccountToken": False,
         "securityContext": podspec.pod_security(),
@@ -319,7 +341,7 @@ def _add_in_pod_rigger(database, container: dict, pod_spec: dict) -> None:
     master or replica as the sentinels and Redis say (kube/render/rigger.py) with the pod's own ServiceAccount,
     and a master's preStop hands over to a caught-up replica before it stops (REDIS_HANDOVER)."""
     shared = {"DB_NAME", "REDIS_PORT", "PEER_DOMAIN", "SENTINEL_HOST", "SENTINEL_PORT", "SENTINEL_USER",
-              "REDISCLI_AUTH"}
+              "REDIS_USER", "REDISCLI_AUTH"}
     container["env"].append({"name": "HANDOVER_SECONDS", "value": str(HANDOVER_SECONDS)})
     container["lifecycle"] = {"preStop": {"exec": {"command": ["sh", "-c", REDIS_HANDOVER]}}}
     pod_spec["containers"].append(rigger.rigger_container(

@@ -6,10 +6,12 @@ its typed spec alone. `of(row)` is the one place that looks at the rows and the 
 """
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 
 from django.conf import settings
 
+from access.internal import admin_password
 from clusters.certificates import ca_certificate, server_certificate
 from dataplane.certificates import KeyPair
 from kube import podspec
@@ -52,6 +54,8 @@ class DatabaseInputs:
     tls_ca: str = ""
     # mutual TLS: the listed certificate secrets and the cluster CA (the control plane's own checks), one bundle
     client_cas: str = ""
+    # defaultUser: false: the password of the pods' own user (rendered into Secret <db>-internal when revealed)
+    internal_password: str = ""
 
     @classmethod
     def of(cls, database) -> DatabaseInputs:
@@ -68,7 +72,13 @@ class DatabaseInputs:
                    image=image_of(spec, version, target, cluster.typed_spec.image_repository),
                    password=database.password, cluster=clustered,
                    tls=tls, tls_ca=ca_certificate(cluster) if tls else "",
-                   client_cas=client_bundle(spec, ca_certificate(cluster)) if tls else "")
+                   client_cas=client_bundle(spec, ca_certificate(cluster)) if tls else "",
+                   internal_password="" if spec.default_user else internal_password(database))
+
+
+def internal_password(database) -> str:
+    """The stored password of the control plane's own user on `database` (one for this rendering when unsaved)."""
+    return admin_password(database) if database.pk is not None else secrets.token_urlsafe(24)
 
 
 def client_bundle(spec: DatabaseSpec, ca_pem: str) -> str:

@@ -388,8 +388,8 @@ def test_tls_renders_its_secret_port_mount_and_the_passthrough_ingress(objects):
     assert tls["tls.conf"] == (f"tls-cert-file /etc/redis-tls/{stem}.crt\ntls-key-file /etc/redis-tls/{stem}.key\n"
                                "tls-ca-cert-file /etc/redis-tls/ca.crt\n")
     assert by_kind["Service/secure"]["spec"]["ports"] == [{"name": "redis", "port": 10002, "targetPort": 6380}]
-    assert "tls-port 6380\ninclude /etc/redis-tls/tls.conf\ntls-auth-clients no\n" in by_kind["ConfigMap/secure-config"]["data"][
-        "redis.conf"]
+    redis_conf = by_kind["ConfigMap/secure-config"]["data"]["redis.conf"]
+    assert "tls-port 6380\ninclude /etc/redis-tls/tls.conf\ntls-auth-clients no\n" in redis_conf
     pod = by_kind["StatefulSet/secure"]["spec"]["template"]["spec"]
     assert {"name": "tls", "secret": {"secretName": "secure-tls", "defaultMode": 0o400}} in pod["volumes"]
     assert {"name": "redis-tls", "containerPort": 6380} in pod["containers"][0]["ports"]

@@ -6,22 +6,31 @@ tests/kube/test_running_pods.py.
 """
 from __future__ import annotations
 
+import contextlib
+import json
 import socket
 import ssl
+import time
+import urllib.request
+from pathlib import Path
 
 import pytest
 import redis
 from cryptography import x509
 
 from clusters.certificates import ca_certificate
+from core.errors import TargetError
 from dataplane.certificates import new_ca, new_server_certificate
+from kube.rigger import follow_masters
 from targets import managed
 from targets.certificates import store_certificate_secret
 from timeline.models import Event
 
+from ..documents import read_access
+from .emulator import _pod_ready
 from .podrunner.volumes import write_projection
 from .test_lifecycle import make_cluster, make_database, run
-from .test_running_pods import NAMESPACE, converge
+from .test_running_pods import NAMESPACE, converge, live_database
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -116,4 +125,74 @@ def test_mutual_tls_through_the_service_and_a_renewed_certificate_loaded_live(ku
     assert "server-" in in_pod("config get tls-cert-file") and database.status["tlsCertificateExpires"].endswith("Z")
     messages = " ".join(Event.objects.values_list("message", flat=True))
     assert "PRIVATE KEY" not in messages and "BEGIN CERTIFICATE" not in messages
+    assert live_kube.errors == []
+
+
+def test_default_user_off_the_pods_log_in_as_their_own_user_through_a_failover(kube_env, live_kube, team):
+    """defaultUser: false: every pod starts with the default user off; probes, start script, replication,
+    sentinels, rigger and exporter use the internal user, whose password only Secret <db>-internal holds."""
+    from access.internal import admin_password
+    from access.models import AccessObject
+    from manifests.documents import apply_documents
+
+    database = live_database(kube_env, live_kube, team, defaultUser=False,
+                             rolesPermissions=[{"type": "redis-enterprise", "role": "reader", "acl": "app-read"}])
+    internal = admin_password(database)
+    assert "password" not in kube_env.store.find("Secret", NAMESPACE, f"redb-{database.name}")["data"]
+    rendered = json.dumps([kube_env.store.find("StatefulSet", NAMESPACE, database.name),
+                           kube_env.store.find("ConfigMap", NAMESPACE, f"{database.name}-config")])
+    assert internal not in rendered and "cache-internal" in rendered  # a secretKeyRef, never the value
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):  # nor on any command line of this machine
+        with contextlib.suppress(OSError):
+            assert internal.encode() not in cmdline.read_bytes()
+    # A user granted through the REDB's rolesPermissions (the role's own scopes name another database).
+    apply_documents(read_access(NAMESPACE, "elsewhere"), actor="test")
+    converge(database, lambda d: Event.objects.filter(object_kind="database", object_id=d.pk, reason="AclApplied",
+                                                      message__contains="alice").count() >= 2)
+    assert not Event.objects.filter(reason="AclApplied", message__contains="cp-admin").exists()  # as the pods made it
+    admin = ["redis-cli", "--user", "cp-admin", "--no-auth-warning"]  # REDISCLI_AUTH of the pod: the internal one
+    assert live_kube.exec(NAMESPACE, "cache-0", [*admin, "set", "app:x", "1"]).stdout.strip() == "OK"
+    namespace = live_kube.client_pod()
+    cli = ["redis-cli", "-h", f"{database.name}.{NAMESPACE}.svc.cluster.local", "-p",
+           str(database.spec["databasePort"])]
+    alice = {"REDISCLI_AUTH": AccessObject.objects.get(name="alice").password}
+
+    def alice_reads() -> bool:
+        answer = live_kube.exec(namespace, "client", [*cli, "--user", "alice", "get", "app:x"], env=alice)
+        return answer.stdout.strip() == "1"
+    assert alice_reads()
+    old = live_kube.exec(namespace, "client", [*cli, "ping"], env={"REDISCLI_AUTH": database.password})
+    assert "PONG" not in old.stdout and "WRONGPASS" in old.stdout + old.stderr  # the old default password fails
+
+    # Failover with the default user off: the sentinels (auth-user), the rigger and the start-up guard log in as
+    # the internal user; the old master comes back as a replica whose link (masteruser) is up.
+    uid = kube_env.store.find("Pod", NAMESPACE, "cache-0")["metadata"]["uid"]
+    live_kube.delete_pod(NAMESPACE, "cache-0")
+    deadline = time.monotonic() + 90
+    while True:
+        follow_masters()
+        try:
+            run(database)
+        except TargetError:
+            database.refresh_from_db()
+        pods = kube_env.store.all_of("Pod", NAMESPACE, f"redis.io/database={database.name}")
+        if database.state == managed.DB_ACTIVE and database.status.get("master") == "cache-1" and len(pods) == 2 \
+                and all(_pod_ready(p) for p in pods) and uid not in {p["metadata"]["uid"] for p in pods}:
+            break
+        assert time.monotonic() < deadline, f"never failed over: {database.status}; {live_kube.errors}\n" \
+            + live_kube.logs(NAMESPACE, "cache-0") + live_kube.logs(NAMESPACE, "cache-1")
+        time.sleep(0.5)
+    replica = live_kube.exec(NAMESPACE, "cache-0", [*admin, "info", "replication"]).stdout
+    assert "role:slave" in replica and "master_link_status:up" in replica
+    converge(database, lambda d: alice_reads(), timeout=30)  # the next passes give a restarted pod its users
+    assert "user default off" in live_kube.exec(NAMESPACE, "cache-1", [*admin, "acl", "list"]).stdout
+
+    def scraped() -> bool:  # the exporter sidecar logs in as the internal user too (REDIS_USER)
+        address = kube_env.store.find("Pod", NAMESPACE, "cache-1")["status"]["podIP"]
+        try:
+            with urllib.request.urlopen(f"http://{address}:9121/metrics", timeout=5) as page:
+                return "redis_up 1" in page.read().decode()
+        except OSError:
+            return False
+    assert live_kube.wait_for("the exporter to scrape as the internal user", scraped, 30)
     assert live_kube.errors == []
