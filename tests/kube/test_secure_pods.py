@@ -18,10 +18,13 @@ import pytest
 import redis
 from cryptography import x509
 
+from access.internal import admin_password
+from access.models import AccessObject
 from clusters.certificates import ca_certificate
 from core.errors import TargetError
 from dataplane.certificates import new_ca, new_server_certificate
 from kube.rigger import follow_masters
+from manifests.documents import apply_documents
 from targets import managed
 from targets.certificates import store_certificate_secret
 from timeline.models import Event
@@ -29,7 +32,7 @@ from timeline.models import Event
 from ..documents import read_access
 from .emulator import _pod_ready
 from .podrunner.volumes import write_projection
-from .test_lifecycle import make_cluster, make_database, run
+from .test_lifecycle import make_database, run
 from .test_running_pods import NAMESPACE, converge, live_database
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -83,15 +86,24 @@ def _ping(address: tuple[str, int], ca_file: str, client: tuple[str, str] | None
         connection.close()
 
 
-def test_mutual_tls_through_the_service_and_a_renewed_certificate_loaded_live(kube_env, live_kube, team, tmp_path,
-                                                                               settings):
-    app_ca, other_ca = new_ca("app team CA"), new_ca("someone else")
+def test_secured_databases_in_running_pods(kube_env, live_kube, team, tmp_path, settings):
+    """One cluster's pods for both (pod-runner tests are slow): a database with the default user off, then a
+    mutual TLS one."""
+    database = live_database(kube_env, live_kube, team, defaultUser=False,
+                             rolesPermissions=[{"type": "redis-enterprise", "role": "reader", "acl": "app-read"}])
+    app_ca = new_ca("app team CA")
     store_certificate_secret("app-clients", app_ca.cert_pem)
-    cluster = make_cluster(kube_env, namespace=NAMESPACE)
-    converge(cluster, lambda c: c.state == managed.RUNNING)
-    database = make_database(cluster, team, name="secure", replication=False, tlsMode="enabled",
-                             clientAuthenticationCertificates=["app-clients"])
+    secure = make_database(database.cluster, team, name="secure", replication=False, tlsMode="enabled",
+                           clientAuthenticationCertificates=["app-clients"])
+    run(secure)  # its pod starts while the first database is checked
+    default_user_off_through_a_failover(kube_env, live_kube, database)
+    mutual_tls_and_a_renewal_loaded_live(kube_env, live_kube, secure, app_ca, tmp_path, settings)
+
+
+def mutual_tls_and_a_renewal_loaded_live(kube_env, live_kube, database, app_ca, tmp_path, settings) -> None:
     converge(database, lambda d: d.state == managed.DB_ACTIVE)
+    cluster = database.cluster
+    other_ca = new_ca("someone else")
     ca_file = tmp_path / "ca.crt"
     cluster.refresh_from_db()
     ca_file.write_text(ca_certificate(cluster))
@@ -128,15 +140,9 @@ def test_mutual_tls_through_the_service_and_a_renewed_certificate_loaded_live(ku
     assert live_kube.errors == []
 
 
-def test_default_user_off_the_pods_log_in_as_their_own_user_through_a_failover(kube_env, live_kube, team):
+def default_user_off_through_a_failover(kube_env, live_kube, database) -> None:
     """defaultUser: false: every pod starts with the default user off; probes, start script, replication,
     sentinels, rigger and exporter use the internal user, whose password only Secret <db>-internal holds."""
-    from access.internal import admin_password
-    from access.models import AccessObject
-    from manifests.documents import apply_documents
-
-    database = live_database(kube_env, live_kube, team, defaultUser=False,
-                             rolesPermissions=[{"type": "redis-enterprise", "role": "reader", "acl": "app-read"}])
     internal = admin_password(database)
     assert "password" not in kube_env.store.find("Secret", NAMESPACE, f"redb-{database.name}")["data"]
     rendered = json.dumps([kube_env.store.find("StatefulSet", NAMESPACE, database.name),
