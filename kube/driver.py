@@ -426,11 +426,14 @@ class KubernetesDriver:
                 loaded.append(name)
                 renewed = renewed or before != wanted["tls-cert-file"]
         happenings = []
-        if loaded:
-            what = "a renewed server certificate" if renewed else "the current TLS files"
-            happenings.append(Happening("CertificateRenewed" if renewed else "TlsLoaded",
-                                        f"{what} (valid until {not_after(inputs.tls.cert_pem):%Y-%m-%d}) loaded "
-                                        f"live with CONFIG SET on {', '.join(loaded)}; no restart"))
+        if loaded and renewed:
+            happenings.append(Happening("CertificateRenewed", f"a renewed server certificate (valid until "
+                                        f"{not_after(inputs.tls.cert_pem):%Y-%m-%d}) loaded live with CONFIG SET on "
+                                        f"{', '.join(loaded)}; no restart"))
+        elif loaded:
+            happenings.append(Happening("TlsLoaded", f"the client CA bundle and TLS settings of Secret "
+                                        f"{tls_secret_name(database)} loaded live with CONFIG SET on "
+                                        f"{', '.join(loaded)}; no restart"))
         if waiting:
             conditions.append(Condition("TlsLoaded", "False", "WaitingForKubelet",
                                         "Secret " + tls_secret_name(database) + " not yet refreshed in "

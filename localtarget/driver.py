@@ -32,7 +32,7 @@ from core.errors import SpecNotRealisable, TargetError
 from engine import recovery
 from engine.progress import report
 from specs.database import DatabaseSpec
-from targets.certificates import certificate_bundle, missing_secrets
+from targets.certificates import certificate_bundle, client_certificate_problems
 from targets.private_files import made_private_once
 
 from . import (
@@ -72,11 +72,7 @@ def tls_problems(spec: DatabaseSpec) -> dict[str, str]:
     if spec.tls_mode != "disabled" and spec.is_cluster:
         return {"spec.tlsMode": "TLS on a sharded database (Redis Cluster) is not implemented on the local target "
                                 "yet; use shardCount 1 without ossCluster, or tlsMode: disabled"}
-    missing = missing_secrets(spec.client_certificates)
-    if missing:
-        return {"spec.clientAuthenticationCertificates": f"no certificate secret named {', '.join(missing)} on this "
-                f"target; store it first: manage.py certificate_secret {missing[0]} --cert FILE.pem"}
-    return {}
+    return client_certificate_problems(spec.client_certificates)
 
 
 def _shard_ports_used(spec: DatabaseSpec) -> int:
