@@ -201,4 +201,8 @@ def default_user_off_through_a_failover(kube_env, live_kube, database) -> None:
         except OSError:
             return False
     assert live_kube.wait_for("the exporter to scrape as the internal user", scraped, 30)
+    logs = "".join(live_kube.logs(NAMESPACE, pod, name) for pod in ("cache-0", "cache-1")
+                   for name in ("redis", "rigger", "metrics"))
+    assert "starting as" in logs and internal not in logs  # nor in any container's log
+    assert internal not in " ".join(Event.objects.values_list("message", flat=True))  # nor in an event
     assert live_kube.errors == []
