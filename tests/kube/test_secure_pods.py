@@ -135,6 +135,15 @@ def mutual_tls_and_a_renewal_loaded_live(kube_env, live_kube, database, app_ca, 
     assert kept.get("opened") == b"before"  # a connection opened before the renewal goes on
     kept.close()
     assert "server-" in in_pod("config get tls-cert-file") and database.status["tlsCertificateExpires"].endswith("Z")
+
+    # The team replaces its CA: the next pass loads the new bundle live; the old team certificate is refused.
+    new_app_ca = new_ca("the app team's next CA")
+    store_certificate_secret("app-clients", new_app_ca.cert_pem)
+    loaded = Event.objects.filter(object_kind="database", object_id=database.pk, reason="TlsLoaded")
+    converge(database, lambda d: loaded.exists(), timeout=60)
+    successor = _pem_files(tmp_path, "successor", new_server_certificate(new_app_ca, "app", ["app"]))
+    assert _ping(address, str(ca_file), successor, password) and not _ping(address, str(ca_file), app, password)
+    assert in_pod("info server").split("run_id:")[1].split()[0] == run_id
     messages = " ".join(Event.objects.values_list("message", flat=True))
     assert "PRIVATE KEY" not in messages and "BEGIN CERTIFICATE" not in messages
     assert live_kube.errors == []
