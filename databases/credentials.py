@@ -35,12 +35,17 @@ def redis_cli_command(info: ConnectionInfo, password: str, spec: DatabaseSpec) -
     return " ".join(shlex.quote(part) for part in parts)
 
 
-def credentials_for(info: ConnectionInfo, password: str, spec: DatabaseSpec, ca_certificate: str = "") -> Credentials:
+def credentials_for(info: ConnectionInfo, password: str, spec: DatabaseSpec, ca_certificate: str = "",
+                    certificate_secret: str = "") -> Credentials:
+    """`certificate_secret`: the secret of the cluster's own server certificate, whose CA `ca_certificate` is."""
     hints = list(info.hints)
     tls = ["--tls", "--cacert", CA_FILE] if spec.tls_mode != "disabled" else []
     if ca_certificate:
         hints.append(f"TLS: save the CA certificate (caCertificate) as {CA_FILE} next to where you run redis-cli; "
                      "plain connections are refused")
+    if certificate_secret:
+        hints.append(f"the server certificate is the cluster's own (certificates.proxyCertificateSecretName: "
+                     f"{certificate_secret}); caCertificate is the CA given with it")
     if not spec.default_user:  # the default user is off: no password to give, clients log in as their users
         cli = " ".join(shlex.quote(part) for part in ["redis-cli", "-h", info.host, "-p", str(info.port),
                                                       *(["-c"] if spec.is_cluster else []), *tls,

@@ -112,8 +112,11 @@ class SlotMover:
     the ACL user `auth_user` (AUTH2) where the default user is off."""
 
     def __init__(self, dial: Dial, masters: list[Node], *, auth: str | None = None, atomic: bool | None = None,
-                 batch_slots: int = BATCH_SLOTS, keys_per_call: int = KEYS_PER_CALL, auth_user: str | None = None):
+                 batch_slots: int = BATCH_SLOTS, keys_per_call: int = KEYS_PER_CALL, auth_user: str | None = None,
+                 migrate_port: Callable[[Node], int] | None = None):
         self.dial, self.masters, self.auth, self.auth_user = dial, masters, auth, auth_user
+        # MIGRATE connects the way the bus does: to the TLS port on a cluster with tls-cluster yes.
+        self.migrate_port = migrate_port or (lambda node: node.port)
         self.atomic, self.batch_slots, self.keys_per_call = atomic, batch_slots, keys_per_call
         self.engines_used: set[str] = set()  # "atomic" / "batched": what moved the slots, for the event
 
@@ -209,8 +212,8 @@ class SlotMover:
             if found:
                 pipe = src.pipeline(transaction=False)
                 for _slot, keys in found:
-                    pipe.execute_command("MIGRATE", target.host, target.port, "", 0, MIGRATE_TIMEOUT_MS, *auth,
-                                         "KEYS", *keys)
+                    pipe.execute_command("MIGRATE", target.host, self.migrate_port(target), "", 0,
+                                         MIGRATE_TIMEOUT_MS, *auth, "KEYS", *keys)
                 for reply in pipe.execute(raise_on_error=False):
                     if isinstance(reply, Exception):
                         raise reply

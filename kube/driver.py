@@ -47,14 +47,14 @@ from kube.render.inputs import DatabaseInputs
 from kube.render.monitoring import RESOURCES, monitoring_manifests
 from specs.database import DatabaseSpec
 from targets import managed
-from targets.certificates import client_certificate_problems
+from targets.certificates import client_certificate_problems, provided_certificate
 
 from . import rigger, rollout, shards
 from .access import check_access
 from .apply import APPLIED_HASH, APPLY_ORDER, Applier
 from .client import DEFAULT_TIMEOUT, KubeApi, build_api_client
 from .crds import install_crds
-from .crsync.access import take_in_access
+from .crsync.access import sync_access
 from .crsync.mirror import Mirror
 from .crsync.sync import sync_target
 from .dataplane import DataPlane, DataPlaneError
@@ -150,11 +150,9 @@ class KubernetesDriver:
         return install_crds(self.api)
 
     def take_in(self) -> list[str]:
-        """Every REC/REDB custom resource and stored object of this target in step, once (kube/crsync)."""
-        steps = [f"{step.kind} {step.namespace}/{step.name}: {', '.join(step.actions)}"
-                 for step in sync_target(self.api, self.target)]
-        return steps + [f"{kind} {namespace}/{name}: {what}"
-                        for kind, namespace, name, what in take_in_access(self.api, self.target)]
+        """Every REC/REDB and access custom resource and stored object of this target in step, once (kube/crsync)."""
+        return [f"{step.kind} {step.namespace}/{step.name}: {', '.join(step.actions)}"
+                for step in sync_target(self.api, self.target) + sync_access(self.api, self.target)]
 
     def mirror(self, obj) -> None:
         """The object as its REC/REDB custom resource, status included (kube/crsync)."""
@@ -265,7 +263,8 @@ class KubernetesDriver:
         refused = client_certificate_problems(spec.client_certificates)
         if refused:
             raise SpecNotRealisable("; ".join(refused.values()))
-        inputs = DatabaseInputs.of(database)  # a server certificate due for renewal is renewed here
+        provided = provided_certificate(database) if spec.tls_mode != "disabled" else None  # TargetError: missing
+        inputs = DatabaseInputs.of(database, provided)  # a server certificate due for renewal is renewed here
         desired = database_manifests(inputs)
         if monitoring:
             desired += monitoring_manifests(inputs, database.spec.get("alertSettings"))

@@ -10,7 +10,8 @@ on different nodes (3 replicated shards fit on 2 nodes) and a shard is added or 
 when `shardCount` changes (kube/driver.py, kube/shards.py); Service `<db>` on
 `databasePort` selecting the current master (the services rigger labels it) and `<db>-headless`;
 a PodDisruptionBudget; and, with `tlsMode` on, Secret `<db>-tls` (server certificate and key from the
-cluster CA, with `clientAuthenticationCertificates` the client CA bundle; mounted 0400), a TLS port the
+cluster CA or the REC's `certificates.proxyCertificateSecretName` Secret, with `clientAuthenticationCertificates`
+the client CA bundle; mounted 0400), a TLS port the
 Service `<db>` sends clients to (the plain port stays for the probes, replicas and sentinels), and an
 Ingress with TLS passthrough (SNI: the database's host) when the cluster routes through one. docs/tls.md.
 """
@@ -20,7 +21,7 @@ import hashlib
 
 from access.plan import ADMIN_USER
 from core.engines import version_key
-from dataplane.certificates import serial_hex
+from dataplane.certificates import ProvidedCertificate, serial_hex
 from dataplane.cluster import MASTER
 from kube import podspec
 from kube.render import rigger
@@ -106,7 +107,10 @@ def tls_files(database: DatabaseInputs) -> dict[str, str]:
     """The keys of Secret <db>-tls: the cluster CA, the server pair named by its serial, with mutual TLS the
     bundle of client CAs (the listed certificate secrets and the cluster CA) named by its digest, and tls.conf."""
     assert database.tls is not None
-    stem = f"server-{serial_hex(database.tls.cert_pem)}"
+    try:
+        stem = f"server-{serial_hex(database.tls.cert_pem)}"
+    except ValueError:  # rendered without reading the REC's certificate Secret: its contents are named, not shown
+        stem = "server"
     files = {"ca.crt": database.tls_ca, f"{stem}.crt": database.tls.cert_pem, f"{stem}.key": database.tls.key_pem}
     if database.client_cas:
         files[f"client-ca-{hashlib.sha256(database.client_cas.encode()).hexdigest()[:12]}.crt"] = database.client_cas
@@ -117,7 +121,7 @@ def tls_files(database: DatabaseInputs) -> dict[str, str]:
 
 def tls_settings(files: dict[str, str]) -> dict[str, str]:
     """What Redis must have loaded for the Secret's files `files` (tls_files): the CONFIG SET that loads them."""
-    stem = next(name for name in files if name.startswith("server-") and name.endswith(".crt"))[:-len(".crt")]
+    stem = next(name for name in files if name.startswith("server") and name.endswith(".crt"))[:-len(".crt")]
     bundle = next((name for name in files if name.startswith("client-ca-")), "")
     return {"tls-cert-file": f"{TLS_DIR}/{stem}.crt", "tls-key-file": f"{TLS_DIR}/{stem}.key",
             "tls-ca-cert-file": f"{TLS_DIR}/{bundle or 'ca.crt'}", "tls-auth-clients": "yes" if bundle else "no"}
@@ -191,9 +195,10 @@ def sentinel_user(database) -> str:
     return f"db-{database.name}"
 
 
-def render_database(database, *, reveal_secrets: bool = True) -> list[dict]:
-    """Every manifest of a stored database, in apply order."""
-    return database_manifests(DatabaseInputs.of(database), reveal_secrets=reveal_secrets)
+def render_database(database, *, reveal_secrets: bool = True, provided: ProvidedCertificate | None = None
+                    ) -> list[dict]:
+    """Every manifest of a stored database, in apply order (`provided`: the REC's own server certificate)."""
+    return database_manifests(DatabaseInputs.of(database, provided), reveal_secrets=reveal_secrets)
 
 
 def database_manifests(database: DatabaseInputs, *, reveal_secrets: bool = True) -> list[dict]:

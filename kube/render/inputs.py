@@ -13,7 +13,7 @@ from django.conf import settings
 
 from access.internal import admin_password
 from clusters.certificates import ca_certificate, server_certificate
-from dataplane.certificates import KeyPair
+from dataplane.certificates import KeyPair, ProvidedCertificate
 from kube import podspec
 from kube.versions import resolve_version, stack_tags
 from specs.cluster import ClusterSpec
@@ -58,20 +58,27 @@ class DatabaseInputs:
     internal_password: str = ""
 
     @classmethod
-    def of(cls, database) -> DatabaseInputs:
+    def of(cls, database, provided: ProvidedCertificate | None = None) -> DatabaseInputs:
+        """`provided`: the certificate the REC's `certificates.proxyCertificateSecretName` names, as the driver
+        read it (rendering reads no Secret: without it, Secret `<db>-tls` shows where its content comes from)."""
         spec = database.typed_spec
         cluster = database.cluster
         target = cluster.target
         version = resolve_version(spec.redis_version, target)
         clustered = ClusterInputs.of(cluster)
-        tls = None
-        if spec.tls_mode != "disabled":
+        tls, tls_ca = None, ""
+        own = cluster.typed_spec.proxy_certificate_secret
+        if spec.tls_mode != "disabled" and provided is not None:
+            tls, tls_ca = provided.pair, provided.ca_pem
+        elif spec.tls_mode != "disabled" and own:
+            tls, tls_ca = KeyPair(f"<from secret {own}>", f"<from secret {own}>"), f"<from secret {own}>"
+        elif spec.tls_mode != "disabled":
             tls = server_certificate(cluster, database.name, tls_names(database.name, clustered, spec),
                                      window_days=settings.CONTROLPLANE_TLS_RENEW_DAYS)
+            tls_ca = ca_certificate(cluster)
         return cls(name=database.name, namespace=database.namespace, typed_spec=spec, version=version,
                    image=image_of(spec, version, target, cluster.typed_spec.image_repository),
-                   password=database.password, cluster=clustered,
-                   tls=tls, tls_ca=ca_certificate(cluster) if tls else "",
+                   password=database.password, cluster=clustered, tls=tls, tls_ca=tls_ca,
                    client_cas=client_bundle(spec, ca_certificate(cluster)) if tls else "",
                    internal_password="" if spec.default_user else internal_password(database))
 

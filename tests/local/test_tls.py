@@ -63,7 +63,7 @@ def test_tls_endpoint_pings_with_the_ca_refuses_plain_and_failover_keeps_writes(
                                         "-days", "1"], capture_output=True, text=True, timeout=30).stdout)
     assert "PONG" not in cli(database, "--tls", "--cacert", str(wrong_ca), "PING").stdout
     assert database.status["tlsCertificateExpires"].endswith("Z")
-    assert sample_database(database) is not None  # the control plane's sampler reads INFO over TLS too
+    assert sample_database(database) is not None  # the sampler reads INFO where the control plane reaches the master
 
     client = tls_endpoint(database, ca_file)
     for i in range(100):
