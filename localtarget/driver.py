@@ -145,7 +145,7 @@ class LocalDriver:
     def sentinel_tls(self, cluster) -> tls.TlsFiles:
         """The TLS sentinel group's certificate (cluster CA), made or renewed like a database's."""
         root = layout.cluster_root(self.var_dir, self.target.name, cluster.name)
-        files, _ = tls.ensure(layout.sentinel_tls_directory(root), cluster_ca(cluster),
+        files, _, _ = tls.ensure(layout.sentinel_tls_directory(root), cluster_ca(cluster),
                               common_name=f"{cluster.name}-sentinels", names=["localhost", "127.0.0.1"],
                               window_days=settings.CONTROLPLANE_TLS_RENEW_DAYS)
         return files
