@@ -176,6 +176,8 @@ def default_user_off_through_a_failover(kube_env, live_kube, database) -> None:
         answer = live_kube.exec(namespace, "client", [*cli, "--user", "alice", "get", "app:x"], env=alice)
         return answer.stdout.strip() == "1"
     assert alice_reads()
+    refused = live_kube.exec(namespace, "client", [*cli, "--user", "alice", "set", "app:x", "2"], env=alice)
+    assert "NOPERM" in refused.stdout + refused.stderr  # bound through a role with +@read ~app:*
     old = live_kube.exec(namespace, "client", [*cli, "ping"], env={"REDISCLI_AUTH": database.password})
     assert "PONG" not in old.stdout and "WRONGPASS" in old.stdout + old.stderr  # the old default password fails
 
