@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from clusters.models import generate_password
+from clusters.models import Cluster, generate_password
 from core.errors import TargetError
 from core.hooks import request_reconcile
 from core.secrets import secret_values
@@ -28,7 +28,12 @@ def audit(obj: AccessObject, reason: str, message: str, actor) -> None:
 
 
 def _reconcile_namespace(namespace: str) -> None:
-    """Every database of the namespace may gain or lose users: ask for a reconcile of each."""
+    """Every database of the namespace may gain or lose users: ask for a reconcile of each; and of each cluster
+    there, whose reconcile writes the namespace's access objects out as custom resources on a Kubernetes target
+    (kube/crsync/access.py) even before it has databases."""
+    for cluster in Cluster.objects.filter(namespace=namespace, deletion_requested_at__isnull=True) \
+            .select_related("target"):
+        request_reconcile(cluster)
     for database in Database.objects.filter(cluster__namespace=namespace, deletion_requested_at__isnull=True) \
             .select_related("cluster__target"):
         request_reconcile(database)

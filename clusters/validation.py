@@ -39,7 +39,7 @@ from operatorapi.images import (
 )
 from operatorapi.rec import REC_LEGACY, REC_SPEC
 from specs.cluster import ClusterSpec
-from targets.models import Target
+from targets.models import CertificateSecret, Target
 from targets.shape import check_defined
 
 from .capacity import used_bytes
@@ -53,6 +53,7 @@ IMAGE_FIELDS = FieldSet.defined(REC_SPEC["redisEnterpriseImageSpec"])
 RIGGER_IMAGE_FIELDS = FieldSet.defined(REC_SPEC["redisEnterpriseServicesRiggerImageSpec"])
 PULL_SECRET_FIELDS = FieldSet.defined(REC_SPEC["pullSecrets"])
 INGRESS_FIELDS = FieldSet.defined(REC_SPEC["ingressOrRouteSpec"])
+CERTIFICATES_FIELDS = FieldSet.defined(REC_SPEC["certificates"])
 INGRESS_METHODS = ["ingress", "openShiftRoute", "istio"]
 UI_SERVICE_TYPES = ["ClusterIP", "NodePort", "LoadBalancer"]
 DEFAULT_NODES = 3
@@ -86,6 +87,11 @@ def stored_cluster_problems(cluster, driver) -> list[str]:
     problems = Problems()
     _check_spec(problems, cluster.spec, target=cluster.target, versions=driver.redis_versions())
     return problems.as_messages()
+
+
+def _stored_with_key(name: str) -> bool:
+    secret = CertificateSecret.objects.filter(name=name).first()
+    return secret is not None and bool(secret.key)
 
 
 def _check_identity(problems: Problems, *, name: str, namespace: str, target: Target) -> None:
@@ -178,6 +184,18 @@ def _check_spec(problems: Problems, spec: dict, *, target: Target, versions: lis
         expect_string_map(problems, ingress.get("ingressAnnotations"), "spec.ingressOrRouteSpec.ingressAnnotations")
     expect_bool(problems, spec.get("clusterRecovery"), "spec.clusterRecovery")
     expect_string(problems, spec.get("username"), "spec.username")
+    certificates = expect_mapping(problems, spec.get("certificates"), "spec.certificates")
+    if certificates is not None:  # the databases' server certificate; the other names are the operator's only
+        check_fields(problems, certificates, CERTIFICATES_FIELDS, "spec.certificates")
+        name = certificates.get("proxyCertificateSecretName")
+        problem = name is not None and dns_subdomain_problem(name)
+        if problem:
+            problems.add("spec.certificates.proxyCertificateSecretName", problem)
+        elif name and target.kind == Target.LOCAL and not _stored_with_key(name):
+            # It may come later (as a Kubernetes Secret may): said now, the databases' Error until then.
+            problems.warn(f"spec.certificates.proxyCertificateSecretName: no certificate secret {name} with a key is "
+                          f"stored yet; TLS databases of this cluster show Error until it is (manage.py "
+                          f"certificate_secret {name} --cert FILE --key FILE)")
 
 
 def _check_persistence(problems: Problems, value: object, target: Target) -> None:

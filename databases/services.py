@@ -12,7 +12,8 @@ from django.db import IntegrityError, transaction
 from clusters.certificates import ca_certificate
 from clusters.models import Cluster
 from core.drivers import driver_for
-from core.errors import SpecError
+from core.errors import SpecError, TargetError
+from targets.certificates import provided_certificate
 from targets.metadata import checked_metadata
 from targets.writes import WriteResult, actor_label, announce_write, locked, refresh_from, request_deletion, write_spec
 from timeline.record import record_event
@@ -81,11 +82,24 @@ def reveal_credentials(database: Database, *, actor) -> Credentials:
     """Connection details with the password; each reveal is an event naming the actor, never the secret."""
     info = driver_for(database.target).connection_info(database)
     spec = database.typed_spec
-    credentials = credentials_for(info, database.password, spec,
-                                  ca_certificate(database.cluster) if spec.tls_mode != "disabled" else "")
+    credentials = credentials_for(info, database.password, spec, *_client_ca(database))
     who = actor_label(actor)
     record_event(database, "CredentialsRevealed", f"credentials revealed to {who}", actor=who)
     return credentials
+
+
+def _client_ca(database: Database) -> tuple[str, str]:
+    """What clients verify a TLS database's servers with, and where it comes from: the CA given with the
+    cluster's own certificate (`certificates.proxyCertificateSecretName`), else the cluster CA."""
+    if database.typed_spec.tls_mode == "disabled":
+        return "", ""
+    try:
+        provided = provided_certificate(database)
+    except TargetError:  # the secret cannot serve: the database's status says why; its servers keep the last one
+        provided = None
+    if provided is not None:
+        return provided.ca_pem, database.cluster.typed_spec.proxy_certificate_secret or ""
+    return ca_certificate(database.cluster), ""
 
 
 def _locked_with_cluster(database: Database) -> Database:

@@ -166,3 +166,43 @@ def check_key_pair(cert_pem: str, key_pem: str) -> KeyPair:
     if wanted != actual:
         raise CertificateProblem("the key does not match the certificate")
     return KeyPair(cert_pem, key_pem)
+
+
+@dataclass(frozen=True)
+class ProvidedCertificate:
+    """A server certificate a user brings (REC `certificates.proxyCertificateSecretName`): the pair the servers
+    present, and the CA certificates clients verify it with (what the credentials show)."""
+    pair: KeyPair
+    ca_pem: str
+
+    @property
+    def not_after(self) -> datetime:
+        return self.pair.not_after
+
+
+def provided_server_certificate(cert_pem: str, key_pem: str, ca_pem: str = "") -> ProvidedCertificate:
+    """Check a user's server certificate: a readable, unexpired certificate (followed by its chain, if any), its
+    matching key, and the CA that issued it: `ca_pem`, else the certificates after the first, else the
+    certificate itself when it is self-signed. CertificateProblem says what is wrong, never echoing input."""
+    pair = check_key_pair(cert_pem, key_pem)
+    certs = check_certificates(cert_pem)
+    leaf = certs[0]
+    authorities = check_certificates(ca_pem) if ca_pem else certs[1:]
+    if not authorities and leaf.issuer == leaf.subject:
+        authorities = [leaf]
+    if not authorities:
+        raise CertificateProblem("comes without the CA certificate that issued it: put the CA certificate after it "
+                                 "(or under the secret's ca.crt key), so clients can verify it")
+    chain = [*certs[1:], *authorities]
+    if not any(_issued(leaf, ca) for ca in chain):
+        raise CertificateProblem("is not signed by the CA certificate given with it")
+    pem = "".join(c.public_bytes(serialization.Encoding.PEM).decode() for c in authorities)
+    return ProvidedCertificate(pair, pem)
+
+
+def _issued(cert: x509.Certificate, ca: x509.Certificate) -> bool:
+    try:
+        cert.verify_directly_issued_by(ca)
+    except (ValueError, TypeError, InvalidSignature):
+        return False
+    return True

@@ -142,8 +142,11 @@ class SlotMover:
     the ACL user `auth_user` (AUTH2) where the default user is off."""
 
     def __init__(self, dial: Dial, *, auth: str | None = None, atomic: bool | None = None,
-                 batch_slots: int = BATCH_SLOTS, keys_per_call: int = KEYS_PER_CALL, auth_user: str | None = None):
+                 batch_slots: int = BATCH_SLOTS, keys_per_call: int = KEYS_PER_CALL, auth_user: str | None = None,
+                 migrate_port: Callable[[Node], int] | None = None):
         self.dial, self.auth, self.auth_user = dial, auth, auth_user
+        # MIGRATE connects the way the bus does: to the TLS port on a cluster with tls-cluster yes.
+        self.migrate_port = migrate_port or (lambda node: node.port)
         self.atomic, self.batch_slots, self.keys_per_call = atomic, batch_slots, keys_per_call
         self.engines_used: set[str] = set()  # "atomic" / "batched": what moved the slots, for the event
 
@@ -235,8 +238,8 @@ class SlotMover:
             listed = _raising(run_all(src, [("CLUSTER", "GETKEYSINSLOT", slot, self.keys_per_call)
                                             for slot in pending]))
             found = [(slot, keys) for slot, keys in zip(pending, listed, strict=True) if keys]
-            _raising(run_all(src, [("MIGRATE", target.host, target.port, "", 0, MIGRATE_TIMEOUT_MS, *auth,
-                                    "KEYS", *keys) for _slot, keys in found]))
+            _raising(run_all(src, [("MIGRATE", target.host, self.migrate_port(target), "", 0, MIGRATE_TIMEOUT_MS,
+                                    *auth, "KEYS", *keys) for _slot, keys in found]))
             moved += sum(len(keys) for _slot, keys in found)
             # A slot that gave fewer keys than asked is empty now: while it is MIGRATING, a key it lacks is
             # created on the target (ASK), never here. A full answer may have more: ask again.

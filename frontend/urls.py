@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.staticfiles.views import serve
 from django.urls import include, path, re_path
 
-from .views import backups, clusters, databases, home, lifecycle, state, targets, users
+from .views import backups, certificates, clusters, databases, home, lifecycle, state, targets, users
 
 dashboard_patterns = [
     path("", home.home, name="home"),
@@ -24,6 +24,8 @@ dashboard_patterns = [
     path("targets/", targets.target_list, name="target-list"),
     path("users/", users.users, name="user-list"),
     re_path(r"^users/(?P<pk>[0-9]+)/(?P<action>reveal|rotate)-password/$", users.password, name="user-password"),
+    path("certificates/", certificates.certificate_list, name="certificate-list"),
+    path("certificates/<str:name>/delete/", certificates.certificate_delete, name="certificate-delete"),
     path("state/", state.state, name="state"),
 ]
 

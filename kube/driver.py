@@ -26,30 +26,35 @@ from core.drivers import (
     register_driver,
 )
 from core.errors import SpecNotRealisable, TargetError
+from dataplane.certificates import not_after
 from dataplane.cluster import MASTER
 from engine import recovery
 from engine.progress import report
 from kube.render.cluster import render_cluster
 from kube.render.database import (
     REDIS_PORT,
+    database_manifests,
     database_port,
     live_config,
-    render_database,
     service_names,
     shard_index,
     statefulset_names,
+    tls_files,
+    tls_secret_name,
+    tls_settings,
 )
 from kube.render.inputs import DatabaseInputs
 from kube.render.monitoring import RESOURCES, monitoring_manifests
 from specs.database import DatabaseSpec
 from targets import managed
+from targets.certificates import client_certificate_problems, provided_certificate
 
 from . import rigger, rollout, shards
 from .access import check_access
 from .apply import APPLIED_HASH, APPLY_ORDER, Applier
 from .client import DEFAULT_TIMEOUT, KubeApi, build_api_client
 from .crds import install_crds
-from .crsync.access import take_in_access
+from .crsync.access import sync_access
 from .crsync.mirror import Mirror
 from .crsync.sync import sync_target
 from .dataplane import DataPlane, DataPlaneError
@@ -103,9 +108,11 @@ class KubernetesDriver:
         if wanted.tls_mode != "disabled" and wanted.is_cluster:
             problems["spec.tlsMode"] = ("TLS on a sharded database (Redis Cluster) is not rendered on a kubernetes "
                                         "target yet; use shardCount 1, or tlsMode: disabled")
-        if wanted.client_certificates:
-            problems["spec.clientAuthenticationCertificates"] = ("mutual TLS is not rendered on a kubernetes target "
-                                                                 "yet (the local target has it)")
+        problems.update(client_certificate_problems(wanted.client_certificates))
+        if current is not None and current.default_user != wanted.default_user:
+            problems["spec.defaultUser"] = ("is chosen when the database is created on a kubernetes target: its pods "
+                                            "start with the default user on or off (their probes, sentinels and "
+                                            "replication log in accordingly); changing it in place is not done yet")
         problems.update(module_problems(wanted.modules, resolve_version(wanted.redis_version, self.target),
                                         self.target))
         problem = current and resharding_problem(current.shard_count, wanted.shard_count)
@@ -143,11 +150,9 @@ class KubernetesDriver:
         return install_crds(self.api)
 
     def take_in(self) -> list[str]:
-        """Every REC/REDB custom resource and stored object of this target in step, once (kube/crsync)."""
-        steps = [f"{step.kind} {step.namespace}/{step.name}: {', '.join(step.actions)}"
-                 for step in sync_target(self.api, self.target)]
-        return steps + [f"{kind} {namespace}/{name}: {what}"
-                        for kind, namespace, name, what in take_in_access(self.api, self.target)]
+        """Every REC/REDB and access custom resource and stored object of this target in step, once (kube/crsync)."""
+        return [f"{step.kind} {step.namespace}/{step.name}: {', '.join(step.actions)}"
+                for step in sync_target(self.api, self.target) + sync_access(self.api, self.target)]
 
     def mirror(self, obj) -> None:
         """The object as its REC/REDB custom resource, status included (kube/crsync)."""
@@ -250,16 +255,19 @@ class KubernetesDriver:
     def apply_database(self, database) -> Observation:
         cluster = database.cluster
         spec = database.typed_spec
-        if not spec.default_user:
-            raise SpecNotRealisable("defaultUser: false is realised on the local target only (docs/acl.md)")
         live = self.live.database_objects(database)  # first: an API failing this pass fails here, at no cost
         monitoring = self._monitoring_kinds()
         live += self.live.database_objects(database, monitoring)
         self._check_sharding_realisable(spec)
         self._check_secret_is_ours(database, spec, live)
-        desired = render_database(database)
+        refused = client_certificate_problems(spec.client_certificates)
+        if refused:
+            raise SpecNotRealisable("; ".join(refused.values()))
+        provided = provided_certificate(database) if spec.tls_mode != "disabled" else None  # TargetError: missing
+        inputs = DatabaseInputs.of(database, provided)  # a server certificate due for renewal is renewed here
+        desired = database_manifests(inputs)
         if monitoring:
-            desired += monitoring_manifests(DatabaseInputs.of(database), database.spec.get("alertSettings"))
+            desired += monitoring_manifests(inputs, database.spec.get("alertSettings"))
         names = statefulset_names(database)
         # Shards being removed keep their StatefulSets until their slots have moved off (_shape_cluster).
         layout = shards.group(names, of_kind(live, "StatefulSet") if spec.shard_count > 1 else [],
@@ -279,6 +287,7 @@ class KubernetesDriver:
             happenings += more
             happenings += self._apply_live_config(database, pods + layout.retiring, claims, conditions)
             happenings += self._apply_users(database, pods + layout.retiring, claims)
+            happenings += self._load_tls(database, inputs, pods + layout.retiring, claims, conditions)
             if spec.shard_count > 1:
                 happenings += self._shape_cluster(database, layout, claims, conditions)
         views = [rollout.PodView(p["metadata"]["name"], _config_hash(p), pod_health(p, claims).ready,
@@ -294,7 +303,8 @@ class KubernetesDriver:
                                     "first", step.updated, step.total)
         if step.action in (rollout.REPLACE, rollout.FAILOVER):
             happenings.append(self._roll_database_pod(database, step, pods))
-        details = {"redisVersion": _image_version(desired, names[0])}
+        expires = f"{not_after(inputs.tls.cert_pem):%Y-%m-%dT%H:%M:%SZ}" if inputs.tls else ""
+        details = {"redisVersion": _image_version(desired, names[0]), "tlsCertificateExpires": expires}
         observation = database_observation(statefulset, pods, claims, spec.process_count, step,
                                            ever_active=bool(database.status.get("everRunning")),
                                            masters=[m for m in masters if any(p["metadata"]["name"] == m
@@ -306,7 +316,7 @@ class KubernetesDriver:
                 observation.state = managed.DB_CHANGE_PENDING if database.status.get("everRunning") \
                     else managed.DB_PENDING
             observation.settled = False
-        if result.changed:
+        if result.changed or any(c.type == "TlsLoaded" and c.status == "False" for c in conditions):
             observation.settled = False
         return observation
 
@@ -387,6 +397,47 @@ class KubernetesDriver:
         except DataPlaneError as exc:
             raise TargetError(str(exc)) from exc
         return [Happening("AclApplied", f"{host.split('.', 1)[0]}: {what}") for host, what in changed]
+
+    def _load_tls(self, database, inputs: DatabaseInputs, pods: list[dict], claims: list[dict],
+                  conditions: list[Condition]) -> list[Happening]:
+        """tlsMode on: every ready pod's Redis serves the pair (and client bundle) Secret <db>-tls holds now. A
+        renewal or a changed bundle is new file names there; once the kubelet has refreshed a pod's mounted
+        Secret, one CONFIG SET loads them live (same run_id, open connections stay). Until then the pod is
+        asked again at the next pass; without a data plane, a pod loads them when it restarts."""
+        if inputs.tls is None:
+            return []
+        wanted = tls_settings(tls_files(inputs))
+        if not self.dataplane.enabled:
+            conditions.append(Condition("TlsLoaded", "Unknown", "DataPlaneUnavailable", "a renewed certificate is "
+                                        "loaded by each pod's Redis when it restarts (no data plane to CONFIG SET it)"))
+            return []
+        loaded, waiting, renewed = [], [], False
+        for pod in pods:
+            if not pod_health(pod, claims).ready:
+                continue
+            name = pod["metadata"]["name"]
+            try:
+                before = self.dataplane.load_tls(database, _pod_host(database, name), wanted)
+            except DataPlaneError as exc:
+                waiting.append(f"{name} ({exc})")
+                continue
+            if before is not None:
+                loaded.append(name)
+                renewed = renewed or before != wanted["tls-cert-file"]
+        happenings = []
+        if loaded and renewed:
+            happenings.append(Happening("CertificateRenewed", f"a renewed server certificate (valid until "
+                                        f"{not_after(inputs.tls.cert_pem):%Y-%m-%d}) loaded live with CONFIG SET on "
+                                        f"{', '.join(loaded)}; no restart"))
+        elif loaded:
+            happenings.append(Happening("TlsLoaded", f"the client CA bundle and TLS settings of Secret "
+                                        f"{tls_secret_name(database)} loaded live with CONFIG SET on "
+                                        f"{', '.join(loaded)}; no restart"))
+        if waiting:
+            conditions.append(Condition("TlsLoaded", "False", "WaitingForKubelet",
+                                        "Secret " + tls_secret_name(database) + " not yet refreshed in "
+                                        + "; ".join(waiting)))
+        return happenings
 
     def _apply_live_config(self, database, pods: list[dict], claims: list[dict],
                            conditions: list[Condition]) -> list[Happening]:

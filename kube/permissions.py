@@ -41,9 +41,9 @@ VERBS: dict[str, tuple[str, ...]] = {
     "PrometheusRule": MANAGE,
     "RedisEnterpriseCluster": WATCHED,
     "RedisEnterpriseDatabase": WATCHED,
-    # Users, roles, role bindings, ACLs: taken in one way (kube/crsync/access.py).
-    **{kind: ("get", "list", "watch") for kind in ("RedisEnterpriseACL", "RedisEnterpriseRole", "RedisEnterpriseUser",
-                                                    "RedisEnterpriseRoleBinding")},
+    # Users, roles, role bindings, ACLs: kept in step both ways like the REC/REDB (kube/crsync/access.py).
+    **{kind: WATCHED for kind in ("RedisEnterpriseACL", "RedisEnterpriseRole", "RedisEnterpriseUser",
+                                  "RedisEnterpriseRoleBinding")},
 }
 # Subresources written: the REC/REDB status.
 SUBRESOURCES: dict[str, tuple[str, ...]] = {

@@ -32,7 +32,7 @@ from core.errors import SpecNotRealisable, TargetError
 from engine import recovery
 from engine.progress import report
 from specs.database import DatabaseSpec
-from targets.certificates import certificate_bundle, missing_secrets
+from targets.certificates import certificate_bundle, client_certificate_problems, provided_certificate
 from targets.private_files import made_private_once
 
 from . import (
@@ -45,7 +45,9 @@ from . import (
     modules,
     observe,
     processes,
+    quorum_members,
     redis_cluster,
+    replication_links,
     sentinel,
     shards,
     tls,
@@ -64,19 +66,16 @@ NOT_SHARDED_IN_PLACE = ("a database created with shardCount 1 and without ossClu
 
 
 def tls_problems(spec: DatabaseSpec) -> dict[str, str]:
-    """What this target's TLS does not cover yet: replica_ssl (the cluster's sentinels are shared by plain and
-    TLS databases, and Redis has one tls-replication switch per sentinel), and TLS on a Redis Cluster."""
-    problems = common_spec_problems(spec, "local", tls_modes=("disabled", "enabled"))
+    """What this target's TLS does not cover: mutual TLS on a Redis Cluster (Redis checks the cluster bus's
+    peers against the same CA file as clients, so a client certificate could join the bus)."""
+    problems = common_spec_problems(spec, "local", tls_modes=("disabled", "enabled", "replica_ssl"))
     if problems:
         return problems
-    if spec.tls_mode != "disabled" and spec.is_cluster:
-        return {"spec.tlsMode": "TLS on a sharded database (Redis Cluster) is not implemented on the local target "
-                                "yet; use shardCount 1 without ossCluster, or tlsMode: disabled"}
-    missing = missing_secrets(spec.client_certificates)
-    if missing:
-        return {"spec.clientAuthenticationCertificates": f"no certificate secret named {', '.join(missing)} on this "
-                f"target; store it first: manage.py certificate_secret {missing[0]} --cert FILE.pem"}
-    return {}
+    if spec.client_certificates and spec.is_cluster:
+        return {"spec.clientAuthenticationCertificates": "mutual TLS on a sharded database (Redis Cluster) is not "
+                "offered: Redis verifies the cluster bus's peers with the same CA file as clients, so a client "
+                "certificate could join the bus; use shardCount 1, or TLS without client certificates"}
+    return client_certificate_problems(spec.client_certificates)
 
 
 def _shard_ports_used(spec: DatabaseSpec) -> int:
@@ -84,15 +83,13 @@ def _shard_ports_used(spec: DatabaseSpec) -> int:
     return spec.process_count * (2 if spec.tls_mode != "disabled" else 1)
 
 
-def _write_sentinel_config(member: layout.Process) -> None:
-    """A new member's config; for an existing one (it holds what the sentinel learned: kept) only the
-    password line is put right."""
-    if not member.config_file.exists():
-        processes.write_config(member, layout.sentinel_conf(member))
-        return
-    kept = [line for line in member.config_file.read_text().splitlines()  # the sentinel's rewrite keeps the
-            if not line.startswith(("requirepass ", "user default "))]  # password as a `user default` line too
-    processes.write_config(member, "\n".join([*kept, *layout.sentinel_password_lines(member)]) + "\n")
+def tls_mode_change_problems(wanted: DatabaseSpec, current: DatabaseSpec | None) -> dict[str, str]:
+    """A Redis Cluster's tlsMode is fixed at creation: its bus port follows the TLS port (tls-cluster), and its
+    replicas' links are made by the cluster, which does not re-point them for tls-replication."""
+    if current is None or not current.is_cluster or current.tls_mode == wanted.tls_mode:
+        return {}
+    return {"spec.tlsMode": f"a sharded database (Redis Cluster) keeps the tlsMode it was created with "
+                            f"({current.tls_mode}); create a new database to change it"}
 
 
 def _endpoint_key(database) -> str:
@@ -125,11 +122,33 @@ class LocalDriver:
             return spec.port
         return self.ports.allocate(_endpoint_key(database), "database")
 
-    def sentinels(self, cluster, nodes: int | None = None) -> list[layout.Process]:
+    def sentinels(self, cluster, nodes: int | None = None,
+                  group: layout.SentinelGroup = layout.PLAIN_SENTINELS) -> list[layout.SentinelProcess]:
+        """The members of one of the cluster's sentinel groups (ports allocated on first use)."""
         count = cluster.typed_spec.nodes if nodes is None else nodes
-        ports = [self.ports.allocate(layout.sentinel_key(cluster.name, i), "sentinel") for i in range(count)]
+        ports = [self.ports.allocate(group.key(cluster.name, i), "sentinel") for i in range(count)]
+        tls_ports = ([self.ports.allocate(group.tls_key(cluster.name, i), "sentinel") for i in range(count)]
+                     if group is layout.TLS_SENTINELS else None)
         return layout.sentinel_processes(layout.cluster_root(self.var_dir, self.target.name, cluster.name), ports,
-                                         cluster.admin_password)
+                                         cluster.admin_password, group, tls_ports)
+
+    def allocated_sentinels(self, cluster, group: layout.SentinelGroup) -> list[layout.SentinelProcess]:
+        """The members of a group as the port registry remembers them (allocates nothing; [] if never made)."""
+        remembered = self.ports.all()
+        prefix = group.prefix(cluster.name)
+        indexes = sorted(int(key.rsplit("/", 1)[1]) for key in remembered if key.startswith(prefix))
+        root = layout.cluster_root(self.var_dir, self.target.name, cluster.name)
+        return [layout.sentinel_process(root, i, remembered[group.key(cluster.name, i)], cluster.admin_password,
+                                        group, remembered.get(group.tls_key(cluster.name, i), 0)
+                                        if group is layout.TLS_SENTINELS else 0) for i in indexes]
+
+    def sentinel_tls(self, cluster) -> tls.TlsFiles:
+        """The TLS sentinel group's certificate (cluster CA), made or renewed like a database's."""
+        root = layout.cluster_root(self.var_dir, self.target.name, cluster.name)
+        files, _, _ = tls.ensure(layout.sentinel_tls_directory(root), cluster_ca(cluster),
+                              common_name=f"{cluster.name}-sentinels", names=["localhost", "127.0.0.1"],
+                              window_days=settings.CONTROLPLANE_TLS_RENEW_DAYS)
+        return files
 
     def database_parts(self, database) -> shards.DatabaseParts:
         spec = database.typed_spec
@@ -152,13 +171,21 @@ class LocalDriver:
             registry.release(layout.tls_key(cluster.name, database.name, proc.shard, proc.replica_index))
 
         login = internal.login(database)
+        group = layout.sentinel_group(spec)
+        other = layout.PLAIN_SENTINELS if group is layout.TLS_SENTINELS else layout.TLS_SENTINELS
+        # The TLS group's ports are taken only for a database it is to watch (the cluster's pass gives them
+        # back when none is left); the plain group always exists.
+        watched = spec.replication and not spec.is_cluster
+        sentinels = (self.sentinels(cluster, group=group) if watched or group is layout.PLAIN_SENTINELS
+                     else self.allocated_sentinels(cluster, group))
         return shards.DatabaseParts(
             name=database.name, spec=spec, version=spec.redis_version or versions.newest_version() or "",
             password=login.password, username=login.username, fallback_logins=internal.fallback_logins(database),
             wanted_users=access_services.wanted_users(database),
             processes=layout.shard_processes(root, ports, tls_ports),
             retired=layout.shard_processes(root, retired_ports),
-            sentinels=self.sentinels(cluster),
+            sentinels=sentinels,
+            former_sentinels=self.allocated_sentinels(cluster, other),
             quorum=layout.quorum(cluster.typed_spec.nodes),
             endpoint=haproxy.Endpoint(layout.endpoint_directory(root), self.endpoint_port(database)),
             monitor=layout.monitor_name(database.name, 0),
@@ -166,7 +193,8 @@ class LocalDriver:
             cluster_mode=spec.is_cluster or any((root / f"shard-{s}-{r}" / "nodes.conf").exists()
                                                      for s, r in wanted),
             modules=tuple(modules.library_paths(spec.module_names)) if spec.module_names else (),
-            tls=tls.TlsFiles(tls.tls_directory(root), tls_stem) if tls_stem else None,
+            tls=tls.TlsFiles(tls.tls_directory(root), tls_stem, served=tls.served(tls.tls_directory(root)))
+            if tls_stem else None,
         )
 
     def backup_sources(self, database) -> list[ShardSource]:
@@ -174,7 +202,14 @@ class LocalDriver:
         return backup_sources.shard_sources(self.database_parts(database))
 
     def data_address(self, database) -> tuple[str, int]:
-        """The endpoint (HAProxy to the current master; a node of a sharded database)."""
+        """The endpoint (HAProxy to the current master; a node of a sharded database). A TLS database's endpoint
+        speaks TLS only: its current master's plain port instead (loopback only, with the password), the one
+        the control plane's own checks, the replicas and the sentinels use."""
+        if database.typed_spec.tls_mode != "disabled":
+            master = shards.current_master(self.database_parts(database))
+            if master is None:
+                raise TargetError(f"database {database.name} has no master right now")
+            return "127.0.0.1", master.port
         info = self.connection_info(database)
         return info.host, info.port
 
@@ -209,7 +244,7 @@ class LocalDriver:
         return str(files.ca_file), str(files.cert_file), str(files.key_file)
 
     def database_spec_problems(self, wanted: DatabaseSpec, current: DatabaseSpec | None) -> dict[str, str]:
-        problems = tls_problems(wanted)
+        problems = tls_problems(wanted) or tls_mode_change_problems(wanted, current)
         problems.update(modules.problems(wanted.modules, wanted.redis_version or versions.newest_version() or ""))
         if current is not None and not current.is_cluster and wanted.shard_count > 1:
             problems["spec.shardCount"] = NOT_SHARDED_IN_PLACE
@@ -263,16 +298,25 @@ class LocalDriver:
         if version is None:
             raise SpecNotRealisable("no redis-server found on this machine (apt-get install redis-server)")
         sentinels = self.sentinels(cluster)
-        happenings = self._retire_sentinels(cluster, spec.nodes)
+        happenings = self._retire_sentinels(cluster, spec.nodes, layout.PLAIN_SENTINELS)
         for member in sentinels:
-            happenings += self._ensure_sentinel(member, version)
-        upgraded = self._upgrade_one_sentinel(sentinels, version)
-        happenings += upgraded
+            happenings += quorum_members.ensure(member, version, self.ports)
+        upgraded = quorum_members.restart_one(sentinels, version)
         quorum = layout.quorum(spec.nodes)
-        watched = self._register_databases(cluster, sentinels, quorum)
+        watched = self._register_databases(cluster, sentinels, quorum, layout.PLAIN_SENTINELS)
+        tls_group = None
+        if self._wants_tls_sentinels(cluster):
+            tls_members, steps, more = self._ensure_tls_sentinels(cluster, version)
+            happenings += steps
+            upgraded += more
+            tls_group = (tls_members, self._register_databases(cluster, tls_members, quorum, layout.TLS_SENTINELS))
+        else:
+            happenings += self._remove_tls_sentinels(cluster)
+        happenings += upgraded
         step = recovery.recovery_step(cluster, self.database_is_back) if spec.cluster_recovery else None
         started = sum(h.reason in ("ProcessStarted", "ProcessRestarted") for h in happenings)
-        result = observe.observe_cluster(sentinels, quorum, watched, cluster.status or {}, started=started)
+        result = observe.observe_cluster(sentinels, quorum, watched, cluster.status or {}, started=started,
+                                         tls_group=tls_group)
         if step is not None:
             happenings += step.happenings
             result.conditions.append(step.condition)
@@ -290,67 +334,74 @@ class LocalDriver:
         except (redis.RedisError, TargetError):
             return False
 
-    def _ensure_sentinel(self, member: layout.Process, version: str) -> list[Happening]:
-        if processes.running_pid(member):
+    def _wants_tls_sentinels(self, cluster) -> bool:
+        """A replicated replica_ssl database (not a Redis Cluster) needs the TLS group, and so does one it still
+        watches (a database moved away from replica_ssl leaves it once its reconcile has moved it)."""
+        for database in cluster.databases.filter(deletion_requested_at__isnull=True):
+            spec = database.typed_spec
+            if spec.tls_mode == "replica_ssl" and spec.replication and not spec.is_cluster:
+                return True
+        members = sentinel.answering(self.allocated_sentinels(cluster, layout.TLS_SENTINELS))
+        return any(sentinel.monitored(member) for member in members)
+
+    def _ensure_tls_sentinels(self, cluster, version: str) -> tuple[list[layout.SentinelProcess], list[Happening],
+                                                                     list[Happening]]:
+        """The TLS group up: its members, what was started or retired, and the restart step of this pass
+        (a new version, or a renewed certificate: sentinels load certificates only at start)."""
+        files = self.sentinel_tls(cluster)
+        members = self.sentinels(cluster, group=layout.TLS_SENTINELS)
+        happenings = self._retire_sentinels(cluster, cluster.typed_spec.nodes, layout.TLS_SENTINELS)
+        for member in members:
+            happenings += quorum_members.ensure(member, version, self.ports, files)
+        upgraded = quorum_members.restart_one(members, version, files)
+        if all(processes.configured_value(m, "tls-cert-file") == str(files.cert_file) for m in members):
+            tls.remove_old(files)
+        return members, happenings, upgraded
+
+    def _start_tls_sentinels(self, cluster) -> list[Happening]:
+        """The first replica_ssl database of a cluster starts the TLS group (the cluster's pass looks after it
+        from then on: upgrades, renewal, node count)."""
+        version = cluster.typed_spec.redis_version or versions.newest_version() or ""
+        files = self.sentinel_tls(cluster)
+        return [happening for member in self.sentinels(cluster, group=layout.TLS_SENTINELS)
+                for happening in quorum_members.ensure(member, version, self.ports, files)]
+
+    def _remove_tls_sentinels(self, cluster) -> list[Happening]:
+        """No database needs the TLS group any more: its members are stopped and their ports given back."""
+        members = self.allocated_sentinels(cluster, layout.TLS_SENTINELS)
+        if not members:
             return []
-        restarted = member.config_file.exists()
-        _write_sentinel_config(member)
-        try:
-            processes.start(member, versions.sentinel_binary(version), password=member.password,
-                            extra_args=["--sentinel"])
-        except processes.PortTaken:
-            self.ports.release(layout.sentinel_key(member.directory.parent.parent.name, int(member.directory.name)))
-            shutil.rmtree(member.directory, ignore_errors=True)  # its config names the old port
-            raise
-        processes.write_state(member, version=version)
-        if restarted:
-            return [Happening("ProcessRestarted", f"{member.name} (port {member.port}) was not running; restarted",
-                              warning=True)]
-        return [Happening("ProcessStarted", f"{member.name} started on port {member.port}")]
+        stopped = [member for member in members if processes.stop(member)]
+        shutil.rmtree(layout.cluster_root(self.var_dir, self.target.name, cluster.name) / layout.TLS_SENTINELS.folder,
+                      ignore_errors=True)
+        self.ports.release(layout.TLS_SENTINELS.prefix(cluster.name))
+        self.ports.release(layout.TLS_SENTINELS.tls_prefix(cluster.name))
+        return [Happening("ProcessRemoved", f"the TLS sentinel group ({len(stopped)} members) stopped: no "
+                          "replica_ssl database left")] if stopped else []
 
-    def _upgrade_one_sentinel(self, sentinels: list[layout.Process], version: str) -> list[Happening]:
-        """Restart one quorum member per reconcile on the wanted version, or with its password (a member from
-        before sentinels had one), so a majority always answers."""
-        for member in sentinels:
-            upgrade = processes.read_state(member).get("version") not in (None, version)
-            secure = processes.configured_password(member) != member.password
-            if not (upgrade or secure):
-                continue
-            if len(sentinel.answering(sentinels)) < len(sentinels):
-                return []  # wait until every member answers before taking one down
-            processes.stop(member)
-            _write_sentinel_config(member)
-            processes.start(member, versions.sentinel_binary(version), password=member.password,
-                            extra_args=["--sentinel"])
-            processes.write_state(member, version=version)
-            if upgrade:
-                return [Happening("UpgradeStep", f"{member.name} restarted on {describe(version)}")]
-            return [Happening("SentinelSecured", f"{member.name} restarted with a password (requirepass); "
-                              "unauthenticated clients are refused")]
-        return []
-
-    def _retire_sentinels(self, cluster, nodes: int) -> list[Happening]:
-        extra = [(key, port) for key, port in self.ports.all().items()
-                 if key.startswith(f"cluster/{cluster.name}/sentinel/") and int(key.rsplit("/", 1)[1]) >= nodes]
+    def _retire_sentinels(self, cluster, nodes: int, group: layout.SentinelGroup) -> list[Happening]:
+        extra = [member for member in self.allocated_sentinels(cluster, group)
+                 if int(member.directory.name) >= nodes]
         if not extra:
             return []
-        root = layout.cluster_root(self.var_dir, self.target.name, cluster.name)
         happenings = []
-        for key, port in extra:
-            index = int(key.rsplit("/", 1)[1])
-            member = layout.sentinel_process(root, index, port, cluster.admin_password)
+        for member in extra:
             processes.stop(member)
             shutil.rmtree(member.directory, ignore_errors=True)
-            self.ports.release(key)
-            happenings.append(Happening("ProcessRemoved", f"{member.name} (port {port}) removed from the quorum"))
-        sentinel.reset(self.sentinels(cluster, nodes))
+            self.ports.release(group.key(cluster.name, int(member.directory.name)))
+            self.ports.release(group.tls_key(cluster.name, int(member.directory.name)))
+            happenings.append(Happening("ProcessRemoved", f"{member.name} (port {member.port}) removed from the "
+                                                          "quorum"))
+        sentinel.reset(self.sentinels(cluster, nodes, group))
         return happenings
 
-    def _register_databases(self, cluster, sentinels, quorum: int) -> list[str]:
-        """Every replicated database of the cluster, watched by every sentinel (new members too)."""
+    def _register_databases(self, cluster, sentinels, quorum: int, group: layout.SentinelGroup) -> list[str]:
+        """Every replicated database the group watches, watched by each of its members (new members too)."""
         watched = []
         for database in cluster.databases.filter(deletion_requested_at__isnull=True):
             spec = database.typed_spec
+            if layout.sentinel_group(spec) is not group:
+                continue
             if not spec.replication or spec.shard_count != 1 or self.database_parts(database).cluster_mode:
                 continue
             name = layout.monitor_name(database.name, 0)
@@ -363,12 +414,11 @@ class LocalDriver:
 
     def delete_cluster(self, cluster) -> bool:
         root = layout.cluster_root(self.var_dir, self.target.name, cluster.name)
-        for key, port in self.ports.all().items():
-            if key.startswith(f"cluster/{cluster.name}/sentinel/"):
-                index = int(key.rsplit("/", 1)[1])
-                processes.stop(layout.sentinel_process(root, index, port, cluster.admin_password))
+        for group in (layout.PLAIN_SENTINELS, layout.TLS_SENTINELS):
+            for member in self.allocated_sentinels(cluster, group):
+                processes.stop(member)
+            shutil.rmtree(root / group.folder, ignore_errors=True)
         self.ports.release(f"cluster/{cluster.name}/")
-        shutil.rmtree(root / "_sentinels", ignore_errors=True)
         if cluster.delete_data:
             shutil.rmtree(root, ignore_errors=True)
         return True
@@ -391,14 +441,22 @@ class LocalDriver:
         if spec.shard_count != 1:
             raise SpecNotRealisable(f"spec.shardCount: {NOT_SHARDED_IN_PLACE}")
         happenings = self._retire_replica(parts) + renewed
+        if spec.replication and parts.replication_tls:
+            happenings += self._start_tls_sentinels(database.cluster)
         happenings += shards.ensure_running(parts)
+        happenings += replication_links.align(parts)
         if spec.replication:
+            if sentinel.unregister(parts.former_sentinels, parts.monitor):
+                group = "TLS" if parts.replication_tls else "plain"
+                happenings.append(Happening("SentinelGroupChanged", f"handed to the {group} sentinel group "
+                                            f"(tlsMode {spec.tls_mode}); the data stays where it is"))
             master = shards.current_master(parts)
             if master is not None:
-                sentinel.register(parts.sentinels, parts.monitor, master.port, parts.quorum, parts.password,
-                                  username=parts.username)
+                sentinel.register(parts.sentinels, parts.monitor, parts.replication_port(master.port), parts.quorum,
+                                  parts.password, username=parts.username)
         else:
             sentinel.unregister(parts.sentinels, parts.monitor)
+            sentinel.unregister(parts.former_sentinels, parts.monitor)
         return self._converge(database, parts, happenings, observe.observe_database)
 
     def _apply_sharded(self, database, parts: shards.DatabaseParts) -> Observation:
@@ -444,13 +502,20 @@ class LocalDriver:
             return parts, []
         root = layout.database_root(self.var_dir, self.target.name, cluster.name, database.name)
         had = parts.tls is not None
-        files, made = tls.ensure(tls.tls_directory(root), cluster_ca(cluster), common_name=database.name,
-                                 names=["localhost", "127.0.0.1", f"{database.name}.{cluster.name}.local"],
-                                 window_days=settings.CONTROLPLANE_TLS_RENEW_DAYS,
-                                 client_cas=certificate_bundle(parts.spec.client_certificates))
+        provided = provided_certificate(database)  # TargetError when the named secret cannot serve
+        files, made, switched = tls.ensure(tls.tls_directory(root), cluster_ca(cluster), common_name=database.name,
+                                           names=["localhost", "127.0.0.1", f"{database.name}.{cluster.name}.local"],
+                                           window_days=settings.CONTROLPLANE_TLS_RENEW_DAYS,
+                                           client_cas=certificate_bundle(parts.spec.client_certificates),
+                                           provided=provided)
         # With mutual TLS the cluster CA is accepted too: the control plane's checks and the exporter show
         # the database's own certificate (only this machine's control plane holds its key).
         happenings = []
+        if switched:
+            happenings.append(Happening("CertificateFromSecret", (
+                f"the servers present the certificate of secret {cluster.typed_spec.proxy_certificate_secret} "
+                f"(valid until {files.expires:%Y-%m-%d}); loaded live, no restart") if provided else
+                "the servers present a certificate signed by the cluster CA again; loaded live, no restart"))
         if made and had:
             happenings.append(Happening("CertificateRenewed", f"a new server certificate (valid until "
                                         f"{files.expires:%Y-%m-%d}) replaces the old one; loaded live, no restart"))
@@ -506,12 +571,8 @@ class LocalDriver:
         endpoint_key = f"endpoint/{cluster.name}/{database.name}"
         remembered = self.ports.all()
         allocated = {layout.slot_of_key(key): port for key, port in remembered.items() if key.startswith(prefix)}
-        sentinels = layout.sentinel_processes(
-            layout.cluster_root(self.var_dir, self.target.name, cluster.name),
-            [port for _, port in sorted((int(key.rsplit("/", 1)[1]), port) for key, port in remembered.items()
-                                        if key.startswith(f"cluster/{cluster.name}/sentinel/"))],
-            cluster.admin_password)
-        sentinel.unregister(sentinels, layout.monitor_name(database.name, 0))
+        for group in (layout.PLAIN_SENTINELS, layout.TLS_SENTINELS):
+            sentinel.unregister(self.allocated_sentinels(cluster, group), layout.monitor_name(database.name, 0))
         haproxy.Endpoint(layout.endpoint_directory(root), remembered.get(endpoint_key, 0)).stop()
         exporter_key = f"exporter/{cluster.name}/{database.name}"
         exporter.Exporter(root / "exporter", remembered.get(exporter_key, 0)).stop()

@@ -1,6 +1,8 @@
 """What a cluster or database becomes on this machine: processes, ports, files. Pure functions.
 
     <var>/<target>/<cluster>/_sentinels/<i>/      sentinel.conf, sentinel.pid, sentinel.log
+    <var>/<target>/<cluster>/_sentinels_tls/<i>/  the same for the TLS-speaking group (replica_ssl databases)
+    <var>/<target>/<cluster>/_sentinels_tls/tls/  its certificate (tls.py)
     <var>/<target>/<cluster>/<db>/shard-<s>-<r>/  redis.conf, redis.pid, redis.log, dump.rdb, appendonlydir
     <var>/<target>/<cluster>/<db>/endpoint/       haproxy.cfg, haproxy.pid, haproxy.sock
 
@@ -48,11 +50,17 @@ class Process:
 
 
 @dataclass(frozen=True)
+class SentinelProcess(Process):
+    tls_port: int = 0  # the TLS group: the port its peers reach it on (TLS, client certificate required)
+
+
+@dataclass(frozen=True)
 class ShardProcess(Process):
     shard: int = 0
     replica_index: int = 0
     tls_port: int = 0  # with tlsMode: the port clients reach through the endpoint; `port` stays plain for
-    # the control plane, the replication link and the sentinels (loopback, password required)
+    # the control plane (loopback, password required), and for the replication link and the sentinels unless
+    # tlsMode is replica_ssl (then they use the TLS port too; a TLS Redis Cluster's bus is the TLS port + 10000)
 
     @property
     def client_port(self) -> int:
@@ -84,8 +92,41 @@ def database_root(var_dir: Path, target_name: str, cluster_name: str, database_n
     return cluster_root(var_dir, target_name, cluster_name) / database_name
 
 
+@dataclass(frozen=True)
+class SentinelGroup:
+    """One of a cluster's two sentinel groups (docs/tls.md): `plain` watches databases whose replication is plain,
+    `tls` (tls-replication yes: every link of its members is TLS) those with tlsMode replica_ssl."""
+    kind: str  # "" for the plain group, "tls" for the TLS-speaking one
+    folder: str
+
+    def key(self, cluster_name: str, index: int) -> str:
+        return f"{self.prefix(cluster_name)}{index}"
+
+    def prefix(self, cluster_name: str) -> str:
+        return f"cluster/{cluster_name}/{self.kind + '-' if self.kind else ''}sentinel/"
+
+    def tls_key(self, cluster_name: str, index: int) -> str:
+        """The registry key of a member's TLS port (the TLS group only)."""
+        return f"{self.tls_prefix(cluster_name)}{index}"
+
+    def tls_prefix(self, cluster_name: str) -> str:
+        return f"cluster/{cluster_name}/tls-sentinel-port/"
+
+    def member_name(self, index: int) -> str:
+        return f"{self.kind + '-' if self.kind else ''}sentinel-{index}"
+
+
+PLAIN_SENTINELS = SentinelGroup("", "_sentinels")
+TLS_SENTINELS = SentinelGroup("tls", "_sentinels_tls")
+
+
+def sentinel_group(spec: DatabaseSpec) -> SentinelGroup:
+    """The group that watches a database: TLS-speaking for replica_ssl (encrypted replication)."""
+    return TLS_SENTINELS if spec.tls_mode == "replica_ssl" else PLAIN_SENTINELS
+
+
 def sentinel_key(cluster_name: str, index: int) -> str:
-    return f"cluster/{cluster_name}/sentinel/{index}"
+    return PLAIN_SENTINELS.key(cluster_name, index)
 
 
 def database_key_prefix(cluster_name: str, database_name: str) -> str:
@@ -102,13 +143,21 @@ def slot_of_key(key: str) -> tuple[int, int]:
     return int(shard), int(replica_index)
 
 
-def sentinel_processes(root: Path, ports: list[int], password: str = "") -> list[Process]:
-    return [sentinel_process(root, i, port, password) for i, port in enumerate(ports)]
+def sentinel_processes(root: Path, ports: list[int], password: str = "", group: SentinelGroup = PLAIN_SENTINELS,
+                       tls_ports: list[int] | None = None) -> list[SentinelProcess]:
+    return [sentinel_process(root, i, port, password, group, (tls_ports or [])[i] if tls_ports else 0)
+            for i, port in enumerate(ports)]
 
 
-def sentinel_process(root: Path, index: int, port: int, password: str = "") -> Process:
-    return Process(name=f"sentinel-{index}", port=port, directory=root / "_sentinels" / str(index),
-                   program="sentinel", password=password)
+def sentinel_process(root: Path, index: int, port: int, password: str = "", group: SentinelGroup = PLAIN_SENTINELS,
+                     tls_port: int = 0) -> SentinelProcess:
+    return SentinelProcess(name=group.member_name(index), port=port, directory=root / group.folder / str(index),
+                           program="sentinel", password=password, tls_port=tls_port)
+
+
+def sentinel_tls_directory(root: Path) -> Path:
+    """Where the TLS sentinel group's certificate lives (the cluster CA signs it)."""
+    return root / TLS_SENTINELS.folder / "tls"
 
 
 def shard_slots(spec: DatabaseSpec) -> list[tuple[int, int]]:
@@ -188,14 +237,20 @@ def redis_conf(process: ShardProcess, config: RedisConfig, *, password: str,
     return "\n".join(lines) + "\n"
 
 
-def sentinel_conf(process: Process) -> str:
+def sentinel_conf(process: Process, tls: dict[str, str] | None = None) -> str:
     """sentinel.conf for a quorum member; masters are added at run time with SENTINEL MONITOR."""
     return "\n".join([
         *_process_lines(process, "redis-sentinel rewrites it as it learns"),
         *sentinel_password_lines(process),
+        *sentinel_tls_lines(tls),
         "sentinel resolve-hostnames no",
         "sentinel announce-hostnames no",
     ]) + "\n"
+
+
+def sentinel_tls_lines(tls: dict[str, str] | None) -> list[str]:
+    """The TLS group's settings (tls-replication yes: it talks TLS to the shards and to its peers)."""
+    return [f'{key} "{value}"' for key, value in (tls or {}).items()]
 
 
 def sentinel_password_lines(process: Process) -> list[str]:

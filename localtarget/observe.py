@@ -106,24 +106,35 @@ def _by_name(parts: DatabaseParts, name: str):
 
 
 def observe_cluster(sentinels: list[Process], quorum: int, watched: list[str], previous: dict,
-                    *, started: int = 0) -> Observation:
+                    *, started: int = 0, tls_group: tuple[list[Process], list[str]] | None = None) -> Observation:
     """`started`: quorum members this pass started. A new cluster whose members were only just started
-    stays Initializing until the next pass confirms they are still up, as a readiness probe would."""
+    stays Initializing until the next pass confirms they are still up, as a readiness probe would.
+    `tls_group`: the TLS sentinel group's members and what they watch, when the cluster has one."""
     alive = sentinel.answering(sentinels)
     conditions = [Condition("QuorumAnswers", "True" if len(alive) >= quorum else "False",
                             "Majority" if len(alive) >= quorum else "NoMajority",
                             f"{len(alive)} of {len(sentinels)} quorum members answer (majority is {quorum})")]
+    tls_alive: list[Process] = []
+    if tls_group is not None:
+        tls_alive = sentinel.answering(tls_group[0])
+        conditions.append(Condition("TlsQuorumAnswers", "True" if len(tls_alive) >= quorum else "False",
+                                    "Majority" if len(tls_alive) >= quorum else "NoMajority",
+                                    f"{len(tls_alive)} of {len(tls_group[0])} members of the TLS sentinel group "
+                                    f"answer (majority is {quorum})"))
     problems = []
-    for name in watched:
-        ok, message = sentinel.ckquorum(sentinels, name)
-        if not ok:
-            problems.append(f"{name}: {message}")
-    if watched:
+    for members, names in [(sentinels, watched), *([tls_group] if tls_group else [])]:
+        for name in names:
+            ok, message = sentinel.ckquorum(members, name)
+            if not ok:
+                problems.append(f"{name}: {message}")
+    count = len(watched) + (len(tls_group[1]) if tls_group else 0)
+    if count:
         conditions.append(Condition("FailoverAuthorised", "False" if problems else "True",
                                     "CkquorumFailed" if problems else "CkquorumOk",
-                                    "; ".join(problems) or f"CKQUORUM ok for {len(watched)} database(s)"))
-    details = {"quorumMembers": {s.name: s.port for s in sentinels}, "answering": len(alive)}
-    ready = len(alive) >= quorum and not problems
+                                    "; ".join(problems) or f"CKQUORUM ok for {count} database(s)"))
+    details = {"quorumMembers": {s.name: s.port for s in [*sentinels, *(tls_group[0] if tls_group else [])]},
+               "answering": len(alive)}
+    ready = len(alive) >= quorum and not problems and (tls_group is None or len(tls_alive) >= quorum)
     if ready and started and not previous.get("everRunning"):
         conditions.append(Condition("MembersConfirmed", "False", "JustStarted",
                                     f"{started} quorum member(s) just started; confirming they stay up"))
@@ -170,7 +181,8 @@ def observe_sharded(parts: DatabaseParts, previous: dict) -> Observation:
                                     "every shard has a replica in sync" if replica_ok else "replicas syncing"))
     endpoint_ok = False
     try:
-        info = parts.client(parts.endpoint.port, timeout=2).info("replication")
+        info = processes.client(parts.endpoint.port, parts.password, username=parts.username, timeout=2,
+                                tls=parts.tls).info("replication")
         endpoint_ok = info.get("role") == "master"
     except redis.RedisError:
         pass

@@ -80,11 +80,16 @@ def running_pid(process: Process) -> int | None:
 
 def configured_password(process: Process) -> str | None:
     """The requirepass in the process's config file (the password it runs with, even mid-rotation)."""
+    return configured_value(process, "requirepass")
+
+
+def configured_value(process: Process, key: str) -> str | None:
+    """A setting as the process's config file has it (what it runs with, as Redis rewrites the file)."""
     try:
         text = process.config_file.read_text()
     except OSError:
         return None
-    match = re.search(r'^requirepass\s+"?(.*?)"?\s*$', text, re.MULTILINE)
+    match = re.search(rf'^{re.escape(key)}\s+"?(.*?)"?\s*$', text, re.MULTILINE)
     return match.group(1) if match else None
 
 

@@ -64,7 +64,7 @@ def _join(parts: DatabaseParts, members: list[ShardProcess]) -> list[Happening]:
         pipe = _conn(proc, parts).pipeline(transaction=False)
         for new in newcomers:
             if new is not proc:
-                pipe.execute_command("CLUSTER", "MEET", "127.0.0.1", new.port)
+                pipe.execute_command("CLUSTER", "MEET", "127.0.0.1", parts.cluster_port(new))
         pipe.execute()
     if joined:
         _wait(lambda: all(len([n for n in cluster_nodes(p, parts) if not n.failed]) >= len(members)
@@ -126,7 +126,10 @@ def _reshard(parts: DatabaseParts, progress: Progress | None = None) -> list[Hap
 
 
 def _mover(parts: DatabaseParts) -> SlotMover:
-    return SlotMover(lambda node: parts.client(node.port, timeout=30), auth=parts.password, auth_user=parts.username)
+    by_port = _by_port(parts)
+    return SlotMover(lambda node: parts.client(node.port, timeout=30), auth=parts.password, auth_user=parts.username,
+                     migrate_port=lambda node: parts.cluster_port(by_port[node.port]) if node.port in by_port
+                     else node.port)
 
 
 def _finish_open_moves(parts: DatabaseParts) -> list[Happening]:

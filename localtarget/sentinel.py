@@ -62,13 +62,17 @@ def set_password(sentinels: list[Process], name: str, password: str, *, username
                 raise TargetError(f"{sentinel.name} refused the new auth-pass for {name}: {exc}") from exc
 
 
-def unregister(sentinels: list[Process], name: str) -> None:
+def unregister(sentinels: list[Process], name: str) -> list[str]:
+    """Make every answering sentinel forget `name`; returns those that watched it."""
+    removed = []
     for sentinel in answering(sentinels):
         if name in monitored(sentinel):
             try:
                 _client(sentinel).sentinel_remove(name)
             except redis.RedisError as exc:
                 raise TargetError(f"{sentinel.name} refused to forget {name}: {exc}") from exc
+            removed.append(sentinel.name)
+    return removed
 
 
 def _connect(sentinel: Process) -> redis.Redis:

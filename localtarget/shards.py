@@ -38,12 +38,42 @@ class DatabaseParts:
     fallback_logins: tuple[tuple[str | None, str], ...] = field(default=(), repr=False)
     wanted_users: dict = field(default_factory=dict, repr=False)  # username -> access.plan.WantedUser
     tls: TlsFiles | None = None  # tlsMode on: the certificate files every process serves TLS with
+    # The other sentinel group, which may still watch the database after a tlsMode change (it is moved).
+    former_sentinels: list[Process] = field(default_factory=list)
+
+    @property
+    def replication_tls(self) -> bool:
+        """replica_ssl: replicas and sentinels reach the shards on their TLS ports (tls-replication yes)."""
+        return self.tls is not None and self.spec.tls_mode == "replica_ssl"
+
+    @property
+    def bus_tls(self) -> bool:
+        """A TLS Redis Cluster: tls-cluster yes, so the bus, MEET and MIGRATE use the TLS ports."""
+        return self.tls is not None and self.cluster_mode
 
     def tls_settings(self, process: ShardProcess) -> dict[str, str]:
         """The TLS settings of a process: its TLS port and files, or the TLS port off."""
         if self.tls is None or not process.tls_port:
-            return {"tls-port": "0"}
-        return self.tls.redis_settings(process.tls_port)
+            return {"tls-replication": "no", "tls-port": "0"}
+        wanted = {"tls-replication": "yes" if self.spec.tls_mode == "replica_ssl" else "no"}
+        if self.cluster_mode:
+            wanted["tls-cluster"] = "yes"  # set when the cluster is made: its bus port is the TLS port + 10000
+        return {**wanted, **self.tls.redis_settings(process.tls_port)}
+
+    def replication_port(self, port: int) -> int:
+        """Where replicas and the sentinels reach the process whose plain port is `port`: its TLS port with
+        replica_ssl (the address Redis announces then, too), else `port`."""
+        if not self.replication_tls:
+            return port
+        return next((p.tls_port for p in self.processes + self.retired if p.port == port and p.tls_port), port)
+
+    def cluster_port(self, process: ShardProcess) -> int:
+        """The port CLUSTER MEET and MIGRATE name for a node: the TLS one on a TLS cluster (tls-cluster)."""
+        return process.tls_port if self.bus_tls and process.tls_port else process.port
+
+    def plain_port(self, port: int) -> int:
+        """The plain port of the process listening on `port` (a TLS port the sentinels name, or a plain one)."""
+        return next((p.port for p in self.processes + self.retired if port in (p.port, p.tls_port)), port)
 
     def logins(self, process: Process) -> list[tuple[str | None, str | None]]:
         """(username, password) to try on a process: the wanted login, then the default user with the wanted
@@ -56,9 +86,11 @@ class DatabaseParts:
         return processes.client(port, self.password, username=self.username, timeout=timeout)
 
     def sentinel_master_port(self) -> int | None:
+        """The plain port of the master the sentinels name (they name the TLS port with replica_ssl)."""
         if self.cluster_mode or not self.spec.replication:
             return None
-        return sentinel.master_port(self.sentinels, self.monitor)
+        port = sentinel.master_port(self.sentinels, self.monitor)
+        return None if port is None else self.plain_port(port)
 
 
 def observe_views(parts: DatabaseParts, members: list[ShardProcess]) -> tuple[list[ProcessView], dict[str, dict]]:
@@ -76,6 +108,8 @@ def observe_views(parts: DatabaseParts, members: list[ShardProcess]) -> tuple[li
 
 
 def start_process(parts: DatabaseParts, proc: ShardProcess, replica_of: int | None, version: str) -> None:
+    if replica_of is not None:
+        replica_of = parts.replication_port(replica_of)
     config = layout.redis_conf(proc, parts.spec.redis_config(), password=parts.password, username=parts.username,
                                replica_of=None if parts.cluster_mode else replica_of, cluster_mode=parts.cluster_mode,
                                modules=parts.modules,

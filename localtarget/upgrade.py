@@ -141,7 +141,7 @@ def _follow(parts: DatabaseParts, old_master: ShardProcess, new_master: ShardPro
     try:
         conn = parts.client(old_master.port, timeout=2)
         if conn.info("replication").get("role") == "master":
-            conn.execute_command("REPLICAOF", "127.0.0.1", str(new_master.port))
+            conn.execute_command("REPLICAOF", "127.0.0.1", str(parts.replication_port(new_master.port)))
     except redis.ConnectionError:
         return  # it is down: it comes back as a replica of the live master (roles.py)
     except redis.RedisError as exc:
@@ -164,7 +164,7 @@ def _ask_sentinels(parts: DatabaseParts) -> None:
 def _wait_new_master(parts: DatabaseParts, old_master: ShardProcess) -> ShardProcess:
     deadline = time.monotonic() + SWITCHOVER_TIMEOUT
     while time.monotonic() < deadline:
-        port = sentinel.master_port(parts.sentinels, parts.monitor)
+        port = parts.sentinel_master_port()
         if port and port != old_master.port:
             new = next((p for p in parts.processes if p.port == port), None)
             if new is not None:

@@ -2,7 +2,8 @@
 -> alerts evaluated -> Warning events when one fires, Normal ones when it clears.
 
 Every database is reached where its driver says the control plane reaches its master
-(`data_address`): the endpoint on the local target, the master pod on Kubernetes when the control
+(`data_address`): the endpoint on the local target (a TLS database's master, on its loopback plain
+port), the master pod on Kubernetes when the control
 plane reaches the pods (the data plane; docs/kubernetes.md). A Kubernetes target without it is
 skipped at once (its exporter sidecars and Prometheus measure it), so a pass never waits on timeouts.
 Within a pass each target is read in one `batch()` (the pods listed once per target).
@@ -30,13 +31,10 @@ from .samples import Sample, sample_from_info
 log = logging.getLogger(__name__)
 
 
-def read_info(host: str, port: int, password: str, username: str | None = None,
-              tls_files: tuple[str, str, str] | None = None) -> dict:
-    """INFO over the endpoint; over TLS with the control plane's files when the database has TLS on."""
-    tls = {"ssl": True, "ssl_ca_certs": tls_files[0], "ssl_certfile": tls_files[1],
-           "ssl_keyfile": tls_files[2]} if tls_files else {}
+def read_info(host: str, port: int, password: str, username: str | None = None) -> dict:
+    """INFO of the master the driver names (plain, with the control plane's login)."""
     client = redis.Redis(host=host, port=port, username=username, password=password, socket_timeout=2,
-                         socket_connect_timeout=1, **tls)
+                         socket_connect_timeout=1)
     try:
         return client.info("all")
     finally:
@@ -49,10 +47,7 @@ def sample_database(database, info: dict | None = None) -> Sample | None:
         try:
             host, port = driver_for(database.target).data_address(database)
             login = internal.login(database)
-            tls_files = None
-            if database.typed_spec.tls_mode != "disabled":  # the local endpoint speaks TLS only
-                tls_files = driver_for(database.target).connection_info(database).control_tls
-            info = read_info(host, port, login.password, login.username, tls_files)
+            info = read_info(host, port, login.password, login.username)
         except (TargetError, redis.RedisError) as exc:
             log.info("no sample of database %s: %s", database.name, exc)
             return None

@@ -49,11 +49,11 @@ REC_SPEC = Field('spec', OBJECT, 'RedisEnterpriseClusterSpec defines the desired
     Field('dataInternodeEncryption', BOOLEAN, 'Cluster-wide internode encryption (INE) policy for new databases.'),
     Field('encryptPkeys', BOOLEAN, 'Private key encryption Possible values: true/false'),
     Field('usageReportFields', STRING, 'Controls which fields are included in the usage (call-home) report.', enum=('all', 'restricted')),
-    Field('certificates', OBJECT, 'Custom certificates for the Redis Enterprise cluster.', fields=(
+    Field('certificates', OBJECT, 'Custom certificates for the Redis Enterprise cluster.', USED, fields=(
         Field('apiCertificateSecretName', STRING, "Secret name to use for cluster's API certificate."),
         Field('cmCertificateSecretName', STRING, "Secret name to use for cluster's CM (Cluster Manager) certificate."),
         Field('metricsExporterCertificateSecretName', STRING, "Secret name to use for cluster's Metrics Exporter certificate."),
-        Field('proxyCertificateSecretName', STRING, "Secret name to use for cluster's Proxy certificate."),
+        Field('proxyCertificateSecretName', STRING, "Secret name to use for cluster's Proxy certificate.", USED),
         Field('syncerCertificateSecretName', STRING, "Secret name to use for cluster's Syncer certificate."),
         Field('ldapClientCertificateSecretName', STRING, "Secret name to use for cluster's LDAP client certificate."),
         Field('dpInternodeEncryptionCertificateSecretName', STRING, "Secret name to use for cluster's Data Plane Internode Encryption (DPINE) certificate."),

@@ -39,6 +39,9 @@ class ClusterSpec:
     image_digest: str | None = None
     image_pull_policy: str | None = None
     rigger_image: dict | None = None
+    # `certificates.proxyCertificateSecretName`: the secret holding the databases' server certificate and key
+    # (None: the cluster CA signs one per database)
+    proxy_certificate_secret: str | None = None
 
     @property
     def capacity_bytes(self) -> int:
@@ -76,4 +79,5 @@ class ClusterSpec:
             image_digest=image.get("digestHash"),
             image_pull_policy=image.get("imagePullPolicy"),
             rigger_image=spec.get("redisEnterpriseServicesRiggerImageSpec") or None,
+            proxy_certificate_secret=(spec.get("certificates") or {}).get("proxyCertificateSecretName") or None,
         )

@@ -1,7 +1,7 @@
 """Where clusters are realised: the local machine or a Kubernetes cluster."""
 from django.db import models
 
-from .encryption import SealedTextField
+from .encryption import EncryptedTextField, SealedTextField
 from .sealing import unseal
 
 
@@ -47,12 +47,14 @@ class Target(models.Model):
 
 
 class CertificateSecret(models.Model):
-    """What a REDB's `clientAuthenticationCertificates` names on the local target: PEM certificates (CAs, or
-    single client certificates) whose holders may connect to a mutual-TLS database. Public material only:
-    no key is accepted. Kept with `manage.py certificate_secret` (targets/certificates.py checks the PEM)."""
+    """A named certificate secret on the local target: PEM certificates (CAs, or single client certificates)
+    a REDB's `clientAuthenticationCertificates` names (mutual TLS); or, with its private key, a server
+    certificate a REC's `certificates.proxyCertificateSecretName` names. The key is encrypted at rest and never
+    shown. Kept with `manage.py certificate_secret` or the API (targets/certificates.py checks them)."""
 
     name = models.CharField(max_length=253, unique=True)
     certificate = models.TextField()
+    key = EncryptedTextField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

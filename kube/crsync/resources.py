@@ -41,12 +41,15 @@ def view(resource: dict) -> ResourceView:
 
 
 def row_view(obj) -> RowView:
-    return RowView(generation=obj.generation, spec=obj.spec, deleting=obj.deletion_requested_at is not None)
+    """A stored object as the plan sees it (an access object has no deletion in progress: it goes at once)."""
+    return RowView(generation=obj.generation, spec=obj.spec,
+                   deleting=getattr(obj, "deletion_requested_at", None) is not None)
 
 
-def desired(obj, *, resource_version: str | None = None) -> dict:
-    """The custom resource of a stored object, as the control plane applies it (server-side apply)."""
-    kind = kinds.of(obj)
+def desired(obj, *, resource_version: str | None = None, kind=None) -> dict:
+    """The custom resource of a stored object, as the control plane applies it (server-side apply). `kind`:
+    what kinds.of(obj) would say, given where the object's kind is no managed kind (the access kinds)."""
+    kind = kind or kinds.of(obj)
     metadata: dict = {"name": obj.name, "namespace": obj.namespace,
                       "annotations": {**(obj.annotations or {}), GENERATION_ANNOTATION: str(obj.generation)},
                       "finalizers": [FINALIZER]}
@@ -57,11 +60,11 @@ def desired(obj, *, resource_version: str | None = None) -> dict:
     return {"apiVersion": kind.api_versions[0], "kind": kind.api_kind, "metadata": metadata, "spec": obj.spec}
 
 
-def status_of(obj, observed_generation: int) -> dict:
+def status_of(obj, observed_generation: int, kind=None) -> dict:
     """The custom resource's status: the stored status, observedGeneration counted in CR generations."""
     status = {k: v for k, v in (obj.status or {}).items() if k not in ("observedGeneration", "everRunning")}
     status["observedGeneration"] = observed_generation
-    return {**status, **kinds.of(obj).resource_status(obj)}
+    return {**status, **(kind or kinds.of(obj)).resource_status(obj)}
 
 
 def refused_status(resource: dict, errors: dict[str, list[str]], *, final: bool) -> dict:

@@ -97,24 +97,27 @@ def _act(api: KubeApi, target, kind: kinds.Kind, move: moves.Move, resource: dic
         created, resource = _adopt(api, target, kind, resource)
         if created is None:
             return resource, None, False
-        return _push(api, created, resource, observed=_generation(resource)), created, True
+        return _push(api, kind, created, resource, observed=_generation(resource)), created, True
     if move.action == moves.PULL:
         pulled, resource = _pull(api, kind, resource, row)
         if pulled is None:
             return resource, row, False
-        return _push(api, pulled, resource, observed=_generation(resource)), pulled, True
+        return _push(api, kind, pulled, resource, observed=_generation(resource)), pulled, True
     if move.action == moves.CONFLICT:
         record_event(row, "CustomResourceConflict",
                      f"generation {_generation(resource)} of the {kind.api_kind} (by {author(resource)}) was not "
                      f"applied: the stored spec changed at the same time (generation {row.generation}); the custom "
                      "resource was set back to the stored spec", type=Event.WARNING, actor=author(resource))
-        return _push(api, row, resource, observed=None), row, True
+        return _push(api, kind, row, resource, observed=None), row, True
     if move.action in (moves.PUSH, moves.RECORD):
         observed = _generation(resource) if move.action == moves.RECORD and resource else None
-        return _push(api, row, resource, observed=observed), row, True
+        return _push(api, kind, row, resource, observed=observed), row, True
     if move.action == moves.REQUEST_DELETION:
         _request_deletion(api, kind, resource, row)
-        return resource, row, False
+        # A REC/REDB row stays until its Kubernetes objects are gone; an object that goes at once (an access
+        # kind) lets the custom resource go now: plan again, to release it.
+        row = kind.find(target, resource["metadata"]["namespace"], resource["metadata"]["name"])
+        return resource, row, row is None
     if move.action == moves.RELEASE:
         return _release(api, kind, resource), row, False
     if move.action == moves.DELETE_RESOURCE:
@@ -132,8 +135,9 @@ def _generation(resource: dict | None) -> int:
 
 def _adopt(api: KubeApi, target, kind: kinds.Kind, resource: dict) -> tuple[object, dict]:
     """Create the row of a custom resource made with kubectl; no row when refused (the status says why)."""
+    create = getattr(kind, "create", None) or _CREATE[kind.name]
     try:
-        return _CREATE[kind.name](target, resource).obj, resource
+        return create(target, resource).obj, resource
     except _Waiting as exc:
         return None, _write_status(api, kind, resource, refused_status(resource, exc.errors, final=False))
     except SpecError as exc:
@@ -206,25 +210,25 @@ def _request_deletion(api: KubeApi, kind: kinds.Kind, resource: dict, row) -> No
         _write_status(api, kind, resource, {**status, "conditions": conditions})
 
 
-def _push(api: KubeApi, row, resource: dict | None, *, observed: int | None) -> dict:
+def _push(api: KubeApi, kind, row, resource: dict | None, *, observed: int | None) -> dict:
     """Write the row's spec and bookkeeping to the custom resource (create, or apply over the version read),
     then its status with `observed` as observedGeneration (None: the generation the write produced)."""
     meta = (resource or {}).get("metadata") or {}
-    manifest = desired(row, resource_version=meta.get("resourceVersion"))
+    manifest = desired(row, resource_version=meta.get("resourceVersion"), kind=kind)
     unchanged = resource is not None and resource.get("spec") == row.spec \
         and (meta.get("annotations") or {}).get(GENERATION_ANNOTATION) == str(row.generation) \
         and FINALIZER in (meta.get("finalizers") or [])
     if resource is None:
-        written = api.request("POST", _path(row), query=[("fieldManager", FIELD_MANAGER)], body=manifest)
+        written = api.request("POST", _path(kind, row), query=[("fieldManager", FIELD_MANAGER)], body=manifest)
     elif unchanged:
         written = resource
     else:
-        written = api.request("PATCH", _path(row, row.name), query=[("fieldManager", FIELD_MANAGER),
+        written = api.request("PATCH", _path(kind, row, row.name), query=[("fieldManager", FIELD_MANAGER),
                                                                      ("force", "true")],
                               body=manifest, content_type="application/apply-patch+yaml")
     generation = _generation(written)
-    status = status_of(row, observed if observed is not None else generation)
-    return _write_status(api, kinds.of(row), written, status)
+    status = status_of(row, observed if observed is not None else generation, kind)
+    return _write_status(api, kind, written, status)
 
 
 def _release(api: KubeApi, kind: kinds.Kind, resource: dict) -> dict | None:
@@ -243,7 +247,7 @@ def _mirror_status(api: KubeApi, kind: kinds.Kind, resource: dict, row) -> None:
     """The row's status on the custom resource, keeping a refusal of the current generation in view."""
     current = resource.get("status") or {}
     observed = int(current.get("observedGeneration") or 0)
-    wanted = status_of(row, observed)
+    wanted = status_of(row, observed, kind)
     refusal = [c for c in current.get("conditions") or [] if c.get("type") == REFUSED]
     if refusal and current.get("specStatus") == "Invalid" and observed == _generation(resource):
         wanted["specStatus"] = "Invalid"
@@ -267,8 +271,8 @@ def _comparable(status: dict) -> dict:
     return {k: v for k, v in status.items() if k != "lastReconcileTime"}
 
 
-def _path(row, name: str | None = None) -> str:
-    return KINDS[kinds.of(row).api_kind].path(row.namespace, name)
+def _path(kind, row, name: str | None = None) -> str:
+    return KINDS[kind.api_kind].path(row.namespace, name)
 
 
 # --- a whole target --------------------------------------------------------------------------------
@@ -287,10 +291,12 @@ def sync_target(api: KubeApi, target, *, inbound: bool = True) -> list[Step]:
     return [step for step in steps if step.actions]
 
 
-def sync_listed(api: KubeApi, target, kind: kinds.Kind, resources: list[dict], *, inbound: bool = True
-                ) -> list[Step]:
-    """Sync a full list of one kind's custom resources with that kind's rows (after a list or a relist)."""
-    rows = {(row.namespace, row.name): row for row in kind.on_target(target)}
+def sync_listed(api: KubeApi, target, kind: kinds.Kind, resources: list[dict], *, inbound: bool = True,
+                namespace: str | None = None) -> list[Step]:
+    """Sync a full list of one kind's custom resources with that kind's rows (after a list or a relist);
+    with `namespace`, the list and the rows of that namespace only."""
+    rows = {(row.namespace, row.name): row for row in kind.on_target(target)
+            if namespace is None or row.namespace == namespace}
     steps = []
     seen = set()
     for resource in resources:

@@ -35,7 +35,7 @@ from operatorapi.schema import ACCESS_KINDS
 
 from ..client import KINDS, KubeApi
 from ..podspec import CLUSTER_LABEL, DATABASE_LABEL, MANAGED_BY
-from .access import take_in_access
+from .access import sync_access
 from .sync import sync_listed, sync_resource, sync_target
 
 log = logging.getLogger(__name__)
@@ -171,7 +171,7 @@ class TargetWatcher:
                 self.api, kind.api_kind,
                 on_list=lambda items, kind=kind: self._resources_listed(kind, items),
                 on_event=lambda change, obj, kind=kind: self._resource_changed(kind, change, obj)))
-        for custom in ACCESS_KINDS:  # users, roles, bindings, ACLs: taken in one way (kube/crsync/access.py)
+        for custom in ACCESS_KINDS:  # users, roles, bindings, ACLs: both ways (kube/crsync/access.py)
             self.watches.append(ResourceWatch(
                 self.api, custom.kind, on_list=lambda items: self._access_changed(),
                 on_event=lambda change, obj: self._access_changed()))
@@ -214,7 +214,7 @@ class TargetWatcher:
             log.warning("sync of %s %s/%s failed: %s", kind.api_kind, meta["namespace"], meta["name"], exc)
 
     def _access_changed(self) -> None:
-        _guarded(take_in_access, self.api, self.target)
+        _guarded(sync_access, self.api, self.target)
 
     # --- owned objects ----------------------------------------------------------------------------
     def _owned_changed(self, change: str, obj: dict) -> None:
@@ -236,7 +236,7 @@ class TargetWatcher:
             if time.monotonic() - resynced >= RESYNC_SECONDS:
                 resynced = time.monotonic()
                 _guarded(sync_target, self.api, self.target)
-                _guarded(take_in_access, self.api, self.target)
+                _guarded(sync_access, self.api, self.target)
             with self._pending_lock:
                 pending, self._pending = self._pending, set()
             for kind, pk in sorted(pending):

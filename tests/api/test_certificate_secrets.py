@@ -39,3 +39,19 @@ def test_bad_input_is_a_400_by_field_that_changes_nothing(staff_api, body, field
     assert list(errors) == [field] and says in " ".join(errors[field])
     assert "PRIVATE KEY" not in response.content.decode()
     assert CertificateSecret.objects.get().certificate.strip() == CA.cert_pem.strip()
+
+
+def test_a_server_certificate_is_stored_with_its_key_which_is_never_shown(staff_api, member_api):
+    from dataplane.certificates import new_server_certificate
+
+    server = new_server_certificate(CA, "redis", ["localhost"])
+    created = staff_api.post(URL, {"name": "acme-proxy", "certificate": server.cert_pem + CA.cert_pem,
+                                   "key": server.key_pem}, format="json")
+    assert created.status_code == 201, created.json()
+    listed = member_api.get(URL).json()
+    assert listed[0]["hasKey"] is True and listed[0]["subject"] == "CN=redis,O=redis control plane"
+    assert "PRIVATE KEY" not in created.content.decode() + str(listed)
+    wrong = staff_api.post(URL, {"name": "acme-proxy", "certificate": server.cert_pem + CA.cert_pem,
+                                 "key": CA.key_pem}, format="json")
+    assert wrong.status_code == 400 and list(wrong.json()["errors"]) == ["key"]
+    assert CertificateSecret.objects.get().key.strip() == server.key_pem.strip()

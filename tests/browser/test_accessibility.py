@@ -4,6 +4,8 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
+from dataplane.certificates import new_ca
+
 pytestmark = pytest.mark.timeout(120)
 
 SEED = """
@@ -75,3 +77,13 @@ def test_pages_are_labelled_and_keyboard_reachable(stack, browser, sign_in, shot
     alice.keyboard.press("Enter")
     expect(alice.get_by_role("button", name="Reveal credentials")).to_be_focused()
     expect(alice.locator("#credentials")).to_be_hidden()
+
+    # staff: the Certificates page, labelled too, stores a client CA (never showing a key)
+    ops = sign_in("ops")
+    ops.get_by_role("link", name="Certificates").click()
+    assert ops.evaluate(PROBLEMS) == []
+    ops.get_by_label("Name", exact=True).fill("app-clients")
+    ops.get_by_label("Certificate", exact=True).fill(new_ca("app team CA").cert_pem)
+    ops.get_by_role("button", name="Store").click()
+    expect(ops.locator('tr[data-secret="app-clients"] [data-field="key"]')).to_have_text("none")
+    expect(ops.locator('tr[data-secret="app-clients"] [data-field="subject"]')).to_contain_text("CN=app team CA")

@@ -228,8 +228,10 @@ def test_an_idle_periodic_pass_lists_the_custom_resources_once_and_writes_nothin
     reconcile_everything()
     assert crd_env.emulator.writes() == []
     custom = [r for r in crd_env.emulator.requests if "app.redislabs.com" in r.path]
-    assert [r.path for r in custom] == ["/apis/app.redislabs.com/v1/redisenterpriseclusters",
-                                        "/apis/app.redislabs.com/v1alpha1/redisenterprisedatabases"]
+    assert sorted(r.path for r in custom) == [  # each kind once (the access kinds: kube/crsync/access.py)
+        "/apis/app.redislabs.com/v1/redisenterpriseclusters",
+        *[f"/apis/app.redislabs.com/v1alpha1/redisenterprise{kind}" for kind in
+          ("acls", "databases", "rolebindings", "roles", "users")]]
 
 
 def test_the_team_annotation_gives_a_kubectl_made_database_to_that_team(crd_env, team):

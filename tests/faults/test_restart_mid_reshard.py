@@ -1,12 +1,15 @@
 """The control plane restarted in the middle of a local resharding: its Celery worker and beat are SIGKILLed
-while slots are open (MIGRATING/IMPORTING) and started again. The new processes find the half-done reshard
-from what the shards say, finish it by themselves (beat's resync, no manual reconcile), and every key a
-writer had acknowledged, before and during the move, reads back."""
+while slots are open (MIGRATING/IMPORTING), a second reshard is refused meanwhile, and they are started again.
+The new processes find the half-done reshard from what the shards say, finish it by themselves (beat's
+resync, no manual reconcile), and every key a writer had acknowledged, before and during the move, reads back."""
 from __future__ import annotations
+
+import subprocess
+import sys
 
 from redis.cluster import RedisCluster
 
-from tests.browser.stack import wait_until
+from tests.browser.stack import BASE_DIR, wait_until
 from tests.local.test_resharding import (
     KEYS,
     REC,
@@ -55,7 +58,12 @@ def test_a_control_plane_restarted_mid_reshard_finishes_it_and_loses_no_key(tmp_
             process.kill()
         left_open = open_slot_count(masters, password)
         progress = live.status("shop").get("resharding", {})
-        assert progress.get("shards") == 4, live.status("shop")
+        assert progress.get("shards") == 4 and progress["slotsMoved"] < progress["slotsTotal"] == 8192, progress
+        # A second reshard is refused while this one is unfinished (and changes nothing).
+        (tmp_path / "again.yaml").write_text(REDB % 3)
+        refused = subprocess.run([sys.executable, "manage.py", "apply", "-f", str(tmp_path / "again.yaml")],
+                                 cwd=BASE_DIR, env=live.env, capture_output=True, text=True, timeout=60)
+        assert refused.returncode != 0 and "is still running" in refused.stdout + refused.stderr, refused
         for process in control_plane:
             process.start()
 

@@ -7,6 +7,7 @@ namespaces, label values of 63 characters) and the StatefulSet and PVC fields th
 """
 from __future__ import annotations
 
+import base64
 import re
 
 from .emulator_api import invalid
@@ -50,6 +51,9 @@ def apply_defaults(kind: str, obj: dict, *, store_default_class: str | None = No
         obj.setdefault("status", {}).setdefault("phase", "Pending")
     elif kind == "Secret":
         obj.setdefault("type", "Opaque")
+        if obj.get("stringData"):  # a real server folds stringData into data (base64) and never stores it
+            obj["data"] = {**(obj.get("data") or {}), **{key: base64.b64encode(str(value).encode()).decode()
+                                                         for key, value in obj.pop("stringData").items()}}
     elif kind == "Namespace":
         obj.setdefault("metadata", {}).setdefault("labels", {})["kubernetes.io/metadata.name"] = \
             obj["metadata"]["name"]

@@ -4,7 +4,8 @@ After the database is set up, nothing of the control plane runs (no reconcile, n
 with worker and beat stopped). The sentinels fail over; each pod's `rigger` sidecar labels its own pod
 through the API server (kubectl over TLS with the pod's ServiceAccount); the Service's endpoints follow.
 A deleted master first hands over (preStop: writes paused until a replica holds them). Every `WAIT 1`
-acknowledged key is read back. Needs root (pods run for real), like test_running_pods.py.
+acknowledged key is read back. Then the control plane comes back and reconciles to what the pods did: active,
+the status naming the master the sentinels chose. Needs root (pods run for real), like test_running_pods.py.
 """
 from __future__ import annotations
 
@@ -14,7 +15,10 @@ import time
 
 import pytest
 
-from .test_running_pods import NAMESPACE, Writer, live_database
+from targets import managed
+
+from .emulator import _pod_ready
+from .test_running_pods import NAMESPACE, Writer, converge, live_database
 
 pytestmark = [pytest.mark.django_db(transaction=True),
               # the pods' rigger sidecar runs this machine's kubectl (tests/kube/podrunner/images.py)
@@ -61,13 +65,17 @@ def test_with_the_control_plane_stopped_the_service_follows_a_killed_and_a_delet
         live_kube.kill(NAMESPACE, "cache-0", signal.SIGKILL)
         master, killed = follow(kube_env, live_kube, "cache-0", "kill -9")
         assert master == "cache-1"
+        restarted = kube_env.store.find("Pod", NAMESPACE, "cache-0")["status"]["containerStatuses"][0]
+        assert restarted["restartCount"] == 1 and restarted["lastState"]["terminated"]["exitCode"] == 137
         writer.wait_for_more(20)
         # The restarted pod rejoined as a replica; wait until it is in sync, then delete the master pod.
         live_kube.wait_for("cache-0 back as a ready replica", lambda: _ready_replica(live_kube, "cache-0"), 60)
+        uid = kube_env.store.find("Pod", NAMESPACE, "cache-1")["metadata"]["uid"]
         live_kube.delete_pod(NAMESPACE, "cache-1")
         master, deleted = follow(kube_env, live_kube, "cache-1", "deletion")
         assert master == "cache-0"
         writer.wait_for_more(20)
+        live_kube.wait_for("cache-1 recreated by its StatefulSet", lambda: _recreated(kube_env, "cache-1", uid), 60)
     with capsys.disabled():
         print(f"\nService moved to the new master, control plane stopped: {killed:.1f} s after kill -9 of the "
               f"master, {deleted:.1f} s after deleting the master pod (handover); {len(writer.acknowledged)} "
@@ -75,6 +83,15 @@ def test_with_the_control_plane_stopped_the_service_follows_a_killed_and_a_delet
     assert writer.missing() == [], f"{len(writer.missing())} of {len(writer.acknowledged)} acknowledged keys lost"
     assert control_plane_writes(kube_env) == []
     assert "labelled master" in live_kube.logs(NAMESPACE, "cache-0", container="rigger")
+    # The control plane back (worker and beat): it takes the sentinels' choice, loses nothing, restarts nothing.
+    converge(database, lambda d: d.state == managed.DB_ACTIVE and d.status.get("master") == "cache-0"
+             and all(_pod_ready(p) for p in kube_env.store.all_of("Pod", NAMESPACE, "redis.io/database=cache")))
+    assert writer.missing() == []
+
+
+def _recreated(kube_env, name: str, uid: str) -> bool:
+    found = kube_env.store.find("Pod", NAMESPACE, name)
+    return bool(found) and found["metadata"]["uid"] != uid and _pod_ready(found)
 
 
 def _ready_replica(runner, name: str) -> bool:

@@ -192,40 +192,6 @@ def kill_when(worker: subprocess.Popen, moment, interval: float) -> None:
         worker.wait()
 
 
-def test_a_worker_killed_mid_migration_leaves_what_the_next_reconcile_finishes(stack, tmp_path):
-    password, port, masters = two_shard_shop(stack, tmp_path, REDB % 2)
-    client = RedisCluster(host="127.0.0.1", port=port, password=password, decode_responses=True)
-    expected = write_keys(client, KEYS)
-    writer = Writer(port, password, KEYS)
-    writer.start()
-
-    worker = reshard_in_a_worker(stack, tmp_path, REDB % 4)
-    # Kill -9 the worker while slots are open (MIGRATING/IMPORTING).
-    kill_when(worker, lambda: open_slot_count(masters, password) > 0, interval=0.005)
-    left_open = open_slot_count(masters, password)
-    print(f"killed with {left_open} open slots")
-    progress = stack.status("shop")["resharding"]
-    assert progress["shards"] == 4 and progress["slotsMoved"] < progress["slotsTotal"] == 8192
-
-    # A second reshard is refused while this one is unfinished; the next reconcile finishes it.
-    (tmp_path / "shop.yaml").write_text(REDB % 3)
-    refused = subprocess.run([sys.executable, "manage.py", "apply", "-f", str(tmp_path / "shop.yaml")],
-                             cwd=BASE_DIR, env=stack.env, capture_output=True, text=True, timeout=60)
-    assert refused.returncode != 0 and "is still running" in refused.stdout + refused.stderr
-    stack.reconcile("shop", "redb")
-    status = stack.status("shop")
-    assert status["state"] == "active" and len(status["shardMasters"]) == 4 and "resharding" not in status
-    expected.update(writer.finish())
-    assert wrong_keys(RedisCluster(host="127.0.0.1", port=port, password=password, decode_responses=True),
-                      expected) == []
-    cluster_check(port, password)
-    assert open_slot_count([p["port"] for p in status["processes"].values()], password) == 0
-    reasons = [row[0] for row in stack.query("SELECT reason FROM timeline_event WHERE object_name = 'shop'")]
-    assert "Resharded" in reasons
-    if left_open:
-        assert "ReshardResumed" in reasons
-
-
 def test_an_oss_cluster_database_grows_from_one_shard_online(make_database):
     from databases.services import reveal_credentials, update_database
 

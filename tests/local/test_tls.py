@@ -63,7 +63,7 @@ def test_tls_endpoint_pings_with_the_ca_refuses_plain_and_failover_keeps_writes(
                                         "-days", "1"], capture_output=True, text=True, timeout=30).stdout)
     assert "PONG" not in cli(database, "--tls", "--cacert", str(wrong_ca), "PING").stdout
     assert database.status["tlsCertificateExpires"].endswith("Z")
-    assert sample_database(database) is not None  # the control plane's sampler reads INFO over TLS too
+    assert sample_database(database) is not None  # the sampler reads INFO where the control plane reaches the master
 
     client = tls_endpoint(database, ca_file)
     for i in range(100):
@@ -150,6 +150,14 @@ def test_mutual_tls_refuses_a_client_without_a_certificate_the_listed_ca_signed(
     assert "PONG" not in cli(database, *tls, "--cert", str(tmp_path / "x.crt"), "--key", str(tmp_path / "x.key"),
                              "PING").stdout
     assert database.status["state"] == "active"  # the control plane's own checks still pass
+    # The credentials' redis-cli line, run as given, beside ca.crt and the client's client.crt / client.key.
+    credentials = reveal_credentials(database, actor="test")
+    assert any("mutual TLS" in hint and "app-clients" in hint for hint in credentials.hints)
+    (tmp_path / "client.crt").write_text(signed.cert_pem)
+    (tmp_path / "client.key").write_text(signed.key_pem)
+    given = subprocess.run(f"{credentials.redis_cli} PING", shell=True, cwd=tmp_path, capture_output=True,
+                           text=True, timeout=10)
+    assert given.stdout.strip() == "PONG", (credentials.redis_cli.replace(credentials.password, "***"), given)
 
 
 def test_sentinels_refuse_clients_without_the_password_and_older_members_get_one(make_database, tmp_path):

@@ -155,15 +155,21 @@ def test_redis_cli_for_sharded_database_follows_redirects(cluster):
 
 
 def test_what_local_tls_does_not_cover_is_refused_up_front(cluster):
-    errors = errors_of(create_database, cluster=cluster, name="secure", spec={"tlsMode": "replica_ssl"}, team=None,
-                       actor="t")
-    assert errors == {"spec.tlsMode": ["tlsMode replica_ssl is not implemented on local targets yet; "
-                                       "use tlsMode: disabled or enabled"]}
-    errors = errors_of(create_database, cluster=cluster, name="secure", spec={"tlsMode": "enabled", "shardCount": 2,
-                                                                              "memorySize": "200MB"},
-                       team=None, actor="t")
-    assert "sharded database (Redis Cluster)" in errors["spec.tlsMode"][0]
+    errors = errors_of(create_database, cluster=cluster, name="secure", team=None, actor="t",
+                       spec={"tlsMode": "enabled", "shardCount": 2, "memorySize": "200MB",
+                             "clientAuthenticationCertificates": ["app-clients"]})
+    assert "mutual TLS on a sharded database (Redis Cluster) is not offered" in \
+        errors["spec.clientAuthenticationCertificates"][0]
     assert not Database.objects.filter(name="secure").exists()
+    sharded = create_database(cluster=cluster, name="sharded", spec={"tlsMode": "enabled", "shardCount": 2,
+                                                                     "memorySize": "200MB"}, team=None, actor="t").obj
+    errors = errors_of(update_database, sharded, spec=dict(sharded.spec, tlsMode="replica_ssl"), actor="t")
+    assert errors == {"spec.tlsMode": ["a sharded database (Redis Cluster) keeps the tlsMode it was created with "
+                                       "(enabled); create a new database to change it"]}
+    sharded.refresh_from_db()
+    assert sharded.spec["tlsMode"] == "enabled" and sharded.generation == 1
+    assert create_database(cluster=cluster, name="replicated", spec={"tlsMode": "replica_ssl", "replication": True},
+                           team=None, actor="t").obj.spec["tlsMode"] == "replica_ssl"
 
 
 def test_credentials_of_a_tls_database_carry_the_cluster_ca_and_a_tls_command(cluster):
