@@ -34,7 +34,7 @@ from core.errors import SpecNotRealisable, TargetError
 from engine import recovery
 from engine.progress import report
 from specs.database import DatabaseSpec
-from targets.certificates import certificate_bundle, missing_secrets, provided_certificate
+from targets.certificates import certificate_bundle, client_certificate_problems, provided_certificate
 from targets.private_files import made_private_once
 
 from . import (
@@ -75,11 +75,7 @@ def tls_problems(spec: DatabaseSpec) -> dict[str, str]:
         return problems
     if cluster_mutual_tls_problems(spec):
         return cluster_mutual_tls_problems(spec)
-    missing = missing_secrets(spec.client_certificates)
-    if missing:
-        return {"spec.clientAuthenticationCertificates": f"no certificate secret named {', '.join(missing)} on this "
-                f"target; store it first: manage.py certificate_secret {missing[0]} --cert FILE.pem"}
-    return {}
+    return client_certificate_problems(spec.client_certificates)
 
 
 def _shard_ports_used(spec: DatabaseSpec) -> int:
