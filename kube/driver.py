@@ -99,7 +99,8 @@ class KubernetesDriver:
             hints=[f"kubectl -n {namespace} port-forward svc/{database.name} {port}:{port}"],
         )
 
-    def database_spec_problems(self, wanted: DatabaseSpec, current: DatabaseSpec | None) -> dict[str, str]:
+    def database_spec_problems(self, wanted: DatabaseSpec, current: DatabaseSpec | None,
+                               cluster=None) -> dict[str, str]:
         problems = common_spec_problems(wanted, "kubernetes", tls_modes=("disabled", "enabled"))
         if wanted.tls_mode != "disabled" and wanted.is_cluster:
             problems["spec.tlsMode"] = ("TLS on a sharded database (Redis Cluster) is not rendered on a kubernetes "
