@@ -90,10 +90,7 @@ def provided_certificate(database) -> ProvidedCertificate | None:
     name = database.cluster.typed_spec.proxy_certificate_secret
     if not name:
         return None
-    values = driver_for(database.target).secret_values(database, name)
-    if values is None:  # the target keeps no secrets: the control plane's stored certificate secrets
-        row = CertificateSecret.objects.filter(name=name).first()
-        values = {"certificate": row.certificate, "key": row.key} if row else {}
+    values = certificate_secret_values(database, name)
     cert = next((values[k] for k in CERT_KEYS if values.get(k)), "")
     key = next((values[k] for k in KEY_KEYS if values.get(k)), "")
     where = f"{PROXY_FIELD}: secret {name}"
@@ -107,6 +104,16 @@ def provided_certificate(database) -> ProvidedCertificate | None:
         return provided_server_certificate(cert, key, values.get("ca.crt", ""))
     except CertificateProblem as exc:
         raise TargetError(f"{where} cannot serve: {exc}") from None
+
+
+def certificate_secret_values(database, name: str) -> dict[str, str]:
+    """Secret `name` as `database`'s target sees it: a Kubernetes Secret, else the stored certificate secret
+    (keys `certificate` and, for a server or client certificate, `key`); {} when there is none."""
+    values = driver_for(database.target).secret_values(database, name)
+    if values is None:  # the target keeps no secrets: the control plane's stored certificate secrets
+        row = CertificateSecret.objects.filter(name=name).first()
+        values = {"certificate": row.certificate, "key": row.key} if row else {}
+    return values
 
 
 @dataclass(frozen=True)
