@@ -1,0 +1,32 @@
+"""A sharded TLS database (Redis Cluster with tls-cluster and tls-replication) loses a shard master to kill -9:
+Redis Cluster promotes its replica over the TLS bus (three shards: a master is marked failed only by a majority
+of the masters, so two shards cannot fail over by themselves), and every acknowledged key reads back over TLS."""
+from __future__ import annotations
+
+from .conftest import settle
+from .helpers import direct, kill9, wait_until
+from .test_sharded import replicas_caught_up
+from .test_tls_replication import ca_file_of, cluster_client
+
+
+def test_a_tls_redis_cluster_fails_over_a_killed_shard_master_and_keeps_every_acknowledged_key(make_database,
+                                                                                                tmp_path):
+    database = make_database(shardCount=3, tlsMode="replica_ssl", replication=True, memorySize="300MB")
+    ca_file = ca_file_of(database, tmp_path)
+    client = cluster_client(database, ca_file)
+    for i in range(300):
+        client.set(f"k{i}", i)  # acknowledged over TLS
+    assert wait_until(lambda: replicas_caught_up(database), timeout=10)
+    victim = database.status["shardMasters"][1]
+    kill9(direct(database, victim))
+
+    def readable() -> bool:
+        try:
+            return [cluster_client(database, ca_file).get(f"k{i}") for i in range(300)] == [str(i) for i in range(300)]
+        except Exception:  # noqa: BLE001 (the cluster is between masters: any client error means not yet)
+            return False
+
+    assert wait_until(readable, timeout=30)
+    assert settle(database, timeout=60).state == "active", database.status
+    assert database.status["shardMasters"][1] != victim
+    assert database.status["processes"][victim]["role"] == "slave"  # the killed master came back as a replica
