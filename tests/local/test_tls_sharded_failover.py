@@ -1,4 +1,5 @@
-"""A sharded TLS database (Redis Cluster with tls-cluster and tls-replication) loses a shard master to kill -9:
+"""A sharded `tlsMode: enabled` database (Redis Cluster with tls-cluster, so tls-replication too: its replicas
+link to the TLS ports the nodes announce) loses a shard master to kill -9:
 Redis Cluster promotes its replica over the TLS bus (three shards: a master is marked failed only by a majority
 of the masters, so two shards cannot fail over by themselves), and every acknowledged key reads back over TLS."""
 from __future__ import annotations
@@ -11,7 +12,7 @@ from .test_tls_replication import ca_file_of, cluster_client
 
 def test_a_tls_redis_cluster_fails_over_a_killed_shard_master_and_keeps_every_acknowledged_key(make_database,
                                                                                                 tmp_path):
-    database = make_database(shardCount=3, tlsMode="replica_ssl", replication=True, memorySize="300MB")
+    database = make_database(shardCount=3, tlsMode="enabled", replication=True, memorySize="300MB")
     ca_file = ca_file_of(database, tmp_path)
     client = cluster_client(database, ca_file)
     for i in range(300):
