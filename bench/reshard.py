@@ -19,12 +19,12 @@ the pods' IPs; the baseline (step 4) is the local target's only.
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import re
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -33,41 +33,71 @@ from common import setup_django  # bench/ is on sys.path when run as a script
 from bench.local_endpoint import stop_all
 
 
-class Writer(threading.Thread):
-    """Overwrites existing keys and adds new ones, retrying each write until acknowledged."""
+class Writer:
+    """A client in its own process (a thread here would share the control plane's interpreter lock with the
+    migration it measures) that overwrites existing keys and adds new ones, retrying each write until
+    acknowledged; `acked` holds the last acknowledged value of every key it wrote, once stopped."""
 
-    def __init__(self, client_for, keys: int):
-        super().__init__(daemon=True)
-        self.client_for, self.keys = client_for, keys
+    def __init__(self, address: str, password: str, keys: int):
+        context = multiprocessing.get_context("spawn")
+        self.attempts, self.errors = context.Value("q", 0), context.Value("q", 0)
+        self.stopping, self.results = context.Event(), context.Queue()
+        self.process = context.Process(target=write_until_stopped, daemon=True, args=(
+            address, password, keys, self.attempts, self.errors, self.stopping, self.results))
         self.acked: dict[str, str] = {}
-        self.attempts = self.errors = 0
-        self.stopping = threading.Event()
-        self.lock = threading.Lock()
 
-    def run(self) -> None:
-        client, i = self.client_for(), 0
-        while not self.stopping.is_set():
-            key = f"k:{i % self.keys}" if i % 2 else f"new:{i}"
-            value = f"w{i}"
-            for _ in range(200):
-                with self.lock:
-                    self.attempts += 1
-                try:
-                    client.set(key, value)
-                    self.acked[key] = value
-                    break
-                except Exception:  # noqa: BLE001  (redis-py's cluster client also raises plain errors mid-reshard)
-                    with self.lock:
-                        self.errors += 1
-                    time.sleep(0.02)
-                    client = self.client_for()
-            else:
-                raise RuntimeError(f"{key} could not be written")
-            i += 1
+    def start(self) -> None:
+        self.process.start()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        outcome = self.results.get(timeout=120)
+        self.process.join(timeout=30)
+        if isinstance(outcome, str):
+            raise RuntimeError(outcome)
+        self.acked = outcome
 
     def window(self) -> tuple[int, int]:
-        with self.lock:
-            return self.attempts, self.errors
+        return self.attempts.value, self.errors.value
+
+
+def write_until_stopped(address: str, password: str, keys: int, attempts, errors, stopping, results) -> None:
+    """The writer process: SET with retries until `stopping`; puts {key: last acknowledged value} (or why it
+    failed) on `results`."""
+    from redis.cluster import ClusterNode, RedisCluster
+
+    host, port = address.rsplit(":", 1)
+
+    def client_for():
+        return RedisCluster(startup_nodes=[ClusterNode(host, int(port))], password=password,
+                            decode_responses=True, socket_timeout=5)
+
+    acked: dict[str, str] = {}
+    client, i = client_for(), 0
+    try:
+        while not stopping.is_set():
+            key = f"k:{i % keys}" if i % 2 else f"new:{i}"
+            value = f"w{i}"
+            for _ in range(200):
+                with attempts.get_lock():
+                    attempts.value += 1
+                try:
+                    client.set(key, value)
+                    acked[key] = value
+                    break
+                except Exception:  # noqa: BLE001  (redis-py's cluster client also raises plain errors mid-reshard)
+                    with errors.get_lock():
+                        errors.value += 1
+                    time.sleep(0.02)
+                    client = client_for()
+            else:
+                results.put(f"{key} could not be written")
+                return
+            i += 1
+    except Exception as exc:  # noqa: BLE001  (said to the bench, which raises it)
+        results.put(f"the writer stopped: {exc!r}")
+        return
+    results.put(acked)
 
 
 def main() -> None:
@@ -135,14 +165,14 @@ def write_keys(client, keys: int) -> dict[str, str]:
 
 
 def reshard_under_writer(database, client_for, keys: int, address: str, timeout: float = 600) -> None:
-    """3 -> 5 -> 2 while the writer writes; then every key checked and `redis-cli --cluster check` at `address`."""
+    """3 -> 5 -> 2 while the writer writes (a cluster client starting at `address`, a node that stays); then
+    every key checked and `redis-cli --cluster check` at `address`."""
     expected = write_keys(client_for(), keys)
-    writer = Writer(client_for, keys)
+    writer = Writer(address, database.password, keys)
     writer.start()
     for shards in (5, 2):
         reshard(database, shards, writer, timeout)
-    writer.stopping.set()
-    writer.join(timeout=30)
+    writer.stop()
     expected.update(writer.acked)
     check(client_for(), expected, address, database.password)
 
@@ -251,7 +281,6 @@ def baseline(database, count: int) -> None:
 
     ports = [database.status["processes"][name]["port"] for name in database.status["shardMasters"]]
     conns = [client(p, database.password, timeout=30) for p in ports]
-    view = parse_nodes(conns[0].execute_command("CLUSTER", "NODES"))
     selves = [myself(parse_nodes(c.execute_command("CLUSTER", "NODES"))) for c in conns]
     source, target = selves[0], selves[1]
     slots = source.slots[:count]
@@ -259,9 +288,8 @@ def baseline(database, count: int) -> None:
     started = time.monotonic()
     old_loop(conns[0], conns[1], conns[2:], source.id, target.id, target.port, database.password, slots)
     old = keys / (time.monotonic() - started)
-    masters = [n for n in view if n.is_master]
-    mover = SlotMover(lambda node: client(node.port, database.password, timeout=30), masters,
-                      auth=database.password)  # atomic on Valkey, batched on Redis
+    # atomic on Valkey, batched on Redis
+    mover = SlotMover(lambda node: client(node.port, database.password, timeout=30), auth=database.password)
     started = time.monotonic()
     back = mover.move(target, source, slots)
     new = back / (time.monotonic() - started)

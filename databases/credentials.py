@@ -22,6 +22,15 @@ class Credentials:
 
 
 CA_FILE = "ca.crt"  # the file name the redis-cli line expects the CA certificate in
+CLIENT_FILES = ("client.crt", "client.key")  # mutual TLS: the client's own certificate and key
+
+
+def tls_arguments(spec: DatabaseSpec) -> list[str]:
+    """redis-cli's TLS flags: the CA to trust, and with mutual TLS the client's own certificate and key."""
+    if spec.tls_mode == "disabled":
+        return []
+    mutual = ["--cert", CLIENT_FILES[0], "--key", CLIENT_FILES[1]] if spec.client_certificates else []
+    return ["--tls", "--cacert", CA_FILE, *mutual]
 
 
 def redis_cli_command(info: ConnectionInfo, password: str, spec: DatabaseSpec) -> str:
@@ -29,8 +38,7 @@ def redis_cli_command(info: ConnectionInfo, password: str, spec: DatabaseSpec) -
     parts = ["redis-cli", "-h", info.host, "-p", str(info.port)]
     if spec.is_cluster:
         parts.append("-c")
-    if spec.tls_mode != "disabled":
-        parts += ["--tls", "--cacert", CA_FILE]
+    parts += tls_arguments(spec)
     parts += ["-a", password, "--no-auth-warning"]
     return " ".join(shlex.quote(part) for part in parts)
 
@@ -39,10 +47,13 @@ def credentials_for(info: ConnectionInfo, password: str, spec: DatabaseSpec, ca_
                     certificate_secret: str = "") -> Credentials:
     """`certificate_secret`: the secret of the cluster's own server certificate, whose CA `ca_certificate` is."""
     hints = list(info.hints)
-    tls = ["--tls", "--cacert", CA_FILE] if spec.tls_mode != "disabled" else []
+    tls = tls_arguments(spec)
     if ca_certificate:
         hints.append(f"TLS: save the CA certificate (caCertificate) as {CA_FILE} next to where you run redis-cli; "
                      "plain connections are refused")
+    if spec.tls_mode != "disabled" and spec.client_certificates:
+        hints.append(f"mutual TLS: put a client certificate signed by one of {', '.join(spec.client_certificates)} "
+                     f"and its key in {CLIENT_FILES[0]} and {CLIENT_FILES[1]}; clients without one are refused")
     if certificate_secret:
         hints.append(f"the server certificate is the cluster's own (certificates.proxyCertificateSecretName: "
                      f"{certificate_secret}); caCertificate is the CA given with it")

@@ -8,7 +8,8 @@ Two engines behind one call, `SlotMover.move`:
 - classic (Redis): per batch of slots one pipeline of `SETSLOT IMPORTING` to the target, one of
   `SETSLOT MIGRATING` to the source, pipelined `GETKEYSINSLOT` + `MIGRATE ... KEYS` (one per slot:
   MIGRATE refuses keys of several slots) until every slot of the batch is empty on the source, then
-  `SETSLOT NODE` pipelined to the target first, the source next, every other master last. Keys written
+  `SETSLOT NODE` pipelined to the target first (with one epoch bump and one broadcast for the whole batch,
+  `take_over_commands`, which tells every other node), then to the source. Keys written
   during the move stay safe: a key still on the source is written there and moved later; a new key is
   redirected (ASK) to the target. Every step is idempotent, so `open_moves` (slots left MIGRATING or
   IMPORTING by a killed worker) are finished with the same call.
@@ -18,7 +19,7 @@ The callers own the connections: `dial(node)` returns a redis client for a node 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
@@ -101,20 +102,49 @@ def supports_atomic(conn: redis.Redis) -> bool:
 
 def keys_in(conn: redis.Redis, slots: Iterable[int]) -> int:
     """How many keys the node holds in these slots (one pipeline of COUNTKEYSINSLOT)."""
-    pipe = conn.pipeline(transaction=False)
-    for slot in slots:
-        pipe.execute_command("CLUSTER", "COUNTKEYSINSLOT", slot)
-    return sum(int(n) for n in pipe.execute())
+    return sum(int(n) for n in _raising(run_all(conn, [("CLUSTER", "COUNTKEYSINSLOT", slot) for slot in slots])))
+
+
+def run_all(conn: redis.Redis, commands: Sequence[tuple[object, ...]]) -> list[object]:
+    """Send `commands` in one write and read every reply, an error reply as its exception in place: a pipeline
+    without redis-py's per-command bookkeeping, which was a third of the CPU a reshard cost (tens of thousands
+    of commands, every one per slot)."""
+    if not commands:
+        return []
+    pool = conn.connection_pool
+    connection = pool.get_connection()
+    try:
+        connection.send_packed_command(connection.pack_commands(commands), check_health=False)
+        replies: list[object] = []
+        for _ in commands:
+            try:
+                replies.append(connection.read_response())
+            except redis.ResponseError as exc:
+                replies.append(exc)
+        return replies
+    except BaseException:
+        connection.disconnect()  # replies may be left unread: never hand this connection out again as it is
+        raise
+    finally:
+        pool.release(connection)
+
+
+def _raising(replies: list[object], tolerate: tuple[str, ...] = ()) -> list[object]:
+    """The replies, the first error not `tolerate`d raised."""
+    for reply in replies:
+        if isinstance(reply, Exception) and not any(words in str(reply) for words in tolerate):
+            raise reply
+    return replies
 
 
 class SlotMover:
     """Moves slots between masters of one cluster; `auth` is the password MIGRATE presents to the target, as
     the ACL user `auth_user` (AUTH2) where the default user is off."""
 
-    def __init__(self, dial: Dial, masters: list[Node], *, auth: str | None = None, atomic: bool | None = None,
+    def __init__(self, dial: Dial, *, auth: str | None = None, atomic: bool | None = None,
                  batch_slots: int = BATCH_SLOTS, keys_per_call: int = KEYS_PER_CALL, auth_user: str | None = None,
                  migrate_port: Callable[[Node], int] | None = None):
-        self.dial, self.masters, self.auth, self.auth_user = dial, masters, auth, auth_user
+        self.dial, self.auth, self.auth_user = dial, auth, auth_user
         # MIGRATE connects the way the bus does: to the TLS port on a cluster with tls-cluster yes.
         self.migrate_port = migrate_port or (lambda node: node.port)
         self.atomic, self.batch_slots, self.keys_per_call = atomic, batch_slots, keys_per_call
@@ -183,15 +213,15 @@ class SlotMover:
     def _move_classic(self, src: redis.Redis, source: Node, target: Node, slots: list[int],
                       progress: Progress | None) -> int:
         dst = self.dial(target)
-        others = [self.dial(m) for m in self.masters if m.id not in (source.id, target.id)]
         done_slots = moved = 0
         for batch in batches(slots, self.batch_slots):
             _setslot_all(dst, batch, "IMPORTING", source.id)
             _setslot_all(src, batch, "MIGRATING", target.id)
             moved += self._drain(src, target, batch)
-            _setslot_all(dst, batch, "NODE", target.id)  # the target first: it owns the slots before the source lets go
-            for conn in (src, *others):  # a master left without slots may turn replica (replica migration)
-                _setslot_all(conn, batch, "NODE", target.id, tolerate=_NOW_A_REPLICA)
+            _take_over(dst, batch, target.id)  # the target first: it owns the slots before the source lets go
+            # The source next (a master left without slots may turn replica: replica migration). The other
+            # masters learn from the target's broadcast at once (its bumped epoch outranks the source's).
+            _setslot_all(src, batch, "NODE", target.id, tolerate=_NOW_A_REPLICA)
             done_slots += len(batch)
             if progress:
                 progress(done_slots, moved)
@@ -205,19 +235,12 @@ class SlotMover:
         for _ in range(MAX_DRAIN_ROUNDS):
             if not pending:
                 return moved
-            pipe = src.pipeline(transaction=False)
-            for slot in pending:
-                pipe.execute_command("CLUSTER", "GETKEYSINSLOT", slot, self.keys_per_call)
-            found = [(slot, keys) for slot, keys in zip(pending, pipe.execute(), strict=True) if keys]
-            if found:
-                pipe = src.pipeline(transaction=False)
-                for _slot, keys in found:
-                    pipe.execute_command("MIGRATE", target.host, self.migrate_port(target), "", 0,
-                                         MIGRATE_TIMEOUT_MS, *auth, "KEYS", *keys)
-                for reply in pipe.execute(raise_on_error=False):
-                    if isinstance(reply, Exception):
-                        raise reply
-                moved += sum(len(keys) for _slot, keys in found)
+            listed = _raising(run_all(src, [("CLUSTER", "GETKEYSINSLOT", slot, self.keys_per_call)
+                                            for slot in pending]))
+            found = [(slot, keys) for slot, keys in zip(pending, listed, strict=True) if keys]
+            _raising(run_all(src, [("MIGRATE", target.host, self.migrate_port(target), "", 0, MIGRATE_TIMEOUT_MS,
+                                    *auth, "KEYS", *keys) for _slot, keys in found]))
+            moved += sum(len(keys) for _slot, keys in found)
             # A slot that gave fewer keys than asked is empty now: while it is MIGRATING, a key it lacks is
             # created on the target (ASK), never here. A full answer may have more: ask again.
             pending = [slot for slot, keys in found if len(keys) >= self.keys_per_call]
@@ -297,13 +320,29 @@ def _wait_handed_over(conn: redis.Redis, slots: tuple[int, ...], what: str, time
 def _setslot_all(conn: redis.Redis, slots: tuple[int, ...], state: str, node_id: str,
                  tolerate: tuple[str, ...] = ()) -> None:
     """One pipeline of `CLUSTER SETSLOT <slot> <state> <node_id>`; a step a crash already did is not an error."""
-    pipe = conn.pipeline(transaction=False)
-    for slot in slots:
-        pipe.execute_command("CLUSTER", "SETSLOT", slot, state, node_id)
-    allowed = tolerate + (_DONE_ALREADY if state != "NODE" else ())
-    for reply in pipe.execute(raise_on_error=False):
-        if isinstance(reply, Exception) and not any(words in str(reply) for words in allowed):
-            raise reply
+    _raising(run_all(conn, [("CLUSTER", "SETSLOT", slot, state, node_id) for slot in slots]),
+             tolerate + (_DONE_ALREADY if state != "NODE" else ()))
+
+
+def take_over_commands(slots: tuple[int, ...], node_id: str) -> list[tuple[object, ...]]:
+    """What the target of a batch is sent to own its slots: `CLUSTER BUMPEPOCH` first, so its claim outranks
+    the source's at once (gossip cannot hand a slot back, with its keys deleted, to an older claim), then
+    `SETSLOT STABLE` + `SETSLOT NODE` per slot, and the last slot's `SETSLOT NODE` while still IMPORTING.
+    Redis 7 answers that one with an epoch bump and a PONG to every node carrying all the target's slots:
+    one broadcast per batch. Sent IMPORTING for every slot, each `SETSLOT NODE` broadcasts, which made the
+    per-slot cost (a message to every node of the cluster) the bulk of a reshard."""
+    if not slots:
+        return []
+    commands: list[tuple[object, ...]] = [("CLUSTER", "BUMPEPOCH")]
+    for slot in slots[:-1]:
+        commands += [("CLUSTER", "SETSLOT", slot, "STABLE"), ("CLUSTER", "SETSLOT", slot, "NODE", node_id)]
+    commands.append(("CLUSTER", "SETSLOT", slots[-1], "NODE", node_id))
+    return commands
+
+
+def _take_over(conn: redis.Redis, slots: tuple[int, ...], node_id: str) -> None:
+    """The target of a batch owns its slots (`take_over_commands`), in one pipeline."""
+    _raising(run_all(conn, take_over_commands(slots, node_id)))
 
 
 def _name(node: Node) -> str:

@@ -17,8 +17,10 @@ services rigger last saw (pod 0 at bootstrap).
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import ipaddress
 import socket
+import time
 from collections.abc import Callable
 
 import dns.exception
@@ -28,6 +30,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from access import apply as acl_apply
+from access import internal
 from core.drivers import ShardSource
 from core.errors import TargetError
 from dataplane import formation
@@ -50,6 +53,8 @@ SENTINEL_POD_RULES = ("on", "resetchannels", "-@all", "+ping", "+sentinel|get-ma
 DOWN_AFTER_MS = 5000
 FAILOVER_TIMEOUT_MS = 30000
 MIGRATION_TIMEOUT = 30.0  # seconds a MIGRATE of a batch of keys may take
+FORM_WAIT = 3.0  # seconds one pass keeps forming (a new master is writable 2 s after it starts)
+FORM_POLL = 0.05
 
 
 class DataPlaneError(Exception):
@@ -95,11 +100,19 @@ class DataPlane:
                 return name.rsplit(":", 1)[0]
         return host
 
-    def _connect(self, host: str, port: int, password: str, *, timeout: float | None = None) -> redis.Redis:
+    def _connect(self, host: str, port: int, password: str, *, username: str | None = None,
+                 timeout: float | None = None) -> redis.Redis:
         real_host, real_port = self.address(host, port)
         # No client-side retries: an unreachable member is reported at once, the reconcile is retried.
-        return redis.Redis(host=real_host, port=real_port, password=password, socket_timeout=timeout or self.timeout,
-                           socket_connect_timeout=self.timeout, decode_responses=True, retry=Retry(NoBackoff(), 0))
+        return redis.Redis(host=real_host, port=real_port, username=username, password=password,
+                           socket_timeout=timeout or self.timeout, socket_connect_timeout=self.timeout,
+                           decode_responses=True, retry=Retry(NoBackoff(), 0))
+
+    def _connect_pod(self, database, host: str, *, timeout: float | None = None) -> redis.Redis:
+        """A connection to a database pod's Redis as the control plane logs in there (access/internal.py: the
+        default user, or its own user where the default user is off)."""
+        login = internal.login(database)
+        return self._connect(host, REDIS_PORT, login.password, username=login.username, timeout=timeout)
 
     def _sentinels(self, cluster):
         """A client per quorum member whose name resolves (one that does not counts as not answering)."""
@@ -141,12 +154,13 @@ class DataPlane:
         quorum = cluster.typed_spec.nodes // 2 + 1
         registered = 0
         host, port = self.registered_address(master_host, REDIS_PORT)
+        login = internal.login(database)
         for _, sentinel in self._sentinels(cluster):
             try:
-                self._grant_pod_user(sentinel, database)
+                self._grant_pod_user(sentinel, database, login.password)
                 registered += sentinel_monitor(sentinel, database.name, host, port, quorum=quorum,
-                                               password=database.password, down_after_ms=DOWN_AFTER_MS,
-                                               failover_timeout_ms=FAILOVER_TIMEOUT_MS)
+                                               password=login.password, username=login.username,
+                                               down_after_ms=DOWN_AFTER_MS, failover_timeout_ms=FAILOVER_TIMEOUT_MS)
             except redis.RedisError as exc:
                 raise DataPlaneError(f"cannot register {database.name} with the sentinels: {exc}") from exc
             finally:
@@ -154,17 +168,20 @@ class DataPlane:
         return registered
 
     @staticmethod
-    def _grant_pod_user(sentinel: redis.Redis, database) -> None:
-        """The database's own sentinel user (password: the database's), so its pods need no cluster password."""
+    def _grant_pod_user(sentinel: redis.Redis, database, password: str) -> None:
+        """The database's own sentinel user, with the password the pods log in to Redis with (the database's, or
+        their own user's where the default user is off), so its pods need no cluster password."""
         user = sentinel_user(database)
-        if sentinel.execute_command("ACL", "GETUSER", user) is None:
-            sentinel.execute_command("ACL", "SETUSER", user, "reset", *SENTINEL_POD_RULES, f">{database.password}")
+        found = sentinel.acl_getuser(user)  # {"passwords": [sha256 hex, ...], ...}, None when there is none
+        hashes = list(found.get("passwords") or []) if found else None
+        if hashes != [hashlib.sha256(password.encode()).hexdigest()]:
+            sentinel.execute_command("ACL", "SETUSER", user, "reset", *SENTINEL_POD_RULES, f">{password}")
             sentinel.execute_command("SENTINEL", "FLUSHCONFIG")
 
     @contextlib.contextmanager
-    def _pod(self, host: str, password: str):
+    def _pod(self, host: str, database):
         """A connection to a pod, closed afterwards; resolving or connecting fails as a redis.RedisError."""
-        connection = self._connect(host, REDIS_PORT, password)
+        connection = self._connect_pod(database, host)
         try:
             yield connection
         finally:
@@ -174,14 +191,14 @@ class DataPlane:
         """Why a switchover away from `master_host` must wait: one line per replica not caught up (none: go)."""
         master_offset = None
         try:
-            with self._pod(master_host, database.password) as master:
+            with self._pod(master_host, database) as master:
                 master_offset = int(parse_replication_info(master.info("replication"))["master_repl_offset"])
         except (redis.RedisError, KeyError, ValueError):
             pass  # the replicas' own view decides
         problems = []
         for host in replica_hosts:
             try:
-                with self._pod(host, database.password) as replica:
+                with self._pod(host, database) as replica:
                     info = parse_replication_info(replica.info("replication"))
                     info.update(parse_replication_info(replica.info("persistence")))
                 problem = promotion_problem(info, master_offset)
@@ -196,7 +213,7 @@ class DataPlane:
         result = {}
         for host in hosts:
             try:
-                with self._pod(host, database.password) as pod:
+                with self._pod(host, database) as pod:
                     result[host] = str(pod.execute_command("ROLE")[0])
             except redis.RedisError:
                 continue
@@ -207,7 +224,7 @@ class DataPlane:
         (Redis Cluster is the authority of sharded databases; sentinels do not watch them). Returns the
         replica's host; raises DataPlaneError when none is caught up."""
         try:
-            with self._pod(master_host, database.password) as master:
+            with self._pod(master_host, database) as master:
                 master_id = self._myself(master).id
         except redis.RedisError as exc:
             raise DataPlaneError(f"cannot read CLUSTER NODES of {master_host.split('.', 1)[0]}: {exc}") from exc
@@ -216,7 +233,7 @@ class DataPlane:
             if host == master_host:
                 continue
             try:
-                with self._pod(host, database.password) as pod:
+                with self._pod(host, database) as pod:
                     if self._myself(pod).master_id == master_id:
                         replicas.append(host)
             except redis.RedisError:
@@ -228,7 +245,7 @@ class DataPlane:
         if not ready:
             raise DataPlaneError("no replica may take over yet: " + "; ".join(problems))
         try:
-            with self._pod(ready[0], database.password) as replica:
+            with self._pod(ready[0], database) as replica:
                 replica.execute_command("CLUSTER", "FAILOVER")
         except redis.RedisError as exc:
             raise DataPlaneError(f"CLUSTER FAILOVER on {ready[0].split('.', 1)[0]} failed: {exc}") from exc
@@ -253,7 +270,7 @@ class DataPlane:
         me: dict[str, Node] = {}
         for host in hosts:
             try:
-                with self._pod(host, database.password) as pod:
+                with self._pod(host, database) as pod:
                     me[host] = self._myself(pod)
             except redis.RedisError:
                 continue
@@ -307,7 +324,7 @@ class DataPlane:
         for host in pod_hosts:
             connection = None
             try:
-                connection = self._connect(host, REDIS_PORT, database.password)
+                connection = self._connect_pod(database, host)
                 for key, value in settings.items():
                     connection.config_set(key, value)
             except redis.RedisError as exc:
@@ -315,6 +332,23 @@ class DataPlane:
             finally:
                 if connection is not None:
                     connection.close()
+
+    def load_tls(self, database, host: str, wanted: dict[str, str]) -> str | None:
+        """Make one pod's Redis load the TLS files `wanted` names (kube/render/database.py tls_settings) with one
+        CONFIG SET, unless it already has them; returns the certificate file it had before (None: nothing to
+        do). DataPlaneError when Redis refuses them: not in the pod yet (the kubelet refreshes a mounted Secret
+        within about a minute), or unreadable."""
+        try:
+            with self._pod(host, database) as pod:
+                have = pod.config_get("tls-*")
+                if all(have.get(key) == value for key, value in wanted.items()):
+                    return None
+                pod.execute_command("CONFIG", "SET", *[part for pair in wanted.items() for part in pair])
+        except redis.ResponseError as exc:
+            raise DataPlaneError(str(exc)) from exc
+        except redis.RedisError as exc:
+            raise DataPlaneError(f"{_pod_name(host)} does not answer: {exc}") from exc
+        return have.get("tls-cert-file", "")
 
     def sync_users(self, database, pod_hosts: list[str], wanted: dict) -> list[tuple[str, str]]:
         """Make every pod hold exactly the wanted ACL users (access/apply.py); (host, what changed) per pod
@@ -324,10 +358,10 @@ class DataPlane:
         for host in pod_hosts:
             connection = None
             try:
-                connection = self._connect(host, REDIS_PORT, database.password)
+                connection = self._connect_pod(database, host)
                 if canonical is None:
                     canonical = acl_apply.canonical_lines(connection, wanted)
-                moves = acl_apply.sync(connection, wanted, canonical, default_enabled=True)
+                moves = acl_apply.sync(connection, wanted, canonical, default_enabled=database.typed_spec.default_user)
             except redis.RedisError as exc:
                 raise DataPlaneError(f"ACL change on {host} failed: {exc}") from exc
             finally:
@@ -338,39 +372,57 @@ class DataPlane:
         return changed
 
     def form_cluster(self, database, shards: list[list[str]], retiring: list[str]) -> tuple[bool, list[str]]:
-        """Make the pods of a sharded database one Redis Cluster, or repair it; one round of steps per call
-        (dataplane/formation.py plans them). `shards`: each shard's pods' data-plane names, by ordinal;
-        `retiring`: pods of shards being drained. Returns (formed, what was done now); gossip takes a
-        moment, so a caller looks again until formed."""
+        """Make the pods of a sharded database one Redis Cluster, or repair it (dataplane/formation.py plans
+        the steps). `shards`: each shard's pods' data-plane names, by ordinal; `retiring`: pods of shards
+        being drained. Rounds of steps run until formed or FORM_WAIT has passed (polled): gossip takes a
+        moment, and a new master refuses writes for its first 2 s (Redis's CLUSTER_WRITABLE_DELAY), which a
+        reshard would otherwise wait out a reconcile pass at a time. Returns (formed, what was done); when
+        not formed, a caller looks again at its next pass."""
         hosts = [host for group in shards for host in group] + list(retiring)
+        said: list[str] = []
+        deadline = time.monotonic() + FORM_WAIT
         with self._cluster_connections(database, hosts) as connections:
-            views = {host: parse_nodes(c.execute_command("CLUSTER", "NODES")) for host, c in connections.items()}
-            steps = formation.plan(shards, views, retiring)
-            for step in steps:
-                connection = connections[step.host]
-                try:
-                    if step.action == formation.FORGET:
-                        connection.execute_command("CLUSTER", "FORGET", step.argument)
-                    elif step.action == formation.MEET:
-                        connection.execute_command("CLUSTER", "MEET", *self._meet_address(step.argument))
-                    elif step.action == formation.ADD_SLOTS:
-                        connection.execute_command("CLUSTER", "ADDSLOTSRANGE", *step.argument)
-                    else:
-                        connection.execute_command("CLUSTER", "REPLICATE", step.argument)
-                except redis.ResponseError:
-                    if step.action == formation.ADD_SLOTS:
-                        raise
-                    continue  # a handshake or forget already under way: the next round looks again
-            if steps:
-                said = [step.says for step in steps[:6]]
-                return False, said + ([f"{len(steps) - 6} more"] if len(steps) > 6 else [])
-            # Formed: every pod of a shard but its master replicates (a new shard's master owns no slots
-            # until the reshard gives it some), and every node knows every pod and serves every slot.
-            me = {host: myself(view) for host, view in views.items()}
-            roles_set = all(me[h] is not None and (me[h].slots or me[h].master_id)  # type: ignore[union-attr]
-                            for group in shards for h in group if h != formation.shard_master(group, me))
-            return roles_set and all(settled(parse_info(c.execute_command("CLUSTER", "INFO")), len(hosts))
-                                     for c in connections.values()), []
+            while True:
+                formed, done, growing = self._form_round(connections, shards, retiring)
+                said += done
+                if formed or not growing or time.monotonic() >= deadline:
+                    break  # first formation and repairs (a failover to wait for) go a pass at a time
+                time.sleep(FORM_POLL)
+        return formed, said[:6] + ([f"{len(said) - 6} more"] if len(said) > 6 else [])
+
+    def _form_round(self, connections: dict[str, redis.Redis], shards: list[list[str]],
+                    retiring: list[str]) -> tuple[bool, list[str], bool]:
+        """One round of formation steps; (formed, what was done now, whether new shards are joining a formed
+        cluster with every node up: the case worth waiting for, as a reshard follows)."""
+        views = {host: parse_nodes(c.execute_command("CLUSTER", "NODES")) for host, c in connections.items()}
+        owning = {host for host, view in views.items() if (me := myself(view)) is not None and me.slots}
+        down = any(node.failed or "fail?" in node.flags for view in views.values() for node in view)
+        growing = bool(owning) and any(not owning & set(group) for group in shards) and not down
+        steps = formation.plan(shards, views, retiring)
+        for step in steps:
+            connection = connections[step.host]
+            try:
+                if step.action == formation.FORGET:
+                    connection.execute_command("CLUSTER", "FORGET", step.argument)
+                elif step.action == formation.MEET:
+                    connection.execute_command("CLUSTER", "MEET", *self._meet_address(step.argument))
+                elif step.action == formation.ADD_SLOTS:
+                    connection.execute_command("CLUSTER", "ADDSLOTSRANGE", *step.argument)
+                else:
+                    connection.execute_command("CLUSTER", "REPLICATE", step.argument)
+            except redis.ResponseError:
+                if step.action == formation.ADD_SLOTS:
+                    raise
+                continue  # a handshake or forget already under way: the next round looks again
+        if steps:
+            return False, [step.says for step in steps], growing
+        # Formed: every pod of a shard but its master replicates (a new shard's master owns no slots
+        # until the reshard gives it some), and every node knows every pod and serves every slot.
+        me = {host: myself(view) for host, view in views.items()}
+        roles_set = all(me[h] is not None and (me[h].slots or me[h].master_id)  # type: ignore[union-attr]
+                        for group in shards for h in group if h != formation.shard_master(group, me))
+        return roles_set and all(settled(parse_info(c.execute_command("CLUSTER", "INFO")), len(connections))
+                                 for c in connections.values()), [], growing
 
     def reshard(self, database, shards: list[list[str]], retiring: list[str],
                 progress: ReshardProgress | None = None) -> tuple[list[str], int]:
@@ -383,7 +435,7 @@ class DataPlane:
             views = {host: parse_nodes(c.execute_command("CLUSTER", "NODES")) for host, c in connections.items()}
             me = {host: myself(view) for host, view in views.items()}
             view = views[shards[0][0]]
-            mover = self._mover(database, view)
+            mover = self._mover(database)
             settle_atomic(connections.values())
             finished = finish_open_moves(mover, [n for n in me.values() if n and n.is_master], view)
             if finished:
@@ -406,18 +458,21 @@ class DataPlane:
                        if (node := myself(parse_nodes(connections[h].execute_command("CLUSTER", "NODES")))))
         return done, left
 
-    def _mover(self, database, view: list[Node]) -> SlotMover:
-        """Slot moves between the masters of `view`, reached at the addresses Redis Cluster announces."""
+    def _mover(self, database) -> SlotMover:
+        """Slot moves between masters, reached at the addresses Redis Cluster announces."""
+        login = internal.login(database)
+
         def dial(node: Node) -> redis.Redis:
-            return self._connect(node.host, node.port, database.password, timeout=MIGRATION_TIMEOUT)
-        return SlotMover(dial, [n for n in view if n.is_master and not n.failed], auth=database.password)
+            return self._connect(node.host, node.port, login.password, username=login.username,
+                                 timeout=MIGRATION_TIMEOUT)
+        return SlotMover(dial, auth=login.password, auth_user=login.username)
 
     @contextlib.contextmanager
     def _cluster_connections(self, database, hosts: list[str]):
         """A connection per pod; any Redis failure inside is a DataPlaneError naming the database."""
         connections: dict[str, redis.Redis] = {}
         try:
-            connections.update({host: self._connect(host, REDIS_PORT, database.password) for host in hosts})
+            connections.update({host: self._connect_pod(database, host) for host in hosts})
             yield connections
         except (redis.RedisError, TargetError) as exc:
             raise DataPlaneError(f"the Redis Cluster of {database.name}: {exc}") from exc

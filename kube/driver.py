@@ -26,24 +26,28 @@ from core.drivers import (
     register_driver,
 )
 from core.errors import SpecNotRealisable, TargetError
+from dataplane.certificates import not_after
 from dataplane.cluster import MASTER
 from engine import recovery
 from engine.progress import report
 from kube.render.cluster import render_cluster
 from kube.render.database import (
     REDIS_PORT,
+    database_manifests,
     database_port,
     live_config,
-    render_database,
     service_names,
     shard_index,
     statefulset_names,
+    tls_files,
+    tls_secret_name,
+    tls_settings,
 )
 from kube.render.inputs import DatabaseInputs
 from kube.render.monitoring import RESOURCES, monitoring_manifests
 from specs.database import DatabaseSpec
 from targets import managed
-from targets.certificates import provided_certificate
+from targets.certificates import client_certificate_problems, provided_certificate
 
 from . import rigger, rollout, shards
 from .access import check_access
@@ -105,9 +109,11 @@ class KubernetesDriver:
         if wanted.tls_mode != "disabled" and wanted.is_cluster:
             problems["spec.tlsMode"] = ("TLS on a sharded database (Redis Cluster) is not rendered on a kubernetes "
                                         "target yet; use shardCount 1, or tlsMode: disabled")
-        if wanted.client_certificates:
-            problems["spec.clientAuthenticationCertificates"] = ("mutual TLS is not rendered on a kubernetes target "
-                                                                 "yet (the local target has it)")
+        problems.update(client_certificate_problems(wanted.client_certificates))
+        if current is not None and current.default_user != wanted.default_user:
+            problems["spec.defaultUser"] = ("is chosen when the database is created on a kubernetes target: its pods "
+                                            "start with the default user on or off (their probes, sentinels and "
+                                            "replication log in accordingly); changing it in place is not done yet")
         problems.update(module_problems(wanted.modules, resolve_version(wanted.redis_version, self.target),
                                         self.target))
         problem = current and resharding_problem(current.shard_count, wanted.shard_count)
@@ -250,17 +256,19 @@ class KubernetesDriver:
     def apply_database(self, database) -> Observation:
         cluster = database.cluster
         spec = database.typed_spec
-        if not spec.default_user:
-            raise SpecNotRealisable("defaultUser: false is realised on the local target only (docs/acl.md)")
         live = self.live.database_objects(database)  # first: an API failing this pass fails here, at no cost
         monitoring = self._monitoring_kinds()
         live += self.live.database_objects(database, monitoring)
         self._check_sharding_realisable(spec)
         self._check_secret_is_ours(database, spec, live)
+        refused = client_certificate_problems(spec.client_certificates)
+        if refused:
+            raise SpecNotRealisable("; ".join(refused.values()))
         provided = provided_certificate(database) if spec.tls_mode != "disabled" else None  # TargetError: missing
-        desired = render_database(database, provided=provided)
+        inputs = DatabaseInputs.of(database, provided)  # a server certificate due for renewal is renewed here
+        desired = database_manifests(inputs)
         if monitoring:
-            desired += monitoring_manifests(DatabaseInputs.of(database), database.spec.get("alertSettings"))
+            desired += monitoring_manifests(inputs, database.spec.get("alertSettings"))
         names = statefulset_names(database)
         # Shards being removed keep their StatefulSets until their slots have moved off (_shape_cluster).
         layout = shards.group(names, of_kind(live, "StatefulSet") if spec.shard_count > 1 else [],
@@ -280,6 +288,7 @@ class KubernetesDriver:
             happenings += more
             happenings += self._apply_live_config(database, pods + layout.retiring, claims, conditions)
             happenings += self._apply_users(database, pods + layout.retiring, claims)
+            happenings += self._load_tls(database, inputs, pods + layout.retiring, claims, conditions)
             if spec.shard_count > 1:
                 happenings += self._shape_cluster(database, layout, claims, conditions)
         views = [rollout.PodView(p["metadata"]["name"], _config_hash(p), pod_health(p, claims).ready,
@@ -295,7 +304,8 @@ class KubernetesDriver:
                                     "first", step.updated, step.total)
         if step.action in (rollout.REPLACE, rollout.FAILOVER):
             happenings.append(self._roll_database_pod(database, step, pods))
-        details = {"redisVersion": _image_version(desired, names[0])}
+        expires = f"{not_after(inputs.tls.cert_pem):%Y-%m-%dT%H:%M:%SZ}" if inputs.tls else ""
+        details = {"redisVersion": _image_version(desired, names[0]), "tlsCertificateExpires": expires}
         observation = database_observation(statefulset, pods, claims, spec.process_count, step,
                                            ever_active=bool(database.status.get("everRunning")),
                                            masters=[m for m in masters if any(p["metadata"]["name"] == m
@@ -307,7 +317,7 @@ class KubernetesDriver:
                 observation.state = managed.DB_CHANGE_PENDING if database.status.get("everRunning") \
                     else managed.DB_PENDING
             observation.settled = False
-        if result.changed:
+        if result.changed or any(c.type == "TlsLoaded" and c.status == "False" for c in conditions):
             observation.settled = False
         return observation
 
@@ -389,6 +399,47 @@ class KubernetesDriver:
             raise TargetError(str(exc)) from exc
         return [Happening("AclApplied", f"{host.split('.', 1)[0]}: {what}") for host, what in changed]
 
+    def _load_tls(self, database, inputs: DatabaseInputs, pods: list[dict], claims: list[dict],
+                  conditions: list[Condition]) -> list[Happening]:
+        """tlsMode on: every ready pod's Redis serves the pair (and client bundle) Secret <db>-tls holds now. A
+        renewal or a changed bundle is new file names there; once the kubelet has refreshed a pod's mounted
+        Secret, one CONFIG SET loads them live (same run_id, open connections stay). Until then the pod is
+        asked again at the next pass; without a data plane, a pod loads them when it restarts."""
+        if inputs.tls is None:
+            return []
+        wanted = tls_settings(tls_files(inputs))
+        if not self.dataplane.enabled:
+            conditions.append(Condition("TlsLoaded", "Unknown", "DataPlaneUnavailable", "a renewed certificate is "
+                                        "loaded by each pod's Redis when it restarts (no data plane to CONFIG SET it)"))
+            return []
+        loaded, waiting, renewed = [], [], False
+        for pod in pods:
+            if not pod_health(pod, claims).ready:
+                continue
+            name = pod["metadata"]["name"]
+            try:
+                before = self.dataplane.load_tls(database, _pod_host(database, name), wanted)
+            except DataPlaneError as exc:
+                waiting.append(f"{name} ({exc})")
+                continue
+            if before is not None:
+                loaded.append(name)
+                renewed = renewed or before != wanted["tls-cert-file"]
+        happenings = []
+        if loaded and renewed:
+            happenings.append(Happening("CertificateRenewed", f"a renewed server certificate (valid until "
+                                        f"{not_after(inputs.tls.cert_pem):%Y-%m-%d}) loaded live with CONFIG SET on "
+                                        f"{', '.join(loaded)}; no restart"))
+        elif loaded:
+            happenings.append(Happening("TlsLoaded", f"the client CA bundle and TLS settings of Secret "
+                                        f"{tls_secret_name(database)} loaded live with CONFIG SET on "
+                                        f"{', '.join(loaded)}; no restart"))
+        if waiting:
+            conditions.append(Condition("TlsLoaded", "False", "WaitingForKubelet",
+                                        "Secret " + tls_secret_name(database) + " not yet refreshed in "
+                                        + "; ".join(waiting)))
+        return happenings
+
     def _apply_live_config(self, database, pods: list[dict], claims: list[dict],
                            conditions: list[Condition]) -> list[Happening]:
         """CONFIG SET the live settings on ready pods that have not had this version of them yet."""
@@ -452,17 +503,18 @@ class KubernetesDriver:
         answering = [p for p in layout.retiring if pod_health(p, claims).ready]
         retiring = [_pod_host(database, p["metadata"]["name"]) for p in answering]
         try:
-            formed, done = self.dataplane.form_cluster(database, host_groups, retiring)
+            formed, steps = self.dataplane.form_cluster(database, host_groups, retiring)
+            formation = [Happening("ClusterFormation", "; ".join(steps))] if steps else []
             if not formed:
                 conditions.append(Condition("ClusterFormed", "False", "Forming",
                                             "nodes are meeting and taking slots"))
-                return [Happening("ClusterFormation", "; ".join(done))] if done else []
+                return formation
             done, left = self.dataplane.reshard(database, host_groups, retiring, self._progress(database))
         except DataPlaneError as exc:
             raise TargetError(str(exc)) from exc
         conditions.append(Condition("ClusterFormed", "True", "SlotsAssigned",
                                     f"{spec.shard_count} shards own all 16384 slots"))
-        happenings = [Happening("Resharded", said) for said in done]
+        happenings = formation + [Happening("Resharded", said) for said in done]
         if not layout.retiring_sets:
             return happenings
         gone = ", ".join(s["metadata"]["name"] for s in layout.retiring_sets)

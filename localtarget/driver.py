@@ -32,7 +32,7 @@ from core.errors import SpecNotRealisable, TargetError
 from engine import recovery
 from engine.progress import report
 from specs.database import DatabaseSpec
-from targets.certificates import certificate_bundle, missing_secrets, provided_certificate
+from targets.certificates import certificate_bundle, client_certificate_problems, provided_certificate
 from targets.private_files import made_private_once
 
 from . import (
@@ -75,11 +75,7 @@ def tls_problems(spec: DatabaseSpec) -> dict[str, str]:
         return {"spec.clientAuthenticationCertificates": "mutual TLS on a sharded database (Redis Cluster) is not "
                 "offered: Redis verifies the cluster bus's peers with the same CA file as clients, so a client "
                 "certificate could join the bus; use shardCount 1, or TLS without client certificates"}
-    missing = missing_secrets(spec.client_certificates)
-    if missing:
-        return {"spec.clientAuthenticationCertificates": f"no certificate secret named {', '.join(missing)} on this "
-                f"target; store it first: manage.py certificate_secret {missing[0]} --cert FILE.pem"}
-    return {}
+    return client_certificate_problems(spec.client_certificates)
 
 
 def _shard_ports_used(spec: DatabaseSpec) -> int:

@@ -121,15 +121,13 @@ def _reshard(parts: DatabaseParts, progress: Progress | None = None) -> list[Hap
     # A node that just joined answers CLUSTERDOWN (to MIGRATE's RESTORE too) until it has learnt who serves
     # every slot: wait for it before moving anything.
     _wait_state_ok(parts, live(parts, parts.processes + parts.retired))
-    done = reshard(_mover(parts, view), owners, parts.spec.shard_count, progress)
+    done = reshard(_mover(parts), owners, parts.spec.shard_count, progress)
     return happenings + ([Happening("Resharded", done.says)] if done else [])
 
 
-def _mover(parts: DatabaseParts, view: list[Node]) -> SlotMover:
-    masters = [n for n in view if n.is_master and not n.failed]
+def _mover(parts: DatabaseParts) -> SlotMover:
     by_port = _by_port(parts)
-    return SlotMover(lambda node: parts.client(node.port, timeout=30), masters,
-                     auth=parts.password, auth_user=parts.username,
+    return SlotMover(lambda node: parts.client(node.port, timeout=30), auth=parts.password, auth_user=parts.username,
                      migrate_port=lambda node: parts.cluster_port(by_port[node.port]) if node.port in by_port
                      else node.port)
 
@@ -144,7 +142,7 @@ def _finish_open_moves(parts: DatabaseParts) -> list[Happening]:
                                                       "kept running after an interrupted reconcile"))
     selves = [me for p in members if (me := myself(cluster_nodes(p, parts))) is not None and me.is_master]
     view = cluster_nodes(members[0], parts)
-    finished = finish_open_moves(_mover(parts, view), selves, view)
+    finished = finish_open_moves(_mover(parts), selves, view)
     if finished:
         happenings.append(Happening("ReshardResumed", f"{finished} slots left half moved by an interrupted "
                                                       "reconcile were finished"))

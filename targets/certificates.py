@@ -145,3 +145,12 @@ def certificate_bundle(names: tuple[str, ...] | list[str]) -> str:
     """The named certificates in one PEM bundle (what `tls-ca-cert-file` takes), in the order given."""
     by_name = dict(CertificateSecret.objects.filter(name__in=names).values_list("name", "certificate"))
     return "".join(by_name[name] for name in names if name in by_name)
+
+
+def client_certificate_problems(names: tuple[str, ...] | list[str]) -> dict[str, str]:
+    """`clientAuthenticationCertificates` naming certificate secrets that are not stored (both targets' wording)."""
+    missing = missing_secrets(names)
+    if not missing:
+        return {}
+    return {"spec.clientAuthenticationCertificates": f"no certificate secret named {', '.join(missing)} on this "
+            f"target; store it first: manage.py certificate_secret {missing[0]} --cert FILE.pem"}

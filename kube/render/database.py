@@ -10,14 +10,18 @@ on different nodes (3 replicated shards fit on 2 nodes) and a shard is added or 
 when `shardCount` changes (kube/driver.py, kube/shards.py); Service `<db>` on
 `databasePort` selecting the current master (the services rigger labels it) and `<db>-headless`;
 a PodDisruptionBudget; and, with `tlsMode` on, Secret `<db>-tls` (server certificate and key from the
-cluster CA, or the REC's `certificates.proxyCertificateSecretName` Secret, mounted 0400), a TLS port the
+cluster CA or the REC's `certificates.proxyCertificateSecretName` Secret, with `clientAuthenticationCertificates`
+the client CA bundle; mounted 0400), a TLS port the
 Service `<db>` sends clients to (the plain port stays for the probes, replicas and sentinels), and an
 Ingress with TLS passthrough (SNI: the database's host) when the cluster routes through one. docs/tls.md.
 """
 from __future__ import annotations
 
+import hashlib
+
+from access.plan import ADMIN_USER
 from core.engines import version_key
-from dataplane.certificates import ProvidedCertificate
+from dataplane.certificates import ProvidedCertificate, serial_hex
 from dataplane.cluster import MASTER
 from kube import podspec
 from kube.render import rigger
@@ -28,6 +32,8 @@ from kube.render.redis_scripts import REDIS_ALIVE, REDIS_HANDOVER, REDIS_READY, 
 from specs.cluster import ClusterSpec
 from specs.database import DatabaseSpec, RedisConfig
 from targets.modules import CATALOG as MODULES
+
+INTERNAL_USER = ADMIN_USER  # the pods' own login where the default user is off: the control plane's (docs/acl.md)
 
 REDIS_PORT = 6379
 TLS_PORT = 6380
@@ -48,12 +54,13 @@ replica-announce-ip {{announce}}
 include {{conf_dir}}/live.conf
 include {{run_dir}}/auth.conf
 """
-# tlsMode on: clients reach the TLS port (the Service's target); the files are the mounted Secret <db>-tls.
+# tlsMode on: clients reach the TLS port (the Service's target). Which files Redis loads is `tls.conf` in the
+# mounted Secret <db>-tls (tls_settings): their names carry the certificate's serial and the client bundle's
+# digest, so a renewal is new files that the control plane makes Redis load live with CONFIG SET (kube/driver.py).
+# Whether clients must show a certificate stays here: turning mutual TLS on or off rolls the pods.
 TLS_CONFIG = f"""tls-port {TLS_PORT}
-tls-cert-file {TLS_DIR}/tls.crt
-tls-key-file {TLS_DIR}/tls.key
-tls-ca-cert-file {TLS_DIR}/ca.crt
-tls-auth-clients no
+include {TLS_DIR}/tls.conf
+tls-auth-clients {{auth_clients}}
 """
 # A shard whose master stops answering for cluster-node-timeout is failed over by Redis Cluster itself.
 CLUSTER_NODE_TIMEOUT_MS = 5000
@@ -77,8 +84,47 @@ def database_port(database) -> int:
     return database.typed_spec.port or DEFAULT_DATABASE_PORT
 
 
+def internal_secret_name(database) -> str:
+    """defaultUser: false: the Secret of the pods' own login (user INTERNAL_USER), referenced, never copied."""
+    return f"{database.name}-internal"
+
+
+def login_env(database, spec: DatabaseSpec) -> list[dict]:
+    """How a pod's scripts, probes and sidecars log in to Redis: REDISCLI_AUTH (redis-cli reads it itself: the
+    password is on no command line) from the database Secret, or, with the default user off, from Secret
+    <db>-internal with REDIS_USER naming the user."""
+    if spec.default_user:
+        return [podspec.secret_env("REDISCLI_AUTH", spec.secret_name, "password")]
+    return [{"name": "REDIS_USER", "value": INTERNAL_USER},
+            podspec.secret_env("REDISCLI_AUTH", internal_secret_name(database), "password")]
+
+
 def tls_secret_name(database) -> str:
     return f"{database.name}-tls"
+
+
+def tls_files(database: DatabaseInputs) -> dict[str, str]:
+    """The keys of Secret <db>-tls: the cluster CA, the server pair named by its serial, with mutual TLS the
+    bundle of client CAs (the listed certificate secrets and the cluster CA) named by its digest, and tls.conf."""
+    assert database.tls is not None
+    try:
+        stem = f"server-{serial_hex(database.tls.cert_pem)}"
+    except ValueError:  # rendered without reading the REC's certificate Secret: its contents are named, not shown
+        stem = "server"
+    files = {"ca.crt": database.tls_ca, f"{stem}.crt": database.tls.cert_pem, f"{stem}.key": database.tls.key_pem}
+    if database.client_cas:
+        files[f"client-ca-{hashlib.sha256(database.client_cas.encode()).hexdigest()[:12]}.crt"] = database.client_cas
+    files["tls.conf"] = "".join(f"{key} {value}\n" for key, value in tls_settings(files).items()
+                                if key != "tls-auth-clients")
+    return files
+
+
+def tls_settings(files: dict[str, str]) -> dict[str, str]:
+    """What Redis must have loaded for the Secret's files `files` (tls_files): the CONFIG SET that loads them."""
+    stem = next(name for name in files if name.startswith("server") and name.endswith(".crt"))[:-len(".crt")]
+    bundle = next((name for name in files if name.startswith("client-ca-")), "")
+    return {"tls-cert-file": f"{TLS_DIR}/{stem}.crt", "tls-key-file": f"{TLS_DIR}/{stem}.key",
+            "tls-ca-cert-file": f"{TLS_DIR}/{bundle or 'ca.crt'}", "tls-auth-clients": "yes" if bundle else "no"}
 
 
 def client_port(spec: DatabaseSpec) -> int:
@@ -127,7 +173,7 @@ def live_config(config: RedisConfig) -> str:
 def static_config(spec: DatabaseSpec, version: str) -> str:
     text = STATIC_CONFIG.format()
     if spec.tls_mode != "disabled":
-        text += TLS_CONFIG
+        text += TLS_CONFIG.format(auth_clients="yes" if spec.client_certificates else "no")
     if spec.shard_count > 1:
         text += SHARDED_CONFIG
         if version_key(version) >= version_key("7.0"):  # every Valkey version too
@@ -163,12 +209,16 @@ def database_manifests(database: DatabaseInputs, *, reveal_secrets: bool = True)
     common = database_labels(database, "database")
     port = database_port(database)
     version = database.version
+    # defaultUser: false: the database Secret holds no default password (as with the operator); the pods log in
+    # as the control plane's own user, whose password only Secret <db>-internal holds.
     manifests = [
         podspec.secret(spec.secret_name, namespace, common, {
             "port": str(port),
             "service_names": ",".join(service_names(database)),
-            "password": database.password,
+            **({"password": database.password} if spec.default_user else {}),
         }, reveal=reveal_secrets),
+        *([] if spec.default_user else [podspec.secret(internal_secret_name(database), namespace, common, {
+            "username": INTERNAL_USER, "password": database.internal_password}, reveal=reveal_secrets)]),
         {
             "apiVersion": "v1",
             "kind": "ConfigMap",
@@ -190,9 +240,8 @@ def database_manifests(database: DatabaseInputs, *, reveal_secrets: bool = True)
         _network_policy(database, spec, common),
     ]
     if database.tls is not None:
-        manifests.insert(1, podspec.secret(tls_secret_name(database), namespace, common, {
-            "ca.crt": database.tls_ca, "tls.crt": database.tls.cert_pem, "tls.key": database.tls.key_pem,
-        }, reveal=reveal_secrets))
+        manifests.insert(1, podspec.secret(tls_secret_name(database), namespace, common, tls_files(database),
+                                           reveal=reveal_secrets))
         if cluster_spec.ingress:  # passthrough means something only when the database speaks TLS itself
             manifests.append(_ingress(database, cluster_spec, common, port))
     if spec.shard_count == 1:  # the in-pod rigger's identity, before the pods that use it
@@ -241,12 +290,12 @@ def _statefulset(database, spec: DatabaseSpec, cluster_spec: ClusterSpec, versio
             {"name": "SENTINEL_HOST", "value": f"{cluster.name}.{cluster.namespace}.svc.{domain}"},
             {"name": "SENTINEL_PORT", "value": str(SENTINEL_PORT)},
             {"name": "SENTINEL_USER", "value": sentinel_user(database)},
-            # redis-cli reads REDISCLI_AUTH itself: the password is on no command line.
-            podspec.secret_env("REDISCLI_AUTH", spec.secret_name, "password"),
+            *login_env(database, spec),
         ],
         "ports": [{"name": p["name"], "containerPort": p["targetPort"]} for p in _ports(spec)],
-        # Startup: up to 5 minutes to listen (the start-up guard may wait for peers); LOADING is alive.
-        "startupProbe": podspec.exec_probe(REDIS_ALIVE, initial_delay=0, period=5, failures=60),
+        # Startup: up to 5 minutes to listen (the start-up guard may wait for peers); LOADING is alive. Asked
+        # every second, so a pod (a new shard about to take slots) is ready within a second of listening.
+        "startupProbe": podspec.exec_probe(REDIS_ALIVE, initial_delay=0, period=1, failures=300),
         "livenessProbe": podspec.exec_probe(REDIS_ALIVE, initial_delay=0, failures=3),
         "readinessProbe": podspec.exec_probe(REDIS_READY, initial_delay=0, period=5),
         # Requests match the memory the validator charged to the cluster; the limit covers what a fork
@@ -270,8 +319,9 @@ def _statefulset(database, spec: DatabaseSpec, cluster_spec: ClusterSpec, versio
     config_hash = podspec.content_hash(version, static_config(spec, version), REDIS_START, REDIS_ALIVE,
                                        REDIS_READY, peers if shard is None else "")
     pod_spec = {
-        "containers": [container, exporter_container(REDIS_PORT, podspec.secret_env("REDIS_PASSWORD",
-                                                                                  spec.secret_name, "password"))],
+        "containers": [container, exporter_container(REDIS_PORT, [
+            {**e, "name": "REDIS_PASSWORD" if e["name"] == "REDISCLI_AUTH" else e["name"]}
+            for e in login_env(database, spec)])],
         "volumes": volumes,
         "automountServiceAccountToken": False,
         "securityContext": podspec.pod_security(),
@@ -297,7 +347,7 @@ def _add_in_pod_rigger(database, container: dict, pod_spec: dict) -> None:
     master or replica as the sentinels and Redis say (kube/render/rigger.py) with the pod's own ServiceAccount,
     and a master's preStop hands over to a caught-up replica before it stops (REDIS_HANDOVER)."""
     shared = {"DB_NAME", "REDIS_PORT", "PEER_DOMAIN", "SENTINEL_HOST", "SENTINEL_PORT", "SENTINEL_USER",
-              "REDISCLI_AUTH"}
+              "REDIS_USER", "REDISCLI_AUTH"}
     container["env"].append({"name": "HANDOVER_SECONDS", "value": str(HANDOVER_SECONDS)})
     container["lifecycle"] = {"preStop": {"exec": {"command": ["sh", "-c", REDIS_HANDOVER]}}}
     pod_spec["containers"].append(rigger.rigger_container(

@@ -13,14 +13,15 @@ EXPORTER_IMAGE = "oliver006/redis_exporter:v1.62.0"
 METRICS_PORT = 9121
 
 
-def exporter_container(redis_port: int, password_env: dict) -> dict:
-    """`password_env`: the REDIS_PASSWORD env entry (a secretKeyRef) the redis container has too."""
+def exporter_container(redis_port: int, login_env: list[dict]) -> dict:
+    """`login_env`: REDIS_PASSWORD (a secretKeyRef to the Secret the redis container reads too) and, where the
+    default user is off, REDIS_USER."""
     return {
         "name": "metrics",
         "image": EXPORTER_IMAGE,
         "args": ["-redis.addr", f"redis://127.0.0.1:{redis_port}", "-web.listen-address", f":{METRICS_PORT}",
                  "-include-system-metrics=false"],
-        "env": [password_env],
+        "env": login_env,
         "ports": [{"name": "metrics", "containerPort": METRICS_PORT}],
         # No memory request: the cluster's ResourceQuota charges databases by their memorySize alone (a
         # request is needed all the same, or the quota admission refuses the pod; a limit alone would set one).

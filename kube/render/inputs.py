@@ -6,16 +6,19 @@ its typed spec alone. `of(row)` is the one place that looks at the rows and the 
 """
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 
 from django.conf import settings
 
+from access.internal import admin_password
 from clusters.certificates import ca_certificate, server_certificate
 from dataplane.certificates import KeyPair, ProvidedCertificate
 from kube import podspec
 from kube.versions import resolve_version, stack_tags
 from specs.cluster import ClusterSpec
 from specs.database import DatabaseSpec
+from targets.certificates import certificate_bundle
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,10 @@ class DatabaseInputs:
     # tlsMode on: the server certificate (its key rendered only when secrets are revealed) and the CA's
     tls: KeyPair | None = None
     tls_ca: str = ""
+    # mutual TLS: the listed certificate secrets and the cluster CA (the control plane's own checks), one bundle
+    client_cas: str = ""
+    # defaultUser: false: the password of the pods' own user (rendered into Secret <db>-internal when revealed)
+    internal_password: str = ""
 
     @classmethod
     def of(cls, database, provided: ProvidedCertificate | None = None) -> DatabaseInputs:
@@ -71,7 +78,20 @@ class DatabaseInputs:
             tls_ca = ca_certificate(cluster)
         return cls(name=database.name, namespace=database.namespace, typed_spec=spec, version=version,
                    image=image_of(spec, version, target, cluster.typed_spec.image_repository),
-                   password=database.password, cluster=clustered, tls=tls, tls_ca=tls_ca)
+                   password=database.password, cluster=clustered, tls=tls, tls_ca=tls_ca,
+                   client_cas=client_bundle(spec, ca_certificate(cluster)) if tls else "",
+                   internal_password="" if spec.default_user else internal_password(database))
+
+
+def internal_password(database) -> str:
+    """The stored password of the control plane's own user on `database` (one for this rendering when unsaved)."""
+    return admin_password(database) if database.pk is not None else secrets.token_urlsafe(24)
+
+
+def client_bundle(spec: DatabaseSpec, ca_pem: str) -> str:
+    """Mutual TLS: the certificates of the listed certificate secrets, then the cluster CA ("" without the list)."""
+    listed = certificate_bundle(spec.client_certificates) if spec.client_certificates else ""
+    return listed.rstrip("\n") + "\n" + ca_pem if listed else ""
 
 
 def tls_names(name: str, cluster: ClusterInputs, spec: DatabaseSpec) -> list[str]:

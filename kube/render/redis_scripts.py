@@ -4,7 +4,7 @@ They are text in the rendered ConfigMap and pod spec; tests run them for real ag
 processes on 127.0.0.1 (tests/kube/test_pod_scripts.py). Paths default to the pod's mounts and
 can be pointed elsewhere with REDIS_CONF_DIR / REDIS_RUN_DIR / REDIS_DATA_DIR / POD_ADDRESS.
 Every password comes from the environment (`REDISCLI_AUTH`, which redis-cli reads itself), never
-from a command line.
+from a command line; `REDIS_USER` (set where the default user is off) names the user it belongs to.
 
 Start-up guard (Redis docs, "Safety of replication when master has persistence turned off"): a
 pod never starts as master while a peer has data. It replicates the master the cluster's sentinels
@@ -23,12 +23,19 @@ data_dir="${REDIS_DATA_DIR:-/data}"
 me="${POD_ADDRESS:-$(hostname).$PEER_DOMAIN:$REDIS_PORT}"
 umask 077
 printf 'requirepass "%s"\nmasterauth "%s"\n' "$REDISCLI_AUTH" "$REDISCLI_AUTH" > "$run_dir/auth.conf"
+# defaultUser: false: the pods' own user, defined as the control plane's ACL sync writes it (nothing to redo),
+# and the default user off from the start.
+if [ -n "${REDIS_USER:-}" ]; then
+  printf 'masteruser "%s"\nuser %s reset on >%s ~* &* +@all\nuser default off\n' "$REDIS_USER" "$REDIS_USER" \
+    "$REDISCLI_AUTH" >> "$run_dir/auth.conf"
+fi
 sed -e "s#{announce}#${me%:*}#" -e "s#{data_dir}#$data_dir#" -e "s#{run_dir}#$run_dir#" \
   -e "s#{conf_dir}#$conf_dir#" -e "s#{port}#$REDIS_PORT#" "$conf_dir/redis.conf" > "$run_dir/redis.conf"
 
 ask() {  # ask HOST:PORT COMMAND... -> the reply without CRs (empty when the peer does not answer)
   addr=$1; shift
-  timeout 3 redis-cli -h "${addr%:*}" -p "${addr##*:}" --no-auth-warning "$@" 2>/dev/null | tr -d '\r'
+  timeout 3 redis-cli -h "${addr%:*}" -p "${addr##*:}" ${REDIS_USER:+--user "$REDIS_USER"} --no-auth-warning "$@" \
+    2>/dev/null | tr -d '\r'
 }
 field() { printf '%s\n' "$1" | sed -n "s/^$2://p" | head -n 1; }
 keys_of() { printf '%s\n' "$1" | sed -n 's/^db[0-9]*:keys=\([0-9]*\).*/\1/p' | awk '{n += $1} END {print n + 0}'; }
@@ -126,13 +133,15 @@ exec redis-server "$run_dir/redis.conf"
 
 # Alive while it answers at all: LOADING (reading its data set) and MASTERDOWN (a replica that may
 # not serve stale data) are alive, not reasons to restart it.
-REDIS_ALIVE = r"""reply=$(timeout 4 redis-cli -p "$REDIS_PORT" --no-auth-warning ping 2>&1 | tr -d '\r')
+REDIS_ALIVE = r"""reply=$(timeout 4 redis-cli -p "$REDIS_PORT" ${REDIS_USER:+--user "$REDIS_USER"} --no-auth-warning \
+  ping 2>&1 | tr -d '\r')
 case "$reply" in PONG*|LOADING*|MASTERDOWN*) exit 0 ;; esac
 echo "$reply"; exit 1"""
 
 # Ready: data loaded; a replica additionally has its replication link up and no sync in progress,
 # so a rollout never moves on (nor promotes it) while it holds a partial copy.
-REDIS_READY = r"""info=$(timeout 4 redis-cli -p "$REDIS_PORT" --no-auth-warning info 2>&1 | tr -d '\r') || exit 1
+REDIS_READY = r"""info=$(timeout 4 redis-cli -p "$REDIS_PORT" ${REDIS_USER:+--user "$REDIS_USER"} --no-auth-warning \
+  info 2>&1 | tr -d '\r') || exit 1
 printf '%s\n' "$info" | grep -q '^loading:0$' || { echo "loading or not answering"; exit 1; }
 if printf '%s\n' "$info" | grep -q '^role:slave$'; then
   printf '%s\n' "$info" | grep -q '^master_link_status:up$' || { echo "replication link down"; exit 1; }
@@ -145,7 +154,10 @@ exit 0"""
 # until a replica is online with every byte of its replication stream (the replica's acknowledged
 # offset equals the master's), and only then lets the pod stop. The sentinels then promote that
 # replica, which holds every write the master acknowledged. Replicas and lone masters stop at once.
-REDIS_HANDOVER = r"""cli() { timeout 3 redis-cli -p "$REDIS_PORT" --no-auth-warning "$@" 2>/dev/null | tr -d '\r'; }
+REDIS_HANDOVER = r"""cli() {
+  timeout 3 redis-cli -p "$REDIS_PORT" ${REDIS_USER:+--user "$REDIS_USER"} --no-auth-warning "$@" 2>/dev/null \
+    | tr -d '\r'
+}
 info=$(cli info replication)
 printf '%s\n' "$info" | grep -q '^role:master$' || exit 0
 printf '%s\n' "$info" | grep -q '^connected_slaves:0$' && exit 0

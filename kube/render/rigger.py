@@ -67,7 +67,7 @@ fi
 trap 'exit 0' TERM
 have="" reassert=0
 while :; do
-  role=$(timeout 3 bash "$0" ask 127.0.0.1 "$REDIS_PORT" "" ROLE 2>/dev/null | head -n 1)
+  role=$(timeout 3 bash "$0" ask 127.0.0.1 "$REDIS_PORT" "${REDIS_USER:-}" ROLE 2>/dev/null | head -n 1)
   named=$(timeout 3 bash "$0" ask "$SENTINEL_HOST" "$SENTINEL_PORT" "$SENTINEL_USER" \
     SENTINEL get-master-addr-by-name "$DB_NAME" 2>/dev/null | head -n 1)
   want=""

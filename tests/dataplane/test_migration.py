@@ -1,6 +1,7 @@
-"""The slot-migration planners, without Redis: batches, ranges, and the moves a killed worker left open."""
+"""The slot-migration planners, without Redis: batches, ranges, the target's take-over commands, and the moves a
+killed worker left open."""
 from dataplane.cluster import myself, parse_nodes
-from dataplane.migration import OpenMove, batches, open_moves, ranges
+from dataplane.migration import OpenMove, batches, open_moves, ranges, take_over_commands
 
 SOURCE = "a" * 40
 TARGET = "b" * 40
@@ -19,6 +20,21 @@ def test_ranges_are_the_contiguous_runs():
     assert ranges([7, 1, 2, 3]) == [(1, 3), (7, 7)]
     assert ranges(range(100, 200)) == [(100, 199)]
     assert ranges([]) == []
+
+
+def test_the_target_takes_a_batch_over_with_one_epoch_bump_and_one_importing_handover():
+    """BUMPEPOCH first (its claim outranks the source's before any of it is gossiped), every slot but the
+    last STABLE then NODE (no broadcast each), the last NODE while IMPORTING (one broadcast for the batch)."""
+    commands = take_over_commands((5, 6, 7), TARGET)
+    assert commands == [("CLUSTER", "BUMPEPOCH"),
+                        ("CLUSTER", "SETSLOT", 5, "STABLE"), ("CLUSTER", "SETSLOT", 5, "NODE", TARGET),
+                        ("CLUSTER", "SETSLOT", 6, "STABLE"), ("CLUSTER", "SETSLOT", 6, "NODE", TARGET),
+                        ("CLUSTER", "SETSLOT", 7, "NODE", TARGET)]
+    assert take_over_commands((9,), TARGET) == [("CLUSTER", "BUMPEPOCH"), ("CLUSTER", "SETSLOT", 9, "NODE", TARGET)]
+    assert take_over_commands((), TARGET) == []
+    every = take_over_commands(tuple(range(1024)), TARGET)
+    assert [c[2] for c in every if c[-1] == TARGET] == list(range(1024))  # every slot handed over, once
+    assert sum(1 for c in every if c[-1] == "STABLE") == 1023
 
 
 def test_open_slots_are_read_from_each_master_s_own_line():

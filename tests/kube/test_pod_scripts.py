@@ -14,6 +14,7 @@ import tempfile
 import time
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import redis
@@ -196,8 +197,9 @@ def _pings(port: int) -> str:
 
 
 class _Db:
-    """What the data-plane checks read of a database: its password."""
+    """What the data-plane checks read of a database: its password, and that its default user is on."""
     password = PASSWORD
+    typed_spec = SimpleNamespace(default_user=True)
 
 
 def test_the_switchover_check_refuses_a_replica_in_a_full_sync():

@@ -68,8 +68,10 @@ def test_volumes_environment_identity_and_names(pods):
     put(pods, "Pod", "x", metadata={"labels": {"app": "x"}}, spec=pod_spec)
     pod = pods.wait_ready(NS, "x", 30)
     assert sh(pods, "x", "id -u; id -G") == "999\n0 2000"
-    assert sh(pods, "x", "stat -c '%a %g' /etc/app/app.conf /etc/creds/password /data") == \
+    # Each name is a symlink through ..data, as the kubelet makes them: -L shows the file's own mode.
+    assert sh(pods, "x", "stat -L -c '%a %g' /etc/app/app.conf /etc/creds/password /data") == \
         "640 2000\n440 2000\n2775 2000"
+    assert sh(pods, "x", "readlink /etc/creds/password") == "..data/password"
     assert sh(pods, "x", "cat /etc/app/app.conf /etc/creds/password") == "answer 42\ns3cret"
     assert sh(pods, "x", 'echo "$PASSWORD $LEVEL $POD $IP"') == f"s3cret debug x {pod['status']['podIP']}"
     assert sh(pods, "x", "hostname; getent hosts x.peers.t.svc.cluster.local | cut -d' ' -f1") == \

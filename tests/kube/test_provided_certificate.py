@@ -22,8 +22,11 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def tls_secret(kube_env, name: str) -> dict[str, str]:
+    """The Secret's files; the server pair (named by its serial, docs/tls.md) also as `tls.crt` and `tls.key`."""
     secret = kube_env.store.find("Secret", "redis", name)
-    return {k: base64.b64decode(v).decode() for k, v in secret["data"].items()}
+    files = {k: base64.b64decode(v).decode() for k, v in secret["data"].items()}
+    stem = next(k for k in files if k.startswith("server-") and k.endswith(".crt"))[:-len(".crt")]
+    return {**files, "tls.crt": files[f"{stem}.crt"], "tls.key": files[f"{stem}.key"]}
 
 
 def test_the_databases_tls_secret_holds_the_users_certificate(kube_env, kube_client, team):
@@ -77,7 +80,8 @@ spec: {memorySize: 100MB, tlsMode: enabled}
     with open(out, "w") as handle:
         call_command("render", "-f", str(tmp_path / "in.yaml"), "--show-secrets", stdout=handle)
     secret = next(m for m in yaml.safe_load_all(out.read_text()) if m["metadata"]["name"] == "cache-tls")
-    assert secret["stringData"] == {key: "<from secret acme-proxy>" for key in ("ca.crt", "tls.crt", "tls.key")}
+    assert {k: v for k, v in secret["stringData"].items() if k != "tls.conf"} == {
+        key: "<from secret acme-proxy>" for key in ("ca.crt", "server.crt", "server.key")}
 
 
 def test_pods_serve_the_users_certificate_to_redis_cli_trusting_the_users_ca(kube_env, live_kube, kube_client, team):
@@ -98,6 +102,6 @@ def test_pods_serve_the_users_certificate_to_redis_cli_trusting_the_users_ca(kub
                                                    f"{' '.join(args)} ping"]).stdout.strip()
     assert live_kube.wait_for("the Service to answer over TLS with the user's certificate",
                               lambda: cli("--tls", "--cacert", "/etc/redis-tls/ca.crt") == "PONG", 30)
-    mounted = live_kube.exec("redis", "cache-0", ["sh", "-c", "cat /etc/redis-tls/ca.crt /etc/redis-tls/tls.crt"])
+    mounted = live_kube.exec("redis", "cache-0", ["sh", "-c", "cat /etc/redis-tls/ca.crt /etc/redis-tls/server-*.crt"])
     assert mounted.stdout.strip() == (ca.cert_pem + server.cert_pem).strip()
     assert "PONG" not in cli("--tls")  # not trusting the user's CA: refused

@@ -383,21 +383,24 @@ def test_tls_renders_its_secret_port_mount_and_the_passthrough_ingress(objects):
         kubernetes_validate.validate(manifest, "1.30.0", strict=True)
     by_kind = {f"{m['kind']}/{m['metadata']['name']}": m for m in manifests}
     tls = by_kind["Secret/secure-tls"]["stringData"]
-    assert signed_by(tls["tls.crt"], tls["ca.crt"]) and "PRIVATE KEY" in tls["tls.key"]
+    stem = next(key for key in tls if key.startswith("server-")).rsplit(".", 1)[0]  # named by the serial
+    assert signed_by(tls[f"{stem}.crt"], tls["ca.crt"]) and "PRIVATE KEY" in tls[f"{stem}.key"]
+    assert tls["tls.conf"] == (f"tls-cert-file /etc/redis-tls/{stem}.crt\ntls-key-file /etc/redis-tls/{stem}.key\n"
+                               "tls-ca-cert-file /etc/redis-tls/ca.crt\n")
     assert by_kind["Service/secure"]["spec"]["ports"] == [{"name": "redis", "port": 10002, "targetPort": 6380}]
-    assert "tls-port 6380\ntls-cert-file /etc/redis-tls/tls.crt\n" in by_kind["ConfigMap/secure-config"]["data"][
-        "redis.conf"]
+    redis_conf = by_kind["ConfigMap/secure-config"]["data"]["redis.conf"]
+    assert "tls-port 6380\ninclude /etc/redis-tls/tls.conf\ntls-auth-clients no\n" in redis_conf
     pod = by_kind["StatefulSet/secure"]["spec"]["template"]["spec"]
     assert {"name": "tls", "secret": {"secretName": "secure-tls", "defaultMode": 0o400}} in pod["volumes"]
     assert {"name": "redis-tls", "containerPort": 6380} in pod["containers"][0]["ports"]
     ingress = by_kind["Ingress/secure"]
     assert ingress["spec"]["rules"][0]["host"] == "secure-db.redis.example.com"
     assert ingress["metadata"]["annotations"]["nginx.ingress.kubernetes.io/ssl-passthrough"] == "true"
-    san = x509.load_pem_x509_certificate(tls["tls.crt"].encode()).extensions.get_extension_for_class(
+    san = x509.load_pem_x509_certificate(tls[f"{stem}.crt"].encode()).extensions.get_extension_for_class(
         x509.SubjectAlternativeName).value.get_values_for_type(x509.DNSName)
     assert {"secure", "secure.redis.svc.cluster.local", "secure-db.redis.example.com",
             "*.secure-headless.redis.svc.cluster.local"} <= set(san)
     again = next(m for m in render_database(database) if m["metadata"]["name"] == "secure-tls")
-    assert again["stringData"]["tls.crt"] == tls["tls.crt"]  # the same until renewal
+    assert again["stringData"][f"{stem}.crt"] == tls[f"{stem}.crt"]  # the same until renewal
     redacted = yaml.safe_dump(render_database(database, reveal_secrets=False))
     assert "PRIVATE KEY" not in redacted

@@ -53,6 +53,21 @@ def s3_backups(s3, prefix: str) -> list[str]:
     return sorted({k.split("/")[-2] for k in keys if k.endswith("/manifest.json")})
 
 
+
+def wait_in_sync(copy, timeout: float = 30) -> dict:
+    """Follow (as beat does) until `copy`'s status says it is in sync with its source; that status."""
+    from backups import services
+
+    deadline = time.monotonic() + timeout
+    while True:
+        services.follow_replica_sources()
+        copy.refresh_from_db()
+        progress = copy.status["replicaSourceStatus"]
+        if progress.get("inSync"):
+            return progress
+        assert time.monotonic() < deadline, progress
+        time.sleep(0.2)
+
 def test_periodic_backups_land_in_the_mount_and_s3_and_a_restore_brings_every_key_back(
         make_database, s3_secret, tmp_path, settings):
     from backups import services
@@ -300,15 +315,7 @@ def test_replica_sources_follow_a_database_and_the_api_cut_over_keeps_every_ackn
     try:
         with CutOverWriter(endpoint(source), target) as writer:
             assert services.follow_replica_sources() == {"following": 1, "failed": 0, "stopped": 0}
-            deadline = time.monotonic() + 30
-            while True:  # the follower's full sync, as status shows it
-                services.follow_replica_sources()
-                copy.refresh_from_db()
-                progress = copy.status["replicaSourceStatus"]
-                if progress.get("inSync"):
-                    break
-                assert time.monotonic() < deadline, progress
-                time.sleep(0.2)
+            progress = wait_in_sync(copy)  # the follower's full sync, as status shows it
             assert progress["source"] == "old" and progress["linkStatus"] == "up" and progress["keys"] >= 2000
             assert target.dbsize() == 0  # following is not writing into the database yet
 

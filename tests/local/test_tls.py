@@ -150,6 +150,14 @@ def test_mutual_tls_refuses_a_client_without_a_certificate_the_listed_ca_signed(
     assert "PONG" not in cli(database, *tls, "--cert", str(tmp_path / "x.crt"), "--key", str(tmp_path / "x.key"),
                              "PING").stdout
     assert database.status["state"] == "active"  # the control plane's own checks still pass
+    # The credentials' redis-cli line, run as given, beside ca.crt and the client's client.crt / client.key.
+    credentials = reveal_credentials(database, actor="test")
+    assert any("mutual TLS" in hint and "app-clients" in hint for hint in credentials.hints)
+    (tmp_path / "client.crt").write_text(signed.cert_pem)
+    (tmp_path / "client.key").write_text(signed.key_pem)
+    given = subprocess.run(f"{credentials.redis_cli} PING", shell=True, cwd=tmp_path, capture_output=True,
+                           text=True, timeout=10)
+    assert given.stdout.strip() == "PONG", (credentials.redis_cli.replace(credentials.password, "***"), given)
 
 
 def test_sentinels_refuse_clients_without_the_password_and_older_members_get_one(make_database, tmp_path):

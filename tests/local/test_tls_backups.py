@@ -3,10 +3,9 @@ reaches a TLS database's data like its other checks do (the master's plain port,
 password), clients keep TLS; every key comes back. Real redis-server processes and HAProxy."""
 from __future__ import annotations
 
-import time
-
 import pytest
 
+from .test_backups import wait_in_sync
 from .test_tls import tls_endpoint
 
 
@@ -47,15 +46,7 @@ def test_a_follower_of_a_tls_source_cuts_over_with_every_key(make_database, tmp_
     writes = client_of(source, tmp_path)
     writes.mset({f"old:{i}": i for i in range(1000)})
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            services.follow_replica_sources()
-            copy.refresh_from_db()
-            progress = copy.status["replicaSourceStatus"]
-            if progress.get("inSync"):
-                break
-            assert time.monotonic() < deadline, progress
-            time.sleep(0.2)
+        wait_in_sync(copy)
         writes.set("old:late", "x")  # written while following: the cut-over waits for it
         assert services.cut_over(copy, actor="test").keys == 1001
     finally:

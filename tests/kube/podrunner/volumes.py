@@ -1,21 +1,25 @@
 """What the kubelet prepares before a container starts: its volumes as folders, and its environment.
 
 ConfigMap and Secret volumes are folders of files (`items` and `defaultMode` honoured; refreshed when
-the object changes, each file replaced atomically), `emptyDir` a folder that lives as long as the
-pod, a PersistentVolumeClaim a folder under the runner's volume root that outlives every pod (named
-after the claim, so a recreated pod finds its data). A missing object is a `NotReady` error naming it,
-as the kubelet reports `CreateContainerConfigError` or a failed mount.
+the object changes, all files at once through the kubelet's `..data` symlink swap), `emptyDir` a folder
+that lives as long as the pod, a PersistentVolumeClaim a folder under the runner's volume root that
+outlives every pod (named after the claim, so a recreated pod finds its data). A missing object is a
+`NotReady` error naming it, as the kubelet reports `CreateContainerConfigError` or a failed mount.
 """
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import shutil
+import tempfile
+import time
 from pathlib import Path
 
 from ..emulator import Store
 
 DEFAULT_MODE = 0o644
+DATA_LINK = "..data"  # the kubelet's name for the symlink to the current files
 
 
 class NotReady(Exception):
@@ -38,16 +42,48 @@ def object_data(obj: dict) -> dict[str, bytes]:
     return result
 
 
-def _write_atomically(path: Path, content: bytes, mode: int, gid: int | None) -> None:
-    if path.exists() and path.read_bytes() == content and (path.stat().st_mode & 0o7777) == mode:
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_bytes(content)
-    os.chmod(temporary, mode)
-    if gid is not None:
-        os.chown(temporary, 0, gid)
-    os.replace(temporary, path)
+def _current_files(path: Path) -> dict[str, tuple[bytes, int]] | None:
+    """What the volume's current `..data` folder holds (None before the first write)."""
+    data = path / DATA_LINK
+    if not data.is_dir():
+        return None
+    return {str(f.relative_to(data)): (f.read_bytes(), f.stat().st_mode & 0o7777)
+            for f in data.rglob("*") if f.is_file()}
+
+
+def write_projection(path: Path, files: dict[str, tuple[bytes, int]], gid: int | None) -> bool:
+    """The kubelet's atomic writer: the files go into a new hidden folder `..<timestamp>`, the symlink `..data`
+    is swapped to it with one rename, and each visible name is a symlink through `..data`; so a reader sees the
+    old set or the new set of files, never a mix (a new certificate with the old key). True when it changed."""
+    if _current_files(path) == files:
+        return False
+    path.mkdir(parents=True, exist_ok=True)
+    stamp = Path(tempfile.mkdtemp(prefix=time.strftime("..%Y_%m_%d_%H_%M_%S."), dir=path))
+    os.chmod(stamp, 0o755)
+    for relative, (content, mode) in files.items():
+        target = stamp / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(content)
+        os.chmod(target, mode)
+        if gid is not None:
+            os.chown(target, 0, gid)
+    previous = os.readlink(path / DATA_LINK) if (path / DATA_LINK).is_symlink() else None
+    temporary = path / f"{DATA_LINK}_tmp"
+    with contextlib.suppress(FileNotFoundError):
+        temporary.unlink()
+    temporary.symlink_to(stamp.name)
+    os.replace(temporary, path / DATA_LINK)
+    visible = {relative.split("/", 1)[0] for relative in files}
+    for name in visible:
+        link = path / name
+        if not link.is_symlink():
+            link.symlink_to(f"{DATA_LINK}/{name}")
+    for entry in path.iterdir():
+        if not entry.name.startswith(".") and entry.name not in visible:
+            entry.unlink() if entry.is_symlink() or entry.is_file() else shutil.rmtree(entry)
+    if previous:
+        shutil.rmtree(path / previous, ignore_errors=True)
+    return True
 
 
 class VolumeSet:
@@ -108,14 +144,9 @@ class VolumeSet:
                 files[item["path"]] = (data[item["key"]], item.get("mode", mode))
         else:
             files = {key: (value, mode) for key, value in data.items()}
-        path.mkdir(parents=True, exist_ok=True)
-        for relative, (content, file_mode) in files.items():
-            if self.fs_group is not None:
-                file_mode |= 0o440  # the kubelet makes read-only volume files readable by the fsGroup
-            _write_atomically(path / relative, content, file_mode, self.fs_group)
-        for stale in path.iterdir():
-            if stale.name not in files and not stale.name.startswith("."):
-                stale.unlink() if stale.is_file() else shutil.rmtree(stale)
+        if self.fs_group is not None:  # the kubelet makes read-only volume files readable by the fsGroup
+            files = {relative: (content, mode | 0o440) for relative, (content, mode) in files.items()}
+        write_projection(path, files, self.fs_group)
         return path
 
 
