@@ -32,22 +32,40 @@ class MigrationError(Exception):
 
 
 @dataclass(frozen=True)
+class SourceTls:
+    """How a TLS source (`rediss://`) is reached: the CA its server certificate is checked against, and the
+    certificate and key presented to it (the client's for a mutual-TLS source, else a throwaway one: redis-server
+    makes no TLS connection without one). Files (0600) the follower's CONFIG SET and the control plane read."""
+    ca_file: Path
+    cert_file: Path
+    key_file: Path
+
+
+@dataclass(frozen=True)
 class Source:
     host: str
     port: int
     password: str | None = None
     username: str | None = None  # None: the default user
+    tls: SourceTls | None = None
 
     def client(self) -> redis.Redis:
+        if self.tls is None:
+            return redis.Redis(host=self.host, port=self.port, username=self.username, password=self.password,
+                               socket_timeout=10)
         return redis.Redis(host=self.host, port=self.port, username=self.username, password=self.password,
-                           socket_timeout=10)
+                           socket_timeout=10, ssl=True, ssl_ca_certs=str(self.tls.ca_file),
+                           ssl_certfile=str(self.tls.cert_file), ssl_keyfile=str(self.tls.key_file))
 
     @classmethod
-    def from_uri(cls, uri: str) -> Source:
-        """`redis://[[default]:password@]host[:port][/db]`; ValueError saying what is wrong."""
+    def from_uri(cls, uri: str, tls: SourceTls | None = None, *, tls_later: bool = False) -> Source:
+        """`redis://[[default]:password@]host[:port][/db]`, or `rediss://` with `tls` (`tls_later`: a stored uri
+        checked, its TLS files given when it is followed); ValueError saying what is wrong."""
         parsed = urllib.parse.urlsplit(uri)
-        if parsed.scheme != "redis":
-            raise ValueError("the uri must start with redis:// (TLS sources are not supported)")
+        if parsed.scheme == "rediss" and tls is None and not tls_later:
+            raise ValueError("a rediss:// uri needs serverCertSecret (the CA that signed the source's certificate)")
+        if parsed.scheme not in ("redis", "rediss"):
+            raise ValueError("the uri must start with redis:// or rediss://")
         if parsed.username not in (None, "", "default"):
             raise ValueError("the uri may name no user but `default` (the password is enough)")
         try:
@@ -57,7 +75,8 @@ class Source:
         if not parsed.hostname:
             raise ValueError("the uri names no host")
         password = urllib.parse.unquote(parsed.password) if parsed.password else None
-        return cls(host=parsed.hostname, port=port, password=password)
+        return cls(host=parsed.hostname, port=port, password=password,
+                   tls=tls if parsed.scheme == "rediss" else None)
 
 
 def start_staging(binary: Path, folder: Path, *, detach: bool = False) -> tuple[subprocess.Popen | None, int, str]:
@@ -90,6 +109,11 @@ def follow(staging: redis.Redis, source: Source) -> None:
     if info.get("role") == "slave" and (str(info.get("master_host")), int(info.get("master_port", 0))) == \
             (source.host, source.port):
         return
+    if source.tls is not None:  # certificates read again here, so a replaced secret is taken at the next pass
+        staging.config_set("tls-cert-file", str(source.tls.cert_file))
+        staging.config_set("tls-key-file", str(source.tls.key_file))
+        staging.config_set("tls-ca-cert-file", str(source.tls.ca_file))
+    staging.config_set("tls-replication", "yes" if source.tls is not None else "no")
     staging.config_set("masterauth", source.password or "")
     staging.config_set("masteruser", source.username or "")
     staging.execute_command("REPLICAOF", source.host, source.port)

@@ -33,7 +33,7 @@ from core.secrets import secret_values
 from databases.backup_spec import BackupConfig
 from databases.models import Database
 from databases.replica_sources import SECRET as SECRET_SOURCE
-from databases.replica_sources import source_name, source_of
+from databases.replica_sources import source_name, source_of, tls_secrets
 from databases.services import create_database, update_database
 from specs.database import DatabaseSpec
 from targets.private_files import private_dir, write_private
@@ -42,7 +42,7 @@ from timeline.broadcast import publish_status
 from timeline.models import Event
 from timeline.record import record_event
 
-from . import following, plan
+from . import following, plan, source_tls
 from . import manifest as manifests
 from .capture import CaptureError, dump_rdb
 from .loader import LoadError, copy_keys, key_count, loaded, loader_binary
@@ -498,8 +498,13 @@ def _uri_source(database: Database, name: str) -> Source:
     if not uri:
         raise BackupError(f"secret {name} has no `uri` (redis://[:password@]host:port); on the local target store "
                           f"it with `SOURCE_REDIS_URI=... manage.py backup_secret {name} --redis-uri`")
+    server_cert, client_key = tls_secrets(database.spec)
     try:
-        return Source.from_uri(uri)
+        tls = source_tls.source_tls(database, server_cert, client_key) if server_cert else None
+    except (ValueError, TargetError) as exc:
+        raise BackupError(str(exc)) from None
+    try:
+        return Source.from_uri(uri, tls)
     except ValueError as exc:
         raise BackupError(f"secret {name}: {exc}") from None
 
@@ -519,11 +524,14 @@ def follow_replica_sources() -> dict:
         except BackupError as exc:
             status = {"source": source_name(database.spec), "error": str(exc)}
             counts["failed"] += 1
+            if (database.status or {}).get("replicaSourceStatus", {}).get("error") != status["error"]:
+                record_event(database, "ReplicaSourceFailed", status["error"], type=Event.WARNING)
         _write_status(database, "replicaSourceStatus", lambda current, status=status: status)
     for database_id in following.followed():
         if database_id not in wanted:
             following.stop(database_id)
             counts["stopped"] += 1
+    source_tls.forget_all_but(wanted)
     return counts
 
 

@@ -100,9 +100,11 @@ class Driver(Protocol):
     def connection_info(self, database: Database) -> ConnectionInfo:
         """Where clients reach the database; a pure function of the stored spec (no I/O)."""
 
-    def database_spec_problems(self, wanted: DatabaseSpec, current: DatabaseSpec | None) -> dict[str, str]:
-        """What this target cannot realise in `wanted`, or cannot reach from `current` in place,
-        as {field path: message}; the validator refuses such a write up front."""
+    def database_spec_problems(self, wanted: DatabaseSpec, current: DatabaseSpec | None,
+                               cluster: Cluster | None = None) -> dict[str, str]:
+        """What this target cannot realise in `wanted`, or cannot reach from `current` in place (on `cluster`,
+        when given: room for what the cluster must add for it), as {field path: message}; the validator refuses
+        such a write up front."""
 
     def database_ports(self) -> range:
         """The `databasePort`s this target accepts and assigns from (a configured range)."""

@@ -24,6 +24,12 @@ def source_of(spec: dict) -> tuple[str, str] | None:
     return None
 
 
+def tls_secrets(spec: dict) -> tuple[str, str]:
+    """(serverCertSecret, clientKeySecret) of a stored spec's source ('' where not given)."""
+    source = spec["replicaSources"][0] if source_of(spec) else {}
+    return str(source.get("serverCertSecret") or ""), str(source.get("clientKeySecret") or "")
+
+
 def source_name(spec: dict) -> str | None:
     """The name of what a stored spec follows (a database, or a secret), or None."""
     found = source_of(spec)
@@ -46,8 +52,9 @@ def check_replica_sources(problems: Problems, value: object, *, cluster, name: s
     if not isinstance(source, dict):
         problems.add(item, "must be an object such as {replicaSourceType: REDB, replicaSourceName: other-db}")
         return
-    check_fields(problems, source, SOURCE_FIELDS, item)  # compression, TLS settings: accepted, not used
+    check_fields(problems, source, SOURCE_FIELDS, item)  # compression: accepted, not used
     check_defined(problems, source, FIELD, item)
+    _check_tls(problems, source, item)
     kind = expect_string(problems, source.get("replicaSourceType"), f"{item}.replicaSourceType")
     if kind is not None and kind not in SOURCE_TYPES:
         problems.add(f"{item}.replicaSourceType", f"'{kind}' is not one of: {', '.join(SOURCE_TYPES)} (REDB: a "
@@ -73,3 +80,27 @@ def check_replica_sources(problems: Problems, value: object, *, cluster, name: s
                             "be followed")
     elif source_name(found.spec):
         problems.add(field, f"{wanted} follows {source_name(found.spec)} itself; follow that one instead")
+
+
+def _check_tls(problems: Problems, source: dict, item: str) -> None:
+    """TLS of a SECRET source (`rediss://`): the CA to trust (`serverCertSecret`) and, for mutual TLS, the
+    client certificate (`clientKeySecret`), both secret names. A REDB source needs neither (the control plane
+    reaches its own databases itself). No SNI: redis-server's replication link sends none."""
+    if source.get("tlsSniName") not in (None, ""):
+        problems.add(f"{item}.tlsSniName", "is not supported: the follower (a redis-server replica) sends no SNI on "
+                                           "its replication link; name the source by the host its certificate holds")
+    for key in ("serverCertSecret", "clientKeySecret"):
+        value = source.get(key)
+        if value in (None, ""):
+            continue
+        name = expect_string(problems, value, f"{item}.{key}")
+        if source.get("replicaSourceType") != SECRET:
+            problems.add(f"{item}.{key}", "only for a SECRET source (a rediss:// uri); a REDB source of this "
+                                          "control plane is reached without it")
+        elif name:
+            problem = dns_subdomain_problem(name)
+            if problem:
+                problems.add(f"{item}.{key}", problem)
+    if source.get("clientKeySecret") and not source.get("serverCertSecret"):
+        problems.add(f"{item}.serverCertSecret", "is required with clientKeySecret (the CA that signed the "
+                                                 "source's certificate)")

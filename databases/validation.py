@@ -88,7 +88,7 @@ def validate_database(spec: object, *, cluster, name: str, current=None) -> Chec
         if not problems.has("spec.shardCount"):
             _check_running_reshard(problems, spec, current)
     if not problems.has("spec"):
-        _check_target_supports(problems, spec, driver=driver, name=name, current=current)
+        _check_target_supports(problems, spec, driver=driver, name=name, current=current, cluster=cluster)
         _check_sharded_name(problems, spec, name)
     if not problems.has("spec"):
         _check_port(problems, spec, cluster=cluster, current=current, allowed=driver.database_ports())
@@ -263,11 +263,11 @@ def _check_modules(problems: Problems, value: object) -> None:
             problems.add(f"{path}.config", "module arguments are not supported; the module's defaults are used")
 
 
-def _check_target_supports(problems: Problems, spec: dict, *, driver, name: str, current) -> None:
+def _check_target_supports(problems: Problems, spec: dict, *, driver, name: str, current, cluster) -> None:
     """Features and in-place changes the cluster's target cannot realise (the driver knows which)."""
     wanted = DatabaseSpec.from_spec(spec, name)
     before = current.typed_spec if current is not None else None
-    for path, message in driver.database_spec_problems(wanted, before).items():
+    for path, message in driver.database_spec_problems(wanted, before, cluster).items():
         problems.add(path, message)
 
 

@@ -105,7 +105,8 @@ class KubernetesDriver:
             hints=[f"kubectl -n {namespace} port-forward svc/{database.name} {port}:{port}"],
         )
 
-    def database_spec_problems(self, wanted: DatabaseSpec, current: DatabaseSpec | None) -> dict[str, str]:
+    def database_spec_problems(self, wanted: DatabaseSpec, current: DatabaseSpec | None,
+                               cluster=None) -> dict[str, str]:
         problems = common_spec_problems(wanted, "kubernetes", tls_modes=("disabled", "enabled"))
         problems.update(tls_mode_change_problems(wanted, current))  # tls-cluster moves the bus port
         problems.update(client_certificate_problems(wanted.client_certificates))

@@ -83,6 +83,22 @@ def _shard_ports_used(spec: DatabaseSpec) -> int:
     return spec.process_count * (2 if spec.tls_mode != "disabled" else 1)
 
 
+def needs_tls_sentinels(spec: DatabaseSpec) -> bool:
+    """A replicated replica_ssl database that is not a Redis Cluster is watched by the cluster's TLS sentinel group."""
+    return spec.tls_mode == "replica_ssl" and spec.replication and not spec.is_cluster
+
+
+def tls_sentinel_room_problem(nodes: int, sentinel_ports: range, remembered: list[int]) -> str:
+    """Why a cluster's TLS sentinel group (not made yet) cannot be made: each of its `nodes` members takes two
+    ports of the sentinel range (its plain one and its TLS one); '' when the range has room."""
+    free = len(sentinel_ports) - sum(port in sentinel_ports for port in remembered)
+    if 2 * nodes <= free:
+        return ""
+    return (f"replica_ssl needs the cluster's TLS sentinel group ({nodes} sentinels, two ports each) but only "
+            f"{max(free, 0)} ports of the sentinel range {sentinel_ports.start}-{sentinel_ports.stop - 1} are free; "
+            "use tlsMode enabled, or widen the range (CP_SENTINEL_PORT_MIN/MAX)")
+
+
 def _endpoint_key(database) -> str:
     return f"endpoint/{database.cluster.name}/{database.name}"
 
@@ -234,13 +250,15 @@ class LocalDriver:
         files = tls.TlsFiles(directory, stem)
         return str(files.ca_file), str(files.cert_file), str(files.key_file)
 
-    def database_spec_problems(self, wanted: DatabaseSpec, current: DatabaseSpec | None) -> dict[str, str]:
+    def database_spec_problems(self, wanted: DatabaseSpec, current: DatabaseSpec | None,
+                               cluster=None) -> dict[str, str]:
         problems = tls_problems(wanted) or tls_mode_change_problems(wanted, current)
         problems.update(modules.problems(wanted.modules, wanted.redis_version or versions.newest_version() or ""))
         if current is not None and not current.is_cluster and wanted.shard_count > 1:
             problems["spec.shardCount"] = NOT_SHARDED_IN_PLACE
         shard_ports = port_range("shard")
-        remembered = self.ports.all().values()
+        registry = self.ports.all()
+        remembered = registry.values()
         # The database's own processes hold ports it keeps; every other allocation is gone from the range.
         free = (len(shard_ports) - sum(port in shard_ports for port in remembered)
                 + (_shard_ports_used(current) if current is not None else 0))
@@ -250,6 +268,11 @@ class LocalDriver:
                 f"{' (two ports each with TLS)' if wanted.tls_mode != 'disabled' else ''} but only {max(free, 0)} "
                 "ports of the shard range "
                 f"{shard_ports.start}-{shard_ports.stop - 1} are free on target {self.target.name}"))
+        tls_group = layout.TLS_SENTINELS.prefix(cluster.name) if cluster is not None else ""
+        if tls_group and needs_tls_sentinels(wanted) and not any(key.startswith(tls_group) for key in registry):
+            problem = tls_sentinel_room_problem(cluster.typed_spec.nodes, port_range("sentinel"), list(remembered))
+            if problem:
+                problems.setdefault("spec.tlsMode", problem)
         new_port = wanted.port in self.database_ports() and (current is None or current.port != wanted.port)
         if new_port and (wanted.port in remembered or is_listening(wanted.port)):
             problems["spec.databasePort"] = f"port {wanted.port} is in use on this machine; choose another"
@@ -330,7 +353,7 @@ class LocalDriver:
         watches (a database moved away from replica_ssl leaves it once its reconcile has moved it)."""
         for database in cluster.databases.filter(deletion_requested_at__isnull=True):
             spec = database.typed_spec
-            if spec.tls_mode == "replica_ssl" and spec.replication and not spec.is_cluster:
+            if needs_tls_sentinels(spec):
                 return True
         members = sentinel.answering(self.allocated_sentinels(cluster, layout.TLS_SENTINELS))
         return any(sentinel.monitored(member) for member in members)

@@ -43,8 +43,10 @@ class DatabaseParts:
 
     @property
     def replication_tls(self) -> bool:
-        """replica_ssl: replicas and sentinels reach the shards on their TLS ports (tls-replication yes)."""
-        return self.tls is not None and self.spec.tls_mode == "replica_ssl"
+        """replica_ssl, and any TLS Redis Cluster: replicas (and sentinels) reach the shards on their TLS ports
+        (tls-replication yes). A TLS cluster's nodes announce their TLS ports (tls-cluster), so CLUSTER REPLICATE
+        links a replica to its master's TLS port whatever the tlsMode."""
+        return self.tls is not None and (self.spec.tls_mode == "replica_ssl" or self.cluster_mode)
 
     @property
     def bus_tls(self) -> bool:
@@ -55,7 +57,7 @@ class DatabaseParts:
         """The TLS settings of a process: its TLS port and files, or the TLS port off."""
         if self.tls is None or not process.tls_port:
             return {"tls-replication": "no", "tls-port": "0"}
-        wanted = {"tls-replication": "yes" if self.spec.tls_mode == "replica_ssl" else "no"}
+        wanted = {"tls-replication": "yes" if self.replication_tls else "no"}
         if self.cluster_mode:
             wanted["tls-cluster"] = "yes"  # set when the cluster is made: its bus port is the TLS port + 10000
         return {**wanted, **self.tls.redis_settings(process.tls_port)}

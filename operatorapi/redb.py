@@ -94,12 +94,12 @@ REDB_SPEC = Field('spec', OBJECT, 'RedisEnterpriseDatabaseSpec defines the desir
         Field('name', STRING, 'The name of the Redis Enterprise Cluster where the database should be stored.', USED),
     )),
     Field('replicaSources', ARRAY, 'Source databases to replicate from.', USED, items=OBJECT, required=('replicaSourceName', 'replicaSourceType'), fields=(
-        Field('clientKeySecret', STRING, 'Secret that defines the client certificate and key used by the syncer in the target database cluster.'),
+        Field('clientKeySecret', STRING, 'Secret that defines the client certificate and key used by the syncer in the target database cluster.', USED),
         Field('compression', INTEGER, 'GZIP compression level (0-6) to use for replication.'),
         Field('replicaSourceName', STRING, 'The name of the resource from which the source database URI is derived.', USED),
         Field('replicaSourceType', STRING, 'The type of resource from which the source database URI is derived.', USED),
-        Field('serverCertSecret', STRING, 'Secret that defines the server certificate used by the proxy in the source database cluster.'),
-        Field('tlsSniName', STRING, 'TLS SNI name to use for the replication link.'),
+        Field('serverCertSecret', STRING, 'Secret that defines the server certificate used by the proxy in the source database cluster.', USED),
+        Field('tlsSniName', STRING, 'TLS SNI name to use for the replication link.', USED),
     )),
     Field('replication', BOOLEAN, 'Enables in-memory database replication for higher availability.', USED),
     Field('rolesPermissions', ARRAY, 'Redis Enterprise ACL and role bindings to apply to the database.', USED, items=OBJECT, required=('acl', 'role', 'type'), fields=(

@@ -18,6 +18,8 @@ from dataplane.certificates import (
     check_certificates,
     provided_server_certificate,
 )
+from timeline.models import Event
+from timeline.record import CONTROLPLANE_ACTOR
 
 from .models import CertificateSecret
 
@@ -28,9 +30,9 @@ PROXY_FIELD = "spec.certificates.proxyCertificateSecretName"
 CERT_KEYS, KEY_KEYS = ("certificate", "tls.crt"), ("key", "tls.key")
 
 
-def store_certificate_secret(name: str, pem: str, key: str = "") -> bool:
+def store_certificate_secret(name: str, pem: str, key: str = "", *, actor: str = CONTROLPLANE_ACTOR) -> bool:
     """Create or replace a certificate secret (with `key`: a server certificate, checked as one); True if it
-    was new. SpecError (by field) changes nothing; no message repeats the input."""
+    was new. SpecError (by field) changes nothing; no message repeats the input. Audited in the timeline."""
     problems: dict[str, list[str]] = {}
     problem = dns_subdomain_problem(name)
     if problem:
@@ -51,9 +53,33 @@ def store_certificate_secret(name: str, pem: str, key: str = "") -> bool:
                 problems["key" if "key" in str(exc) else "certificate"] = [str(exc)]
     if problems:
         raise SpecError(problems)
-    _, created = CertificateSecret.objects.update_or_create(
+    secret, created = CertificateSecret.objects.update_or_create(
         name=name, defaults={"certificate": pem.strip() + "\n", "key": key.strip() + "\n" if key else ""})
+    facts, done = summary(secret), "stored" if created else "replaced"
+    _audit(secret, "CertificateStored" if created else "CertificateReplaced",
+           f"certificate secret {name} {done} by {actor}: {facts.subject or 'no subject'}, expires "
+           f"{facts.not_after:%Y-%m-%d}{', with its key' if facts.has_key else ''}", actor)
     return created
+
+
+def delete_certificate_secret(name: str, *, actor: str = CONTROLPLANE_ACTOR) -> bool:
+    """Remove a certificate secret; True if there was one. Audited in the timeline."""
+    secret = CertificateSecret.objects.filter(name=name).first()
+    if secret is None:
+        return False
+    _audit(secret, "CertificateDeleted", f"certificate secret {name} deleted by {actor}", actor)
+    secret.delete()
+    return True
+
+
+def _audit(secret: CertificateSecret, reason: str, message: str, actor: str) -> None:
+    """An event in the secret's timeline (public facts only: never the certificate body or the key)."""
+    Event.objects.create(object_kind=CertificateSecret.kind, object_id=secret.pk, object_name=secret.name,
+                         reason=reason, message=message, actor=actor)
+
+
+def certificate_events(limit: int = 30) -> list[Event]:
+    return list(Event.objects.filter(object_kind=CertificateSecret.kind)[:limit])
 
 
 def provided_certificate(database) -> ProvidedCertificate | None:
@@ -64,10 +90,7 @@ def provided_certificate(database) -> ProvidedCertificate | None:
     name = database.cluster.typed_spec.proxy_certificate_secret
     if not name:
         return None
-    values = driver_for(database.target).secret_values(database, name)
-    if values is None:  # the target keeps no secrets: the control plane's stored certificate secrets
-        row = CertificateSecret.objects.filter(name=name).first()
-        values = {"certificate": row.certificate, "key": row.key} if row else {}
+    values = certificate_secret_values(database, name)
     cert = next((values[k] for k in CERT_KEYS if values.get(k)), "")
     key = next((values[k] for k in KEY_KEYS if values.get(k)), "")
     where = f"{PROXY_FIELD}: secret {name}"
@@ -81,6 +104,16 @@ def provided_certificate(database) -> ProvidedCertificate | None:
         return provided_server_certificate(cert, key, values.get("ca.crt", ""))
     except CertificateProblem as exc:
         raise TargetError(f"{where} cannot serve: {exc}") from None
+
+
+def certificate_secret_values(database, name: str) -> dict[str, str]:
+    """Secret `name` as `database`'s target sees it: a Kubernetes Secret, else the stored certificate secret
+    (keys `certificate` and, for a server or client certificate, `key`); {} when there is none."""
+    values = driver_for(database.target).secret_values(database, name)
+    if values is None:  # the target keeps no secrets: the control plane's stored certificate secrets
+        row = CertificateSecret.objects.filter(name=name).first()
+        values = {"certificate": row.certificate, "key": row.key} if row else {}
+    return values
 
 
 @dataclass(frozen=True)

@@ -52,6 +52,8 @@ class CertificateSecret(models.Model):
     certificate a REC's `certificates.proxyCertificateSecretName` names. The key is encrypted at rest and never
     shown. Kept with `manage.py certificate_secret` or the API (targets/certificates.py checks them)."""
 
+    kind = "certificate"  # its timeline's object_kind (stored, replaced, deleted: targets/certificates.py)
+
     name = models.CharField(max_length=253, unique=True)
     certificate = models.TextField()
     key = EncryptedTextField(blank=True, default="")

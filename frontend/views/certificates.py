@@ -13,8 +13,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 from clusters.models import Cluster
 from core.errors import SpecError
 from databases.models import Database
-from targets.certificates import store_certificate_secret, summary
+from targets.certificates import certificate_events, delete_certificate_secret, store_certificate_secret, summary
 from targets.models import CertificateSecret, Target
+from timeline.record import actor_name
 
 from ..forms.certificate import CertificateSecretForm
 
@@ -35,7 +36,8 @@ def certificate_list(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             data = form.cleaned_data
             try:
-                created = store_certificate_secret(data["name"], data["certificate"], data["key"])
+                created = store_certificate_secret(data["name"], data["certificate"], data["key"],
+                                                   actor=actor_name(request.user))
             except SpecError as error:
                 form.add_spec_error(error)
             else:
@@ -47,7 +49,8 @@ def certificate_list(request: HttpRequest) -> HttpResponse:
     users = _users()
     secrets = [(secret, summary(secret), users.get(secret.name, [])) for secret in CertificateSecret.objects.all()]
     response = render(request, "frontend/certificates/list.html",
-                      {"section": "certificates", "secrets": secrets, "form": form}, status=status)
+                      {"section": "certificates", "secrets": secrets, "form": form,
+                       "events": certificate_events()}, status=status)
     response["Cache-Control"] = "no-store"
     return response
 
@@ -69,6 +72,7 @@ def _users() -> dict[str, list[str]]:
 @require_POST
 def certificate_delete(request: HttpRequest, name: str) -> HttpResponse:
     _staff(request)
-    get_object_or_404(CertificateSecret, name=name).delete()
+    get_object_or_404(CertificateSecret, name=name)
+    delete_certificate_secret(name, actor=actor_name(request.user))
     messages.success(request, f"Certificate secret {name} deleted.")
     return redirect("frontend:certificate-list")

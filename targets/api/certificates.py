@@ -9,8 +9,9 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.response import Response
 
 from accounts.permissions import IsStaffOrReadOnly
-from targets.certificates import store_certificate_secret, summary
+from targets.certificates import delete_certificate_secret, store_certificate_secret, summary
 from targets.models import CertificateSecret
+from timeline.record import actor_name
 
 from .managed import ERRORS, READ_ERRORS
 from .parsers import BoundedJSONParser
@@ -76,7 +77,10 @@ class CertificateSecretViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
         body = CertificateSecretInput(data=request.data)
         body.is_valid(raise_exception=True)
         created = store_certificate_secret(body.validated_data["name"], body.validated_data["certificate"],
-                                           body.validated_data.get("key", ""))
+                                           body.validated_data.get("key", ""), actor=actor_name(request.user))
         stored = CertificateSecret.objects.get(name=body.validated_data["name"])
         return Response(CertificateSecretSerializer(stored).data,
                         status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+    def perform_destroy(self, instance: CertificateSecret) -> None:
+        delete_certificate_secret(instance.name, actor=actor_name(self.request.user))

@@ -74,3 +74,26 @@ def test_a_database_port_something_listens_on_is_refused(cluster):
         errors = errors_of(create_database, cluster=cluster, name="clash", team=None, actor="t",
                            spec={"databasePort": port})
     assert errors == {"spec.databasePort": [f"port {port} is in use on this machine; choose another"]}
+
+
+def test_replica_ssl_without_room_for_the_tls_sentinel_group_is_refused_on_tls_mode(cluster, settings):
+    """The TLS sentinel group (3 members, two ports each) must fit the sentinel range before the write is taken."""
+    settings.CONTROLPLANE_LOCAL_PORTS = {**settings.CONTROLPLANE_LOCAL_PORTS, "sentinel": (26990, 26994)}
+    spec = {"memorySize": "100MB", "replication": True, "tlsMode": "replica_ssl"}
+    errors = errors_of(create_database, cluster=cluster, name="secure", team=None, actor="t", spec=spec)
+    assert errors == {"spec.tlsMode": [
+        "replica_ssl needs the cluster's TLS sentinel group (3 sentinels, two ports each) but only 5 ports of the "
+        "sentinel range 26990-26994 are free; use tlsMode enabled, or widen the range (CP_SENTINEL_PORT_MIN/MAX)"]}
+    assert not Database.objects.exists()
+    for index, fits in enumerate(({**spec, "tlsMode": "enabled"}, {**spec, "replication": False})):
+        assert create_database(cluster=cluster, name=f"fits-{index}", team=None, actor="t", spec=fits).created
+    settings.CONTROLPLANE_LOCAL_PORTS = {**settings.CONTROLPLANE_LOCAL_PORTS, "sentinel": (26990, 26995)}
+    assert create_database(cluster=cluster, name="secure", team=None, actor="t", spec=spec).created
+
+
+def test_the_tls_sentinel_room_counts_only_free_ports():
+    from localtarget.driver import tls_sentinel_room_problem
+
+    assert tls_sentinel_room_problem(3, range(26400, 26406), []) == ""
+    assert "only 4 ports" in tls_sentinel_room_problem(3, range(26400, 26406), [26400, 26401, 12000])
+    assert "only 0 ports" in tls_sentinel_room_problem(1, range(26400, 26401), [26400])

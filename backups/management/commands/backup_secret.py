@@ -27,7 +27,7 @@ class Command(BaseCommand):
         parser.add_argument("--endpoint-url", default="", help="an S3-compatible server (default: AWS)")
         parser.add_argument("--region", default="", help="the bucket's region (default us-east-1)")
         parser.add_argument("--redis-uri", action="store_true",
-                            help="store SOURCE_REDIS_URI (redis://[:password@]host:port) for replicaSources instead")
+                            help="store SOURCE_REDIS_URI (redis[s]://[:password@]host:port) for replicaSources instead")
         parser.add_argument("--password", action="store_true",
                             help="store USER_PASSWORD as the `password` a RedisEnterpriseUser's passwordSecrets names")
         parser.add_argument("--delete", action="store_true", help="remove the stored credentials")
@@ -44,7 +44,7 @@ class Command(BaseCommand):
         if redis_uri:
             uri = os.environ.get("SOURCE_REDIS_URI", "")
             try:
-                Source.from_uri(uri)
+                Source.from_uri(uri, tls_later=True)
             except ValueError as exc:
                 raise CommandError(f"SOURCE_REDIS_URI: {exc}") from None
             _, created = StorageSecret.objects.update_or_create(name=name, defaults={"data": json.dumps({"uri": uri})})

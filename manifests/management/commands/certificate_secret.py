@@ -1,5 +1,5 @@
-"""`manage.py certificate_secret NAME --cert FILE.pem [--key KEY.pem] | --delete`: a certificate (a client CA,
-usually) that a REDB's `clientAuthenticationCertificates` names on the local target (mutual TLS); with `--key`, a
+"""`manage.py certificate_secret NAME --cert FILE.pem [--key KEY.pem] | --delete [--as WHO]`: a certificate (a client
+CA, usually) that a REDB's `clientAuthenticationCertificates` names on the local target (mutual TLS); with `--key`, a
 server certificate and its key that a REC's `certificates.proxyCertificateSecretName` names (the certificate
 followed by the CA that issued it).
 
@@ -12,8 +12,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from core.errors import SpecError
-from targets.certificates import MAX_PEM_BYTES, store_certificate_secret
-from targets.models import CertificateSecret
+from targets.certificates import MAX_PEM_BYTES, delete_certificate_secret, store_certificate_secret
 
 
 class Command(BaseCommand):
@@ -26,16 +25,19 @@ class Command(BaseCommand):
         parser.add_argument("--key", help="the certificate's PEM private key file (a server certificate: "
                                           "certificates.proxyCertificateSecretName); stored encrypted, never shown")
         parser.add_argument("--delete", action="store_true", help="remove the stored certificate")
+        parser.add_argument("--as", dest="actor", default="cli", help="who the timeline names as the author")
 
-    def handle(self, *args, name: str, cert: str | None, key: str | None, delete: bool, **options):
+    def handle(self, *args, name: str, cert: str | None, key: str | None, delete: bool, actor: str,
+               **options):
         if delete:
-            deleted, _ = CertificateSecret.objects.filter(name=name).delete()
+            deleted = delete_certificate_secret(name, actor=actor)
             self.stdout.write(f"certificate secret {name} {'deleted' if deleted else 'did not exist'}")
             return
         if not cert:
             raise CommandError("give --cert FILE.pem (or --delete)")
         try:
-            created = store_certificate_secret(name, _read("--cert", cert), _read("--key", key) if key else "")
+            created = store_certificate_secret(name, _read("--cert", cert), _read("--key", key) if key else "",
+                                               actor=actor)
         except SpecError as exc:
             raise CommandError("; ".join(f"{field}: {' '.join(messages)}" for field, messages in exc.errors.items())
                                ) from None

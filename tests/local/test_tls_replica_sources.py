@@ -1,0 +1,106 @@
+"""replicaSources from a TLS source (`rediss://` in a SECRET): the follower (a real redis-server replica) trusts
+the CA of `serverCertSecret` and, for a mutual-TLS source, presents the certificate of `clientKeySecret`; every key
+is read back after the cut-over. A missing secret is a status error with an event, never a traceback."""
+from __future__ import annotations
+
+import time
+
+import pytest
+import redis
+from django.core.management import call_command
+
+from dataplane.certificates import new_ca, new_server_certificate
+from targets.certificates import store_certificate_secret
+from tests.servers import free_port, redis_server
+
+from .helpers import endpoint
+
+CA = new_ca("source CA")
+SERVER = new_server_certificate(CA, "source", ["localhost", "127.0.0.1"])
+CLIENTS_CA = new_ca("source clients CA")
+CLIENT = new_server_certificate(CLIENTS_CA, "copy", ["localhost"])
+
+
+def _tls_source(tmp_path, *, mutual: bool):
+    """A redis-server with a TLS port (plain port kept for the test's own writes), mutual TLS if asked."""
+    for name, text in (("ca.crt", CA.cert_pem), ("server.crt", SERVER.cert_pem), ("server.key", SERVER.key_pem),
+                       ("clients.crt", CLIENTS_CA.cert_pem)):
+        (tmp_path / name).write_text(text)
+        (tmp_path / name).chmod(0o600)
+    tls_port = free_port()
+    return tls_port, redis_server(
+        "--requirepass", "s3cret", "--repl-diskless-sync-delay", "0", "--tls-port", str(tls_port),
+        "--tls-cert-file", str(tmp_path / "server.crt"), "--tls-key-file", str(tmp_path / "server.key"),
+        "--tls-ca-cert-file", str(tmp_path / ("clients.crt" if mutual else "ca.crt")),
+        "--tls-auth-clients", "yes" if mutual else "no")
+
+
+def _follow_until_in_sync(services, copy) -> dict:
+    deadline = time.monotonic() + 30
+    while True:
+        services.follow_replica_sources()
+        copy.refresh_from_db()
+        progress = copy.status["replicaSourceStatus"]
+        if progress.get("inSync"):
+            return progress
+        assert "error" not in progress and time.monotonic() < deadline, progress
+        time.sleep(0.2)
+
+
+@pytest.mark.parametrize("mutual", [False, True], ids=["tls", "mutual-tls"])
+def test_a_tls_source_is_followed_and_cut_over_with_every_key(make_database, monkeypatch, tmp_path, mutual):
+    from backups import following, services, source_tls
+
+    tls_port, server = _tls_source(tmp_path, mutual=mutual)
+    with server as url:
+        source = redis.Redis(port=int(url.rsplit(":", 1)[1].split("/")[0]), password="s3cret", decode_responses=True)
+        source.mset({f"k:{i}": i for i in range(500)})
+        monkeypatch.setenv("SOURCE_REDIS_URI", f"rediss://:s3cret@127.0.0.1:{tls_port}")
+        call_command("backup_secret", "old-redis", "--redis-uri")
+        store_certificate_secret("old-redis-ca", CA.cert_pem)
+        item = {"replicaSourceType": "SECRET", "replicaSourceName": "old-redis", "serverCertSecret": "old-redis-ca"}
+        if mutual:
+            store_certificate_secret("copy-client", CLIENT.cert_pem + CLIENTS_CA.cert_pem, CLIENT.key_pem)
+            item["clientKeySecret"] = "copy-client"
+        copy = make_database(name="new", replicaSources=[item])
+        try:
+            assert _follow_until_in_sync(services, copy)["keys"] == 500
+            follower = following.running(copy.pk).client()
+            assert follower.info("replication")["master_port"] == tls_port  # the TLS port: the link is TLS
+            folder = source_tls.folder_of(copy.pk)
+            assert {p.name: p.stat().st_mode & 0o777 for p in folder.iterdir() if p.suffix} == {
+                "ca.crt": 0o600, "client.crt": 0o600, "client.key": 0o600}
+            source.set("late", "x")  # written while following: the cut-over waits for it
+            assert services.cut_over(copy, actor="test").keys == 501
+        finally:
+            following.stop(copy.pk)
+        target = endpoint(copy)
+        assert [target.get(f"k:{i}") for i in range(500)] == [str(i) for i in range(500)]
+        assert target.get("late") == "x"
+        with pytest.raises(redis.ResponseError, match="NOREPLICAS"):
+            source.set("after", 1)  # fenced over TLS
+        services.follow_replica_sources()
+        assert not source_tls.folder_of(copy.pk).exists()  # no source: its TLS files are gone
+
+
+def test_a_missing_ca_secret_is_a_status_error_and_bad_fields_are_refused(make_database, monkeypatch):
+    from backups import services
+    from core.errors import SpecError
+    from timeline.models import Event
+
+    monkeypatch.setenv("SOURCE_REDIS_URI", "rediss://:s3cret@127.0.0.1:1")
+    call_command("backup_secret", "tls-redis", "--redis-uri")
+    copy = make_database(name="new", replicaSources=[{"replicaSourceType": "SECRET", "replicaSourceName": "tls-redis",
+                                                      "serverCertSecret": "nowhere"}])
+    services.follow_replica_sources()
+    copy.refresh_from_db()
+    error = copy.status["replicaSourceStatus"]["error"]
+    assert error.startswith("serverCertSecret nowhere does not exist") and "Traceback" not in error
+    services.follow_replica_sources()  # the same error again: one event, not one a pass
+    assert list(Event.objects.filter(object_id=copy.pk, reason="ReplicaSourceFailed").values_list(
+        "message", flat=True)) == [error]
+    with pytest.raises(SpecError) as refused:
+        make_database(name="other", cluster=copy.cluster, replicaSources=[{
+            "replicaSourceType": "REDB", "replicaSourceName": "new", "serverCertSecret": "x", "tlsSniName": "a.b"}])
+    assert set(refused.value.errors) >= {"spec.replicaSources[0].serverCertSecret",
+                                         "spec.replicaSources[0].tlsSniName"}
