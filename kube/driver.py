@@ -32,7 +32,7 @@ from dataplane.certificates import not_after
 from dataplane.cluster import MASTER
 from engine import recovery
 from engine.progress import report
-from kube.render.cluster import render_cluster
+from kube.render.cluster import QUORUM_COMPONENT
 from kube.render.database import (
     REDIS_PORT,
     database_manifests,
@@ -45,8 +45,9 @@ from kube.render.database import (
     tls_secret_name,
     tls_settings,
 )
-from kube.render.inputs import DatabaseInputs
+from kube.render.inputs import ClusterInputs, DatabaseInputs
 from kube.render.monitoring import RESOURCES, monitoring_manifests
+from kube.render.tls_sentinels import render_cluster, render_tls_group, watched_by_tls_group
 from specs.database import DatabaseSpec
 from targets import managed
 from targets.certificates import client_certificate_problems, provided_certificate
@@ -61,7 +62,15 @@ from .crsync.mirror import Mirror
 from .crsync.sync import sync_target
 from .dataplane import DataPlane, DataPlaneError
 from .live import LiveReader, named, of_kind
-from .podspec import CLUSTER_LABEL, CONFIG_HASH_ANNOTATION, DATABASE_LABEL, MANAGED_BY, cluster_domain, content_hash
+from .podspec import (
+    CLUSTER_LABEL,
+    COMPONENT_LABEL,
+    CONFIG_HASH_ANNOTATION,
+    DATABASE_LABEL,
+    MANAGED_BY,
+    cluster_domain,
+    content_hash,
+)
 from .status import cluster_observation, database_observation, pod_health
 from .versions import available_versions, module_problems, resolve_version
 
@@ -107,8 +116,9 @@ class KubernetesDriver:
 
     def database_spec_problems(self, wanted: DatabaseSpec, current: DatabaseSpec | None,
                                cluster=None) -> dict[str, str]:
-        problems = common_spec_problems(wanted, "kubernetes", tls_modes=("disabled", "enabled"))
+        problems = common_spec_problems(wanted, "kubernetes", tls_modes=("disabled", "enabled", "replica_ssl"))
         problems.update(tls_mode_change_problems(wanted, current))  # tls-cluster moves the bus port
+        problems.update(_replica_ssl_problems(wanted, current, cluster))
         problems.update(client_certificate_problems(wanted.client_certificates))
         problems.update(cluster_mutual_tls_problems(wanted))  # refused on a Redis Cluster (docs/tls.md)
         if current is not None and current.default_user != wanted.default_user:
@@ -226,7 +236,9 @@ class KubernetesDriver:
         result = Applier(self.api).sync(desired, _applied_kinds(live), resize_allowed=spec.enable_volume_resize,
                                         spec_unchanged=cluster.observed_generation == cluster.generation)
         statefulset = named(live, "StatefulSet", cluster.name)
-        pods, claims = of_kind(live, "Pod"), of_kind(live, "PersistentVolumeClaim")
+        pods = [p for p in of_kind(live, "Pod")  # the quorum members (not the TLS group's, rolled by nobody yet)
+                if (p["metadata"].get("labels") or {}).get(COMPONENT_LABEL) == QUORUM_COMPONENT]
+        claims = of_kind(live, "PersistentVolumeClaim")
         views = [rollout.PodView(p["metadata"]["name"], _config_hash(p), pod_health(p, claims).ready) for p in pods]
         step = rollout.plan(views, _template_hash(desired, cluster.name), spec.nodes) if statefulset else _no_rollout()
         happenings = adopted + list(result.happenings)
@@ -248,6 +260,14 @@ class KubernetesDriver:
             observation.settled = False
         return observation
 
+    def _ensure_tls_sentinels(self, cluster, live: list[dict]) -> None:
+        """A replica_ssl database's pods ask the TLS sentinel group: created with the database, not a cluster pass
+        later (the cluster's own pass keeps it while such a database exists, and removes it after)."""
+        desired = render_tls_group(cluster, ClusterInputs.of(cluster))
+        wanted = {(m["kind"], m["metadata"]["name"]) for m in desired}
+        mine = [o for o in live if (o["kind"], o["metadata"]["name"]) in wanted]
+        Applier(self.api).sync(desired, mine)
+
     def delete_cluster(self, cluster) -> bool:
         return self._delete_objects(self.api.list, cluster.namespace,
                                     {"app.kubernetes.io/managed-by": MANAGED_BY, "redis.io/cluster": cluster.name},
@@ -265,6 +285,8 @@ class KubernetesDriver:
         refused = client_certificate_problems(spec.client_certificates)
         if refused:
             raise SpecNotRealisable("; ".join(refused.values()))
+        if watched_by_tls_group(spec):
+            self._ensure_tls_sentinels(cluster, self.live.cluster_objects(cluster))
         provided = provided_certificate(database) if spec.tls_mode != "disabled" else None  # TargetError: missing
         inputs = DatabaseInputs.of(database, provided)  # a server certificate due for renewal is renewed here
         desired = database_manifests(inputs)
@@ -642,3 +664,23 @@ def resharding_problem(current: int, wanted: int) -> str | None:
                 "need, move cluster-aware clients to it and copy the data over")
     return (f"cannot change from {current} to 1 on a kubernetes target: a sharded database stays a Redis Cluster "
             "of at least 2 shards here (a single-shard Redis Cluster is not rendered yet)")
+
+
+def _replica_ssl_problems(wanted: DatabaseSpec, current: DatabaseSpec | None, cluster=None) -> dict[str, str]:
+    """replica_ssl on kubernetes: a replicated, non-sharded database, chosen at creation (moving a live database
+    between the plain and the TLS sentinel group is not done yet), with the cluster CA's server certificates
+    (the TLS sentinels check the shards' certificates against it)."""
+    was, now = current is not None and current.tls_mode == "replica_ssl", wanted.tls_mode == "replica_ssl"
+    if current is not None and was != now:
+        return {"spec.tlsMode": f"cannot change from {current.tls_mode} to {wanted.tls_mode} on a kubernetes target: "
+                                "replica_ssl is chosen when the database is created (its sentinels are the cluster's "
+                                "TLS group); create a new database to change it"}
+    if not now:
+        return {}
+    if wanted.shard_count > 1 or not wanted.replication:
+        return {"spec.tlsMode": "replica_ssl on a kubernetes target needs replication: true and shardCount: 1 "
+                                "(it encrypts the link of a replica to its master); use tlsMode: enabled"}
+    if cluster is not None and cluster.typed_spec.proxy_certificate_secret:
+        return {"spec.tlsMode": "replica_ssl on a kubernetes target needs the cluster CA's server certificates: "
+                                "the cluster names certificates.proxyCertificateSecretName; use tlsMode: enabled"}
+    return {}
