@@ -37,6 +37,11 @@ def _sentinel(runner, pod: str, *args: str) -> str:
                                         + " ".join(args)]).stdout
 
 
+def _field(reply: str, name: str) -> str:
+    lines = reply.split()
+    return lines[lines.index(name) + 1] if name in lines else ""
+
+
 def test_replica_ssl_replicates_over_tls_and_the_tls_sentinels_fail_a_deleted_master_over(kube_env, live_kube, team,
                                                                                           tmp_path):
     cluster = make_cluster(kube_env, namespace=NAMESPACE)
@@ -48,6 +53,9 @@ def test_replica_ssl_replicates_over_tls_and_the_tls_sentinels_fail_a_deleted_ma
     tls_group = [f"rec-tls-{i}" for i in range(3)]
     live_kube.wait_for("every TLS sentinel to know the replica", lambda: all(
         _sentinel(live_kube, pod, "replicas", "cache").splitlines().count("name") == 1 for pod in tls_group), 30)
+    # The group's members found each other over TLS (each announces its TLS port): a quorum can vote.
+    live_kube.wait_for("the TLS sentinels to know each other", lambda: all(
+        _field(_sentinel(live_kube, pod, "master", "cache"), "num-other-sentinels") == "2" for pod in tls_group), 30)
     named = _sentinel(live_kube, "rec-tls-1", "get-master-addr-by-name", "cache").split()
     assert named == ["cache-0.cache-headless.redis.svc.cluster.local", "6380"]
     replicas = _sentinel(live_kube, "rec-tls-0", "replicas", "cache").split()
