@@ -5,6 +5,7 @@ Per cluster `<rec>` in its namespace: ServiceAccount, Role and RoleBinding `<rec
 Redis Sentinel quorum members with PVCs; Services `<rec>` (sentinel discovery), `<rec>-headless`
 (stable pod names) and `<rec>-ui`; a PodDisruptionBudget keeping a majority up; a ResourceQuota
 holding the cluster's capacity; an Ingress for the API when `ingressOrRouteSpec.method` is `ingress`.
+While a `tlsMode: replica_ssl` database exists, a second, TLS-speaking group (kube/render/tls_sentinels.py).
 """
 from __future__ import annotations
 
