@@ -7,11 +7,12 @@ import pytest
 import yaml
 
 from core.errors import SpecError
-from databases.services import create_database, update_database
+from databases.services import create_database, delete_database, update_database
 from kube.render.database import render_database
 from kube.render.tls_sentinels import render_cluster
+from targets import managed
 
-from .test_lifecycle import make_cluster
+from .test_lifecycle import make_cluster, run, running_cluster
 from .test_render_secure import by_name, container
 
 pytestmark = pytest.mark.django_db
@@ -75,3 +76,26 @@ def test_tls_mode_to_or_from_replica_ssl_is_refused_on_a_live_database(kube_env,
     assert f"cannot change from {before} to {after}" in " ".join(refused.value.errors["spec.tlsMode"])
     database.refresh_from_db()
     assert database.spec["tlsMode"] == before
+
+
+def test_the_tls_group_comes_with_the_first_replica_ssl_database_and_goes_with_the_last(kube_env, team):
+    """Against the API server emulator (simulated pods): the database's reconcile creates the group, the
+    cluster's pass keeps it, and once the database is deleted the cluster's pass removes it; the quorum is not
+    counted with it."""
+    cluster = running_cluster(kube_env)
+    database = create_database(cluster=cluster, name="secure", team=team, actor="t", spec={
+        "memorySize": "100MB", "replication": True, "tlsMode": "replica_ssl"}).obj
+    run(database)
+    assert kube_env.store.find("StatefulSet", "redis", "rec-tls") is not None
+    assert kube_env.store.find("Secret", "redis", "rec-sentinel-tls") is not None
+    run(cluster)
+    assert kube_env.store.find("StatefulSet", "redis", "rec-tls") is not None
+    assert cluster.state == managed.RUNNING and cluster.status["nodes"] == "3/3"
+    delete_database(database, actor="t")
+    for _ in range(3):
+        if run(database).gone:
+            break
+    run(cluster)
+    assert kube_env.store.find("StatefulSet", "redis", "rec-tls") is None
+    assert kube_env.store.find("Secret", "redis", "rec-sentinel-tls") is None
+    assert kube_env.store.find("StatefulSet", "redis", "rec") is not None
