@@ -219,3 +219,23 @@ def cluster_mutual_tls_problems(spec: DatabaseSpec) -> dict[str, str]:
     return {"spec.clientAuthenticationCertificates": "mutual TLS on a sharded database (Redis Cluster) is not "
             "offered: Redis verifies the cluster bus's peers with the same CA file as clients, so a client "
             "certificate could join the bus; use shardCount 1, or TLS without client certificates"}
+
+
+# The one wording of a shard-count change that would turn a plain Redis server into a Redis Cluster or back.
+NOT_SHARDED_IN_PLACE = ("a database created with shardCount 1 and without ossCluster: true is a plain Redis server "
+                        "and cannot become sharded in place: a sharded database is a Redis Cluster, which only "
+                        "clients speaking the cluster protocol can use (redis-cli -c, RedisCluster clients). To get "
+                        "there, create a new database with ossCluster: true (a Redis Cluster from its first shard, "
+                        "which then grows online) or with the shard count you need, move cluster-aware clients to "
+                        "it and copy the data over")
+NOT_UNSHARDED_IN_PLACE = ("a sharded database is a Redis Cluster and stays one: shardCount 1 without ossCluster: "
+                          "true would make it a plain Redis server, which its cluster clients cannot use. Create "
+                          "a new database with shardCount 1 and copy the data over")
+
+
+def sharding_change_problems(wanted: DatabaseSpec, current: DatabaseSpec | None) -> dict[str, str]:
+    """Slots move online only between Redis Cluster layouts (sharded, or ossCluster: true from one shard); a
+    change between a plain server and a Redis Cluster is refused on every target."""
+    if current is None or current.is_cluster == wanted.is_cluster:
+        return {}
+    return {"spec.shardCount": NOT_UNSHARDED_IN_PLACE if current.is_cluster else NOT_SHARDED_IN_PLACE}

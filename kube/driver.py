@@ -25,6 +25,7 @@ from core.drivers import (
     cluster_mutual_tls_problems,
     common_spec_problems,
     register_driver,
+    sharding_change_problems,
     tls_mode_change_problems,
 )
 from core.errors import SpecNotRealisable, TargetError
@@ -127,16 +128,11 @@ class KubernetesDriver:
                                             "replication log in accordingly); changing it in place is not done yet")
         problems.update(module_problems(wanted.modules, resolve_version(wanted.redis_version, self.target),
                                         self.target))
-        problem = current and resharding_problem(current.shard_count, wanted.shard_count)
-        if problem:
-            problems["spec.shardCount"] = problem
+        problems.update(sharding_change_problems(wanted, current))
         if wanted.backup and not self.dataplane.enabled:
             problems["spec.backup"] = f"backups on a kubernetes target {DATAPLANE_NEEDED}"
         if wanted.follows and not self.dataplane.enabled:
             problems["spec.replicaSources"] = f"following a source on a kubernetes target {DATAPLANE_NEEDED}"
-        if wanted.oss_cluster and wanted.shard_count == 1:
-            problems["spec.ossCluster"] = ("a single-shard Redis Cluster is not rendered on a kubernetes target yet; "
-                                           "leave ossCluster out (a database with shardCount > 1 is a Redis Cluster)")
         return problems
 
     def database_ports(self) -> range:
@@ -294,7 +290,7 @@ class KubernetesDriver:
             desired += monitoring_manifests(inputs, database.spec.get("alertSettings"))
         names = statefulset_names(database)
         # Shards being removed keep their StatefulSets until their slots have moved off (_shape_cluster).
-        layout = shards.group(names, of_kind(live, "StatefulSet") if spec.shard_count > 1 else [],
+        layout = shards.group(names, of_kind(live, "StatefulSet") if spec.is_cluster else [],
                               of_kind(live, "Pod"))
         keep = {id(s) for s in layout.retiring_sets}
         result = Applier(self.api).sync(desired, [o for o in _applied_kinds(live) if id(o) not in keep],
@@ -304,7 +300,7 @@ class KubernetesDriver:
         conditions: list[Condition] = []
         statefulset = named(live, "StatefulSet", names[0])
         claims = of_kind(live, "PersistentVolumeClaim")
-        pods = layout.wanted if spec.shard_count > 1 else of_kind(live, "Pod")
+        pods = layout.wanted if spec.is_cluster else of_kind(live, "Pod")
         masters: list[str] = []
         if pods:
             masters, more = self._rig(database, spec, pods + layout.retiring)
@@ -312,7 +308,7 @@ class KubernetesDriver:
             happenings += self._apply_live_config(database, pods + layout.retiring, claims, conditions)
             happenings += self._apply_users(database, pods + layout.retiring, claims)
             happenings += self._load_tls(database, inputs, pods + layout.retiring, claims, conditions)
-            if spec.shard_count > 1:
+            if spec.is_cluster:
                 happenings += self._shape_cluster(database, layout, claims, conditions)
         views = [rollout.PodView(p["metadata"]["name"], _config_hash(p), pod_health(p, claims).ready,
                                  master=p["metadata"]["name"] in masters) for p in pods]
@@ -383,9 +379,9 @@ class KubernetesDriver:
         names = [p["metadata"]["name"] for p in pods]
         current = [p["metadata"]["name"] for p in pods
                    if (p["metadata"].get("labels") or {}).get(rigger.ROLE_LABEL) == MASTER]
-        sentinel_master = self.dataplane.master_host(database) if spec.shard_count == 1 else None
+        sentinel_master = self.dataplane.master_host(database) if not spec.is_cluster else None
         masters = rigger.choose_masters(names, current, sentinel_master, spec.shard_count)
-        if spec.shard_count > 1 and self.dataplane.enabled:
+        if spec.is_cluster and self.dataplane.enabled:
             # Redis Cluster decides who is master (after a CLUSTER FAILOVER or a failure): follow it.
             roles = self.dataplane.roles(database, [_pod_host(database, n) for n in names])
             answered = [n for n in names if _pod_host(database, n) in roles]
@@ -399,10 +395,10 @@ class KubernetesDriver:
             if self.dataplane.roles(database, [host]).get(host, MASTER) != MASTER:
                 labelled = []
         happenings = rigger.rig(self.api, pods, labelled)
-        if spec.shard_count > 1:
+        if spec.is_cluster:
             happenings += _shard_failovers(pods, database.status.get("master") or "", masters,
                                            rolling=database.status.get("rollout", "done") != "done")
-        if self.dataplane.enabled and spec.shard_count == 1 and masters:
+        if self.dataplane.enabled and not spec.is_cluster and masters:
             try:
                 if self.dataplane.monitor(database, _pod_host(database, masters[0])):
                     happenings.append(Happening("SentinelsRegistered", "the cluster's sentinels now watch this "
@@ -487,7 +483,7 @@ class KubernetesDriver:
                           f"{', '.join(p['metadata']['name'] for p in stale)}")]
 
     def _check_sharding_realisable(self, spec: DatabaseSpec) -> None:
-        if spec.shard_count > 1 and not self.dataplane.enabled:
+        if spec.is_cluster and not self.dataplane.enabled:
             raise SpecNotRealisable("shardCount > 1 needs the data plane on a kubernetes target (in_cluster or "
                                     "dataplane_addresses or dataplane_nameserver) to form the Redis Cluster")
 
@@ -572,7 +568,7 @@ class KubernetesDriver:
             master = _pod_host(database, step.pod)
             others = [_pod_host(database, p["metadata"]["name"]) for p in pods if p["metadata"]["name"] != step.pod]
             try:
-                if database.typed_spec.shard_count > 1:
+                if database.typed_spec.is_cluster:
                     self.dataplane.cluster_failover(database, master, [master, *others])
                 else:
                     self.dataplane.failover(database, master, others)
@@ -652,20 +648,6 @@ def _no_rollout() -> rollout.Step:
     return rollout.Step(rollout.DONE, None, "", 0, 0)
 
 
-def resharding_problem(current: int, wanted: int) -> str | None:
-    """This target's one wording for refusing a shard count change: only between sharded layouts (a Redis
-    Cluster of 2+ shards) is it done online."""
-    if current == wanted or (current > 1 and wanted > 1):
-        return None
-    if current == 1:
-        return (f"cannot change from 1 to {wanted} in place: a database with shardCount 1 is a plain Redis server, "
-                "and a sharded database is a Redis Cluster, which only clients speaking the cluster protocol "
-                "can use (redis-cli -c, RedisCluster clients). Create a new database with the shard count you "
-                "need, move cluster-aware clients to it and copy the data over")
-    return (f"cannot change from {current} to 1 on a kubernetes target: a sharded database stays a Redis Cluster "
-            "of at least 2 shards here (a single-shard Redis Cluster is not rendered yet)")
-
-
 def _replica_ssl_problems(wanted: DatabaseSpec, current: DatabaseSpec | None, cluster=None) -> dict[str, str]:
     """replica_ssl on kubernetes: a replicated, non-sharded database, chosen at creation (moving a live database
     between the plain and the TLS sentinel group is not done yet), with the cluster CA's server certificates
@@ -677,8 +659,8 @@ def _replica_ssl_problems(wanted: DatabaseSpec, current: DatabaseSpec | None, cl
                                 "TLS group); create a new database to change it"}
     if not now:
         return {}
-    if wanted.shard_count > 1 or not wanted.replication:
-        return {"spec.tlsMode": "replica_ssl on a kubernetes target needs replication: true and shardCount: 1 "
+    if wanted.is_cluster or not wanted.replication:
+        return {"spec.tlsMode": "replica_ssl on a kubernetes target needs replication: true and no Redis Cluster "
                                 "(it encrypts the link of a replica to its master); use tlsMode: enabled"}
     if cluster is not None and cluster.typed_spec.proxy_certificate_secret:
         return {"spec.tlsMode": "replica_ssl on a kubernetes target needs the cluster CA's server certificates: "

@@ -69,7 +69,7 @@ def follow_masters() -> int:
             .select_related("cluster")
         for database in databases:
             spec = database.typed_spec
-            if not spec.replication or spec.shard_count > 1 or not database.status.get("master"):
+            if not spec.replication or spec.is_cluster or not database.status.get("master"):
                 continue
             host = dataplane.master_host(database)
             if host is None or host.split(".", 1)[0] == database.status["master"]:

@@ -19,6 +19,7 @@ from access import internal
 from access import services as access_services
 from clusters.certificates import cluster_ca
 from core.drivers import (
+    NOT_SHARDED_IN_PLACE,
     ConnectionInfo,
     Happening,
     Observation,
@@ -27,6 +28,7 @@ from core.drivers import (
     cluster_mutual_tls_problems,
     common_spec_problems,
     register_driver,
+    sharding_change_problems,
     tls_mode_change_problems,
 )
 from core.engines import describe
@@ -57,14 +59,6 @@ from . import (
     versions,
 )
 from .ports import PortRegistry, is_listening, port_range
-
-# The one wording of this target's refusal, for the write check and the stored-spec check alike.
-NOT_SHARDED_IN_PLACE = ("a database created with shardCount 1 and without ossCluster: true is a plain Redis server "
-                        "and cannot become sharded in place: a sharded database is a Redis Cluster, which only "
-                        "clients speaking the cluster protocol can use (redis-cli -c, RedisCluster clients). To get "
-                        "there, create a new database with ossCluster: true (a Redis Cluster from its first shard, "
-                        "which then grows online) or with the shard count you need, move cluster-aware clients to "
-                        "it and copy the data over")
 
 
 def tls_problems(spec: DatabaseSpec) -> dict[str, str]:
@@ -254,8 +248,7 @@ class LocalDriver:
                                cluster=None) -> dict[str, str]:
         problems = tls_problems(wanted) or tls_mode_change_problems(wanted, current)
         problems.update(modules.problems(wanted.modules, wanted.redis_version or versions.newest_version() or ""))
-        if current is not None and not current.is_cluster and wanted.shard_count > 1:
-            problems["spec.shardCount"] = NOT_SHARDED_IN_PLACE
+        problems.update(sharding_change_problems(wanted, current))
         shard_ports = port_range("shard")
         registry = self.ports.all()
         remembered = registry.values()

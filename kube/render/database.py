@@ -161,7 +161,7 @@ def shard_statefulset_name(database_name: str, index: int) -> str:
 def statefulset_names(database) -> list[str]:
     """The StatefulSets a database's spec renders: `<db>`, or one per shard when sharded."""
     spec = database.typed_spec
-    if spec.shard_count == 1:
+    if not spec.is_cluster:
         return [database.name]
     return [shard_statefulset_name(database.name, i) for i in range(spec.shard_count)]
 
@@ -188,7 +188,7 @@ def static_config(spec: DatabaseSpec, version: str) -> str:
         text += TLS_CONFIG.format(auth_clients="yes" if spec.client_certificates else "no")
     if watched_by_tls_group(spec):
         text += TLS_REPLICATION_CONFIG
-    if spec.shard_count > 1:
+    if spec.is_cluster:
         text += SHARDED_CONFIG + (TLS_CLUSTER_CONFIG if spec.tls_mode != "disabled" else "")
         if version_key(version) >= version_key("7.0"):  # every Valkey version too
             text += ANNOUNCE_HOSTNAME
@@ -238,7 +238,7 @@ def database_manifests(database: DatabaseInputs, *, reveal_secrets: bool = True)
             "kind": "ConfigMap",
             "metadata": podspec.metadata(f"{name}-config", namespace, common),
             "data": {"redis.conf": static_config(spec, version), "live.conf": live_config(spec.redis_config()),
-                     "start.sh": REDIS_START, **({"rigger.sh": rigger.RIGGER_SCRIPT} if spec.shard_count == 1 else {})},
+                     "start.sh": REDIS_START, **({"rigger.sh": rigger.RIGGER_SCRIPT} if not spec.is_cluster else {})},
         },
         {
             "apiVersion": "v1",
@@ -258,7 +258,7 @@ def database_manifests(database: DatabaseInputs, *, reveal_secrets: bool = True)
                                            reveal=reveal_secrets))
         if cluster_spec.ingress:  # passthrough means something only when the database speaks TLS itself
             manifests.append(_ingress(database, cluster_spec, common, port))
-    if spec.shard_count == 1:  # the in-pod rigger's identity, before the pods that use it
+    if not spec.is_cluster:  # the in-pod rigger's identity, before the pods that use it
         manifests[:0] = rigger.rbac(name, namespace, common, rigger.pod_names(name, spec.process_count))
     return manifests
 
@@ -267,14 +267,14 @@ def _ports(spec: DatabaseSpec) -> list[dict]:
     ports = [{"name": "redis", "port": REDIS_PORT, "targetPort": REDIS_PORT}]
     if spec.tls_mode != "disabled":
         ports.append({"name": "redis-tls", "port": TLS_PORT, "targetPort": TLS_PORT})
-    if spec.shard_count > 1:
+    if spec.is_cluster:
         bus = cluster_ports(spec)[1]
         ports.append({"name": "cluster-bus", "port": bus, "targetPort": bus})
     return ports
 
 
 def _statefulsets(database, spec: DatabaseSpec, cluster_spec: ClusterSpec, version: str) -> list[dict]:
-    if spec.shard_count == 1:
+    if not spec.is_cluster:
         return [_statefulset(database, spec, cluster_spec, version, None)]
     return [_statefulset(database, spec, cluster_spec, version, index) for index in range(spec.shard_count)]
 
@@ -302,7 +302,7 @@ def _statefulset(database, spec: DatabaseSpec, cluster_spec: ClusterSpec, versio
             {"name": "PEER_DOMAIN", "value": peer_domain},
             {"name": "PEERS", "value": peers},
             {"name": "PEER_WAIT_SECONDS", "value": str(PEER_WAIT_SECONDS if spec.persistence != "disabled" else 0)},
-            {"name": "SHARDED", "value": "yes" if spec.shard_count > 1 else "no"},
+            {"name": "SHARDED", "value": "yes" if spec.is_cluster else "no"},
             {"name": "SENTINEL_HOST", "value": f"{sentinel_service}.{cluster.namespace}.svc.{domain}"},
             {"name": "SENTINEL_PORT", "value": str(SENTINEL_PORT)},
             {"name": "SENTINEL_USER", "value": sentinel_user(database)},
@@ -345,7 +345,7 @@ def _statefulset(database, spec: DatabaseSpec, cluster_spec: ClusterSpec, versio
         # No two copies of one shard on one node (a sharded database's shards may share nodes).
         **podspec.placement(cluster_spec, pod_selector, spread_required=True),
     }
-    if spec.shard_count == 1:
+    if not spec.is_cluster:
         config_hash = podspec.content_hash(config_hash, rigger.RIGGER_SCRIPT, REDIS_HANDOVER, HANDOVER_SECONDS)
         _add_in_pod_rigger(database, container, pod_spec)
     podspec.pull_options(cluster_spec, pod_spec)

@@ -40,7 +40,7 @@ CERTIFICATE_KEY = "_sentinels-tls"
 
 def watched_by_tls_group(spec: DatabaseSpec) -> bool:
     """A replicated, non-sharded replica_ssl database: its replication is TLS, so its sentinels speak TLS."""
-    return spec.tls_mode == "replica_ssl" and spec.replication and spec.shard_count == 1
+    return spec.tls_mode == "replica_ssl" and spec.replication and not spec.is_cluster
 
 
 def needs_tls_group(cluster) -> bool:

@@ -54,8 +54,8 @@ def test_a_replica_ssl_database_brings_the_tls_sentinel_group_and_replicates_ove
 
 
 @pytest.mark.parametrize("spec, message", [
-    ({"replication": False}, "needs replication: true and shardCount: 1"),
-    ({"replication": True, "shardCount": 2, "memorySize": "200MB"}, "needs replication: true and shardCount: 1"),
+    ({"replication": False}, "needs replication: true and no Redis Cluster"),
+    ({"replication": True, "shardCount": 2, "memorySize": "200MB"}, "needs replication: true and no Redis Cluster"),
 ])
 def test_replica_ssl_without_a_replica_to_encrypt_is_refused(kube_env, team, spec, message):
     cluster = make_cluster(kube_env)

@@ -124,6 +124,27 @@ def test_resharding_3_to_5_to_2_on_pods_under_a_writer_keeps_every_acknowledged_
     client.close()
 
 
+def test_an_oss_cluster_database_runs_as_a_one_shard_redis_cluster_in_pods_and_grows_to_two(kube_env, live_kube,
+                                                                                            team):
+    cluster = make_cluster(kube_env, namespace=NAMESPACE)
+    converge(cluster, lambda c: c.state == managed.RUNNING)
+    database = make_database(cluster, team, shardCount=1, ossCluster=True, replication=False, memorySize="100MB")
+    converge(database, lambda d: d.state == managed.DB_ACTIVE)
+    client = cluster_client(kube_env, database)
+    assert client.cluster_info()["cluster_state"] == "ok"
+    client.mset_nonatomic({f"key:{n}": str(n) for n in range(1000)})
+    reshard(kube_env, database, 2)
+    client.close()
+    client = cluster_client(kube_env, database)
+    assert client.mget_nonatomic([f"key:{n}" for n in range(1000)]) == [str(n) for n in range(1000)]
+    moved = live_kube.exec(NAMESPACE, "cache-shard-1-0", ["redis-cli", "--no-auth-warning", "dbsize"],
+                           env={"REDISCLI_AUTH": secret_password(kube_env, database)}).stdout.strip()
+    assert int(moved) > 250, moved
+    check = cluster_check(kube_env, database)
+    assert "[OK] All 16384 slots covered." in check and "[ERR]" not in check, check
+    client.close()
+
+
 def test_redis_cluster_fails_shards_over_and_their_lost_copies_come_back_as_replicas(kube_env, live_kube, team):
     """Two ways a shard master without persistence loses its data, on one database of three replicated shards
     (three masters: a failover needs the votes of a majority of them):

@@ -102,7 +102,7 @@ def test_sharded_database_is_a_statefulset_per_shard_and_reshards_online(kube_en
 
         with pytest.raises(SpecError) as refused:  # the validator refuses it up front; nothing is stored
             update_database(database, spec={**database.spec, "shardCount": 1}, actor="test")
-        assert "at least 2 shards" in refused.value.errors["spec.shardCount"][0]
+        assert "is a Redis Cluster and stays one" in refused.value.errors["spec.shardCount"][0]
 
         # 2 -> 3: the new shard's pods join, take a third of the slots with their keys, online.
         update_database(database, spec={**database.spec, "shardCount": 3, "memorySize": "450MB"}, actor="test")
@@ -254,4 +254,37 @@ def test_a_plain_database_does_not_become_sharded_in_place(kube_env, team):
     database = make_database(cluster, team, replication=False, memorySize="300MB")
     with pytest.raises(SpecError) as refused:
         update_database(database, spec={**database.spec, "shardCount": 3}, actor="test")
-    assert "a database with shardCount 1 is a plain Redis server" in refused.value.errors["spec.shardCount"][0]
+    assert "is a plain Redis server and cannot become sharded in place" in refused.value.errors["spec.shardCount"][0]
+    assert "ossCluster: true" in refused.value.errors["spec.shardCount"][0]  # the way there
+
+
+def test_an_oss_cluster_database_is_a_redis_cluster_from_one_shard_and_grows_online(kube_env, team):
+    """`ossCluster: true`: one shard, already a Redis Cluster (its StatefulSet per shard, no sentinels), so
+    1 -> 2 moves half the slots with their keys online; back to 1 drains the second shard."""
+    cluster = running_cluster(kube_env)
+    database = make_database(cluster, team, shardCount=1, ossCluster=True, replication=False, memorySize="300MB")
+    password = database.password
+    with ExitStack() as stack:
+        ports = [pod_process(stack, kube_env, password, "cache-shard-0-0")]
+        run(database)
+        kube_env.settle()
+        run_until_active(kube_env, database)
+        assert kube_env.store.find("StatefulSet", "redis", "cache-shard-0") is not None
+        assert kube_env.store.find("StatefulSet", "redis", "cache") is None
+        config = kube_env.store.find("ConfigMap", "redis", "cache-config")
+        assert "cluster-enabled yes" in "".join(config["data"].values())
+        client = cluster_client(ports[0], password)
+        for n in range(1000):
+            client.set(f"key:{n}", n)
+
+        update_database(database, spec={**database.spec, "shardCount": 2, "memorySize": "600MB"}, actor="test")
+        ports.append(pod_process(stack, kube_env, password, "cache-shard-1-0"))
+        run_until_active(kube_env, database, allowed=(managed.DB_CHANGE_PENDING,), timeout=60)
+        assert redis.Redis(port=ports[1], password=password).dbsize() > 250
+        assert "keys moved online to reach 2 shards" in events(database, "Resharded")[0]
+
+        update_database(database, spec={**database.spec, "shardCount": 1, "memorySize": "300MB"}, actor="test")
+        run_until_active(kube_env, database, allowed=(managed.DB_CHANGE_PENDING,), timeout=60)
+        assert kube_env.store.find("StatefulSet", "redis", "cache-shard-1") is None
+        assert [client.get(f"key:{n}") for n in range(1000)] == [str(n) for n in range(1000)]
+        client.close()
