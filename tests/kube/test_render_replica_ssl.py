@@ -91,6 +91,11 @@ def test_the_tls_group_comes_with_the_first_replica_ssl_database_and_goes_with_t
     run(cluster)
     assert kube_env.store.find("StatefulSet", "redis", "rec-tls") is not None
     assert cluster.state == managed.RUNNING and cluster.status["nodes"] == "3/3"
+    run(database)
+    kube_env.emulator.reset_requests()  # idle: neither pass writes the group again (nor anything else)
+    run(cluster)
+    run(database)
+    assert kube_env.emulator.writes() == []
     delete_database(database, actor="t")
     for _ in range(3):
         if run(database).gone:
