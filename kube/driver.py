@@ -48,7 +48,8 @@ from kube.render.database import (
 )
 from kube.render.inputs import ClusterInputs, DatabaseInputs
 from kube.render.monitoring import RESOURCES, monitoring_manifests
-from kube.render.tls_sentinels import render_cluster, render_tls_group, watched_by_tls_group
+from kube.render.tls_sentinels import TLS_COMPONENT, render_cluster, render_tls_group, watched_by_tls_group
+from kube.render.tls_sentinels import group_name as tls_group_name
 from specs.database import DatabaseSpec
 from targets import managed
 from targets.certificates import client_certificate_problems, provided_certificate
@@ -240,6 +241,8 @@ class KubernetesDriver:
         happenings = adopted + list(result.happenings)
         if step.action in (rollout.REPLACE, rollout.FAILOVER):
             happenings.append(self._replace_pod(cluster.namespace, step))
+        elif step.action == rollout.DONE:
+            happenings += self._roll_tls_sentinels(cluster, desired, live, claims)
         answering = self.dataplane.sentinels_answering(cluster) if self.dataplane.enabled and pods else None
         observation = cluster_observation(statefulset, pods, claims, spec.nodes, step, sentinels_answering=answering)
         if spec.cluster_recovery and observation.state == managed.RUNNING:
@@ -255,6 +258,21 @@ class KubernetesDriver:
         if result.changed:
             observation.settled = False
         return observation
+
+    def _roll_tls_sentinels(self, cluster, desired: list[dict], live: list[dict],
+                            claims: list[dict]) -> list[Happening]:
+        """After the plain quorum, the TLS group (a new image, start script): one member at a time, each once the
+        others are ready. Its StatefulSet is OnDelete like the plain one's."""
+        name = tls_group_name(cluster)
+        if named(live, "StatefulSet", name) is None or not any(m["metadata"]["name"] == name for m in desired):
+            return []
+        members = [p for p in of_kind(live, "Pod")
+                   if (p["metadata"].get("labels") or {}).get(COMPONENT_LABEL) == TLS_COMPONENT]
+        views = [rollout.PodView(p["metadata"]["name"], _config_hash(p), pod_health(p, claims).ready) for p in members]
+        step = rollout.plan(views, _template_hash(desired, name), cluster.typed_spec.nodes)
+        if step.action not in (rollout.REPLACE, rollout.FAILOVER):
+            return []
+        return [self._replace_pod(cluster.namespace, step)]
 
     def _ensure_tls_sentinels(self, cluster, live: list[dict]) -> None:
         """A replica_ssl database's pods ask the TLS sentinel group: created with the database, not a cluster pass

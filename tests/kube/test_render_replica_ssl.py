@@ -6,6 +6,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from clusters.services import upgrade_cluster
 from core.errors import SpecError
 from databases.services import create_database, delete_database, update_database
 from kube.render.database import render_database
@@ -104,3 +105,23 @@ def test_the_tls_group_comes_with_the_first_replica_ssl_database_and_goes_with_t
     assert kube_env.store.find("StatefulSet", "redis", "rec-tls") is None
     assert kube_env.store.find("Secret", "redis", "rec-sentinel-tls") is None
     assert kube_env.store.find("StatefulSet", "redis", "rec") is not None
+
+
+def test_a_cluster_upgrade_rolls_the_tls_group_after_the_plain_one(kube_env, team):
+    cluster = running_cluster(kube_env, redisEnterpriseImageSpec={"versionTag": "7.2"})
+    database = create_database(cluster=cluster, name="secure", team=team, actor="t", spec={
+        "memorySize": "100MB", "replication": True, "tlsMode": "replica_ssl"}).obj
+    run(database)
+    kube_env.settle()
+
+    def images(component: str) -> set[str]:
+        return {p["spec"]["containers"][0]["image"]
+                for p in kube_env.store.all_of("Pod", "redis", f"app.kubernetes.io/component={component}")}
+    assert images("quorum-tls") == {"redis:7.2"}
+    upgrade_cluster(cluster, version="7.4", actor="t")
+    for _ in range(16):
+        kube_env.settle()
+        run(cluster)
+        if images("quorum") == images("quorum-tls") == {"redis:7.4"}:
+            break
+    assert images("quorum") == {"redis:7.4"} and images("quorum-tls") == {"redis:7.4"}
