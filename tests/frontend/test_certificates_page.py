@@ -15,7 +15,9 @@ SERVER = new_server_certificate(CA, "redis.acme", ["localhost"])
 
 def test_staff_store_list_and_delete_certificate_secrets_and_never_see_a_key(logged_in, staff_user):
     client = logged_in(staff_user)
-    assert "No certificate secrets yet" in client.get("/certificates/").content.decode()
+    empty = client.get("/certificates/").content.decode()
+    assert "No certificate secrets yet" in empty
+    assert "<title>Certificates · Redis control plane</title>" in empty  # the title holds nothing else
     page = client.post("/certificates/", {"name": "app-clients", "certificate": CA.cert_pem, "key": ""},
                        follow=True).content.decode()
     assert "Certificate secret app-clients stored" in page

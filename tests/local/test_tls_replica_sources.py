@@ -3,8 +3,6 @@ the CA of `serverCertSecret` and, for a mutual-TLS source, presents the certific
 is read back after the cut-over. A missing secret is a status error with an event, never a traceback."""
 from __future__ import annotations
 
-import time
-
 import pytest
 import redis
 from django.core.management import call_command
@@ -14,6 +12,7 @@ from targets.certificates import store_certificate_secret
 from tests.servers import free_port, redis_server
 
 from .helpers import endpoint
+from .test_backups import wait_in_sync
 
 CA = new_ca("source CA")
 SERVER = new_server_certificate(CA, "source", ["localhost", "127.0.0.1"])
@@ -35,18 +34,6 @@ def _tls_source(tmp_path, *, mutual: bool):
         "--tls-auth-clients", "yes" if mutual else "no")
 
 
-def _follow_until_in_sync(services, copy) -> dict:
-    deadline = time.monotonic() + 30
-    while True:
-        services.follow_replica_sources()
-        copy.refresh_from_db()
-        progress = copy.status["replicaSourceStatus"]
-        if progress.get("inSync"):
-            return progress
-        assert "error" not in progress and time.monotonic() < deadline, progress
-        time.sleep(0.2)
-
-
 @pytest.mark.parametrize("mutual", [False, True], ids=["tls", "mutual-tls"])
 def test_a_tls_source_is_followed_and_cut_over_with_every_key(make_database, monkeypatch, tmp_path, mutual):
     from backups import following, services, source_tls
@@ -64,7 +51,7 @@ def test_a_tls_source_is_followed_and_cut_over_with_every_key(make_database, mon
             item["clientKeySecret"] = "copy-client"
         copy = make_database(name="new", replicaSources=[item])
         try:
-            assert _follow_until_in_sync(services, copy)["keys"] == 500
+            assert wait_in_sync(copy)["keys"] == 500
             follower = following.running(copy.pk).client()
             assert follower.info("replication")["master_port"] == tls_port  # the TLS port: the link is TLS
             folder = source_tls.folder_of(copy.pk)
