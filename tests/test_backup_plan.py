@@ -99,8 +99,8 @@ def test_a_replica_source_uri_names_host_port_and_password(uri, expected):
 
 
 @pytest.mark.parametrize("uri, message", [
-    ("rediss://host:6380", "TLS"), ("redis://alice:pw@host", "no user"), ("redis://host:99999", "port"),
-    ("redis://:pw@", "no host"), ("http://host", "redis://"),
+    ("rediss://host:6380", "needs serverCertSecret"), ("redis://alice:pw@host", "no user"),
+    ("redis://host:99999", "port"), ("redis://:pw@", "no host"), ("http://host", "redis:// or rediss://"),
 ])
 def test_a_replica_source_uri_is_refused_with_the_reason(uri, message):
     from backups.migration import Source
