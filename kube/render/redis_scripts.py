@@ -11,9 +11,7 @@ pod never starts as master while a peer has data. It replicates the master the c
 name (while they still name this pod and know a healthy replica, it waits for their failover
 first); failing that, a peer that is master; failing that, when its own data directory is empty, the
 peer holding the most keys; only then (ordinal 0 at bootstrap, or the master the sentinels name)
-does it start as master. The sentinels name a master by host and port (its TLS port with replica_ssl: the
-script compares hosts, and a replica links to REPLICATION_PORT when set). A Redis Cluster node (sharded)
-back without data waits until a copy of its shard
+does it start as master. A Redis Cluster node (sharded) back without data waits until a copy of its shard
 has taken over (see the guard below), so it never serves its slots empty.
 """
 from __future__ import annotations
@@ -65,12 +63,12 @@ if [ "$SHARDED" = "no" ]; then
   # Still named master: it restarted (kill -9, OOM, pod deleted) before the sentinels noticed. Coming
   # back as master, empty or behind, would make its replica resync from it; so while they know a
   # healthy replica it waits for their failover, then replicates from the new master.
-  while [ -n "$named" ] && [ "${named%:*}" = "${me%:*}" ] && healthy_replica; do
+  while [ -n "$named" ] && [ "$named" = "$me" ] && healthy_replica; do
     echo "the sentinels still name $me master; waiting for them to fail over to a replica"
     sleep 1
     named=$(named_master)
   done
-  if [ -n "$named" ] && [ "${named%:*}" != "${me%:*}" ]; then
+  if [ -n "$named" ] && [ "$named" != "$me" ]; then
     source="$named"
   else
     # Nobody else is named master: look at the peers before ever starting as one.
@@ -100,7 +98,7 @@ if [ "$SHARDED" = "no" ]; then
   fi
 fi
 if [ -n "$source" ]; then
-  echo "replicaof ${source%:*} ${REPLICATION_PORT:-${source##*:}}" >> "$run_dir/redis.conf"
+  echo "replicaof ${source%:*} ${source##*:}" >> "$run_dir/redis.conf"
 fi
 if [ "$SHARDED" = "yes" ] && [ -s "$data_dir/nodes.conf" ] && ! has_data; then
   # A Redis Cluster node back without its data (no persistence; kill -9, OOM): listening now, as the master
