@@ -9,8 +9,9 @@ from a command line; `REDIS_USER` (set where the default user is off) names the 
 Start-up guard (Redis docs, "Safety of replication when master has persistence turned off"): a
 pod never starts as master while a peer has data. It replicates the master the cluster's sentinels
 name (while they still name this pod and know a healthy replica, it waits for their failover
-first); failing that, a peer that is master; failing that, when its own data directory is empty, the
-peer holding the most keys; only then (ordinal 0 at bootstrap, or the master the sentinels name)
+first); failing that, a peer that is master; failing that, when its own data directory is empty, it
+waits (not listening) while a replica of its own holds data, until the sentinels promote one, or
+else replicates the peer holding the most keys; only then (ordinal 0 at bootstrap, or the master the sentinels name)
 does it start as master. A Redis Cluster node (sharded) back without data waits until a copy of its shard
 has taken over (see the guard below), so it never serves its slots empty.
 """
@@ -74,7 +75,7 @@ if [ "$SHARDED" = "no" ]; then
     # Nobody else is named master: look at the peers before ever starting as one.
     deadline=$(( $(date +%s) + ${PEER_WAIT_SECONDS:-10} ))
     while :; do
-      answered=0; richest=""; most=0
+      answered=0; richest=""; most=0; waiting=""
       for peer in $PEERS; do
         [ "$peer" = "$me" ] && continue
         info=$(ask "$peer" info)
@@ -82,9 +83,25 @@ if [ "$SHARDED" = "no" ]; then
         answered=1
         if [ "$(field "$info" role)" = "master" ]; then source="$peer"; break; fi
         keys=$(keys_of "$info")
+        # A replica of this very pod is no source: the two would replicate each other and nothing would
+        # ever be master. If it holds data, only the sentinels' failover may make it master.
+        if [ "$(field "$info" master_host):$(field "$info" master_port)" = "$me" ]; then
+          [ "$keys" -gt 0 ] && waiting="$peer"
+          continue
+        fi
         if [ "$keys" -gt "$most" ]; then most=$keys; richest=$peer; fi
       done
       [ -n "$source" ] && break
+      if ! has_data && [ -n "$waiting" ]; then
+        # Not listening meanwhile, so the sentinels see this master down and promote that replica; there
+        # is no deadline (the startup probe restarts the container after its budget, and it asks again).
+        echo "start-up guard: my data directory is empty and $waiting, a replica of this pod, holds data;" \
+          "not starting until the sentinels promote it"
+        sleep 1
+        named=$(named_master)
+        if [ -n "$named" ] && [ "$named" != "$me" ]; then source="$named"; break; fi
+        continue
+      fi
       if ! has_data && [ -n "$richest" ]; then
         echo "start-up guard: my data directory is empty and $richest holds $most keys: starting as its replica"
         source="$richest"; break

@@ -57,8 +57,10 @@ def probe(container: dict, name: str, port: int) -> subprocess.CompletedProcess:
 
 
 @contextmanager
-def pod(port: int, peers: list[int], sentinel_port: int, *, extra_config: str = "", data: Path | None = None):
-    """Start a database pod: the rendered start.sh with the pod's environment, mounts in a temporary folder."""
+def pod(port: int, peers: list[int], sentinel_port: int, *, extra_config: str = "", data: Path | None = None,
+        listening: bool = True):
+    """Start a database pod: the rendered start.sh with the pod's environment, mounts in a temporary folder
+    (and, with `listening`, wait until its redis-server answers)."""
     config, container = rendered()
     root = Path(tempfile.mkdtemp(prefix="cp-test-pod-"))
     conf_dir, run_dir, data_dir = root / "etc", root / "run", root / "data"
@@ -78,7 +80,8 @@ def pod(port: int, peers: list[int], sentinel_port: int, *, extra_config: str = 
         proc = subprocess.Popen(container["command"][:1] + [str(conf_dir / "start.sh")], env=env, stdout=out,
                                 stderr=subprocess.STDOUT)
     try:
-        wait_for_port(port, timeout=20)
+        if listening:
+            wait_for_port(port, timeout=20)
         yield log
     finally:
         proc.terminate()
@@ -114,8 +117,11 @@ def populated(*args: str):
 
 
 @pytest.mark.parametrize("sentinel", ["names-the-empty-pod", "unreachable"])
-def test_a_pod_restarted_empty_never_starts_as_master_while_a_peer_has_data(sentinel):
-    """Item 2: pod 0 (master, no persistence) restarts faster than down-after; pod 1 holds every key."""
+def test_a_pod_restarted_empty_waits_for_its_own_replica_to_be_promoted(sentinel):
+    """Item 2: pod 0 (master, no persistence) restarts faster than down-after; pod 1, still its replica,
+    holds every key. Pod 0 must neither start as master (pod 1 would resync to nothing) nor as pod 1's
+    replica (each would replicate the other and nothing would be master): it waits, not listening, until
+    pod 1 is promoted, then copies every key from it."""
     port0 = free_port()
     with ExitStack() as stack:
         peer_url = stack.enter_context(populated())
@@ -124,16 +130,18 @@ def test_a_pod_restarted_empty_never_starts_as_master_while_a_peer_has_data(sent
         peer.execute_command("DEBUG", "POPULATE", KEYS)
         peer.replicaof("127.0.0.1", port0)  # its master (pod 0) is gone; it keeps its data meanwhile
         sentinel_port = stack.enter_context(sentinel_watching(port0)) if sentinel != "unreachable" else free_port()
-        log = stack.enter_context(pod(port0, [port0, port1], sentinel_port))
-        restarted = client(port0)
-        info = restarted.info("replication")
-        assert info["role"] == "slave" and info["master_port"] == port1, log.read_text()
-        assert "start-up guard" in log.read_text()
-        time.sleep(2)  # pod 1 retries its sync meanwhile: it must not get an empty data set
+        log = stack.enter_context(pod(port0, [port0, port1], sentinel_port, listening=False))
+        wait_until(lambda: "a replica of this pod, holds data" in log.read_text(), timeout=20, what="the guard")
+        time.sleep(2)
+        with pytest.raises(redis.ConnectionError):
+            client(port0).ping()  # not listening: neither master nor anybody's replica
         assert peer.dbsize() == KEYS
-        # The sentinels' failover promotes pod 1; pod 0 then copies every key from it.
+        # The sentinels' failover promotes pod 1 (here by hand: this sentinel never fails over alone).
         peer.replicaof("NO", "ONE")
+        wait_for_port(port0, timeout=20)
+        restarted = client(port0)
         wait_until(lambda: restarted.info("replication").get("master_link_status") == "up", what="pod 0 in sync")
+        assert restarted.info("replication")["master_port"] == port1, log.read_text()
         assert restarted.dbsize() == KEYS and peer.dbsize() == KEYS
 
 
