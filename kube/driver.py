@@ -114,7 +114,7 @@ class KubernetesDriver:
         problems.update(client_certificate_problems(wanted.client_certificates))
         problems.update(cluster_mutual_tls_problems(wanted))  # refused on a Redis Cluster (docs/tls.md)
         if current is not None and current.default_user != wanted.default_user and not self.dataplane.enabled:
-            problems["spec.defaultUser"] = f"changing it in place on a kubernetes target {DATAPLANE_NEEDED}"
+            problems["spec.defaultUser"] = f"changes in place on a kubernetes target {DATAPLANE_NEEDED}"
         problems.update(module_problems(wanted.modules, resolve_version(wanted.redis_version, self.target),
                                         self.target))
         problems.update(sharding_change_problems(wanted, current))
