@@ -398,16 +398,19 @@ class DataPlane:
             raise DataPlaneError(f"{_pod_name(host)} does not answer: {exc}") from exc
         return have.get("tls-cert-file", "")
 
-    def sync_users(self, database, pod_hosts: list[str], wanted: dict, *, default_off: bool) -> list[tuple[str, str]]:
-        """Make every pod hold exactly the wanted ACL users (access/apply.py); (host, what changed) per pod changed.
-        Level-triggered: a restarted pod or a new master gets them at the next reconcile. `wanted` holds the
-        pods' own user and, while it is to be on, the default user with its password, so turning it on is one
-        ACL SETUSER that gives it its password too (never on without one). Turning it off (`default_off`) comes
-        last: once every pod has every user and the sentinels log in as the pods' own user (sentinel_logins);
-        then the connections still logged in as the default user are closed (Redis keeps them otherwise)."""
+    def sync_users(self, database, pod_hosts: list[str], wanted: dict, *,
+                   default_off: bool) -> tuple[list[tuple[str, str]], list[str]]:
+        """Make every pod hold exactly the wanted ACL users (access/apply.py); returns (host, what changed) per pod
+        changed, and the pods whose default user is on while it is wanted off but may not be switched off yet
+        (`default_off` False). Level-triggered: a restarted pod or a new master gets them at the next reconcile.
+        `wanted` holds the pods' own user and, while it is to be on, the default user with its password, so
+        turning it on is one ACL SETUSER that gives it its password too (never on without one). Turning it off
+        (`default_off`) comes last: once every pod has every user and the sentinels log in as the pods' own user
+        (sentinel_logins); then the connections still logged in as the default user are closed (Redis keeps them
+        otherwise)."""
         canonical = None
         changed: dict[str, list[str]] = {}
-        switch_off = []
+        switch_off, still_on = [], []
         for host in pod_hosts:
             with self._acl_connection(database, host) as connection:
                 if canonical is None:
@@ -418,8 +421,8 @@ class DataPlane:
                 if moves:
                     acl_apply.apply_moves(connection, moves)
                     changed.setdefault(host, []).append(acl_apply.describe(moves))
-                if default_off and is_on:
-                    switch_off.append(host)
+                if is_on and "default" not in wanted:
+                    (switch_off if default_off else still_on).append(host)
         if not database.typed_spec.is_cluster:
             self.sentinel_logins(database)
         for host in switch_off:
@@ -427,7 +430,7 @@ class DataPlane:
                 connection.execute_command("ACL", "SETUSER", "default", "off")
                 connection.execute_command("CLIENT", "KILL", "USER", "default")
             changed.setdefault(host, []).append("default user off")
-        return [(host, "; ".join(what)) for host, what in changed.items()]
+        return [(host, "; ".join(what)) for host, what in changed.items()], still_on
 
     @contextlib.contextmanager
     def _acl_connection(self, database, host: str):

@@ -445,15 +445,15 @@ class KubernetesDriver:
         if database.typed_spec.default_user:
             wanted["default"] = default_user(database.password)
         current = all(_config_hash(p) == template for p in pods)
-        if not database.typed_spec.default_user and not current:
-            conditions.append(Condition("DefaultUser", "False", "WaitingForRollout", "the default user is turned "
-                                        "off once every pod runs the current template (its probes log in as the "
-                                        "pods' own user)"))
         try:
-            changed = self.dataplane.sync_users(database, ready, wanted,
-                                                default_off=not database.typed_spec.default_user and current)
+            changed, still_on = self.dataplane.sync_users(database, ready, wanted, default_off=current)
         except DataPlaneError as exc:
             raise TargetError(str(exc)) from exc
+        if still_on:
+            conditions.append(Condition("DefaultUser", "False", "WaitingForRollout", "the default user is turned "
+                                        "off once every pod runs the current template (a pod rendered before may "
+                                        "log in as the default user): still on in " + ", ".join(
+                                            host.split(".", 1)[0] for host in still_on)))
         return [Happening("AclApplied", f"{host.split('.', 1)[0]}: {what}") for host, what in changed]
 
     def _load_tls(self, database, inputs: DatabaseInputs, pods: list[dict], claims: list[dict],
