@@ -1,6 +1,7 @@
 """Issue 14 on Kubernetes with pods that run for real: `defaultUser` changed in place, live, on a replicated
 database under a writer and through a failover, and `defaultUser: false` on a sharded one (a Redis Cluster) that
-reshards. One cluster's pods serve both (pod-runner tests are slow). Needs root, as test_running_pods.py.
+reshards, then is turned on in place. One cluster's pods serve both (pod-runner tests are slow). Needs root, as
+test_running_pods.py.
 """
 from __future__ import annotations
 
@@ -175,3 +176,11 @@ def off_on_a_resharded_cluster(kube_env, live_kube, database) -> None:
         old = live_kube.exec(NAMESPACE, pod, ["redis-cli", "--no-auth-warning", "ping"],
                              env={"REDISCLI_AUTH": database.password})
         assert "WRONGPASS" in old.stdout + old.stderr, pod  # the default user is off on every node
+
+    # Turned on in place on the Redis Cluster too: the database password works on every node.
+    update_database(database, spec={**database.spec, "defaultUser": True}, actor="test")
+    converge(database, lambda d: _acl_events(d, "default user on") >= 3)
+    for shard in range(3):
+        pod = f"{database.name}-shard-{shard}-0"
+        assert "PONG" in live_kube.exec(NAMESPACE, pod, ["redis-cli", "--no-auth-warning", "ping"],
+                                        env={"REDISCLI_AUTH": database.password}).stdout, pod
