@@ -104,19 +104,28 @@ def start_staging(binary: Path, folder: Path, *, detach: bool = False) -> tuple[
 
 def follow(staging: redis.Redis, source: Source) -> None:
     """Make the staging server a replica of `source` (its password set over the connection, never a command
-    line); nothing changes when it follows that address already."""
-    info = staging.info("replication")
-    if info.get("role") == "slave" and (str(info.get("master_host")), int(info.get("master_port", 0))) == \
-            (source.host, source.port):
-        return
-    if source.tls is not None:  # certificates read again here, so a replaced secret is taken at the next pass
+    line)."""
+    link_settings(staging, source)
+    staging.execute_command("REPLICAOF", source.host, source.port)
+
+
+def link_again(staging: redis.Redis, source: Source) -> None:
+    """A replica of `source` already: load the current link settings (TLS files, login), then drop its link to
+    the master so it links again with them (at once, a partial resync where the source still has the backlog)."""
+    link_settings(staging, source)
+    staging.execute_command("CLIENT", "KILL", "TYPE", "master")
+
+
+def link_settings(staging: redis.Redis, source: Source) -> None:
+    """The settings the replication link is made with; redis-server reads the TLS files here (a replaced file is
+    taken only by the next CONFIG SET) and uses them, and `masterauth`, at its next connection."""
+    if source.tls is not None:
         staging.config_set("tls-cert-file", str(source.tls.cert_file))
         staging.config_set("tls-key-file", str(source.tls.key_file))
         staging.config_set("tls-ca-cert-file", str(source.tls.ca_file))
     staging.config_set("tls-replication", "yes" if source.tls is not None else "no")
     staging.config_set("masterauth", source.password or "")
     staging.config_set("masteruser", source.username or "")
-    staging.execute_command("REPLICAOF", source.host, source.port)
 
 
 def wait_in_sync(staging: redis.Redis, source: Source, process: subprocess.Popen | None = None,

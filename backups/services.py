@@ -45,6 +45,7 @@ from timeline.record import record_event
 from . import following, plan, source_tls
 from . import manifest as manifests
 from .capture import CaptureError, dump_rdb
+from .link_plan import LinkMove
 from .loader import LoadError, copy_keys, key_count, loaded, loader_binary
 from .manifest import CorruptBackup
 from .migration import (
@@ -540,10 +541,18 @@ def _follow(database: Database) -> dict:
     try:
         destination = _endpoint_client(database)
         binary = _loader_binary(destination)
-        follower = following.ensure(database.pk, source, binary)
+        follower, move = following.ensure(database.pk, source, binary)
+        _record_relink(database, label, source, move)
         return {**following.progress(follower, source), "source": source_name(database.spec)}
     except (MigrationError, redis.RedisError) as exc:
         raise BackupError(f"following {label}: {exc}") from None
+
+
+def _record_relink(database: Database, label: str, source: Source, move: LinkMove) -> None:
+    """One event when the follower linked again at the same address because what it links with changed."""
+    if move.changed:
+        record_event(database, "ReplicaSourceRelinked", f"following {label}: the follower links again to "
+                     f"{source.host}:{source.port} with the source's new {' and '.join(move.changed)}")
 
 
 def cut_over(database: Database, *, actor, confirm: bool = False) -> RestoreResult:
@@ -558,7 +567,8 @@ def cut_over(database: Database, *, actor, confirm: bool = False) -> RestoreResu
     destination = _endpoint_client(database)
     held = _held_to_replace(database, destination, confirm)
     try:
-        follower = following.ensure(database.pk, source, _loader_binary(destination))
+        follower, move = following.ensure(database.pk, source, _loader_binary(destination))
+        _record_relink(database, label, source, move)
         staging = follower.client()
         try:
             wait_in_sync(staging, source, timeout=CUT_OVER_SYNC_SECONDS)

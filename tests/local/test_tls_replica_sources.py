@@ -3,6 +3,8 @@ the CA of `serverCertSecret` and, for a mutual-TLS source, presents the certific
 is read back after the cut-over. A missing secret is a status error with an event, never a traceback."""
 from __future__ import annotations
 
+import time
+
 import pytest
 import redis
 from django.core.management import call_command
@@ -91,3 +93,60 @@ def test_a_missing_ca_secret_is_a_status_error_and_bad_fields_are_refused(make_d
             "replicaSourceType": "REDB", "replicaSourceName": "new", "serverCertSecret": "x", "tlsSniName": "a.b"}])
     assert set(refused.value.errors) >= {"spec.replicaSources[0].serverCertSecret",
                                          "spec.replicaSources[0].tlsSniName"}
+
+
+def _sync_counts(source: redis.Redis) -> tuple[int, int]:
+    stats = source.info("stats")
+    return int(stats["sync_full"]), int(stats["sync_partial_ok"])
+
+
+def test_a_replaced_source_certificate_reaches_the_linked_follower(make_database, monkeypatch, tmp_path):
+    """The source moves to a certificate from a new CA and its secret `serverCertSecret` is replaced: the next pass
+    loads the new CA into the follower and links it again (an event, a partial resync), so the follower is in
+    sync again with every key; an unchanged certificate links nothing again."""
+    from backups import following, services
+    from timeline.models import Event
+
+    tls_port, server = _tls_source(tmp_path, mutual=False)
+    with server as url:
+        source = redis.Redis(port=int(url.rsplit(":", 1)[1].split("/")[0]), password="s3cret", decode_responses=True)
+        source.mset({f"k:{i}": i for i in range(300)})
+        monkeypatch.setenv("SOURCE_REDIS_URI", f"rediss://:s3cret@127.0.0.1:{tls_port}")
+        call_command("backup_secret", "old-redis", "--redis-uri")
+        store_certificate_secret("old-redis-ca", CA.cert_pem)
+        copy = make_database(name="new", replicaSources=[{
+            "replicaSourceType": "SECRET", "replicaSourceName": "old-redis", "serverCertSecret": "old-redis-ca"}])
+        try:
+            assert wait_in_sync(copy)["keys"] == 300
+            follower = following.running(copy.pk).client()
+            before = _sync_counts(source)
+            services.follow_replica_sources()  # nothing changed: no new link
+            assert _sync_counts(source) == before
+
+            new_ca_ = new_ca("source CA, next")
+            renewed = new_server_certificate(new_ca_, "source", ["localhost", "127.0.0.1"])
+            (tmp_path / "server.crt").write_text(renewed.cert_pem)
+            (tmp_path / "server.key").write_text(renewed.key_pem)
+            source.config_set("tls-cert-file", str(tmp_path / "server.crt"))  # loads the pair live
+            source.config_set("tls-key-file", str(tmp_path / "server.key"))
+            source.mset({f"k:{i}": i for i in range(300, 400)})
+            source.client_kill_filter(_type="replica")  # the old link ends; the old CA cannot link again
+            deadline = time.monotonic() + 10
+            while follower.info("replication")["master_link_status"] == "up":
+                assert time.monotonic() < deadline, "the follower's link did not drop"
+                time.sleep(0.05)
+            store_certificate_secret("old-redis-ca", new_ca_.cert_pem)  # the team's replaced secret
+
+            assert wait_in_sync(copy)["keys"] == 400
+            assert follower.info("replication")["master_port"] == tls_port
+            assert sorted(int(v) for v in follower.mget([f"k:{i}" for i in range(400)])) == list(range(400))
+            assert _sync_counts(source)[0] == before[0]  # linked again with a partial resync: nothing copied again
+            relinked = list(Event.objects.filter(object_id=copy.pk, reason="ReplicaSourceRelinked").values_list(
+                "message", flat=True))
+            assert len(relinked) == 1 and "TLS certificates" in relinked[0] and "BEGIN" not in relinked[0]
+            counts = _sync_counts(source)
+            services.follow_replica_sources()  # the same certificate again: idempotent
+            assert _sync_counts(source) == counts
+            assert Event.objects.filter(object_id=copy.pk, reason="ReplicaSourceRelinked").count() == 1
+        finally:
+            following.stop(copy.pk)
