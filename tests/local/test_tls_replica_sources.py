@@ -3,15 +3,13 @@ the CA of `serverCertSecret` and, for a mutual-TLS source, presents the certific
 is read back after the cut-over. A missing secret is a status error with an event, never a traceback."""
 from __future__ import annotations
 
-import time
-
 import pytest
 import redis
 from django.core.management import call_command
 
 from dataplane.certificates import new_ca, new_server_certificate
 from targets.certificates import store_certificate_secret
-from tests.servers import free_port, redis_server
+from tests.servers import tls_redis_server
 
 from .helpers import endpoint
 from .test_backups import wait_in_sync
@@ -20,29 +18,22 @@ CA = new_ca("source CA")
 SERVER = new_server_certificate(CA, "source", ["localhost", "127.0.0.1"])
 CLIENTS_CA = new_ca("source clients CA")
 CLIENT = new_server_certificate(CLIENTS_CA, "copy", ["localhost"])
+NEXT_CA = new_ca("source CA, next")
+NEXT_SERVER = new_server_certificate(NEXT_CA, "source", ["localhost", "127.0.0.1"])
 
 
 def _tls_source(tmp_path, *, mutual: bool):
     """A redis-server with a TLS port (plain port kept for the test's own writes), mutual TLS if asked."""
-    for name, text in (("ca.crt", CA.cert_pem), ("server.crt", SERVER.cert_pem), ("server.key", SERVER.key_pem),
-                       ("clients.crt", CLIENTS_CA.cert_pem)):
-        (tmp_path / name).write_text(text)
-        (tmp_path / name).chmod(0o600)
-    tls_port = free_port()
-    return tls_port, redis_server(
-        "--requirepass", "s3cret", "--repl-diskless-sync-delay", "0", "--tls-port", str(tls_port),
-        "--tls-cert-file", str(tmp_path / "server.crt"), "--tls-key-file", str(tmp_path / "server.key"),
-        "--tls-ca-cert-file", str(tmp_path / ("clients.crt" if mutual else "ca.crt")),
-        "--tls-auth-clients", "yes" if mutual else "no")
+    return tls_redis_server(tmp_path, CA.cert_pem, SERVER.cert_pem, SERVER.key_pem,
+                            clients_ca_pem=CLIENTS_CA.cert_pem if mutual else "")
 
 
 @pytest.mark.parametrize("mutual", [False, True], ids=["tls", "mutual-tls"])
 def test_a_tls_source_is_followed_and_cut_over_with_every_key(make_database, monkeypatch, tmp_path, mutual):
     from backups import following, services, source_tls
 
-    tls_port, server = _tls_source(tmp_path, mutual=mutual)
-    with server as url:
-        source = redis.Redis(port=int(url.rsplit(":", 1)[1].split("/")[0]), password="s3cret", decode_responses=True)
+    with _tls_source(tmp_path, mutual=mutual) as tls_source:
+        source, tls_port = tls_source.client, tls_source.tls_port
         source.mset({f"k:{i}": i for i in range(500)})
         monkeypatch.setenv("SOURCE_REDIS_URI", f"rediss://:s3cret@127.0.0.1:{tls_port}")
         call_command("backup_secret", "old-redis", "--redis-uri")
@@ -107,9 +98,8 @@ def test_a_replaced_source_certificate_reaches_the_linked_follower(make_database
     from backups import following, services
     from timeline.models import Event
 
-    tls_port, server = _tls_source(tmp_path, mutual=False)
-    with server as url:
-        source = redis.Redis(port=int(url.rsplit(":", 1)[1].split("/")[0]), password="s3cret", decode_responses=True)
+    with _tls_source(tmp_path, mutual=False) as tls_source:
+        source, tls_port = tls_source.client, tls_source.tls_port
         source.mset({f"k:{i}": i for i in range(300)})
         monkeypatch.setenv("SOURCE_REDIS_URI", f"rediss://:s3cret@127.0.0.1:{tls_port}")
         call_command("backup_secret", "old-redis", "--redis-uri")
@@ -123,19 +113,10 @@ def test_a_replaced_source_certificate_reaches_the_linked_follower(make_database
             services.follow_replica_sources()  # nothing changed: no new link
             assert _sync_counts(source) == before
 
-            new_ca_ = new_ca("source CA, next")
-            renewed = new_server_certificate(new_ca_, "source", ["localhost", "127.0.0.1"])
-            (tmp_path / "server.crt").write_text(renewed.cert_pem)
-            (tmp_path / "server.key").write_text(renewed.key_pem)
-            source.config_set("tls-cert-file", str(tmp_path / "server.crt"))  # loads the pair live
-            source.config_set("tls-key-file", str(tmp_path / "server.key"))
+            tls_source.serve(NEXT_SERVER.cert_pem, NEXT_SERVER.key_pem)  # from a new CA, loaded live
             source.mset({f"k:{i}": i for i in range(300, 400)})
-            source.client_kill_filter(_type="replica")  # the old link ends; the old CA cannot link again
-            deadline = time.monotonic() + 10
-            while follower.info("replication")["master_link_status"] == "up":
-                assert time.monotonic() < deadline, "the follower's link did not drop"
-                time.sleep(0.05)
-            store_certificate_secret("old-redis-ca", new_ca_.cert_pem)  # the team's replaced secret
+            tls_source.end_replica_links(follower)  # the old CA cannot link again by itself
+            store_certificate_secret("old-redis-ca", NEXT_CA.cert_pem)  # the team's replaced secret
 
             assert wait_in_sync(copy)["keys"] == 400
             assert follower.info("replication")["master_port"] == tls_port
