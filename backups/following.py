@@ -20,6 +20,8 @@ from pathlib import Path
 
 import redis
 from django.conf import settings
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from targets.private_files import private_dir, write_private
 
@@ -37,7 +39,8 @@ class Follower:
     password: str
 
     def client(self) -> redis.Redis:
-        return redis.Redis(port=self.port, password=self.password, socket_timeout=10, socket_connect_timeout=2)
+        return redis.Redis(port=self.port, password=self.password, socket_timeout=10, socket_connect_timeout=2,
+                           retry=Retry(NoBackoff(), 0))  # callers retry themselves; SHUTDOWN answers nothing
 
 
 def root() -> Path:
@@ -75,8 +78,9 @@ def running(database_id: int) -> Follower | None:
 
 def link_settings(source: Source, follower: Follower) -> LinkSettings:
     """What the follower should link with: `source`'s address and fingerprints of its TLS files and login."""
-    pems = (source.tls.ca_file.read_text(), source.tls.cert_file.read_text()) if source.tls is not None else ()
-    return LinkSettings(source.host, source.port, tls_fingerprint(*pems),
+    pems = (source.tls.ca_file.read_text(), source.tls.cert_file.read_text(), source.sni) \
+        if source.tls is not None else ()
+    return LinkSettings(*source.address, tls_fingerprint(*pems),
                         login_digest(source.username, source.password, follower.password))
 
 

@@ -48,12 +48,25 @@ class Source:
     password: str | None = None
     username: str | None = None  # None: the default user
     tls: SourceTls | None = None
+    sni: str = ""  # tlsSniName: reached through `relay_port` (sni_relay.py), which speaks the TLS
+    relay_port: int = 0
+
+    @property
+    def address(self) -> tuple[str, int]:
+        """Where the follower and the control plane connect: the source, or the loopback relay to it."""
+        return ("127.0.0.1", self.relay_port) if self.relay_port else (self.host, self.port)
+
+    @property
+    def link_tls(self) -> SourceTls | None:
+        """The TLS files a direct connection uses (None: plain, or the relay does the TLS)."""
+        return None if self.relay_port else self.tls
 
     def client(self) -> redis.Redis:
-        if self.tls is None:
-            return redis.Redis(host=self.host, port=self.port, username=self.username, password=self.password,
+        host, port = self.address
+        if self.link_tls is None:
+            return redis.Redis(host=host, port=port, username=self.username, password=self.password,
                                socket_timeout=10)
-        return redis.Redis(host=self.host, port=self.port, username=self.username, password=self.password,
+        return redis.Redis(host=host, port=port, username=self.username, password=self.password,
                            socket_timeout=10, ssl=True, ssl_ca_certs=str(self.tls.ca_file),
                            ssl_certfile=str(self.tls.cert_file), ssl_keyfile=str(self.tls.key_file))
 
@@ -106,7 +119,7 @@ def follow(staging: redis.Redis, source: Source) -> None:
     """Make the staging server a replica of `source` (its password set over the connection, never a command
     line)."""
     link_settings(staging, source)
-    staging.execute_command("REPLICAOF", source.host, source.port)
+    staging.execute_command("REPLICAOF", *source.address)
 
 
 def link_again(staging: redis.Redis, source: Source) -> None:
@@ -119,11 +132,12 @@ def link_again(staging: redis.Redis, source: Source) -> None:
 def link_settings(staging: redis.Redis, source: Source) -> None:
     """The settings the replication link is made with; redis-server reads the TLS files here (a replaced file is
     taken only by the next CONFIG SET) and uses them, and `masterauth`, at its next connection."""
-    if source.tls is not None:
-        staging.config_set("tls-cert-file", str(source.tls.cert_file))
-        staging.config_set("tls-key-file", str(source.tls.key_file))
-        staging.config_set("tls-ca-cert-file", str(source.tls.ca_file))
-    staging.config_set("tls-replication", "yes" if source.tls is not None else "no")
+    tls = source.link_tls
+    if tls is not None:
+        staging.config_set("tls-cert-file", str(tls.cert_file))
+        staging.config_set("tls-key-file", str(tls.key_file))
+        staging.config_set("tls-ca-cert-file", str(tls.ca_file))
+    staging.config_set("tls-replication", "yes" if tls is not None else "no")
     staging.config_set("masterauth", source.password or "")
     staging.config_set("masteruser", source.username or "")
 

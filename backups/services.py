@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import json
 import logging
 import shutil
@@ -33,7 +34,7 @@ from core.secrets import secret_values
 from databases.backup_spec import BackupConfig
 from databases.models import Database
 from databases.replica_sources import SECRET as SECRET_SOURCE
-from databases.replica_sources import source_name, source_of, tls_secrets
+from databases.replica_sources import sni_name, source_name, source_of, tls_secrets
 from databases.services import create_database, update_database
 from specs.database import DatabaseSpec
 from targets.private_files import private_dir, write_private
@@ -42,7 +43,7 @@ from timeline.broadcast import publish_status
 from timeline.models import Event
 from timeline.record import record_event
 
-from . import following, plan, source_tls
+from . import following, plan, sni_relay, source_tls
 from . import manifest as manifests
 from .capture import CaptureError, dump_rdb
 from .link_plan import LinkMove
@@ -505,9 +506,19 @@ def _uri_source(database: Database, name: str) -> Source:
     except (ValueError, TargetError) as exc:
         raise BackupError(str(exc)) from None
     try:
-        return Source.from_uri(uri, tls)
+        source = Source.from_uri(uri, tls)
     except ValueError as exc:
         raise BackupError(f"secret {name}: {exc}") from None
+    sni = sni_name(database.spec)
+    if not sni or source.tls is None:
+        sni_relay.stop(source_tls.relay_folder(database.pk))  # tlsSniName dropped: no relay any more
+        return source
+    try:  # redis-server sends no SNI: the relay on this machine does
+        relayed = dataclasses.replace(source, sni=sni)
+        return dataclasses.replace(relayed, relay_port=sni_relay.ensure(source_tls.relay_folder(database.pk),
+                                                                        relayed))
+    except MigrationError as exc:
+        raise BackupError(str(exc)) from None
 
 
 def follow_replica_sources() -> dict:
@@ -583,6 +594,7 @@ def cut_over(database: Database, *, actor, confirm: bool = False) -> RestoreResu
     spec = {key: value for key, value in database.spec.items() if key != "replicaSources"}
     update_database(database, spec=spec, actor=actor)
     following.stop(database.pk)
+    source_tls.forget(database.pk)
     _write_status(database, "replicaSourceStatus", lambda current: None)
     return _migrated(database, label, copied, before, who)
 

@@ -63,3 +63,20 @@ def test_the_record_holds_no_key_nor_password():
     assert "s3cret" not in recorded and "PRIVATE" not in recorded and CLIENT.cert_pem not in recorded
     assert tls_fingerprint() == "" and tls_fingerprint(OLD_CA.cert_pem) != tls_fingerprint(NEW_CA.cert_pem)
     assert login_digest(None, "s3cret", KEY) != login_digest(None, "s3cret", "another follower")
+
+
+def test_tls_sni_name_is_a_host_name_on_a_tls_secret_source_only():
+    from core.validation import Problems
+    from databases.replica_sources import check_replica_sources
+
+    def errors(**item) -> dict:
+        problems = Problems()
+        check_replica_sources(problems, [{"replicaSourceType": "SECRET", "replicaSourceName": "old", **item}],
+                              cluster=None, name="new")
+        return problems.errors
+
+    path = "spec.replicaSources[0]"
+    assert errors(serverCertSecret="old-ca", tlsSniName="redis-12000.example.com") == {}
+    assert list(errors(tlsSniName="redis.example.com")) == [f"{path}.serverCertSecret"]
+    assert list(errors(serverCertSecret="old-ca", tlsSniName="bad name\nserver x")) == [f"{path}.tlsSniName"]
+    assert list(errors(serverCertSecret="old-ca", tlsSniName=7)) == [f"{path}.tlsSniName"]
