@@ -118,18 +118,18 @@ def start_staging(binary: Path, folder: Path, *, detach: bool = False) -> tuple[
 def follow(staging: redis.Redis, source: Source) -> None:
     """Make the staging server a replica of `source` (its password set over the connection, never a command
     line)."""
-    link_settings(staging, source)
+    configure_link(staging, source)
     staging.execute_command("REPLICAOF", *source.address)
 
 
 def link_again(staging: redis.Redis, source: Source) -> None:
     """A replica of `source` already: load the current link settings (TLS files, login), then drop its link to
     the master so it links again with them (at once, a partial resync where the source still has the backlog)."""
-    link_settings(staging, source)
+    configure_link(staging, source)
     staging.execute_command("CLIENT", "KILL", "TYPE", "master")
 
 
-def link_settings(staging: redis.Redis, source: Source) -> None:
+def configure_link(staging: redis.Redis, source: Source) -> None:
     """The settings the replication link is made with; redis-server reads the TLS files here (a replaced file is
     taken only by the next CONFIG SET) and uses them, and `masterauth`, at its next connection."""
     tls = source.link_tls

@@ -87,6 +87,7 @@ def test_a_rediss_source_is_followed_and_cut_over_into_pods_with_every_key(
         target = service_client(kube_env, copy)
         assert target.mget([f"old:{i}" for i in range(KEYS + 50)]) == [str(i) for i in range(KEYS + 50)]
         assert target.get("last") == "1"
+        target.close()
         with pytest.raises(redis.ResponseError, match="NOREPLICAS"):
             source.set("after", "1")  # the source refuses writes: the signal to move
     copy.refresh_from_db()
