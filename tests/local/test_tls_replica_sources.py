@@ -211,8 +211,8 @@ def test_a_source_behind_an_sni_router_is_followed_through_the_relay_and_cut_ove
             relay_port = json.loads((relay / sni_relay.STATE).read_text())["port"]
             replication = following.running(copy.pk).client().info("replication")
             assert (replication["master_host"], replication["master_port"]) == ("127.0.0.1", relay_port)
-            assert {p.name: p.stat().st_mode & 0o777 for p in relay.iterdir() if p.suffix != ".pid"} == {
-                "relay.cfg": 0o600, "relay.json": 0o600, "relay-client.pem": 0o600}
+            assert {p.name: p.stat().st_mode & 0o777 for p in relay.iterdir()} == {
+                "relay.cfg": 0o600, "relay.json": 0o600, "relay-client.pem": 0o600, "relay.pid": 0o600}
             renewed = new_server_certificate(NEXT_CA, "source", ["source.example"])
             tls_source.serve(renewed.cert_pem, renewed.key_pem)  # the source's next CA: the relay restarts with it
             source.set("renewed", "1")
