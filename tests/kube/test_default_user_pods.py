@@ -6,7 +6,6 @@ test_running_pods.py.
 from __future__ import annotations
 
 import base64
-import time
 
 import pytest
 import redis
@@ -14,17 +13,15 @@ from redis.cluster import ClusterNode, RedisCluster
 
 from access.internal import admin_password
 from access.models import AccessObject
-from core.errors import TargetError
 from databases.services import update_database
-from kube.rigger import follow_masters
 from manifests.documents import apply_documents
 from targets import managed
 from timeline.models import Event
 
 from ..documents import read_access
-from .emulator import _pod_ready
 from .test_lifecycle import make_database, run
 from .test_running_pods import NAMESPACE, Writer, converge, live_database
+from .test_secure_pods import delete_the_master_pod_and_reconcile
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -112,21 +109,7 @@ def flipped_live(kube_env, live_kube, database) -> None:
 
         # The master pod deleted with the default user off: the sentinels (now logging in as cp-admin) fail over;
         # the pod comes back from the Secret as it is now (no default password: the default user off).
-        live_kube.delete_pod(NAMESPACE, "cache-0")
-        deadline = time.monotonic() + 90
-        while True:
-            follow_masters()
-            try:
-                run(database)
-            except TargetError:
-                database.refresh_from_db()
-            pods = kube_env.store.all_of("Pod", NAMESPACE, "redis.io/database=cache")
-            if database.state == managed.DB_ACTIVE and database.status.get("master") == "cache-1" \
-                    and len(pods) == 2 and all(_pod_ready(p) for p in pods):
-                break
-            assert time.monotonic() < deadline, f"never failed over: {database.status}; {live_kube.errors}\n" \
-                + live_kube.logs(NAMESPACE, "cache-0") + live_kube.logs(NAMESPACE, "cache-1")
-            time.sleep(0.5)
+        delete_the_master_pod_and_reconcile(kube_env, live_kube, database)
         assert "user default off" in in_pod("cache-0", "acl", "list")  # started off
         writer.wait_for_more(50)
 

@@ -149,6 +149,27 @@ def mutual_tls_and_a_renewal_loaded_live(kube_env, live_kube, database, app_ca, 
     assert live_kube.errors == []
 
 
+def delete_the_master_pod_and_reconcile(kube_env, live_kube, database) -> None:
+    """Delete master pod cache-0 and reconcile (as worker and beat would) until the database is active again with
+    cache-1 master and both pods ready, cache-0 recreated (at most 90 s)."""
+    uid = kube_env.store.find("Pod", NAMESPACE, "cache-0")["metadata"]["uid"]
+    live_kube.delete_pod(NAMESPACE, "cache-0")
+    deadline = time.monotonic() + 90
+    while True:
+        follow_masters()
+        try:
+            run(database)
+        except TargetError:
+            database.refresh_from_db()
+        pods = kube_env.store.all_of("Pod", NAMESPACE, f"redis.io/database={database.name}")
+        if database.state == managed.DB_ACTIVE and database.status.get("master") == "cache-1" and len(pods) == 2 \
+                and all(_pod_ready(p) for p in pods) and uid not in {p["metadata"]["uid"] for p in pods}:
+            return
+        assert time.monotonic() < deadline, f"never failed over: {database.status}; {live_kube.errors}\n" \
+            + live_kube.logs(NAMESPACE, "cache-0") + live_kube.logs(NAMESPACE, "cache-1")
+        time.sleep(0.5)
+
+
 def default_user_off_through_a_failover(kube_env, live_kube, database) -> None:
     """defaultUser: false: every pod starts with the default user off; probes, start script, replication,
     sentinels, rigger and exporter use the internal user, whose password only Secret <db>-internal holds."""
@@ -184,22 +205,7 @@ def default_user_off_through_a_failover(kube_env, live_kube, database) -> None:
 
     # Failover with the default user off: the sentinels (auth-user), the rigger and the start-up guard log in as
     # the internal user; the old master comes back as a replica whose link (masteruser) is up.
-    uid = kube_env.store.find("Pod", NAMESPACE, "cache-0")["metadata"]["uid"]
-    live_kube.delete_pod(NAMESPACE, "cache-0")
-    deadline = time.monotonic() + 90
-    while True:
-        follow_masters()
-        try:
-            run(database)
-        except TargetError:
-            database.refresh_from_db()
-        pods = kube_env.store.all_of("Pod", NAMESPACE, f"redis.io/database={database.name}")
-        if database.state == managed.DB_ACTIVE and database.status.get("master") == "cache-1" and len(pods) == 2 \
-                and all(_pod_ready(p) for p in pods) and uid not in {p["metadata"]["uid"] for p in pods}:
-            break
-        assert time.monotonic() < deadline, f"never failed over: {database.status}; {live_kube.errors}\n" \
-            + live_kube.logs(NAMESPACE, "cache-0") + live_kube.logs(NAMESPACE, "cache-1")
-        time.sleep(0.5)
+    delete_the_master_pod_and_reconcile(kube_env, live_kube, database)
     replica = live_kube.exec(NAMESPACE, "cache-0", [*admin, "info", "replication"]).stdout
     assert "role:slave" in replica and "master_link_status:up" in replica
     converge(database, lambda d: alice_reads(), timeout=30)  # the next passes give a restarted pod its users
