@@ -113,4 +113,7 @@ def tls_sentinel_manifests(cluster: ClusterInputs, pair: KeyPair, ca_pem: str, *
          "spec": {"type": "ClusterIP", "selector": selector, "ports": [ports[0]]}},
         podspec.headless_service(headless_name(cluster), namespace, common, selector, ports),
         statefulset,
+        # as the plain group's: a drain never takes the TLS group below a voting majority
+        podspec.disruption_budget(name, namespace, common, selector,
+                                  min_available=cluster.typed_spec.nodes // 2 + 1),
     ]

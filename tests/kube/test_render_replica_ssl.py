@@ -43,6 +43,8 @@ def test_a_replica_ssl_database_brings_the_tls_sentinel_group_and_replicates_ove
     quota = manifests["ResourceQuota/rec-capacity"]["spec"]["hard"]["requests.memory"]
     assert quota != plain["ResourceQuota/rec-capacity"]["spec"]["hard"]["requests.memory"]
     assert [p["port"] for p in manifests["Service/rec-tls"]["spec"]["ports"]] == [26379]  # questions stay plain
+    budget = manifests["PodDisruptionBudget/rec-tls"]["spec"]  # a drain keeps a voting majority of the TLS group
+    assert budget == {"minAvailable": 2, "selector": {"matchLabels": group["spec"]["selector"]["matchLabels"]}}
 
     pods = by_name(render_database(database))
     for manifest in pods.values():
@@ -89,6 +91,7 @@ def test_the_tls_group_comes_with_the_first_replica_ssl_database_and_goes_with_t
     run(database)
     assert kube_env.store.find("StatefulSet", "redis", "rec-tls") is not None
     assert kube_env.store.find("Secret", "redis", "rec-sentinel-tls") is not None
+    assert kube_env.store.find("PodDisruptionBudget", "redis", "rec-tls") is not None
     run(cluster)
     assert kube_env.store.find("StatefulSet", "redis", "rec-tls") is not None
     assert cluster.state == managed.RUNNING and cluster.status["nodes"] == "3/3"
@@ -104,6 +107,8 @@ def test_the_tls_group_comes_with_the_first_replica_ssl_database_and_goes_with_t
     run(cluster)
     assert kube_env.store.find("StatefulSet", "redis", "rec-tls") is None
     assert kube_env.store.find("Secret", "redis", "rec-sentinel-tls") is None
+    assert kube_env.store.find("PodDisruptionBudget", "redis", "rec-tls") is None
+    assert kube_env.store.find("PodDisruptionBudget", "redis", "rec") is not None
     assert kube_env.store.find("StatefulSet", "redis", "rec") is not None
 
 
