@@ -155,7 +155,9 @@ def _statefulset(cluster, spec: ClusterSpec) -> dict:
             podspec.secret_env("REDISCLI_AUTH", cluster.name, "password"),
         ],
         "ports": [{"name": "sentinel", "containerPort": SENTINEL_PORT}],
-        "readinessProbe": podspec.exec_probe(SENTINEL_PING, initial_delay=5),
+        # Ready as soon as the sentinel answers: a startup probe each second, then readiness (no fixed delay).
+        "startupProbe": podspec.exec_probe(SENTINEL_PING, initial_delay=0, period=1, failures=60),
+        "readinessProbe": podspec.exec_probe(SENTINEL_PING, initial_delay=0),
         "livenessProbe": podspec.exec_probe(SENTINEL_PING, initial_delay=30, failures=5),
         "resources": {
             "requests": {"cpu": "50m", "memory": podspec.mebibytes(QUORUM_MEMORY_REQUEST)},
