@@ -48,12 +48,25 @@ class Source:
     password: str | None = None
     username: str | None = None  # None: the default user
     tls: SourceTls | None = None
+    sni: str = ""  # tlsSniName: reached through `relay_port` (sni_relay.py), which speaks the TLS
+    relay_port: int = 0
+
+    @property
+    def address(self) -> tuple[str, int]:
+        """Where the follower and the control plane connect: the source, or the loopback relay to it."""
+        return ("127.0.0.1", self.relay_port) if self.relay_port else (self.host, self.port)
+
+    @property
+    def link_tls(self) -> SourceTls | None:
+        """The TLS files a direct connection uses (None: plain, or the relay does the TLS)."""
+        return None if self.relay_port else self.tls
 
     def client(self) -> redis.Redis:
-        if self.tls is None:
-            return redis.Redis(host=self.host, port=self.port, username=self.username, password=self.password,
+        host, port = self.address
+        if self.link_tls is None:
+            return redis.Redis(host=host, port=port, username=self.username, password=self.password,
                                socket_timeout=10)
-        return redis.Redis(host=self.host, port=self.port, username=self.username, password=self.password,
+        return redis.Redis(host=host, port=port, username=self.username, password=self.password,
                            socket_timeout=10, ssl=True, ssl_ca_certs=str(self.tls.ca_file),
                            ssl_certfile=str(self.tls.cert_file), ssl_keyfile=str(self.tls.key_file))
 
@@ -104,19 +117,29 @@ def start_staging(binary: Path, folder: Path, *, detach: bool = False) -> tuple[
 
 def follow(staging: redis.Redis, source: Source) -> None:
     """Make the staging server a replica of `source` (its password set over the connection, never a command
-    line); nothing changes when it follows that address already."""
-    info = staging.info("replication")
-    if info.get("role") == "slave" and (str(info.get("master_host")), int(info.get("master_port", 0))) == \
-            (source.host, source.port):
-        return
-    if source.tls is not None:  # certificates read again here, so a replaced secret is taken at the next pass
-        staging.config_set("tls-cert-file", str(source.tls.cert_file))
-        staging.config_set("tls-key-file", str(source.tls.key_file))
-        staging.config_set("tls-ca-cert-file", str(source.tls.ca_file))
-    staging.config_set("tls-replication", "yes" if source.tls is not None else "no")
+    line)."""
+    configure_link(staging, source)
+    staging.execute_command("REPLICAOF", *source.address)
+
+
+def link_again(staging: redis.Redis, source: Source) -> None:
+    """A replica of `source` already: load the current link settings (TLS files, login), then drop its link to
+    the master so it links again with them (at once, a partial resync where the source still has the backlog)."""
+    configure_link(staging, source)
+    staging.execute_command("CLIENT", "KILL", "TYPE", "master")
+
+
+def configure_link(staging: redis.Redis, source: Source) -> None:
+    """The settings the replication link is made with; redis-server reads the TLS files here (a replaced file is
+    taken only by the next CONFIG SET) and uses them, and `masterauth`, at its next connection."""
+    tls = source.link_tls
+    if tls is not None:
+        staging.config_set("tls-cert-file", str(tls.cert_file))
+        staging.config_set("tls-key-file", str(tls.key_file))
+        staging.config_set("tls-ca-cert-file", str(tls.ca_file))
+    staging.config_set("tls-replication", "yes" if tls is not None else "no")
     staging.config_set("masterauth", source.password or "")
     staging.config_set("masteruser", source.username or "")
-    staging.execute_command("REPLICAOF", source.host, source.port)
 
 
 def wait_in_sync(staging: redis.Redis, source: Source, process: subprocess.Popen | None = None,

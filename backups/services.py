@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import json
 import logging
 import shutil
@@ -33,7 +34,7 @@ from core.secrets import secret_values
 from databases.backup_spec import BackupConfig
 from databases.models import Database
 from databases.replica_sources import SECRET as SECRET_SOURCE
-from databases.replica_sources import source_name, source_of, tls_secrets
+from databases.replica_sources import sni_name, source_name, source_of, tls_secrets
 from databases.services import create_database, update_database
 from specs.database import DatabaseSpec
 from targets.private_files import private_dir, write_private
@@ -42,9 +43,10 @@ from timeline.broadcast import publish_status
 from timeline.models import Event
 from timeline.record import record_event
 
-from . import following, plan, source_tls
+from . import following, plan, sni_relay, source_tls
 from . import manifest as manifests
 from .capture import CaptureError, dump_rdb
+from .link_plan import LinkMove
 from .loader import LoadError, copy_keys, key_count, loaded, loader_binary
 from .manifest import CorruptBackup
 from .migration import (
@@ -504,9 +506,19 @@ def _uri_source(database: Database, name: str) -> Source:
     except (ValueError, TargetError) as exc:
         raise BackupError(str(exc)) from None
     try:
-        return Source.from_uri(uri, tls)
+        source = Source.from_uri(uri, tls)
     except ValueError as exc:
         raise BackupError(f"secret {name}: {exc}") from None
+    sni = sni_name(database.spec)
+    if not sni or source.tls is None:
+        sni_relay.stop(source_tls.relay_folder(database.pk))  # tlsSniName dropped: no relay any more
+        return source
+    try:  # redis-server sends no SNI: the relay on this machine does
+        relayed = dataclasses.replace(source, sni=sni)
+        return dataclasses.replace(relayed, relay_port=sni_relay.ensure(source_tls.relay_folder(database.pk),
+                                                                        relayed))
+    except MigrationError as exc:
+        raise BackupError(str(exc)) from None
 
 
 def follow_replica_sources() -> dict:
@@ -540,10 +552,18 @@ def _follow(database: Database) -> dict:
     try:
         destination = _endpoint_client(database)
         binary = _loader_binary(destination)
-        follower = following.ensure(database.pk, source, binary)
+        follower, move = following.ensure(database.pk, source, binary)
+        _record_relink(database, label, source, move)
         return {**following.progress(follower, source), "source": source_name(database.spec)}
     except (MigrationError, redis.RedisError) as exc:
         raise BackupError(f"following {label}: {exc}") from None
+
+
+def _record_relink(database: Database, label: str, source: Source, move: LinkMove) -> None:
+    """One event when the follower linked again at the same address because what it links with changed."""
+    if move.changed:
+        record_event(database, "ReplicaSourceRelinked", f"following {label}: the follower links again to "
+                     f"{source.host}:{source.port} with the source's new {' and '.join(move.changed)}")
 
 
 def cut_over(database: Database, *, actor, confirm: bool = False) -> RestoreResult:
@@ -558,7 +578,8 @@ def cut_over(database: Database, *, actor, confirm: bool = False) -> RestoreResu
     destination = _endpoint_client(database)
     held = _held_to_replace(database, destination, confirm)
     try:
-        follower = following.ensure(database.pk, source, _loader_binary(destination))
+        follower, move = following.ensure(database.pk, source, _loader_binary(destination))
+        _record_relink(database, label, source, move)
         staging = follower.client()
         try:
             wait_in_sync(staging, source, timeout=CUT_OVER_SYNC_SECONDS)
@@ -573,6 +594,7 @@ def cut_over(database: Database, *, actor, confirm: bool = False) -> RestoreResu
     spec = {key: value for key, value in database.spec.items() if key != "replicaSources"}
     update_database(database, spec=spec, actor=actor)
     following.stop(database.pk)
+    source_tls.forget(database.pk)
     _write_status(database, "replicaSourceStatus", lambda current: None)
     return _migrated(database, label, copied, before, who)
 

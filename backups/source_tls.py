@@ -18,7 +18,7 @@ from dataplane.certificates import (
 from targets.certificates import certificate_secret_values
 from targets.private_files import private_dir, write_private
 
-from . import following
+from . import following, sni_relay
 from .migration import SourceTls
 
 # The keys each secret may use: the operator's (`cert`, `key`), a stored certificate secret's, a kubernetes.io/tls's.
@@ -70,11 +70,23 @@ def source_tls(database, server_cert_secret: str, client_key_secret: str) -> Sou
     return SourceTls(folder / "ca.crt", cert_file, key_file)
 
 
+def relay_folder(database_id: int) -> Path:
+    """Where the SNI relay of the database's source keeps its files (sni_relay.py)."""
+    return folder_of(database_id) / "relay"
+
+
+def forget(database_id: int) -> None:
+    """Stop the database's SNI relay, if any, and remove its TLS files."""
+    sni_relay.stop(relay_folder(database_id))
+    shutil.rmtree(folder_of(database_id), ignore_errors=True)
+
+
 def forget_all_but(wanted: set[int]) -> int:
-    """Remove the TLS files of every database not in `wanted` (its source is gone); how many were removed."""
+    """Forget the TLS files (and relay) of every database not in `wanted` (its source is gone); how many."""
     if not following.root().is_dir():
         return 0
-    gone = [p for p in following.root().glob("tls-*") if p.name[4:].isdigit() and int(p.name[4:]) not in wanted]
-    for folder in gone:
-        shutil.rmtree(folder, ignore_errors=True)
+    gone = [int(p.name[4:]) for p in following.root().glob("tls-*") if p.name[4:].isdigit()
+            and int(p.name[4:]) not in wanted]
+    for database_id in gone:
+        forget(database_id)
     return len(gone)

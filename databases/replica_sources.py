@@ -30,6 +30,11 @@ def tls_secrets(spec: dict) -> tuple[str, str]:
     return str(source.get("serverCertSecret") or ""), str(source.get("clientKeySecret") or "")
 
 
+def sni_name(spec: dict) -> str:
+    """tlsSniName of a stored spec's source ('' where not given)."""
+    return str((spec["replicaSources"][0] if source_of(spec) else {}).get("tlsSniName") or "")
+
+
 def source_name(spec: dict) -> str | None:
     """The name of what a stored spec follows (a database, or a secret), or None."""
     found = source_of(spec)
@@ -84,12 +89,10 @@ def check_replica_sources(problems: Problems, value: object, *, cluster, name: s
 
 def _check_tls(problems: Problems, source: dict, item: str) -> None:
     """TLS of a SECRET source (`rediss://`): the CA to trust (`serverCertSecret`) and, for mutual TLS, the
-    client certificate (`clientKeySecret`), both secret names. A REDB source needs neither (the control plane
-    reaches its own databases itself). No SNI: redis-server's replication link sends none."""
-    if source.get("tlsSniName") not in (None, ""):
-        problems.add(f"{item}.tlsSniName", "is not supported: the follower (a redis-server replica) sends no SNI on "
-                                           "its replication link; name the source by the host its certificate holds")
-    for key in ("serverCertSecret", "clientKeySecret"):
+    client certificate (`clientKeySecret`), both secret names; `tlsSniName`, the host name sent as SNI (and
+    checked in the source's certificate) for a source behind an SNI router. A REDB source needs none of them (the
+    control plane reaches its own databases itself)."""
+    for key in ("serverCertSecret", "clientKeySecret", "tlsSniName"):
         value = source.get(key)
         if value in (None, ""):
             continue
@@ -101,6 +104,7 @@ def _check_tls(problems: Problems, source: dict, item: str) -> None:
             problem = dns_subdomain_problem(name)
             if problem:
                 problems.add(f"{item}.{key}", problem)
-    if source.get("clientKeySecret") and not source.get("serverCertSecret"):
-        problems.add(f"{item}.serverCertSecret", "is required with clientKeySecret (the CA that signed the "
-                                                 "source's certificate)")
+    for key in ("clientKeySecret", "tlsSniName"):
+        if source.get(key) and not source.get("serverCertSecret"):
+            problems.add(f"{item}.serverCertSecret", f"is required with {key} (the CA that signed the source's "
+                                                     "certificate)")

@@ -9,8 +9,8 @@ class KubeConfig(AppConfig):
         from core import kinds
 
         from . import driver  # noqa: F401  registers the "kubernetes" driver
-        from .render.cluster import render_cluster
         from .render.database import render_database
+        from .render.tls_sentinels import render_cluster
 
         kinds.register_renderer("cluster", render_cluster)
         kinds.register_renderer("database", render_database)

@@ -42,8 +42,9 @@ from dataplane.sentinel import failover as sentinel_failover
 from dataplane.sentinel import master_address as sentinel_master_address
 from dataplane.sentinel import monitor as sentinel_monitor
 from kube.render.cluster import SENTINEL_PORT, sentinel_hosts
-from kube.render.database import REDIS_PORT, cluster_ports, sentinel_user
+from kube.render.database import REDIS_PORT, TLS_PORT, cluster_ports, sentinel_user
 from kube.render.inputs import ClusterInputs
+from kube.render.tls_sentinels import tls_sentinel_hosts, watched_by_tls_group
 from specs.database import DatabaseSpec
 
 # What a database's pods may ask the sentinels: who the master is and which replicas they know.
@@ -56,6 +57,12 @@ FAILOVER_TIMEOUT_MS = 30000
 MIGRATION_TIMEOUT = 30.0  # seconds a MIGRATE of a batch of keys may take
 FORM_WAIT = 3.0  # seconds one pass keeps forming (a new master is writable 2 s after it starts)
 FORM_POLL = 0.05
+
+
+def watching_sentinels(database) -> list[str]:
+    """The quorum members that watch a database: the cluster's TLS group for replica_ssl, else the plain one."""
+    inputs = ClusterInputs.of(database.cluster)
+    return tls_sentinel_hosts(inputs) if watched_by_tls_group(database.typed_spec) else sentinel_hosts(inputs)
 
 
 class DataPlaneError(Exception):
@@ -115,10 +122,11 @@ class DataPlane:
         login = internal.login(database)
         return self._connect(host, REDIS_PORT, login.password, username=login.username, timeout=timeout)
 
-    def _sentinels(self, cluster):
-        """A client per quorum member whose name resolves (one that does not counts as not answering)."""
+    def _sentinels(self, cluster, hosts: list[str] | None = None):
+        """A client per quorum member (of `hosts`, the plain group by default) whose name resolves (one that
+        does not counts as not answering)."""
         connect = self._sentinel_connect(cluster)
-        for host in sentinel_hosts(ClusterInputs.of(cluster)):
+        for host in hosts if hosts is not None else sentinel_hosts(ClusterInputs.of(cluster)):
             try:
                 yield host, connect(host)
             except redis.ConnectionError:
@@ -145,7 +153,7 @@ class DataPlane:
         if not self.enabled:
             return None
         cluster = database.cluster
-        address = sentinel_master_address(sentinel_hosts(ClusterInputs.of(cluster)), self._sentinel_connect(cluster),
+        address = sentinel_master_address(watching_sentinels(database), self._sentinel_connect(cluster),
                                           database.name)
         return self.name_of(*address) if address else None
 
@@ -154,9 +162,11 @@ class DataPlane:
         cluster = database.cluster
         quorum = cluster.typed_spec.nodes // 2 + 1
         registered = 0
-        host, port = self.registered_address(master_host, REDIS_PORT)
+        # replica_ssl: the TLS group MONITORs the master's TLS port (where its replicas announce themselves too)
+        tls = watched_by_tls_group(database.typed_spec)
+        host, port = self.registered_address(master_host, TLS_PORT if tls else REDIS_PORT)
         login = internal.login(database)
-        for _, sentinel in self._sentinels(cluster):
+        for _, sentinel in self._sentinels(cluster, watching_sentinels(database)):
             try:
                 self._grant_pod_user(sentinel, database, login.password)
                 registered += sentinel_monitor(sentinel, database.name, host, port, quorum=quorum,
@@ -299,7 +309,7 @@ class DataPlane:
         """Stop the sentinels watching a deleted database (best effort: they may be gone already)."""
         if not self.enabled:
             return
-        for _, sentinel in self._sentinels(database.cluster):
+        for _, sentinel in self._sentinels(database.cluster, watching_sentinels(database)):
             try:
                 sentinel.execute_command("SENTINEL", "REMOVE", database.name)
             except redis.RedisError:
@@ -314,7 +324,7 @@ class DataPlane:
         if problems:
             raise DataPlaneError("no switchover yet: " + "; ".join(problems))
         cluster = database.cluster
-        refusal = sentinel_failover(sentinel_hosts(ClusterInputs.of(cluster)), self._sentinel_connect(cluster),
+        refusal = sentinel_failover(watching_sentinels(database), self._sentinel_connect(cluster),
                                     database.name)
         if refusal:
             raise DataPlaneError(f"no sentinel of {cluster.name} accepted a failover of {database.name}: {refusal}")

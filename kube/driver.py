@@ -33,7 +33,7 @@ from dataplane.certificates import not_after
 from dataplane.cluster import MASTER
 from engine import recovery
 from engine.progress import report
-from kube.render.cluster import render_cluster
+from kube.render.cluster import QUORUM_COMPONENT
 from kube.render.database import (
     REDIS_PORT,
     database_manifests,
@@ -46,8 +46,10 @@ from kube.render.database import (
     tls_secret_name,
     tls_settings,
 )
-from kube.render.inputs import DatabaseInputs
+from kube.render.inputs import ClusterInputs, DatabaseInputs
 from kube.render.monitoring import RESOURCES, monitoring_manifests
+from kube.render.tls_sentinels import TLS_COMPONENT, render_cluster, render_tls_group, watched_by_tls_group
+from kube.render.tls_sentinels import group_name as tls_group_name
 from specs.database import DatabaseSpec
 from targets import managed
 from targets.certificates import client_certificate_problems, provided_certificate
@@ -62,7 +64,15 @@ from .crsync.mirror import Mirror
 from .crsync.sync import sync_target
 from .dataplane import DataPlane, DataPlaneError
 from .live import LiveReader, named, of_kind
-from .podspec import CLUSTER_LABEL, CONFIG_HASH_ANNOTATION, DATABASE_LABEL, MANAGED_BY, cluster_domain, content_hash
+from .podspec import (
+    CLUSTER_LABEL,
+    COMPONENT_LABEL,
+    CONFIG_HASH_ANNOTATION,
+    DATABASE_LABEL,
+    MANAGED_BY,
+    cluster_domain,
+    content_hash,
+)
 from .status import cluster_observation, database_observation, pod_health
 from .versions import available_versions, module_problems, resolve_version
 
@@ -108,8 +118,9 @@ class KubernetesDriver:
 
     def database_spec_problems(self, wanted: DatabaseSpec, current: DatabaseSpec | None,
                                cluster=None) -> dict[str, str]:
-        problems = common_spec_problems(wanted, "kubernetes", tls_modes=("disabled", "enabled"))
+        problems = common_spec_problems(wanted, "kubernetes", tls_modes=("disabled", "enabled", "replica_ssl"))
         problems.update(tls_mode_change_problems(wanted, current))  # tls-cluster moves the bus port
+        problems.update(_replica_ssl_problems(wanted, current, cluster))
         problems.update(client_certificate_problems(wanted.client_certificates))
         problems.update(cluster_mutual_tls_problems(wanted))  # refused on a Redis Cluster (docs/tls.md)
         if current is not None and current.default_user != wanted.default_user:
@@ -222,12 +233,16 @@ class KubernetesDriver:
         result = Applier(self.api).sync(desired, _applied_kinds(live), resize_allowed=spec.enable_volume_resize,
                                         spec_unchanged=cluster.observed_generation == cluster.generation)
         statefulset = named(live, "StatefulSet", cluster.name)
-        pods, claims = of_kind(live, "Pod"), of_kind(live, "PersistentVolumeClaim")
+        pods = [p for p in of_kind(live, "Pod")  # the quorum members (not the TLS group's, rolled by nobody yet)
+                if (p["metadata"].get("labels") or {}).get(COMPONENT_LABEL) == QUORUM_COMPONENT]
+        claims = of_kind(live, "PersistentVolumeClaim")
         views = [rollout.PodView(p["metadata"]["name"], _config_hash(p), pod_health(p, claims).ready) for p in pods]
         step = rollout.plan(views, _template_hash(desired, cluster.name), spec.nodes) if statefulset else _no_rollout()
         happenings = adopted + list(result.happenings)
         if step.action in (rollout.REPLACE, rollout.FAILOVER):
             happenings.append(self._replace_pod(cluster.namespace, step))
+        elif step.action == rollout.DONE:
+            happenings += self._roll_tls_sentinels(cluster, desired, live, claims)
         answering = self.dataplane.sentinels_answering(cluster) if self.dataplane.enabled and pods else None
         observation = cluster_observation(statefulset, pods, claims, spec.nodes, step, sentinels_answering=answering)
         if spec.cluster_recovery and observation.state == managed.RUNNING:
@@ -243,6 +258,29 @@ class KubernetesDriver:
         if result.changed:
             observation.settled = False
         return observation
+
+    def _roll_tls_sentinels(self, cluster, desired: list[dict], live: list[dict],
+                            claims: list[dict]) -> list[Happening]:
+        """After the plain quorum, the TLS group (a new image, start script): one member at a time, each once the
+        others are ready. Its StatefulSet is OnDelete like the plain one's."""
+        name = tls_group_name(cluster)
+        if named(live, "StatefulSet", name) is None or not any(m["metadata"]["name"] == name for m in desired):
+            return []
+        members = [p for p in of_kind(live, "Pod")
+                   if (p["metadata"].get("labels") or {}).get(COMPONENT_LABEL) == TLS_COMPONENT]
+        views = [rollout.PodView(p["metadata"]["name"], _config_hash(p), pod_health(p, claims).ready) for p in members]
+        step = rollout.plan(views, _template_hash(desired, name), cluster.typed_spec.nodes)
+        if step.action not in (rollout.REPLACE, rollout.FAILOVER):
+            return []
+        return [self._replace_pod(cluster.namespace, step)]
+
+    def _ensure_tls_sentinels(self, cluster, live: list[dict]) -> None:
+        """A replica_ssl database's pods ask the TLS sentinel group: created with the database, not a cluster pass
+        later (the cluster's own pass keeps it while such a database exists, and removes it after)."""
+        desired = render_tls_group(cluster, ClusterInputs.of(cluster))
+        wanted = {(m["kind"], m["metadata"]["name"]) for m in desired}
+        mine = [o for o in live if (o["kind"], o["metadata"]["name"]) in wanted]
+        Applier(self.api).sync(desired, mine)
 
     def delete_cluster(self, cluster) -> bool:
         return self._delete_objects(self.api.list, cluster.namespace,
@@ -261,6 +299,8 @@ class KubernetesDriver:
         refused = client_certificate_problems(spec.client_certificates)
         if refused:
             raise SpecNotRealisable("; ".join(refused.values()))
+        if watched_by_tls_group(spec):
+            self._ensure_tls_sentinels(cluster, self.live.cluster_objects(cluster))
         provided = provided_certificate(database) if spec.tls_mode != "disabled" else None  # TargetError: missing
         inputs = DatabaseInputs.of(database, provided)  # a server certificate due for renewal is renewed here
         desired = database_manifests(inputs)
@@ -624,3 +664,23 @@ def _pod_host(database, pod_name: str) -> str:
 
 def _no_rollout() -> rollout.Step:
     return rollout.Step(rollout.DONE, None, "", 0, 0)
+
+
+def _replica_ssl_problems(wanted: DatabaseSpec, current: DatabaseSpec | None, cluster=None) -> dict[str, str]:
+    """replica_ssl on kubernetes: a replicated, non-sharded database, chosen at creation (moving a live database
+    between the plain and the TLS sentinel group is not done yet), with the cluster CA's server certificates
+    (the TLS sentinels check the shards' certificates against it)."""
+    was, now = current is not None and current.tls_mode == "replica_ssl", wanted.tls_mode == "replica_ssl"
+    if current is not None and was != now:
+        return {"spec.tlsMode": f"cannot change from {current.tls_mode} to {wanted.tls_mode} on a kubernetes target: "
+                                "replica_ssl is chosen when the database is created (its sentinels are the cluster's "
+                                "TLS group); create a new database to change it"}
+    if not now:
+        return {}
+    if wanted.is_cluster or not wanted.replication:
+        return {"spec.tlsMode": "replica_ssl on a kubernetes target needs replication: true and no Redis Cluster "
+                                "(it encrypts the link of a replica to its master); use tlsMode: enabled"}
+    if cluster is not None and cluster.typed_spec.proxy_certificate_secret:
+        return {"spec.tlsMode": "replica_ssl on a kubernetes target needs the cluster CA's server certificates: "
+                                "the cluster names certificates.proxyCertificateSecretName; use tlsMode: enabled"}
+    return {}

@@ -54,16 +54,22 @@ def read_pid(process: Process) -> int | None:
         return None
 
 
+def pid_exited(pid: int) -> bool:
+    """The pid is gone or a zombie: it has exited (its ports are free) even if its parent has not reaped it yet."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rsplit(")", 1)[-1].split()[0] == "Z"
+
+
 def pid_is_redis(pid: int) -> bool:
     """The pid is alive and is a redis or valkey program (guards against a recycled pid)."""
     try:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-        stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return False
-    if stat.rsplit(")", 1)[-1].split()[0] == "Z":  # a zombie is dead for our purposes
-        return False
-    return b"redis" in cmdline or b"valkey" in cmdline
+    return not pid_exited(pid) and (b"redis" in cmdline or b"valkey" in cmdline)
 
 
 def running_pid(process: Process) -> int | None:
@@ -222,9 +228,11 @@ def terminate_pid(pid: int, timeout: float = 10.0) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and Path(f"/proc/{pid}").exists():
+    while time.monotonic() < deadline:
         with contextlib.suppress(ChildProcessError):
             os.waitpid(pid, os.WNOHANG)
+        if pid_exited(pid):  # a zombie another parent reaps late is gone too (HAProxy's master exits this way)
+            return
         time.sleep(0.05)
 
 

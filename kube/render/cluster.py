@@ -5,6 +5,7 @@ Per cluster `<rec>` in its namespace: ServiceAccount, Role and RoleBinding `<rec
 Redis Sentinel quorum members with PVCs; Services `<rec>` (sentinel discovery), `<rec>-headless`
 (stable pod names) and `<rec>-ui`; a PodDisruptionBudget keeping a majority up; a ResourceQuota
 holding the cluster's capacity; an Ingress for the API when `ingressOrRouteSpec.method` is `ingress`.
+While a `tlsMode: replica_ssl` database exists, a second, TLS-speaking group (kube/render/tls_sentinels.py).
 """
 from __future__ import annotations
 
@@ -64,8 +65,9 @@ def render_cluster(cluster, *, reveal_secrets: bool = True) -> list[dict]:
     return cluster_manifests(ClusterInputs.of(cluster), reveal_secrets=reveal_secrets)
 
 
-def cluster_manifests(cluster: ClusterInputs, *, reveal_secrets: bool = True) -> list[dict]:
-    """Every manifest of a cluster, in apply order: a pure function of its inputs."""
+def cluster_manifests(cluster: ClusterInputs, *, reveal_secrets: bool = True, quorum_groups: int = 1) -> list[dict]:
+    """Every manifest of a cluster, in apply order: a pure function of its inputs. `quorum_groups`: 2 while the
+    TLS-speaking sentinel group runs too (kube/render/tls_sentinels.py), whose memory the quota holds as well."""
     spec = cluster.typed_spec
     name, namespace = cluster.name, cluster.namespace
     common = cluster_labels(cluster, "cluster")
@@ -81,10 +83,10 @@ def cluster_manifests(cluster: ClusterInputs, *, reveal_secrets: bool = True) ->
         podspec.headless_service(headless_service_name(cluster), namespace, common, quorum_selector(cluster),
                                  [{"name": "sentinel", "port": SENTINEL_PORT, "targetPort": SENTINEL_PORT}]),
         _ui_service(cluster, spec, common),
-        _statefulset(cluster, spec),
+        quorum_statefulset(cluster, spec),
         podspec.disruption_budget(name, namespace, common, quorum_selector(cluster),
                                   min_available=spec.nodes // 2 + 1),
-        _resource_quota(cluster, spec, common),
+        _resource_quota(cluster, spec, common, quorum_groups),
     ]
     if spec.ingress:
         manifests.append(_ingress(cluster, spec, common))
@@ -141,20 +143,27 @@ def _ui_service(cluster, spec: ClusterSpec, common: dict) -> dict:
     }
 
 
-def _statefulset(cluster, spec: ClusterSpec) -> dict:
-    pod_labels = cluster_labels(cluster, QUORUM_COMPONENT)
+def quorum_statefulset(cluster, spec: ClusterSpec, *, name: str = "", component: str = QUORUM_COMPONENT,
+                       headless: str = "", script: str = "/etc/sentinel/start.sh", extra_env: tuple = (),
+                       extra_ports: tuple = (), extra_mounts: tuple = (), extra_volumes: tuple = (),
+                       hash_parts: tuple = ()) -> dict:
+    """The quorum members' StatefulSet; the keywords make the TLS-speaking group's (kube/render/tls_sentinels.py)."""
+    name, headless = name or cluster.name, headless or headless_service_name(cluster)
+    pod_labels = cluster_labels(cluster, component)
+    selector = podspec.selector(cluster.name, component=component)
     version = cluster.version
-    domain = f"{headless_service_name(cluster)}.{cluster.namespace}.svc.{cluster.cluster_domain}"
+    domain = f"{headless}.{cluster.namespace}.svc.{cluster.cluster_domain}"
     container = {
         "name": "sentinel",
         "image": podspec.image(version, spec.image_repository, spec.image_digest),
-        "command": ["sh", "/etc/sentinel/start.sh"],
+        "command": ["sh", script],
         "env": [
             {"name": "SENTINEL_PORT", "value": str(SENTINEL_PORT)},
             {"name": "PEER_DOMAIN", "value": domain},
             podspec.secret_env("REDISCLI_AUTH", cluster.name, "password"),
+            *extra_env,
         ],
-        "ports": [{"name": "sentinel", "containerPort": SENTINEL_PORT}],
+        "ports": [{"name": "sentinel", "containerPort": SENTINEL_PORT}, *extra_ports],
         # Ready as soon as the sentinel answers: a startup probe each second, then readiness (no fixed delay).
         "startupProbe": podspec.exec_probe(SENTINEL_PING, initial_delay=0, period=1, failures=60),
         "readinessProbe": podspec.exec_probe(SENTINEL_PING, initial_delay=0),
@@ -164,9 +173,9 @@ def _statefulset(cluster, spec: ClusterSpec) -> dict:
             "limits": {"memory": podspec.mebibytes(QUORUM_MEMORY_LIMIT)},
         },
         "securityContext": podspec.container_security(),
-        "volumeMounts": [{"name": "start", "mountPath": "/etc/sentinel"}],
+        "volumeMounts": [{"name": "start", "mountPath": "/etc/sentinel"}, *extra_mounts],
     }
-    volumes = [{"name": "start", "configMap": {"name": f"{cluster.name}-sentinel"}}]
+    volumes = [{"name": "start", "configMap": {"name": f"{cluster.name}-sentinel"}}, *extra_volumes]
     container["volumeMounts"].append({"name": "data", "mountPath": "/data"})
     claims = [podspec.volume_claim("data", spec, pod_labels)] if spec.persistence_enabled else []
     if not claims:
@@ -176,22 +185,22 @@ def _statefulset(cluster, spec: ClusterSpec) -> dict:
         "containers": [container],
         "volumes": volumes,
         "securityContext": podspec.pod_security(),
-        **podspec.placement(spec, quorum_selector(cluster), spread_required=True),
+        **podspec.placement(spec, selector, spread_required=True),
     }
     podspec.pull_options(spec, pod_spec)
-    config_hash = podspec.content_hash(version, SENTINEL_START, domain)
+    config_hash = podspec.content_hash(version, SENTINEL_START, domain, *hash_parts)
     # Quorum members are replaced one at a time by the control plane (kube/rollout.py).
     return podspec.statefulset(
-        podspec.metadata(cluster.name, cluster.namespace, pod_labels),
-        replicas=spec.nodes, service_name=headless_service_name(cluster), pod_selector=quorum_selector(cluster),
+        podspec.metadata(name, cluster.namespace, pod_labels),
+        replicas=spec.nodes, service_name=headless, pod_selector=selector,
         pod_labels=pod_labels, config_hash=config_hash, pod_spec=pod_spec, claims=claims,
     )
 
 
-def _resource_quota(cluster, spec: ClusterSpec, common: dict) -> dict:
+def _resource_quota(cluster, spec: ClusterSpec, common: dict, quorum_groups: int = 1) -> dict:
     # Database pods request exactly the memory the validator charges to the cluster; the quorum
     # members come on top. Limits are left free: they include Redis' overhead.
-    memory = podspec.mebibytes(spec.capacity_bytes + spec.nodes * QUORUM_MEMORY_REQUEST)
+    memory = podspec.mebibytes(spec.capacity_bytes + quorum_groups * spec.nodes * QUORUM_MEMORY_REQUEST)
     return {
         "apiVersion": "v1",
         "kind": "ResourceQuota",

@@ -29,6 +29,7 @@ from kube.render.cluster import SENTINEL_PORT
 from kube.render.exporter import exporter_container, metrics_service_port
 from kube.render.inputs import DatabaseInputs
 from kube.render.redis_scripts import REDIS_ALIVE, REDIS_HANDOVER, REDIS_READY, REDIS_START
+from kube.render.tls_sentinels import group_name, watched_by_tls_group
 from specs.cluster import ClusterSpec
 from specs.database import DatabaseSpec, RedisConfig
 from targets.modules import CATALOG as MODULES
@@ -64,6 +65,9 @@ tls-auth-clients {{auth_clients}}
 # A sharded database with TLS: its cluster bus speaks TLS too, on TLS_PORT + 10000 (Redis derives it), and
 # peers MEET it and MIGRATE to it at the TLS port (kube/dataplane.py); probes and scripts stay on the plain port.
 TLS_CLUSTER_CONFIG = "tls-cluster yes\n"
+# tlsMode replica_ssl (replicated, not sharded): a replica's link to its master is TLS, to the master's TLS port
+# (REPLICATION_PORT), and a replica announces its TLS port; the cluster's TLS sentinel group watches it there.
+TLS_REPLICATION_CONFIG = "tls-replication yes\n"
 # A shard whose master stops answering for cluster-node-timeout is failed over by Redis Cluster itself.
 CLUSTER_NODE_TIMEOUT_MS = 5000
 SHARDED_CONFIG = ("cluster-enabled yes\ncluster-config-file {data_dir}/nodes.conf\n"
@@ -182,6 +186,8 @@ def static_config(spec: DatabaseSpec, version: str) -> str:
     text = STATIC_CONFIG.format()
     if spec.tls_mode != "disabled":
         text += TLS_CONFIG.format(auth_clients="yes" if spec.client_certificates else "no")
+    if watched_by_tls_group(spec):
+        text += TLS_REPLICATION_CONFIG
     if spec.is_cluster:
         text += SHARDED_CONFIG + (TLS_CLUSTER_CONFIG if spec.tls_mode != "disabled" else "")
         if version_key(version) >= version_key("7.0"):  # every Valkey version too
@@ -285,6 +291,7 @@ def _statefulset(database, spec: DatabaseSpec, cluster_spec: ClusterSpec, versio
     peer_domain = f"{headless_service_name_of(database)}.{database.namespace}.svc.{domain}"
     replicas = spec.process_count if shard is None else spec.processes_per_shard
     peers = " ".join(f"{name}-{i}.{peer_domain}:{REDIS_PORT}" for i in range(replicas))
+    sentinel_service = group_name(cluster) if watched_by_tls_group(spec) else cluster.name
     container = {
         "name": "redis",
         "image": database.image,
@@ -296,10 +303,11 @@ def _statefulset(database, spec: DatabaseSpec, cluster_spec: ClusterSpec, versio
             {"name": "PEERS", "value": peers},
             {"name": "PEER_WAIT_SECONDS", "value": str(PEER_WAIT_SECONDS if spec.persistence != "disabled" else 0)},
             {"name": "SHARDED", "value": "yes" if spec.is_cluster else "no"},
-            {"name": "SENTINEL_HOST", "value": f"{cluster.name}.{cluster.namespace}.svc.{domain}"},
+            {"name": "SENTINEL_HOST", "value": f"{sentinel_service}.{cluster.namespace}.svc.{domain}"},
             {"name": "SENTINEL_PORT", "value": str(SENTINEL_PORT)},
             {"name": "SENTINEL_USER", "value": sentinel_user(database)},
             *login_env(database, spec),
+            *([{"name": "REPLICATION_PORT", "value": str(TLS_PORT)}] if watched_by_tls_group(spec) else []),
         ],
         "ports": [{"name": p["name"], "containerPort": p["targetPort"]} for p in _ports(spec)],
         # Startup: up to 5 minutes to listen (the start-up guard may wait for peers); LOADING is alive. Asked

@@ -12,7 +12,9 @@ name (while they still name this pod and know a healthy replica, it waits for th
 first); failing that, a peer that is master; failing that, when its own data directory is empty, it
 waits (not listening) while a replica of its own holds data, until the sentinels promote one, or
 else replicates the peer holding the most keys; only then (ordinal 0 at bootstrap, or the master the sentinels name)
-does it start as master. A Redis Cluster node (sharded) back without data waits until a copy of its shard
+does it start as master. With replica_ssl the sentinels and the replicas name a master by its TLS
+port (REPLICATION_PORT): `is_me` knows both of this pod's addresses, and a replica links to
+REPLICATION_PORT when set. A Redis Cluster node (sharded) back without data waits until a copy of its shard
 has taken over (see the guard below), so it never serves its slots empty.
 """
 from __future__ import annotations
@@ -37,6 +39,9 @@ ask() {  # ask HOST:PORT COMMAND... -> the reply without CRs (empty when the pee
   addr=$1; shift
   timeout 3 redis-cli -h "${addr%:*}" -p "${addr##*:}" ${REDIS_USER:+--user "$REDIS_USER"} --no-auth-warning "$@" \
     2>/dev/null | tr -d '\r'
+}
+is_me() {  # is_me HOST:PORT: this pod, at its plain or its replication (TLS) port
+  [ "$1" = "$me" ] || { [ -n "${REPLICATION_PORT:-}" ] && [ "$1" = "${me%:*}:$REPLICATION_PORT" ]; }
 }
 field() { printf '%s\n' "$1" | sed -n "s/^$2://p" | head -n 1; }
 keys_of() { printf '%s\n' "$1" | sed -n 's/^db[0-9]*:keys=\([0-9]*\).*/\1/p' | awk '{n += $1} END {print n + 0}'; }
@@ -64,12 +69,12 @@ if [ "$SHARDED" = "no" ]; then
   # Still named master: it restarted (kill -9, OOM, pod deleted) before the sentinels noticed. Coming
   # back as master, empty or behind, would make its replica resync from it; so while they know a
   # healthy replica it waits for their failover, then replicates from the new master.
-  while [ -n "$named" ] && [ "$named" = "$me" ] && healthy_replica; do
+  while [ -n "$named" ] && is_me "$named" && healthy_replica; do
     echo "the sentinels still name $me master; waiting for them to fail over to a replica"
     sleep 1
     named=$(named_master)
   done
-  if [ -n "$named" ] && [ "$named" != "$me" ]; then
+  if [ -n "$named" ] && ! is_me "$named"; then
     source="$named"
   else
     # Nobody else is named master: look at the peers before ever starting as one.
@@ -85,7 +90,7 @@ if [ "$SHARDED" = "no" ]; then
         keys=$(keys_of "$info")
         # A replica of this very pod is no source: the two would replicate each other and nothing would
         # ever be master. If it holds data, only the sentinels' failover may make it master.
-        if [ "$(field "$info" master_host):$(field "$info" master_port)" = "$me" ]; then
+        if is_me "$(field "$info" master_host):$(field "$info" master_port)"; then
           [ "$keys" -gt 0 ] && waiting="$peer"
           continue
         fi
@@ -99,7 +104,7 @@ if [ "$SHARDED" = "no" ]; then
           "not starting until the sentinels promote it"
         sleep 1
         named=$(named_master)
-        if [ -n "$named" ] && [ "$named" != "$me" ]; then source="$named"; break; fi
+        if [ -n "$named" ] && ! is_me "$named"; then source="$named"; break; fi
         continue
       fi
       if ! has_data && [ -n "$richest" ]; then
@@ -115,7 +120,7 @@ if [ "$SHARDED" = "no" ]; then
   fi
 fi
 if [ -n "$source" ]; then
-  echo "replicaof ${source%:*} ${source##*:}" >> "$run_dir/redis.conf"
+  echo "replicaof ${source%:*} ${REPLICATION_PORT:-${source##*:}}" >> "$run_dir/redis.conf"
 fi
 if [ "$SHARDED" = "yes" ] && [ -s "$data_dir/nodes.conf" ] && ! has_data; then
   # A Redis Cluster node back without its data (no persistence; kill -9, OOM): listening now, as the master

@@ -41,8 +41,22 @@ def follow(kube_env, runner, old: str, what: str) -> tuple[str, float]:
     except AssertionError as exc:
         logs = "".join(f"\n--- {pod} {container}:\n" + runner.logs(NAMESPACE, pod, container=container)[-3000:]
                        for pod in ("cache-0", "cache-1") for container in ("redis", "rigger"))
-        raise AssertionError(f"{exc}; Service selects {selected(kube_env, 'cache')}{logs}") from None
+        raise AssertionError(f"{exc}; Service selects {selected(kube_env, 'cache')}{logs}{_sentinels(runner)}") \
+            from None
     return selected(kube_env, "cache")[0], time.monotonic() - started
+
+
+def _sentinels(runner) -> str:
+    """What the sentinels (plain or TLS group) think of `cache`, and their logs' ends: why no failover."""
+    found = []
+    for pod in ("rec-0", "rec-tls-0"):
+        try:
+            state = runner.exec(NAMESPACE, pod, ["sh", "-c", "redis-cli -p 26379 --no-auth-warning sentinel master "
+                                                 "cache | paste -sd ' '"]).stdout
+            found.append(f"\n--- {pod}: {state}\n{runner.logs(NAMESPACE, pod)[-2000:]}")
+        except LookupError:
+            continue
+    return "".join(found)
 
 
 def control_plane_writes(kube_env) -> list[str]:
