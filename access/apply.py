@@ -51,8 +51,11 @@ def sync(conn: redis.Redis, wanted: dict[str, WantedUser], canonical: dict[str, 
 def describe(moves: Moves) -> str:
     """What changed, for an event: names only, never a password."""
     what = []
-    if moves.define:
-        what.append("users set: " + ", ".join(sorted(user.username for user in moves.define)))
+    names = sorted(user.username for user in moves.define if user.username != "default")
+    if names:
+        what.append("users set: " + ", ".join(names))
+    if any(user.username == "default" for user in moves.define):  # on, with its password (kube/dataplane.py)
+        what.append("default user on")
     if moves.delete:
         what.append("users removed: " + ", ".join(moves.delete))
     if moves.default_on is not None:

@@ -3,7 +3,8 @@
 With the default user on, as `default` with the database password. With `defaultUser: false` the default
 user is off, and the control plane (sentinels, health checks, replication, exporter, backups) uses its own
 user `cp-admin`, whose password is stored here, encrypted, and is never shown: the database password
-clients knew stops working everywhere.
+clients knew stops working everywhere. On Kubernetes every pod has that user whether the default user is on or
+off (the pods log in as it: kube/dataplane.py `pod_login`), so `defaultUser` changes live there.
 """
 from __future__ import annotations
 

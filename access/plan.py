@@ -88,6 +88,16 @@ def admin_user(password: str) -> WantedUser:
     return WantedUser(ADMIN_USER, ADMIN_RULES, password)
 
 
+def default_user(password: str) -> WantedUser:
+    """The default user as it is when on: every command and key, the database password."""
+    return WantedUser("default", ADMIN_RULES, password)
+
+
+def default_is_on(current: dict[str, str]) -> bool:
+    """Whether the default user is on, from acl_lines of a server."""
+    return current.get("default", "").split(" ", 1)[0] == "on"
+
+
 @dataclass(frozen=True)
 class Moves:
     """What to change on one process: users to (re)define, users to delete, the default user on/off."""
@@ -116,7 +126,6 @@ def sync_moves(current: dict[str, str], wanted: dict[str, WantedUser], canonical
     define = [user for name, user in wanted.items() if current.get(name) != canonical.get(name)]
     delete = sorted(name for name in current if name not in wanted and name != "default"
                     and (name == ADMIN_USER or not name.startswith(CONTROL_PLANE_PREFIX)))
-    default_line = current.get("default", "")
-    is_on = default_line.split(" ", 1)[0] == "on"
+    is_on = default_is_on(current)
     default_on = None if is_on == default_enabled else default_enabled
     return Moves(define=define, delete=delete, default_on=default_on)

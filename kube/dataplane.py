@@ -31,6 +31,7 @@ from redis.retry import Retry
 
 from access import apply as acl_apply
 from access import internal
+from access.plan import ADMIN_USER, acl_lines, default_is_on, sync_moves
 from core.drivers import ShardSource
 from core.errors import TargetError
 from dataplane import formation
@@ -118,9 +119,19 @@ class DataPlane:
 
     def _connect_pod(self, database, host: str, *, timeout: float | None = None) -> redis.Redis:
         """A connection to a database pod's Redis as the control plane logs in there (access/internal.py: the
-        default user, or its own user where the default user is off)."""
+        default user, or its own user where the default user is off). While the default user is being turned on,
+        pods still refuse it: then as the pods' own user, which every pod has either way (pod_login)."""
         login = internal.login(database)
-        return self._connect(host, REDIS_PORT, login.password, username=login.username, timeout=timeout)
+        connection = self._connect(host, REDIS_PORT, login.password, username=login.username, timeout=timeout)
+        if login.username is not None:
+            return connection
+        try:
+            connection.ping()  # AUTH happens on the first command
+            return connection
+        except redis.AuthenticationError:
+            connection.close()
+        own = pod_login(database)
+        return self._connect(host, REDIS_PORT, own.password, username=own.username, timeout=timeout)
 
     def _sentinels(self, cluster, hosts: list[str] | None = None):
         """A client per quorum member (of `hosts`, the plain group by default) whose name resolves (one that
@@ -158,17 +169,20 @@ class DataPlane:
         return self.name_of(*address) if address else None
 
     def monitor(self, database, master_host: str) -> int:
-        """Register the database with every sentinel that does not watch it yet; returns how many did it now."""
+        """Register the database with every sentinel that does not watch it yet, logging in to the pods as their
+        own user; returns how many did it now. A registration made before is brought to that login by
+        sentinel_logins, after the users are on every pod."""
         cluster = database.cluster
         quorum = cluster.typed_spec.nodes // 2 + 1
         registered = 0
         # replica_ssl: the TLS group MONITORs the master's TLS port (where its replicas announce themselves too)
         tls = watched_by_tls_group(database.typed_spec)
         host, port = self.registered_address(master_host, TLS_PORT if tls else REDIS_PORT)
-        login = internal.login(database)
+        login = pod_login(database)
         for _, sentinel in self._sentinels(cluster, watching_sentinels(database)):
             try:
-                self._grant_pod_user(sentinel, database, login.password)
+                if sentinel.acl_getuser(sentinel_user(database)) is None:
+                    self._grant_pod_user(sentinel, database)
                 registered += sentinel_monitor(sentinel, database.name, host, port, quorum=quorum,
                                                password=login.password, username=login.username,
                                                down_after_ms=DOWN_AFTER_MS, failover_timeout_ms=FAILOVER_TIMEOUT_MS)
@@ -178,16 +192,39 @@ class DataPlane:
                 sentinel.close()
         return registered
 
+    def sentinel_logins(self, database) -> int:
+        """Every sentinel watching the database logs in to its pods as their own user, and its pods' sentinel
+        user has the passwords pods log in with; returns how many sentinels changed. The sentinel user's
+        passwords tell whether a sentinel is up to date (a sentinel never shows its auth-pass): they change when
+        `defaultUser` does, and a sentinel that was down then is brought along at a later pass. Called once
+        the pods' own user is on every pod: a sentinel whose AUTH fails would think the master down."""
+        changed = 0
+        login = pod_login(database)
+        wanted = pod_user_hashes(database)
+        for _, sentinel in self._sentinels(database.cluster, watching_sentinels(database)):
+            try:
+                found = sentinel.acl_getuser(sentinel_user(database))
+                if found is not None and sorted(found.get("passwords") or []) == wanted:
+                    continue
+                with contextlib.suppress(redis.ResponseError):  # "No such master": monitor registers it
+                    sentinel.execute_command("SENTINEL", "SET", database.name, "auth-user", login.username,
+                                             "auth-pass", login.password)
+                self._grant_pod_user(sentinel, database)
+                changed += 1
+            except redis.RedisError as exc:
+                raise DataPlaneError(f"cannot update the sentinels' login to {database.name}: {exc}") from exc
+            finally:
+                sentinel.close()
+        return changed
+
     @staticmethod
-    def _grant_pod_user(sentinel: redis.Redis, database, password: str) -> None:
-        """The database's own sentinel user, with the password the pods log in to Redis with (the database's, or
-        their own user's where the default user is off), so its pods need no cluster password."""
-        user = sentinel_user(database)
-        found = sentinel.acl_getuser(user)  # {"passwords": [sha256 hex, ...], ...}, None when there is none
-        hashes = list(found.get("passwords") or []) if found else None
-        if hashes != [hashlib.sha256(password.encode()).hexdigest()]:
-            sentinel.execute_command("ACL", "SETUSER", user, "reset", *SENTINEL_POD_RULES, f">{password}")
-            sentinel.execute_command("SENTINEL", "FLUSHCONFIG")
+    def _grant_pod_user(sentinel: redis.Redis, database) -> None:
+        """The database's own sentinel user, with the passwords the pods log in to Redis with (their own user's;
+        while the default user is on, the database password too, which pods started before their own user
+        existed use), so its pods need no cluster password."""
+        sentinel.execute_command("ACL", "SETUSER", sentinel_user(database), "reset", *SENTINEL_POD_RULES,
+                                 *(f">{password}" for password in sentinel_user_passwords(database)))
+        sentinel.execute_command("SENTINEL", "FLUSHCONFIG")
 
     @contextlib.contextmanager
     def _pod(self, host: str, database):
@@ -361,26 +398,47 @@ class DataPlane:
             raise DataPlaneError(f"{_pod_name(host)} does not answer: {exc}") from exc
         return have.get("tls-cert-file", "")
 
-    def sync_users(self, database, pod_hosts: list[str], wanted: dict) -> list[tuple[str, str]]:
-        """Make every pod hold exactly the wanted ACL users (access/apply.py); (host, what changed) per pod
-        changed. Level-triggered: a restarted pod or a new master gets them at the next reconcile."""
+    def sync_users(self, database, pod_hosts: list[str], wanted: dict, *,
+                   default_off: bool) -> tuple[list[tuple[str, str]], list[str]]:
+        """Make every pod hold exactly the wanted ACL users (access/apply.py); returns (host, what changed) per pod
+        changed, and the pods whose default user is on while it is wanted off but may not be switched off yet
+        (`default_off` False). Level-triggered: a restarted pod or a new master gets them at the next reconcile.
+        `wanted` holds the pods' own user and, while it is to be on, the default user with its password, so
+        turning it on is one ACL SETUSER that gives it its password too (never on without one). Turning it off
+        (`default_off`) comes last: once every pod has every user and the sentinels log in as the pods' own user
+        (sentinel_logins); then the connections still logged in as the default user are closed (Redis keeps them
+        otherwise)."""
         canonical = None
-        changed = []
+        changed: dict[str, list[str]] = {}
+        switch_off, still_on = [], []
         for host in pod_hosts:
-            connection = None
-            try:
-                connection = self._connect_pod(database, host)
+            with self._acl_connection(database, host) as connection:
                 if canonical is None:
                     canonical = acl_apply.canonical_lines(connection, wanted)
-                moves = acl_apply.sync(connection, wanted, canonical, default_enabled=database.typed_spec.default_user)
-            except redis.RedisError as exc:
-                raise DataPlaneError(f"ACL change on {host} failed: {exc}") from exc
-            finally:
-                if connection is not None:
-                    connection.close()
-            if moves:
-                changed.append((host, acl_apply.describe(moves)))
-        return changed
+                current = acl_lines(connection.execute_command("ACL", "LIST"))
+                is_on = default_is_on(current)
+                moves = sync_moves(current, wanted, canonical, default_enabled=is_on)  # on/off: below
+                if moves:
+                    acl_apply.apply_moves(connection, moves)
+                    changed.setdefault(host, []).append(acl_apply.describe(moves))
+                if is_on and "default" not in wanted:
+                    (switch_off if default_off else still_on).append(host)
+        if not database.typed_spec.is_cluster:
+            self.sentinel_logins(database)
+        for host in switch_off:
+            with self._acl_connection(database, host) as connection:
+                connection.execute_command("ACL", "SETUSER", "default", "off")
+                connection.execute_command("CLIENT", "KILL", "USER", "default")
+            changed.setdefault(host, []).append("default user off")
+        return [(host, "; ".join(what)) for host, what in changed.items()], still_on
+
+    @contextlib.contextmanager
+    def _acl_connection(self, database, host: str):
+        try:
+            with self._pod(host, database) as connection:
+                yield connection
+        except redis.RedisError as exc:
+            raise DataPlaneError(f"ACL change on {host} failed: {exc}") from exc
 
     def form_cluster(self, database, shards: list[list[str]], retiring: list[str]) -> tuple[bool, list[str]]:
         """Make the pods of a sharded database one Redis Cluster, or repair it (dataplane/formation.py plans
@@ -471,7 +529,7 @@ class DataPlane:
 
     def _mover(self, database) -> SlotMover:
         """Slot moves between masters, reached at the addresses Redis Cluster announces."""
-        login = internal.login(database)
+        login = pod_login(database)
 
         def dial(node: Node) -> redis.Redis:
             return self._connect(node.host, node.port, login.password, username=login.username,
@@ -508,6 +566,23 @@ class DataPlane:
         real_host, port = self.address(host, port)
         _, bus_port = self.address(host, bus)
         return socket.gethostbyname(real_host), port, bus_port
+
+
+def pod_login(database) -> internal.Login:
+    """How the control plane, the sentinels and the pods themselves log in to a database's pods on Kubernetes: the
+    control plane's own user, on every pod whether the default user is on or off (docs/acl.md)."""
+    return internal.Login(ADMIN_USER, internal.admin_password(database))
+
+
+def sentinel_user_passwords(database) -> list[str]:
+    """The passwords of a database's sentinel user: the pods' own user's and, while the default user is on, the
+    database password (which pods started before their own user existed ask with)."""
+    return [pod_login(database).password] + ([database.password] if database.typed_spec.default_user else [])
+
+
+def pod_user_hashes(database) -> list[str]:
+    """The password hashes of the database's sentinel user when it is up to date, as ACL GETUSER shows them."""
+    return sorted(hashlib.sha256(password.encode()).hexdigest() for password in sentinel_user_passwords(database))
 
 
 def _pod_name(host: str) -> str:

@@ -14,6 +14,7 @@ import redis
 from django.conf import settings
 
 from access import services as access_services
+from access.plan import ADMIN_USER, admin_user, default_user
 from clusters.certificates import forget_server_certificate
 from core.drivers import (
     Condition,
@@ -62,7 +63,7 @@ from .crds import install_crds
 from .crsync.access import sync_access
 from .crsync.mirror import Mirror
 from .crsync.sync import sync_target
-from .dataplane import DataPlane, DataPlaneError
+from .dataplane import DataPlane, DataPlaneError, pod_login
 from .live import LiveReader, named, of_kind
 from .podspec import (
     CLUSTER_LABEL,
@@ -123,10 +124,8 @@ class KubernetesDriver:
         problems.update(_replica_ssl_problems(wanted, current, cluster))
         problems.update(client_certificate_problems(wanted.client_certificates))
         problems.update(cluster_mutual_tls_problems(wanted))  # refused on a Redis Cluster (docs/tls.md)
-        if current is not None and current.default_user != wanted.default_user:
-            problems["spec.defaultUser"] = ("is chosen when the database is created on a kubernetes target: its pods "
-                                            "start with the default user on or off (their probes, sentinels and "
-                                            "replication log in accordingly); changing it in place is not done yet")
+        if current is not None and current.default_user != wanted.default_user and not self.dataplane.enabled:
+            problems["spec.defaultUser"] = f"changes in place on a kubernetes target {DATAPLANE_NEEDED}"
         problems.update(module_problems(wanted.modules, resolve_version(wanted.redis_version, self.target),
                                         self.target))
         problems.update(sharding_change_problems(wanted, current))
@@ -324,7 +323,9 @@ class KubernetesDriver:
             masters, more = self._rig(database, spec, pods + layout.retiring)
             happenings += more
             happenings += self._apply_live_config(database, pods + layout.retiring, claims, conditions)
-            happenings += self._apply_users(database, pods + layout.retiring, claims)
+            happenings += self._apply_users(database, pods + layout.retiring, claims,
+                                            _template_hash(desired, names[0]), conditions)
+            happenings += self._register(database, spec, masters)
             happenings += self._load_tls(database, inputs, pods + layout.retiring, claims, conditions)
             if spec.is_cluster:
                 happenings += self._shape_cluster(database, layout, claims, conditions)
@@ -416,24 +417,43 @@ class KubernetesDriver:
         if spec.is_cluster:
             happenings += _shard_failovers(pods, database.status.get("master") or "", masters,
                                            rolling=database.status.get("rollout", "done") != "done")
-        if self.dataplane.enabled and not spec.is_cluster and masters:
-            try:
-                if self.dataplane.monitor(database, _pod_host(database, masters[0])):
-                    happenings.append(Happening("SentinelsRegistered", "the cluster's sentinels now watch this "
-                                                "database and fail it over"))
-            except DataPlaneError as exc:
-                raise TargetError(str(exc)) from exc
         return masters, happenings
 
-    def _apply_users(self, database, pods: list[dict], claims: list[dict]) -> list[Happening]:
-        """The data-plane users (docs/acl.md) on every ready pod, when the data plane is reachable."""
+    def _register(self, database, spec: DatabaseSpec, masters: list[str]) -> list[Happening]:
+        """The cluster's sentinels watch the database, logging in as the pods' own user: after the ACL sync,
+        which gives every pod that user (pods started before it existed did not have it)."""
+        if not self.dataplane.enabled or spec.is_cluster or not masters:
+            return []
+        try:
+            if self.dataplane.monitor(database, _pod_host(database, masters[0])):
+                return [Happening("SentinelsRegistered", "the cluster's sentinels now watch this database and fail "
+                                  "it over")]
+        except DataPlaneError as exc:
+            raise TargetError(str(exc)) from exc
+        return []
+
+    def _apply_users(self, database, pods: list[dict], claims: list[dict], template: str,
+                     conditions: list[Condition]) -> list[Happening]:
+        """The data-plane users (docs/acl.md) on every ready pod, when the data plane is reachable: those the
+        access objects grant, the pods' own user, and the default user with its password while it is on. The
+        default user is turned off only once every pod runs the current template: a pod rendered before the
+        pods had their own user logs in (probes, replication) as the default user."""
         if not self.dataplane.enabled:
             return []
         ready = [_pod_host(database, p["metadata"]["name"]) for p in pods if pod_health(p, claims).ready]
+        wanted = {**access_services.wanted_users(database), ADMIN_USER: admin_user(pod_login(database).password)}
+        if database.typed_spec.default_user:
+            wanted["default"] = default_user(database.password)
+        current = all(_config_hash(p) == template for p in pods)
         try:
-            changed = self.dataplane.sync_users(database, ready, access_services.wanted_users(database))
+            changed, still_on = self.dataplane.sync_users(database, ready, wanted, default_off=current)
         except DataPlaneError as exc:
             raise TargetError(str(exc)) from exc
+        if still_on:
+            conditions.append(Condition("DefaultUser", "False", "WaitingForRollout", "the default user is turned "
+                                        "off once every pod runs the current template (a pod rendered before may "
+                                        "log in as the default user): still on in " + ", ".join(
+                                            host.split(".", 1)[0] for host in still_on)))
         return [Happening("AclApplied", f"{host.split('.', 1)[0]}: {what}") for host, what in changed]
 
     def _load_tls(self, database, inputs: DatabaseInputs, pods: list[dict], claims: list[dict],

@@ -34,7 +34,7 @@ from specs.cluster import ClusterSpec
 from specs.database import DatabaseSpec, RedisConfig
 from targets.modules import CATALOG as MODULES
 
-INTERNAL_USER = ADMIN_USER  # the pods' own login where the default user is off: the control plane's (docs/acl.md)
+INTERNAL_USER = ADMIN_USER  # the pods' own login, and the control plane's, whether the default user is on or off
 
 REDIS_PORT = 6379
 TLS_PORT = 6380
@@ -91,18 +91,21 @@ def database_port(database) -> int:
 
 
 def internal_secret_name(database) -> str:
-    """defaultUser: false: the Secret of the pods' own login (user INTERNAL_USER), referenced, never copied."""
+    """The Secret of the pods' own login (user INTERNAL_USER), referenced, never copied."""
     return f"{database.name}-internal"
 
 
 def login_env(database, spec: DatabaseSpec) -> list[dict]:
-    """How a pod's scripts, probes and sidecars log in to Redis: REDISCLI_AUTH (redis-cli reads it itself: the
-    password is on no command line) from the database Secret, or, with the default user off, from Secret
-    <db>-internal with REDIS_USER naming the user."""
-    if spec.default_user:
-        return [podspec.secret_env("REDISCLI_AUTH", spec.secret_name, "password")]
+    """How a pod's scripts, probes and sidecars log in to Redis: as INTERNAL_USER (REDIS_USER, REDIS_PASSWORD from
+    Secret <db>-internal), whether the default user is on or off, so `defaultUser` changes live with no pod
+    restart (docs/acl.md). REDISCLI_AUTH (redis-cli reads it itself: no password on a command line) is the
+    default user's password from the database Secret, absent while the default user is off; the start script
+    turns the default user on with it, or off without it. The same references in both cases: flipping
+    `defaultUser` changes no pod template."""
     return [{"name": "REDIS_USER", "value": INTERNAL_USER},
-            podspec.secret_env("REDISCLI_AUTH", internal_secret_name(database), "password")]
+            podspec.secret_env("REDIS_PASSWORD", internal_secret_name(database), "password"),
+            {"name": "REDISCLI_AUTH", "valueFrom": {"secretKeyRef": {"name": spec.secret_name, "key": "password",
+                                                                   "optional": True}}}]
 
 
 def tls_secret_name(database) -> str:
@@ -223,7 +226,7 @@ def database_manifests(database: DatabaseInputs, *, reveal_secrets: bool = True)
     common = database_labels(database, "database")
     port = database_port(database)
     version = database.version
-    # defaultUser: false: the database Secret holds no default password (as with the operator); the pods log in
+    # defaultUser: false: the database Secret holds no default password (as with the operator). The pods log in
     # as the control plane's own user, whose password only Secret <db>-internal holds.
     manifests = [
         podspec.secret(spec.secret_name, namespace, common, {
@@ -231,8 +234,8 @@ def database_manifests(database: DatabaseInputs, *, reveal_secrets: bool = True)
             "service_names": ",".join(service_names(database)),
             **({"password": database.password} if spec.default_user else {}),
         }, reveal=reveal_secrets),
-        *([] if spec.default_user else [podspec.secret(internal_secret_name(database), namespace, common, {
-            "username": INTERNAL_USER, "password": database.internal_password}, reveal=reveal_secrets)]),
+        podspec.secret(internal_secret_name(database), namespace, common, {
+            "username": INTERNAL_USER, "password": database.internal_password}, reveal=reveal_secrets),
         {
             "apiVersion": "v1",
             "kind": "ConfigMap",
@@ -334,11 +337,11 @@ def _statefulset(database, spec: DatabaseSpec, cluster_spec: ClusterSpec, versio
         volumes.append({"name": "data", "emptyDir": {}})
     # One hash for every shard's pods (their peers are their own shard's): adding a shard rolls no pod.
     config_hash = podspec.content_hash(version, static_config(spec, version), REDIS_START, REDIS_ALIVE,
-                                       REDIS_READY, peers if shard is None else "")
+                                       REDIS_READY, peers if shard is None else "",
+                                       login_env(database, spec))
     pod_spec = {
         "containers": [container, exporter_container(REDIS_PORT, [
-            {**e, "name": "REDIS_PASSWORD" if e["name"] == "REDISCLI_AUTH" else e["name"]}
-            for e in login_env(database, spec)])],
+            e for e in login_env(database, spec) if e["name"] != "REDISCLI_AUTH"])],
         "volumes": volumes,
         "automountServiceAccountToken": False,
         "securityContext": podspec.pod_security(),
@@ -364,7 +367,7 @@ def _add_in_pod_rigger(database, container: dict, pod_spec: dict) -> None:
     master or replica as the sentinels and Redis say (kube/render/rigger.py) with the pod's own ServiceAccount,
     and a master's preStop hands over to a caught-up replica before it stops (REDIS_HANDOVER)."""
     shared = {"DB_NAME", "REDIS_PORT", "PEER_DOMAIN", "SENTINEL_HOST", "SENTINEL_PORT", "SENTINEL_USER",
-              "REDIS_USER", "REDISCLI_AUTH"}
+              "REDIS_USER", "REDIS_PASSWORD"}
     container["env"].append({"name": "HANDOVER_SECONDS", "value": str(HANDOVER_SECONDS)})
     container["lifecycle"] = {"preStop": {"exec": {"command": ["sh", "-c", REDIS_HANDOVER]}}}
     pod_spec["containers"].append(rigger.rigger_container(

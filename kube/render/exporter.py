@@ -1,8 +1,8 @@
 """The exporter sidecar of a database pod on Kubernetes (pure, like the rest of the rendering).
 
 Each shard pod gets the upstream image of the exporter Debian packages as
-`prometheus-redis-exporter`; it scrapes its own pod's Redis on localhost with the password from the
-database Secret (an env var from a secretKeyRef, never a literal), and the headless Service names the
+`prometheus-redis-exporter`; it scrapes its own pod's Redis on localhost as the pods' own user (its password
+from Secret <db>-internal, an env var from a secretKeyRef, never a literal), and the headless Service names the
 port `metrics` so a Prometheus (or a ServiceMonitor selecting the database's labels) reaches every pod.
 """
 from __future__ import annotations
@@ -14,8 +14,8 @@ METRICS_PORT = 9121
 
 
 def exporter_container(redis_port: int, login_env: list[dict]) -> dict:
-    """`login_env`: REDIS_PASSWORD (a secretKeyRef to the Secret the redis container reads too) and, where the
-    default user is off, REDIS_USER."""
+    """`login_env`: REDIS_USER and REDIS_PASSWORD, the pods' own login (a secretKeyRef to the Secret the redis
+    container reads too)."""
     return {
         "name": "metrics",
         "image": EXPORTER_IMAGE,

@@ -54,7 +54,7 @@ class DatabaseInputs:
     tls_ca: str = ""
     # mutual TLS: the listed certificate secrets and the cluster CA (the control plane's own checks), one bundle
     client_cas: str = ""
-    # defaultUser: false: the password of the pods' own user (rendered into Secret <db>-internal when revealed)
+    # the password of the pods' (and the control plane's) own user, rendered into Secret <db>-internal when revealed
     internal_password: str = ""
 
     @classmethod
@@ -80,7 +80,7 @@ class DatabaseInputs:
                    image=image_of(spec, version, target, cluster.typed_spec.image_repository),
                    password=database.password, cluster=clustered, tls=tls, tls_ca=tls_ca,
                    client_cas=client_bundle(spec, ca_certificate(cluster)) if tls else "",
-                   internal_password="" if spec.default_user else internal_password(database))
+                   internal_password=internal_password(database))
 
 
 def internal_password(database) -> str:

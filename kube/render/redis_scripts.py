@@ -3,8 +3,10 @@
 They are text in the rendered ConfigMap and pod spec; tests run them for real against redis-server
 processes on 127.0.0.1 (tests/kube/test_pod_scripts.py). Paths default to the pod's mounts and
 can be pointed elsewhere with REDIS_CONF_DIR / REDIS_RUN_DIR / REDIS_DATA_DIR / POD_ADDRESS.
-Every password comes from the environment (`REDISCLI_AUTH`, which redis-cli reads itself), never
-from a command line; `REDIS_USER` (set where the default user is off) names the user it belongs to.
+Every password comes from the environment, never from a command line: the pods log in as `REDIS_USER` with
+`REDIS_PASSWORD` (exported as `REDISCLI_AUTH`, which redis-cli reads itself); the default user is on with the
+password `REDISCLI_AUTH` holds at start, off when it is absent (defaultUser: false). Pods rendered before
+`REDIS_PASSWORD` existed log in with `REDISCLI_AUTH` (as `REDIS_USER` where the default user was off).
 
 Start-up guard (Redis docs, "Safety of replication when master has persistence turned off"): a
 pod never starts as master while a peer has data. It replicates the master the cluster's sentinels
@@ -19,19 +21,31 @@ has taken over (see the guard below), so it never serves its slots empty.
 """
 from __future__ import annotations
 
+# The probes and the preStop log in as the pods' own user (REDIS_USER, REDIS_PASSWORD); pods rendered before it
+# existed have their login in REDISCLI_AUTH already. redis-cli reads REDISCLI_AUTH itself.
+POD_LOGIN = 'export REDISCLI_AUTH="${REDIS_PASSWORD:-${REDISCLI_AUTH:-}}"\n'
+
 REDIS_START = r"""set -eu
 conf_dir="${REDIS_CONF_DIR:-/etc/redis}"
 run_dir="${REDIS_RUN_DIR:-/run/redis}"
 data_dir="${REDIS_DATA_DIR:-/data}"
 me="${POD_ADDRESS:-$(hostname).$PEER_DOMAIN:$REDIS_PORT}"
 umask 077
-printf 'requirepass "%s"\nmasterauth "%s"\n' "$REDISCLI_AUTH" "$REDISCLI_AUTH" > "$run_dir/auth.conf"
-# defaultUser: false: the pods' own user, defined as the control plane's ACL sync writes it (nothing to redo),
-# and the default user off from the start.
-if [ -n "${REDIS_USER:-}" ]; then
-  printf 'masteruser "%s"\nuser %s reset on >%s ~* &* +@all\nuser default off\n' "$REDIS_USER" "$REDIS_USER" \
-    "$REDISCLI_AUTH" >> "$run_dir/auth.conf"
+if [ -n "${REDIS_PASSWORD:-}" ]; then
+  default="${REDISCLI_AUTH:-}"; export REDISCLI_AUTH="$REDIS_PASSWORD"
+elif [ -n "${REDIS_USER:-}" ]; then default=""  # rendered before REDIS_PASSWORD: the default user off
+else default="$REDISCLI_AUTH"                  # rendered before REDIS_PASSWORD: the default user's login
 fi
+# The pods' own user, defined as the control plane's ACL sync writes it (nothing to redo); the default user on
+# with its password, or off from the start (defaultUser: false).
+{
+  if [ -n "${REDIS_USER:-}" ]; then
+    printf 'masteruser "%s"\nuser %s reset on >%s ~* &* +@all\n' "$REDIS_USER" "$REDIS_USER" "$REDISCLI_AUTH"
+  fi
+  if [ -n "$default" ]; then printf 'user default reset on >%s ~* &* +@all\n' "$default"
+  else printf 'user default off\n'; fi
+  printf 'masterauth "%s"\n' "$REDISCLI_AUTH"
+} > "$run_dir/auth.conf"
 sed -e "s#{announce}#${me%:*}#" -e "s#{data_dir}#$data_dir#" -e "s#{run_dir}#$run_dir#" \
   -e "s#{conf_dir}#$conf_dir#" -e "s#{port}#$REDIS_PORT#" "$conf_dir/redis.conf" > "$run_dir/redis.conf"
 
@@ -155,15 +169,15 @@ exec redis-server "$run_dir/redis.conf"
 
 # Alive while it answers at all: LOADING (reading its data set) and MASTERDOWN (a replica that may
 # not serve stale data) are alive, not reasons to restart it.
-REDIS_ALIVE = r"""reply=$(timeout 4 redis-cli -p "$REDIS_PORT" ${REDIS_USER:+--user "$REDIS_USER"} --no-auth-warning \
-  ping 2>&1 | tr -d '\r')
+REDIS_ALIVE = POD_LOGIN + r"""reply=$(timeout 4 redis-cli -p "$REDIS_PORT" ${REDIS_USER:+--user "$REDIS_USER"} \
+  --no-auth-warning ping 2>&1 | tr -d '\r')
 case "$reply" in PONG*|LOADING*|MASTERDOWN*) exit 0 ;; esac
 echo "$reply"; exit 1"""
 
 # Ready: data loaded; a replica additionally has its replication link up and no sync in progress,
 # so a rollout never moves on (nor promotes it) while it holds a partial copy.
-REDIS_READY = r"""info=$(timeout 4 redis-cli -p "$REDIS_PORT" ${REDIS_USER:+--user "$REDIS_USER"} --no-auth-warning \
-  info 2>&1 | tr -d '\r') || exit 1
+REDIS_READY = POD_LOGIN + r"""info=$(timeout 4 redis-cli -p "$REDIS_PORT" ${REDIS_USER:+--user "$REDIS_USER"} \
+  --no-auth-warning info 2>&1 | tr -d '\r') || exit 1
 printf '%s\n' "$info" | grep -q '^loading:0$' || { echo "loading or not answering"; exit 1; }
 if printf '%s\n' "$info" | grep -q '^role:slave$'; then
   printf '%s\n' "$info" | grep -q '^master_link_status:up$' || { echo "replication link down"; exit 1; }
@@ -176,7 +190,7 @@ exit 0"""
 # until a replica is online with every byte of its replication stream (the replica's acknowledged
 # offset equals the master's), and only then lets the pod stop. The sentinels then promote that
 # replica, which holds every write the master acknowledged. Replicas and lone masters stop at once.
-REDIS_HANDOVER = r"""cli() {
+REDIS_HANDOVER = POD_LOGIN + r"""cli() {
   timeout 3 redis-cli -p "$REDIS_PORT" ${REDIS_USER:+--user "$REDIS_USER"} --no-auth-warning "$@" 2>/dev/null \
     | tr -d '\r'
 }

@@ -44,7 +44,8 @@ if [ "${1:-}" = ask ]; then  # ask HOST PORT USER COMMAND...: AUTH, then one com
     printf '*%d\r\n' "$#"
     for arg in "$@"; do printf '$%d\r\n%s\r\n' "${#arg}" "$arg"; done
   }
-  if [ -n "$user" ]; then send AUTH "$user" "$REDISCLI_AUTH"; else send AUTH "$REDISCLI_AUTH"; fi >&3
+  auth=${REDIS_PASSWORD:-${REDISCLI_AUTH:-}}  # the pods' own login (REDISCLI_AUTH: pods rendered before it)
+  if [ -n "$user" ]; then send AUTH "$user" "$auth"; else send AUTH "$auth"; fi >&3
   send "$@" >&3
   reply() {
     IFS= read -r -t 2 line <&3 || exit 1
@@ -110,7 +111,7 @@ def rbac(name: str, namespace: str, common: dict, pods: list[str]) -> list[dict]
 
 def rigger_container(image_spec: dict | None, env: list[dict]) -> dict:
     """The sidecar; `image_spec`: the REC's `redisEnterpriseServicesRiggerImageSpec` (None: RIGGER_IMAGE);
-    `env`: DB_NAME, REDIS_PORT, PEER_DOMAIN, SENTINEL_* and REDISCLI_AUTH (the redis container's)."""
+    `env`: DB_NAME, REDIS_PORT, PEER_DOMAIN, SENTINEL_*, REDIS_USER and REDIS_PASSWORD (the redis container's)."""
     image = reference(image_spec["repository"], image_spec.get("versionTag"), image_spec.get("digestHash")) \
         if image_spec else RIGGER_IMAGE
     policy = {"imagePullPolicy": image_spec["imagePullPolicy"]} if (image_spec or {}).get("imagePullPolicy") else {}

@@ -3,7 +3,17 @@ from __future__ import annotations
 
 import pytest
 
-from access.plan import AccessState, WantedUser, acl_lines, join_rules, sync_moves, wanted_users
+from access.apply import describe
+from access.plan import (
+    AccessState,
+    WantedUser,
+    acl_lines,
+    default_is_on,
+    default_user,
+    join_rules,
+    sync_moves,
+    wanted_users,
+)
 from access.rules import rule_problems, tokens
 
 
@@ -65,3 +75,18 @@ def test_sync_moves_defines_changed_deletes_unknown_and_switches_default():
 def test_cluster_clients_may_read_the_topology():
     rules = wanted_users(STATE, "orders", [], cluster_mode=True)["alice"].rules
     assert rules.startswith("+@read ~app:*") and "+cluster|slots" in rules and "+asking" in rules
+
+
+def test_turning_the_default_user_on_is_one_definition_with_its_password_said_without_it():
+    """Kubernetes (kube/dataplane.py sync_users): the default user is a wanted user while it is on, so a pod that has
+    it off gets `ACL SETUSER default reset on >password ~* &* +@all` in one command, never on without a password."""
+    wanted = {"default": default_user("the-database-password")}
+    current = acl_lines(["user default off #abc ~* &* +@all"])
+    assert not default_is_on(current) and default_is_on(acl_lines(["user default on nopass ~* &* +@all"]))
+    moves = sync_moves(current, wanted, {"default": "on #abc ~* &* +@all"}, default_enabled=False)
+    assert moves.define == [wanted["default"]] and moves.default_on is None and moves.delete == []
+    assert moves.define[0].setuser_args() == ["default", "reset", "on", ">the-database-password", "~*", "&*", "+@all"]
+    assert describe(moves) == "default user on"  # never the password
+    already = sync_moves(acl_lines(["user default on #abc ~* &* +@all"]), wanted,
+                         {"default": "on #abc ~* &* +@all"}, default_enabled=True)
+    assert not already

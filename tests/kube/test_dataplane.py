@@ -8,6 +8,7 @@ redis-sentinel, all on 127.0.0.1. Kubernetes objects still come from the emulato
 from __future__ import annotations
 
 import base64
+import copy
 import shutil
 import subprocess
 import tempfile
@@ -20,6 +21,7 @@ import redis
 from kubernetes import client as k8s
 
 from databases.services import update_database
+from kube.podspec import CONFIG_HASH_ANNOTATION
 from kube.rigger import follow_masters
 from targets import managed
 
@@ -251,3 +253,73 @@ spec: {username: alice, passwordSecrets: [{name: alice-pw}]}
     run(database)
     with pytest.raises(redis.AuthenticationError):
         redis.Redis(host="127.0.0.1", port=ports["cache-0"], username="alice", password=password).ping()
+
+
+def test_default_user_turned_off_and_on_in_place_on_pods_started_before_their_own_user(kube_env, wired):
+    """The redis-servers here start as pods rendered before the pods had their own user did (the database password
+    only, no cp-admin) and the sentinel watches them as the default user: the first pass gives every pod cp-admin,
+    then moves the sentinel onto it. `defaultUser: false` then turns the default user off (its connections
+    closed), `true` on again with its password; the sentinel keeps logging in as cp-admin throughout."""
+    from access.internal import admin_password
+
+    database, ports, sentinel_port = wired
+    sentinel = client(sentinel_port, database.cluster.admin_password)
+    sentinel.execute_command("SENTINEL", "MONITOR", "cache", "127.0.0.1", ports["cache-0"], 2)
+    sentinel.execute_command("SENTINEL", "SET", "cache", "auth-pass", database.password)
+
+    def sentinel_logins() -> set[str]:
+        listing = redis.Redis(host="127.0.0.1", port=ports["cache-0"], username="cp-admin",
+                              password=admin_password(database)).execute_command("CLIENT", "LIST").decode()
+        return {part[5:] for line in listing.splitlines() if "name=sentinel-" in line
+                for part in line.split() if part.startswith("user=")}
+
+    def as_default(port: int) -> redis.Redis:
+        return redis.Redis(host="127.0.0.1", port=port, password=database.password, decode_responses=True,
+                           username=None, socket_timeout=3)
+
+    run(database)
+    kube_env.settle()
+    run(database)
+    assert database.state == managed.DB_ACTIVE, database.status
+    assert any("users set: cp-admin" in said for said in events(database, "AclApplied"))
+    def sentinel_as_cp_admin() -> None:  # it reconnects at once after SENTINEL SET
+        deadline = time.monotonic() + 10
+        while sentinel_logins() != {"cp-admin"}:
+            assert time.monotonic() < deadline, sentinel_logins()
+            time.sleep(0.2)
+    sentinel_as_cp_admin()
+
+    opened = as_default(ports["cache-1"])
+    assert opened.ping()
+    # A pod of an older template (a rollout under way) may log in as the default user: it stays on meanwhile.
+    stale = copy.deepcopy(kube_env.store.find("Pod", "redis", "cache-1"))
+    stale["metadata"]["annotations"][CONFIG_HASH_ANNOTATION] = "rendered-before"
+    kube_env.store.put_kind("Pod", stale)
+    update_database(database, spec={**database.spec, "defaultUser": False}, actor="test")
+    run(database)
+    waiting = [c for c in database.status["conditions"] if c["type"] == "DefaultUser"]
+    assert waiting and waiting[0]["reason"] == "WaitingForRollout" and "cache-0" in waiting[0]["message"], waiting
+    assert as_default(ports["cache-0"]).ping() and not [m for m in events(database, "AclApplied") if "off" in m]
+    for _ in range(10):  # the rollout replaces cache-1 (the simulated controller brings it back current)
+        kube_env.settle()
+        run(database)
+        if any("default user off" in m for m in events(database, "AclApplied")):
+            break
+    assert sorted(m.split(":")[0] for m in events(database, "AclApplied") if "default user off" in m) == [
+        "cache-0", "cache-1"]
+    for port in ports.values():
+        with pytest.raises(redis.AuthenticationError):
+            as_default(port).ping()
+    with pytest.raises(redis.ConnectionError):
+        opened.ping()  # logged in before: closed
+    assert "password" not in (kube_env.store.find("Secret", "redis", "redb-cache")["data"])
+    sentinel_as_cp_admin()
+
+    said = len(events(database, "AclApplied"))
+    update_database(database, spec={**database.spec, "defaultUser": True}, actor="test")
+    run(database)
+    assert sorted(m.split(":")[0] for m in events(database, "AclApplied")[said:] if "default user on" in m) == [
+        "cache-0", "cache-1"]
+    for port in ports.values():
+        assert as_default(port).ping()
+    assert database.state == managed.DB_ACTIVE, database.status

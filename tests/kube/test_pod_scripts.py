@@ -33,6 +33,8 @@ from ..servers import free_port, redis_server, wait_for_port
 from .test_dataplane import sentinel_process
 
 PASSWORD = "database-secret-pw"
+INTERNAL = "pods-own-pw"  # the pods' own user's (cp-admin): REDIS_PASSWORD; PASSWORD is the default user's
+OWN_LOGIN = {"REDIS_USER": "cp-admin", "REDIS_PASSWORD": INTERNAL}
 ADMIN = "cluster-admin-pw"
 KEYS = 200_000
 SLOW_KEYS = 50_000  # with a per-key delay: a sync or load of a few seconds
@@ -52,7 +54,7 @@ def rendered() -> tuple[dict, dict]:
 def probe(container: dict, name: str, port: int) -> subprocess.CompletedProcess:
     """Run a rendered probe command as the kubelet would, with the container's environment."""
     command = container[name]["exec"]["command"]
-    env = {"PATH": os.environ["PATH"], "REDIS_PORT": str(port), "REDISCLI_AUTH": PASSWORD}
+    env = {"PATH": os.environ["PATH"], "REDIS_PORT": str(port), "REDISCLI_AUTH": PASSWORD, **OWN_LOGIN}
     return subprocess.run(command, env=env, capture_output=True, text=True, timeout=30, check=False)
 
 
@@ -71,7 +73,7 @@ def pod(port: int, peers: list[int], sentinel_port: int, *, extra_config: str = 
     if data is not None:
         shutil.copy(data, data_dir / "dump.rdb")
     env = {e["name"]: e["value"] for e in container["env"] if "value" in e}
-    env.update({"PATH": os.environ["PATH"], "REDISCLI_AUTH": PASSWORD, "REDIS_PORT": str(port),
+    env.update({"PATH": os.environ["PATH"], "REDISCLI_AUTH": PASSWORD, **OWN_LOGIN, "REDIS_PORT": str(port),
                 "POD_ADDRESS": f"127.0.0.1:{port}", "PEERS": " ".join(f"127.0.0.1:{p}" for p in peers),
                 "SENTINEL_HOST": "127.0.0.1", "SENTINEL_PORT": str(sentinel_port), "PEER_WAIT_SECONDS": "2",
                 "REDIS_CONF_DIR": str(conf_dir), "REDIS_RUN_DIR": str(run_dir), "REDIS_DATA_DIR": str(data_dir)})
@@ -108,12 +110,15 @@ def sentinel_watching(master_port: int):
     with sentinel_process(ADMIN) as port:
         sentinel = redis.Redis(host="127.0.0.1", port=port, password=ADMIN, decode_responses=True)
         sentinel.execute_command("SENTINEL", "MONITOR", "cache", "127.0.0.1", master_port, 2)
-        sentinel.execute_command("ACL", "SETUSER", "db-cache", "reset", *SENTINEL_POD_RULES, f">{PASSWORD}")
+        sentinel.execute_command("ACL", "SETUSER", "db-cache", "reset", *SENTINEL_POD_RULES, f">{PASSWORD}",
+                                 f">{INTERNAL}")
         yield port
 
 
 def populated(*args: str):
-    return redis_server("--requirepass", PASSWORD, "--masterauth", PASSWORD, "--enable-debug-command", "yes", *args)
+    """A peer as the pods start it: the default user with PASSWORD, the pods' own user with INTERNAL."""
+    return redis_server("--requirepass", PASSWORD, "--masterauth", PASSWORD, "--enable-debug-command", "yes",
+                        "--user", "cp-admin", "reset", "on", f">{INTERNAL}", "~*", "&*", "+@all", *args)
 
 
 @pytest.mark.parametrize("sentinel", ["names-the-empty-pod", "unreachable"])
@@ -273,7 +278,7 @@ def test_a_master_stopping_pauses_writes_until_a_replica_holds_every_one_then_le
         wait_until(lambda: replica.info("replication")["master_link_status"] == "up", what="the replica's link")
         for start in range(0, 20_000, 1000):  # replicated writes (DEBUG POPULATE is not replicated)
             master.mset({f"key:{n}": n for n in range(start, start + 1000)})
-        env = {"PATH": os.environ["PATH"], "REDISCLI_AUTH": PASSWORD, "HANDOVER_SECONDS": "15"}
+        env = {"PATH": os.environ["PATH"], "REDISCLI_AUTH": PASSWORD, **OWN_LOGIN, "HANDOVER_SECONDS": "15"}
         # A replica stops at once, untouched.
         as_replica = subprocess.run(command, env={**env, "REDIS_PORT": str(replica_port)}, capture_output=True,
                                     text=True, timeout=30, check=False)

@@ -13,6 +13,7 @@ from databases.models import Database
 from dataplane.certificates import signed_by
 from kube.render.cluster import render_cluster
 from kube.render.database import render_database
+from kube.render.redis_scripts import POD_LOGIN
 from targets.models import Target
 
 from .emulator_admission import violations
@@ -62,8 +63,8 @@ def test_every_manifest_of_a_maximal_spec_passes_strict_1_30_schemas(objects):
         "ServiceAccount/rec", "StatefulSet/rec"]
     assert kinds(render_database(database)) == [  # no Ingress: passthrough needs the database to speak TLS
         "ConfigMap/cache-config", "NetworkPolicy/cache", "PodDisruptionBudget/cache",
-        "Secret/cache-credentials", "Service/cache", "Service/cache-headless", "StatefulSet/cache-shard-0",
-        "StatefulSet/cache-shard-1", "StatefulSet/cache-shard-2"]
+        "Secret/cache-credentials", "Secret/cache-internal", "Service/cache", "Service/cache-headless",
+        "StatefulSet/cache-shard-0", "StatefulSet/cache-shard-1", "StatefulSet/cache-shard-2"]
     for manifest in manifests:
         if manifest["kind"] == "StatefulSet":  # Pod Security "restricted", as the emulator's admission checks it
             assert violations(manifest["spec"]["template"]["spec"], "restricted") == [], manifest["metadata"]["name"]
@@ -155,8 +156,10 @@ def test_every_shard_pod_has_an_exporter_sidecar_reached_through_the_headless_se
     redis_container, sidecar = pod["containers"]
     assert sidecar["image"].startswith("oliver006/redis_exporter:")
     assert sidecar["args"][:2] == ["-redis.addr", "redis://127.0.0.1:6379"]
-    [password] = sidecar["env"]
-    assert password["name"] == "REDIS_PASSWORD" and password["valueFrom"]["secretKeyRef"]["key"] == "password"
+    user, password = sidecar["env"]  # the pods' own login
+    assert user == {"name": "REDIS_USER", "value": "cp-admin"}
+    assert password["name"] == "REDIS_PASSWORD" and password["valueFrom"]["secretKeyRef"] == {
+        "name": "cache-internal", "key": "password"}
     assert "database-secret-pw" not in yaml.safe_dump(pod)
     assert sidecar["resources"]["requests"]["memory"] == "0"  # the quota charges the database's memorySize only
     headless = next(m for m in manifests if m["kind"] == "Service" and m["metadata"]["name"] == "cache-headless")
@@ -246,13 +249,13 @@ def test_pods_run_as_redis_with_no_password_in_any_command(objects):
         assert container["securityContext"]["readOnlyRootFilesystem"] is True
         env = {e["name"]: e for e in container["env"]}
         assert env["REDISCLI_AUTH"]["valueFrom"]["secretKeyRef"]["key"] == "password"
-        probes = str([container[k] for k in container if k.endswith("Probe")])
+        probes = str([container[k] for k in container if k.endswith("Probe")]).replace(repr(POD_LOGIN)[1:-1], "")
         assert " -a " not in probes and "PASSWORD" not in probes
     pod = pod_of(render_database(database))
     assert {m["mountPath"] for m in pod["containers"][0]["volumeMounts"]} >= {"/run/redis", "/data"}
     # The database pods hold their own credentials only: not the cluster's Secret (its admin password).
     refs = {e["valueFrom"]["secretKeyRef"]["name"] for e in pod["containers"][0]["env"] if "valueFrom" in e}
-    assert refs == {"cache-credentials"}
+    assert refs == {"cache-credentials", "cache-internal"}
     assert pod["containers"][0]["env"][[e["name"] for e in pod["containers"][0]["env"]].index("SENTINEL_USER")] \
         == {"name": "SENTINEL_USER", "value": "db-cache"}
 

@@ -62,15 +62,35 @@ def test_default_user_off_renders_the_internal_login_by_reference_only(kube_env,
     assert "password" not in manifests["Secret/redb-private"]["stringData"]  # no default password, as the operator
     statefulset = manifests["StatefulSet/private"]
     reference = {"secretKeyRef": {"name": "private-internal", "key": "password"}}
-    for name, password_var in (("redis", "REDISCLI_AUTH"), ("rigger", "REDISCLI_AUTH"), ("metrics", "REDIS_PASSWORD")):
+    for name in ("redis", "rigger", "metrics"):
         env = {e["name"]: e for e in container(statefulset, name)["env"]}
-        assert env["REDIS_USER"]["value"] == "cp-admin" and env[password_var]["valueFrom"] == reference, name
+        assert env["REDIS_USER"]["value"] == "cp-admin" and env["REDIS_PASSWORD"]["valueFrom"] == reference, name
     others = [m for key, m in manifests.items() if key != "Secret/private-internal"]
     assert internal["password"] not in json.dumps(others)
     assert internal["password"] not in yaml.safe_dump(render_database(database, reveal_secrets=False))
 
 
-def test_kubernetes_refuses_a_missing_client_certificate_and_a_default_user_change_in_place(kube_env, team):
+def test_turning_the_default_user_on_changes_the_database_secret_and_no_pod_template(kube_env, team):
+    """The pods log in as their own user either way; only the database Secret's `password` (what the start script
+    turns the default user on with, and a person's redis-cli in the pod reads) comes and goes."""
+    cluster = make_cluster(kube_env)
+    database = create_database(cluster=cluster, name="private", team=team, actor="t", spec={
+        "memorySize": "100MB", "replication": True, "defaultUser": False}).obj
+    off = by_name(render_database(database))
+    database.spec = {**database.spec, "defaultUser": True}
+    on = by_name(render_database(database))
+    assert on["StatefulSet/private"] == off["StatefulSet/private"]
+    assert on["ConfigMap/private-config"] == off["ConfigMap/private-config"]
+    assert on["Secret/private-internal"] == off["Secret/private-internal"]
+    assert on["Secret/redb-private"]["stringData"]["password"] == database.password
+    env = {e["name"]: e for e in container(on["StatefulSet/private"], "redis")["env"]}
+    assert env["REDISCLI_AUTH"]["valueFrom"] == {"secretKeyRef": {"name": "redb-private", "key": "password",
+                                                                  "optional": True}}
+    assert "REDISCLI_AUTH" not in {e["name"] for e in container(on["StatefulSet/private"], "metrics")["env"]}
+
+
+def test_kubernetes_refuses_a_missing_client_certificate_and_a_default_user_change_without_a_data_plane(kube_env,
+                                                                                                       team):
     cluster = make_cluster(kube_env)
     with pytest.raises(SpecError) as refused:
         create_database(cluster=cluster, name="mtls", team=team, actor="t", spec={
@@ -80,6 +100,6 @@ def test_kubernetes_refuses_a_missing_client_certificate_and_a_default_user_chan
                                spec={"memorySize": "100MB"}).obj
     with pytest.raises(SpecError) as refused:
         update_database(database, spec={**database.spec, "defaultUser": False}, actor="t")
-    assert "changing it in place is not done yet" in str(refused.value.errors["spec.defaultUser"])
+    assert "need the data plane" in str(refused.value.errors["spec.defaultUser"])
     database.refresh_from_db()
     assert database.typed_spec.default_user and database.generation == 1

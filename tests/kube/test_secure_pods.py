@@ -165,7 +165,8 @@ def default_user_off_through_a_failover(kube_env, live_kube, database) -> None:
     converge(database, lambda d: Event.objects.filter(object_kind="database", object_id=d.pk, reason="AclApplied",
                                                       message__contains="alice").count() >= 2)
     assert not Event.objects.filter(reason="AclApplied", message__contains="cp-admin").exists()  # as the pods made it
-    admin = ["redis-cli", "--user", "cp-admin", "--no-auth-warning"]  # REDISCLI_AUTH of the pod: the internal one
+    admin = ["sh", "-c", 'REDISCLI_AUTH="$REDIS_PASSWORD" exec redis-cli --user cp-admin --no-auth-warning "$@"',
+             "sh"]  # the pod's own login (REDIS_PASSWORD: the internal one); REDISCLI_AUTH is unset, no default user
     assert live_kube.exec(NAMESPACE, "cache-0", [*admin, "set", "app:x", "1"]).stdout.strip() == "OK"
     namespace = live_kube.client_pod()
     cli = ["redis-cli", "-h", f"{database.name}.{NAMESPACE}.svc.cluster.local", "-p",
