@@ -267,6 +267,8 @@ CONTROLPLANE_METRICS_TOKEN = os.environ.get("CONTROLPLANE_METRICS_TOKEN", "")
 # Seconds a reconcile lock lives without renewal: its holder renews it every third of that while working,
 # so a dead worker's objects are free again within this time.
 CONTROLPLANE_LOCK_TTL = float(os.environ.get("CP_LOCK_TTL_SECONDS", "30"))
+# Seconds between the rounds of a foreground wait (`reconcile --wait`, `recover`, `restore`), 0.05-10.
+CONTROLPLANE_WAIT_INTERVAL = max(0.05, min(10.0, float(os.environ.get("CP_WAIT_INTERVAL_SECONDS", "1"))))
 
 # How a spec change reaches the reconciler: "celery" enqueues a task after commit (production),
 # "inline" runs it in-process after commit (single-process tools), "manual" leaves it to the caller

@@ -9,6 +9,7 @@ import logging
 import time
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -213,20 +214,22 @@ def _transition_message(before: str | None, status: dict, statuses: kinds.Status
     return f"{message}: {reason}" if reason and status["state"] != statuses.running else message
 
 
-def reconcile_until_settled(kind: str, pk: int, *, timeout: float = 120, interval: float = 1.0) -> Outcome:
+def reconcile_until_settled(kind: str, pk: int, *, timeout: float = 120, interval: float | None = None) -> Outcome:
     """Reconcile one object in the foreground until it settles (or is gone) or `timeout` passes."""
     return reconcile_all_until_settled([(kind, pk)], timeout=timeout, interval=interval)[0]
 
 
-def reconcile_all_until_settled(objects: list[tuple[str, int]], *, timeout: float = 120, interval: float = 1.0
-                                ) -> list[Outcome]:
-    """Reconcile `(kind, pk)` objects in rounds, each unsettled one once a round, until all settle or `timeout`.
+def reconcile_all_until_settled(objects: list[tuple[str, int]], *, timeout: float = 120,
+                                interval: float | None = None) -> list[Outcome]:
+    """Reconcile `(kind, pk)` objects in rounds, each unsettled one once a round, until all settle or `timeout`;
+    `interval` seconds between rounds (default: the CONTROLPLANE_WAIT_INTERVAL setting).
 
     Rounds, not one object to the end: a cluster being deleted waits for its databases to go, and a new
     database for its cluster to run, so either order would wait on an object never reconciled.
     Outcomes in the order given.
     """
     deadline = time.monotonic() + timeout
+    interval = settings.CONTROLPLANE_WAIT_INTERVAL if interval is None else interval
     outcomes: dict[tuple[str, int], Outcome] = {}
     pending = list(dict.fromkeys(objects))
     while True:

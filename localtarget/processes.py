@@ -30,6 +30,7 @@ from .tls import TlsFiles
 
 CONNECT_TIMEOUT = 1.0
 COMMAND_TIMEOUT = 5.0
+TERM_REPEAT = 1.0  # seconds between the SIGTERMs `stop` sends
 
 
 def client(port: int, password: str | None = None, *, timeout: float = COMMAND_TIMEOUT,
@@ -177,14 +178,21 @@ def start(process: Process, binary: Path, *, password: str | None = None, extra_
 
 
 def stop(process: Process, *, timeout: float = 10.0) -> bool:
-    """Stop the process (SIGTERM, then SIGKILL); True if one was running."""
+    """Stop the process (SIGTERM, then SIGKILL); True if one was running.
+
+    SIGTERM is sent again every TERM_REPEAT seconds: Redis refuses one that arrives while it writes its first
+    AOF file (a replica just after its full sync: "Writing initial AOF, can't exit") and never retries by
+    itself, so a single SIGTERM would end in the SIGKILL. A repeated one changes nothing once a shutdown runs."""
     pid = running_pid(process)
     if pid is None:
         return False
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
+    next_term = time.monotonic()
     while time.monotonic() < deadline and pid_is_redis(pid):
+        if time.monotonic() >= next_term:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+            next_term = time.monotonic() + TERM_REPEAT
         time.sleep(0.05)
     if pid_is_redis(pid):
         with contextlib.suppress(ProcessLookupError):

@@ -15,3 +15,7 @@ from controlplane.settings import *  # noqa: E402, F403
 # tests/conftest.py::fresh_throttles) and need no Redis for it; live stacks (tests/browser/stack_settings.py)
 # count in the product's shared Redis cache.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "tests"}}
+
+# Foreground waits (`reconcile --wait`, `recover`, `restore`, also in the live stacks' manage.py) look again
+# after 0.2 s, not 1 s: what they wait for is local and quick here.
+CONTROLPLANE_WAIT_INTERVAL = 0.2

@@ -164,7 +164,9 @@ def quorum_statefulset(cluster, spec: ClusterSpec, *, name: str = "", component:
             *extra_env,
         ],
         "ports": [{"name": "sentinel", "containerPort": SENTINEL_PORT}, *extra_ports],
-        "readinessProbe": podspec.exec_probe(SENTINEL_PING, initial_delay=5),
+        # Ready as soon as the sentinel answers: a startup probe each second, then readiness (no fixed delay).
+        "startupProbe": podspec.exec_probe(SENTINEL_PING, initial_delay=0, period=1, failures=60),
+        "readinessProbe": podspec.exec_probe(SENTINEL_PING, initial_delay=0),
         "livenessProbe": podspec.exec_probe(SENTINEL_PING, initial_delay=30, failures=5),
         "resources": {
             "requests": {"cpu": "50m", "memory": podspec.mebibytes(QUORUM_MEMORY_REQUEST)},

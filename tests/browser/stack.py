@@ -2,17 +2,22 @@
 
 Reconciliation is real but stepped by the test (`reconcile`: `manage.py reconcile` against the same
 database, with the local target starting real redis-server / redis-sentinel / haproxy processes), so
-a test can open a page first and then watch the state change on it. Everything the stack started,
-including local-target processes found by their pid files, is stopped on close.
+a test can open a page first and then watch the state change on it. The stack's `manage.py` commands run in
+one process started with the stack (tests/browser/manage_server.py), not one Python start-up each.
+Everything the stack started, including local-target processes found by their pid files, is stopped on close.
 """
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import shutil
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 from contextlib import ExitStack
 from pathlib import Path
@@ -53,6 +58,9 @@ class LiveStack:
         self.url = f"http://127.0.0.1:{self.port}"
         self._exit = ExitStack()
         self._web: subprocess.Popen | None = None
+        self._commands: subprocess.Popen | None = None
+        self._socket_dir = Path(tempfile.mkdtemp(prefix="cp-manage-"))  # short: a socket path has 107 bytes at most
+        self._socket = self._socket_dir / "manage.sock"
         self.env: dict[str, str] = {}
 
     # -- lifecycle ---------------------------------------------------------------------------------
@@ -73,9 +81,24 @@ class LiveStack:
             "CONTROLPLANE_LOG_LEVEL": "WARNING",
             **self.env_overrides,
         }
-        self.manage("shell", "-c", MIGRATE + SEED)  # one Django start-up for both
+        self.start_commands()
+        self.manage("shell", "-c", MIGRATE + SEED)
         self.start_web()
         return self
+
+    def start_commands(self) -> None:
+        """The stack's `manage.py`, started once (tests/browser/manage_server.py): each command after that
+        runs without a new Python start-up."""
+        log = open(self.root / "manage.log", "ab")
+        self._commands = subprocess.Popen([sys.executable, "-m", "tests.browser.manage_server", str(self._socket)],
+                                          cwd=BASE_DIR, env=self.env, stdin=subprocess.DEVNULL, stdout=log,
+                                          stderr=subprocess.STDOUT)
+        log.close()
+        deadline = time.monotonic() + 60
+        while not self._socket.exists():
+            if self._commands.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"manage.py server did not start:\n{self.manage_log()}")
+            time.sleep(0.05)
 
     def start_web(self) -> None:
         log = open(self.root / "web.log", "ab")
@@ -97,16 +120,39 @@ class LiveStack:
 
     def close(self) -> None:
         self.stop_web()
+        if self._commands is not None:
+            self._commands.terminate()
+            try:
+                self._commands.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._commands.kill()
+                self._commands.wait()
+            self._commands = None
+        shutil.rmtree(self._socket_dir, ignore_errors=True)
         kill_processes_under(self.var_dir)
         self._exit.close()
 
     # -- driving it --------------------------------------------------------------------------------
     def manage(self, *args: str, timeout: float = 120) -> str:
-        result = subprocess.run([sys.executable, "manage.py", *args], cwd=BASE_DIR, env=self.env,
-                                capture_output=True, text=True, timeout=timeout)
-        if result.returncode != 0:
-            raise AssertionError(f"manage.py {' '.join(args[:2])} failed:\n{result.stdout}\n{result.stderr}")
-        return result.stdout
+        """`manage.py *args` in the stack's environment; its standard output (AssertionError when it fails)."""
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
+            connection.settimeout(timeout)
+            connection.connect(str(self._socket))
+            connection.sendall(json.dumps(list(args)).encode())
+            connection.shutdown(socket.SHUT_WR)
+            chunks = []
+            while chunk := connection.recv(65536):
+                chunks.append(chunk)
+        if not chunks:
+            raise AssertionError(f"manage.py {' '.join(args[:2])}: the server went away:\n{self.manage_log()}")
+        result = json.loads(b"".join(chunks))
+        if result["code"] != 0:
+            raise AssertionError(f"manage.py {' '.join(args[:2])} failed:\n{result['stdout']}\n{result['stderr']}")
+        return result["stdout"]
+
+    def manage_log(self) -> str:
+        path = self.root / "manage.log"
+        return path.read_text(errors="replace")[-3000:] if path.exists() else ""
 
     def reconcile(self, name: str, kind: str, *, wait: bool = True) -> str:
         """One real reconcile of `name` (rec|redb), or until it settles."""

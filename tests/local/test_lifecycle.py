@@ -1,8 +1,10 @@
 """Adoption, restarts, replication on/off, rolling upgrades and deletion on real processes."""
 from __future__ import annotations
 
+import shutil
 import threading
 import time
+from pathlib import Path
 
 import pytest
 import redis
@@ -10,6 +12,9 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from core import drivers
+from localtarget import processes
+from localtarget.layout import Process
+from tests.servers import free_port
 from timeline.models import Event
 
 from .conftest import settle
@@ -198,7 +203,6 @@ def test_a_stale_pid_file_naming_another_redis_does_not_count_as_running(make_da
 def test_the_quorum_upgrades_one_member_at_a_time(make_cluster):
     from clusters.services import upgrade_cluster
     from core.drivers import driver_for
-    from localtarget import processes
 
     cluster = make_cluster(redisEnterpriseImageSpec={"versionTag": "7.0"})
     upgrade_cluster(cluster, version="7.2", actor="test")
@@ -233,3 +237,24 @@ def _bind(sock, port: int) -> bool:
     except OSError:
         return False
     return True
+
+
+def test_a_redis_writing_its_first_aof_file_is_stopped_cleanly_not_killed(tmp_path):
+    """Redis refuses a SIGTERM that arrives while it writes its first AOF file (as a replica does right after
+    its full sync, when a rolling upgrade stops it): `stop` asks again and the process shuts down by itself,
+    instead of waiting out its timeout (10 s) and sending SIGKILL."""
+    port = free_port()
+    process = Process(name="solo", port=port, directory=tmp_path, program="redis")
+    processes.write_config(process, "\n".join([
+        f"port {port}", "bind 127.0.0.1", "daemonize yes", f'pidfile "{process.pid_file}"',
+        f'logfile "{process.log_file}"', f'dir "{tmp_path}"', 'save ""', "appendonly no", ""]))
+    processes.start(process, Path(shutil.which("redis-server")))
+    client = redis.Redis(port=port)
+    client.mset({f"k{i}": i for i in range(200)})
+    client.config_set("rdb-key-save-delay", 10_000)  # 10 ms a key: the first AOF file takes about 2 s
+    client.config_set("appendonly", "yes")
+    assert processes.stop(process)
+    log = process.log_file.read_text()
+    assert "Writing initial AOF, can't exit" in log  # the first SIGTERM came while it was written
+    assert "ready to exit, bye bye" in log  # a later one stopped it: no SIGKILL
+    assert processes.running_pid(process) is None
