@@ -111,8 +111,11 @@ class Writer:
             self.serial += 1
             key = f"soak:{self.serial}"
             try:
-                self.client.set(key, str(self.serial))
-                if self.client.execute_command("WAIT", 1, 200) >= 1:
+                # SET and WAIT in one pipeline: redis-py retries a lone WAIT on a new connection after a
+                # connection error, where it would count replicas for a write that connection never made.
+                _, replicas = self.client.pipeline(transaction=False).set(key, str(self.serial)) \
+                    .execute_command("WAIT", 1, 200).execute()
+                if replicas >= 1:
                     self.acknowledged.append(key)
             except redis.RedisError:
                 self.failed += 1  # during a failover: not acknowledged, so not promised

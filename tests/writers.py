@@ -7,6 +7,15 @@ import threading
 import redis
 
 
+def acknowledged_set(client: redis.Redis, key: str, value, timeout_ms: int = 1000) -> bool:
+    """SET `key`, then True once `WAIT 1` says a replica has it. Both go out as one pipeline: redis-py retries a
+    command after a connection error on a new connection (10 times by default), and a WAIT retried alone on a
+    fresh connection to a new master counts its replicas at once (that connection wrote nothing), acknowledging
+    a SET that the old master took and nobody kept. A pipeline is retried whole, so the WAIT covers its SET."""
+    _, replicas = client.pipeline(transaction=False).set(key, value).execute_command("WAIT", 1, timeout_ms).execute()
+    return replicas >= 1
+
+
 class BackgroundWriter:
     """Subclasses write in `_run` until `stopping`."""
     join_timeout = 10.0

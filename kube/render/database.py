@@ -45,10 +45,12 @@ SHARD_LABEL = "redis.io/shard"  # a sharded database's pods: the index of their 
 
 # Restart-only settings. `live.conf` (below) holds what CONFIG SET changes without a restart. The start
 # script fills the {placeholders} (kube/render/redis_scripts.py). `bind * -::*`: IPv4 and, where the
-# pod has it, IPv6.
+# pod has it, IPv6. `repl-diskless-sync-delay 0` (as on the local target): a replica's full sync starts at once
+# rather than after Redis's 5 s wait for more replicas to share it (a database has one or two replicas).
 STATIC_CONFIG = """port {{port}}
 bind * -::*
 protected-mode no
+repl-diskless-sync-delay 0
 dir {{data_dir}}
 replica-announce-ip {{announce}}
 include {{conf_dir}}/live.conf

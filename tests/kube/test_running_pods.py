@@ -18,7 +18,7 @@ from databases.services import upgrade_database
 from kube.rigger import follow_masters
 from targets import managed
 
-from ..writers import BackgroundWriter
+from ..writers import BackgroundWriter, acknowledged_set
 from .emulator import _pod_ready
 from .test_lifecycle import make_cluster, make_database, run
 
@@ -135,8 +135,7 @@ class Writer(BackgroundWriter):
         while not self.stopping:
             key = f"key:{number}"
             try:
-                client.set(key, number)
-                if client.execute_command("WAIT", 1, 1000) >= 1:
+                if acknowledged_set(client, key, number):
                     self.acknowledged.append(key)
                 number += 1
             except redis.RedisError as exc:

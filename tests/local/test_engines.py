@@ -10,6 +10,7 @@ import redis
 
 from localtarget.versions import packaged_versions
 
+from ..writers import acknowledged_set
 from .conftest import settle
 from .helpers import direct, endpoint
 from .test_sharded import cluster_client
@@ -38,8 +39,7 @@ def test_rolling_upgrade_from_redis_to_valkey_keeps_every_acknowledged_write(wit
         while not done.is_set():
             index += 1
             try:
-                client.set(f"key:{index}", index)
-                if client.wait(1, 2000) >= 1:  # on the master and a replica: acknowledged
+                if acknowledged_set(client, f"key:{index}", index, 2000):  # on the master and a replica
                     acknowledged.append(index)
             except redis.RedisError:  # connections are cut at the switchover; this write is not acknowledged
                 failures[0] += 1
