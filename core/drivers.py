@@ -39,6 +39,17 @@ class Happening:
     warning: bool = False
 
 
+@contextlib.contextmanager
+def kept_on_failure(happenings: list[Happening]):
+    """What a pass did before a TargetError still reaches the timeline: the error carries `happenings` (the
+    list as it stands then; callers add to it in place), and the engine records them with the error."""
+    try:
+        yield happenings
+    except TargetError as exc:
+        exc.happenings = [*happenings, *exc.happenings]
+        raise
+
+
 @dataclass
 class Observation:
     state: str

@@ -30,11 +30,13 @@ class TargetError(Exception):
     """The target could not be reached or refused a change; the reconcile is retried with backoff.
 
     `retry_after` (seconds) is the target's own word on when to try again (HTTP 429 Retry-After).
+    `happenings` (core.drivers.Happening): what the failing pass had done before, still for the timeline.
     """
 
     def __init__(self, message: str = "", *, retry_after: float | None = None):
         super().__init__(message)
         self.retry_after = retry_after
+        self.happenings: list = []
 
 
 class SpecNotRealisable(Exception):

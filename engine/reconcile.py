@@ -64,7 +64,7 @@ def reconcile(kind: str, pk: int, *, lock_wait: float = 30) -> Outcome:
                 details={"specStatus": "Invalid"},
             )
         except TargetError as exc:
-            _write_error(obj, generation, str(exc))
+            _write_error(obj, generation, str(exc), happenings=exc.happenings)
             raise
         except OUTAGES as exc:
             message = f"{type(exc).__name__}: {exc}"
@@ -128,11 +128,13 @@ def _internal_error(obj, generation: int, exc: Exception) -> InternalError:
     return InternalError(message)
 
 
-def _write_error(obj, generation: int, message: str, *, reason: str = TARGET_ERROR) -> None:
+def _write_error(obj, generation: int, message: str, *, reason: str = TARGET_ERROR,
+                 happenings: list | None = None) -> None:
     write_status(obj, Observation(
         state=managed.ERROR,
         conditions=[Condition("Ready", "False", reason, message)],
         settled=False,
+        happenings=list(happenings or []),
     ), generation, error=True)
 
 

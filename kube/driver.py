@@ -25,6 +25,7 @@ from core.drivers import (
     ShardSource,
     cluster_mutual_tls_problems,
     common_spec_problems,
+    kept_on_failure,
     register_driver,
     sharding_change_problems,
     tls_mode_change_problems,
@@ -313,51 +314,51 @@ class KubernetesDriver:
         result = Applier(self.api).sync(desired, [o for o in _applied_kinds(live) if id(o) not in keep],
                                         resize_allowed=cluster.typed_spec.enable_volume_resize,
                                         spec_unchanged=database.observed_generation == database.generation)
-        happenings = list(result.happenings)
-        conditions: list[Condition] = []
-        statefulset = named(live, "StatefulSet", names[0])
-        claims = of_kind(live, "PersistentVolumeClaim")
-        pods = layout.wanted if spec.is_cluster else of_kind(live, "Pod")
-        masters: list[str] = []
-        if pods:
-            masters, more = self._rig(database, spec, pods + layout.retiring)
-            happenings += more
-            happenings += self._apply_live_config(database, pods + layout.retiring, claims, conditions)
-            happenings += self._apply_users(database, pods + layout.retiring, claims,
-                                            _template_hash(desired, names[0]), conditions)
-            happenings += self._register(database, spec, masters)
-            happenings += self._load_tls(database, inputs, pods + layout.retiring, claims, conditions)
-            if spec.is_cluster:
-                happenings += self._shape_cluster(database, layout, claims, conditions)
-        views = [rollout.PodView(p["metadata"]["name"], _config_hash(p), pod_health(p, claims).ready,
-                                 master=p["metadata"]["name"] in masters) for p in pods]
-        if statefulset is None:
-            step = _no_rollout()
-        else:
-            step = rollout.plan(views, _template_hash(desired, names[0]), spec.process_count)
-            cluster_busy = cluster.status.get("rollout", "done") != "done" \
-                or cluster.observed_generation < cluster.generation
-            if step.action != rollout.DONE and cluster_busy:
-                step = rollout.Step(rollout.WAIT, None, f"waiting for cluster {cluster.name} to finish its rollout "
-                                    "first", step.updated, step.total)
-        if step.action in (rollout.REPLACE, rollout.FAILOVER):
-            happenings.append(self._roll_database_pod(database, step, pods))
-        expires = f"{not_after(inputs.tls.cert_pem):%Y-%m-%dT%H:%M:%SZ}" if inputs.tls else ""
-        details = {"redisVersion": _image_version(desired, names[0]), "tlsCertificateExpires": expires}
-        observation = database_observation(statefulset, pods, claims, spec.process_count, step,
-                                           ever_active=bool(database.status.get("everRunning")),
-                                           masters=[m for m in masters if any(p["metadata"]["name"] == m
-                                                                              for p in pods)],
-                                           extra=conditions, details=details)
-        observation.happenings = happenings
-        if any(c.type in ("ClusterFormed", "Resharding") and c.status != "True" for c in conditions):
-            if observation.state == managed.DB_ACTIVE:
-                observation.state = managed.DB_CHANGE_PENDING if database.status.get("everRunning") \
-                    else managed.DB_PENDING
-            observation.settled = False
-        if result.changed or any(c.type == "TlsLoaded" and c.status == "False" for c in conditions):
-            observation.settled = False
-        return observation
+        with kept_on_failure(list(result.happenings)) as happenings:  # a failure keeps what was done
+            conditions: list[Condition] = []
+            statefulset = named(live, "StatefulSet", names[0])
+            claims = of_kind(live, "PersistentVolumeClaim")
+            pods = layout.wanted if spec.is_cluster else of_kind(live, "Pod")
+            masters: list[str] = []
+            if pods:
+                masters, more = self._rig(database, spec, pods + layout.retiring)
+                happenings += more
+                happenings += self._apply_live_config(database, pods + layout.retiring, claims, conditions)
+                happenings += self._apply_users(database, pods + layout.retiring, claims,
+                                                _template_hash(desired, names[0]), conditions)
+                happenings += self._register(database, spec, masters)
+                happenings += self._load_tls(database, inputs, pods + layout.retiring, claims, conditions)
+                if spec.is_cluster:
+                    happenings += self._shape_cluster(database, layout, claims, conditions)
+            views = [rollout.PodView(p["metadata"]["name"], _config_hash(p), pod_health(p, claims).ready,
+                                     master=p["metadata"]["name"] in masters) for p in pods]
+            if statefulset is None:
+                step = _no_rollout()
+            else:
+                step = rollout.plan(views, _template_hash(desired, names[0]), spec.process_count)
+                cluster_busy = cluster.status.get("rollout", "done") != "done" \
+                    or cluster.observed_generation < cluster.generation
+                if step.action != rollout.DONE and cluster_busy:
+                    step = rollout.Step(rollout.WAIT, None, f"waiting for cluster {cluster.name} to finish its rollout "
+                                        "first", step.updated, step.total)
+            if step.action in (rollout.REPLACE, rollout.FAILOVER):
+                happenings.append(self._roll_database_pod(database, step, pods))
+            expires = f"{not_after(inputs.tls.cert_pem):%Y-%m-%dT%H:%M:%SZ}" if inputs.tls else ""
+            details = {"redisVersion": _image_version(desired, names[0]), "tlsCertificateExpires": expires}
+            observation = database_observation(statefulset, pods, claims, spec.process_count, step,
+                                               ever_active=bool(database.status.get("everRunning")),
+                                               masters=[m for m in masters if any(p["metadata"]["name"] == m
+                                                                                  for p in pods)],
+                                               extra=conditions, details=details)
+            observation.happenings = happenings
+            if any(c.type in ("ClusterFormed", "Resharding") and c.status != "True" for c in conditions):
+                if observation.state == managed.DB_ACTIVE:
+                    observation.state = managed.DB_CHANGE_PENDING if database.status.get("everRunning") \
+                        else managed.DB_PENDING
+                observation.settled = False
+            if result.changed or any(c.type == "TlsLoaded" and c.status == "False" for c in conditions):
+                observation.settled = False
+            return observation
 
     def delete_database(self, database) -> bool:
         self.dataplane.forget(database)

@@ -27,6 +27,7 @@ from core.drivers import (
     ShardSource,
     cluster_mutual_tls_problems,
     common_spec_problems,
+    kept_on_failure,
     register_driver,
     sharding_change_problems,
     tls_mode_change_problems,
@@ -447,24 +448,24 @@ class LocalDriver:
             return self._apply_sharded(database, parts)
         if spec.shard_count != 1:
             raise SpecNotRealisable(f"spec.shardCount: {NOT_SHARDED_IN_PLACE}")
-        happenings = self._retire_replica(parts) + renewed
-        if spec.replication and parts.replication_tls:
-            happenings += self._start_tls_sentinels(database.cluster)
-        happenings += shards.ensure_running(parts)
-        happenings += replication_links.align(parts)
-        if spec.replication:
-            if sentinel.unregister(parts.former_sentinels, parts.monitor):
-                group = "TLS" if parts.replication_tls else "plain"
-                happenings.append(Happening("SentinelGroupChanged", f"handed to the {group} sentinel group "
-                                            f"(tlsMode {spec.tls_mode}); the data stays where it is"))
-            master = shards.current_master(parts)
-            if master is not None:
-                sentinel.register(parts.sentinels, parts.monitor, parts.replication_port(master.port), parts.quorum,
-                                  parts.password, username=parts.username)
-        else:
-            sentinel.unregister(parts.sentinels, parts.monitor)
-            sentinel.unregister(parts.former_sentinels, parts.monitor)
-        return self._converge(database, parts, happenings, observe.observe_database)
+        with kept_on_failure(self._retire_replica(parts) + renewed) as happenings:
+            if spec.replication and parts.replication_tls:
+                happenings += self._start_tls_sentinels(database.cluster)
+            happenings += shards.ensure_running(parts)
+            happenings += replication_links.align(parts)
+            if spec.replication:
+                if sentinel.unregister(parts.former_sentinels, parts.monitor):
+                    group = "TLS" if parts.replication_tls else "plain"
+                    happenings.append(Happening("SentinelGroupChanged", f"handed to the {group} sentinel group "
+                                                f"(tlsMode {spec.tls_mode}); the data stays where it is"))
+                master = shards.current_master(parts)
+                if master is not None:
+                    sentinel.register(parts.sentinels, parts.monitor, parts.replication_port(master.port),
+                                      parts.quorum, parts.password, username=parts.username)
+            else:
+                sentinel.unregister(parts.sentinels, parts.monitor)
+                sentinel.unregister(parts.former_sentinels, parts.monitor)
+            return self._converge(database, parts, happenings, observe.observe_database)
 
     def _apply_sharded(self, database, parts: shards.DatabaseParts) -> Observation:
         """Redis Cluster mode: processes, cluster formation, replicas, online resharding, live config."""

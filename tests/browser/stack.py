@@ -109,25 +109,13 @@ class LiveStack:
         wait_for_port(self.port, timeout=30)
 
     def stop_web(self) -> None:
-        if self._web is not None:
-            self._web.terminate()
-            try:
-                self._web.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._web.kill()
-                self._web.wait()
-            self._web = None
+        stop_child(self._web)
+        self._web = None
 
     def close(self) -> None:
         self.stop_web()
-        if self._commands is not None:
-            self._commands.terminate()
-            try:
-                self._commands.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._commands.kill()
-                self._commands.wait()
-            self._commands = None
+        stop_child(self._commands)
+        self._commands = None
         shutil.rmtree(self._socket_dir, ignore_errors=True)
         kill_processes_under(self.var_dir)
         self._exit.close()
@@ -194,3 +182,15 @@ def wait_until(predicate, timeout: float = 30, interval: float = 0.2):
             return value
         time.sleep(interval)
     raise AssertionError(f"not true within {timeout}s")
+
+
+def stop_child(process: subprocess.Popen | None) -> None:
+    """SIGTERM a child, SIGKILL it after 10 s, and reap it."""
+    if process is None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

@@ -8,7 +8,7 @@ from __future__ import annotations
 import subprocess
 
 from controlplane.prodstack import web_command
-from tests.browser.stack import BASE_DIR, BIN_DIR
+from tests.browser.stack import BASE_DIR, BIN_DIR, stop_child
 from tests.servers import free_port, wait_for_port
 
 from .stack import ProdShapedStack
@@ -32,15 +32,8 @@ class TwoWebProcesses(ProdShapedStack):
         wait_for_port(self.other_port, timeout=60)
 
     def stop_web(self) -> None:
-        other = getattr(self, "_other", None)
-        if other is not None:
-            other.terminate()
-            try:
-                other.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                other.kill()
-                other.wait()
-            self._other = None
+        stop_child(getattr(self, "_other", None))
+        self._other = None
         super().stop_web()
 
 

@@ -35,6 +35,15 @@ def _tls_source(tmp_path, *, mutual: bool):
                             clients_ca_pem=CLIENTS_CA.cert_pem if mutual else "")
 
 
+def _source_secrets(monkeypatch, tls_port: int) -> dict:
+    """The source as the operator names it: Secret `old-redis` (its rediss:// uri) and certificate secret
+    `old-redis-ca` (the CA to trust); returns the replicaSources item naming both."""
+    monkeypatch.setenv("SOURCE_REDIS_URI", f"rediss://:s3cret@127.0.0.1:{tls_port}")
+    call_command("backup_secret", "old-redis", "--redis-uri")
+    store_certificate_secret("old-redis-ca", CA.cert_pem)
+    return {"replicaSourceType": "SECRET", "replicaSourceName": "old-redis", "serverCertSecret": "old-redis-ca"}
+
+
 @pytest.mark.parametrize("mutual", [False, True], ids=["tls", "mutual-tls"])
 def test_a_tls_source_is_followed_and_cut_over_with_every_key(make_database, monkeypatch, tmp_path, mutual):
     from backups import following, services, source_tls
@@ -42,10 +51,7 @@ def test_a_tls_source_is_followed_and_cut_over_with_every_key(make_database, mon
     with _tls_source(tmp_path, mutual=mutual) as tls_source:
         source, tls_port = tls_source.client, tls_source.tls_port
         source.mset({f"k:{i}": i for i in range(500)})
-        monkeypatch.setenv("SOURCE_REDIS_URI", f"rediss://:s3cret@127.0.0.1:{tls_port}")
-        call_command("backup_secret", "old-redis", "--redis-uri")
-        store_certificate_secret("old-redis-ca", CA.cert_pem)
-        item = {"replicaSourceType": "SECRET", "replicaSourceName": "old-redis", "serverCertSecret": "old-redis-ca"}
+        item = _source_secrets(monkeypatch, tls_port)
         if mutual:
             store_certificate_secret("copy-client", CLIENT.cert_pem + CLIENTS_CA.cert_pem, CLIENT.key_pem)
             item["clientKeySecret"] = "copy-client"
@@ -108,11 +114,7 @@ def test_a_replaced_source_certificate_reaches_the_linked_follower(make_database
     with _tls_source(tmp_path, mutual=False) as tls_source:
         source, tls_port = tls_source.client, tls_source.tls_port
         source.mset({f"k:{i}": i for i in range(300)})
-        monkeypatch.setenv("SOURCE_REDIS_URI", f"rediss://:s3cret@127.0.0.1:{tls_port}")
-        call_command("backup_secret", "old-redis", "--redis-uri")
-        store_certificate_secret("old-redis-ca", CA.cert_pem)
-        copy = make_database(name="new", replicaSources=[{
-            "replicaSourceType": "SECRET", "replicaSourceName": "old-redis", "serverCertSecret": "old-redis-ca"}])
+        copy = make_database(name="new", replicaSources=[_source_secrets(monkeypatch, tls_port)])
         try:
             assert wait_in_sync(copy)["keys"] == 300
             follower = following.running(copy.pk).client()

@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from core.drivers import Observation, register_driver
+from core.drivers import Happening, Observation, kept_on_failure, register_driver
 from core.errors import InternalError, TargetError
 from engine.reconcile import reconcile
 from engine.sweep import reconcile_everything
@@ -76,6 +76,25 @@ def test_an_unreachable_target_is_a_target_error(failing_cluster):
         reconcile("cluster", failing_cluster.pk)
     condition = ready_condition(failing_cluster)
     assert condition["reason"] == "TargetError" and "ConnectionRefusedError" in condition["message"]
+    FAILURES.pop("buggy")
+
+
+def test_what_a_failing_pass_did_before_its_error_still_reaches_the_timeline(failing_cluster):
+    """A pass that relinked replicas and then hit a taken port: the relink is in the timeline next to the error."""
+    from timeline.models import Event
+
+    with pytest.raises(TargetError) as failed:
+        with kept_on_failure([Happening("ReplicationRelinked", "secure-1 now replicates over TLS")]) as happenings:
+            happenings += [Happening("SentinelGroupChanged", "handed to the TLS sentinel group")]
+            raise TargetError("exporter port 19100 is taken by another program")
+    assert [h.reason for h in failed.value.happenings] == ["ReplicationRelinked", "SentinelGroupChanged"]
+    FAILURES["buggy"] = failed.value
+    with pytest.raises(TargetError):
+        reconcile("cluster", failing_cluster.pk)
+    assert failing_cluster.__class__.objects.get(pk=failing_cluster.pk).state == "Error"
+    reasons = list(Event.objects.filter(object_kind="cluster", object_id=failing_cluster.pk)
+                   .values_list("reason", flat=True))
+    assert {"ReplicationRelinked", "SentinelGroupChanged", "StateChanged"} <= set(reasons)
     FAILURES.pop("buggy")
 
 
